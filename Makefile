@@ -1,0 +1,109 @@
+# tasks-vs-threads: make | make bench | make test | make plots | make clean
+#
+# Release binaries go to bin/, objects to build/release/. A sanitizer build
+# (SANITIZER=address|undefined|thread) keeps its objects and binaries under
+# build/<sanitizer>/ so it never mixes with the release one. O=DIR moves the
+# build folder and BIN=DIR the release binaries (a second checkout's build).
+
+CC        ?= cc
+SANITIZER ?=
+WERROR    ?=
+PROFILE   ?= quick
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+WARN := -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+        -Wmissing-prototypes -Wimplicit-fallthrough
+
+O ?= build
+
+ifeq ($(SANITIZER),)
+BUILD   := $(O)/release
+BIN     ?= bin
+SANFLAGS :=
+else ifeq ($(SANITIZER),address)
+BUILD   := $(O)/address
+BIN     := $(BUILD)/bin
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZER),undefined)
+BUILD   := $(O)/undefined
+BIN     := $(BUILD)/bin
+SANFLAGS := -fsanitize=undefined -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZER),thread)
+BUILD   := $(O)/thread
+BIN     := $(BUILD)/bin
+SANFLAGS := -fsanitize=thread
+else
+$(error SANITIZER must be address, undefined or thread, not '$(SANITIZER)')
+endif
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += $(WARN) $(WERROR) $(SANFLAGS) -D_GNU_SOURCE -DTVT_VERSION='"$(VERSION)"' \
+           -Icommon -MMD -MP
+LDFLAGS += $(SANFLAGS)
+LDLIBS  := -lev -lhttp_parser -ljansson -lpthread -lm
+
+# obj(src...) -> the object files of a list of sources in this build
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+PROGRAMS :=
+TESTS    :=
+
+include common/build.mk
+include async_impl/build.mk
+include thread_impl/build.mk
+-include harness/build.mk
+-include microbench/build.mk
+include tests/build.mk
+
+.PHONY: all deps test bench plots clean format format-check help
+.SECONDARY: # keep objects: they are not intermediates to delete
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory programs
+
+.PHONY: programs
+programs: $(PROGRAMS)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BIN)/%:
+	@mkdir -p $(dir $@)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# make test: warnings are errors; release build, then the sanitizer builds run
+# the same integration tests (ASan+UBSan for everything, TSan for the threaded
+# code). See tests/build.mk for what runs.
+test: deps
+	@scripts/run_tests.sh
+
+bench: all
+	@scripts/bench.sh --profile $(PROFILE)
+
+plots:
+	@scripts/plots.sh results/latest
+
+clean:
+	rm -rf build bin
+
+SOURCES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(SOURCES)
+format-check:
+	clang-format --dry-run --Werror $(SOURCES)
+
+help:
+	@sed -n '1p' Makefile
+	@echo "  make                 build bin/ (installs missing Debian packages as root)"
+	@echo "  make test            unit + integration tests, sanitizer builds included"
+	@echo "  make bench           the default sweep (PROFILE=smoke|quick|full), plots, report"
+	@echo "  make SANITIZER=address|undefined|thread   sanitizer build under build/<name>/"
+
+-include $(shell find $(BUILD) -name "*.d" 2>/dev/null)

@@ -1,0 +1,388 @@
+/* server.c: the libev server: one loop, one thread, one task per connection.
+ *
+ * A task is a struct conn: its parse state, its buffers and its watchers. It
+ * never blocks: a request's wait is an ev_timer, and a write that does not fit
+ * the socket buffer resumes when the socket is writable. */
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "counters.h"
+#include "framing.h"
+#include "net.h"
+#include "response.h"
+#include "server_opts.h"
+#include "wait_clock.h"
+
+#define ACCEPT_PAUSE_S 0.1 /* after EMFILE: the backlog keeps the client waiting */
+
+enum conn_state {
+    CONN_READING, /* waiting for (the rest of) a request */
+    CONN_WAITING, /* the request's simulated I/O wait */
+    CONN_WRITING, /* an answer did not fit the socket buffer */
+};
+
+struct conn {
+    ev_io io;       /* readable or writable, never both */
+    ev_timer wait;  /* the request's wait_us */
+    ev_timer idle;  /* closes a connection that sends no full request in time */
+    struct conn *prev, *next; /* every live connection, to close them at exit */
+    int fd;
+    enum conn_state state;
+    int closing;    /* close once the answer in flight is written */
+    struct request req;
+    size_t rpos, rlen; /* unparsed input: rbuf[rpos, rlen) */
+    struct iovec iov[2];
+    int iovcnt;
+    struct framer framer;
+    char head[RESPONSE_HEAD_MAX];
+    char rbuf[CONN_READ_BUF];
+};
+
+struct server {
+    struct ev_loop *loop;
+    struct server_opts opts;
+    ev_io accept_io;
+    ev_timer accept_pause;
+    ev_signal sigterm, sigint;
+    struct wait_clock clock;
+    struct conn *conns; /* list head */
+    struct date_cache date;
+    struct counters ctr;
+    int listen_fd;
+};
+
+static void conn_process(struct server *s, struct conn *c);
+
+/* Makes the io watcher wait for exactly `events` (0 = stopped). libev only
+ * touches epoll when the set really changes. */
+static void conn_watch(struct server *s, struct conn *c, int events)
+{
+    if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
+        return;
+    ev_io_stop(s->loop, &c->io);
+    if (events) {
+        ev_io_set(&c->io, c->fd, events);
+        ev_io_start(s->loop, &c->io);
+    }
+}
+
+/* Undoes everything conn_open did, in reverse: watchers, socket, memory. */
+static void conn_close(struct server *s, struct conn *c)
+{
+    ev_io_stop(s->loop, &c->io);
+    ev_timer_stop(s->loop, &c->wait);
+    ev_timer_stop(s->loop, &c->idle);
+    close(c->fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    counters_add(&s->ctr, CTR_CLOSED, 1);
+    free(c);
+}
+
+/* Back to reading: the idle clock restarts for the next request. */
+static void conn_read_next(struct server *s, struct conn *c)
+{
+    c->state = CONN_READING;
+    if (s->opts.idle_timeout_ms)
+        ev_timer_again(s->loop, &c->idle);
+    conn_watch(s, c, EV_READ);
+}
+
+/* Writes what is left of the answer. 1 when written, 0 when the rest waits
+ * for writability, -1 when the connection was closed. */
+static int conn_flush(struct server *s, struct conn *c)
+{
+    while (c->iovcnt > 0) {
+        ssize_t n = writev(c->fd, c->iov, c->iovcnt);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                c->state = CONN_WRITING;
+                conn_watch(s, c, EV_WRITE);
+                return 0;
+            }
+            counters_add(&s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
+            conn_close(s, c);
+            return -1;
+        }
+        size_t left = (size_t)n;
+        while (c->iovcnt > 0 && left >= c->iov[0].iov_len) {
+            left -= c->iov[0].iov_len;
+            c->iov[0] = c->iov[1];
+            c->iovcnt--;
+        }
+        if (c->iovcnt > 0) {
+            c->iov[0].iov_base = (char *)c->iov[0].iov_base + left;
+            c->iov[0].iov_len -= left;
+        }
+    }
+    if (c->closing) {
+        conn_close(s, c);
+        return -1;
+    }
+    return 1;
+}
+
+/* Formats the answer to c->req (after its wait) and starts writing it. */
+static int conn_answer(struct server *s, struct conn *c)
+{
+    const struct workload *w = &c->req.work;
+
+    workload_spin(w->work_us);
+    date_cache_update(&s->date, (time_t)ev_now(s->loop));
+    c->closing = !c->req.keep_alive;
+    c->iov[0].iov_base = c->head;
+    c->iov[0].iov_len = response_head_ok(c->head, w->bytes, c->req.keep_alive, c->req.http_minor, &s->date);
+    c->iov[1].iov_base = (void *)response_body();
+    c->iov[1].iov_len = w->bytes;
+    c->iovcnt = c->req.head_only || w->bytes == 0 ? 1 : 2;
+    counters_add(&s->ctr, CTR_REQUESTS, 1);
+    return conn_flush(s, c);
+}
+
+static void conn_answer_error(struct server *s, struct conn *c, int status, const char *why)
+{
+    date_cache_update(&s->date, (time_t)ev_now(s->loop));
+    counters_status(&s->ctr, status);
+    c->closing = 1;
+    c->iov[0].iov_base = c->head;
+    c->iov[0].iov_len = response_error(c->head, status, why, &s->date);
+    c->iovcnt = 1;
+    conn_flush(s, c);
+}
+
+/* Parses buffered input and serves complete requests in order, until input
+ * runs out, a wait starts, or a write blocks. */
+static void conn_process(struct server *s, struct conn *c)
+{
+    for (;;) {
+        size_t used;
+        enum framing_result r =
+            framer_feed(&c->framer, c->rbuf + c->rpos, c->rlen - c->rpos, &used, &c->req);
+        c->rpos += used;
+        if (r == FRAMING_MORE) {
+            conn_read_next(s, c);
+            return;
+        }
+        if (r == FRAMING_ERROR) {
+            conn_answer_error(s, c, c->framer.status, c->framer.error);
+            return;
+        }
+        if (c->req.work.wait_us > 0) {
+            /* Pipelined bytes stay in rbuf until this request is answered. */
+            c->state = CONN_WAITING;
+            conn_watch(s, c, 0);
+            ev_now_update(s->loop); /* the wait counts from now, not the loop's start */
+            wait_clock_add(&s->clock, c->req.work.wait_us);
+            ev_timer_set(&c->wait, c->req.work.wait_us * 1e-6, 0.);
+            ev_timer_start(s->loop, &c->wait);
+            return;
+        }
+        if (conn_answer(s, c) <= 0)
+            return;
+    }
+}
+
+static void on_wait_done(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct conn *c = container_of(w, struct conn, wait);
+    struct server *s = ev_userdata(loop);
+
+    (void)revents;
+    if (conn_answer(s, c) > 0)
+        conn_process(s, c);
+}
+
+static void on_readable(struct server *s, struct conn *c)
+{
+    ssize_t n;
+
+    /* Every byte read before has been parsed (we only read when the framer
+     * wants more), so the buffer starts empty. */
+    c->rpos = c->rlen = 0;
+    n = read(c->fd, c->rbuf, sizeof(c->rbuf));
+    if (n > 0) {
+        c->rlen = (size_t)n;
+        conn_process(s, c);
+        return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (framer_mid_request(&c->framer))
+        counters_add(&s->ctr, CTR_ABORTED, 1);
+    else if (n < 0 && errno != ECONNRESET) /* a reset between requests is a close */
+        counters_add(&s->ctr, CTR_IO_ERRORS, 1);
+    conn_close(s, c);
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct conn *c = container_of(w, struct conn, io);
+    struct server *s = ev_userdata(loop);
+
+    if (revents & EV_READ) {
+        on_readable(s, c);
+        return;
+    }
+    if (revents & EV_WRITE && conn_flush(s, c) > 0)
+        conn_process(s, c);
+}
+
+static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct conn *c = container_of(w, struct conn, idle);
+    struct server *s = ev_userdata(loop);
+
+    (void)revents;
+    if (c->state == CONN_WAITING) {
+        ev_timer_again(loop, w); /* the server is busy, not the client idle */
+        return;
+    }
+    counters_add(&s->ctr, CTR_IDLE_TIMEOUTS, 1);
+    if (framer_mid_request(&c->framer))
+        counters_add(&s->ctr, CTR_ABORTED, 1);
+    conn_close(s, c);
+}
+
+static void conn_open(struct server *s, int fd)
+{
+    struct conn *c = malloc(sizeof(*c));
+
+    if (!c) {
+        char buf[RESPONSE_HEAD_MAX];
+        size_t len;
+        counters_add(&s->ctr, CTR_OOM, 1);
+        counters_status(&s->ctr, 503);
+        date_cache_update(&s->date, (time_t)ev_now(s->loop));
+        len = response_error(buf, 503, "out of memory", &s->date);
+        (void)!write(fd, buf, len); /* best effort: the socket is fresh and empty */
+        close(fd);
+        return;
+    }
+    /* No memset: the 4 KiB buffers stay untouched until used, as in a thread's stack. */
+    c->fd = fd;
+    c->closing = 0;
+    c->rpos = c->rlen = 0;
+    c->iovcnt = 0;
+    framer_init(&c->framer, &s->opts.defaults);
+    ev_io_init(&c->io, on_io, fd, EV_READ);
+    ev_timer_init(&c->wait, on_wait_done, 0., 0.);
+    ev_init(&c->idle, on_idle);
+    c->idle.repeat = s->opts.idle_timeout_ms * 1e-3;
+    c->prev = NULL;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    net_set_nodelay(fd);
+    conn_read_next(s, c);
+}
+
+static void on_accept_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct server *s = container_of(w, struct server, accept_pause);
+
+    (void)revents;
+    ev_io_start(loop, &s->accept_io);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct server *s = container_of(w, struct server, accept_io);
+
+    (void)revents;
+    for (;;) {
+        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            counters_add(&s->ctr, CTR_ACCEPTED, 1);
+            conn_open(s, fd);
+            continue;
+        }
+        if (errno == EAGAIN || errno == EINTR)
+            return;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            /* Out of fds: stop accepting for a moment rather than spin on a
+             * listening socket that stays readable. Open connections go on. */
+            counters_add(&s->ctr, CTR_ACCEPT_EMFILE, 1);
+            ev_io_stop(loop, &s->accept_io);
+            ev_timer_set(&s->accept_pause, ACCEPT_PAUSE_S, 0.);
+            ev_timer_start(loop, &s->accept_pause);
+            return;
+        }
+        /* ECONNABORTED and friends concern one client only. */
+        counters_add(&s->ctr, CTR_ACCEPT_ERRORS, 1);
+    }
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+int main(int argc, char **argv)
+{
+    static struct server srv;
+    struct server *s = &srv;
+    char msg[2048];
+    int port;
+
+    switch (server_opts_parse(&s->opts, argc, argv, "async_server", 0, msg, sizeof(msg))) {
+    case OPTS_HELP: fputs(msg, stdout); return 0;
+    case OPTS_ERROR: fprintf(stderr, "async_server: %s\n", msg); return 2;
+    case OPTS_OK: break;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    response_init();
+    s->loop = ev_default_loop(EVFLAG_AUTO);
+    if (!s->loop) {
+        fprintf(stderr, "async_server: cannot start libev (check LIBEV_FLAGS)\n");
+        return 1;
+    }
+    ev_set_userdata(s->loop, s);
+    s->listen_fd = net_listen(s->opts.host, s->opts.port, s->opts.backlog, 1, 0, msg, sizeof(msg));
+    if (s->listen_fd < 0) {
+        fprintf(stderr, "async_server: %s\n", msg);
+        return 1;
+    }
+    if (wait_clock_init(&s->clock, s->loop) < 0) {
+        fprintf(stderr, "async_server: timerfd_create: %s\n", strerror(errno));
+        return 1;
+    }
+    ev_io_init(&s->accept_io, on_accept, s->listen_fd, EV_READ);
+    ev_io_start(s->loop, &s->accept_io);
+    ev_init(&s->accept_pause, on_accept_resume);
+    ev_signal_init(&s->sigterm, on_signal, SIGTERM);
+    ev_signal_start(s->loop, &s->sigterm);
+    ev_signal_init(&s->sigint, on_signal, SIGINT);
+    ev_signal_start(s->loop, &s->sigint);
+
+    port = net_local_port(s->listen_fd);
+    printf("listening on %s:%d\n", s->opts.host, port);
+    fflush(stdout);
+
+    ev_run(s->loop, 0);
+
+    while (s->conns)
+        conn_close(s, s->conns);
+    ev_io_stop(s->loop, &s->accept_io);
+    ev_timer_stop(s->loop, &s->accept_pause);
+    wait_clock_destroy(&s->clock, s->loop);
+    close(s->listen_fd);
+    ev_loop_destroy(s->loop);
+    return counters_print(&s->ctr, "async", stderr) == 0 ? 0 : 1;
+}

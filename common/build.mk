@@ -1,0 +1,3 @@
+# common/: code both servers and the harness link (every .c here).
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(call obj,$(COMMON_SRC))

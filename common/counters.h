@@ -1,0 +1,49 @@
+/* counters.h: what a server counts, printed as one JSON line when it stops. */
+#ifndef TVT_COUNTERS_H
+#define TVT_COUNTERS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum counter {
+    CTR_ACCEPTED,        /* connections accepted */
+    CTR_CLOSED,          /* connections closed, for any reason */
+    CTR_REQUESTS,        /* requests answered 200 */
+    CTR_STATUS_400,      /* malformed request or workload */
+    CTR_STATUS_404,
+    CTR_STATUS_405,
+    CTR_STATUS_413,
+    CTR_STATUS_414,
+    CTR_STATUS_431,
+    CTR_STATUS_503,      /* connection refused service (no thread) */
+    CTR_STATUS_505,
+    CTR_ABORTED,         /* peer closed or reset in the middle of a request or answer */
+    CTR_IDLE_TIMEOUTS,   /* closed after --idle-timeout-ms without a byte */
+    CTR_IO_ERRORS,       /* read or write failed (reset, broken pipe) */
+    CTR_ACCEPT_ERRORS,   /* accept failed for another reason than fds */
+    CTR_ACCEPT_EMFILE,   /* accept hit the fd limit; accepting paused */
+    CTR_THREAD_CREATE_FAILED,
+    CTR_OOM,             /* no memory for a connection */
+    CTR__COUNT
+};
+
+/* Relaxed atomics: the thread server bumps them from every thread; the async
+ * server's single loop pays an uncontended add. Zero-initialise. */
+struct counters {
+    _Atomic uint64_t v[CTR__COUNT];
+};
+
+static inline void counters_add(struct counters *c, enum counter k, uint64_t n)
+{
+    atomic_fetch_add_explicit(&c->v[k], n, memory_order_relaxed);
+}
+
+/* Counts the error answer for an HTTP status (400, 404, ...). */
+void counters_status(struct counters *c, int status);
+
+/* Writes one JSON line {"impl":..., "accepted":..., ...} to out and flushes it.
+ * 0 ok, -1 on a write or allocation failure. */
+int counters_print(const struct counters *c, const char *impl, FILE *out);
+
+#endif

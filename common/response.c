@@ -1,0 +1,85 @@
+/* response.c: formatting answers without allocating. */
+#include "response.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "workload.h"
+
+#define SERVER_NAME "tasks-vs-threads"
+
+static char body[BYTES_MAX];
+
+void response_init(void)
+{
+    memset(body, 'x', sizeof(body));
+}
+
+const char *response_body(void)
+{
+    return body;
+}
+
+void date_cache_update(struct date_cache *dc, time_t now)
+{
+    struct tm tm;
+
+    if (dc->sec == now && dc->text[0] != '\0')
+        return;
+    gmtime_r(&now, &tm);
+    strftime(dc->text, sizeof(dc->text), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    dc->sec = now;
+}
+
+const char *response_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+size_t response_head_ok(char *buf, size_t body_len, int keep_alive, int http_minor,
+                        const struct date_cache *dc)
+{
+    /* HTTP/1.0 clients keep the connection only when told so; HTTP/1.1 ones
+     * keep it unless told otherwise. */
+    const char *conn = !keep_alive ? "Connection: close\r\n"
+                       : http_minor == 0 ? "Connection: keep-alive\r\n"
+                                         : "";
+    int n = snprintf(buf, RESPONSE_HEAD_MAX,
+                     "HTTP/1.1 200 OK\r\n"
+                     "Server: " SERVER_NAME "\r\n"
+                     "Date: %s\r\n"
+                     "Content-Type: text/plain\r\n"
+                     "Content-Length: %zu\r\n"
+                     "%s\r\n",
+                     dc->text, body_len, conn);
+    return (size_t)n;
+}
+
+size_t response_error(char *buf, int status, const char *reason, const struct date_cache *dc)
+{
+    int rlen = (int)strnlen(reason, 200); /* keeps the whole answer inside buf */
+    int n = snprintf(buf, RESPONSE_HEAD_MAX,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Server: " SERVER_NAME "\r\n"
+                     "Date: %s\r\n"
+                     "Content-Type: text/plain\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Connection: close\r\n"
+                     "\r\n"
+                     "%.*s\n",
+                     status, response_reason(status), dc->text, (size_t)rlen + 1, rlen, reason);
+    return (size_t)n;
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The whole test suite, what `make test` runs:
+#   1. release build with -Werror; every test binary (unit + integration)
+#   2. ASan+UBSan build of everything; every test binary again, against the
+#      sanitized programs
+#   3. TSan build of the programs; the integration tests (release test
+#      binaries) against the sanitized thread server, harness and microbenchmarks
+# A sanitizer report makes the sanitized program exit non-zero, and every
+# integration test checks its servers' exit status, so a report fails a test.
+# Prints one closing line "tests: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+failures=()
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/tvt-tests.XXXXXX")
+trap 'rm -rf "$logdir"' EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+
+build() {
+    if ! make --no-print-directory -s WERROR=-Werror "$@" programs tests; then
+        echo "run_tests: build failed: make $* (see the compiler output above)" >&2
+        exit 1
+    fi
+}
+
+# run_one LABEL BINARY [VAR=VALUE...]: runs a Criterion binary with those
+# variables set, adds its counts to the totals.
+run_one() {
+    local label=$1 bin=$2 log
+    shift 2
+    log="$logdir/$(echo "$label" | tr '/ ' '__').log"
+    env "$@" "$bin" --jobs "$(nproc)" >"$log" 2>&1
+    local rc=$?
+    # Criterion's last line: "[====] Synthesis: Tested: T | Passing: P | Failing: F | Crashing: C"
+    local synth tested passing
+    synth=$(grep -a 'Synthesis:' "$log" | tail -1)
+    tested=$(sed -n 's/.*Tested: \([0-9]*\).*/\1/p' <<<"$synth")
+    passing=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$synth")
+    if [ -z "$tested" ]; then
+        tested=1
+        passing=0
+    fi
+    passed=$((passed + passing))
+    failed=$((failed + tested - passing))
+    if [ "$rc" -ne 0 ] || [ "$passing" -ne "$tested" ]; then
+        failures+=("$label")
+        echo "FAIL $label ($passing/$tested)"
+        grep -a -E '\[(FAIL|----)\]|Warning|ERROR|Sanitizer|Assertion' "$log" | head -40
+    else
+        echo "ok   $label ($passing/$tested)"
+    fi
+}
+
+run_all() {
+    local label=$1 testdir=$2
+    shift 2
+    for bin in "$testdir"/unit/test_* "$testdir"/integration/test_*; do
+        [ -x "$bin" ] || continue
+        case "$bin" in *.o | *.d) continue ;; esac
+        run_one "$label/$(basename "$bin")" "$bin" "$@"
+    done
+}
+
+run_integration() {
+    local label=$1 testdir=$2
+    shift 2
+    for bin in "$testdir"/integration/test_*; do
+        [ -x "$bin" ] || continue
+        case "$bin" in *.o | *.d) continue ;; esac
+        run_one "$label/$(basename "$bin")" "$bin" "$@"
+    done
+}
+
+start=$(date +%s)
+
+step "release build (-Werror)"
+build
+step "tests against the release build"
+run_all release build/release/tests TVT_BIN_DIR=bin TVT_SANITIZER=
+
+step "ASan+UBSan build"
+build SANITIZER=address
+step "tests under ASan+UBSan"
+run_all address build/address/tests TVT_BIN_DIR=build/address/bin TVT_SANITIZER=address \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+step "TSan build"
+build SANITIZER=thread
+step "integration tests of the threaded code under TSan"
+run_integration thread build/release/tests TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread \
+    TVT_IMPLS=thread TSAN_OPTIONS=exitcode=66:second_deadlock_stack=1
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "failed: ${failures[*]}"
+fi
+echo "took $(($(date +%s) - start)) s"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]

@@ -1,0 +1,315 @@
+/* server.c: the pthread server: a blocking accept loop, one thread per connection.
+ *
+ * Each connection thread is detached and owns its socket: it reads, sleeps
+ * for the request's wait, writes, and closes the socket before it ends. Its
+ * parse state and buffers live on its own stack, the same sizes the async
+ * server keeps in its per-connection struct. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "counters.h"
+#include "framing.h"
+#include "net.h"
+#include "response.h"
+#include "server_opts.h"
+
+#define STACK_KIB_MIN 32 /* the connection's own state takes ~8 KiB; libc the rest */
+#define ACCEPT_PAUSE_NS 100000000L /* after EMFILE: the backlog keeps the client waiting */
+
+struct server {
+    struct server_opts opts;
+    pthread_attr_t attr; /* detached, --stack-kib */
+    struct counters ctr;
+    int listen_fd;
+    atomic_int stopping;
+};
+
+static struct server srv;
+
+/* Per-connection state: on the connection thread's stack. */
+struct conn {
+    int fd;
+    struct date_cache date;
+    struct framer framer;
+    struct request req;
+    char head[RESPONSE_HEAD_MAX];
+    char rbuf[CONN_READ_BUF];
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_timeout(int fd, int opt, int64_t ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+    setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
+}
+
+/* A blocking sleep of the request's wait, resumed after signals. */
+static void wait_sleep(uint32_t wait_us)
+{
+    struct timespec ts = {.tv_sec = wait_us / 1000000, .tv_nsec = (long)(wait_us % 1000000) * 1000};
+
+    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+        ;
+}
+
+/* Writes every iovec, resuming short writes. 0 ok, -1 errno. */
+static int write_all(int fd, struct iovec *iov, int iovcnt)
+{
+    while (iovcnt > 0) {
+        ssize_t n = writev(fd, iov, iovcnt);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        size_t left = (size_t)n;
+        while (iovcnt > 0 && left >= iov[0].iov_len) {
+            left -= iov[0].iov_len;
+            iov++;
+            iovcnt--;
+        }
+        if (iovcnt > 0) {
+            iov[0].iov_base = (char *)iov[0].iov_base + left;
+            iov[0].iov_len -= left;
+        }
+    }
+    return 0;
+}
+
+/* Reads until one request is complete. FRAMING_REQUEST or FRAMING_ERROR, or
+ * FRAMING_MORE when the connection ended (EOF, reset, idle timeout). */
+static enum framing_result read_request(struct server *s, struct conn *c, size_t *rpos,
+                                        size_t *rlen)
+{
+    const int64_t idle_ms = s->opts.idle_timeout_ms;
+    int64_t deadline = idle_ms ? mono_ms() + idle_ms : 0;
+    int narrowed = 0;
+    enum framing_result r;
+
+    for (;;) {
+        size_t used;
+        r = framer_feed(&c->framer, c->rbuf + *rpos, *rlen - *rpos, &used, &c->req);
+        *rpos += used;
+        if (r != FRAMING_MORE)
+            break;
+        if (narrowed || (deadline && framer_mid_request(&c->framer))) {
+            /* Mid-request: the whole request must arrive within the idle
+             * timeout, not each byte (a one-byte-a-second client is idle). */
+            int64_t left = deadline - mono_ms();
+            if (left <= 0) {
+                counters_add(&s->ctr, CTR_IDLE_TIMEOUTS, 1);
+                counters_add(&s->ctr, CTR_ABORTED, 1);
+                return FRAMING_MORE;
+            }
+            set_timeout(c->fd, SO_RCVTIMEO, left);
+            narrowed = 1;
+        }
+        ssize_t n = read(c->fd, c->rbuf, sizeof(c->rbuf));
+        if (n > 0) {
+            *rpos = 0;
+            *rlen = (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            counters_add(&s->ctr, CTR_IDLE_TIMEOUTS, 1);
+        if (framer_mid_request(&c->framer))
+            counters_add(&s->ctr, CTR_ABORTED, 1);
+        else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNRESET)
+            counters_add(&s->ctr, CTR_IO_ERRORS, 1);
+        return FRAMING_MORE;
+    }
+    if (narrowed)
+        set_timeout(c->fd, SO_RCVTIMEO, idle_ms);
+    return r;
+}
+
+static void serve(struct server *s, struct conn *c)
+{
+    size_t rpos = 0, rlen = 0;
+    struct iovec iov[2];
+
+    for (;;) {
+        enum framing_result r = read_request(s, c, &rpos, &rlen);
+        if (r == FRAMING_MORE)
+            return;
+        date_cache_update(&c->date, time(NULL));
+        if (r == FRAMING_ERROR) {
+            counters_status(&s->ctr, c->framer.status);
+            iov[0].iov_base = c->head;
+            iov[0].iov_len = response_error(c->head, c->framer.status, c->framer.error, &c->date);
+            (void)write_all(c->fd, iov, 1);
+            return;
+        }
+        const struct workload *w = &c->req.work;
+        if (w->wait_us > 0) {
+            wait_sleep(w->wait_us);
+            date_cache_update(&c->date, time(NULL));
+        }
+        workload_spin(w->work_us);
+        iov[0].iov_base = c->head;
+        iov[0].iov_len = response_head_ok(c->head, w->bytes, c->req.keep_alive, c->req.http_minor, &c->date);
+        iov[1].iov_base = (void *)response_body();
+        iov[1].iov_len = w->bytes;
+        counters_add(&s->ctr, CTR_REQUESTS, 1);
+        if (write_all(c->fd, iov, c->req.head_only || w->bytes == 0 ? 1 : 2) < 0) {
+            counters_add(&s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
+            return;
+        }
+        if (!c->req.keep_alive)
+            return;
+    }
+}
+
+static void *conn_main(void *arg)
+{
+    struct server *s = &srv;
+    struct conn c;
+
+    c.fd = (int)(intptr_t)arg;
+    c.date.sec = 0;
+    c.date.text[0] = '\0';
+    framer_init(&c.framer, &s->opts.defaults);
+    net_set_nodelay(c.fd);
+    if (s->opts.idle_timeout_ms) {
+        set_timeout(c.fd, SO_RCVTIMEO, s->opts.idle_timeout_ms);
+        set_timeout(c.fd, SO_SNDTIMEO, s->opts.idle_timeout_ms);
+    }
+    serve(s, &c);
+    close(c.fd);
+    counters_add(&s->ctr, CTR_CLOSED, 1);
+    return NULL;
+}
+
+/* No thread for this connection: answer 503 from the accept loop and close.
+ * The socket is fresh, so the short answer fits its send buffer at once. */
+static void refuse(struct server *s, int fd, int err)
+{
+    struct date_cache dc = {0};
+    char buf[RESPONSE_HEAD_MAX], why[96];
+    size_t len;
+
+    snprintf(why, sizeof(why), "no thread for this connection: pthread_create: %s", strerror(err));
+    date_cache_update(&dc, time(NULL));
+    len = response_error(buf, 503, why, &dc);
+    set_timeout(fd, SO_SNDTIMEO, 100);
+    (void)net_write_all(fd, buf, len);
+    close(fd);
+    counters_add(&s->ctr, CTR_THREAD_CREATE_FAILED, 1);
+    counters_status(&s->ctr, 503);
+    counters_add(&s->ctr, CTR_CLOSED, 1);
+}
+
+static void accept_loop(struct server *s)
+{
+    while (!atomic_load(&s->stopping)) {
+        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            if (atomic_load(&s->stopping))
+                break;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                struct timespec pause = {0, ACCEPT_PAUSE_NS};
+                counters_add(&s->ctr, CTR_ACCEPT_EMFILE, 1);
+                nanosleep(&pause, NULL);
+                continue;
+            }
+            counters_add(&s->ctr, CTR_ACCEPT_ERRORS, 1);
+            continue;
+        }
+        counters_add(&s->ctr, CTR_ACCEPTED, 1);
+        pthread_t tid;
+        int rc = pthread_create(&tid, &s->attr, conn_main, (void *)(intptr_t)fd);
+        if (rc != 0)
+            refuse(s, fd, rc);
+    }
+}
+
+/* Waits for SIGTERM or SIGINT (blocked in every other thread), then wakes
+ * the accept loop: shutdown() makes a blocked accept() return. */
+static void *signal_main(void *arg)
+{
+    sigset_t *set = arg;
+    int sig;
+
+    while (sigwait(set, &sig) != 0)
+        ;
+    atomic_store(&srv.stopping, 1);
+    shutdown(srv.listen_fd, SHUT_RDWR);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct server *s = &srv;
+    static sigset_t stop_set;
+    pthread_t sig_tid;
+    char msg[2048];
+    int rc;
+
+    switch (server_opts_parse(&s->opts, argc, argv, "thread_server", 1, msg, sizeof(msg))) {
+    case OPTS_HELP: fputs(msg, stdout); return 0;
+    case OPTS_ERROR: fprintf(stderr, "thread_server: %s\n", msg); return 2;
+    case OPTS_OK: break;
+    }
+    if (s->opts.stack_kib && s->opts.stack_kib < STACK_KIB_MIN) {
+        fprintf(stderr, "thread_server: --stack-kib %u is below %d KiB, too small for a connection "
+                        "thread (use 0 for the system default)\n", s->opts.stack_kib, STACK_KIB_MIN);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    response_init();
+    pthread_attr_init(&s->attr);
+    pthread_attr_setdetachstate(&s->attr, PTHREAD_CREATE_DETACHED);
+    if (s->opts.stack_kib &&
+        (rc = pthread_attr_setstacksize(&s->attr, (size_t)s->opts.stack_kib * 1024)) != 0) {
+        fprintf(stderr, "thread_server: --stack-kib %u: %s\n", s->opts.stack_kib, strerror(rc));
+        return 2;
+    }
+    s->listen_fd = net_listen(s->opts.host, s->opts.port, s->opts.backlog, 0, 0, msg, sizeof(msg));
+    if (s->listen_fd < 0) {
+        fprintf(stderr, "thread_server: %s\n", msg);
+        return 1;
+    }
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL); /* inherited by every thread */
+    if ((rc = pthread_create(&sig_tid, NULL, signal_main, &stop_set)) != 0) {
+        fprintf(stderr, "thread_server: cannot start the signal thread: %s\n", strerror(rc));
+        return 1;
+    }
+
+    printf("listening on %s:%d\n", s->opts.host, net_local_port(s->listen_fd));
+    fflush(stdout);
+
+    accept_loop(s);
+
+    pthread_join(sig_tid, NULL);
+    close(s->listen_fd);
+    pthread_attr_destroy(&s->attr);
+    /* Connection threads still running end with the process. */
+    return counters_print(&s->ctr, "thread", stderr) == 0 ? 0 : 1;
+}
