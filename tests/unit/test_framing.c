@@ -199,7 +199,7 @@ Test(framing, long_uri_is_414)
 
 Test(framing, chunked_body_over_limit_is_413)
 {
-    static char req[80000];
+    static char req[100000];
     char *p = req;
 
     p += sprintf(p, "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
