@@ -20,6 +20,7 @@
 #include "response.h"
 #include "server_opts.h"
 #include "wait_clock.h"
+#include "workers.h"
 
 #define ACCEPT_PAUSE_S 0.1 /* after EMFILE: the backlog keeps the client waiting */
 
@@ -55,7 +56,7 @@ struct server {
     struct wait_clock clock;
     struct conn *conns; /* list head */
     struct date_cache date;
-    struct counters ctr;
+    struct counters *ctr;
     int listen_fd;
 };
 
@@ -87,7 +88,7 @@ static void conn_close(struct server *s, struct conn *c)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    counters_add(&s->ctr, CTR_CLOSED, 1);
+    counters_add(s->ctr, CTR_CLOSED, 1);
     free(c);
 }
 
@@ -114,7 +115,7 @@ static int conn_flush(struct server *s, struct conn *c)
                 conn_watch(s, c, EV_WRITE);
                 return 0;
             }
-            counters_add(&s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
+            counters_add(s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
             conn_close(s, c);
             return -1;
         }
@@ -149,14 +150,14 @@ static int conn_answer(struct server *s, struct conn *c)
     c->iov[1].iov_base = (void *)response_body();
     c->iov[1].iov_len = w->bytes;
     c->iovcnt = c->req.head_only || w->bytes == 0 ? 1 : 2;
-    counters_add(&s->ctr, CTR_REQUESTS, 1);
+    counters_add(s->ctr, CTR_REQUESTS, 1);
     return conn_flush(s, c);
 }
 
 static void conn_answer_error(struct server *s, struct conn *c, int status, const char *why)
 {
     date_cache_update(&s->date, (time_t)ev_now(s->loop));
-    counters_status(&s->ctr, status);
+    counters_status(s->ctr, status);
     c->closing = 1;
     c->iov[0].iov_base = c->head;
     c->iov[0].iov_len = response_error(c->head, status, why, &s->date);
@@ -222,9 +223,9 @@ static void on_readable(struct server *s, struct conn *c)
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (framer_mid_request(&c->framer))
-        counters_add(&s->ctr, CTR_ABORTED, 1);
+        counters_add(s->ctr, CTR_ABORTED, 1);
     else if (n < 0 && errno != ECONNRESET) /* a reset between requests is a close */
-        counters_add(&s->ctr, CTR_IO_ERRORS, 1);
+        counters_add(s->ctr, CTR_IO_ERRORS, 1);
     conn_close(s, c);
 }
 
@@ -251,9 +252,9 @@ static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
         ev_timer_again(loop, w); /* the server is busy, not the client idle */
         return;
     }
-    counters_add(&s->ctr, CTR_IDLE_TIMEOUTS, 1);
+    counters_add(s->ctr, CTR_IDLE_TIMEOUTS, 1);
     if (framer_mid_request(&c->framer))
-        counters_add(&s->ctr, CTR_ABORTED, 1);
+        counters_add(s->ctr, CTR_ABORTED, 1);
     conn_close(s, c);
 }
 
@@ -264,8 +265,8 @@ static void conn_open(struct server *s, int fd)
     if (!c) {
         char buf[RESPONSE_HEAD_MAX];
         size_t len;
-        counters_add(&s->ctr, CTR_OOM, 1);
-        counters_status(&s->ctr, 503);
+        counters_add(s->ctr, CTR_OOM, 1);
+        counters_status(s->ctr, 503);
         date_cache_update(&s->date, (time_t)ev_now(s->loop));
         len = response_error(buf, 503, "out of memory", &s->date);
         (void)!write(fd, buf, len); /* best effort: the socket is fresh and empty */
@@ -307,7 +308,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
     for (;;) {
         int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            counters_add(&s->ctr, CTR_ACCEPTED, 1);
+            counters_add(s->ctr, CTR_ACCEPTED, 1);
             conn_open(s, fd);
             continue;
         }
@@ -316,14 +317,14 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
             /* Out of fds: stop accepting for a moment rather than spin on a
              * listening socket that stays readable. Open connections go on. */
-            counters_add(&s->ctr, CTR_ACCEPT_EMFILE, 1);
+            counters_add(s->ctr, CTR_ACCEPT_EMFILE, 1);
             ev_io_stop(loop, &s->accept_io);
             ev_timer_set(&s->accept_pause, ACCEPT_PAUSE_S, 0.);
             ev_timer_start(loop, &s->accept_pause);
             return;
         }
         /* ECONNABORTED and friends concern one client only. */
-        counters_add(&s->ctr, CTR_ACCEPT_ERRORS, 1);
+        counters_add(s->ctr, CTR_ACCEPT_ERRORS, 1);
     }
 }
 
@@ -334,36 +335,27 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
-int main(int argc, char **argv)
+/* One process's server: its loop, until SIGTERM/SIGINT (see workers.h). */
+static int async_serve(const struct server_opts *o, int listen_fd, struct counters *ctr,
+                       void (*ready)(void))
 {
     static struct server srv;
     struct server *s = &srv;
-    char msg[2048];
-    int port;
 
-    switch (server_opts_parse(&s->opts, argc, argv, "async_server", 0, msg, sizeof(msg))) {
-    case OPTS_HELP: fputs(msg, stdout); return 0;
-    case OPTS_ERROR: fprintf(stderr, "async_server: %s\n", msg); return 2;
-    case OPTS_OK: break;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    response_init();
+    s->opts = *o;
+    s->ctr = ctr;
+    s->listen_fd = listen_fd;
     s->loop = ev_default_loop(EVFLAG_AUTO);
     if (!s->loop) {
         fprintf(stderr, "async_server: cannot start libev (check LIBEV_FLAGS)\n");
         return 1;
     }
     ev_set_userdata(s->loop, s);
-    s->listen_fd = net_listen(s->opts.host, s->opts.port, s->opts.backlog, 1, 0, msg, sizeof(msg));
-    if (s->listen_fd < 0) {
-        fprintf(stderr, "async_server: %s\n", msg);
-        return 1;
-    }
     if (wait_clock_init(&s->clock, s->loop) < 0) {
         fprintf(stderr, "async_server: timerfd_create: %s\n", strerror(errno));
         return 1;
     }
-    ev_io_init(&s->accept_io, on_accept, s->listen_fd, EV_READ);
+    ev_io_init(&s->accept_io, on_accept, listen_fd, EV_READ);
     ev_io_start(s->loop, &s->accept_io);
     ev_init(&s->accept_pause, on_accept_resume);
     ev_signal_init(&s->sigterm, on_signal, SIGTERM);
@@ -371,18 +363,31 @@ int main(int argc, char **argv)
     ev_signal_init(&s->sigint, on_signal, SIGINT);
     ev_signal_start(s->loop, &s->sigint);
 
-    port = net_local_port(s->listen_fd);
-    printf("listening on %s:%d\n", s->opts.host, port);
-    fflush(stdout);
-
+    ready();
     ev_run(s->loop, 0);
 
     while (s->conns)
         conn_close(s, s->conns);
     ev_io_stop(s->loop, &s->accept_io);
     ev_timer_stop(s->loop, &s->accept_pause);
+    ev_signal_stop(s->loop, &s->sigterm);
+    ev_signal_stop(s->loop, &s->sigint);
     wait_clock_destroy(&s->clock, s->loop);
-    close(s->listen_fd);
     ev_loop_destroy(s->loop);
-    return counters_print(&s->ctr, "async", stderr) == 0 ? 0 : 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct server_opts opts;
+    char msg[2048];
+
+    switch (server_opts_parse(&opts, argc, argv, "async_server", 0, msg, sizeof(msg))) {
+    case OPTS_HELP: fputs(msg, stdout); return 0;
+    case OPTS_ERROR: fprintf(stderr, "async_server: %s\n", msg); return 2;
+    case OPTS_OK: break;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    response_init();
+    return workers_run(&opts, "async_server", "async", 1, async_serve);
 }

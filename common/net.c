@@ -44,7 +44,7 @@ int net_listen(const char *host, int port, int backlog, int nonblock, int reusep
                                           : "");
         goto fail;
     }
-    if (listen(fd, backlog) < 0) {
+    if (backlog >= 0 && listen(fd, backlog) < 0) {
         snprintf(err, errlen, "listen: %s", strerror(errno));
         goto fail;
     }

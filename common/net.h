@@ -6,8 +6,9 @@
 
 /* Creates a TCP socket bound to host:port (port 0 lets the kernel pick) and
  * listening with the given backlog (only a hint: the kernel caps it at
- * net.core.somaxconn). reuseport sets SO_REUSEPORT first. Returns the fd, or
- * -1 with a message naming the cause in err. */
+ * net.core.somaxconn); a negative backlog binds without listening.
+ * reuseport sets SO_REUSEPORT first. Returns the fd, or -1 with a message
+ * naming the cause in err. */
 int net_listen(const char *host, int port, int backlog, int nonblock, int reuseport, char *err,
                size_t errlen);
 

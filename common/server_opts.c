@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { OPT_HOST = 256, OPT_PORT, OPT_WAIT, OPT_WORK, OPT_BYTES, OPT_BACKLOG, OPT_IDLE, OPT_STACK };
+enum { OPT_HOST = 256, OPT_PORT, OPT_WAIT, OPT_WORK, OPT_BYTES, OPT_BACKLOG, OPT_IDLE, OPT_STACK, OPT_WORKERS };
 
 static const struct option LONG_OPTS[] = {
     {"host", required_argument, NULL, OPT_HOST},
@@ -16,6 +16,7 @@ static const struct option LONG_OPTS[] = {
     {"backlog", required_argument, NULL, OPT_BACKLOG},
     {"idle-timeout-ms", required_argument, NULL, OPT_IDLE},
     {"stack-kib", required_argument, NULL, OPT_STACK},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -34,7 +35,11 @@ static void usage(char *buf, size_t len, const char *prog, int with_stack_kib)
              "  --work-us N            default CPU per request, 0..%u (default 0)\n"
              "  --bytes N              default body length, 0..%u (default 64)\n"
              "  --backlog N            listen backlog (default %d; capped by somaxconn)\n"
-             "  --idle-timeout-ms N    close a connection idle this long; 0 never (default %d)\n"
+             "  --idle-timeout-ms N    close a connection that sends no whole request\n"
+             "                         this long; 0 never (default %d)\n"
+             "  --workers N            N processes, each with its own SO_REUSEPORT\n"
+             "                         listener on the port (default 1: the model the\n"
+             "                         claims describe; more to pass one process's fd limit)\n"
              "%s"
              "  -h, --help             this text\n"
              "\n"
@@ -71,11 +76,12 @@ enum server_opts_result server_opts_parse(struct server_opts *o, int argc, char 
         .backlog = SERVER_BACKLOG_DEFAULT,
         .idle_timeout_ms = SERVER_IDLE_TIMEOUT_DEFAULT,
         .stack_kib = 0,
+        .workers = 1,
     };
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", LONG_OPTS, NULL)) != -1) {
-        const char *name = c >= OPT_HOST && c <= OPT_STACK ? LONG_OPTS[c - OPT_HOST].name : "";
+        const char *name = c >= OPT_HOST && c <= OPT_WORKERS ? LONG_OPTS[c - OPT_HOST].name : "";
         switch (c) {
         case OPT_HOST: o->host = optarg; break;
         case OPT_PORT:
@@ -111,6 +117,14 @@ enum server_opts_result server_opts_parse(struct server_opts *o, int argc, char 
             }
             if (number(name, optarg, 1u << 20, &o->stack_kib, err, errlen) < 0)
                 return OPTS_ERROR;
+            break;
+        case OPT_WORKERS:
+            if (number(name, optarg, 1024, &o->workers, err, errlen) < 0)
+                return OPTS_ERROR;
+            if (o->workers == 0) {
+                snprintf(err, errlen, "--workers must be at least 1");
+                return OPTS_ERROR;
+            }
             break;
         case 'h': usage(err, errlen, prog, with_stack_kib); return OPTS_HELP;
         default:

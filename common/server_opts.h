@@ -17,6 +17,7 @@ struct server_opts {
     int backlog;
     uint32_t idle_timeout_ms;  /* 0: never */
     uint32_t stack_kib;        /* thread server only; 0: the system default */
+    uint32_t workers;          /* processes sharing the port (SO_REUSEPORT) */
 };
 
 enum server_opts_result { OPTS_OK, OPTS_HELP, OPTS_ERROR };

@@ -24,6 +24,7 @@
 #include "net.h"
 #include "response.h"
 #include "server_opts.h"
+#include "workers.h"
 
 #define STACK_KIB_MIN 32 /* the connection's own state takes ~8 KiB; libc the rest */
 #define ACCEPT_PAUSE_NS 100000000L /* after EMFILE: the backlog keeps the client waiting */
@@ -31,7 +32,7 @@
 struct server {
     struct server_opts opts;
     pthread_attr_t attr; /* detached, --stack-kib */
-    struct counters ctr;
+    struct counters *ctr;
     int listen_fd;
     atomic_int stopping;
 };
@@ -117,8 +118,8 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
              * timeout, not each byte (a one-byte-a-second client is idle). */
             int64_t left = deadline - mono_ms();
             if (left <= 0) {
-                counters_add(&s->ctr, CTR_IDLE_TIMEOUTS, 1);
-                counters_add(&s->ctr, CTR_ABORTED, 1);
+                counters_add(s->ctr, CTR_IDLE_TIMEOUTS, 1);
+                counters_add(s->ctr, CTR_ABORTED, 1);
                 return FRAMING_MORE;
             }
             set_timeout(c->fd, SO_RCVTIMEO, left);
@@ -133,11 +134,11 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            counters_add(&s->ctr, CTR_IDLE_TIMEOUTS, 1);
+            counters_add(s->ctr, CTR_IDLE_TIMEOUTS, 1);
         if (framer_mid_request(&c->framer))
-            counters_add(&s->ctr, CTR_ABORTED, 1);
+            counters_add(s->ctr, CTR_ABORTED, 1);
         else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNRESET)
-            counters_add(&s->ctr, CTR_IO_ERRORS, 1);
+            counters_add(s->ctr, CTR_IO_ERRORS, 1);
         return FRAMING_MORE;
     }
     if (narrowed)
@@ -156,7 +157,7 @@ static void serve(struct server *s, struct conn *c)
             return;
         date_cache_update(&c->date, time(NULL));
         if (r == FRAMING_ERROR) {
-            counters_status(&s->ctr, c->framer.status);
+            counters_status(s->ctr, c->framer.status);
             iov[0].iov_base = c->head;
             iov[0].iov_len = response_error(c->head, c->framer.status, c->framer.error, &c->date);
             (void)write_all(c->fd, iov, 1);
@@ -172,9 +173,9 @@ static void serve(struct server *s, struct conn *c)
         iov[0].iov_len = response_head_ok(c->head, w->bytes, c->req.keep_alive, c->req.http_minor, &c->date);
         iov[1].iov_base = (void *)response_body();
         iov[1].iov_len = w->bytes;
-        counters_add(&s->ctr, CTR_REQUESTS, 1);
+        counters_add(s->ctr, CTR_REQUESTS, 1);
         if (write_all(c->fd, iov, c->req.head_only || w->bytes == 0 ? 1 : 2) < 0) {
-            counters_add(&s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
+            counters_add(s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
             return;
         }
         if (!c->req.keep_alive)
@@ -198,7 +199,7 @@ static void *conn_main(void *arg)
     }
     serve(s, &c);
     close(c.fd);
-    counters_add(&s->ctr, CTR_CLOSED, 1);
+    counters_add(s->ctr, CTR_CLOSED, 1);
     return NULL;
 }
 
@@ -216,9 +217,9 @@ static void refuse(struct server *s, int fd, int err)
     set_timeout(fd, SO_SNDTIMEO, 100);
     (void)net_write_all(fd, buf, len);
     close(fd);
-    counters_add(&s->ctr, CTR_THREAD_CREATE_FAILED, 1);
-    counters_status(&s->ctr, 503);
-    counters_add(&s->ctr, CTR_CLOSED, 1);
+    counters_add(s->ctr, CTR_THREAD_CREATE_FAILED, 1);
+    counters_status(s->ctr, 503);
+    counters_add(s->ctr, CTR_CLOSED, 1);
 }
 
 static void accept_loop(struct server *s)
@@ -232,14 +233,14 @@ static void accept_loop(struct server *s)
                 break;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 struct timespec pause = {0, ACCEPT_PAUSE_NS};
-                counters_add(&s->ctr, CTR_ACCEPT_EMFILE, 1);
+                counters_add(s->ctr, CTR_ACCEPT_EMFILE, 1);
                 nanosleep(&pause, NULL);
                 continue;
             }
-            counters_add(&s->ctr, CTR_ACCEPT_ERRORS, 1);
+            counters_add(s->ctr, CTR_ACCEPT_ERRORS, 1);
             continue;
         }
-        counters_add(&s->ctr, CTR_ACCEPTED, 1);
+        counters_add(s->ctr, CTR_ACCEPTED, 1);
         pthread_t tid;
         int rc = pthread_create(&tid, &s->attr, conn_main, (void *)(intptr_t)fd);
         if (rc != 0)
@@ -261,37 +262,23 @@ static void *signal_main(void *arg)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* One process's server: the accept loop, until SIGTERM/SIGINT (see workers.h). */
+static int thread_serve(const struct server_opts *o, int listen_fd, struct counters *ctr,
+                        void (*ready)(void))
 {
     struct server *s = &srv;
     static sigset_t stop_set;
     pthread_t sig_tid;
-    char msg[2048];
     int rc;
 
-    switch (server_opts_parse(&s->opts, argc, argv, "thread_server", 1, msg, sizeof(msg))) {
-    case OPTS_HELP: fputs(msg, stdout); return 0;
-    case OPTS_ERROR: fprintf(stderr, "thread_server: %s\n", msg); return 2;
-    case OPTS_OK: break;
-    }
-    if (s->opts.stack_kib && s->opts.stack_kib < STACK_KIB_MIN) {
-        fprintf(stderr, "thread_server: --stack-kib %u is below %d KiB, too small for a connection "
-                        "thread (use 0 for the system default)\n", s->opts.stack_kib, STACK_KIB_MIN);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    response_init();
+    s->opts = *o;
+    s->ctr = ctr;
+    s->listen_fd = listen_fd;
     pthread_attr_init(&s->attr);
     pthread_attr_setdetachstate(&s->attr, PTHREAD_CREATE_DETACHED);
-    if (s->opts.stack_kib &&
-        (rc = pthread_attr_setstacksize(&s->attr, (size_t)s->opts.stack_kib * 1024)) != 0) {
-        fprintf(stderr, "thread_server: --stack-kib %u: %s\n", s->opts.stack_kib, strerror(rc));
+    if (o->stack_kib && (rc = pthread_attr_setstacksize(&s->attr, (size_t)o->stack_kib * 1024)) != 0) {
+        fprintf(stderr, "thread_server: --stack-kib %u: %s\n", o->stack_kib, strerror(rc));
         return 2;
-    }
-    s->listen_fd = net_listen(s->opts.host, s->opts.port, s->opts.backlog, 0, 0, msg, sizeof(msg));
-    if (s->listen_fd < 0) {
-        fprintf(stderr, "thread_server: %s\n", msg);
-        return 1;
     }
     sigemptyset(&stop_set);
     sigaddset(&stop_set, SIGTERM);
@@ -302,14 +289,31 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    printf("listening on %s:%d\n", s->opts.host, net_local_port(s->listen_fd));
-    fflush(stdout);
-
+    ready();
     accept_loop(s);
 
     pthread_join(sig_tid, NULL);
-    close(s->listen_fd);
     pthread_attr_destroy(&s->attr);
     /* Connection threads still running end with the process. */
-    return counters_print(&s->ctr, "thread", stderr) == 0 ? 0 : 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct server_opts opts;
+    char msg[2048];
+
+    switch (server_opts_parse(&opts, argc, argv, "thread_server", 1, msg, sizeof(msg))) {
+    case OPTS_HELP: fputs(msg, stdout); return 0;
+    case OPTS_ERROR: fprintf(stderr, "thread_server: %s\n", msg); return 2;
+    case OPTS_OK: break;
+    }
+    if (opts.stack_kib && opts.stack_kib < STACK_KIB_MIN) {
+        fprintf(stderr, "thread_server: --stack-kib %u is below %d KiB, too small for a connection "
+                        "thread (use 0 for the system default)\n", opts.stack_kib, STACK_KIB_MIN);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    response_init();
+    return workers_run(&opts, "thread_server", "thread", 0, thread_serve);
 }

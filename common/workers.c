@@ -1,0 +1,247 @@
+/* workers.c: one process, or W processes behind SO_REUSEPORT, and their counters. */
+#include "workers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "net.h"
+
+#define READY_TIMEOUT_MS 30000
+
+static const char *announce_host;
+static int announce_port;
+static int ready_fd = -1; /* in a worker: the pipe to the parent */
+
+static void announce(void)
+{
+    printf("listening on %s:%d\n", announce_host, announce_port);
+    fflush(stdout);
+}
+
+static void worker_ready(void)
+{
+    char one = 1;
+
+    (void)!write(ready_fd, &one, 1);
+    close(ready_fd);
+    ready_fd = -1;
+}
+
+static int run_single(const struct server_opts *o, const char *prog, const char *impl,
+                      int nonblock, worker_fn fn)
+{
+    static struct counters ctr; /* zeroed; lives as long as the threads that count */
+    char err[512];
+    int fd = net_listen(o->host, o->port, o->backlog, nonblock, 0, err, sizeof(err));
+    int rc;
+
+    if (fd < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 1;
+    }
+    announce_host = o->host;
+    announce_port = net_local_port(fd);
+    rc = fn(o, fd, &ctr, announce);
+    close(fd);
+    if (counters_print(&ctr, impl, stderr) < 0)
+        rc = 1;
+    return rc;
+}
+
+/* In the child: its own listener on the shared port, the server, its counters. */
+static void worker_main(const struct server_opts *o, const char *prog, const char *impl,
+                        int nonblock, worker_fn fn, int port, int counters_fd)
+{
+    static struct counters ctr;
+    char err[512];
+    int fd = net_listen(o->host, port, o->backlog, nonblock, 1, err, sizeof(err));
+    int rc;
+    FILE *out;
+
+    if (fd < 0) {
+        fprintf(stderr, "%s: worker %d: %s\n", prog, (int)getpid(), err);
+        exit(1);
+    }
+    rc = fn(o, fd, &ctr, worker_ready);
+    close(fd);
+    out = fdopen(counters_fd, "w");
+    if (!out || counters_print(&ctr, impl, out) < 0)
+        rc = 1;
+    if (out)
+        fclose(out);
+    exit(rc); /* exit, not _exit: sanitizers check the worker at exit */
+}
+
+/* Sums every integer field of the workers' JSON lines into one object. */
+static json_t *merge_counters(int fd, const char *impl, int workers, int *complete)
+{
+    json_t *sum = json_object();
+    FILE *in = fdopen(fd, "r");
+    char line[4096];
+    int lines = 0;
+
+    while (in && fgets(line, sizeof(line), in)) {
+        json_t *one = json_loads(line, 0, NULL);
+        const char *key;
+        json_t *v;
+        if (!one)
+            continue;
+        json_object_foreach(one, key, v)
+        {
+            if (!json_is_integer(v))
+                continue;
+            json_t *acc = json_object_get(sum, key);
+            json_int_t base = acc ? json_integer_value(acc) : 0;
+            json_object_set_new(sum, key, json_integer(base + json_integer_value(v)));
+        }
+        json_decref(one);
+        lines++;
+    }
+    if (in)
+        fclose(in);
+    json_object_set_new(sum, "impl", json_string(impl));
+    json_object_set_new(sum, "workers", json_integer(workers));
+    *complete = lines == workers;
+    return sum;
+}
+
+static void signal_all(const pid_t *pids, int n, int sig)
+{
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0)
+            kill(pids[i], sig);
+}
+
+static int run_workers(const struct server_opts *o, const char *prog, const char *impl,
+                       int nonblock, worker_fn fn)
+{
+    sigset_t stop_set, old_set;
+    int ready_pipe[2] = {-1, -1}, ctr_pipe[2] = {-1, -1};
+    pid_t *pids = calloc((size_t)o->workers, sizeof(*pids));
+    int reserve = -1, ready = 0, failed = 0, rc = 1, complete = 0;
+    char err[512];
+
+    if (!pids) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return 1;
+    }
+    /* Bound but not listening: it holds the port and gets no connections. */
+    reserve = net_listen(o->host, o->port, -1, 0, 1, err, sizeof(err));
+    if (reserve < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto out;
+    }
+    announce_host = o->host;
+    announce_port = net_local_port(reserve);
+    if (pipe2(ready_pipe, O_CLOEXEC) < 0 || pipe2(ctr_pipe, O_CLOEXEC) < 0) {
+        fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
+        goto out;
+    }
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &stop_set, &old_set);
+    fflush(NULL);
+    for (int i = 0; i < (int)o->workers; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0) {
+            fprintf(stderr, "%s: fork of worker %d: %s\n", prog, i, strerror(errno));
+            failed = 1;
+            break;
+        }
+        if (pids[i] == 0) {
+            sigprocmask(SIG_SETMASK, &old_set, NULL);
+            close(reserve);
+            close(ready_pipe[0]);
+            close(ctr_pipe[0]);
+            ready_fd = ready_pipe[1];
+            worker_main(o, prog, impl, nonblock, fn, announce_port, ctr_pipe[1]);
+        }
+    }
+    close(ready_pipe[1]);
+    close(ctr_pipe[1]);
+    ready_pipe[1] = ctr_pipe[1] = -1;
+    while (!failed && ready < (int)o->workers) {
+        struct pollfd p = {.fd = ready_pipe[0], .events = POLLIN};
+        char buf[64];
+        int n = poll(&p, 1, READY_TIMEOUT_MS);
+        ssize_t got = n > 0 ? read(ready_pipe[0], buf, sizeof(buf)) : 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) { /* EOF: a worker died before it was ready; 0: timed out */
+            fprintf(stderr, "%s: only %d of %u workers became ready\n", prog, ready, o->workers);
+            failed = 1;
+            break;
+        }
+        ready += (int)got;
+    }
+    close(reserve);
+    reserve = -1;
+    if (!failed)
+        announce();
+    while (!failed) {
+        siginfo_t si;
+        if (sigwaitinfo(&stop_set, &si) < 0)
+            continue;
+        if (si.si_signo != SIGCHLD)
+            break;
+        /* A worker ended without being told to: the server is broken. */
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            continue;
+        for (int i = 0; i < (int)o->workers; i++)
+            if (pids[i] == pid)
+                pids[i] = -1;
+        fprintf(stderr, "%s: worker %d ended on its own (%s %d); stopping the others\n", prog,
+                (int)pid, WIFSIGNALED(status) ? "signal" : "exit code",
+                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        failed = 1;
+    }
+    signal_all(pids, (int)o->workers, SIGTERM);
+    json_t *sum = merge_counters(ctr_pipe[0], impl, (int)o->workers, &complete);
+    ctr_pipe[0] = -1;
+    for (int i = 0; i < (int)o->workers; i++) {
+        int status;
+        if (pids[i] <= 0)
+            continue;
+        while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
+            ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            failed = 1;
+    }
+    char *text = json_dumps(sum, JSON_COMPACT);
+    if (text) {
+        fprintf(stderr, "%s\n", text);
+        free(text);
+    }
+    json_decref(sum);
+    rc = failed || !complete ? 1 : 0;
+out:
+    if (reserve >= 0)
+        close(reserve);
+    for (int i = 0; i < 2; i++) {
+        if (ready_pipe[i] >= 0)
+            close(ready_pipe[i]);
+        if (ctr_pipe[i] >= 0)
+            close(ctr_pipe[i]);
+    }
+    free(pids);
+    return rc;
+}
+
+int workers_run(const struct server_opts *o, const char *prog, const char *impl, int nonblock,
+                worker_fn fn)
+{
+    if (o->workers <= 1)
+        return run_single(o, prog, impl, nonblock, fn);
+    return run_workers(o, prog, impl, nonblock, fn);
+}

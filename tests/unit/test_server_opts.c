@@ -1,0 +1,93 @@
+/* test_server_opts.c: the flags both servers share, and their errors. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "server_opts.h"
+
+static enum server_opts_result parse(struct server_opts *o, int with_stack, char *err, size_t errlen,
+                                     const char *const *args)
+{
+    char *argv[16];
+    int argc = 0;
+
+    argv[argc++] = "server";
+    while (*args)
+        argv[argc++] = (char *)*args++;
+    argv[argc] = NULL;
+    return server_opts_parse(o, argc, argv, "server", with_stack, err, errlen);
+}
+
+Test(server_opts, defaults)
+{
+    struct server_opts o;
+    char err[2048];
+    const char *args[] = {NULL};
+
+    cr_assert_eq(parse(&o, 0, err, sizeof(err), args), OPTS_OK);
+    cr_assert_str_eq(o.host, "127.0.0.1", "binds loopback unless told otherwise");
+    cr_assert_eq(o.port, 0);
+    cr_assert_eq(o.workers, 1);
+    cr_assert_eq(o.stack_kib, 0, "0 = the system default stack");
+    cr_assert_eq(o.backlog, SERVER_BACKLOG_DEFAULT);
+}
+
+Test(server_opts, every_flag)
+{
+    struct server_opts o;
+    char err[2048];
+    const char *args[] = {"--host", "::1", "--port", "8080", "--wait-us", "1000", "--work-us", "5",
+                          "--bytes", "100", "--backlog", "128", "--idle-timeout-ms", "300",
+                          "--stack-kib", "64", "--workers", "4", NULL};
+
+    cr_assert_eq(parse(&o, 1, err, sizeof(err), args), OPTS_OK, "%s", err);
+    cr_assert_str_eq(o.host, "::1");
+    cr_assert_eq(o.port, 8080);
+    cr_assert_eq(o.defaults.wait_us, 1000);
+    cr_assert_eq(o.defaults.work_us, 5);
+    cr_assert_eq(o.defaults.bytes, 100);
+    cr_assert_eq(o.backlog, 128);
+    cr_assert_eq(o.idle_timeout_ms, 300);
+    cr_assert_eq(o.stack_kib, 64);
+    cr_assert_eq(o.workers, 4);
+}
+
+struct bad_case {
+    const char *args[4];
+    int with_stack;
+    const char *must_mention;
+};
+
+static const struct bad_case BAD[] = {
+    {{"--port", "70000", NULL}, 0, "--port"},          /* out of range */
+    {{"--bytes", "2000000", NULL}, 0, "--bytes"},      /* over BYTES_MAX */
+    {{"--wait-us", "-5", NULL}, 0, "--wait-us"},       /* negative */
+    {{"--stack-kib", "64", NULL}, 0, "--stack-kib"},   /* async server has no stacks */
+    {{"--workers", "0", NULL}, 0, "--workers"},
+    {{"--nope", NULL}, 0, "--nope"},                   /* unknown flag is named */
+    {{"--port", NULL}, 0, "--port"},                   /* missing value */
+    {{"stray", NULL}, 0, "stray"},                     /* positional argument */
+};
+
+Test(server_opts, bad_flags_are_named)
+{
+    for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
+        struct server_opts o;
+        char err[2048] = "";
+        cr_assert_eq(parse(&o, BAD[i].with_stack, err, sizeof(err), BAD[i].args), OPTS_ERROR,
+                     "case %zu accepted", i);
+        cr_assert(strstr(err, BAD[i].must_mention) != NULL, "case %zu: '%s' does not name %s", i,
+                  err, BAD[i].must_mention);
+    }
+}
+
+Test(server_opts, help)
+{
+    struct server_opts o;
+    char err[2048] = "";
+    const char *args[] = {"--help", NULL};
+
+    cr_assert_eq(parse(&o, 1, err, sizeof(err), args), OPTS_HELP);
+    cr_assert(strstr(err, "--stack-kib") != NULL, "thread server help lists --stack-kib");
+    cr_assert_eq(parse(&o, 0, err, sizeof(err), args), OPTS_HELP);
+    cr_assert(strstr(err, "--stack-kib") == NULL, "async server help does not");
+}
