@@ -48,7 +48,7 @@ run_one() {
     if [ "$rc" -ne 0 ] || [ "$passing" -ne "$tested" ]; then
         failures+=("$label")
         echo "FAIL $label ($passing/$tested)"
-        grep -a -E '\[(FAIL|----)\]|Warning|ERROR|Sanitizer|Assertion' "$log" | head -40
+        grep -a -E '\[(FAIL|----)\]|Warning|ERROR|Sanitizer|runtime error|Assertion' "$log" | head -40
     else
         echo "ok   $label ($passing/$tested)"
     fi

@@ -7,7 +7,7 @@
 static enum server_opts_result parse(struct server_opts *o, int with_stack, char *err, size_t errlen,
                                      const char *const *args)
 {
-    char *argv[16];
+    char *argv[32];
     int argc = 0;
 
     argv[argc++] = "server";
