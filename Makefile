@@ -55,7 +55,7 @@ include thread_impl/build.mk
 -include microbench/build.mk
 include tests/build.mk
 
-.PHONY: all deps test bench plots clean format format-check help
+.PHONY: all deps test bench plots fuzz clean format format-check help
 .SECONDARY: # keep objects: they are not intermediates to delete
 .DEFAULT_GOAL := all
 
@@ -90,6 +90,10 @@ bench: all
 plots:
 	@scripts/plots.sh results/latest
 
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@scripts/fuzz.sh --seconds $(FUZZ_SECONDS)
+
 clean:
 	rm -rf build bin
 
@@ -104,6 +108,7 @@ help:
 	@echo "  make                 build bin/ (installs missing Debian packages as root)"
 	@echo "  make test            unit + integration tests, sanitizer builds included"
 	@echo "  make bench           the default sweep (PROFILE=smoke|quick|full), plots, report"
+	@echo "  make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
 	@echo "  make SANITIZER=address|undefined|thread   sanitizer build under build/<name>/"
 
 -include $(shell find $(BUILD) -name "*.d" 2>/dev/null)

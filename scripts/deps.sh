@@ -15,6 +15,7 @@ PKGS=(
     curl wrk                                      # cross-checks in the tests
     hyperfine gnuplot-nox python3                 # make bench: timing, plots, report
     linux-perf                                    # perf bench sched pipe, perf_event
+    clang libclang-rt-dev                         # libFuzzer targets (make fuzz)
     util-linux procps                             # taskset, ps
 )
 

@@ -5,6 +5,7 @@
 #      sanitized programs
 #   3. TSan build of the programs; the integration tests (release test
 #      binaries) against the sanitized thread server, harness and microbenchmarks
+#   4. every libFuzzer target for TVT_FUZZ_SECONDS (default 10) seconds
 # A sanitizer report makes the sanitized program exit non-zero, and every
 # integration test checks its servers' exit status, so a report fails a test.
 # Prints one closing line "tests: N passed, N failed".
@@ -93,6 +94,18 @@ build SANITIZER=thread
 step "integration tests of the threaded code under TSan"
 run_integration thread build/release/tests TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread \
     TVT_IMPLS=thread TSAN_OPTIONS=exitcode=66:second_deadlock_stack=1
+
+step "fuzz targets, ${TVT_FUZZ_SECONDS:-10} s each"
+while read -r line; do
+    echo "$line"
+    case "$line" in
+    "fuzz "*": ok,"*) passed=$((passed + 1)) ;;
+    "fuzz "*": FAILED"*)
+        failed=$((failed + 1))
+        failures+=("${line%%:*}")
+        ;;
+    esac
+done < <(scripts/fuzz.sh --seconds "${TVT_FUZZ_SECONDS:-10}" 2>&1)
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then
