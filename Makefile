@@ -55,7 +55,7 @@ include thread_impl/build.mk
 -include microbench/build.mk
 include tests/build.mk
 
-.PHONY: all deps test bench plots fuzz clean format format-check help
+.PHONY: all deps test bench plots fuzz contestants clean format format-check help
 .SECONDARY: # keep objects: they are not intermediates to delete
 .DEFAULT_GOAL := all
 
@@ -89,6 +89,11 @@ bench: all
 
 plots:
 	@scripts/plots.sh results/latest
+
+# Tokio, Go and nginx servers speaking the same protocol, where their
+# toolchains are installed (scripts/contestants.sh says what it skipped).
+contestants: deps
+	@scripts/contestants.sh build
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -1,0 +1,420 @@
+/* spawn_bench: memory and time to create, hold and tear down N waiting tasks or threads.
+ *
+ * JSON written by --json FILE (schema; microbench/SCHEMA.md has all files):
+ *   bench        "spawn"
+ *   kind         "task-timer" | "task-io" | "thread-cond" | "thread-pipe"
+ *   unit         "task" | "thread"
+ *   params       {counts:[N..], stack_kib (asked, 0 = default), stack_kib_effective
+ *                 (threads; null for tasks), state_bytes, hold_ms, until_failure}
+ *   env          sysenv_json(): machine, limits, versions, date
+ *   baseline     this process before any unit: {rss_kib, vsz_kib, pss_kib, rss_anon_kib,
+ *                 threads}
+ *   points[]     one per N, ascending: {requested, created, ready, torn_down,
+ *                 create_ns, ready_ns, teardown_ns, create_ns_per_unit, ready_ns_per_unit,
+ *                 teardown_ns_per_unit, rss_kib, vsz_kib, pss_kib, rss_anon_kib, threads,
+ *                 rss_delta_kib, vsz_delta_kib, pss_delta_kib, rss_anon_delta_kib
+ *                 (vs baseline), rss_bytes_per_unit, vsz_bytes_per_unit, pss_bytes_per_unit,
+ *                 kernel_stack_delta_kib, sunreclaim_delta_kib (system-wide, just before
+ *                 creation vs at steady state), kernel_stack_bytes_per_unit,
+ *                 sunreclaim_bytes_per_unit, failure (null or {call, errno, error, at_unit,
+ *                 wall: see microbench/wall.h})}
+ *   slope        least squares over the points with created > 0, bytes (or ns) per unit:
+ *                {points_used, rss_bytes_per_unit, vsz_bytes_per_unit, pss_bytes_per_unit,
+ *                 rss_anon_bytes_per_unit, kernel_stack_bytes_per_unit,
+ *                 sunreclaim_bytes_per_unit, create_ns_per_unit, teardown_ns_per_unit}
+ *   totals       {created, torn_down, all_torn_down}
+ *   wall         null, or the first creation failure: {requested, created, call, errno,
+ *                 error, limit_hit, limits}
+ *   ok           true when every point created all its units and every unit was torn down
+ *                (with --until-failure a creation failure is the expected end, still ok)
+ */
+#include "jsonfile.h"
+#include "mbutil.h"
+#include "procfs.h"
+#include "spawn_json.h"
+#include "sysenv.h"
+#include "wall.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_POINTS 16
+
+/* Per-unit state each unit writes. 256 bytes is what a waiting connection keeps besides
+   its I/O buffers: parser state, a few timestamps, counters, peer address, pointers. Both
+   designs need those buffers equally, so they are left out: C1 is about the overhead of
+   the unit itself. Change it with --state-bytes. */
+#define DEFAULT_STATE_BYTES 256
+
+struct opts {
+    struct spawn_cfg cfg;
+    uint64_t counts[MAX_POINTS];
+    int ncounts;
+    unsigned hold_ms;
+    int until_failure;
+    const char *json_path;
+};
+
+static const char *kind_names[] = {"task-timer", "task-io", "thread-cond", "thread-pipe"};
+
+/* Descriptors held back so that /proc can still be read, and the wall diagnosed, when the
+   units have used every fd (task-io at RLIMIT_NOFILE). */
+static int reserve_fd[3] = {-1, -1, -1};
+
+static void reserve_take(void)
+{
+    for (int i = 0; i < 3; i++)
+        if (reserve_fd[i] < 0) reserve_fd[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void reserve_release(void)
+{
+    for (int i = 0; i < 3; i++) {
+        if (reserve_fd[i] >= 0) close(reserve_fd[i]);
+        reserve_fd[i] = -1;
+    }
+}
+
+static int is_thread(enum spawn_kind k)
+{
+    return k == SPAWN_THREAD_COND || k == SPAWN_THREAD_PIPE;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: spawn_bench [--kind KIND] (--count N | --counts N1,N2,...) [options]\n"
+            "Creates N waiting units, holds them, measures memory, tears them down.\n"
+            "  --kind KIND        task-timer  heap struct + ev_timer far in the future (one loop)\n"
+            "                     task-io     heap struct + ev_io on a socketpair (2 fds/unit)\n"
+            "                     thread-cond pthread blocked on a condition variable\n"
+            "                     thread-pipe pthread blocked in read() on a shared pipe\n"
+            "                     task = task-timer, thread = thread-cond (default: task)\n"
+            "  --count N          one N (accepts 10k, 1M)\n"
+            "  --counts LIST      several N, ascending, in one run: memory per unit is the slope\n"
+            "  --stack-kib K      thread stack size in KiB (default: the system default)\n"
+            "  --state-bytes B    per-unit state each unit writes (default %d)\n"
+            "  --hold-ms MS       hold the units this long at steady state (default 0)\n"
+            "  --until-failure    a creation failure ends the run normally (the thread wall)\n"
+            "  --json FILE        write the results as JSON (atomically)\n"
+            "  --help             this text\n"
+            "Exit: 0 ok, 1 runtime failure (units not created or not torn down), 2 usage.\n",
+            DEFAULT_STATE_BYTES);
+}
+
+static int parse_size(const char *s, size_t *out, size_t max)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno || v > max || s[0] == '-') return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    static const struct option longopts[] = {{"kind", required_argument, NULL, 'k'},
+                                             {"count", required_argument, NULL, 'n'},
+                                             {"counts", required_argument, NULL, 'N'},
+                                             {"stack-kib", required_argument, NULL, 's'},
+                                             {"state-bytes", required_argument, NULL, 'b'},
+                                             {"hold-ms", required_argument, NULL, 'H'},
+                                             {"until-failure", no_argument, NULL, 'u'},
+                                             {"json", required_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    size_t v;
+    int c;
+
+    memset(o, 0, sizeof *o);
+    o->cfg.kind = SPAWN_TASK_TIMER;
+    o->cfg.state_bytes = DEFAULT_STATE_BYTES;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (!strcmp(optarg, "task"))
+                optarg = "task-timer";
+            else if (!strcmp(optarg, "thread"))
+                optarg = "thread-cond";
+            for (v = 0; v < 4 && strcmp(optarg, kind_names[v]); v++)
+                ;
+            if (v == 4) {
+                fprintf(stderr,
+                        "spawn_bench: unknown --kind '%s' (task-timer, task-io, "
+                        "thread-cond, thread-pipe)\n",
+                        optarg);
+                return -1;
+            }
+            o->cfg.kind = (enum spawn_kind)v;
+            break;
+        case 'n':
+        case 'N':
+            o->ncounts = mb_parse_counts(optarg, o->counts, c == 'n' ? 1 : MAX_POINTS, 100000000);
+            if (o->ncounts < 0) {
+                fprintf(stderr,
+                        "spawn_bench: bad --%s '%s': want %s of whole numbers "
+                        "1..1e8\n",
+                        c == 'n' ? "count" : "counts", optarg,
+                        c == 'n' ? "one" : "a comma list (at most 16)");
+                return -1;
+            }
+            break;
+        case 's':
+            if (parse_size(optarg, &o->cfg.stack_kib, 1 << 20) < 0) {
+                fprintf(stderr, "spawn_bench: bad --stack-kib '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'b':
+            if (parse_size(optarg, &o->cfg.state_bytes, 1 << 20) < 0) {
+                fprintf(stderr, "spawn_bench: bad --state-bytes '%s' (0..1048576)\n", optarg);
+                return -1;
+            }
+            break;
+        case 'H':
+            if (parse_size(optarg, &v, 3600000) < 0) {
+                fprintf(stderr, "spawn_bench: bad --hold-ms '%s'\n", optarg);
+                return -1;
+            }
+            o->hold_ms = (unsigned)v;
+            break;
+        case 'u':
+            o->until_failure = 1;
+            break;
+        case 'j':
+            o->json_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "spawn_bench: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (o->ncounts == 0) {
+        fprintf(stderr, "spawn_bench: say how many units: --count N or --counts N1,N2,...\n");
+        return -1;
+    }
+    for (int i = 1; i < o->ncounts; i++)
+        if (o->counts[i] <= o->counts[i - 1]) {
+            /* Ascending, so memory freed by one point is reused by the next rather than
+               hiding in the baseline. */
+            fprintf(stderr, "spawn_bench: --counts must be ascending\n");
+            return -1;
+        }
+    if (is_thread(o->cfg.kind)) {
+        long min = sysconf(_SC_THREAD_STACK_MIN);
+        if (o->cfg.stack_kib && min > 0 && o->cfg.stack_kib * 1024 < (size_t)min) {
+            fprintf(stderr,
+                    "spawn_bench: --stack-kib %zu is below this system's minimum of "
+                    "%ld KiB\n",
+                    o->cfg.stack_kib, (min + 1023) / 1024);
+            return -1;
+        }
+        size_t stack = spawn_threads_stack_kib(&o->cfg) * 1024;
+        if (stack && o->cfg.state_bytes > stack / 2) {
+            fprintf(stderr,
+                    "spawn_bench: --state-bytes %zu does not fit a %zu KiB stack; "
+                    "use at most half the stack\n",
+                    o->cfg.state_bytes, stack / 1024);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static double per_unit(double total, size_t n)
+{
+    return n ? total / (double)n : 0;
+}
+
+/* One create / measure / teardown cycle. 0 when the units were made (maybe fewer than
+   asked, see p->r.err), -1 when nothing could be set up. */
+static int run_point(const struct opts *o, uint64_t n, struct spawn_point *p)
+{
+    memset(p, 0, sizeof *p);
+    p->r.requested = (size_t)n;
+    p->pss_kib = -1;
+    procfs_read_meminfo(&p->sys_before);
+
+    struct spawn_set *s = is_thread(o->cfg.kind) ? spawn_threads_create(&o->cfg, &p->r)
+                                                 : spawn_tasks_create(&o->cfg, &p->r);
+    if (!s) return -1;
+    /* Diagnose first: the figures that explain a wall move as soon as anything exits. */
+    if (p->r.err) {
+        reserve_release();
+        p->wall = wall_diagnose(p->r.err);
+    }
+    if (o->hold_ms) mb_sleep_ms(o->hold_ms);
+    if (procfs_read_status(0, &p->mem) < 0 || procfs_read_meminfo(&p->sys_at) < 0)
+        p->read_err = errno;
+    procfs_read_pss(0, &p->pss_kib);
+
+    if (is_thread(o->cfg.kind))
+        spawn_threads_teardown(s, &p->r);
+    else
+        spawn_tasks_teardown(s, &p->r);
+    /* Give freed memory back so the next point starts near the baseline. */
+    malloc_trim(0);
+    reserve_take();
+    return 0;
+}
+
+static void print_header(const struct opts *o)
+{
+    printf("spawn_bench: %s", kind_names[o->cfg.kind]);
+    if (is_thread(o->cfg.kind)) printf(", stack %zu KiB", spawn_threads_stack_kib(&o->cfg));
+    printf(", state %zu B/unit\n", o->cfg.state_bytes);
+    printf("%10s %10s %10s %10s %10s %10s %10s %10s %10s\n", "N", "created", "create_ns/u",
+           "rss_B/u", "pss_B/u", "vsz_B/u", "kstack_B/u", "slab_B/u", "teardn_ns/u");
+}
+
+static void print_point(const struct spawn_point *p, const struct proc_mem *base, long base_pss)
+{
+    size_t n = p->r.created;
+    printf("%10zu %10zu %10.0f %10.0f %10.0f %10.0f %10.0f %10.0f %10.0f\n", p->r.requested, n,
+           per_unit((double)p->r.create_ns, n),
+           per_unit((p->mem.rss_kib - base->rss_kib) * 1024.0, n),
+           per_unit((p->pss_kib - base_pss) * 1024.0, n),
+           per_unit((p->mem.vsz_kib - base->vsz_kib) * 1024.0, n),
+           per_unit((p->sys_at.kernel_stack_kib - p->sys_before.kernel_stack_kib) * 1024.0, n),
+           per_unit((p->sys_at.sunreclaim_kib - p->sys_before.sunreclaim_kib) * 1024.0, n),
+           per_unit((double)p->r.teardown_ns, n));
+    if (p->r.err) {
+        const char *hit = p->wall ? json_string_value(json_object_get(p->wall, "limit_hit")) : "";
+        printf("  %s failed at unit %zu of %zu: %s (limit: %s)\n",
+               p->r.failed_call ? p->r.failed_call : "create", p->r.created, p->r.requested,
+               strerror(p->r.err), hit ? hit : "unknown");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    static struct spawn_point pts[MAX_POINTS];
+    struct proc_mem base;
+    long base_pss = -1;
+    int np = 0, ok = 1, rc = 1;
+    size_t created = 0, torn = 0;
+    const struct spawn_point *wall = NULL;
+    json_t *doc = NULL;
+
+    if (parse_opts(argc, argv, &o) < 0) {
+        fprintf(stderr, "spawn_bench: try --help\n");
+        return 2;
+    }
+    if (procfs_read_status(0, &base) < 0) {
+        fprintf(stderr, "spawn_bench: cannot read /proc/self/status: %s (is /proc mounted?)\n",
+                strerror(errno));
+        return 1;
+    }
+    procfs_read_pss(0, &base_pss);
+    reserve_take();
+    print_header(&o);
+
+    for (int i = 0; i < o.ncounts; i++) {
+        struct spawn_point *p = &pts[np];
+        if (run_point(&o, o.counts[i], p) < 0) {
+            fprintf(stderr, "spawn_bench: cannot set up %s units: %s: %s\n", kind_names[o.cfg.kind],
+                    p->r.failed_call, strerror(p->r.err));
+            goto out;
+        }
+        np++;
+        if (p->read_err) {
+            fprintf(stderr, "spawn_bench: cannot read /proc at N=%zu: %s\n", p->r.requested,
+                    strerror(p->read_err));
+            ok = 0;
+        }
+        print_point(p, &base, base_pss);
+        created += p->r.created;
+        torn += p->r.torn_down;
+        if (p->r.torn_down != p->r.created) ok = 0;
+        if (p->r.err) {
+            wall = p;
+            if (!o.until_failure) {
+                ok = 0;
+                fprintf(stderr,
+                        "spawn_bench: %s failed at unit %zu of %zu: %s; use a smaller "
+                        "--count, or --until-failure to look for the wall\n",
+                        p->r.failed_call, p->r.created, p->r.requested, strerror(p->r.err));
+            }
+            break; /* larger N would only hit the same wall */
+        }
+    }
+
+    json_t *slope = spawn_json_slope(pts, np, &base, base_pss);
+    printf("slope over %d point(s): rss %.0f B/unit, pss %.0f B/unit, vsz %.0f B/unit, "
+           "kernel stack %.0f B/unit, slab %.0f B/unit, create %.0f ns/unit\n",
+           np, json_real_value(json_object_get(slope, "rss_bytes_per_unit")),
+           json_real_value(json_object_get(slope, "pss_bytes_per_unit")),
+           json_real_value(json_object_get(slope, "vsz_bytes_per_unit")),
+           json_real_value(json_object_get(slope, "kernel_stack_bytes_per_unit")),
+           json_real_value(json_object_get(slope, "sunreclaim_bytes_per_unit")),
+           json_real_value(json_object_get(slope, "create_ns_per_unit")));
+    printf("created %zu, torn down %zu%s\n", created, torn, created == torn ? "" : "  <- MISMATCH");
+
+    doc = json_object();
+    json_t *params = json_object(), *counts = json_array(), *points = json_array();
+    for (int i = 0; i < o.ncounts; i++)
+        json_array_append_new(counts, json_integer((json_int_t)o.counts[i]));
+    json_object_set_new(params, "counts", counts);
+    json_object_set_new(params, "stack_kib", json_integer((json_int_t)o.cfg.stack_kib));
+    json_object_set_new(params, "stack_kib_effective",
+                        is_thread(o.cfg.kind)
+                            ? json_integer((json_int_t)spawn_threads_stack_kib(&o.cfg))
+                            : json_null());
+    json_object_set_new(params, "state_bytes", json_integer((json_int_t)o.cfg.state_bytes));
+    json_object_set_new(params, "hold_ms", json_integer(o.hold_ms));
+    json_object_set_new(params, "until_failure", json_boolean(o.until_failure));
+    json_object_set_new(doc, "bench", json_string("spawn"));
+    json_object_set_new(doc, "kind", json_string(kind_names[o.cfg.kind]));
+    json_object_set_new(doc, "unit", json_string(is_thread(o.cfg.kind) ? "thread" : "task"));
+    json_object_set_new(doc, "params", params);
+    json_object_set_new(doc, "env", sysenv_json());
+    json_object_set_new(doc, "baseline",
+                        json_pack("{s:I, s:I, s:o, s:I, s:I}", "rss_kib", (json_int_t)base.rss_kib,
+                                  "vsz_kib", (json_int_t)base.vsz_kib, "pss_kib",
+                                  base_pss >= 0 ? json_integer(base_pss) : json_null(),
+                                  "rss_anon_kib", (json_int_t)base.rss_anon_kib, "threads",
+                                  (json_int_t)base.threads));
+    for (int i = 0; i < np; i++)
+        json_array_append_new(points, spawn_json_point(&pts[i], &base, base_pss));
+    json_object_set_new(doc, "points", points);
+    json_object_set_new(doc, "slope", slope);
+    json_object_set_new(doc, "totals",
+                        json_pack("{s:I, s:I, s:b}", "created", (json_int_t)created, "torn_down",
+                                  (json_int_t)torn, "all_torn_down", created == torn));
+    if (wall) {
+        json_object_set_new(doc, "wall", spawn_json_wall(wall));
+    } else {
+        json_object_set_new(doc, "wall", json_null());
+    }
+    json_object_set_new(doc, "ok", json_boolean(ok && created == torn));
+
+    if (o.json_path) {
+        char err[512];
+        if (jsonfile_write(o.json_path, doc, err, sizeof err) < 0) {
+            fprintf(stderr, "spawn_bench: %s\n", err);
+            goto out;
+        }
+    }
+    rc = ok && created == torn ? 0 : 1;
+out:
+    reserve_release();
+    json_decref(doc);
+    for (int i = 0; i < np; i++)
+        json_decref(pts[i].wall);
+    return rc;
+}
