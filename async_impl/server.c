@@ -92,12 +92,17 @@ static void conn_close(struct server *s, struct conn *c)
     free(c);
 }
 
-/* Back to reading: the idle clock restarts for the next request. */
+/* Starts the clock of the next request: it must arrive whole within the idle
+ * timeout, however it trickles in (a byte a second is idle too). */
+static void conn_restart_idle(struct server *s, struct conn *c)
+{
+    if (s->opts.idle_timeout_ms)
+        ev_timer_again(s->loop, &c->idle);
+}
+
 static void conn_read_next(struct server *s, struct conn *c)
 {
     c->state = CONN_READING;
-    if (s->opts.idle_timeout_ms)
-        ev_timer_again(s->loop, &c->idle);
     conn_watch(s, c, EV_READ);
 }
 
@@ -134,6 +139,7 @@ static int conn_flush(struct server *s, struct conn *c)
         conn_close(s, c);
         return -1;
     }
+    conn_restart_idle(s, c); /* answered: the next request's clock starts */
     return 1;
 }
 
@@ -289,6 +295,7 @@ static void conn_open(struct server *s, int fd)
         s->conns->prev = c;
     s->conns = c;
     net_set_nodelay(fd);
+    conn_restart_idle(s, c);
     conn_read_next(s, c);
 }
 

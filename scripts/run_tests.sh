@@ -87,6 +87,7 @@ build SANITIZER=address
 step "tests under ASan+UBSan"
 run_all address build/address/tests TVT_BIN_DIR=build/address/bin TVT_SANITIZER=address \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
+    LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 step "TSan build"
