@@ -23,6 +23,7 @@ static const char *const NAMES[CTR__COUNT] = {
     [CTR_ACCEPT_EMFILE] = "accept_emfile",
     [CTR_THREAD_CREATE_FAILED] = "thread_create_failed",
     [CTR_OOM] = "out_of_memory",
+    [CTR_UNFINISHED] = "unfinished_at_exit",
 };
 
 void counters_status(struct counters *c, int status)

@@ -25,6 +25,7 @@ enum counter {
     CTR_ACCEPT_EMFILE,   /* accept hit the fd limit; accepting paused */
     CTR_THREAD_CREATE_FAILED,
     CTR_OOM,             /* no memory for a connection */
+    CTR_UNFINISHED,      /* connections still busy (burning work_us) at exit */
     CTR__COUNT
 };
 

@@ -27,20 +27,41 @@
 #include "workers.h"
 
 #define STACK_KIB_MIN 32 /* the connection's own state takes ~8 KiB; libc the rest */
+#define DRAIN_TIMEOUT_S 1 /* at stop: how long connection threads get to end */
+#define WAKE_SIGNAL SIGUSR1 /* interrupts a connection thread's wait at stop */
 #define ACCEPT_PAUSE_NS 100000000L /* after EMFILE: the backlog keeps the client waiting */
+
+struct conn;
+
+/* Every live connection, so that stopping can end them before the counters
+ * are printed (a thread still answering after that would go uncounted).
+ * Locked once when a connection starts and once when it ends, never per
+ * request. */
+struct registry {
+    pthread_mutex_t mu;
+    pthread_cond_t empty;
+    struct conn *head;
+    long live;
+    int closed; /* stopping: no new connection joins */
+};
 
 struct server {
     struct server_opts opts;
     pthread_attr_t attr; /* detached, --stack-kib */
     struct counters *ctr;
+    struct registry reg;
     int listen_fd;
     atomic_int stopping;
 };
 
-static struct server srv;
+static struct server srv = {
+    .reg = {.mu = PTHREAD_MUTEX_INITIALIZER, .empty = PTHREAD_COND_INITIALIZER},
+};
 
 /* Per-connection state: on the connection thread's stack. */
 struct conn {
+    struct conn *prev, *next; /* in the registry */
+    pthread_t tid;
     int fd;
     struct date_cache date;
     struct framer framer;
@@ -64,13 +85,19 @@ static void set_timeout(int fd, int opt, int64_t ms)
     setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
 
-/* A blocking sleep of the request's wait, resumed after signals. */
+/* A blocking sleep of the request's wait, resumed after signals unless the
+ * server is stopping (then WAKE_SIGNAL cut it short). */
 static void wait_sleep(uint32_t wait_us)
 {
     struct timespec ts = {.tv_sec = wait_us / 1000000, .tv_nsec = (long)(wait_us % 1000000) * 1000};
 
-    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR && !atomic_load(&srv.stopping))
         ;
+}
+
+static void on_wake(int sig)
+{
+    (void)sig; /* only there to make clock_nanosleep return EINTR */
 }
 
 /* Writes every iovec, resuming short writes. 0 ok, -1 errno. */
@@ -166,6 +193,8 @@ static void serve(struct server *s, struct conn *c)
         const struct workload *w = &c->req.work;
         if (w->wait_us > 0) {
             wait_sleep(w->wait_us);
+            if (atomic_load(&s->stopping))
+                return; /* cut short at stop: not answered, as in the async server */
             date_cache_update(&c->date, time(NULL));
         }
         workload_spin(w->work_us);
@@ -183,12 +212,74 @@ static void serve(struct server *s, struct conn *c)
     }
 }
 
+/* 0 when c joined the registry; -1 when the server is stopping. */
+static int registry_join(struct registry *r, struct conn *c)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->closed) {
+        pthread_mutex_unlock(&r->mu);
+        return -1;
+    }
+    c->prev = NULL;
+    c->next = r->head;
+    if (r->head)
+        r->head->prev = c;
+    r->head = c;
+    r->live++;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+static void registry_leave(struct registry *r, struct conn *c)
+{
+    pthread_mutex_lock(&r->mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        r->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (--r->live == 0)
+        pthread_cond_signal(&r->empty);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Ends every live connection: shutdown() wakes a blocked read with EOF and
+ * fails any further write, WAKE_SIGNAL cuts a wait short, so nothing is
+ * answered after this returns. A thread still burning work_us after
+ * DRAIN_TIMEOUT_S is left to end with the process. Returns how many did. */
+static long registry_drain(struct registry *r)
+{
+    struct timespec deadline;
+    long left;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += DRAIN_TIMEOUT_S;
+    pthread_mutex_lock(&r->mu);
+    r->closed = 1;
+    for (struct conn *c = r->head; c; c = c->next) {
+        shutdown(c->fd, SHUT_RDWR);
+        pthread_kill(c->tid, WAKE_SIGNAL);
+    }
+    while (r->live > 0 && pthread_cond_timedwait(&r->empty, &r->mu, &deadline) == 0)
+        ;
+    left = r->live;
+    pthread_mutex_unlock(&r->mu);
+    return left;
+}
+
 static void *conn_main(void *arg)
 {
     struct server *s = &srv;
     struct conn c;
 
     c.fd = (int)(intptr_t)arg;
+    c.tid = pthread_self();
+    if (registry_join(&s->reg, &c) < 0) {
+        close(c.fd);
+        counters_add(s->ctr, CTR_CLOSED, 1);
+        return NULL;
+    }
     c.date.sec = 0;
     c.date.text[0] = '\0';
     framer_init(&c.framer, &s->opts.defaults);
@@ -198,8 +289,11 @@ static void *conn_main(void *arg)
         set_timeout(c.fd, SO_SNDTIMEO, s->opts.idle_timeout_ms);
     }
     serve(s, &c);
-    close(c.fd);
+    /* Leave before close: once the fd number is free it may be reused, and
+     * the drain must not shut down someone else's socket. */
     counters_add(s->ctr, CTR_CLOSED, 1);
+    registry_leave(&s->reg, &c);
+    close(c.fd);
     return NULL;
 }
 
@@ -294,7 +388,7 @@ static int thread_serve(const struct server_opts *o, int listen_fd, struct count
 
     pthread_join(sig_tid, NULL);
     pthread_attr_destroy(&s->attr);
-    /* Connection threads still running end with the process. */
+    counters_add(s->ctr, CTR_UNFINISHED, (uint64_t)registry_drain(&s->reg));
     return 0;
 }
 
@@ -314,6 +408,8 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction wake = {.sa_handler = on_wake}; /* no SA_RESTART */
+    sigaction(WAKE_SIGNAL, &wake, NULL);
     response_init();
     return workers_run(&opts, "thread_server", "thread", 0, thread_serve);
 }

@@ -145,6 +145,10 @@ static void child_exec(const char *path, char *const argv[], const struct server
         report[0] = 2;
         goto fail;
     }
+    /* Nothing else of the test process (Criterion's pipes and arenas, our
+       /dev/null) leaks into the server, where it would skew fd counts and
+       limits. Close-on-exec keeps the status pipe working until exec. */
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     /* Ignored signals and the mask survive exec: give the server a clean slate, so that a
        server relying on an inherited SIG_IGN for SIGPIPE is caught. */
     sigset_t none;
