@@ -92,7 +92,8 @@ plots:
 
 # Tokio, Go and nginx servers speaking the same protocol, where their
 # toolchains are installed (scripts/contestants.sh says what it skipped).
-contestants: deps
+contestants:
+	@scripts/deps.sh --contestants
 	@scripts/contestants.sh build
 
 FUZZ_SECONDS ?= 60

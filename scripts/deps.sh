@@ -4,8 +4,9 @@
 # As root: apt-get update once, then apt-get install of whatever is missing.
 # Otherwise: prints the apt-get line and exits 1. Exits 0 at once when
 # nothing is missing, so `make` pays one dpkg-query per run.
-#   scripts/deps.sh            build + test + bench packages
-#   scripts/deps.sh --check    only report, never install
+#   scripts/deps.sh                build + test + bench packages
+#   scripts/deps.sh --contestants  also the Tokio, Go and nginx toolchains
+#   scripts/deps.sh --check        only report, never install
 set -euo pipefail
 
 PKGS=(
@@ -18,20 +19,27 @@ PKGS=(
     clang libclang-rt-dev                         # libFuzzer targets (make fuzz)
     util-linux procps                             # taskset, ps
 )
+# make contestants: Debian's crates build the Tokio server offline.
+CONTESTANT_PKGS=(
+    cargo librust-tokio-dev librust-httparse-dev librust-libc-dev
+    golang-go nginx-light
+)
 
 check_only=0
-case "${1:-}" in
---check) check_only=1 ;;
--h | --help)
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
-    exit 0
-    ;;
-"") ;;
-*)
-    echo "deps.sh: unknown option '$1' (try --help)" >&2
-    exit 2
-    ;;
-esac
+for arg in "$@"; do
+    case "$arg" in
+    --check) check_only=1 ;;
+    --contestants) PKGS+=("${CONTESTANT_PKGS[@]}") ;;
+    -h | --help)
+        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "deps.sh: unknown option '$arg' (try --help)" >&2
+        exit 2
+        ;;
+    esac
+done
 
 missing=()
 for p in "${PKGS[@]}"; do

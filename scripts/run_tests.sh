@@ -79,6 +79,8 @@ start=$(date +%s)
 
 step "release build (-Werror)"
 build
+step "contestants (Tokio, Go, nginx) where their toolchains are installed"
+scripts/contestants.sh build || echo "run_tests: contestants build failed; their tests will say so"
 step "tests against the release build"
 run_all release build/release/tests TVT_BIN_DIR=bin TVT_SANITIZER=
 

@@ -1,0 +1,3 @@
+module tvt/contestants/go
+
+go 1.19

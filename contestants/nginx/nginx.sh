@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# nginx as a contestant: one process, `return 200` with a body of a fixed size,
+# access log off, on 127.0.0.1 and a port this script picks (nginx cannot take 0).
+#
+#   contestants/nginx/nginx.sh config DIR [--port P] [--bytes N]
+#       writes DIR/nginx.conf and prints three shell-quoted lines:
+#         port=P  target=127.0.0.1:P  cmd='nginx ... (foreground)'
+#       e.g.  eval "$(contestants/nginx/nginx.sh config /tmp/run)"
+#             harness run --server-cmd "$cmd" --target "$target" --bytes 64 ...
+#   contestants/nginx/nginx.sh exec DIR --port P [--bytes N]
+#       writes the config, then becomes nginx in the foreground (exec, so the
+#       PID a caller started is nginx's): the form `scripts/contestants.sh list` gives
+#   contestants/nginx/nginx.sh port     prints a free port below the ephemeral range
+#
+# nginx ignores the query string: it answers wait 0, work 0, and the --bytes of
+# its config (default 64) whatever a request asks. Run it only at such points.
+# Exit codes: 0 ok, 1 nginx missing or the folder not writable, 2 usage error.
+set -euo pipefail
+
+PROG=contestants/nginx/nginx.sh
+RETURN_MAX=2048 # larger bodies come from a file: nginx caps a config token near 4 KiB
+
+usage() {
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+die() {
+    echo "$PROG: $2" >&2
+    exit "$1"
+}
+
+find_nginx() {
+    if command -v nginx >/dev/null 2>&1; then
+        command -v nginx
+    elif [ -x /usr/sbin/nginx ]; then
+        echo /usr/sbin/nginx
+    else
+        return 1
+    fi
+}
+
+# A port below the ephemeral range (where the load generator's own connections
+# take their source ports), not used by any socket now.
+free_port() {
+    local low used p
+    low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    [ "$low" -gt 10100 ] || low=65000
+    # local ports of every TCP socket, in hex, from /proc/net/tcp and tcp6
+    used=$(awk 'NR > 1 { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+        sort -u)
+    for _ in $(seq 1 200); do
+        p=$((10000 + RANDOM % (low - 10000)))
+        if ! grep -qx "$(printf '%04X' "$p")" <<<"$used"; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# write_config DIR PORT BYTES: the nginx.conf of one run, and its body file.
+write_config() {
+    local dir=$1 port=$2 bytes=$3 nofile conns body temps=""
+    mkdir -p "$dir/tmp" || die 1 "cannot create $dir/tmp"
+    # One process holds every connection: as many as its fd limit allows,
+    # less a few for the listener, logs and the body file.
+    nofile=$(ulimit -n)
+    [ "$nofile" = unlimited ] && nofile=1048576
+    conns=$((nofile > 64 ? nofile - 32 : nofile))
+    # Temp paths inside the run folder: the compiled-in /var/lib/nginx needs root.
+    for m in client_body proxy fastcgi uwsgi scgi; do
+        if [ "$m" = client_body ] || ! "$NGINX" -V 2>&1 | grep -q -- "--without-http_${m}_module"; then
+            temps+="    ${m}_temp_path $dir/tmp/$m;"$'\n'
+        fi
+    done
+    if [ "$bytes" -le "$RETURN_MAX" ]; then
+        body="        return 200 \"$(head -c "$bytes" /dev/zero | tr '\0' x)\";"
+    else
+        head -c "$bytes" /dev/zero | tr '\0' x >"$dir/body"
+        body="        root $dir;
+        try_files /body =500;"
+    fi
+    cat >"$dir/nginx.conf.tmp" <<EOF
+# Written by $PROG for tasks-vs-threads: nginx as a contestant.
+daemon off;
+# One process that serves, so the PID the harness starts and measures is the
+# one holding the connections (one worker, no master).
+master_process off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log stderr warn;
+
+events {
+    worker_connections $conns;
+}
+
+http {
+    access_log off;
+    server_tokens off;
+    default_type text/plain;
+    # A run's connections stay open for all of it, as with the C servers.
+    keepalive_timeout 3600s;
+    keepalive_requests 1000000000;
+    open_file_cache max=16;
+$temps
+    server {
+        listen 127.0.0.1:$port backlog=4096;
+        location = / {
+$body
+        }
+        location / {
+            return 404;
+        }
+    }
+}
+EOF
+    mv "$dir/nginx.conf.tmp" "$dir/nginx.conf"
+}
+
+parse_opts() {
+    PORT="" BYTES=64
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --port) PORT=${2:?--port needs a value}; shift 2 ;;
+        --port=*) PORT=${1#*=}; shift ;;
+        --bytes) BYTES=${2:?--bytes needs a value}; shift 2 ;;
+        --bytes=*) BYTES=${1#*=}; shift ;;
+        *) die 2 "unknown option '$1' (try --help)" ;;
+        esac
+    done
+    if ! [[ "$BYTES" =~ ^[0-9]+$ ]] || [ "$BYTES" -gt 1048576 ]; then
+        die 2 "--bytes '$BYTES' is not an integer from 0 to 1048576"
+    fi
+    if [ -n "$PORT" ]; then
+        if ! [[ "$PORT" =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
+            die 2 "--port '$PORT' is not an integer from 1 to 65535 (nginx cannot pick a port)"
+        fi
+    fi
+}
+
+cmd=${1:-}
+case "$cmd" in
+-h | --help | help) usage; exit 0 ;;
+port)
+    free_port || die 1 "no free port found below the ephemeral range"
+    exit 0
+    ;;
+config | exec) ;;
+"") usage >&2; exit 2 ;;
+*) die 2 "unknown command '$cmd' (try --help)" ;;
+esac
+
+dir=${2:-}
+if [ -z "$dir" ] || [ "${dir#-}" != "$dir" ]; then
+    die 2 "$cmd needs a run folder (try --help)"
+fi
+shift 2
+parse_opts "$@"
+NGINX=$(find_nginx) || die 1 "nginx not found: apt-get install nginx-light"
+mkdir -p "$dir" || die 1 "cannot create the run folder $dir"
+dir=$(cd "$dir" && pwd)
+# The command goes through /bin/sh as one string: keep the path plain.
+[[ "$dir" =~ ^[A-Za-z0-9._/+@:-]+$ ]] || die 2 "run folder '$dir' has characters a shell would split or quote"
+
+if [ "$cmd" = exec ]; then
+    [ -n "$PORT" ] || die 2 "exec needs --port (nginx cannot pick a port; see '$0 port')"
+    write_config "$dir" "$PORT" "$BYTES"
+    exec "$NGINX" -p "$dir/" -e stderr -c "$dir/nginx.conf"
+fi
+
+[ -n "$PORT" ] || PORT=$(free_port) || die 1 "no free port found below the ephemeral range"
+write_config "$dir" "$PORT" "$BYTES"
+printf "port=%s\ntarget=127.0.0.1:%s\ncmd='%s'\n" "$PORT" "$PORT" \
+    "$NGINX -p $dir/ -e stderr -c $dir/nginx.conf"

@@ -1,0 +1,430 @@
+//! http.rs: request framing and answers, the same rules as common/framing.c and
+//! common/response.c, on httparse instead of libhttp-parser.
+
+use std::cell::Cell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const URL_MAX: usize = 2048; // longer request-target: 414
+pub const HEAD_FIELDS_MAX: usize = 8192; // header names + values: 431 past it
+pub const BODY_MAX: usize = 65536; // a GET needs no body; a larger one: 413
+pub const WAIT_US_MAX: u32 = 60_000_000;
+pub const WORK_US_MAX: u32 = 10_000_000;
+pub const BYTES_MAX: u32 = 1 << 20;
+/// Bytes of a head buffered before giving up on it: the request line and 8 KiB
+/// of fields plus their separators fit well inside.
+pub const HEAD_BUF_MAX: usize = 32 * 1024;
+/// Header lines per request; httparse parses into a fixed array.
+const HEADERS_MAX: usize = 64;
+
+const SERVER: &[u8] = b"Server: tvt-tokio\r\n";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Workload {
+    pub wait_us: u32, // simulated external I/O: tokio::time::sleep
+    pub work_us: u32, // CPU time the serving thread burns
+    pub bytes: u32,   // body length of the answer
+}
+
+#[derive(Debug)]
+pub struct Request {
+    pub work: Workload, // the server's defaults with the query applied
+    pub keep_alive: bool,
+    pub head_only: bool, // HEAD: Content-Length but no body
+    pub http_minor: u8,  // 0 for HTTP/1.0: keep-alive must be announced
+    pub body_len: usize, // Content-Length: bytes to read and drop
+}
+
+#[derive(Debug)]
+pub enum Parse {
+    /// No complete head yet and no limit passed: read more.
+    More,
+    /// A complete head of this many bytes (the body follows it).
+    Request(usize, Request),
+    /// Answer this status with the reason as body, then close.
+    Error(u16, String),
+}
+
+fn err(status: u16, why: &str) -> Parse {
+    Parse::Error(status, why.to_string())
+}
+
+/// Parses the first request head in buf. Only the first: pipelined requests
+/// are parsed again after the one before them is answered.
+pub fn parse(buf: &[u8], defaults: &Workload) -> Parse {
+    let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+    let mut req = httparse::Request::new(&mut headers);
+    let head_len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return partial_limits(buf),
+        Err(httparse::Error::TooManyHeaders) => return err(431, "more than 64 header fields"),
+        Err(httparse::Error::Version) => return err(505, "only HTTP/1.0 and HTTP/1.1 are served"),
+        Err(e) => return Parse::Error(400, format!("malformed request: {}", e)),
+    };
+    let target = req.path.unwrap_or("");
+    if target.len() > URL_MAX {
+        return err(414, "request-target longer than 2048 bytes");
+    }
+    let fields: usize = req.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+    if fields > HEAD_FIELDS_MAX {
+        return err(431, "request header fields larger than 8 KiB");
+    }
+    let method = req.method.unwrap_or("");
+    if method != "GET" && method != "HEAD" {
+        return err(405, "only GET and HEAD are served");
+    }
+    let minor = req.version.unwrap_or(1);
+    let (mut close, mut keep) = (false, false);
+    let mut body_len = 0usize;
+    for h in req.headers.iter() {
+        if h.name.eq_ignore_ascii_case("connection") {
+            for token in h.value.split(|&c| c == b',') {
+                let t = trim(token);
+                close |= t.eq_ignore_ascii_case(b"close");
+                keep |= t.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if h.name.eq_ignore_ascii_case("content-length") {
+            match parse_decimal(trim(h.value), u64::MAX) {
+                Some(n) if n > BODY_MAX as u64 => return err(413, "request body larger than 64 KiB"),
+                Some(n) => body_len = n as usize,
+                None => return err(400, "malformed Content-Length"),
+            }
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            // The C servers skip chunked bodies through libhttp-parser; no
+            // benchmark client sends one with a GET, so this server refuses it.
+            return err(400, "chunked request bodies are not served");
+        }
+    }
+    let mut work = *defaults;
+    if let Err(e) = parse_target(target, &mut work) {
+        return e;
+    }
+    Parse::Request(
+        head_len,
+        Request {
+            work,
+            keep_alive: if minor == 0 { keep && !close } else { !close },
+            head_only: method == "HEAD",
+            http_minor: minor,
+            body_len,
+        },
+    )
+}
+
+/// For an incomplete head: the 414/431 limits it already passed, else More.
+fn partial_limits(buf: &[u8]) -> Parse {
+    if buf.len() >= HEAD_BUF_MAX {
+        return err(431, "request head larger than 32 KiB");
+    }
+    let line_end = match buf.iter().position(|&c| c == b'\n') {
+        Some(i) => i,
+        None => {
+            // Still in the request line: "METHOD SP target SP HTTP/1.1".
+            return match buf.iter().position(|&c| c == b' ') {
+                Some(sp) if buf.len() - sp - 1 > URL_MAX => {
+                    err(414, "request-target longer than 2048 bytes")
+                }
+                None if buf.len() > 32 => err(400, "malformed request: method too long"),
+                _ => Parse::More,
+            };
+        }
+    };
+    // Header lines so far: each complete one costs its length less CRLF and
+    // the colon (a slight over-count when the value has leading spaces).
+    let mut fields = 0usize;
+    for line in buf[line_end + 1..].split(|&c| c == b'\n') {
+        fields += line.len().saturating_sub(2);
+    }
+    if fields > HEAD_FIELDS_MAX {
+        return err(431, "request header fields larger than 8 KiB");
+    }
+    Parse::More
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(s.len());
+    let end = s.iter().rposition(|&c| c != b' ' && c != b'\t').map_or(start, |i| i + 1);
+    &s[start..end.max(start)]
+}
+
+/// A decimal integer of 1..20 digits, at most max; None otherwise.
+fn parse_decimal(s: &[u8], max: u64) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if v > max {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// Resolves the target: path "/" only, the query over the defaults in w.
+fn parse_target(target: &str, w: &mut Workload) -> Result<(), Parse> {
+    let target = target.split('#').next().unwrap_or("");
+    let (path, query) = match target.find('?') {
+        Some(i) => (&target[..i], Some(&target[i + 1..])),
+        None => (target, None),
+    };
+    let path = if path.starts_with('/') {
+        path
+    } else if let Some(rest) = strip_scheme(path) {
+        // absolute-form, as a proxy-style client sends it
+        rest.find('/').map_or("", |i| &rest[i..])
+    } else {
+        return Err(err(400, "malformed request-target"));
+    };
+    if !path.is_empty() && path != "/" {
+        return Err(err(404, "no such path: only / is served"));
+    }
+    if let Some(q) = query {
+        parse_query(q, w).map_err(|why| Parse::Error(400, why))?;
+    }
+    Ok(())
+}
+
+fn strip_scheme(s: &str) -> Option<&str> {
+    for scheme in ["http://", "https://"] {
+        if s.len() >= scheme.len() && s[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return Some(&s[scheme.len()..]);
+        }
+    }
+    None
+}
+
+/// Applies "wait_us=2000&bytes=64" over w. Unknown keys are errors so that a
+/// typo cannot silently run the default (as workload_parse_query does).
+pub fn parse_query(q: &str, w: &mut Workload) -> Result<(), String> {
+    let mut next = *w;
+    for pair in q.split('&') {
+        if pair.is_empty() {
+            continue; // "a=1&&b=2": tolerated
+        }
+        let (key, value) = match pair.find('=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => {
+                return Err(format!("query parameter '{}' has no value", clip(pair, 32)));
+            }
+        };
+        let (field, max) = match key {
+            "wait_us" => (&mut next.wait_us, WAIT_US_MAX),
+            "work_us" => (&mut next.work_us, WORK_US_MAX),
+            "bytes" => (&mut next.bytes, BYTES_MAX),
+            _ => {
+                return Err(format!(
+                    "unknown query parameter '{}' (known: wait_us, work_us, bytes)",
+                    clip(key, 32)
+                ))
+            }
+        };
+        match parse_decimal(value.as_bytes(), max as u64) {
+            Some(v) if value.len() <= 10 => *field = v as u32,
+            _ => return Err(format!("{} must be an integer from 0 to {}", key, max)),
+        }
+    }
+    *w = next;
+    Ok(())
+}
+
+fn clip(s: &str, n: usize) -> &str {
+    let mut end = s.len().min(n);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+thread_local! {
+    /// The Date header's text and the second it shows, per thread: formatted
+    /// once a second, never shared, so no locking.
+    static DATE: Cell<(u64, [u8; 29])> = const { Cell::new((u64::MAX, [0; 29])) };
+}
+
+fn push_date(out: &mut Vec<u8>) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    DATE.with(|cell| {
+        let (sec, mut text) = cell.get();
+        if sec != now {
+            text = format_date(now);
+            cell.set((now, text));
+        }
+        out.extend_from_slice(&text);
+    });
+}
+
+/// "Sun, 06 Nov 1994 08:49:37 GMT" for seconds since the epoch.
+pub fn format_date(secs: u64) -> [u8; 29] {
+    const DAYS: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+
+    let mut t = [0u8; 29];
+    let two = |t: &mut [u8; 29], at: usize, v: u64| {
+        t[at] = b'0' + (v / 10 % 10) as u8;
+        t[at + 1] = b'0' + (v % 10) as u8;
+    };
+    t[..3].copy_from_slice(DAYS[((days + 4).rem_euclid(7)) as usize]);
+    t[3..5].copy_from_slice(b", ");
+    two(&mut t, 5, day as u64);
+    t[7] = b' ';
+    t[8..11].copy_from_slice(MONTHS[(month - 1) as usize]);
+    t[11] = b' ';
+    two(&mut t, 12, (year / 100) as u64);
+    two(&mut t, 14, (year % 100) as u64);
+    t[16] = b' ';
+    two(&mut t, 17, rem / 3600);
+    t[19] = b':';
+    two(&mut t, 20, rem / 60 % 60);
+    t[22] = b':';
+    two(&mut t, 23, rem % 60);
+    t[25..29].copy_from_slice(b" GMT");
+    t
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Appends the head of a 200 (status line to blank line) to out.
+pub fn head_ok(out: &mut Vec<u8>, body_len: usize, keep_alive: bool, http_minor: u8) {
+    out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    out.extend_from_slice(SERVER);
+    out.extend_from_slice(b"Date: ");
+    push_date(out);
+    out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
+    push_decimal(out, body_len as u64);
+    out.extend_from_slice(b"\r\n");
+    // HTTP/1.0 clients keep the connection only when told so.
+    if !keep_alive {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if http_minor == 0 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+/// Appends a whole error answer (the reason as a text body, Connection: close).
+pub fn error_answer(out: &mut Vec<u8>, status: u16, why: &str) {
+    let why = clip(why, 200);
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_decimal(out, status as u64);
+    out.push(b' ');
+    out.extend_from_slice(reason(status).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(SERVER);
+    out.extend_from_slice(b"Date: ");
+    push_date(out);
+    out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
+    push_decimal(out, why.len() as u64 + 1);
+    out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+    out.extend_from_slice(why.as_bytes());
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: Workload = Workload { wait_us: 0, work_us: 0, bytes: 64 };
+
+    fn status(p: Parse) -> u16 {
+        match p {
+            Parse::Error(s, _) => s,
+            Parse::Request(..) => 200,
+            Parse::More => 0,
+        }
+    }
+
+    #[test]
+    fn query_over_defaults() {
+        match parse(b"GET /?wait_us=5&bytes=3 HTTP/1.1\r\nHost: a\r\n\r\nGET", &D) {
+            Parse::Request(n, r) => {
+                assert_eq!(n, 45);
+                assert_eq!(r.work, Workload { wait_us: 5, work_us: 0, bytes: 3 });
+                assert!(r.keep_alive);
+            }
+            other => panic!("{:?}", other),
+        }
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(status(parse(b"GET /x HTTP/1.1\r\n\r\n", &D)), 404);
+        assert_eq!(status(parse(b"POST / HTTP/1.1\r\n\r\n", &D)), 405);
+        assert_eq!(status(parse(b"GET /?bytes=1048577 HTTP/1.1\r\n\r\n", &D)), 400);
+        assert_eq!(status(parse(b"GET /?nope=1 HTTP/1.1\r\n\r\n", &D)), 400);
+        assert_eq!(status(parse(b"GET /?bytes HTTP/1.1\r\n\r\n", &D)), 400);
+        assert_eq!(status(parse(b"GARBAGE\r\n\r\n", &D)), 400);
+        assert_eq!(status(parse(b"GET / HTTP/1.1\r\nHost: a\r\n", &D)), 0);
+        let long = format!("GET /?{} HTTP/1.1\r\n\r\n", "a".repeat(2100));
+        assert_eq!(status(parse(long.as_bytes(), &D)), 414);
+        let partial = format!("GET /?{}", "a".repeat(2100));
+        assert_eq!(status(parse(partial.as_bytes(), &D)), 414);
+        let big = format!("GET / HTTP/1.1\r\nX-A: {}\r\n\r\n", "v".repeat(9000));
+        assert_eq!(status(parse(big.as_bytes(), &D)), 431);
+        assert_eq!(status(parse(b"GET / HTTP/1.1\r\nContent-Length: 70000\r\n\r\n", &D)), 413);
+    }
+
+    #[test]
+    fn http10_keep_alive() {
+        match parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &D) {
+            Parse::Request(_, r) => assert!(r.keep_alive && r.http_minor == 0),
+            other => panic!("{:?}", other),
+        }
+        match parse(b"GET / HTTP/1.0\r\n\r\n", &D) {
+            Parse::Request(_, r) => assert!(!r.keep_alive),
+            other => panic!("{:?}", other),
+        }
+    }
+
+    #[test]
+    fn date() {
+        assert_eq!(&format_date(784111777), b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(&format_date(951782400), b"Tue, 29 Feb 2000 00:00:00 GMT");
+    }
+}

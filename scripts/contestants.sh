@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Builds and lists the contestants: Tokio, Go and nginx servers that speak the
+# suite's protocol, each optional, each built only where its toolchain is.
+#
+#   scripts/contestants.sh build [--bin DIR] [--build DIR] [--strict]
+#       builds bin/tokio_server (cargo, offline, from Debian's crates in
+#       /usr/share/cargo/registry) and bin/go_server (go, standard library only),
+#       checks that nginx is there, and says plainly what it skipped and why.
+#       Exits 0 when something was skipped or failed (the C suite does not need
+#       them); with --strict a failed build (toolchain present) exits 1.
+#   scripts/contestants.sh list [--bin DIR]
+#       one line per contestant that is ready to run: NAME<TAB>COMMAND<TAB>QUERY
+#       COMMAND runs through `harness run --server-cmd 'COMMAND'` from the repo
+#       root. Without placeholders it prints `listening on HOST:PORT` itself.
+#       With them, the caller substitutes {port} (a free port, e.g. from
+#       `contestants/nginx/nginx.sh port`; pass --target 127.0.0.1:{port} too),
+#       {dir} (an empty run folder of its own) and {bytes} (the body size).
+#       QUERY is `query` when the server honours wait_us, work_us and bytes per
+#       request, `fixed` when it answers wait 0, work 0 and {bytes} whatever is
+#       asked (nginx): run those at such points only.
+#   scripts/contestants.sh --help
+#
+# Defaults: --bin bin, --build build/contestants; JOBS (default 2) parallel jobs.
+# Exit codes: 0 ok, 1 failure (list: none available is not one), 2 usage error.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+BIN=bin
+BUILD=build/contestants
+STRICT=0
+JOBS=${JOBS:-2}
+
+usage() {
+    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+die() {
+    echo "contestants.sh: $2" >&2
+    exit "$1"
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --bin) BIN=${2:?--bin needs a folder}; shift 2 ;;
+    --build) BUILD=${2:?--build needs a folder}; shift 2 ;;
+    --strict) STRICT=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) die 2 "unknown option '$1' (try --help)" ;;
+    esac
+done
+
+built=() skipped=() failed=()
+
+# install_bin SRC NAME: copies a fresh binary into BIN without leaving a
+# half-written one for a run that starts meanwhile.
+install_bin() {
+    mkdir -p "$BIN"
+    cp "$1" "$BIN/.$2.tmp"
+    mv -f "$BIN/.$2.tmp" "$BIN/$2"
+}
+
+build_tokio() {
+    local cargo log crate reg=/usr/share/cargo/registry
+    if ! cargo=$(command -v cargo); then
+        skipped+=("tokio: no cargo on PATH (apt-get install cargo librust-tokio-dev librust-httparse-dev librust-libc-dev)")
+        return
+    fi
+    local missing=()
+    for crate in tokio-1 httparse-1 libc-0.2; do
+        compgen -G "$reg/$crate.*" >/dev/null || missing+=("$crate")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        skipped+=("tokio: Debian's crates ${missing[*]} are not in $reg (apt-get install librust-tokio-dev librust-httparse-dev librust-libc-dev)")
+        return
+    fi
+    local target
+    mkdir -p "$BUILD/tokio"
+    target=$(cd "$BUILD/tokio" && pwd)
+    log=$target/../tokio.log
+    echo "CARGO contestants/tokio ($("$cargo" --version 2>/dev/null || echo cargo), offline)"
+    # Cargo.lock is not kept: cargo 1.83+ writes a version 4 lock file that
+    # Debian's cargo 1.65 cannot read, and the crate folder pins every version.
+    if (cd contestants/tokio && rm -f Cargo.lock &&
+        CARGO_TARGET_DIR="$target" "$cargo" build --release --offline --jobs "$JOBS") >"$log" 2>&1; then
+        install_bin "$target/release/tokio_server" tokio_server
+        built+=("$BIN/tokio_server")
+    else
+        tail -n 25 "$log" >&2
+        failed+=("tokio: cargo build failed (full log: $log)")
+    fi
+}
+
+build_go() {
+    local go log out
+    if ! go=$(command -v go) && ! go=$(ls /usr/lib/go/bin/go 2>/dev/null); then
+        skipped+=("go: no go on PATH (apt-get install golang-go)")
+        return
+    fi
+    mkdir -p "$BUILD/go"
+    out=$(cd "$BUILD/go" && pwd)
+    log=$out/go.log
+    echo "GO contestants/go ($("$go" version 2>/dev/null | awk '{print $3}'), standard library only)"
+    # Caches under the build folder; no module proxy, no toolchain download.
+    if (cd contestants/go &&
+        GOCACHE="$out/cache" GOPATH="$out/path" GOPROXY=off GOTOOLCHAIN=local GOFLAGS='' \
+            GO111MODULE=on "$go" build -trimpath -p "$JOBS" -o "$out/go_server" .) >"$log" 2>&1; then
+        install_bin "$out/go_server" go_server
+        built+=("$BIN/go_server")
+    else
+        tail -n 25 "$log" >&2
+        failed+=("go: go build failed (full log: $log)")
+    fi
+}
+
+check_nginx() {
+    local ngx
+    if ngx=$(command -v nginx) || ngx=$(ls /usr/sbin/nginx 2>/dev/null); then
+        built+=("nginx ($("$ngx" -v 2>&1 | sed 's/.*version: //'), nothing to build: contestants/nginx/nginx.sh)")
+    else
+        skipped+=("nginx: not installed (apt-get install nginx-light)")
+    fi
+}
+
+has_nginx() {
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]
+}
+
+case "$cmd" in
+build)
+    build_tokio
+    build_go
+    check_nginx
+    for b in "${built[@]}"; do echo "contestants: ready: $b"; done
+    for s in "${skipped[@]}"; do echo "contestants: SKIPPED $s"; done
+    for f in "${failed[@]}"; do echo "contestants: FAILED $f" >&2; done
+    if [ ${#failed[@]} -gt 0 ] && [ "$STRICT" -eq 1 ]; then
+        exit 1
+    fi
+    exit 0
+    ;;
+list)
+    if [ -x "$BIN/tokio_server" ]; then
+        printf 'tokio-current\t%s --runtime current --port 0\tquery\n' "$BIN/tokio_server"
+        printf 'tokio-multi\t%s --runtime multi --port 0\tquery\n' "$BIN/tokio_server"
+    fi
+    if [ -x "$BIN/go_server" ]; then
+        printf 'go\t%s --port 0\tquery\n' "$BIN/go_server"
+    fi
+    if has_nginx; then
+        printf 'nginx\tcontestants/nginx/nginx.sh exec {dir} --port {port} --bytes {bytes}\tfixed\n'
+    fi
+    exit 0
+    ;;
+-h | --help | help) usage; exit 0 ;;
+"") usage >&2; exit 2 ;;
+*) die 2 "unknown command '$cmd' (try --help)" ;;
+esac
