@@ -1,0 +1,55 @@
+/* cli: the harness's command line: flags of `load` and `run`, defaults, usage text. */
+#ifndef TVT_CLI_H
+#define TVT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum cli_cmd { CLI_LOAD, CLI_RUN };
+
+/* Everything a run is told. Strings point into argv (static storage). */
+struct cli_opts {
+    enum cli_cmd cmd;
+    const char *target; /* HOST:PORT; NULL in run mode until the server says */
+    bool allow_remote;
+    int conns, threads, procs;
+    double duration_s, warmup_s;
+    uint64_t requests; /* 0: by duration */
+    double rate;       /* 0: closed loop */
+    double think_ms;
+    long wait_us, work_us, bytes;
+    const char *path;
+    bool body_check;
+    double connect_rate;
+    int connect_retries, timeout_ms, connect_timeout_ms;
+    int source_ips;             /* -1: automatic */
+    int client_cpu, server_cpu; /* -1: do not pin */
+    bool client_cpu_set, server_cpu_set;
+    const char *out;
+    const char *name;
+    bool quiet;
+    /* run only */
+    const char *impl;       /* "async" | "thread" */
+    const char *server_cmd; /* any other server, through /bin/sh */
+    long stack_kib;         /* -1: not given */
+    long workers;           /* -1: not given */
+    char **server_args;     /* after `--`, passed to the server */
+    int n_server_args;
+    int ready_timeout_ms;
+    double idle_s;  /* idle baseline wait after the server is ready */
+    double stall_s; /* no answer for this long fails the run; 0: automatic */
+};
+
+enum cli_result { CLI_OK, CLI_HELP, CLI_ERROR };
+
+/* Parses argv (argv[0] is the subcommand name) into o. CLI_HELP: print cli_usage. CLI_ERROR:
+ * the message naming the flag and the fix is in err (exit 2). */
+enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o, char *err,
+                          size_t errlen);
+
+/* Writes the usage of cmd (or of the whole program when cmd < 0) to f. */
+void cli_usage(FILE *f, int cmd);
+
+#endif

@@ -1,0 +1,93 @@
+/* client_http: the generator's side of HTTP/1.1: one request text, response parsing and checks. */
+#include "client_http.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "container.h"
+
+static int on_headers_complete(http_parser *p)
+{
+    struct chttp *r = container_of(p, struct chttp, parser);
+    r->status = (int)p->status_code;
+    r->headers_done = true;
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    (void)at;
+    struct chttp *r = container_of(p, struct chttp, parser);
+    r->body_bytes += len;
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct chttp *r = container_of(p, struct chttp, parser);
+    r->complete = true;
+    r->keep_alive = http_should_keep_alive(p) != 0;
+    /* stop here: anything after the answer is a protocol error, since we never pipeline */
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static const http_parser_settings SETTINGS = {
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+int chttp_format_request(char *buf, size_t cap, const char *host_port, const char *path,
+                         long wait_us, long work_us, long bytes)
+{
+    char q[96] = "";
+    size_t qn = 0;
+    const char *names[3] = {"wait_us", "work_us", "bytes"};
+    long vals[3] = {wait_us, work_us, bytes};
+    for (int i = 0; i < 3; i++) {
+        if (vals[i] < 0) continue;
+        qn += (size_t)snprintf(q + qn, sizeof q - qn, "%s%s=%ld", qn ? "&" : "", names[i], vals[i]);
+    }
+    const char *sep = qn == 0 ? "" : strchr(path, '?') ? "&" : "?";
+    int n = snprintf(buf, cap, "GET %s%s%s HTTP/1.1\r\nHost: %s\r\n\r\n", path, sep, q, host_port);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+void chttp_reset(struct chttp *r)
+{
+    http_parser_init(&r->parser, HTTP_RESPONSE);
+    r->body_bytes = 0;
+    r->got_bytes = 0;
+    r->status = 0;
+    r->headers_done = false;
+    r->complete = false;
+    r->keep_alive = false;
+}
+
+int chttp_feed(struct chttp *r, const char *buf, size_t n, const char **why)
+{
+    if (r->complete) {
+        *why = "bytes after a complete response";
+        return CHTTP_ERROR;
+    }
+    r->got_bytes += n;
+    size_t done = http_parser_execute(&r->parser, &SETTINGS, buf, n);
+    enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+    if (r->complete) {
+        if (done < n) {
+            *why = "bytes after a complete response";
+            return CHTTP_ERROR;
+        }
+        return CHTTP_COMPLETE;
+    }
+    if (e != HPE_OK) {
+        *why = http_errno_description(e);
+        return CHTTP_ERROR;
+    }
+    if (n == 0) {
+        *why = "connection closed before a complete response";
+        return CHTTP_ERROR;
+    }
+    return CHTTP_MORE;
+}

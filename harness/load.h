@@ -1,0 +1,113 @@
+/* load: the load generator: T threads, one libev loop each, owning their connections (wrk's shape).
+ */
+#ifndef TVT_LOAD_H
+#define TVT_LOAD_H
+
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "hist.h"
+
+/* Error kinds, counted apart. */
+enum load_err {
+    LOAD_ERR_CONNECT, /* a connection that could not be opened after its retries */
+    LOAD_ERR_READ,    /* reset, or closed before a complete answer */
+    LOAD_ERR_WRITE,   /* the request could not be sent */
+    LOAD_ERR_TIMEOUT, /* no complete answer within timeout_ms */
+    LOAD_ERR_STATUS,  /* a complete answer whose status is not 200 */
+    LOAD_ERR_BODY,    /* body length differs from the expected one, or cut short */
+    LOAD_ERR_PARSE,   /* not HTTP, or bytes nobody asked for */
+    LOAD_ERR_N
+};
+
+/* Name of an error kind as in the JSON ("connect", "read", ...). */
+const char *load_err_name(int kind);
+
+struct load_opts {
+    struct sockaddr_storage target; /* where to connect */
+    socklen_t target_len;
+    char request[512]; /* the request text, sent as is on every connection */
+    int request_len;
+    int conns;              /* total, spread over the threads */
+    int threads;            /* loops, >= 1 */
+    double rate;            /* open loop: requests/s in total; 0 = closed loop */
+    double think_ms;        /* closed loop: pause between an answer and the next request */
+    double connect_rate;    /* new connections per second in total during the ramp; 0 = no limit */
+    int connect_retries;    /* attempts after the first before a connection counts as failed */
+    int timeout_ms;         /* per request */
+    int connect_timeout_ms; /* per connect, up to the first answer on the connection */
+    uint64_t requests;      /* > 0: stop measuring after this many answers in total */
+    long expect_bytes;      /* body length every answer must have; -1 = do not check */
+    int source_ips;         /* > 0: bind connection i to 127.0.0.(1 + i % source_ips) */
+    int first_idx;          /* index of this generator's first connection among all processes */
+    int ramp_window;        /* most connections opened but not yet answered at once during the
+                               ramp, over this process's loops; 0 = 1024 */
+    cpu_set_t cpus;         /* where the loop threads may run */
+    bool pin;               /* apply cpus */
+};
+
+/* Counters of one phase; all answers are counted, only good ones go into the latency. */
+struct load_counts {
+    uint64_t requests;  /* good answers: 200 with the expected body */
+    uint64_t responses; /* complete answers of any status */
+    uint64_t bytes;     /* bytes read */
+    uint64_t errors[LOAD_ERR_N];
+    uint64_t reconnects;
+};
+
+/* Merged result of a run. The histograms hold microseconds. */
+struct load_result {
+    struct load_counts c;
+    struct hist *latency;     /* open loop: from the intended send time (coordinated omission
+                                 corrected); closed loop: from the actual send */
+    struct hist *latency_raw; /* always from the actual send (uncorrected) */
+    double window_s;          /* measured window: earliest thread start to latest thread end */
+    uint64_t window_start_ns, window_end_ns; /* CLOCK_MONOTONIC; 0 if nothing was measured */
+    double cpu_s;                            /* CPU of the loop threads in their windows */
+    double cpu_max_thread; /* the busiest thread's CPU over its window (1.0 = one core) */
+    int conns_connected;   /* connections that connected during the ramp */
+    int conns_failed;      /* connections given up on (also in errors.connect) */
+    int conns_open_peak;   /* most connections open at once (sum of the threads' peaks) */
+    int conns_open_end;    /* connections open when the window closed */
+    double ramp_s;         /* time until every connection had connected or failed */
+    char first_error[LOAD_ERR_N][128]; /* first error of each kind, "" if none */
+};
+
+struct load;
+
+/* Validates o, starts the threads and the connection ramp. NULL with the cause in err. */
+struct load *load_start(const struct load_opts *o, char *err, size_t errlen);
+
+/* true once every connection has connected or been given up on. Thread-safe. */
+bool load_ramped(struct load *l);
+
+/* Ends the ramp: connections, so far parked after their first answer, start sending (the
+ * warmup). load_begin_measure implies it. */
+void load_start_traffic(struct load *l);
+
+/* Starts the measured window (counters and histograms reset on every thread). */
+void load_begin_measure(struct load *l);
+
+/* Freezes the counters; connections keep running until load_stop. */
+void load_end_measure(struct load *l);
+
+/* true once every thread has measured its share of o->requests (always false without). */
+bool load_quota_done(struct load *l);
+
+/* Answers and errors so far, all phases, as last published by the threads (every 100 ms). */
+uint64_t load_progress(struct load *l, uint64_t *errors);
+
+/* Connections open now and given up on so far, as last published (every 100 ms, and when
+ * a thread's ramp ends). Thread-safe. */
+void load_conns(struct load *l, int *open, int *failed);
+
+/* Stops and joins the threads, closes the connections, merges into *out (whose histograms
+ * it allocates; release with load_result_free) and frees l. 0 ok, -1 if out of memory. */
+int load_stop(struct load *l, struct load_result *out);
+
+void load_result_free(struct load_result *r);
+
+#endif

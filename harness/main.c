@@ -1,0 +1,67 @@
+/* main: `harness load` and `harness run`: dispatch, help, exit codes, the result file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "jsonfile.h"
+#include "result.h"
+#include "runner.h"
+#include "summary.h"
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "harness: %s\n(harness --help for usage)\n", msg);
+    return 2;
+}
+
+static int run_cmd(enum cli_cmd cmd, int argc, char **argv)
+{
+    struct cli_opts o;
+    struct run_record r;
+    char err[1024];
+    switch (cli_parse(cmd, argc, argv, &o, err, sizeof err)) {
+    case CLI_HELP:
+        cli_usage(stdout, cmd);
+        return 0;
+    case CLI_ERROR:
+        return usage_error(err);
+    case CLI_OK:
+        break;
+    }
+    int rc = runner_run(&o, &r, err, sizeof err);
+    if (rc == 2) return usage_error(err);
+    summary_print(stdout, &r);
+    fflush(stdout);
+    if (o.out) {
+        json_t *doc = result_json(&r);
+        if (!doc || jsonfile_write(o.out, doc, err, sizeof err) < 0) {
+            fprintf(stderr, "harness: cannot write the result: %s\n", doc ? err : "out of memory");
+            rc = 1;
+        }
+        json_decref(doc);
+    }
+    if (r.failed) fprintf(stderr, "harness: the run failed: %s\n", r.failure);
+    result_free(&r);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return usage_error("which subcommand? load or run");
+    const char *sub = argv[1];
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+        if (argc > 2 && strcmp(argv[2], "load") == 0)
+            cli_usage(stdout, CLI_LOAD);
+        else if (argc > 2 && strcmp(argv[2], "run") == 0)
+            cli_usage(stdout, CLI_RUN);
+        else
+            cli_usage(stdout, -1);
+        return 0;
+    }
+    if (strcmp(sub, "load") == 0) return run_cmd(CLI_LOAD, argc - 1, argv + 1);
+    if (strcmp(sub, "run") == 0) return run_cmd(CLI_RUN, argc - 1, argv + 1);
+    char msg[160];
+    snprintf(msg, sizeof msg, "unknown subcommand '%s' (load or run)", sub);
+    return usage_error(msg);
+}

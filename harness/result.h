@@ -1,0 +1,79 @@
+/* result: everything one run measured, and its JSON document (the schema scripts rely on). */
+#ifndef TVT_RESULT_H
+#define TVT_RESULT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cli.h"
+#include "load.h"
+
+#define RESULT_SCHEMA "tvt-run/1"
+
+/* One reading of the server every 100 ms. */
+struct sample {
+    double t_s; /* since the server was ready (load: since the generator started) */
+    long rss_kib, vsz_kib, threads;
+    const char *phase; /* "idle", "ramp", "warmup", "measure", "cooldown" (static) */
+};
+
+/* Figures of the server process; a negative value means unknown (written as null). */
+struct server_result {
+    bool present; /* false for `harness load` */
+    pid_t pid;
+    long rss_idle_kib, rss_steady_kib, rss_peak_kib, vsz_idle_kib, vsz_steady_kib;
+    long pss_steady_kib, threads_idle, threads_peak;
+    int procs_peak; /* processes in its tree (--workers, a master's children) */
+    long long ctx_voluntary, ctx_involuntary, ctx_perf;
+    char ctx_perf_note[200];                /* why ctx_perf is null */
+    double cpu_user_s, cpu_sys_s, window_s; /* window_s: of the CPU and perf readings */
+    double ctx_window_s;                    /* of the /proc switch sums (a little longer) */
+    bool kernel_ok;
+    long kernel_stack_kib_delta, slab_unreclaim_kib_delta, sock_tcp_pages_delta;
+    bool lifetime_ok; /* wait4 reaped it */
+    long maxrss_kib, nvcsw, nivcsw;
+    char exit_desc[128];
+    bool killed;
+    char *stderr_text;  /* what it printed on stderr (its counters line last); owned */
+    char command[1024]; /* how it was started */
+};
+
+/* A whole run; the owner fills it, result_json reads it. */
+struct run_record {
+    const struct cli_opts *o;
+    const char *impl; /* "async", "thread", or the --name of a --server-cmd */
+    bool failed;
+    char failure[768];
+    int server_cpu, client_cpu; /* where they were pinned, -1 not pinned */
+    char cpu_note[160];
+    long stack_kib; /* -1: not set */
+    long workers;   /* server processes (--impl); -1: unknown (--server-cmd) */
+    int source_ips;
+    char target[160];
+    long nofile_soft, nofile_hard;
+    bool load_done; /* load holds a merged result */
+    struct load_result load;
+    bool saturated;
+    struct server_result srv;
+    struct sample *samples;
+    int nsamples, samples_cap;
+};
+
+/* Zeroes r and marks every server figure unknown. */
+void result_init(struct run_record *r, const struct cli_opts *o);
+
+/* Appends a sample; -1 if out of memory (the sample is dropped). */
+int result_add_sample(struct run_record *r, const struct sample *s);
+
+/* Sets status failed with a reason, unless a reason is already there (the first cause wins). */
+void result_fail(struct run_record *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The JSON document: schema, impl, status, failure, params, env, client, server, derived,
+ * samples (and a few more keys). Caller owns it; NULL only if jansson cannot allocate. */
+json_t *result_json(const struct run_record *r);
+
+/* Frees what r owns (samples, the load result). */
+void result_free(struct run_record *r);
+
+#endif

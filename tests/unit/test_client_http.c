@@ -1,0 +1,100 @@
+/* Unit tests for harness/client_http: the request text and response parsing, whole and byte
+ * by byte, with the failures the generator counts. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "../../harness/client_http.h"
+
+/* feeds text whole (step 0) or step bytes at a time; returns the last result */
+static int feed(struct chttp *r, const char *text, size_t step, const char **why)
+{
+    size_t len = strlen(text);
+    chttp_reset(r);
+    if (step == 0) return chttp_feed(r, text, len, why);
+    int rc = CHTTP_MORE;
+    for (size_t off = 0; off < len && rc == CHTTP_MORE; off += step)
+        rc = chttp_feed(r, text + off, off + step <= len ? step : len - off, why);
+    return rc;
+}
+
+static const size_t STEPS[] = {0, 1, 7};
+
+Test(client_http, formats_the_query)
+{
+    char buf[256];
+    int n = chttp_format_request(buf, sizeof buf, "127.0.0.1:80", "/", 10, 0, 64);
+    cr_assert_str_eq(buf,
+                     "GET /?wait_us=10&work_us=0&bytes=64 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n");
+    cr_assert_eq(n, (int)strlen(buf));
+    chttp_format_request(buf, sizeof buf, "h:1", "/x?a=1", -1, -1, 5);
+    cr_assert_str_eq(buf, "GET /x?a=1&bytes=5 HTTP/1.1\r\nHost: h:1\r\n\r\n");
+    chttp_format_request(buf, sizeof buf, "h:1", "/p", -1, -1, -1);
+    cr_assert_str_eq(buf, "GET /p HTTP/1.1\r\nHost: h:1\r\n\r\n");
+    cr_assert_eq(chttp_format_request(buf, 20, "h:1", "/", 1, 2, 3), -1, "too small");
+}
+
+Test(client_http, complete_response_counts_the_body)
+{
+    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nxxxxx";
+    for (size_t i = 0; i < 3; i++) {
+        struct chttp r;
+        const char *why = NULL;
+        cr_assert_eq(feed(&r, resp, STEPS[i], &why), CHTTP_COMPLETE, "step %zu", STEPS[i]);
+        cr_assert_eq(r.status, 200);
+        cr_assert_eq(r.body_bytes, 5);
+        cr_assert(r.keep_alive);
+    }
+}
+
+Test(client_http, status_and_close_are_reported)
+{
+    struct chttp r;
+    const char *why;
+    const char *resp = "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    cr_assert_eq(feed(&r, resp, 0, &why), CHTTP_COMPLETE);
+    cr_assert_eq(r.status, 503);
+    cr_assert_not(r.keep_alive);
+}
+
+Test(client_http, body_until_close)
+{
+    struct chttp r;
+    const char *why;
+    cr_assert_eq(feed(&r, "HTTP/1.1 200 OK\r\n\r\nabc", 0, &why), CHTTP_MORE);
+    cr_assert_eq(chttp_feed(&r, NULL, 0, &why), CHTTP_COMPLETE);
+    cr_assert_eq(r.body_bytes, 3);
+}
+
+Test(client_http, short_body_then_close_is_an_error)
+{
+    struct chttp r;
+    const char *why = NULL;
+    cr_assert_eq(feed(&r, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 0, &why), CHTTP_MORE);
+    cr_assert(r.headers_done);
+    cr_assert_eq(chttp_feed(&r, NULL, 0, &why), CHTTP_ERROR);
+    cr_assert_not_null(why);
+}
+
+Test(client_http, close_before_any_byte_is_an_error)
+{
+    struct chttp r;
+    const char *why = NULL;
+    chttp_reset(&r);
+    cr_assert_eq(chttp_feed(&r, NULL, 0, &why), CHTTP_ERROR);
+    cr_assert_eq(r.got_bytes, 0);
+}
+
+Test(client_http, garbage_and_extra_bytes_are_errors)
+{
+    for (size_t i = 0; i < 3; i++) {
+        struct chttp r;
+        const char *why = NULL;
+        cr_assert_eq(feed(&r, "SSH-2.0-OpenSSH\r\n\r\n", STEPS[i], &why), CHTTP_ERROR);
+        cr_assert_not_null(why);
+    }
+    struct chttp r;
+    const char *why = NULL;
+    /* we never pipeline: a second answer in the same read is a protocol error */
+    cr_assert_eq(feed(&r, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1", 0, &why),
+                 CHTTP_ERROR);
+}
