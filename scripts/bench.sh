@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# make bench: the sweep of both servers, the head-of-line case, hyperfine, the
+# microbenchmarks, then the plots and REPORT.md with its verdicts, in one results folder.
+#   scripts/bench.sh [--profile smoke|quick|full] [--out DIR]
+#     smoke  < 1 min, the tests' profile: 1-100 connections, waits 0 and 1 ms
+#     quick  the default, < 5 min: 1-10k connections, waits 0, 1 and 10 ms
+#     full   < 45 min: 1-40k connections, 3 repeats, up to the walls
+# DIR defaults to results/latest; an existing results/latest first moves to
+# results/previous (another DIR to DIR.previous). Programs come from $TVT_BIN_DIR (bin).
+# Exit: 0 done (failed points are data, listed at the end), 1 could not run, 2 usage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+profile=quick
+out=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --profile) profile=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --profile=*) profile=${1#*=}; shift ;;
+    --out) out=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --out=*) out=${1#*=}; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    esac
+done
+case "$profile" in
+smoke | quick | full) ;;
+*) echo "bench.sh: --profile must be smoke, quick or full, not '$profile'" >&2; exit 2 ;;
+esac
+[ -n "$out" ] || out=results/latest
+out=${out%/}
+bin=${TVT_BIN_DIR:-bin}
+
+for prog in harness async_server thread_server; do
+    if [ ! -x "$bin/$prog" ]; then
+        echo "bench.sh: $bin/$prog not found: build with \`make\` (or set TVT_BIN_DIR to a build's bin/)" >&2
+        exit 1
+    fi
+done
+for tool in python3 gnuplot taskset; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "bench.sh: $tool not found; scripts/deps.sh installs what the suite needs" >&2
+        exit 1
+    fi
+done
+
+# A new run never mixes with an old one: the old one moves aside whole.
+if [ -d "$out" ] && [ -n "$(ls -A "$out" 2>/dev/null)" ]; then
+    if [ "$out" = results/latest ]; then prev=results/previous; else prev=$out.previous; fi
+    rm -rf "$prev"
+    mv "$out" "$prev"
+    echo "bench.sh: the previous results moved to $prev"
+fi
+mkdir -p "$out/logs"
+start=$(date +%s)
+
+rc=0
+python3 scripts/sweep.py --profile "$profile" --out "$out" --bin "$bin" || rc=$?
+if [ "$rc" -ne 0 ]; then
+    # 130: interrupted; what ran is kept, and plots.sh can still report it.
+    echo "bench.sh: the sweep stopped (exit $rc); partial results in $out" >&2
+    exit "$rc"
+fi
+
+# The microbenchmarks (issue 5), when this checkout has them.
+if [ -x scripts/micro.sh ]; then
+    echo "bench.sh: microbenchmarks (scripts/micro.sh --profile $profile)"
+    mrc=0
+    TVT_BIN_DIR=$bin scripts/micro.sh --profile "$profile" --out "$out" || mrc=$?
+    if [ "$mrc" -ne 0 ]; then
+        echo "scripts/micro.sh exited $mrc" >"$out/logs/micro.failed"
+        echo "bench.sh: scripts/micro.sh exited $mrc; the report goes on without what it lacks" >&2
+    fi
+else
+    echo "bench.sh: scripts/micro.sh not found; C1/C2/C5 use the server runs only" >&2
+fi
+
+scripts/plots.sh "$out"
+echo "bench.sh: profile $profile done in $(($(date +%s) - start)) s: $out/REPORT.md"
