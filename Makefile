@@ -55,7 +55,7 @@ include thread_impl/build.mk
 -include microbench/build.mk
 include tests/build.mk
 
-.PHONY: all deps test bench plots fuzz contestants clean format format-check help
+.PHONY: all deps test bench plots fuzz contestants compare clean format format-check help
 .SECONDARY: # keep objects: they are not intermediates to delete
 .DEFAULT_GOAL := all
 
@@ -96,6 +96,10 @@ contestants:
 	@scripts/deps.sh --contestants
 	@scripts/contestants.sh build
 
+# async_server vs nginx, and the harness vs wrk, measured in one sitting.
+compare: all
+	@scripts/compare.sh
+
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@scripts/fuzz.sh --seconds $(FUZZ_SECONDS)
@@ -115,6 +119,8 @@ help:
 	@echo "  make test            unit + integration tests, sanitizer builds included"
 	@echo "  make bench           the default sweep (PROFILE=smoke|quick|full), plots, report"
 	@echo "  make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
+	@echo "  make contestants     Tokio, Go and nginx servers, where their toolchains are"
+	@echo "  make compare         async_server vs nginx, harness vs wrk, several rounds"
 	@echo "  make SANITIZER=address|undefined|thread   sanitizer build under build/<name>/"
 
 -include $(shell find $(BUILD) -name "*.d" 2>/dev/null)
