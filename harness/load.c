@@ -771,8 +771,8 @@ struct load *load_start(const struct load_opts *o, char *err, size_t errlen)
         if ((rlim_t)need > rl.rlim_cur) {
             snprintf(err, errlen,
                      "%d connections need about %ld file descriptors, but RLIMIT_NOFILE is %llu "
-                     "(hard limit %llu, the most this process may raise it to): use fewer "
-                     "connections per process",
+                     "(hard limit %llu, the most this process may raise it to): spread them over "
+                     "processes with --procs P (each has its own limit), or raise the hard limit",
                      o->conns, need, (unsigned long long)rl.rlim_cur,
                      (unsigned long long)rl.rlim_max);
             return NULL;

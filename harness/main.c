@@ -1,7 +1,10 @@
 /* main: `harness load` and `harness run`: dispatch, help, exit codes, the result file. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "jsonfile.h"
@@ -15,11 +18,32 @@ static int usage_error(const char *msg)
     return 2;
 }
 
+/* The result's folder must exist before a run of minutes is spent on it. The
+ * write itself can still fail (disk full); jsonfile_write says so then. */
+static int check_out_dir(const char *path, char *err, size_t errlen)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    int e = stat(dir, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+    if (e != 0) {
+        snprintf(err, errlen, "--out %.1000s: cannot write in %.1000s: %s (create the folder first)",
+                 path, dir, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
 static int run_cmd(enum cli_cmd cmd, int argc, char **argv)
 {
     struct cli_opts o;
     struct run_record r;
-    char err[1024];
+    char err[2600];
     switch (cli_parse(cmd, argc, argv, &o, err, sizeof err)) {
     case CLI_HELP:
         cli_usage(stdout, cmd);
@@ -28,6 +52,10 @@ static int run_cmd(enum cli_cmd cmd, int argc, char **argv)
         return usage_error(err);
     case CLI_OK:
         break;
+    }
+    if (o.out && check_out_dir(o.out, err, sizeof err) < 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return 1;
     }
     int rc = runner_run(&o, &r, err, sizeof err);
     if (rc == 2) return usage_error(err);
@@ -48,6 +76,9 @@ static int run_cmd(enum cli_cmd cmd, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* A full disk (or RLIMIT_FSIZE) must be a write error that jsonfile_write
+     * reports and cleans up after, not a silent death half-way through a file. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) return usage_error("which subcommand? load or run");
     const char *sub = argv[1];
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {

@@ -36,6 +36,7 @@
 #include "wall.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -302,6 +303,7 @@ static void print_point(const struct spawn_point *p, const struct proc_mem *base
 
 int main(int argc, char **argv)
 {
+    signal(SIGXFSZ, SIG_IGN); /* a full disk is a write error jsonfile_write reports */
     struct opts o;
     static struct spawn_point pts[MAX_POINTS];
     struct proc_mem base;

@@ -98,3 +98,56 @@ Test(client_http, garbage_and_extra_bytes_are_errors)
     cr_assert_eq(feed(&r, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1", 0, &why),
                  CHTTP_ERROR);
 }
+
+/* Cases below pin what tests/fuzz/fuzz_http_response.c checks on generated answers. */
+
+Test(client_http, chunked_body_is_counted_decoded_however_split)
+{
+    /* an extension on a chunk size and a trailer: neither counts as body */
+    const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "3\r\nxxx\r\na;ext=1\r\nxxxxxxxxxx\r\n0\r\nTrailer: t\r\n\r\n";
+    for (size_t i = 0; i < 3; i++) {
+        struct chttp r;
+        const char *why = NULL;
+        cr_assert_eq(feed(&r, resp, STEPS[i], &why), CHTTP_COMPLETE, "step %zu: %s", STEPS[i],
+                     why ? why : "");
+        cr_assert_eq(r.body_bytes, 13, "step %zu", STEPS[i]);
+        cr_assert_eq(r.got_bytes, strlen(resp));
+        cr_assert(r.keep_alive);
+    }
+}
+
+Test(client_http, keep_alive_follows_the_version_and_connection_header)
+{
+    static const struct {
+        const char *resp;
+        bool keep;
+    } cases[] = {
+        /* HTTP/1.1 keeps the connection unless told otherwise */
+        {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", true},
+        {"HTTP/1.1 200 OK\r\nconnection: Close\r\nContent-Length: 1\r\n\r\nx", false},
+        /* HTTP/1.0 closes unless it says keep-alive */
+        {"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", false},
+        {"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx", true},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (size_t i = 0; i < 3; i++) {
+            struct chttp r;
+            const char *why = NULL;
+            cr_assert_eq(feed(&r, cases[c].resp, STEPS[i], &why), CHTTP_COMPLETE, "case %zu", c);
+            cr_assert_eq(r.keep_alive, cases[c].keep, "case %zu step %zu", c, STEPS[i]);
+            cr_assert_eq(r.body_bytes, 1);
+        }
+}
+
+Test(client_http, a_read_after_the_answer_is_refused_and_not_counted)
+{
+    struct chttp r;
+    const char *why = NULL;
+    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nxx";
+    cr_assert_eq(feed(&r, resp, 0, &why), CHTTP_COMPLETE);
+    cr_assert_eq(chttp_feed(&r, "H", 1, &why), CHTTP_ERROR);
+    cr_assert_not_null(why);
+    cr_assert_eq(r.got_bytes, strlen(resp));
+    cr_assert_eq(r.body_bytes, 2);
+}
