@@ -412,8 +412,11 @@ static int prepare_load(struct runner *x, struct load_opts *lo, const char *host
         }
         lo->source_ips = o->source_ips;
     } else if (v4 && target_is_loopback((const struct sockaddr *)&lo->target)) {
-        /* keep 10% of each address's ephemeral ports spare (TIME_WAIT, other users) */
-        int per_ip = machine_port_range() * 9 / 10;
+        /* Use at most 40% of each address's ephemeral ports: connect() tries
+         * even ports first, so past about half the range every connect scans
+         * the taken ones and the ramp slows to a crawl (seen at 14k per
+         * address); the rest is spare for TIME_WAIT and other users. */
+        int per_ip = machine_port_range() * 2 / 5;
         int need = (o->conns + per_ip - 1) / (per_ip > 0 ? per_ip : 1);
         lo->source_ips = need > 1 ? (need < 254 ? need : 254) : 0;
     }

@@ -4,14 +4,19 @@
 #   scripts/bench.sh [--profile smoke|quick|full] [--out DIR]
 #     smoke  < 1 min, the tests' profile: 1-100 connections, waits 0 and 1 ms
 #     quick  the default, < 5 min: 1-10k connections, waits 0, 1 and 10 ms
-#     full   < 45 min: 1-40k connections, 3 repeats, up to the walls
+#     full   < 45 min: 1 connection to one process's fd limit, 3 repeats; Tokio, Go and
+#            nginx (those `make contestants` built) at every point; scale runs to 100,000
+#            connections with 8 processes per design, up to the thread server's wall
+#            (its 30k point holds 30k threads for a minute; the wall takes every free
+#            pid of the machine for a few seconds: others' builds may fail meanwhile)
 # DIR defaults to results/latest; an existing results/latest first moves to
-# results/previous (another DIR to DIR.previous). Programs come from $TVT_BIN_DIR (bin).
+# results/previous (another DIR to DIR.previous). Programs come from $TVT_BIN_DIR (bin),
+# contestants from there or bin/. The expected time is printed first.
 # Exit: 0 done (failed points are data, listed at the end), 1 could not run, 2 usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 profile=quick
 out=
 while [ $# -gt 0 ]; do
@@ -55,6 +60,15 @@ fi
 mkdir -p "$out/logs"
 start=$(date +%s)
 
+# The expected time, from the plan and per-run timings measured on a 2-core VM (the sweep
+# refines its ETA as runs finish); microbenchmarks and plots added.
+case "$profile" in smoke) micro_s=10 ;; quick) micro_s=60 ;; full) micro_s=200 ;; esac
+if sweep_s=$(python3 scripts/sweep.py --profile "$profile" --out "$out" --bin "$bin" --estimate); then
+    total_s=$((sweep_s + micro_s + 20))
+    echo "bench.sh: profile $profile: expected about $((total_s / 60)) min $((total_s % 60)) s" \
+        "(sweep $((sweep_s / 60)) min $((sweep_s % 60)) s, microbenchmarks ~${micro_s} s, plots ~20 s)"
+fi
+
 rc=0
 python3 scripts/sweep.py --profile "$profile" --out "$out" --bin "$bin" || rc=$?
 if [ "$rc" -ne 0 ]; then
@@ -63,7 +77,7 @@ if [ "$rc" -ne 0 ]; then
     exit "$rc"
 fi
 
-# The microbenchmarks (issue 5), when this checkout has them.
+# The microbenchmarks (spawn and switch cost), when this checkout has them.
 if [ -x scripts/micro.sh ]; then
     echo "bench.sh: microbenchmarks (scripts/micro.sh --profile $profile)"
     mrc=0

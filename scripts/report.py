@@ -4,12 +4,14 @@
     scripts/report.py data DIR     summary.csv, hol.csv, DIR/plots/data/* (what gnuplot reads)
     scripts/report.py report DIR   DIR/REPORT.md: environment, verdicts, plots, failures
 
-Reads DIR/raw/*.json (harness run, keys of issue 3), DIR/hol/*.json (harness load),
-DIR/hyperfine/*.json, DIR/micro/*.json (microbench/SCHEMA.md) and DIR/sweep.json.
+Reads DIR/raw/*.json (one `harness run` each: the C designs' grid, the contestants, the
+scale runs), DIR/scale/*.json (the machine during each scale run), DIR/hol/*.json (harness
+load), DIR/hyperfine/*.json, DIR/micro/*.json (microbench/SCHEMA.md) and DIR/sweep.json.
 Every verdict is computed here from those files by the rules in RULES; none is
 written by hand. Python 3 standard library only. Every file is written atomically."""
 
 import csv
+import errno
 import glob
 import io
 import json
@@ -29,7 +31,13 @@ THOUSANDS = 1000   # "async scales to thousands of connections"
 MAX_ERROR_FRACTION = 0.01  # a run "sustains" N: status ok and at most 1% of requests failed
 
 LABEL_NAMES = {"async": "async (libev, one loop)", "thread": "thread (default stack)",
-               "thread-64k": "thread (64 KiB stack)"}
+               "thread-64k": "thread (64 KiB stack)",
+               "tokio-current": "Tokio, current-thread runtime",
+               "tokio-multi": "Tokio, multi-thread runtime",
+               "go": "Go, a goroutine per connection", "nginx": "nginx, one process"}
+C_LABELS = ("async", "thread", "thread-64k")
+# The servers of other runtimes the sweep may run next to the C designs, in table order.
+CONTESTANTS = ("tokio-current", "tokio-multi", "go", "nginx")
 
 SUMMARY_COLS = [
     "file", "label", "impl", "status", "failure", "conns", "wait_us", "work_us", "bytes",
@@ -41,7 +49,7 @@ SUMMARY_COLS = [
     "ctx_voluntary", "ctx_involuntary", "ctx_perf", "cpu_user_s", "cpu_sys_s",
     "kernel_stack_kib_delta", "slab_unreclaim_kib_delta", "sock_tcp_pages_delta",
     "rss_per_conn_bytes", "vsz_per_conn_bytes", "kernel_per_conn_bytes", "ctx_per_request",
-    "cpu_us_per_request"]
+    "cpu_us_per_request", "kind", "workers", "procs", "thread_create_failed"]
 
 
 # ---- small helpers -------------------------------------------------------------------------
@@ -174,7 +182,7 @@ def slope(points):
 class Run:
     """One harness run JSON, flattened into what the tables and plots use."""
 
-    def __init__(self, path, doc, default_stack):
+    def __init__(self, path, doc, default_stack, sysd=None):
         self.file = os.path.basename(path)
         self.doc = doc
         p = doc.get("params") or {}
@@ -186,9 +194,16 @@ class Run:
         self.work_us = int(fnum(p.get("work_us")) or 0)
         self.bytes = int(fnum(p.get("bytes")) or 0)
         self.mode = p.get("mode") or "closed"
+        self.think_ms = fnum(p.get("think_ms")) or 0
+        self.workers = int(fnum(p.get("workers")) or 1)
+        self.procs = int(fnum(p.get("procs")) or 1)
+        # grid: the C designs' sweep; contestant: another runtime's server on the same
+        # grid; scale: closed loop with a think time, many processes, up to 100k conns
+        self.kind = ("scale" if self.mode == "closed" and self.think_ms > 0 else
+                     "grid" if self.impl in ("async", "thread") else "contestant")
         st = fnum(p.get("stack_kib"))
         self.stack_kib = int(st) if st else None
-        if self.impl == "thread":
+        if self.impl == "thread" and self.kind == "grid":
             default = self.stack_kib is None or self.stack_kib == default_stack
             self.label = "thread" if default else f"thread-{self.stack_kib}k"
         else:
@@ -197,7 +212,7 @@ class Run:
         self.repeat = int(m.group(1)) if m else 1
         cl = doc.get("client") or {}
         errs = cl.get("errors") or {}
-        # the six kinds of issue 3, plus any the harness adds (e.g. parse)
+        # the harness's six kinds of request error, plus any it adds (e.g. parse)
         self.errors = {k: fnum(errs.get(k)) for k in
                        ("connect", "read", "write", "timeout", "status", "body")}
         for k, v in errs.items():
@@ -206,6 +221,25 @@ class Run:
         self.errors_total = sum(v for v in self.errors.values() if v) or 0
         self.requests = fnum(cl.get("requests"))
         self.saturated = bool(cl.get("saturated"))
+        self.counters = get(doc, "server", "counters") or {}
+        # The thread server answers 503 to a connection it cannot give a thread, whenever
+        # that happens; the harness counts errors in the measured window only. Either way
+        # it is the wall: the run failed.
+        self.refused = int(fnum(self.counters.get("thread_create_failed")) or 0)
+        self.threads_peak = fnum(get(doc, "server", "threads_peak"))
+        # a server killed before it printed its counters: the sweep's own request at the
+        # wall (DIR/scale/) still saw the 503
+        probes503 = [p for p in (sysd or {}).get("probes") or [] if p.get("status") == 503]
+        times = f"{self.refused} times"
+        if not self.refused and probes503:
+            self.refused = len(probes503)
+            times = "(its counters were lost; the sweep's own request got the 503)"
+        if self.refused:
+            self.status = "failed"
+            self.failure = (f"the thread wall: the server could not create a thread "
+                            f"{times} (answered 503), "
+                            f"{human_n(self.threads_peak)} threads at its peak"
+                            + (f"; the harness: {self.failure}" if self.failure else ""))
         self.ok = self.status == "ok"
         self.sustained = (self.ok and (self.requests or 0) > 0 and self.errors_total
                           <= MAX_ERROR_FRACTION * max(1.0, self.requests or 0))
@@ -272,7 +306,9 @@ class Run:
              "work_us": self.work_us, "bytes": self.bytes, "mode": self.mode,
              "rate": get(self.doc, "params", "rate"), "think_ms": get(self.doc, "params", "think_ms"),
              "stack_kib": self.stack_kib, "repeat": self.repeat, "requests": self.requests,
-             "errors_total": self.errors_total, "saturated": int(self.saturated)}
+             "errors_total": self.errors_total, "saturated": int(self.saturated),
+             "kind": self.kind, "workers": self.workers, "procs": self.procs,
+             "thread_create_failed": self.refused}
         for k, x in self.errors.items():
             if f"err_{k}" in SUMMARY_COLS:
                 r[f"err_{k}"] = x
@@ -296,11 +332,18 @@ class Results:
         self.out = out
         self.meta = load_json(os.path.join(out, "sweep.json")) or {}
         self.default_stack = self.meta.get("default_stack_kib")
+        # the sweep's record of the machine during each scale run, by run file
+        self.scale_sys = {}
+        for path in sorted(glob.glob(os.path.join(out, "scale", "*.json"))):
+            doc = load_json(path)
+            if isinstance(doc, dict):
+                self.scale_sys[os.path.basename(str(doc.get("run") or path))] = doc
         self.runs = []
         for path in sorted(glob.glob(os.path.join(out, "raw", "*.json"))):
             doc = load_json(path)
             if isinstance(doc, dict):
-                self.runs.append(Run(path, doc, self.default_stack))
+                self.runs.append(Run(path, doc, self.default_stack,
+                                     self.scale_sys.get(os.path.basename(path))))
         self.hol = {}
         for path in sorted(glob.glob(os.path.join(out, "hol", "*.json"))):
             doc = load_json(path)
@@ -319,18 +362,29 @@ class Results:
         if self._grid is None:
             self._grid = {}
             for r in self.runs:
-                if r.work_us == 0 and r.mode == "closed":
+                if r.work_us == 0 and r.mode == "closed" and r.kind != "scale":
                     (self._grid.setdefault(r.label, {}).setdefault(r.wait_us, {})
                      .setdefault(r.conns, []).append(r))
         return self._grid
 
     def labels(self):
-        order = ["async", "thread", "thread-64k"]
-        found = {r.label for r in self.runs}
+        """Every design of the grid: the C designs first, then the contestants."""
+        order = list(C_LABELS) + list(CONTESTANTS)
+        found = {r.label for r in self.runs if r.kind != "scale"}
         return [x for x in order if x in found] + sorted(found - set(order))
 
+    def c_labels(self):
+        return [l for l in self.labels() if l in C_LABELS]
+
+    def contestant_labels(self):
+        return [l for l in self.labels() if l not in C_LABELS]
+
+    def scale_runs(self, impl=None):
+        return sorted((r for r in self.runs if r.kind == "scale" and
+                       (impl is None or r.impl == impl)), key=lambda r: (r.impl, r.conns))
+
     def waits(self):
-        return sorted({r.wait_us for r in self.runs if r.work_us == 0})
+        return sorted({r.wait_us for r in self.runs if r.work_us == 0 and r.kind == "grid"})
 
     def sustained_conns(self, label, wait):
         return sorted({c for c, rs in self.grid().get(label, {}).get(wait, {}).items()
@@ -552,18 +606,20 @@ def spectrum_choice(res):
 
 
 def ramp_runs(res, label):
-    """[(key, run)]: the run with the most connections for that design (lowest wait first,
-    so both designs show the same workload), and a failed one with more connections still,
-    if any (the ramp into the wall)."""
+    """[(key, run)]: the sustained run with the most connections for that design (the
+    scale runs included; lowest wait first, so both designs show the same workload), and
+    a failed one with more connections still, if any (the ramp into the wall)."""
     cands = [r for r in res.runs if r.label == label and r.doc.get("samples")]
-    done = [r for r in cands if r.ok]
+    done = [r for r in cands if r.sustained]
     out = []
-    best = max(done, key=lambda r: (r.conns, -r.wait_us, r.sustained, -r.repeat)) if done else None
+    best = max(done, key=lambda r: (r.conns, -r.wait_us, -r.repeat)) if done else None
     if best:
         out.append((label, best))
-    bad = [r for r in cands if not r.ok and (best is None or r.conns > best.conns)]
+    bad = [r for r in cands if not r.sustained and (best is None or r.conns > best.conns)]
     if bad:
-        out.append((f"{label}-failed", min(bad, key=lambda r: (r.conns, r.wait_us, r.repeat))))
+        # the wall itself when a run met it, else the first run that fell short
+        out.append((f"{label}-failed", min(bad, key=lambda r: (not r.refused, r.conns,
+                                                                r.wait_us, r.repeat))))
     return out
 
 
@@ -597,7 +653,7 @@ def write_data(res):
         os.unlink(f)
     g = res.grid()
     meta = {}
-    all_conns = [r.conns for r in res.runs if r.conns > 0]
+    all_conns = [r.conns for r in res.runs if r.conns > 0 and r.kind != "scale"]
     waits = res.waits()
     for label, by_wait in g.items():
         for wait, by_conns in by_wait.items():
@@ -610,7 +666,10 @@ def write_data(res):
             write_atomic(os.path.join(d, f"series_{label}_w{wait}.dat"),
                          series_text(by_conns, floor))
     for wait in waits:
-        meta[f"labels_w{wait}"] = " ".join(l for l in res.labels() if wait in g.get(l, {}))
+        # the C designs (bold) and the contestants (thin, light), drawn apart
+        meta[f"labels_w{wait}"] = " ".join(l for l in res.c_labels() if wait in g.get(l, {}))
+        meta[f"cont_w{wait}"] = " ".join(l for l in res.contestant_labels()
+                                         if wait in g.get(l, {}))
         # has_<metric>_w<wait>: something positive to draw on a log axis; else the plot
         # scripts draw an empty panel saying so (gnuplot refuses a plot with no points)
         for m, f in SERIES_METRICS:
@@ -618,7 +677,8 @@ def write_data(res):
                                               for x in rs)]
             meta[f"has_{m}_w{wait}"] = int(any(v is not None and v > 0 for v in vals))
     meta["waits"] = " ".join(str(w) for w in waits)
-    meta["labels_all"] = " ".join(res.labels())
+    meta["labels_all"] = " ".join(res.c_labels())
+    meta["cont_all"] = " ".join(res.contestant_labels())
     meta["nwaits"] = len(waits)
     meta["mem_wait"] = str(waits[0]) if waits else "0"
     meta["xmin"] = min(all_conns) / 1.6 if all_conns else 0.5
@@ -630,7 +690,7 @@ def write_data(res):
     sc, sw = spectrum_choice(res)
     if sc:
         blocks = []
-        for label in ("async", "thread"):
+        for label in ["async", "thread"] + res.contestant_labels():
             rs = [r for r in g.get(label, {}).get(sw, {}).get(sc, []) if r.sustained]
             if not rs:
                 continue
@@ -642,7 +702,8 @@ def write_data(res):
             blocks.append((label, "\n".join(lines) + "\n"))
         for label, text in blocks:
             write_atomic(os.path.join(d, f"spectrum_{label}.dat"), text)
-        meta["spectrum_labels"] = " ".join(l for l, _ in blocks)
+        meta["spectrum_labels"] = " ".join(l for l, _ in blocks if l in C_LABELS)
+        meta["spectrum_cont"] = " ".join(l for l, _ in blocks if l not in C_LABELS)
         meta["spectrum_conns"] = sc
         meta["spectrum_wait"] = sw
 
@@ -658,10 +719,16 @@ def write_data(res):
                     fnum(s.get("threads")))))
             write_atomic(os.path.join(d, f"ramp_{key}.dat"), "\n".join(lines) + "\n")
             ramp_labels.append(key)
+            short = "thread (64 KiB stack)" if r.label == "thread-64k" else r.impl
             meta[f"ramp_title_{key.replace('-', '_')}"] = (
-                f"{LABEL_NAMES.get(label, label)}, {r.conns} conns, wait {r.wait_us} µs"
-                + ("" if r.sustained else ": FAILED" if not r.ok else ": errors > 1%"))
+                short + (f" × {r.workers} processes" if r.workers > 1 else "")
+                + f", {human_n(r.conns)} conns, wait {human_us(r.wait_us) if r.wait_us else 0}"
+                + (f", think {r.think_ms / 1000:g} s" if r.think_ms else "")
+                + ("" if r.sustained else ": the thread wall" if r.refused
+                   else ": FAILED" if not r.ok else ": errors > 1%"))
     meta["ramp_labels"] = " ".join(ramp_labels)
+
+    write_scale_data(res, d, meta)
 
     # Head-of-line: light requests' latency alone and with heavy neighbours.
     rows = []
@@ -706,6 +773,141 @@ def write_data(res):
 MICRO_COLOURS = {("task-timer", 0): "#1f77b4", ("task-io", 0): "#17becf",
                  ("thread-cond", 0): "#d62728", ("thread-pipe", 0): "#8c2d04",
                  ("thread-cond", 64): "#ff7f0e", ("thread-pipe", 64): "#bcbd22"}
+
+
+# ---- scale runs: 100,000 connections and the thread wall -----------------------------------
+ERRNO_NAMES = {os.strerror(e): name for e, name in errno.errorcode.items()}
+
+
+def scale_figures(res, r):
+    """What a scale run measured, per connection where that makes sense. A wall run is
+    described at its peak (it never reached a steady state): server RSS at the peak and
+    the kernel memory the machine held then."""
+    v, sysd = r.v, res.scale_sys.get(r.file) or {}
+    n = max(1, r.conns)
+    window = fnum(get(r.doc, "server", "window_s"))
+    cpu = (None if v["cpu_user_s"] is None or v["cpu_sys_s"] is None
+           else v["cpu_user_s"] + v["cpu_sys_s"])
+    f = {"conns": r.conns, "workers": r.workers, "procs": r.procs, "think_ms": r.think_ms,
+         "wait_us": r.wait_us, "sustained": r.sustained, "rps": v["rps"],
+         "offered": n / (r.think_ms / 1000 + r.wait_us / 1e6) if r.think_ms else None,
+         "p50": v["lat_p50_us"], "p99": v["lat_p99_us"], "errors": r.errors_total,
+         "requests": r.requests, "duration": fnum(get(r.doc, "params", "duration_s")),
+         "rss_kib": v["rss_steady_kib"], "rss_peak_kib": v["rss_peak_kib"],
+         "rss_pc": v["rss_per_conn_bytes"], "kern_kib": v["kernel_kib"],
+         "kern_pc": v["kernel_per_conn_bytes"], "kstack_pc": v["kstack_per_conn_bytes"],
+         "cpu_cores": cpu / window if cpu is not None and window else None,
+         "cpu_us_per_conn_s": cpu / window / n * 1e6 if cpu is not None and window else None,
+         "cpu_us_pr": v["cpu_us_per_request"], "threads_peak": r.threads_peak,
+         "threads_idle": fnum(get(r.doc, "server", "threads_idle")),
+         "vsz_peak_kib": max([fnum(x.get("vsz_kib")) or 0 for x in r.doc.get("samples") or []]
+                             or [0]) or None,
+         "sys": sysd, "ramp_s": fnum(get(r.doc, "client", "ramp_s"))}
+    mb, mp = sysd.get("meminfo_before") or {}, sysd.get("meminfo_at_peak") or {}
+
+    def dm(k):
+        return None if mb.get(k) is None or mp.get(k) is None else mp[k] - mb[k]
+
+    f["sys_kstack_kib"], f["sys_slab_kib"] = dm("kernelstack_kib"), dm("sunreclaim_kib")
+    if f["rss_kib"] is None:
+        f["rss_kib"] = f["rss_peak_kib"]
+    if f["kern_kib"] is None and f["sys_kstack_kib"] is not None:
+        f["kern_kib"] = f["sys_kstack_kib"] + (f["sys_slab_kib"] or 0)
+    return f
+
+
+def wall_of(res, r):
+    """For a run that met the thread wall: connections that got a thread, the errno, the
+    limit that was hit and how the machine looked. None for any other run."""
+    if not r.refused:
+        return None
+    f = scale_figures(res, r)
+    sysd = f["sys"]
+    env = r.doc.get("env") or res.env()
+    idle = f["threads_idle"] or 0
+    w = {"run": r, "conns": r.conns, "threads": f["threads_peak"], "refused": r.refused,
+         "served": None if f["threads_peak"] is None else f["threads_peak"] - idle,
+         "errno": None, "error_text": None, "evidence": None, "limit": None,
+         "tasks_peak": sysd.get("tasks_peak"), "figures": f}
+    for pr in sysd.get("probes") or []:
+        m = re.search(r"pthread_create: (.+)$", pr.get("body") or "")
+        if pr.get("status") == 503 and m:
+            w["error_text"] = m.group(1).strip()
+            w["errno"] = ERRNO_NAMES.get(w["error_text"])
+            w["evidence"] = (f"a request of the sweep's own at the wall was answered "
+                             f"\"503 {pr['body'][:120]}\"")
+            break
+    if w["errno"] is None:
+        w["evidence"] = ("the server's counters (thread_create_failed) without the error's "
+                         "text; the thread server creates threads with pthread_create, whose "
+                         "only resource error is EAGAIN")
+        w["errno"], w["error_text"] = "EAGAIN", os.strerror(errno.EAGAIN)
+    pid_max = sysd.get("pid_max") or fnum(env.get("pid_max"))
+    threads_max = sysd.get("threads_max") or fnum(env.get("threads_max"))
+    tasks, seen = w["tasks_peak"], "tasks on the machine at the peak"
+    if tasks is None and w["threads"] is not None:
+        # no record of the machine: the server's own threads are a lower bound
+        tasks, seen = w["threads"], "threads in the server alone at the peak"
+    if pid_max and tasks is not None and tasks >= 0.95 * pid_max:
+        w["limit"] = (f"kernel.pid_max = {int(pid_max)}: every thread takes a pid, system-wide "
+                      f"({human_n(tasks)} {seen})")
+    elif threads_max and tasks is not None and tasks >= 0.95 * threads_max:
+        w["limit"] = (f"kernel.threads-max = {int(threads_max)} ({human_n(tasks)} {seen})")
+    else:
+        w["limit"] = (f"not identified: {human_n(tasks)} tasks on the machine, pid_max "
+                      f"{pid_max}, threads-max {threads_max}, RLIMIT_NPROC "
+                      f"{env.get('nproc_limit')}, max_map_count {env.get('max_map_count')}")
+    return w
+
+
+def thread_wall(res):
+    """The first wall the thread server met (fewest connections), scale runs first."""
+    walls = [r for r in res.runs if r.refused and r.impl == "thread"]
+    if not walls:
+        return None
+    return wall_of(res, min(walls, key=lambda r: (r.kind != "scale", r.conns, r.repeat)))
+
+
+def write_scale_data(res, d, meta):
+    names = []
+    for impl in ("async", "thread"):
+        runs = res.scale_runs(impl)
+        if not runs:
+            continue
+        lines = ["conns\tok\trss_mib\tkern_mib\trps\toffered\tp99_ms\tthreads\tfail_rss"
+                 "\tfail_kern\tfail_rps"]
+        for r in runs:
+            f = scale_figures(res, r)
+            mib = lambda k: None if f[k] is None else f[k] / 1024  # noqa: E731
+            good = r.sustained
+            lines.append("\t".join([str(r.conns), "1" if good else "0"] + [dat(x) for x in (
+                mib("rss_kib") if good else None, mib("kern_kib") if good else None,
+                f["rps"] if good else None, f["offered"],
+                None if f["p99"] is None or not good else f["p99"] / 1000, f["threads_peak"],
+                None if good else mib("rss_kib"), None if good else mib("kern_kib"),
+                None if good else f["rps"])]))
+        write_atomic(os.path.join(d, f"scale_{impl}.dat"), "\n".join(lines) + "\n")
+        names.append(impl)
+        meta[f"scale_workers_{impl}"] = runs[0].workers
+    if names:
+        meta["scale_labels"] = " ".join(names)
+        all_c = [r.conns for r in res.scale_runs()]
+        meta["scale_xmin"], meta["scale_xmax"] = min(all_c) / 1.5, max(all_c) * 1.5
+        # a log axis over less than a decade shows no labels of its own
+        meta["scale_xtics"] = ", ".join(f"'{c / 1000:g}k' {c}" if c >= 1000 else f"'{c}' {c}"
+                                        for c in sorted(set(all_c)))
+        r0 = res.scale_runs()[0]
+        meta["scale_desc"] = (f"closed loop, think {r0.think_ms / 1000:g} s, wait "
+                              f"{human_us(r0.wait_us)}, {r0.workers} server processes, "
+                              f"{r0.procs} generator processes")
+        w = thread_wall(res)
+        if w and w["run"].kind == "scale":
+            # the line at the connections that had a thread; the failed run's own cross
+            # stays at the connections it asked for
+            meta["wall_x"] = w["served"] or w["threads"] or w["conns"]
+            meta["wall_text"] = (f"thread wall: {human_n(w['threads'])} threads, "
+                                 f"{w['errno']}")
+
 
 
 def write_micro_data(res, d, meta):
@@ -784,8 +986,9 @@ RULES = {
            f"Holds: R ≥ {STRONG:g}. Holds partly: R ≥ {WEAK:g}. Does not hold here: R < {WEAK:g} "
            f"(a blocked thread did not cost throughput)."),
     "C4": (f"A, T = the largest N at which each design sustained every run (every wait and "
-           f"repeat; status ok, ≤ {MAX_ERROR_FRACTION:.0%} failed requests; T: the better "
-           f"stack size), R = A ÷ T. Holds: A ≥ {THOUSANDS} and a thread run fell short at an "
+           f"repeat of the grid, or a scale run with several processes and a think time; "
+           f"status ok, ≤ {MAX_ERROR_FRACTION:.0%} failed requests, no connection refused a "
+           f"thread; T: the better stack size), R = A ÷ T. Holds: A ≥ {THOUSANDS} and a thread run fell short at an "
            f"N ≤ A. Holds partly: A ≥ {THOUSANDS} but no thread run fell "
            f"short at or below A (no wall reached, or both stopped at the same limit). Does not hold here: "
            f"threads sustained more. Not measurable: the sweep stopped below {THOUSANDS}."),
@@ -995,8 +1198,20 @@ def c4(res):
         return best, sorted(broke, key=lambda r: (r.conns, r.wait_us, r.label))
 
     a, abroke = held(["async"])
-    t, tbroke = held([l for l in res.labels() if l.startswith("thread")])
-    tried = max([r.conns for r in res.runs] or [0])
+    t, tbroke = held([l for l in res.c_labels() if l.startswith("thread")])
+    # The scale runs (many processes, a think time) go further: their largest sustained N
+    # counts, and their failures are where a design fell short.
+    for impl in ("async", "thread"):
+        rs = res.scale_runs(impl)
+        best = max([r.conns for r in rs if r.sustained] or [0]) or None
+        broke = [r for r in rs if not r.sustained]
+        if impl == "async":
+            a = max(x for x in (a, best) if x is not None) if (a or best) else None
+            abroke = sorted(abroke + broke, key=lambda r: (r.conns, r.wait_us, r.label))
+        else:
+            t = max(x for x in (t, best) if x is not None) if (t or best) else None
+            tbroke = sorted(tbroke + broke, key=lambda r: (r.conns, r.wait_us, r.label))
+    tried = max([r.conns for r in res.runs if r.impl in ("async", "thread")] or [0])
     r = ratio(a, t)
     wall_at_or_below_a = [x for x in tbroke if a is not None and x.conns <= a]
     if a is None or tried < THOUSANDS:
@@ -1018,15 +1233,32 @@ def c4(res):
     for name, broke in (("thread server", tbroke), ("async server", abroke)):
         if broke:
             x = broke[0]
-            details.append(f"the {name} first fell short at {x.conns} conns ({x.label}, "
-                           f"wait {x.wait_us} µs): {why(x)}")
+            details.append(f"the {name} first fell short at {x.conns} conns ({x.label}"
+                           + (f" x {x.workers} processes, think {x.think_ms:g} ms" if
+                              x.kind == "scale" else "")
+                           + f", wait {x.wait_us} µs): {why(x)}")
         else:
             details.append(f"the {name} sustained every run")
+    w = thread_wall(res)
+    if w:
+        details.append(f"the thread wall: {human_n(w['threads'])} threads in the server "
+                       f"({human_n(w['served'])} connections with a thread) when "
+                       f"pthread_create failed with {w['errno']}; limit: {w['limit']}")
+    for impl in ("async", "thread"):
+        ok = [x for x in res.scale_runs(impl) if x.sustained]
+        if ok:
+            x = max(ok, key=lambda x: x.conns)
+            details.append(f"scale runs: the {impl} server with {x.workers} processes held "
+                           f"{human_n(x.conns)} connections (think {x.think_ms / 1000:g} s, "
+                           f"wait {x.wait_us} µs) for "
+                           f"{human_n(fnum(get(x.doc, 'params', 'duration_s')))} s with "
+                           f"{int(x.errors_total)} errors")
     env = res.env()
     details.append("limits here: " + ", ".join(f"{k} {env.get(k)}" for k in
                                               ("pid_max", "threads_max", "nproc_limit",
                                                "nofile_limit", "max_map_count")))
-    return Verdict("C4", "largest N sustained at every wait", human_n(a), human_n(t),
+    return Verdict("C4", "largest N sustained (every wait of the grid; the scale runs)",
+                   human_n(a), human_n(t),
                    fmt_ratio(r), v, "rss_total", details)
 
 
@@ -1128,12 +1360,18 @@ PLOTS = [
     ("cpu_per_req", "CPU per request"),
     ("kernel_mem", "Kernel memory per connection"),
     ("ramp", "RSS and threads during the ramp"),
+    ("scale", "Scale runs: to 100,000 connections and the thread wall"),
     ("hol", "Head-of-line blocking"),
     ("hyperfine", "hyperfine"),
     ("micro_mem", "Microbenchmark: memory per unit"),
     ("micro_switch", "Microbenchmark: cost of one switch"),
     ("micro_create", "Microbenchmark: creation time per unit"),
 ]
+
+
+# the plots that draw the contestants next to the C designs
+COMPARED = {"mem_per_conn", "rss_total", "ctx_per_req", "throughput", "latency",
+            "latency_spectrum", "cpu_per_req", "kernel_mem"}
 
 
 def plot_sentence(res, stem, vs):
@@ -1147,9 +1385,10 @@ def plot_sentence(res, stem, vs):
                 f"At 1 and 10 connections one-off costs (buffers, a thread's first malloc "
                 f"arena: 64 MiB of address space) dominate the per-connection figure.")
     if stem == "rss_total":
-        return (f"The whole server's resident memory at steady state against connections; the "
-                f"largest N each design sustained is async {v['C4'].a}, thread {v['C4'].t} "
-                f"(crosses mark failed runs).")
+        return (f"The whole server's resident memory at steady state against connections, up "
+                f"to what one process holds; with the scale runs, the largest N each design "
+                f"sustained is async {v['C4'].a}, thread {v['C4'].t} (crosses mark failed "
+                f"runs).")
     if stem == "ctx_per_req":
         return (f"Server context switches (voluntary + involuntary, all threads) per request, "
                 f"one panel per wait; at the C2 point async makes {v['C2'].a} and thread "
@@ -1172,6 +1411,13 @@ def plot_sentence(res, stem, vs):
         return ("Kernel memory per connection that RSS does not show, from system-wide deltas "
                 "(solid: KernelStack + SUnreclaim + TCP pages; dashed: KernelStack alone, the "
                 "threads' kernel stacks). System-wide: it includes the load generator's sockets.")
+    if stem == "scale":
+        w = thread_wall(res)
+        return ("The scale runs (several processes per design, closed loop with a think "
+                "time): the server's RSS and the system-wide kernel memory (left), requests "
+                "per second served against what the connections offered (right), against "
+                "connections" + (f"; the cross marks the thread wall ({human_n(w['threads'])} "
+                                 f"threads, {w['errno']})" if w else "") + ".")
     if stem == "ramp":
         return ("Server RSS (top) and thread count (bottom) sampled every 100 ms during the run "
                 "with the most connections, per design: the ramp, the steady state, the end.")
@@ -1197,12 +1443,13 @@ def md_escape(s):
 
 
 def effective_wait(res):
-    """Per design, at the smallest conns: p50(wait W) - p50(wait 0). DESIGN.md §6."""
+    """Per design (contestants too), at the smallest conns: p50(wait W) - p50(wait 0): what a
+    requested wait became, timer granularity included."""
     rows = []
     waits = res.waits()
     if 0 not in waits:
         return rows
-    for label in ("async", "thread"):
+    for label in ["async", "thread"] + res.contestant_labels():
         conns = sorted(set(res.sustained_conns(label, 0)))
         if not conns:
             continue
@@ -1216,6 +1463,226 @@ def effective_wait(res):
                 continue
             rows.append((label, c, w, p - base))
     return rows
+
+
+def scale_section(res):
+    """## Scale: the scale runs' table and the thread wall, or nothing without scale runs."""
+    runs = res.scale_runs()
+    w = thread_wall(res)
+    if not runs and not w:
+        return []
+    o = ["## Scale: 100,000 connections and the thread wall\n"]
+    if runs:
+        r0 = runs[0]
+        srcs = max([fnum(get(r.doc, "params", "source_ips")) or 0 for r in runs]) or None
+        impls = sorted({r.impl for r in runs})
+        o.append(f"{'Both designs' if len(impls) > 1 else 'The ' + impls[0] + ' server'} "
+                 f"with {r0.workers} server processes (`--workers`, one "
+                 f"SO_REUSEPORT listener each, all pinned to the server CPU) and "
+                 f"{r0.procs} load-generator processes (each process has its own fd limit, "
+                 f"{res.env().get('nofile_limit', '?')} here), closed loop with a think time "
+                 f"of {r0.think_ms / 1000:g} s between an answer and the next request, wait "
+                 f"{r0.wait_us} µs, measured for "
+                 f"{human_n(fnum(get(r0.doc, 'params', 'duration_s')))} s after "
+                 f"{human_n(fnum(get(r0.doc, 'params', 'warmup_s')))} s of warm-up, a request "
+                 f"timing out after {human_us((fnum(get(r0.doc, 'params', 'timeout_ms')) or 0) * 1000)}"
+                 + (f"; connections come from up to {srcs:.0f} loopback source addresses"
+                    if srcs else "") + ". One run per point. Memory per connection is "
+                 "(steady − idle) ÷ N; kernel memory is system-wide (KernelStack + SUnreclaim + "
+                 "TCP pages), so it holds both ends of each loopback connection; CPU is the "
+                 "server's user + system time in the window.\n")
+        o.append("| design | conns | result | req/s (offered) | p50 / p99 | errors | server RSS "
+                 "(per conn) | kernel, system-wide (per conn) | server CPU (per conn) | "
+                 "threads |\n|---|---|---|---|---|---|---|---|---|---|")
+        for r in runs:
+            f = scale_figures(res, r)
+            if r.sustained:
+                result = "held"
+            elif r.refused:
+                result = "**thread wall**"
+            else:
+                result = "**failed**" if not r.ok else "**errors > 1%**"
+            rss = (f"{human_bytes(f['rss_kib'] * 1024)} ({human_bytes(f['rss_pc'])})"
+                   if f["rss_kib"] is not None and r.sustained else
+                   f"{human_bytes(f['rss_kib'] * 1024)} at the peak" if f["rss_kib"] else "n/a")
+            kern = (f"{human_bytes(f['kern_kib'] * 1024)} ({human_bytes(f['kern_pc'])})"
+                    if f["kern_kib"] is not None and r.sustained else
+                    f"{human_bytes(f['kern_kib'] * 1024)} at the peak" if f["kern_kib"]
+                    else "n/a")
+            cpu = (f"{f['cpu_cores'] * 100:.0f}% of a CPU ({human_n(f['cpu_us_per_conn_s'])} "
+                   f"µs/s)" if f["cpu_cores"] is not None and r.sustained else "n/a")
+            measured = bool(r.requests)
+            o.append(f"| {r.impl} × {r.workers} | {human_n(r.conns)} | {result} | "
+                     f"{human_n(f['rps']) if measured else '–'} ({human_n(f['offered'])}) | "
+                     + (f"{human_us(f['p50'])} / {human_us(f['p99'])}" if measured else "–")
+                     + f" | {int(r.errors_total)} | "
+                     f"{rss} | {kern} | {cpu} | {human_n(f['threads_peak'])} |")
+        o.append("")
+        o.append("\"offered\" is what the connections would ask of a server that answered at "
+                 "once (N ÷ (think + wait)); a closed loop asks less of a slower server, so the "
+                 "difference is the server's queueing, seen in the latency. CPU per connection "
+                 "is µs of server CPU per second per open connection.\n")
+        big = max([r for r in res.scale_runs("async") if r.sustained] or [None],
+                  key=lambda r: r.conns if r else 0)
+        if big:
+            f = scale_figures(res, big)
+            o.append(f"At {human_n(big.conns)} connections the async server (×{big.workers}) "
+                     f"held every connection for {human_n(f['duration'])} s with "
+                     f"{int(big.errors_total)} errors, answering {human_n(f['rps'])} req/s "
+                     f"(p99 {human_us(f['p99'])}): {human_bytes(f['rss_pc'])} of RSS, "
+                     f"{human_bytes(f['kern_pc'])} of kernel memory (both socket ends) and "
+                     f"{human_n(f['cpu_us_per_conn_s'])} µs of CPU per second per connection "
+                     f"({human_n(f['cpu_us_pr'])} µs per request).\n")
+    if w:
+        f = w["figures"]
+        r = w["run"]
+        o.append("### The thread wall\n")
+        o.append(f"Asked for {human_n(w['conns'])} connections"
+                 + (f" with {r.workers} processes" if r.workers > 1 else "")
+                 + f", the thread server reached **{human_n(w['threads'])} threads** "
+                 f"({human_n(w['served'])} connections with a thread of their own), then "
+                 f"pthread_create failed with **{w['errno']}** (\"{w['error_text']}\") "
+                 f"{human_n(w['refused'])} times; each of those connections got a 503 and was "
+                 f"closed. The limit: **{w['limit']}**. Evidence: {w['evidence']}.\n")
+        sysd = f["sys"]
+        mp = sysd.get("meminfo_at_peak") or {}
+        rows = [("tasks on the machine at the peak (all processes' threads)",
+                 f"{human_n(w['tasks_peak'])} (before the run: "
+                 f"{human_n(sysd.get('tasks_before'))}; pid_max {sysd.get('pid_max', 'n/a')})"
+                 if w["tasks_peak"] is not None else "n/a (no record of the machine)"),
+                ("server threads at the peak", human_n(w["threads"])),
+                ("server RSS at the peak", human_bytes((f["rss_peak_kib"] or 0) * 1024)
+                 if f["rss_peak_kib"] else "n/a"),
+                ("server address space (VSZ) at the peak", human_bytes(f["vsz_peak_kib"] * 1024)
+                 if f["vsz_peak_kib"] else "n/a"),
+                ("kernel stacks, system-wide, rise during the run",
+                 human_bytes(f["sys_kstack_kib"] * 1024) if f["sys_kstack_kib"] is not None
+                 else human_bytes(r.v["kernel_stack_kib_delta"] * 1024)
+                 if r.v["kernel_stack_kib_delta"] is not None else "n/a"),
+                ("unreclaimable slab (sockets etc.), system-wide, rise",
+                 human_bytes(f["sys_slab_kib"] * 1024) if f["sys_slab_kib"] is not None
+                 else "n/a"),
+                ("memory still available on the machine",
+                 human_bytes(mp["memavailable_kib"] * 1024) if mp.get("memavailable_kib")
+                 else "n/a")]
+        o.append("| at the wall | |\n|---|---|")
+        o += [f"| {k} | {v} |" for k, v in rows]
+        o.append("")
+        stopped = sysd.get("stopped_at_wall_t_s")
+        skipped = [s for s in res.meta.get("skipped") or [] if s.get("kind") == "scale"
+                   and s.get("impl") == "thread"]
+        if (w["limit"].startswith("kernel.pid_max") and mp.get("memavailable_kib") and
+                mp.get("memtotal_kib") and mp["memavailable_kib"] > 0.2 * mp["memtotal_kib"]):
+            o.append(f"Memory was not the limit: {human_bytes(mp['memavailable_kib'] * 1024)} "
+                     f"of {human_bytes(mp['memtotal_kib'] * 1024)} was still available while "
+                     f"every pid was taken.")
+        o.append(("The sweep ended that run a second after the wall showed (every other "
+                  "process on the machine needs pids too)" if stopped else
+                  "The sweep went on after the wall")
+                 + (f" and skipped the larger points of the series "
+                    f"({', '.join(human_n(s['conns']) for s in skipped)} connections)."
+                    if skipped else ".") + "\n")
+    return o
+
+
+def contestants_section(res):
+    """## How the runtimes the claims name compare: computed like the rest, from the grid."""
+    cont = res.contestant_labels()
+    if not cont:
+        return []
+    labels = ["async", "thread"] + cont
+    g = res.grid()
+    o = ["## How the runtimes the claims name compare\n"]
+    o.append("The claims were made about Rust's Tokio; Go's goroutines are the other common "
+             "answer (thread-style code on an event loop). Each ran here through the same "
+             "harness, on the same CPU, with the same server-side measurements: "
+             + ", ".join(f"**{l}** ({LABEL_NAMES.get(l, l)})" for l in cont)
+             + ". Medians over the sustained runs of each point; memory per connection is "
+             "(steady − idle RSS) ÷ N of the whole server; CPU and context switches are the "
+             "server's own, per request.\n")
+    conns_all = sorted({c for l in labels for w in g.get(l, {}) for c in g[l][w]})
+    want = [c for c in (100, 10000) if c in conns_all] or conns_all[-2:]
+    ew = {(l, w): e for l, c, w, e in effective_wait(res)}
+    for wait in [w for w in res.waits() if w in (0, 1000)] or res.waits()[:1]:
+        rows = [l for l in labels if wait in g.get(l, {})]
+        if not rows:
+            continue
+        o.append(f"### {'No wait' if wait == 0 else f'Wait {human_us(wait)}'}\n")
+        head = "| design |"
+        for c in want:
+            head += f" req/s ({human_n(c)}) | p99 ({human_n(c)}) | RSS/conn ({human_n(c)}) |"
+        head += (f" CPU µs/req ({human_n(want[-1])}) | switches/req ({human_n(want[-1])}) |"
+                 f" threads ({human_n(want[-1])}) |")
+        if wait:
+            head += " effective wait |"
+        o.append(head)
+        o.append("|" + "---|" * (head.count("|") - 1))
+        best = {}
+        for c in want:
+            vals = [(res.med(l, wait, c, "rps"), l) for l in rows]
+            vals = [v for v in vals if v[0] is not None]
+            if vals:
+                best[c] = max(vals)
+        flagged = False
+        for l in rows:
+            line = f"| {l} |"
+            for c in want:
+                rs = g.get(l, {}).get(wait, {}).get(c, [])
+                if rs and not any(r.sustained for r in rs):
+                    # no sustained run: its own figures, flagged, never a median of good ones
+                    flagged = True
+                    if not any(r.ok for r in rs):
+                        line += " failed | | |"
+                        continue
+                    own = lambda k: median([r.v.get(k) for r in rs if r.ok])  # noqa: E731
+                    line += (f" {human_n(own('rps'))}† | {human_us(own('lat_p99_us'))}† |"
+                             f" {human_bytes(own('rss_per_conn_bytes'))}† |")
+                    continue
+                rps = res.med(l, wait, c, "rps")
+                mark = "**" if c in best and best[c][1] == l else ""
+                line += f" {mark}{human_n(rps)}{mark} |"
+                line += f" {human_us(res.med(l, wait, c, 'lat_p99_us'))} |"
+                line += f" {human_bytes(res.med(l, wait, c, 'rss_per_conn_bytes'))} |"
+            c = want[-1]
+            rs = g.get(l, {}).get(wait, {}).get(c, [])
+            if rs and not any(r.sustained for r in rs):
+                def fig(k, rs=rs):
+                    v = median([r.v.get(k) for r in rs if r.ok])
+                    return f"{human_n(v)}†" if v is not None else "n/a"
+            else:
+                def fig(k, c=c):
+                    return human_n(res.med(l, wait, c, k))
+            line += (f" {fig('cpu_us_per_request')} | {fig('ctx_per_request')} |"
+                     f" {fig('threads_peak')} |")
+            if wait:
+                e = ew.get((l, wait))
+                line += f" {human_us(e)} |" if e is not None else " n/a |"
+            o.append(line)
+        o.append("")
+        if flagged:
+            o.append("† more than 1% of that point's requests failed (not sustained): its own "
+                     "figures, left out of every comparison. Bold: the most requests per "
+                     "second at that point.\n")
+        # a computed sentence per point: who served most, and the C async server against
+        # the runtime the claims name
+        for c in want:
+            if c not in best:
+                continue
+            a = res.med("async", wait, c, "rps")
+            tk = res.med("tokio-current", wait, c, "rps")
+            s = (f"At {human_n(c)} connections the most requests per second came from "
+                 f"**{best[c][1]}** ({human_n(best[c][0])})")
+            if a is not None and tk:
+                s += f"; the C async server did {fmt_ratio(a / tk)} of Tokio current-thread's"
+            o.append(s + ".")
+        o.append("")
+    if ew:
+        o.append("Effective waits of every design are in the table above (\"Effective wait "
+                 "per design\"): a runtime whose timer rounds a 1 ms wait up to about 2 ms "
+                 "halves its wait-bound throughput.\n")
+    o.append("nginx's memory per connection reads low because its idle baseline already holds "
+             "every connection structure its fd limit allows.\n")
+    return o
 
 
 def failures(res):
@@ -1262,6 +1729,24 @@ def write_report(res):
                  f"{ax.get('duration_s')} s measured after {ax.get('warmup_s')} s warm-up, "
                  f"{ax.get('repeats')} repeat(s), {ax.get('bytes')}-byte bodies, closed loop; "
                  f"64 KiB thread stacks at wait {ax.get('stack64_waits')} |")
+    cont = meta.get("contestants") or []
+    if cont or res.contestant_labels():
+        crep = (ax.get("contestants") or {}).get("repeats", 1)
+        o.append(f"| contestants | "
+                 + (", ".join(f"{c['name']} (`{md_escape(c['command'])}`)" for c in cont)
+                    or ", ".join(res.contestant_labels()))
+                 + f"; {crep} run(s) per point, up to what one process holds"
+                 f" ({human_n(max(meta.get('grid_conns') or [0]))} conns); a server that "
+                 f"answers fixed (nginx) at wait 0 only |")
+    sc = ax.get("scale")
+    if sc:
+        o.append(f"| scale runs | {', '.join(human_n(c) for c in sc.get('conns', []))} conns, "
+                 f"{meta.get('scale_workers', '?')} processes per design and as many "
+                 f"generator processes, think {sc.get('think_ms', 0) / 1000:g} s, wait "
+                 f"{human_us(sc.get('wait_us'))}, {sc.get('duration_s'):g} s after "
+                 f"{sc.get('warmup_s'):g} s warm-up, request timeout "
+                 f"{sc.get('timeout_ms', 0) / 1000:g} s; "
+                 f"{', '.join(sc.get('designs', []))} |")
     o.append(f"| default thread stack | {meta.get('default_stack_kib', 'n/a')} KiB "
              f"(RLIMIT_STACK) |")
     o.append(f"| sweep time | {meta.get('elapsed_s', 'n/a')} s |\n")
@@ -1296,10 +1781,12 @@ def write_report(res):
     o.append("## Effective wait per design\n")
     ew = effective_wait(res)
     if ew:
-        o.append("What a requested wait became (DESIGN.md §6): median latency at wait W minus "
-                 "median latency at wait 0, at the smallest connection count. The async server "
-                 "waits on a libev timer, the thread server sleeps; a timer that rounds up to "
-                 "whole milliseconds would show here.\n")
+        o.append("What a requested wait became: median latency at wait W minus median latency "
+                 "at wait 0, at the smallest connection count. The async server waits on a "
+                 "libev timer (kept precise by a timerfd), the thread server sleeps in "
+                 "clock_nanosleep, Tokio and Go on their runtimes' timers; a timer that rounds "
+                 "up to whole milliseconds shows here, and it bounds every wait-bound figure "
+                 "(throughput at a wait is at most N ÷ effective wait).\n")
         o.append("| design | conns | requested wait | effective wait | effective ÷ requested |\n"
                  "|---|---|---|---|---|")
         for label, c, w, e in ew:
@@ -1308,13 +1795,20 @@ def write_report(res):
         o.append("Not available: the sweep has no wait-0 runs to subtract.")
     o.append("")
 
+    o += scale_section(res)
+    o += contestants_section(res)
+
     o.append("## Plots\n")
     for stem, title in PLOTS:
         if not os.path.exists(os.path.join(plots_dir, stem + ".png")):
             continue
         o.append(f"### {title}\n")
         o.append(f"![{title}](plots/{stem}.png)\n")
-        o.append(plot_sentence(res, stem, vs) + f" ([SVG](plots/{stem}.svg))\n")
+        extra = ""
+        if stem in COMPARED and res.contestant_labels():
+            extra = (" Thin, light lines with open markers: the other runtimes ("
+                     + ", ".join(res.contestant_labels()) + "), one run per point.")
+        o.append(plot_sentence(res, stem, vs) + extra + f" ([SVG](plots/{stem}.svg))\n")
     missing = [t for s, t in PLOTS if not os.path.exists(os.path.join(plots_dir, s + ".png"))]
     if missing:
         o.append("Not drawn (no data for them in this run): " + ", ".join(missing) + ".\n")
@@ -1341,6 +1835,8 @@ def write_report(res):
         for s in skipped:
             lab = ("thread" if s.get("impl") == "thread" and not s.get("stack_kib") else
                    f"thread-{s.get('stack_kib')}k" if s.get("impl") == "thread" else s.get("impl"))
+        if s.get("kind") == "scale":
+            lab = f"{s.get('impl')} × {s.get('workers')} (scale)"
             k = (lab, s.get("wait_us"), s.get("reason"))
             groups.setdefault(k, set()).add(s.get("conns"))
         o.append("Points not run because their series had already failed at a smaller N:\n")
@@ -1367,8 +1863,9 @@ def write_report(res):
              f"load generator to another, so both designs get exactly one CPU. The thread "
              f"server could use more cores unpinned; the event loop could not without more "
              f"loops. A saturated generator (marked) understates the server.")
-    o.append("- **Virtual machine.** Timer and wake-up latencies of a VM (DESIGN.md §6: 10-25 µs "
-             "to wake a thread on the other CPU) are larger and noisier than bare metal.")
+    o.append("- **Virtual machine.** Timer and wake-up latencies of a VM (waking a thread on "
+             "the other CPU costs 10-25 µs on the 2-core VM the suite was built on, about 3 µs "
+             "on the same CPU) are larger and noisier than bare metal.")
     o.append("- **Timer granularity.** The designs wait differently (libev timer vs a blocking "
              "sleep); the effective-wait table above shows what each made of the requested "
              "wait, and throughput at a wait is bounded by N ÷ effective wait.")
@@ -1380,10 +1877,24 @@ def write_report(res):
     o.append(f"- **Repeats.** {ax.get('repeats', '?')} repeat(s) per point; with one, "
              f"differences of a few percent are noise.")
     o.append("- **A task here** is a C struct with its libev watchers, what an async runtime's "
-             "future compiles to; Tokio's or Go's runtimes add their own costs (DESIGN.md §7).")
+             "future compiles to; Tokio's or Go's runtimes add their own costs (scheduler, "
+             "timer wheel, allocator), which the contestants' rows show where they ran.")
+    if res.contestant_labels():
+        crep = max([r.repeat for r in res.runs if r.kind == "contestant"] or [1])
+        o.append(f"- **Contestants.** {crep} run(s) per point (the C designs: "
+                 f"{ax.get('repeats', '?')}); pinned to one CPU like the C servers, so a "
+                 f"runtime that sizes its worker pool by the CPUs it may use (Tokio's "
+                 f"multi-thread runtime, Go's GOMAXPROCS) gets one worker (the threads "
+                 f"column above shows what each process held); they have no "
+                 f"--workers, so they run up to what one process's fd limit holds. nginx "
+                 f"answers a fixed body without waiting: wait 0 only, and its idle baseline "
+                 f"already holds every connection structure it will use, so its memory per "
+                 f"connection reads low.")
     o.append("")
     o.append("## Files\n")
-    o.append("`raw/*.json` one harness run each; `summary.csv` one row per run; `hol/` and "
+    o.append("`raw/*.json` one harness run each (`scale-*`: the scale runs); `scale/*.json` "
+             "the machine during each scale run (tasks, memory, the request sent at the "
+             "wall); `summary.csv` one row per run; `hol/` and "
              "`hol.csv` the head-of-line loads; `hyperfine/` whole-command timings; `micro/` "
              "the microbenchmarks; `plots/` PNG and SVG with `plots/data/` (what gnuplot read); "
              "`logs/` each command's output; `sweep.json` the plan and what was skipped.\n")

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""The sweep behind `make bench`: runs `harness run` over a profile's points, then the
-head-of-line case (two `harness load` processes at once) and the hyperfine fixed job.
+"""The sweep behind `make bench`: runs `harness run` over a profile's points (the two C
+designs, and in the full profile the contestants and the scale runs), then the head-of-line
+case (two `harness load` processes at once) and the hyperfine fixed job.
 
-    scripts/sweep.py --profile smoke|quick|full --out DIR [--bin DIR]
+    scripts/sweep.py --profile smoke|quick|full --out DIR [--bin DIR] [--estimate]
 
-Writes DIR/raw/*.json (one per run), DIR/hol/*.json, DIR/hyperfine/fixed_job.json,
-DIR/logs/ and DIR/sweep.json (the plan, what was skipped and why). Every file is
-written atomically. A point that fails is data: the harness writes its JSON with
+Writes DIR/raw/*.json (one per run), DIR/scale/*.json (the machine during each scale run),
+DIR/hol/*.json, DIR/hyperfine/fixed_job.json, DIR/logs/ and DIR/sweep.json (the plan, what
+was skipped and why). Every file is written atomically. --estimate prints the plan's
+expected seconds and exits. A point that fails is data: the harness writes its JSON with
 "status": "failed"; if the harness itself dies without writing one, this script
 writes one in its place so that the failure still shows up in every table.
 Exit codes: 0 done (failed points included), 1 could not run at all, 2 usage,
@@ -19,8 +21,10 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 # Axes per profile. `conns` is the log axis of every sweep plot; the thread server's
@@ -30,6 +34,15 @@ import time
 # gets one answer per loop pass (heavy_conns x heavy_work_us), so light_rate stays at a
 # quarter of light_conns / (heavy_conns x heavy_work_us): the case shows the stall, not a
 # queue that an overloaded open loop would build.
+# contestants (full): every server `scripts/contestants.sh list` says is ready, at every
+# grid point one process can hold (they have no --workers), `repeats` times; a server that
+# answers fixed (nginx) at wait 0 only.
+# scale (full): both C designs with `workers` processes each (and as many generator
+# processes) at `conns`, closed loop with a think time, so that 100,000 connections offer
+# a load one CPU can serve; `workers` = 0 picks enough for the largest point under the fd
+# limit read at run time (8 at 20000 fds). The thread server stops at its wall and the
+# larger points of its series are skipped. `timeout_ms` is generous: a request that waits
+# in the queue of a saturated server is latency, one that is never answered is an error.
 PROFILES = {
     "smoke": {
         "conns": [1, 10, 100],
@@ -56,21 +69,36 @@ PROFILES = {
         "hyperfine": {"conns": 100, "requests": 5000, "wait_us": 1000, "runs": 5},
     },
     "full": {
-        "conns": [1, 10, 100, 1000, 5000, 10000, 20000, 30000, 40000],
+        # past one process's fd limit, the scale runs take over (with workers)
+        "conns": [1, 10, 100, 1000, 5000, 10000],
         "near_fd_limit": True,
         "waits": [0, 1000, 10000],
-        "stack64_waits": [0, 10000],
-        "duration_s": 5.0,
+        "stack64_waits": [0],
+        "duration_s": 4.0,
         "warmup_s": 1.0,
         "repeats": 3,
         "bytes": 64,
+        "contestants": {"repeats": 1},
+        "scale": {"conns": [30000, 50000, 100000], "wait_us": 1000, "think_ms": 1000,
+                  "duration_s": 30.0, "warmup_s": 5.0, "timeout_ms": 10000, "workers": 0,
+                  "designs": ["async", "thread"]},
         "hol": {"duration_s": 10.0, "warmup_s": 1.0, "light_conns": 10, "light_rate": 250,
                 "heavy_conns": 2, "heavy_work_us": 5000},
         "hyperfine": {"conns": 1000, "requests": 50000, "wait_us": 1000, "runs": 10},
     },
 }
 
-# Top-level keys of a harness run JSON (issue 3); a stand-in file carries all of them.
+# Seconds a run takes beyond warmup + duration: start, idle baseline, stop; and per
+# connection, the ramp and the teardown. Measured on a 2-core VM shared with other work
+# (0.4 s; 1.3e-4 s per connection for the async server and the contestants, 3-6e-4 for
+# the thread server, which creates and ends a thread per connection), with some margin.
+RUN_FIXED_S = 0.6
+RUN_PER_CONN_S = {"async": 1.5e-4, "thread": 5e-4}
+
+# The repository: contestants' commands are relative to it (bench.sh runs the sweep there).
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Top-level keys of a harness run JSON; a stand-in file carries all of them.
 RUN_KEYS = ["schema", "impl", "status", "failure", "params", "env", "client", "server",
             "derived", "samples"]
 
@@ -115,6 +143,183 @@ def nofile_limit():
     import resource
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     return soft if soft != resource.RLIM_INFINITY else 1 << 30
+
+
+def port_range():
+    """Ephemeral ports per source address (net.ipv4.ip_local_port_range), read now."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split()[:2])
+        return max(1, hi - lo + 1)
+    except (OSError, ValueError):
+        return 28232
+
+
+def source_ips_for(conns):
+    """Source addresses (127.0.0.1..K) for conns connections to one port, or None for one.
+    connect() tries the even half of the ephemeral range first; once an address has used
+    it up, every further connect scans all of it (about 1 ms each with 14k ports), so each
+    address keeps to 40% of the range."""
+    k = math.ceil(conns / max(1.0, 0.4 * port_range()))
+    return min(k, 254) if k > 1 else None
+
+
+def read_int(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def list_contestants(bin_dir):
+    """[{name, command, query}] that `scripts/contestants.sh list` says are ready: in the
+    bench's bin folder first, then in bin/ (where `make contestants` puts them)."""
+    found = {}
+    script = os.path.join(ROOT, "scripts", "contestants.sh")
+    if not os.access(script, os.X_OK):
+        return []
+    for where in dict.fromkeys([bin_dir, "bin"]):
+        try:
+            p = subprocess.run([script, "list", "--bin", where], capture_output=True,
+                               text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        for line in p.stdout.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 3 and parts[0] not in found:
+                found[parts[0]] = {"name": parts[0], "command": parts[1], "query": parts[2]}
+    order = ["tokio-current", "tokio-multi", "go", "nginx"]
+    return sorted(found.values(), key=lambda c: (order.index(c["name"]) if c["name"] in order
+                                                 else len(order), c["name"]))
+
+
+MEMINFO_KEYS = ("MemTotal", "MemAvailable", "KernelStack", "SUnreclaim", "PageTables",
+                "Committed_AS")
+
+
+def read_meminfo():
+    out = {}
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                k, _, rest = line.partition(":")
+                if k in MEMINFO_KEYS:
+                    out[k.lower() + "_kib"] = int(rest.split()[0])
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def read_tasks():
+    """Every thread of every process on the machine: /proc/loadavg's 4th field."""
+    try:
+        with open("/proc/loadavg") as f:
+            return int(f.read().split()[3].split("/")[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class SysWatch(threading.Thread):
+    """The machine during a scale run, every 100 ms, read from /proc without forking (at
+    the thread wall there is no pid left to fork with): the task count, the memory at its
+    peak. With probe (the thread server), once the machine is near a task limit it sends
+    one request of its own: the thread server answers 503 with pthread_create's error when
+    it cannot create a thread, which names the errno. Once it has that answer it waits a
+    second more (the peak) and calls on_wall, which ends the run: the wall is found, and
+    every other process on the machine needs its pids back."""
+
+    def __init__(self, out_log, probe, on_wall=None):
+        super().__init__(daemon=True)
+        self.out_log, self.probe_on, self.on_wall = out_log, probe, on_wall
+        self.wall_t = None
+        self.stop_ev = threading.Event()
+        self.t0 = time.monotonic()
+        self.pid_max = read_int("/proc/sys/kernel/pid_max")
+        self.threads_max = read_int("/proc/sys/kernel/threads-max")
+        self.tasks_idle = read_tasks()
+        self.mem_idle = read_meminfo()
+        self.tasks_peak, self.peak_t, self.mem_peak = self.tasks_idle, 0.0, self.mem_idle
+        self.target, self.probes = None, []
+
+    def near_limit(self, tasks):
+        return any(lim and tasks >= 0.97 * lim for lim in (self.pid_max, self.threads_max))
+
+    def find_target(self):
+        """The harness prints `IMPL HOST:PORT: N connections` once the server is up."""
+        try:
+            with open(self.out_log) as f:
+                m = re.search(r"^\S+ (127\.\d+\.\d+\.\d+):(\d+): \d+ connections", f.read(),
+                              re.M)
+        except OSError:
+            return None
+        return (m.group(1), int(m.group(2))) if m else None
+
+    def probe(self):
+        """Connects and listens first: a refused connection gets its 503 at once and a
+        plain close. (Had we sent a request, the server would close with it unread, which
+        resets the connection and can destroy the 503 before we read it.) Silence means it
+        got a thread: then a request, and its answer."""
+        t = round(time.monotonic() - self.t0, 2)
+        try:
+            with socket.create_connection(self.target, timeout=3) as s:
+                s.settimeout(1.0)
+                try:
+                    data = s.recv(4096)
+                except socket.timeout:
+                    data = b""
+                    s.settimeout(3)
+                    s.sendall(b"GET /?wait_us=0&work_us=0&bytes=1 HTTP/1.1\r\n"
+                              b"Host: probe\r\nConnection: close\r\n\r\n")
+                while len(data) < 8192:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            text = data.decode("utf-8", "replace")
+            m = re.match(r"HTTP/1\.\d (\d+)", text)
+            body = text.partition("\r\n\r\n")[2].strip()
+            self.probes.append({"t_s": t, "status": int(m.group(1)) if m else None,
+                                "body": body[:300]})
+        except OSError as e:
+            self.probes.append({"t_s": t, "status": None, "error": f"{type(e).__name__}: {e}"})
+
+    def run(self):
+        while not self.stop_ev.wait(0.1):
+            tasks = read_tasks()
+            if tasks is None:
+                continue
+            if tasks > (self.tasks_peak or 0):
+                self.tasks_peak, self.peak_t = tasks, time.monotonic() - self.t0
+                self.mem_peak = read_meminfo()
+            if self.wall_t is not None:
+                if self.on_wall and time.monotonic() - self.t0 > self.wall_t + 1.0:
+                    self.on_wall()
+                    self.on_wall = None
+                continue
+            if not self.probe_on:
+                continue
+            if any(p.get("status") == 503 for p in self.probes):
+                self.wall_t = time.monotonic() - self.t0
+                continue
+            if len(self.probes) < 5 and self.near_limit(tasks):
+                self.target = self.target or self.find_target()
+                if self.target and (not self.probes or
+                                    time.monotonic() - self.t0 - self.probes[-1]["t_s"] > 0.5):
+                    self.probe()
+
+    def finish(self):
+        self.stop_ev.set()
+        self.join(timeout=5)
+        return {"pid_max": self.pid_max, "threads_max": self.threads_max,
+                "tasks_before": self.tasks_idle, "tasks_peak": self.tasks_peak,
+                "tasks_peak_t_s": round(self.peak_t, 2), "meminfo_before": self.mem_idle,
+                "meminfo_at_peak": self.mem_peak, "probe_target": (
+                    f"{self.target[0]}:{self.target[1]}" if self.target else None),
+                "probes": self.probes,
+                "stopped_at_wall_t_s": (None if self.wall_t is None or self.on_wall
+                                        else round(self.wall_t + 1.0, 2)),
+                "note": "system-wide: every process's threads; sampled every 100 ms"}
 
 
 class Child:
@@ -210,7 +415,8 @@ class Sweep:
         self.load_help = help_text([self.harness, "load"])
         self.server_help = {i: help_text([os.path.join(self.bin, f"{i}_server")])
                             for i in ("async", "thread")}
-        self.walls = {}        # series key -> smallest conns that failed
+        self.contestants = list_contestants(self.bin) if self.prof.get("contestants") else []
+        self.walls = {}        # series key -> (smallest conns that failed, its repeat)
         self.skipped = []      # points not run, and why
         self.phase_errors = []  # hol / hyperfine problems, for the failure table
         self.failures = []     # (index, label, reason) for the table at the end
@@ -218,37 +424,95 @@ class Sweep:
         self.done_real = 0.0
         self.remaining_est = 0.0
         self.t0 = time.monotonic()
-        for sub in ("raw", "hol", "hyperfine", "logs"):
-            os.makedirs(os.path.join(self.out, sub), exist_ok=True)
+        if not args.estimate:
+            for sub in ("raw", "hol", "hyperfine", "logs", "scale"):
+                os.makedirs(os.path.join(self.out, sub), exist_ok=True)
 
     # ---- the plan -----------------------------------------------------------------
+    def grid_conns(self):
+        conns_axis = list(self.prof["conns"])
+        if self.prof.get("near_fd_limit"):
+            # Just under one process's RLIMIT_NOFILE (read now): the largest N a
+            # single-process server and generator can both hold.
+            near = (nofile_limit() - 1000) // 1000 * 1000
+            if conns_axis[0] < near and near not in conns_axis:
+                conns_axis = sorted(conns_axis + [near])
+        return conns_axis
+
+    def scale_workers(self):
+        """Server workers (and generator processes) of the scale runs: the profile's, or
+        enough for the largest point with every process at 65% of its fd limit (SO_REUSEPORT
+        spreads connections by hash, not evenly, and each process needs fds of its own)."""
+        sc = self.prof["scale"]
+        if sc.get("workers"):
+            return sc["workers"]
+        return max(2, math.ceil(max(sc["conns"]) / (0.65 * nofile_limit())))
+
     def plan(self):
         """Points in run order: repeat outermost so that drift spreads over all points,
-        then wait, then conns ascending (a wall found at N skips larger N of that series)."""
+        then wait, then conns ascending (a wall found at N skips larger N of that series);
+        the contestants next to the C designs at each point of their repeats; the scale runs
+        last, each series ascending."""
         p = self.prof
         designs = [("async", None), ("thread", None), ("thread", 64)]
-        conns_axis = list(p["conns"])
-        if p.get("near_fd_limit"):
-            # Just under one process's RLIMIT_NOFILE (read now): the largest N a
-            # single-process server and generator can both hold; the next point is past it.
-            near = (nofile_limit() - 1000) // 1000 * 1000
-            if conns_axis[0] < near < conns_axis[-1] and near not in conns_axis:
-                conns_axis = sorted(conns_axis + [near])
+        single = nofile_limit() - 1000  # what one process can hold, with fds to spare
+        base = {"work_us": 0, "bytes": p["bytes"], "think_ms": 0, "kind": "grid",
+                "duration_s": p["duration_s"], "warmup_s": p["warmup_s"]}
+        crep = (p.get("contestants") or {}).get("repeats", 0)
+        only = self.args.only
         pts = []
         for rep in range(1, p["repeats"] + 1):
             for wait in p["waits"]:
-                for conns in conns_axis:
+                for conns in self.grid_conns():
                     for impl, stack in designs:
-                        if stack == 64 and wait not in p["stack64_waits"]:
+                        if stack == 64 and wait not in p["stack64_waits"] or "grid" not in only:
                             continue
-                        pts.append({"impl": impl, "stack_kib": stack, "conns": conns,
-                                    "wait_us": wait, "work_us": 0, "bytes": p["bytes"],
-                                    "rep": rep})
+                        pts.append(dict(base, impl=impl, stack_kib=stack, conns=conns,
+                                        wait_us=wait, rep=rep))
+                    if rep > crep or conns > single or "contestant" not in only:
+                        continue
+                    for c in self.contestants:
+                        if c["query"] != "query" and wait != 0:
+                            continue  # it answers fixed: wait 0 only
+                        pts.append(dict(base, impl=c["name"], stack_kib=None, conns=conns,
+                                        wait_us=wait, rep=rep, kind="contestant",
+                                        command=c["command"], query=c["query"]))
+        sc = p.get("scale")
+        if sc and "scale" in self.args.only:
+            w = self.scale_workers()
+            for impl in sc["designs"]:
+                for conns in sc["conns"]:
+                    pts.append(dict(base, impl=impl, stack_kib=None, conns=conns,
+                                    wait_us=sc["wait_us"], think_ms=sc["think_ms"], rep=1,
+                                    kind="scale", duration_s=sc["duration_s"],
+                                    warmup_s=sc["warmup_s"], timeout_ms=sc["timeout_ms"],
+                                    workers=w))
         return pts
 
     def est_run_s(self, pt):
-        """A guess for the ETA: warmup + duration + start/stop + the connection ramp."""
-        return self.prof["warmup_s"] + self.prof["duration_s"] + 0.6 + pt["conns"] * 1.2e-4
+        """A guess for the ETA: warmup + duration + start/stop + the connection ramp and
+        teardown (a contestant costs what the async server does)."""
+        per = RUN_PER_CONN_S["thread" if pt["impl"] == "thread" else "async"]
+        return pt["warmup_s"] + pt["duration_s"] + RUN_FIXED_S + pt["conns"] * per
+
+    def estimate(self, pts):
+        """Seconds for the plan. A thread scale point past pid_max stops at the wall (the
+        ramp to it, a second, the teardown); the points after it are skipped."""
+        est, walls = 0.0, set()
+        pid_max = read_int("/proc/sys/kernel/pid_max") or 1 << 22
+        for pt in pts:
+            if pt["kind"] == "scale" and pt["impl"] == "thread" and pt["conns"] > pid_max:
+                pt["est_s"] = (0.0 if pt["impl"] in walls else
+                               RUN_FIXED_S + 2 * pid_max * RUN_PER_CONN_S["thread"])
+                walls.add(pt["impl"])
+            else:
+                pt["est_s"] = self.est_run_s(pt)
+            est += pt["est_s"]
+        if not self.args.skip_hol:
+            est += 2 * self.hol_est_s()
+        if not self.args.skip_hyperfine:
+            est += self.hf_est_s()
+        return est
 
     def eta(self, remaining_est):
         scale = self.done_real / self.done_est if self.done_est > 0 else 1.0
@@ -256,12 +520,14 @@ class Sweep:
 
     @staticmethod
     def label(pt):
-        if pt["impl"] == "thread":
+        if pt["impl"] == "thread" and pt["kind"] == "grid":
             return "thread" if pt["stack_kib"] is None else f"thread-{pt['stack_kib']}k"
+        if pt["kind"] == "scale":
+            return f"{pt['impl']}-workers{pt['workers']}"
         return pt["impl"]
 
     def series_key(self, pt):
-        return (self.label(pt), pt["wait_us"], pt["work_us"], pt["bytes"])
+        return (pt["kind"], self.label(pt), pt["wait_us"], pt["work_us"], pt["bytes"])
 
     # ---- one harness run --------------------------------------------------------------
     def scale_flags(self, impl, conns):
@@ -269,12 +535,17 @@ class Sweep:
         the servers' `--workers K` together with a generator that can pass the limit too
         (`harness run --procs K`); one without the other cannot help. Without both the
         point runs as it is, and its failure (the fd limit) is the data."""
-        flags, server = [], []
         need = math.ceil(conns / max(1000, nofile_limit() - 1000))
-        if (need > 1 and "--procs" in self.run_help
-                and "--workers" in self.server_help.get(impl, "")):
-            flags += ["--procs", str(need)]
-            server += ["--workers", str(need)]
+        return self.worker_flags(impl, need) if need > 1 else ([], [])
+
+    def worker_flags(self, impl, n):
+        flags, server = [], []
+        if "--procs" in self.run_help and "--workers" in self.server_help.get(impl, ""):
+            flags += ["--procs", str(n)]
+            if "--workers" in self.run_help:
+                flags += ["--workers", str(n)]  # the harness records it in params
+            else:
+                server += ["--workers", str(n)]
         return flags, server
 
     def step_done(self, res, real, est):
@@ -293,29 +564,50 @@ class Sweep:
         hf = self.prof["hyperfine"]
         return 2 * (hf["runs"] + 1) * (0.1 + hf["requests"] / 20000) + 1
 
-    def run_point(self, idx, total, pt):
-        p = self.prof
+    def run_name(self, pt):
         name = (f"{self.label(pt)}-c{pt['conns']}-w{pt['wait_us']}-u{pt['work_us']}"
                 f"-r{pt['rep']}")
-        out = os.path.join(self.out, "raw", name + ".json")
-        desc = (f"{self.label(pt):<10} conns={pt['conns']:<6} wait={pt['wait_us']}us "
-                f"rep {pt['rep']}/{p['repeats']}")
-        head = f"[{idx:>3}/{total}] {desc}"
-        wall = self.walls.get(self.series_key(pt))
-        if wall is not None and pt["conns"] > wall:
-            reason = f"skipped: this series failed at {wall} connections"
-            self.skipped.append(dict(pt, reason=reason))
-            self.remaining_est -= self.est_run_s(pt)
-            log(f"{head} -> {reason}")
-            return
+        return f"scale-{name}" if pt["kind"] == "scale" else name
 
-        extra, server_extra = self.scale_flags(pt["impl"], pt["conns"])
-        argv = [self.harness, "run", "--impl", pt["impl"],
-                "--server-cpu", str(self.server_cpu), "--client-cpu", str(self.client_cpu),
-                "--conns", str(pt["conns"]), "--duration", f"{p['duration_s']:g}",
-                "--warmup", f"{p['warmup_s']:g}", "--wait-us", str(pt["wait_us"]),
-                "--work-us", str(pt["work_us"]), "--bytes", str(pt["bytes"]),
-                "--out", out] + extra
+    def argv_for(self, pt, out):
+        """The harness command of a point, and the nginx-style run folder it needs (or
+        None)."""
+        argv = [self.harness, "run"]
+        rundir = None
+        if pt["kind"] == "contestant":
+            cmd = pt["command"]
+            if "{dir}" in cmd:
+                rundir = os.path.join(self.out, "logs", self.run_name(pt) + ".server")
+                shutil.rmtree(rundir, ignore_errors=True)
+                os.makedirs(rundir)
+                cmd = cmd.replace("{dir}", rundir)
+            cmd = cmd.replace("{bytes}", str(pt["bytes"]))
+            if "{port}" in cmd:
+                port = subprocess.run([os.path.join(ROOT, "contestants/nginx/nginx.sh"), "port"],
+                                      capture_output=True, text=True, timeout=30).stdout.strip()
+                if not port.isdigit():
+                    raise RuntimeError("contestants/nginx/nginx.sh port found no free port")
+                cmd = cmd.replace("{port}", port)
+                argv += ["--target", f"127.0.0.1:{port}"]
+            argv += ["--server-cmd", cmd, "--name", pt["impl"]]
+        else:
+            argv += ["--impl", pt["impl"]]
+        argv += ["--server-cpu", str(self.server_cpu), "--client-cpu", str(self.client_cpu),
+                 "--conns", str(pt["conns"]), "--duration", f"{pt['duration_s']:g}",
+                 "--warmup", f"{pt['warmup_s']:g}", "--wait-us", str(pt["wait_us"]),
+                 "--work-us", str(pt["work_us"]), "--bytes", str(pt["bytes"]), "--out", out]
+        server_extra = []
+        if pt["kind"] == "scale":
+            argv += ["--think-ms", f"{pt['think_ms']:g}", "--timeout-ms", str(pt["timeout_ms"])]
+            extra, server_extra = self.worker_flags(pt["impl"], pt["workers"])
+        elif pt["kind"] == "grid":
+            extra, server_extra = self.scale_flags(pt["impl"], pt["conns"])
+        else:
+            extra = []
+        argv += extra
+        ips = source_ips_for(pt["conns"])
+        if ips and "--source-ips" in self.run_help:
+            argv += ["--source-ips", str(ips)]
         if pt["stack_kib"] is not None:
             # the harness's own flag records the stack in params; else straight to the server
             if "--stack-kib" in self.run_help:
@@ -324,23 +616,68 @@ class Sweep:
                 server_extra = server_extra + ["--stack-kib", str(pt["stack_kib"])]
         if server_extra:
             argv += ["--"] + server_extra
+        return argv, rundir
+
+    def run_point(self, idx, total, pt):
+        name = self.run_name(pt)
+        out = os.path.join(self.out, "raw", name + ".json")
+        reps = (self.prof["repeats"] if pt["kind"] == "grid" else
+                (self.prof.get("contestants") or {}).get("repeats", 1)
+                if pt["kind"] == "contestant" else 1)
+        desc = (f"{self.label(pt):<13} conns={pt['conns']:<6} wait={pt['wait_us']}us "
+                + (f"think={pt['think_ms']:g}ms " if pt["think_ms"] else "")
+                + f"rep {pt['rep']}/{reps}")
+        head = f"[{idx:>3}/{total}] {desc}"
+        wall = self.walls.get(self.series_key(pt))
+        # A series that failed at N skips larger N, and the same N in later repeats: a
+        # wall (thread creation refused, fds) is a limit, not noise, and hitting it again
+        # would take every free pid of the machine again.
+        if wall is not None and (pt["conns"] > wall[0] or
+                                 (pt["conns"] == wall[0] and pt["rep"] > wall[1])):
+            reason = f"skipped: this series failed at {wall[0]} connections"
+            self.skipped.append(dict(pt, reason=reason))
+            self.remaining_est -= pt.get("est_s", self.est_run_s(pt))
+            log(f"{head} -> {reason}")
+            return
+
         print(f"{head} ... ", end="", flush=True)
         logbase = os.path.join(self.out, "logs", name)
         if os.path.exists(out):
             os.unlink(out)
-        # Generous: a 40k-connection ramp and teardown takes tens of seconds.
-        timeout = p["warmup_s"] + p["duration_s"] + 30 + pt["conns"] / 500
+        # Generous: a large ramp and teardown takes tens of seconds.
+        timeout = pt["warmup_s"] + pt["duration_s"] + 30 + pt["conns"] / 500
         t = time.monotonic()
-        with open(logbase + ".out", "w") as so, open(logbase + ".err", "w") as se:
-            so.write(" ".join(argv) + "\n")
-            so.flush()
-            child = Child(argv, so, se)
-            rc = child.wait(timeout)
+        watch = None
+        try:
+            argv, rundir = self.argv_for(pt, out)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+            argv, rundir, rc = [self.harness, "run", "(not started)"], None, None
+            with open(logbase + ".err", "w") as se:
+                se.write(f"could not prepare the run: {e}\n")
+        else:
+            with open(logbase + ".out", "w") as so, open(logbase + ".err", "w") as se:
+                so.write(" ".join(argv) + "\n")
+                so.flush()
+                child = Child(argv, so, se)
+                if pt["kind"] == "scale":
+                    # SIGINT: the harness stops its server and load and writes what it has
+                    watch = SysWatch(logbase + ".out", probe=pt["impl"] == "thread",
+                                     on_wall=lambda: child.proc.send_signal(signal.SIGINT))
+                    watch.start()
+                rc = child.wait(timeout)
+        if watch:
+            write_json_atomic(os.path.join(self.out, "scale", name + ".json"),
+                              dict(watch.finish(), run=f"raw/{name}.json"))
+        if rundir:
+            shutil.rmtree(os.path.join(rundir, "tmp"), ignore_errors=True)
         real = time.monotonic() - t
         doc = self.load_or_stand_in(out, argv, rc, logbase + ".err", pt, timeout)
         ok = doc.get("status") == "ok"
         cl = doc.get("client") or {}
         errs = sum(v for v in (cl.get("errors") or {}).values() if isinstance(v, (int, float)))
+        refused = (((doc.get("server") or {}).get("counters") or {})
+                   .get("thread_create_failed") or 0)
+        key = self.series_key(pt)
         if ok:
             lat = (cl.get("latency_us") or {}).get("p99")
             res = f"ok {num(cl.get('rps'))} req/s p99 {us(lat)}"
@@ -354,9 +691,17 @@ class Sweep:
             reason = str(doc.get("failure") or "unknown")
             res = f"FAILED: {reason[:90]}"
             self.failures.append((idx, desc, reason))
-            key = self.series_key(pt)
-            self.walls[key] = min(self.walls.get(key, pt["conns"]), pt["conns"])
-        self.step_done(res, real, self.est_run_s(pt))
+        if refused:
+            # The harness counts errors in the measured window only; the server's counters
+            # see the connections it could not give a thread, whenever that happened.
+            peak = (doc.get("server") or {}).get("threads_peak")
+            res += f"; WALL: {refused} thread creations refused ({peak} threads at peak)"
+            self.failures.append((idx, desc, f"the server could not create a thread "
+                                  f"{refused} times (answered 503); {peak} threads at peak"))
+        if not ok or refused:
+            if key not in self.walls or pt["conns"] < self.walls[key][0]:
+                self.walls[key] = (pt["conns"], pt["rep"])
+        self.step_done(res, real, pt.get("est_s", self.est_run_s(pt)))
 
     def load_or_stand_in(self, out, argv, rc, errlog, pt, timeout):
         """The harness's JSON if it wrote one; otherwise a stand-in with status failed
@@ -380,10 +725,11 @@ class Sweep:
             pass
         doc = {k: None for k in RUN_KEYS}
         doc.update(schema="tvt-run-1", impl=pt["impl"], status="failed", failure=reason,
-                   params={"conns": pt["conns"], "duration_s": self.prof["duration_s"],
-                           "warmup_s": self.prof["warmup_s"], "wait_us": pt["wait_us"],
+                   params={"conns": pt["conns"], "duration_s": pt["duration_s"],
+                           "warmup_s": pt["warmup_s"], "wait_us": pt["wait_us"],
                            "work_us": pt["work_us"], "bytes": pt["bytes"], "mode": "closed",
-                           "rate": None, "think_ms": None, "stack_kib": pt["stack_kib"],
+                           "rate": None, "think_ms": pt["think_ms"],
+                           "stack_kib": pt["stack_kib"], "workers": pt.get("workers"),
                            "server_cpu": self.server_cpu, "client_cpu": self.client_cpu,
                            "threads": None},
                    samples=[], written_by="scripts/sweep.py (stand-in: the harness wrote none)",
@@ -527,8 +873,13 @@ class Sweep:
         return {"profile": self.args.profile, "axes": self.prof, "state": state,
                 "bin_dir": self.bin, "server_cpu": self.server_cpu,
                 "client_cpu": self.client_cpu, "planned_runs": len(pts),
+                "grid_conns": self.grid_conns(),
+                "contestants": self.contestants,
+                "scale_workers": self.scale_workers() if self.prof.get("scale") else None,
+                "port_range": port_range(), "nofile_limit": nofile_limit(),
                 "skipped": self.skipped,
                 "phase_errors": [{"phase": a, "error": b} for a, b in self.phase_errors],
+                "estimated_s": round(self.estimate(pts)),
                 "elapsed_s": round(time.monotonic() - self.t0, 1),
                 "default_stack_kib": default_stack_kib(),
                 "scale_flags_available": {"harness --procs": "--procs" in self.run_help,
@@ -537,17 +888,25 @@ class Sweep:
 
     def run(self):
         pts = self.plan()
+        if self.args.estimate:
+            print(round(self.estimate(pts)))
+            return 0
         total = len(pts) + (0 if self.args.skip_hol else 2) + (0 if self.args.skip_hyperfine
                                                                  else 1)
-        self.remaining_est = sum(self.est_run_s(pt) for pt in pts)
-        if not self.args.skip_hol:
-            self.remaining_est += 2 * self.hol_est_s()
-        if not self.args.skip_hyperfine:
-            self.remaining_est += self.hf_est_s()
-        log(f"sweep: profile {self.args.profile}, {total} steps ({len(pts)} harness runs, "
-            f"head-of-line, hyperfine), about {fmt_dur(self.remaining_est)}; "
+        self.remaining_est = self.estimate(pts)
+        kinds = {k: sum(1 for pt in pts if pt["kind"] == k) for k in ("grid", "contestant",
+                                                                       "scale")}
+        extra = "".join(f", {x}" for x, skip in (("head-of-line", self.args.skip_hol),
+                                                  ("hyperfine", self.args.skip_hyperfine))
+                        if not skip)
+        log(f"sweep: profile {self.args.profile}, {total} steps ({kinds['grid']} runs of the "
+            f"C designs, {kinds['contestant']} of contestants, {kinds['scale']} scale runs"
+            f"{extra}), about {fmt_dur(self.remaining_est)}; "
             f"server on CPU {self.server_cpu}, "
             f"client on CPU {self.client_cpu}; results in {self.out}")
+        if self.prof.get("contestants"):
+            log("sweep: contestants: " + (", ".join(c["name"] for c in self.contestants) or
+                                          "none ready (make contestants builds them)"))
         meta_path = os.path.join(self.out, "sweep.json")
         write_json_atomic(meta_path, self.meta(pts, "running"))
         state = "interrupted"
@@ -610,7 +969,15 @@ def main():
     ap.add_argument("--bin", default=os.environ.get("TVT_BIN_DIR", "bin"))
     ap.add_argument("--skip-hol", action="store_true", help="leave out the head-of-line case")
     ap.add_argument("--skip-hyperfine", action="store_true", help="leave out hyperfine")
+    ap.add_argument("--only", default="grid,contestant,scale",
+                    help="comma-separated parts of the profile to run: grid (the C designs), "
+                         "contestant, scale (default: all the profile has)")
+    ap.add_argument("--estimate", action="store_true",
+                    help="print the plan's expected seconds and exit")
     args = ap.parse_args()
+    args.only = set(x.strip() for x in args.only.split(",") if x.strip())
+    if not args.only <= {"grid", "contestant", "scale"}:
+        ap.error(f"--only: parts are grid, contestant and scale, not {','.join(args.only)}")
     harness = os.path.join(args.bin, "harness")
     if not os.access(harness, os.X_OK):
         print(f"sweep.py: {harness} not found or not executable; build it with `make` "

@@ -14,11 +14,12 @@ do for [w in waits] {
     set title wname(w)
     eval panel(i, nwaits)
     L = value("labels_w".w)
+    C = exists("cont_w".w) ? value("cont_w".w) : ""
     if (has("cpu_pr", w)) {
-        eval "plot ".curve("cpu_pr", L, w, 1, "").bars("cpu_pr", L, w).marks("cpu_pr", L, w)
+        eval "plot ".curve("cpu_pr", L, w, 1, "").ccurve("cpu_pr", C, w, 1, "").bars("cpu_pr", L, w).marks("cpu_pr", L." ".C, w)
     } else {
         eval nodata
     }
 }
-eval legend_panel(legend_curve(labels_all, 1, "").legend_marks)
+eval legend_panel(legend_curve(labels_all, 1, "").legend_ccurve(cont_all, 1, "").legend_marks)
 unset multiplot

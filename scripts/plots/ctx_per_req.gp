@@ -14,11 +14,12 @@ do for [w in waits] {
     set title wname(w)
     eval panel(i, nwaits)
     L = value("labels_w".w)
+    C = exists("cont_w".w) ? value("cont_w".w) : ""
     if (has("ctx_pr", w)) {
-        eval "plot ".curve("ctx_pr", L, w, 1, "").bars("ctx_pr", L, w).marks("ctx_pr", L, w)
+        eval "plot ".curve("ctx_pr", L, w, 1, "").ccurve("ctx_pr", C, w, 1, "").bars("ctx_pr", L, w).marks("ctx_pr", L." ".C, w)
     } else {
         eval nodata
     }
 }
-eval legend_panel(legend_curve(labels_all, 1, "").legend_marks)
+eval legend_panel(legend_curve(labels_all, 1, "").legend_ccurve(cont_all, 1, "").legend_marks)
 unset multiplot

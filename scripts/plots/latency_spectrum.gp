@@ -11,4 +11,6 @@ set xlabel "percentile"
 set ylabel "latency, ms (log scale)"
 set format y "%g"
 set key top left
-plot for [l in spectrum_labels] sprintf("%s/spectrum_%s.dat", datadir, l) using "x":"lat_ms" with linespoints lw 2 lc rgb col(l) pt ptype(l) ps 1.3 title name(l)
+if (!exists("spectrum_cont")) spectrum_cont = ""
+plot for [l in spectrum_labels] sprintf("%s/spectrum_%s.dat", datadir, l) using "x":"lat_ms" with linespoints lw 2 lc rgb col(l) pt ptype(l) ps 1.3 title name(l), \
+     for [l in spectrum_cont] sprintf("%s/spectrum_%s.dat", datadir, l) using "x":"lat_ms" with linespoints lw 1.2 lc rgb col(l) pt ptype(l) ps 0.9 title name(l)

@@ -10,7 +10,7 @@ set xlabel "time since the server started, s" offset 0, 0.3
 base(k) = strstrt(k, "-failed") ? k[1:strstrt(k, "-failed") - 1] : k
 rdt(k) = strstrt(k, "-failed") ? 2 : 1
 rtitle(k) = value("ramp_title_".(strstrt(k, "-") ? k[1:strstrt(k, "-") - 1]."_".k[strstrt(k, "-") + 1:] : k))
-set key right center
+set key bottom right opaque
 set ylabel "RSS, MiB"
 set yrange [0:*]
 plot for [k in ramp_labels] sprintf("%s/ramp_%s.dat", datadir, k) using "t_s":"rss_mib" with lines lw 2 dt rdt(k) lc rgb col(base(k)) title rtitle(k)

@@ -11,10 +11,11 @@ set xrange [xmin:xmax]
 set ylabel "MiB (log scale)"
 set format y "%g"
 L = value("labels_w".mem_wait)
+C = exists("cont_w".mem_wait) ? value("cont_w".mem_wait) : ""
 if (has("rss_mib", mem_wait)) {
-    eval "plot ".curve("rss_mib", L, mem_wait, 1, " steady").", ".curve("rss_peak_mib", L, mem_wait, 2, " peak").bars("rss_mib", L, mem_wait).marks("rss_mib", L, mem_wait)
+    eval "plot ".curve("rss_mib", L, mem_wait, 1, " steady").", ".curve("rss_peak_mib", L, mem_wait, 2, " peak").ccurve("rss_mib", C, mem_wait, 1, " steady").bars("rss_mib", L, mem_wait).marks("rss_mib", L." ".C, mem_wait)
 } else {
     eval nodata
 }
-eval legend_panel(legend_curve(labels_all, 1, " steady").", ".legend_curve(labels_all, 2, " peak").legend_marks)
+eval legend_panel(legend_curve(labels_all, 1, " steady").", ".legend_curve(labels_all, 2, " peak").legend_ccurve(cont_all, 1, " steady").legend_marks)
 unset multiplot

@@ -14,11 +14,12 @@ do for [w in waits] {
     set title wname(w)
     eval panel(i, nwaits)
     L = value("labels_w".w)
+    C = exists("cont_w".w) ? value("cont_w".w) : ""
     if (has("rps", w)) {
-        eval "plot ".curve("rps", L, w, 1, "").bars("rps", L, w).marks("rps", L, w)
+        eval "plot ".curve("rps", L, w, 1, "").ccurve("rps", C, w, 1, "").bars("rps", L, w).marks("rps", L." ".C, w)
     } else {
         eval nodata
     }
 }
-eval legend_panel(legend_curve(labels_all, 1, "").legend_marks)
+eval legend_panel(legend_curve(labels_all, 1, "").legend_ccurve(cont_all, 1, "").legend_marks)
 unset multiplot
