@@ -32,7 +32,7 @@ STRICT=0
 JOBS=${JOBS:-2}
 
 usage() {
-    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
