@@ -128,11 +128,18 @@ run_json switch_unpinned "$bin/switch_bench" --mech all --ring "$sw_rings" --ite
 # Whole-command time is what C5 ("tasks are cheap to create") is about: process start,
 # creation, teardown and exit, as a user would see them.
 progress "hyperfine: create+teardown $hf_n tasks vs $hf_n threads, $hf_runs runs"
+# task-io holds two fds per unit (a socketpair): keep it under this process's
+# open-files limit, or it measures EMFILE instead of creation.
+nofile=$(ulimit -n)
+io_n=$hf_n
+if [ "$nofile" != unlimited ] && [ $(((nofile - 64) / 2)) -lt "$hf_n" ]; then
+    io_n=$(((nofile - 64) / 2))
+fi
 if command -v hyperfine >/dev/null 2>&1; then
     if hyperfine --style basic --shell=none --warmup 1 --runs "$hf_runs" \
         --export-json "$hf/spawn_$hf_n.json" \
         -n "task-timer $hf_n" "$bin/spawn_bench --kind task-timer --count $hf_n" \
-        -n "task-io $hf_n" "$bin/spawn_bench --kind task-io --count $hf_n" \
+        -n "task-io $io_n" "$bin/spawn_bench --kind task-io --count $io_n" \
         -n "thread-cond $hf_n" "$bin/spawn_bench --kind thread-cond --count $hf_n" \
         -n "thread-cond-64k $hf_n" "$bin/spawn_bench --kind thread-cond --stack-kib 64 --count $hf_n"; then
         written+=("hyperfine/spawn_$hf_n.json")
