@@ -14,18 +14,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "../support/test_env.h"
 
 /* smoke takes well under a minute here; sanitizer builds are slower. */
 #define BENCH_TIMEOUT_S 200
 
 static char out_dir[] = "/tmp/tvt-bench-XXXXXX";
 static char log_path[64];
-
-static const char *bin_dir(void)
-{
-    const char *b = getenv("TVT_BIN_DIR");
-    return b && *b ? b : "bin";
-}
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -173,7 +168,7 @@ TestSuite(bench, .fini = cleanup, .timeout = BENCH_TIMEOUT_S + 60);
 Test(bench, smoke_profile_produces_plots_summary_and_verdicts)
 {
     char harness[256];
-    snprintf(harness, sizeof harness, "%s/harness", bin_dir());
+    snprintf(harness, sizeof harness, "%s/harness", tenv_bin_dir());
     if (access(harness, X_OK) != 0)
         cr_skip("%s not built: the bench needs the harness", harness);
     cr_assert_not_null(mkdtemp(out_dir));

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "../support/test_env.h"
 
 /* About 15 s here (six servers and two generators, 1 s each); the bound is for a stuck run
  * on a busy machine, not the expected time. */
@@ -23,12 +24,6 @@
 
 static char out_dir[] = "/tmp/tvt-compare-XXXXXX";
 static char log_path[64];
-
-static const char *bin_dir(void)
-{
-    const char *b = getenv("TVT_BIN_DIR");
-    return b && *b ? b : "bin";
-}
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -152,7 +147,7 @@ Test(compare, one_round_gives_both_ratios)
 {
     static const char *const sbin[] = {"/usr/sbin", "/usr/local/sbin", NULL};
     char p[512];
-    snprintf(p, sizeof p, "%s/harness", bin_dir());
+    snprintf(p, sizeof p, "%s/harness", tenv_bin_dir());
     if (access(p, X_OK) != 0) cr_skip("%s not built: compare.sh needs the harness", p);
     if (!have_program("nginx", sbin))
         cr_skip("nginx is not installed (apt-get install nginx-light): no async/nginx ratio");

@@ -24,6 +24,7 @@
 
 #include "../support/http_client.h"
 #include "../support/server_proc.h"
+#include "../support/test_env.h"
 
 #define CONTESTANT_BIN "bin"
 #define NGINX_SCRIPT   "contestants/nginx/nginx.sh"
@@ -53,18 +54,6 @@ static int io_ms(void)
     return s && *s ? 15000 : 5000; /* this test's own code runs sanitized, slower */
 }
 
-static double now_ms(void)
-{
-    return hc_now_ms();
-}
-
-static void sleep_ms(double ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (time_t)(ms / 1000) * 1000) * 1e6)};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* Full path of an executable named prog on PATH (or in /usr/sbin, where Debian puts
    nginx outside a user's PATH) into out; false when there is none. */
 static bool find_program(const char *prog, char *out, size_t outlen)
@@ -78,60 +67,6 @@ static bool find_program(const char *prog, char *out, size_t outlen)
         if (access(out, X_OK) == 0) return true;
     }
     return false;
-}
-
-/* Runs argv (PATH lookup) with stdout+stderr captured into out, bounded by timeout_ms
-   (SIGKILL after). Returns the raw wait status, or -1 if it could not run. */
-static int run_cmd(char *const argv[], char *out, size_t outlen, int timeout_ms)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) return -1;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
-            _exit(127);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    double deadline = now_ms() + timeout_ms;
-    size_t used = 0;
-    out[0] = '\0';
-    for (;;) {
-        int left = (int)(deadline - now_ms());
-        if (left <= 0) break;
-        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        int r = poll(&pfd, 1, left);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        char chunk[4096];
-        ssize_t n = read(p[0], chunk, sizeof chunk);
-        if (n <= 0) break;
-        size_t take = (size_t)n < outlen - 1 - used ? (size_t)n : outlen - 1 - used;
-        memcpy(out + used, chunk, take);
-        used += take;
-        out[used] = '\0';
-    }
-    close(p[0]);
-    int st = 0;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            break;
-        }
-        sleep_ms(2);
-    }
-    return st;
 }
 
 /* ---- a running contestant -------------------------------------------------------------- */
@@ -218,7 +153,7 @@ static void start_nginx(struct running *r)
     char bytes[16];
     snprintf(bytes, sizeof bytes, "%d", NGINX_BYTES);
     char *argv[] = {NGINX_SCRIPT, "config", r->dir, "--bytes", bytes, NULL};
-    int st = run_cmd(argv, script_out, sizeof script_out, io_ms());
+    int st = tenv_run_cmd(argv, script_out, sizeof script_out, io_ms());
     EXPECT("nginx", WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s config failed (status %d): %s",
            NGINX_SCRIPT, st, script_out);
     const char *p = strstr(script_out, "port=");
@@ -246,7 +181,7 @@ static void start_nginx(struct running *r)
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
-    double deadline = now_ms() + io_ms();
+    double deadline = tenv_now_ms() + io_ms();
     while (!accepts(r->port)) {
         int wst;
         if (waitpid(r->pid, &wst, WNOHANG) == r->pid) {
@@ -257,9 +192,9 @@ static void start_nginx(struct running *r)
             if (f) fclose(f);
             cr_assert_fail("[nginx] exited before listening (status %d): %s", wst, err);
         }
-        EXPECT("nginx", now_ms() < deadline, "port %d accepts nothing after %d ms (%s)", r->port,
+        EXPECT("nginx", tenv_now_ms() < deadline, "port %d accepts nothing after %d ms (%s)", r->port,
                io_ms(), cmd);
-        sleep_ms(10);
+        tenv_sleep_ms(10);
     }
 }
 
@@ -304,10 +239,10 @@ static void stop(struct running *r, long long want_requests)
     if (r->pid > 0) {
         kill(r->pid, SIGTERM);
         int st = 0;
-        double deadline = now_ms() + io_ms();
+        double deadline = tenv_now_ms() + io_ms();
         while (waitpid(r->pid, &st, WNOHANG) == 0) {
-            EXPECT(name, now_ms() < deadline, "no exit within %d ms of SIGTERM", io_ms());
-            sleep_ms(5);
+            EXPECT(name, tenv_now_ms() < deadline, "no exit within %d ms of SIGTERM", io_ms());
+            tenv_sleep_ms(5);
         }
         r->pid = 0;
         EXPECT(name, WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d after SIGTERM, want 0",
@@ -398,7 +333,7 @@ static void case_curl(const struct contestant *who)
     size_t bytes = honours_query(r) ? 13 : NGINX_BYTES;
     snprintf(url, sizeof url, "http://127.0.0.1:%d/?bytes=%zu", r->port, bytes);
     char *argv[] = {curl, "-s", "--max-time", "5", "-w", "\n%{http_code}", url, NULL};
-    int st = run_cmd(argv, out, sizeof out, io_ms() + 1000);
+    int st = tenv_run_cmd(argv, out, sizeof out, io_ms() + 1000);
     EXPECT(who->name, WIFEXITED(st) && WEXITSTATUS(st) == 0, "curl %s: status %d: %s", url, st,
            out);
     char want[64];
@@ -424,10 +359,10 @@ static void case_keep_alive(const struct contestant *who)
     }
     const char *pair = "GET /?bytes=3&wait_us=20000 HTTP/1.1\r\nHost: a\r\n\r\n"
                        "GET /?bytes=5 HTTP/1.1\r\nHost: a\r\n\r\n";
-    double t0 = now_ms();
+    double t0 = tenv_now_ms();
     send_ok(r, c, pair, "a pipelined pair");
     expect_200(r, c, query ? 3 : NGINX_BYTES, "the first of a pipelined pair");
-    double waited = now_ms() - t0;
+    double waited = tenv_now_ms() - t0;
     expect_200(r, c, query ? 5 : NGINX_BYTES, "the second of a pipelined pair");
     if (query) EXPECT(who->name, waited >= 19.5, "wait_us=20000 answered after %.1f ms", waited);
     EXPECT(who->name, hc_wait_close(c, 50) == 0, "connection closed after keep-alive answers");

@@ -28,6 +28,7 @@
 #include "../support/http_client.h"
 #include "../support/server_proc.h"
 #include "procfs.h"
+#include "../support/test_env.h"
 
 #define EXPECT(impl, cond, fmt, ...) cr_assert((cond), "[%s] " fmt, (impl), ##__VA_ARGS__)
 
@@ -35,53 +36,9 @@ static const char *const IMPLS[] = {"async", "thread"};
 
 /* ---- environment ------------------------------------------------------------------- */
 
-static bool impl_enabled(const char *impl)
-{
-    const char *env = getenv("TVT_IMPLS");
-    if (!env || !*env) return true;
-    size_t n = strlen(impl);
-    for (const char *p = env; (p = strstr(p, impl)) != NULL; p += n) {
-        bool start = p == env || p[-1] == ',' || p[-1] == ' ';
-        bool end = p[n] == '\0' || p[n] == ',' || p[n] == ' ';
-        if (start && end) return true;
-    }
-    return false;
-}
-
-static const char *sanitizer(void)
-{
-    const char *s = getenv("TVT_SANITIZER");
-    return s ? s : "";
-}
-
-/* Time bounds stretch under sanitizers: ASan about 2-3x slower, TSan 5-15x. */
-static double slack(void)
-{
-    const char *s = sanitizer();
-    if (strcmp(s, "thread") == 0) return 5.0;
-    if (*s) return 3.0;
-    return 1.0;
-}
-
-/* Work shrinks under sanitizers (full, a half, a quarter), so the file stays short. */
-static int scaled(int n)
-{
-    const char *s = sanitizer();
-    if (strcmp(s, "thread") == 0) return n / 4;
-    if (*s) return n / 2;
-    return n;
-}
-
 static int io_ms(void)
 {
-    return (int)(5000 * slack());
-}
-
-static void sleep_ms(double ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (time_t)(ms / 1000) * 1000) * 1e6)};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
+    return (int)(5000 * tenv_slack());
 }
 
 /* ---- a helper thread that drives sockets; .fini stops it after a failed assert ---------- */
@@ -193,10 +150,10 @@ static void expect_alive(const char *impl, struct server_proc *sp, const char *w
 static json_t *stop_counters(const char *impl, struct server_proc *sp, int sig, double *elapsed_ms)
 {
     struct server_exit ex;
-    int rc = server_stop(sp, sig, (int)(5000 * slack()), &ex);
+    int rc = server_stop(sp, sig, (int)(5000 * tenv_slack()), &ex);
     EXPECT(impl, rc == 0, "could not reap the server: %s", strerror(errno));
     EXPECT(impl, !ex.killed, "no exit within %.0f ms of signal %d; had to SIGKILL (stderr: %s)",
-           5000 * slack(), sig, ex.err);
+           5000 * tenv_slack(), sig, ex.err);
     EXPECT(impl, ex.exited && ex.code == 0,
            "exit after signal %d: exited=%d code=%d signal=%d, want exit 0; stderr: %s", sig,
            ex.exited, ex.code, ex.signal, ex.err);
@@ -261,7 +218,7 @@ static bool settle(pid_t pid, int want_fds, long want_threads, int timeout_ms, i
         *threads = want_threads >= 0 ? thread_count(pid) : -1;
         if (*fds == want_fds && *threads == want_threads) return true;
         if (hc_now_ms() > deadline) return false;
-        sleep_ms(10);
+        tenv_sleep_ms(10);
     }
 }
 
@@ -354,7 +311,7 @@ static void for_each_impl(void (*fn)(const char *impl))
 {
     int ran = 0;
     for (size_t i = 0; i < sizeof IMPLS / sizeof IMPLS[0]; i++) {
-        if (!impl_enabled(IMPLS[i])) continue;
+        if (!tenv_impl_enabled(IMPLS[i])) continue;
         fn(IMPLS[i]);
         ran++;
     }
@@ -453,7 +410,7 @@ static int cmp_double(const void *a, const void *b)
 
 static void case_slowloris(const char *impl)
 {
-    const int n = scaled(SLOW_MAX);
+    const int n = tenv_scaled(SLOW_MAX);
     char idle[16];
     snprintf(idle, sizeof idle, "%d", SLOW_IDLE_MS);
     const char *args[] = {"--idle-timeout-ms", idle, NULL};
@@ -478,8 +435,8 @@ static void case_slowloris(const char *impl)
     /* The probes measure a server holding n trickling connections, not one still accepting
        them (the thread server spawns a thread per connection in its accept loop). */
     int fds = fd_count(server_pid(sp), 0);
-    while (fds >= 0 && fds < fds0 + n && hc_now_ms() < opened[0] + 1000 * slack()) {
-        sleep_ms(5);
+    while (fds >= 0 && fds < fds0 + n && hc_now_ms() < opened[0] + 1000 * tenv_slack()) {
+        tenv_sleep_ms(5);
         fds = fd_count(server_pid(sp), 0);
     }
     double t_accepted = hc_now_ms() - t_first;
@@ -487,12 +444,12 @@ static void case_slowloris(const char *impl)
            "the server holds %d fds (%d before) %.0f ms after %d connections opened", fds, fds0,
            t_accepted, n);
     trk.first_drip_ms = opened[0] + 1000;
-    trk.give_up_ms = opened[n - 1] + SLOW_IDLE_MS + 2500 * slack();
+    trk.give_up_ms = opened[n - 1] + SLOW_IDLE_MS + 2500 * tenv_slack();
     bg_start(trickle_main, &trk);
 
     /* Fresh connections while every slow one still trickles (the first closes at 2.5 s). */
     int probes = 0;
-    double lat[64], worst = 0, bound = (100 + PROBE_WAIT_MS) * slack();
+    double lat[64], worst = 0, bound = (100 + PROBE_WAIT_MS) * tenv_slack();
     char target[64];
     snprintf(target, sizeof target, "/?wait_us=%d&bytes=16", PROBE_WAIT_MS * 1000);
     while (hc_now_ms() < opened[0] + SLOW_IDLE_MS - 300) {
@@ -509,7 +466,7 @@ static void case_slowloris(const char *impl)
                "with %d slowloris connections, a normal request (wait %d ms) took %.1f ms, "
                "want under %.0f",
                n, PROBE_WAIT_MS, ms, bound);
-        sleep_ms(100);
+        tenv_sleep_ms(100);
     }
     int ticks_during_probes = atomic_load(&trk.ticks);
     bg_join(false);
@@ -528,7 +485,7 @@ static void case_slowloris(const char *impl)
         first_close = life < first_close ? life : first_close;
         last_close = life > last_close ? life : last_close;
         early += life < SLOW_IDLE_MS - 50;
-        late += life > SLOW_IDLE_MS + 1000 * slack();
+        late += life > SLOW_IDLE_MS + 1000 * tenv_slack();
         data += trk.data_bytes[i];
         min_sent = trk.sent[i] < min_sent ? trk.sent[i] : min_sent;
     }
@@ -763,7 +720,7 @@ static void case_burst(const char *impl)
     for (int i = 0; i < BURST; i++)
         c[i] = connect_ok(impl, port);
 
-    double t0 = hc_now_ms(), deadline = t0 + 5000 * slack();
+    double t0 = hc_now_ms(), deadline = t0 + 5000 * tenv_slack();
     int left = BURST;
     long send_cut = 0; /* sends the server cut short by closing: fine */
     while (left > 0 && hc_now_ms() < deadline) {
@@ -910,7 +867,7 @@ static void case_resets(const char *impl)
     double t_sent = hc_now_ms();
     int during = fd_count(pid, 0);
     while (during < fds0 + 3 * RESET_EACH && hc_now_ms() < t_sent + 100) {
-        sleep_ms(2);
+        tenv_sleep_ms(2);
         during = fd_count(pid, 0);
     }
     long thr_during = threads ? thread_count(pid) : -1;
@@ -994,7 +951,7 @@ static void case_sigpipe(const char *impl)
             ;
         hc_close(c[i]);
     }
-    sleep_ms(100 * slack()); /* past the 20 ms waits: the servers write into closed sockets */
+    tenv_sleep_ms(100 * tenv_slack()); /* past the 20 ms waits: the servers write into closed sockets */
     expect_alive(impl, sp, "after clients closed during large answers (SIGPIPE?)");
     expect_served(impl, port, "after clients closed during large answers");
     json_t *ctr = stop_counters(impl, sp, SIGTERM, NULL);
@@ -1146,16 +1103,16 @@ static void load_init(struct load *l, int n, int depth, uint32_t wait_us_max, bo
    clients read: a line printed while connections are still being answered undercounts. */
 static void sigterm_load(const char *impl, int load_ms, bool accounting)
 {
-    const int n = scaled(LOAD_MAX);
+    const int n = tenv_scaled(LOAD_MAX);
     struct server_proc *sp = start(impl, NULL);
     int port = server_port(sp);
     load_init(&ld, n, LOAD_DEPTH, 3000, true);
     for (int i = 0; i < n; i++)
         ld.c[i] = connect_ok(impl, port);
     bg_start(load_main, &ld);
-    sleep_ms(load_ms - 100);
+    tenv_sleep_ms(load_ms - 100);
     long before = atomic_load(&ld.ok);
-    sleep_ms(100);
+    tenv_sleep_ms(100);
     long at_signal = atomic_load(&ld.ok);
     double cpu = cpu_seconds(server_pid(sp));
     double elapsed;
@@ -1163,7 +1120,7 @@ static void sigterm_load(const char *impl, int load_ms, bool accounting)
     /* The server is gone, so every connection closes; the helper ends with them. */
     double deadline = hc_now_ms() + io_ms();
     while (hc_now_ms() < deadline && atomic_load(&ld.closed) < n)
-        sleep_ms(10);
+        tenv_sleep_ms(10);
     bg_join(true);
     long ok = atomic_load(&ld.ok);
     long long requests = counter(impl, ctr, "requests");
@@ -1182,8 +1139,8 @@ static void sigterm_load(const char *impl, int load_ms, bool accounting)
                "server went on answering %lld requests after it printed its counters",
                requests, ok, ok - requests);
     } else {
-        EXPECT(impl, elapsed < 2000 * slack(), "SIGTERM under load: exit took %.0f ms, want < %.0f",
-               elapsed, 2000 * slack());
+        EXPECT(impl, elapsed < 2000 * tenv_slack(), "SIGTERM under load: exit took %.0f ms, want < %.0f",
+               elapsed, 2000 * tenv_slack());
         EXPECT(impl, counter(impl, ctr, "accepted") == n, "accepted = %lld, want %d",
                counter(impl, ctr, "accepted"), n);
     }
@@ -1283,7 +1240,7 @@ static void case_emfile(const char *impl)
     }
     int got = count_answered(c, answered, n, io_ms(), room);
     EXPECT(impl, got >= 0, "a connection got a wrong answer or was closed at the fd limit");
-    got = count_answered(c, answered, n, (int)(300 * slack()), n); /* and no more come */
+    got = count_answered(c, answered, n, (int)(300 * tenv_slack()), n); /* and no more come */
     EXPECT(impl, got == room, "%d of %d connections served with room for %d fds", got, n, room);
 
     /* One second at the limit: the open ones keep being served, the server stays idle. */
@@ -1294,14 +1251,14 @@ static void case_emfile(const char *impl)
             if (!answered[i]) continue;
             double s = hc_now_ms();
             send_get(impl, c[i], "/?bytes=2");
-            expect_200_within(impl, c[i], 2, (int)(200 * slack()),
+            expect_200_within(impl, c[i], 2, (int)(200 * tenv_slack()),
                               "a keep-alive request on an open connection at the fd limit");
             double ms = hc_now_ms() - s;
             worst = ms > worst ? ms : worst;
             served++;
         }
         double next = t0 + 100.0 * (round + 1);
-        if (next > hc_now_ms()) sleep_ms(next - hc_now_ms());
+        if (next > hc_now_ms()) tenv_sleep_ms(next - hc_now_ms());
     }
     double cpu = cpu_seconds(pid) - cpu0, wall = (hc_now_ms() - t0) / 1e3;
     expect_alive(impl, sp, "at its fd limit");
@@ -1328,7 +1285,7 @@ static void case_emfile(const char *impl)
     double in_ms = hc_now_ms() - tf;
     EXPECT(impl, got == room + FD_FREED, "after %d connections closed, %d waiting ones got in",
            FD_FREED, got - room);
-    got = count_answered(c, answered, n, (int)(300 * slack()), n);
+    got = count_answered(c, answered, n, (int)(300 * tenv_slack()), n);
     EXPECT(impl, got == room + FD_FREED, "after %d connections closed, %d waiting ones got in",
            FD_FREED, got - room);
     cr_log_info("[%s] fd limit: %d closed, %d waiting ones served %.0f ms later", impl, FD_FREED,
@@ -1373,7 +1330,7 @@ static void case_503_while_serving(const char *impl)
     struct server_proc *sp = start(impl, args);
     int port = server_port(sp);
     expect_served(impl, port, "before the limit"); /* first arena and a cached stack */
-    sleep_ms(50);
+    tenv_sleep_ms(50);
     struct proc_mem pm;
     EXPECT(impl, procfs_read_status(server_pid(sp), &pm) == 0, "reading /proc/%d/status: %s",
            (int)server_pid(sp), strerror(errno));
@@ -1388,7 +1345,7 @@ static void case_503_while_serving(const char *impl)
         expect_200(impl, ld.c[i], 3, "a connection that got a thread under the limit");
     }
     bg_start(load_main, &ld);
-    sleep_ms(50);
+    tenv_sleep_ms(50);
 
     struct hc_conn *x[EXCESS];
     bool refused[EXCESS] = {false};
@@ -1398,7 +1355,7 @@ static void case_503_while_serving(const char *impl)
         x[j] = connect_ok(impl, port);
         /* It sends nothing: an answer can only be the 503. */
         struct hc_response *r = resp_new();
-        int rc = hc_read_response(x[j], r, (int)(300 * slack()));
+        int rc = hc_read_response(x[j], r, (int)(300 * tenv_slack()));
         int e = errno;
         if (rc == 0) {
             EXPECT(impl, r->status == 503, "excess connection %d: unasked answer %d", j, r->status);
@@ -1410,10 +1367,10 @@ static void case_503_while_serving(const char *impl)
             EXPECT(impl, e == ETIMEDOUT, "excess connection %d: %s", j, strerror(e));
         }
         resp_done(r);
-        sleep_ms(20);
+        tenv_sleep_ms(20);
     }
     double t_end = hc_now_ms();
-    sleep_ms(50);
+    tenv_sleep_ms(50);
     bg_join(true);
     int fewest = 1 << 30;
     for (int i = 0; i < KEEP_CONNS; i++) {
@@ -1449,7 +1406,7 @@ static void case_503_while_serving(const char *impl)
     }
     for (int i = 0; i < KEEP_CONNS; i++)
         hc_close(ld.c[i]);
-    sleep_ms(100); /* their threads end and free their stacks */
+    tenv_sleep_ms(100); /* their threads end and free their stacks */
     expect_served(impl, port, "after the open connections closed");
     json_t *ctr = stop_counters(impl, sp, SIGTERM, NULL);
     EXPECT(impl, counter(impl, ctr, "status_503") == n503, "status_503 = %lld, want %d",
@@ -1461,7 +1418,7 @@ static void case_503_while_serving(const char *impl)
 
 Test(faults, thread_503_while_serving, .timeout = 60)
 {
-    if (!impl_enabled("thread"))
+    if (!tenv_impl_enabled("thread"))
         cr_skip_test("TVT_IMPLS=%s excludes the thread server", getenv("TVT_IMPLS"));
     case_503_while_serving("thread");
 }

@@ -16,34 +16,9 @@
 #include <unistd.h>
 
 #include "../support/stall_server.h"
+#include "../support/test_env.h"
 
 #define HARNESS_TIMEOUT_S 30
-
-static const char *bin_dir(void)
-{
-    const char *b = getenv("TVT_BIN_DIR");
-    return b && *b ? b : "bin";
-}
-
-static bool sanitized(void)
-{
-    const char *s = getenv("TVT_SANITIZER");
-    return s && *s;
-}
-
-/* env TVT_IMPLS ("thread", "async,thread") narrows which servers the tests start */
-static bool impl_enabled(const char *impl)
-{
-    const char *env = getenv("TVT_IMPLS");
-    if (!env || !*env) return true;
-    size_t n = strlen(impl);
-    for (const char *p = env; (p = strstr(p, impl)) != NULL; p += n) {
-        bool start = p == env || p[-1] == ',' || p[-1] == ' ';
-        bool end = p[n] == '\0' || p[n] == ',' || p[n] == ' ';
-        if (start && end) return true;
-    }
-    return false;
-}
 
 static char tmp_dir[] = "/tmp/tvt-harness-test-XXXXXX";
 
@@ -64,8 +39,8 @@ static void teardown(void)
 static int run_harness(const char *log_name, const char *const *args)
 {
     char path[512], log[512];
-    snprintf(path, sizeof path, "%s/harness", bin_dir());
-    cr_assert(access(path, X_OK) == 0, "%s is not built (TVT_BIN_DIR=%s)", path, bin_dir());
+    snprintf(path, sizeof path, "%s/harness", tenv_bin_dir());
+    cr_assert(access(path, X_OK) == 0, "%s is not built (TVT_BIN_DIR=%s)", path, tenv_bin_dir());
     snprintf(log, sizeof log, "%s/%s.log", tmp_dir, log_name);
     const char *argv[64];
     int n = 0;
@@ -229,8 +204,8 @@ TestSuite(harness, .init = setup, .fini = teardown, .timeout = 60);
 
 Test(harness, run_async_writes_every_key)
 {
-    if (!impl_enabled("async")) cr_skip_test("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
-    const char *conns = sanitized() ? "10" : "30";
+    if (!tenv_impl_enabled("async")) cr_skip_test("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
+    const char *conns = tenv_sanitized() ? "10" : "30";
     /* two generator processes, two server processes: both sides are merged */
     json_t *doc = run_impl("async", conns, "1000", "--procs", "2");
     cr_assert_eq(num(get(doc, "params"), "procs"), 2);
@@ -243,8 +218,8 @@ Test(harness, run_async_writes_every_key)
 
 Test(harness, run_thread_writes_every_key)
 {
-    if (!impl_enabled("thread")) cr_skip_test("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
-    const char *conns = sanitized() ? "10" : "30";
+    if (!tenv_impl_enabled("thread")) cr_skip_test("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
+    const char *conns = tenv_sanitized() ? "10" : "30";
     /* two generator threads: their hand-offs run under TSan too */
     json_t *doc = run_impl("thread", conns, "1000", "--threads", "1");
     check_plausible(doc, atol(conns), 1000);
@@ -258,8 +233,8 @@ Test(harness, server_that_exits_mid_run_fails_and_still_writes)
     char out[600], cmd[600];
     snprintf(out, sizeof out, "%s/dies.json", tmp_dir);
     /* a real server, stopped by timeout(1) one second in: the harness must notice */
-    snprintf(cmd, sizeof cmd, "timeout 1 %s/%s_server --port 0", bin_dir(),
-             impl_enabled("async") ? "async" : "thread");
+    snprintf(cmd, sizeof cmd, "timeout 1 %s/%s_server --port 0", tenv_bin_dir(),
+             tenv_impl_enabled("async") ? "async" : "thread");
     const char *args[] = {"run", "--server-cmd", cmd,     "--name",   "dies", "--conns",
                           "5",   "--duration",   "5",     "--warmup", "0",    "--idle-s",
                           "0",   "--quiet",      "--out", out,        NULL};

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../support/server_proc.h"
+#include "../support/test_env.h"
 
 #define OUT_MAX        (64 * 1024) /* of a child's stdout + stderr; the harness says little */
 #define RUN_TIMEOUT_MS 30000
@@ -30,41 +31,9 @@
 
 extern char **environ;
 
-static const char *bin_dir(void)
-{
-    return server_bin_dir();
-}
-
-static bool sanitized(void)
-{
-    const char *s = getenv("TVT_SANITIZER");
-    return s && *s;
-}
-
-/* env TVT_IMPLS ("thread", "async,thread") narrows which servers the tests start */
-static bool impl_enabled(const char *impl)
-{
-    const char *env = getenv("TVT_IMPLS");
-    if (!env || !*env) return true;
-    size_t n = strlen(impl);
-    for (const char *p = env; (p = strstr(p, impl)) != NULL; p += n) {
-        bool start = p == env || p[-1] == ',' || p[-1] == ' ';
-        bool end = p[n] == '\0' || p[n] == ',' || p[n] == ' ';
-        if (start && end) return true;
-    }
-    return false;
-}
-
 static const char *any_impl(void)
 {
-    return impl_enabled("async") ? "async" : "thread";
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return tenv_impl_enabled("async") ? "async" : "thread";
 }
 
 static char tmp_dir[] = "/tmp/tvt-harness-faults-XXXXXX";
@@ -143,7 +112,7 @@ static void child_start(struct child *c, const char *const *argv, const struct c
     }
     cr_assert_eq(pipe2(p, O_CLOEXEC), 0, "pipe: %s", strerror(errno));
     pid_t parent = getpid();
-    c->start_ms = now_ms();
+    c->start_ms = tenv_now_ms();
     c->pid = fork();
     cr_assert(c->pid >= 0, "fork: %s", strerror(errno));
     if (c->pid == 0) {
@@ -199,7 +168,7 @@ static bool child_pump(struct child *c, int wait_ms)
         int status;
         if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
             c->done = true;
-            c->end_ms = now_ms();
+            c->end_ms = tenv_now_ms();
             c->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         }
     }
@@ -209,13 +178,13 @@ static bool child_pump(struct child *c, int wait_ms)
 /* Waits for the exit within timeout_ms, else SIGKILLs it (code -1). Returns the code. */
 static int child_wait(struct child *c, int timeout_ms)
 {
-    double deadline = now_ms() + timeout_ms;
+    double deadline = tenv_now_ms() + timeout_ms;
     while (!child_pump(c, 20)) {
-        if (now_ms() > deadline) {
+        if (tenv_now_ms() > deadline) {
             kill(c->pid, SIGKILL);
             waitpid(c->pid, NULL, 0);
             c->done = true;
-            c->end_ms = now_ms();
+            c->end_ms = tenv_now_ms();
             c->code = -1;
             break;
         }
@@ -240,8 +209,8 @@ static int run(struct child *c, const char *const *argv, const struct child_opts
 static const char *harness_path(void)
 {
     static char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/harness", bin_dir());
-    cr_assert(access(path, X_OK) == 0, "%s is not built (TVT_BIN_DIR=%s)", path, bin_dir());
+    snprintf(path, sizeof path, "%s/harness", tenv_bin_dir());
+    cr_assert(access(path, X_OK) == 0, "%s is not built (TVT_BIN_DIR=%s)", path, tenv_bin_dir());
     return path;
 }
 
@@ -356,14 +325,14 @@ Test(harness_faults, server_sigkilled_while_measuring_fails_and_keeps_samples)
     const char *args[] = {"run",      "--impl", impl,       "--conns", "4",     "--duration", "8",
                           "--warmup", "0.2",    "--idle-s", "0.1",     "--out", out,          NULL};
     child_start(&c, harness_argv(args), NULL);
-    double deadline = now_ms() + 20000;
+    double deadline = tenv_now_ms() + 20000;
     while (!strstr(c.out, "measure ") && !child_pump(&c, 50))
-        cr_assert(now_ms() < deadline, "no measure phase within 20 s; output:\n%s", c.out);
+        cr_assert(tenv_now_ms() < deadline, "no measure phase within 20 s; output:\n%s", c.out);
     cr_assert_not(c.done, "the harness ended before it measured (code %d):\n%s", c.code, c.out);
     pid_t server = find_child(c.pid, comm);
     cr_assert(server > 0, "no %s child of the harness (PID %d)", comm, (int)c.pid);
     cr_assert_eq(kill(server, SIGKILL), 0);
-    double killed_ms = now_ms();
+    double killed_ms = tenv_now_ms();
     int code = child_wait(&c, 15000);
 
     cr_assert_eq(code, 1, "harness should exit 1 after its server was killed, not %d:\n%s", code,
@@ -395,7 +364,7 @@ Test(harness_faults, server_cmd_that_sigkills_itself_fails_the_run)
     snprintf(out, sizeof out, "%s/selfkill.json", tmp_dir);
     snprintf(script, sizeof script, "%s/selfkill.sh", tmp_dir);
     char srv_path[PATH_MAX];
-    snprintf(srv_path, sizeof srv_path, "%s/%s_server", bin_dir(), any_impl());
+    snprintf(srv_path, sizeof srv_path, "%s/%s_server", tenv_bin_dir(), any_impl());
     cr_assert_not_null(realpath(srv_path, real), "%s: %s", srv_path, strerror(errno));
     FILE *f = fopen(script, "w");
     cr_assert_not_null(f);
@@ -461,12 +430,12 @@ static json_t *find_point(const char *raw, const char *impl, int conns, int wait
 
 Test(harness_faults, sweep_goes_on_past_a_failed_point)
 {
-    if (sanitized()) SKIP("the sweep's logic does not depend on the build");
-    if (!impl_enabled("async") || !impl_enabled("thread"))
+    if (tenv_sanitized()) SKIP("the sweep's logic does not depend on the build");
+    if (!tenv_impl_enabled("async") || !tenv_impl_enabled("thread"))
         SKIP("needs both servers (TVT_IMPLS=%s)", getenv("TVT_IMPLS"));
     if (access("scripts/sweep.py", R_OK) != 0) SKIP("run from the repository root");
     char real[PATH_MAX], fake[PATH_MAX + 16], path[PATH_MAX + 64], text[4 * PATH_MAX];
-    cr_assert_not_null(realpath(bin_dir(), real), "%s: %s", bin_dir(), strerror(errno));
+    cr_assert_not_null(realpath(tenv_bin_dir(), real), "%s: %s", tenv_bin_dir(), strerror(errno));
     snprintf(fake, sizeof fake, "%s/fakebin", tmp_dir);
     cr_assert_eq(mkdir(fake, 0755), 0);
     /* The sweep takes its programs from --bin: a harness in front of the real one shortens
@@ -847,7 +816,7 @@ static void skip_without_valgrind(void)
 {
     struct child c;
     const char *probe[] = {"valgrind", "--version", NULL};
-    if (sanitized()) SKIP("valgrind cannot run %s-sanitized programs", getenv("TVT_SANITIZER"));
+    if (tenv_sanitized()) SKIP("valgrind cannot run %s-sanitized programs", getenv("TVT_SANITIZER"));
     if (run(&c, probe, NULL) != 0) SKIP("valgrind is not installed");
 }
 

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "../support/test_env.h"
 
 #define RUN_TIMEOUT_MS 30000
 
@@ -32,12 +33,6 @@ static void teardown(void)
 }
 
 TestSuite(micro, .init = setup, .fini = teardown, .timeout = 60);
-
-static int sanitized(void)
-{
-    const char *s = getenv("TVT_SANITIZER");
-    return s && *s;
-}
 
 static void bin_path(const char *name, char *out, size_t cap)
 {
@@ -261,7 +256,7 @@ Test(micro, spawn_thread_pipe_64k)
     double vsz = num(json_object_get(doc, "slope"), "vsz_bytes_per_unit");
     cr_expect_geq(vsz, 60 * 1024, "vsz %.0f B/thread for 64 KiB stacks", vsz);
     /* Sanitizers map their own per-thread memory; only the plain build is this tight. */
-    if (!sanitized()) cr_expect_leq(vsz, 200 * 1024, "vsz %.0f B/thread for 64 KiB stacks", vsz);
+    if (!tenv_sanitized()) cr_expect_leq(vsz, 200 * 1024, "vsz %.0f B/thread for 64 KiB stacks", vsz);
     json_decref(doc);
 }
 
@@ -270,7 +265,7 @@ Test(micro, spawn_thread_wall_reports_limit)
     /* An address-space limit makes a wall at a few dozen 8 MiB stacks, without touching
        the system-wide pid space that others share. Sanitizers reserve terabytes of
        shadow memory, which RLIMIT_AS forbids, so this runs in the plain build only. */
-    if (sanitized()) cr_skip_test("RLIMIT_AS and sanitizer shadow memory do not mix");
+    if (tenv_sanitized()) cr_skip_test("RLIMIT_AS and sanitizer shadow memory do not mix");
     char json_arg[600];
     snprintf(json_arg, sizeof json_arg, "%s/wall.json", tmpdir);
     char *argv[] = {"spawn_bench", "--kind",          "thread", "--stack-kib", "8192", "--count",
@@ -339,7 +334,7 @@ static const char *const SWITCH_RESULT_KEYS[] = {"mechanism",
 
 Test(micro, switch_all_mechanisms)
 {
-    const char *iters = sanitized() ? "500" : "3000";
+    const char *iters = tenv_sanitized() ? "500" : "3000";
     char json_arg[600];
     snprintf(json_arg, sizeof json_arg, "%s/switch.json", tmpdir);
     char *argv[] = {"switch_bench", "--mech",      "all",    "--ring", "2,7",

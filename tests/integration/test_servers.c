@@ -24,6 +24,7 @@
 #include "../support/http_client.h"
 #include "../support/server_proc.h"
 #include "procfs.h"
+#include "../support/test_env.h"
 
 #define EXPECT(impl, cond, fmt, ...) cr_assert((cond), "[%s] " fmt, (impl), ##__VA_ARGS__)
 
@@ -31,44 +32,9 @@ static const char *const IMPLS[] = {"async", "thread"};
 
 /* ---- environment ------------------------------------------------------------------- */
 
-static bool impl_enabled(const char *impl)
-{
-    const char *env = getenv("TVT_IMPLS");
-    if (!env || !*env) return true;
-    size_t n = strlen(impl);
-    for (const char *p = env; (p = strstr(p, impl)) != NULL; p += n) {
-        bool start = p == env || p[-1] == ',' || p[-1] == ' ';
-        bool end = p[n] == '\0' || p[n] == ',' || p[n] == ' ';
-        if (start && end) return true;
-    }
-    return false;
-}
-
-static const char *sanitizer(void)
-{
-    const char *s = getenv("TVT_SANITIZER");
-    return s ? s : "";
-}
-
-/* Time bounds stretch under sanitizers: ASan about 2-3x slower, TSan 5-15x. */
-static double slack(void)
-{
-    const char *s = sanitizer();
-    if (strcmp(s, "thread") == 0) return 5.0;
-    if (*s) return 3.0;
-    return 1.0;
-}
-
 static int io_ms(void)
 {
-    return (int)(5000 * slack());
-}
-
-static void sleep_ms(double ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (time_t)(ms / 1000) * 1000) * 1e6)};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
+    return (int)(5000 * tenv_slack());
 }
 
 /* ---- servers this test started, so that .fini can stop them after a failed assert ---- */
@@ -162,10 +128,10 @@ static void expect_alive(const char *impl, struct server_proc *sp, const char *w
 static json_t *stop_counters(const char *impl, struct server_proc *sp, int sig)
 {
     struct server_exit ex;
-    int rc = server_stop(sp, sig, (int)(5000 * slack()), &ex);
+    int rc = server_stop(sp, sig, (int)(5000 * tenv_slack()), &ex);
     EXPECT(impl, rc == 0, "could not reap the server: %s", strerror(errno));
     EXPECT(impl, !ex.killed, "no exit within %.0f ms of signal %d; had to SIGKILL (stderr: %s)",
-           5000 * slack(), sig, ex.err);
+           5000 * tenv_slack(), sig, ex.err);
     EXPECT(impl, ex.exited && ex.code == 0,
            "exit after signal %d: exited=%d code=%d signal=%d, want exit 0; stderr: %s", sig,
            ex.exited, ex.code, ex.signal, ex.err);
@@ -283,66 +249,12 @@ static void expect_error_close(const char *impl, int port, const char *data, siz
     hc_close(c);
 }
 
-/* Runs argv (PATH lookup) with stdout+stderr captured into out, bounded by timeout_ms
-   (SIGKILL after). Returns the raw wait status, or -1 if it could not run. */
-static int run_cmd(char *const argv[], char *out, size_t outlen, int timeout_ms)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) return -1;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
-            _exit(127);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    double deadline = hc_now_ms() + timeout_ms;
-    size_t used = 0;
-    out[0] = '\0';
-    for (;;) {
-        int left = (int)(deadline - hc_now_ms());
-        if (left <= 0) break;
-        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        int r = poll(&pfd, 1, left);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        char chunk[4096];
-        ssize_t n = read(p[0], chunk, sizeof chunk);
-        if (n <= 0) break;
-        size_t take = (size_t)n < outlen - 1 - used ? (size_t)n : outlen - 1 - used;
-        memcpy(out + used, chunk, take);
-        used += take;
-        out[used] = '\0';
-    }
-    close(p[0]);
-    int st = 0;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (hc_now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            break;
-        }
-        sleep_ms(2);
-    }
-    return st;
-}
-
 /* Runs fn once per enabled server; skips when TVT_IMPLS leaves none. */
 static void for_each_impl(void (*fn)(const char *impl))
 {
     int ran = 0;
     for (size_t i = 0; i < sizeof IMPLS / sizeof IMPLS[0]; i++) {
-        if (!impl_enabled(IMPLS[i])) continue;
+        if (!tenv_impl_enabled(IMPLS[i])) continue;
         fn(IMPLS[i]);
         ran++;
     }
@@ -486,7 +398,7 @@ static void case_split(const char *impl)
         char what[64];
         snprintf(what, sizeof what, "a request split after byte %zu", k);
         send_ok(impl, c, req, k, what);
-        sleep_ms(0.5);
+        tenv_sleep_ms(0.5);
         send_ok(impl, c, req + k, len - k, what);
         expect_200(impl, c, 11, what);
     }
@@ -579,7 +491,7 @@ static void case_wait(const char *impl)
     const char *args[] = {"--wait-us", "30000", "--bytes", "8", NULL};
     struct server_proc *sp = start(impl, args);
     struct hc_conn *c = connect_ok(impl, server_port(sp));
-    double extra = 150 * slack(); /* scheduling noise on a shared 2-core box */
+    double extra = 150 * tenv_slack(); /* scheduling noise on a shared 2-core box */
     double ms = timed_get(impl, c, "/", 8);
     EXPECT(impl, ms >= 30 && ms < 30 + extra, "--wait-us 30000: answered after %.2f ms", ms);
     for (int i = 0; i < 3; i++) {
@@ -595,9 +507,9 @@ static void case_wait(const char *impl)
         ms = timed_get(impl, c, "/?wait_us=500", 8);
         best = ms < best ? ms : best;
     }
-    EXPECT(impl, best >= 0.5 && best < 0.5 + 0.4 * slack(),
+    EXPECT(impl, best >= 0.5 && best < 0.5 + 0.4 * tenv_slack(),
            "wait_us=500: fastest of 7 answers took %.3f ms, want 0.5 to %.1f ms", best,
-           0.5 + 0.4 * slack());
+           0.5 + 0.4 * tenv_slack());
     ms = timed_get(impl, c, "/?wait_us=0", 8);
     EXPECT(impl, ms < 30, "wait_us=0 should override --wait-us 30000: answered after %.2f ms", ms);
     hc_close(c);
@@ -674,12 +586,12 @@ static void case_curl(const char *impl)
     char u1[128], u2[128], tmo[32], out[4096];
     snprintf(u1, sizeof u1, "http://127.0.0.1:%d/?bytes=123", server_port(sp));
     snprintf(u2, sizeof u2, "http://127.0.0.1:%d/?bytes=5&wait_us=1000", server_port(sp));
-    snprintf(tmo, sizeof tmo, "%d", (int)(5 * slack()));
+    snprintf(tmo, sizeof tmo, "%d", (int)(5 * tenv_slack()));
     char *argv[] = {
         "curl", "-sS", "--max-time", tmo,  "-w", "%{http_code} %{size_download} %{num_connects}\\n",
         "-o",   f1,    u1,           "-o", f2,   u2,
         NULL};
-    int st = run_cmd(argv, out, sizeof out, (int)(10000 * slack()));
+    int st = tenv_run_cmd(argv, out, sizeof out, (int)(10000 * tenv_slack()));
     long s1 = file_size(f1), s2 = file_size(f2);
     unlink(f1);
     unlink(f2);
@@ -709,7 +621,7 @@ static void case_concurrent(const char *impl)
     int port = server_port(sp);
     struct hc_conn *c[CONCURRENT];
     bool done[CONCURRENT] = {false};
-    double t0 = hc_now_ms(), deadline = t0 + 10000 * slack();
+    double t0 = hc_now_ms(), deadline = t0 + 10000 * tenv_slack();
     for (int i = 0; i < CONCURRENT; i++) {
         int left_ms = (int)(deadline - hc_now_ms());
         c[i] = left_ms > 0 ? hc_connect(port, left_ms) : NULL;
@@ -756,7 +668,7 @@ static void case_concurrent(const char *impl)
     double ms = hc_now_ms() - t0;
     EXPECT(impl, left == 0, "%d of %d connections got no answer within %.0f ms", left, CONCURRENT,
            ms);
-    EXPECT(impl, ms >= 100 && ms < 3000 * slack(),
+    EXPECT(impl, ms >= 100 && ms < 3000 * tenv_slack(),
            "%d concurrent 100 ms waits took %.0f ms (serially: 20 s)", CONCURRENT, ms);
     for (int i = 0; i < CONCURRENT; i++)
         hc_close(c[i]);
@@ -913,12 +825,12 @@ static void case_vanish(const char *impl)
     const char *half = "GET /?bytes=5 HTTP/1.1\r\nHo";
     struct hc_conn *c = connect_ok(impl, port);
     send_ok(impl, c, half, strlen(half), "half a request, then FIN");
-    sleep_ms(20);
+    tenv_sleep_ms(20);
     hc_close(c);
 
     c = connect_ok(impl, port);
     send_ok(impl, c, half, strlen(half), "half a request, then RST");
-    sleep_ms(20);
+    tenv_sleep_ms(20);
     hc_abort(c);
 
     c = connect_ok(impl, port);
@@ -927,10 +839,10 @@ static void case_vanish(const char *impl)
 
     c = connect_ok(impl, port);
     send_get(impl, c, "/?bytes=1048576");
-    sleep_ms(20);
+    tenv_sleep_ms(20);
     hc_abort(c); /* gone with most of a 1 MiB answer unread */
 
-    sleep_ms(150); /* past the 50 ms wait */
+    tenv_sleep_ms(150); /* past the 50 ms wait */
     expect_alive(impl, sp, "after clients vanished");
     expect_served(impl, port, "after clients vanished");
     json_t *ctr = stop_counters(impl, sp, SIGTERM);
@@ -957,11 +869,11 @@ static void case_stalled(const char *impl)
         s[i] = connect_ok(impl, port);
         send_ok(impl, s[i], half, strlen(half), "a stalled half request");
     }
-    sleep_ms(50);
+    tenv_sleep_ms(50);
     struct hc_conn *c = connect_ok(impl, port);
     for (int i = 0; i < 3; i++) {
         double ms = timed_get(impl, c, "/?wait_us=20000&bytes=4", 4);
-        EXPECT(impl, ms >= 20 && ms < 20 + 100 * slack(),
+        EXPECT(impl, ms >= 20 && ms < 20 + 100 * tenv_slack(),
                "with %d stalled connections, a 20 ms request took %.2f ms", STALLED, ms);
     }
     hc_close(c);
@@ -1004,14 +916,14 @@ static void case_idle(const char *impl)
     for (int i = 0; i < 7; i++) { /* 700 ms, never 300 ms silent */
         send_get(impl, busy, "/?bytes=1");
         expect_200(impl, busy, 1, "a connection active every 100 ms");
-        sleep_ms(100);
+        tenv_sleep_ms(100);
     }
     EXPECT(impl, hc_wait_close(busy, 1) == 0, "the busy connection was closed");
     send_get(impl, busy, "/?bytes=1");
     expect_200(impl, busy, 1, "the busy connection, at the end");
     hc_close(busy);
     for (int i = 0; i < 3; i++) {
-        int closed = hc_wait_close(c[i], (int)(2000 * slack()));
+        int closed = hc_wait_close(c[i], (int)(2000 * tenv_slack()));
         double ms = hc_now_ms() - since[i];
         EXPECT(impl, closed == 1, "%s: still open %.0f ms later (idle timeout 300 ms)", names[i],
                ms);
@@ -1022,9 +934,9 @@ static void case_idle(const char *impl)
     /* Those closed while the busy loop ran; a fresh silent connection times the close. */
     struct hc_conn *fresh = connect_ok(impl, port);
     double t0 = hc_now_ms();
-    int closed = hc_wait_close(fresh, (int)(2000 * slack()));
+    int closed = hc_wait_close(fresh, (int)(2000 * tenv_slack()));
     double ms = hc_now_ms() - t0;
-    EXPECT(impl, closed == 1 && ms >= 250 && ms < 300 + 700 * slack(),
+    EXPECT(impl, closed == 1 && ms >= 250 && ms < 300 + 700 * tenv_slack(),
            "a silent connection closed=%d after %.0f ms (idle timeout 300 ms)", closed, ms);
     hc_close(fresh);
     json_t *ctr = stop_counters(impl, sp, SIGTERM);
@@ -1047,7 +959,7 @@ static void case_trickle(const char *impl)
     struct hc_conn *c = connect_ok(impl, server_port(sp));
     const char *req = "GET /?bytes=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 0123456789\r\n\r\n";
     double t0 = hc_now_ms(), closed_at = -1;
-    double give_up = 300 + 1200 * slack();
+    double give_up = 300 + 1200 * tenv_slack();
     for (size_t i = 0; req[i] && closed_at < 0 && hc_now_ms() - t0 < give_up; i++) {
         if (hc_send(c, req + i, 1, io_ms()) < 0 || hc_wait_close(c, 100) == 1)
             closed_at = hc_now_ms() - t0;
@@ -1056,7 +968,7 @@ static void case_trickle(const char *impl)
            "a request trickled over %.0f ms (one byte per 100 ms) was never cut off by the "
            "300 ms idle timeout",
            hc_now_ms() - t0);
-    EXPECT(impl, closed_at >= 250 && closed_at < 300 + 700 * slack(),
+    EXPECT(impl, closed_at >= 250 && closed_at < 300 + 700 * tenv_slack(),
            "the trickling client was closed after %.0f ms (idle timeout 300 ms)", closed_at);
     hc_close(c);
     expect_served(impl, server_port(sp), "after a trickling client");
@@ -1090,11 +1002,11 @@ static void case_sigterm(const char *impl)
     send_ok(impl, half, "GET / HTTP/1.1\r\n", 16, "half a request");
     struct hc_conn *waiting = connect_ok(impl, port);
     send_get(impl, waiting, "/?wait_us=5000000"); /* still waiting when the signal comes */
-    sleep_ms(50);
+    tenv_sleep_ms(50);
     double t0 = hc_now_ms();
     json_t *ctr = stop_counters(impl, sp, SIGTERM);
     double ms = hc_now_ms() - t0;
-    EXPECT(impl, ms < 2000 * slack(), "SIGTERM with open connections took %.0f ms to exit", ms);
+    EXPECT(impl, ms < 2000 * tenv_slack(), "SIGTERM with open connections took %.0f ms to exit", ms);
     EXPECT(impl, counter(impl, ctr, "accepted") == 5, "accepted = %lld, want 5",
            counter(impl, ctr, "accepted"));
     EXPECT(impl, counter(impl, ctr, "requests") == 5, "requests = %lld, want 5",
@@ -1141,7 +1053,7 @@ static void case_cli(const char *impl)
         char *argv[6] = {path};
         for (int k = 0; k < 4 && cases[i].args[k]; k++)
             argv[k + 1] = (char *)cases[i].args[k];
-        int st = run_cmd(argv, out, sizeof out, (int)(5000 * slack()));
+        int st = tenv_run_cmd(argv, out, sizeof out, (int)(5000 * tenv_slack()));
         EXPECT(impl, st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == cases[i].code,
                "%s %s: exit %d, want %d; output: %s", path, cases[i].args[0],
                WIFEXITED(st) ? WEXITSTATUS(st) : -1, cases[i].code, out);
@@ -1190,7 +1102,7 @@ static void case_fd_limit(const char *impl)
     double cpu0 = cpu_seconds(server_pid(sp)), t0 = hc_now_ms();
     for (int i = 0; i < FD_CONNS; i++) {
         struct hc_response *r = resp_new();
-        int rc = hc_read_response(c[i], r, i == 0 ? io_ms() : (int)(50 * slack()));
+        int rc = hc_read_response(c[i], r, i == 0 ? io_ms() : (int)(50 * tenv_slack()));
         int e = errno;
         EXPECT(impl, rc == 0 || e == ETIMEDOUT, "connection %d: %s", i, strerror(e));
         if (rc == 0) {
@@ -1200,7 +1112,7 @@ static void case_fd_limit(const char *impl)
         }
         resp_done(r);
     }
-    sleep_ms(300); /* the server sits at its fd limit */
+    tenv_sleep_ms(300); /* the server sits at its fd limit */
     double cpu = cpu_seconds(server_pid(sp)) - cpu0, wall = (hc_now_ms() - t0) / 1e3;
     cr_log_info("[%s] %d of %d connections served at RLIMIT_NOFILE 32; %.2f s CPU in %.2f s", impl,
                 n, FD_CONNS, cpu, wall);
@@ -1250,7 +1162,7 @@ static void case_thread_503(const char *impl)
     /* Warm up first: the first thread creates its malloc arena and, once gone, leaves its
        stack in glibc's cache, both counted in the size measured next. */
     expect_served(impl, port, "before the limit");
-    sleep_ms(50);
+    tenv_sleep_ms(50);
     struct proc_mem pm;
     EXPECT(impl, procfs_read_status(server_pid(sp), &pm) == 0, "reading /proc/%d/status: %s",
            (int)server_pid(sp), strerror(errno));
@@ -1266,7 +1178,7 @@ static void case_thread_503(const char *impl)
     for (int i = 0; i < HELD; i++) {
         /* Held connections send nothing yet: an answer now can only be the 503. */
         struct hc_response *r = resp_new();
-        int rc = hc_read_response(c[i], r, i < THREADS_OK ? 100 : (int)(300 * slack()));
+        int rc = hc_read_response(c[i], r, i < THREADS_OK ? 100 : (int)(300 * tenv_slack()));
         if (rc < 0) {
             int e = errno;
             resp_done(r);
@@ -1298,7 +1210,7 @@ static void case_thread_503(const char *impl)
     }
     for (int i = 0; i < HELD; i++)
         hc_close(c[i]);
-    sleep_ms(100); /* their threads end and free their stacks */
+    tenv_sleep_ms(100); /* their threads end and free their stacks */
     expect_served(impl, port, "after the held connections closed");
     json_t *ctr = stop_counters(impl, sp, SIGTERM);
     EXPECT(impl, counter(impl, ctr, "thread_create_failed") >= n503,
@@ -1310,7 +1222,7 @@ static void case_thread_503(const char *impl)
 
 Test(servers, thread_server_503_without_threads, .timeout = 30)
 {
-    if (!impl_enabled("thread"))
+    if (!tenv_impl_enabled("thread"))
         cr_skip_test("TVT_IMPLS=%s excludes the thread server", getenv("TVT_IMPLS"));
     case_thread_503("thread");
 }

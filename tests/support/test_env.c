@@ -1,0 +1,132 @@
+/* test_env.c: the integration tests' environment variables, clocks and commands. */
+#include "test_env.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *tenv_bin_dir(void)
+{
+    const char *b = getenv("TVT_BIN_DIR");
+    return b && *b ? b : "bin";
+}
+
+bool tenv_impl_enabled(const char *impl)
+{
+    const char *env = getenv("TVT_IMPLS");
+    size_t n = strlen(impl);
+
+    if (!env || !*env)
+        return true;
+    for (const char *p = env; (p = strstr(p, impl)) != NULL; p += n) {
+        bool start = p == env || p[-1] == ',' || p[-1] == ' ';
+        bool end = p[n] == '\0' || p[n] == ',' || p[n] == ' ';
+        if (start && end)
+            return true;
+    }
+    return false;
+}
+
+const char *tenv_sanitizer(void)
+{
+    const char *s = getenv("TVT_SANITIZER");
+    return s ? s : "";
+}
+
+bool tenv_sanitized(void)
+{
+    return *tenv_sanitizer() != '\0';
+}
+
+double tenv_slack(void)
+{
+    const char *s = tenv_sanitizer();
+
+    if (strcmp(s, "thread") == 0)
+        return 5.0; /* TSan: 5-15x slower */
+    return *s ? 3.0 : 1.0; /* ASan: 2-3x */
+}
+
+int tenv_scaled(int n)
+{
+    const char *s = tenv_sanitizer();
+
+    if (strcmp(s, "thread") == 0)
+        return n / 4;
+    return *s ? n / 2 : n;
+}
+
+double tenv_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void tenv_sleep_ms(double ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (double)(time_t)(ms / 1000) * 1000) * 1e6)};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+int tenv_run_cmd(char *const argv[], char *out, size_t outlen, int timeout_ms)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
+            _exit(127);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    double deadline = tenv_now_ms() + timeout_ms;
+    size_t used = 0;
+    out[0] = '\0';
+    for (;;) {
+        int left = (int)(deadline - tenv_now_ms());
+        if (left <= 0) break;
+        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+        int r = poll(&pfd, 1, left);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        char chunk[4096];
+        ssize_t n = read(p[0], chunk, sizeof chunk);
+        if (n <= 0) break;
+        size_t take = (size_t)n < outlen - 1 - used ? (size_t)n : outlen - 1 - used;
+        memcpy(out + used, chunk, take);
+        used += take;
+        out[used] = '\0';
+    }
+    close(p[0]);
+    int st = 0;
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (tenv_now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            break;
+        }
+        tenv_sleep_ms(2);
+    }
+    return st;
+}

@@ -1,0 +1,40 @@
+/* test_env.h: what the integration tests read from their environment, in one place.
+ *
+ *   TVT_BIN_DIR    where the programs are (default "bin", repo-relative)
+ *   TVT_IMPLS      which servers to start: "async", "thread", "async,thread" (default both)
+ *   TVT_SANITIZER  "", "address" or "thread": the programs are sanitized builds, slower */
+#ifndef TVT_TEST_ENV_H
+#define TVT_TEST_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The folder holding the programs under test. Static storage. */
+const char *tenv_bin_dir(void);
+
+/* true when TVT_IMPLS is unset or names impl ("thread" in "async, thread"). */
+bool tenv_impl_enabled(const char *impl);
+
+/* TVT_SANITIZER, "" when unset. */
+const char *tenv_sanitizer(void);
+bool tenv_sanitized(void);
+
+/* How much time bounds stretch: 1 plain, 3 under ASan, 5 under TSan. */
+double tenv_slack(void);
+
+/* n scaled down under sanitizers (a half under ASan, a quarter under TSan),
+ * so that a test file stays short. */
+int tenv_scaled(int n);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+double tenv_now_ms(void);
+
+/* Sleeps ms milliseconds, resuming after signals. */
+void tenv_sleep_ms(double ms);
+
+/* Runs argv (PATH lookup) with stdout+stderr captured into out, bounded by
+ * timeout_ms (SIGKILL after). Returns the raw wait status, or -1 if it could
+ * not run. */
+int tenv_run_cmd(char *const argv[], char *out, size_t outlen, int timeout_ms);
+
+#endif
