@@ -117,12 +117,19 @@ def fmt_dur(s):
 def write_json_atomic(path, doc):
     """Temp file in the same folder, fsync, rename: a reader never sees half a file."""
     tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def cpus():
@@ -353,7 +360,9 @@ class Child:
                 return
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+                # SIGKILL cannot be refused: wait as long as reaping takes (on an
+                # overloaded machine it can exceed any fixed bound).
+                self.proc.wait()
         except ProcessLookupError:
             pass
 
