@@ -31,13 +31,13 @@ enum conn_state {
 };
 
 struct conn {
-    ev_io io;       /* readable or writable, never both */
-    ev_timer wait;  /* the request's wait_us */
-    ev_timer idle;  /* closes a connection that sends no full request in time */
+    ev_io io;                 /* readable or writable, never both */
+    ev_timer wait;            /* the request's wait_us */
+    ev_timer idle;            /* closes a connection that sends no full request in time */
     struct conn *prev, *next; /* every live connection, to close them at exit */
     int fd;
     enum conn_state state;
-    int closing;    /* close once the answer in flight is written */
+    int closing; /* close once the answer in flight is written */
     struct request req;
     size_t rpos, rlen; /* unparsed input: rbuf[rpos, rlen) */
     struct iovec iov[2];
@@ -120,7 +120,8 @@ static int conn_flush(struct server *s, struct conn *c)
                 conn_watch(s, c, EV_WRITE);
                 return 0;
             }
-            counters_add(s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
+            counters_add(s->ctr,
+                         errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
             conn_close(s, c);
             return -1;
         }
@@ -152,7 +153,8 @@ static int conn_answer(struct server *s, struct conn *c)
     date_cache_update(&s->date, (time_t)ev_now(s->loop));
     c->closing = !c->req.keep_alive;
     c->iov[0].iov_base = c->head;
-    c->iov[0].iov_len = response_head_ok(c->head, w->bytes, c->req.keep_alive, c->req.http_minor, &s->date);
+    c->iov[0].iov_len =
+        response_head_ok(c->head, w->bytes, c->req.keep_alive, c->req.http_minor, &s->date);
     c->iov[1].iov_base = (void *)response_body();
     c->iov[1].iov_len = w->bytes;
     c->iovcnt = c->req.head_only || w->bytes == 0 ? 1 : 2;

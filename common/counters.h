@@ -7,25 +7,25 @@
 #include <stdio.h>
 
 enum counter {
-    CTR_ACCEPTED,        /* connections accepted */
-    CTR_CLOSED,          /* connections closed, for any reason */
-    CTR_REQUESTS,        /* requests answered 200 */
-    CTR_STATUS_400,      /* malformed request or workload */
+    CTR_ACCEPTED,   /* connections accepted */
+    CTR_CLOSED,     /* connections closed, for any reason */
+    CTR_REQUESTS,   /* requests answered 200 */
+    CTR_STATUS_400, /* malformed request or workload */
     CTR_STATUS_404,
     CTR_STATUS_405,
     CTR_STATUS_413,
     CTR_STATUS_414,
     CTR_STATUS_431,
-    CTR_STATUS_503,      /* connection refused service (no thread) */
+    CTR_STATUS_503, /* connection refused service (no thread) */
     CTR_STATUS_505,
-    CTR_ABORTED,         /* peer closed or reset in the middle of a request or answer */
-    CTR_IDLE_TIMEOUTS,   /* closed after --idle-timeout-ms without a byte */
-    CTR_IO_ERRORS,       /* read or write failed (reset, broken pipe) */
-    CTR_ACCEPT_ERRORS,   /* accept failed for another reason than fds */
-    CTR_ACCEPT_EMFILE,   /* accept hit the fd limit; accepting paused */
+    CTR_ABORTED,       /* peer closed or reset in the middle of a request or answer */
+    CTR_IDLE_TIMEOUTS, /* closed after --idle-timeout-ms without a byte */
+    CTR_IO_ERRORS,     /* read or write failed (reset, broken pipe) */
+    CTR_ACCEPT_ERRORS, /* accept failed for another reason than fds */
+    CTR_ACCEPT_EMFILE, /* accept hit the fd limit; accepting paused */
     CTR_THREAD_CREATE_FAILED,
-    CTR_OOM,             /* no memory for a connection */
-    CTR_UNFINISHED,      /* connections still busy (burning work_us) at exit */
+    CTR_OOM,        /* no memory for a connection */
+    CTR_UNFINISHED, /* connections still busy (burning work_us) at exit */
     CTR__COUNT
 };
 

@@ -37,7 +37,7 @@ struct framer {
     size_t head_bytes;
     size_t body_bytes;
     size_t url_len;
-    int status;     /* HTTP status to answer on FRAMING_ERROR */
+    int status; /* HTTP status to answer on FRAMING_ERROR */
     int complete;
     int in_message; /* bytes of a request seen and not yet complete */
     char error[128];

@@ -9,7 +9,8 @@
  * steps of (1 << b), stored after the ones before it in counts[]. */
 int hist_index_of(uint64_t v)
 {
-    if (v > HIST_MAX_US) v = HIST_MAX_US;
+    if (v > HIST_MAX_US)
+        v = HIST_MAX_US;
     int pow2ceil = 64 - __builtin_clzll(v | (2 * HIST_SUB_HALF - 1));
     int bucket = pow2ceil - (HIST_SUB_BITS + 1);
     uint64_t sub = v >> bucket;
@@ -30,7 +31,8 @@ uint64_t hist_lowest_at(int i)
 uint64_t hist_highest_at(int i)
 {
     int bucket = (i >> HIST_SUB_BITS) - 1;
-    if (bucket < 0) bucket = 0;
+    if (bucket < 0)
+        bucket = 0;
     return hist_lowest_at(i) + (1ULL << bucket) - 1;
 }
 
@@ -56,19 +58,24 @@ void hist_record(struct hist *h, uint64_t v)
         h->clamped++;
     }
     h->counts[hist_index_of(v)]++;
-    if (h->count == 0 || v < h->min) h->min = v;
-    if (v > h->max) h->max = v;
+    if (h->count == 0 || v < h->min)
+        h->min = v;
+    if (v > h->max)
+        h->max = v;
     h->count++;
     h->sum += (double)v;
 }
 
 void hist_merge(struct hist *dst, const struct hist *src)
 {
-    if (src->count == 0) return;
+    if (src->count == 0)
+        return;
     for (int i = 0; i < HIST_COUNTS; i++)
         dst->counts[i] += src->counts[i];
-    if (dst->count == 0 || src->min < dst->min) dst->min = src->min;
-    if (src->max > dst->max) dst->max = src->max;
+    if (dst->count == 0 || src->min < dst->min)
+        dst->min = src->min;
+    if (src->max > dst->max)
+        dst->max = src->max;
     dst->count += src->count;
     dst->clamped += src->clamped;
     dst->sum += src->sum;
@@ -76,20 +83,26 @@ void hist_merge(struct hist *dst, const struct hist *src)
 
 uint64_t hist_percentile(const struct hist *h, double p)
 {
-    if (h->count == 0) return 0;
-    if (p <= 0) return h->min;
-    if (p >= 100) return h->max;
+    if (h->count == 0)
+        return 0;
+    if (p <= 0)
+        return h->min;
+    if (p >= 100)
+        return h->max;
     /* nearest rank; the epsilon keeps 99.9 * 10000 / 100 from rounding up to 9991 */
     double r = ceil(p * (double)h->count / 100.0 - 1e-7);
     uint64_t rank = r < 1 ? 1 : (uint64_t)r;
-    if (rank == 1) return h->min;
+    if (rank == 1)
+        return h->min;
     uint64_t seen = 0;
     for (int i = 0; i < HIST_COUNTS; i++) {
         seen += h->counts[i];
         if (seen >= rank) {
             uint64_t v = hist_highest_at(i);
-            if (v > h->max) v = h->max;
-            if (v < h->min) v = h->min;
+            if (v > h->max)
+                v = h->max;
+            if (v < h->min)
+                v = h->min;
             return v;
         }
     }

@@ -28,7 +28,8 @@ static int write_all(int fd, const char *buf, size_t len)
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return -1;
         }
         buf += n;
@@ -70,11 +71,14 @@ int jsonfile_write(const char *path, const json_t *doc, char *err, size_t errlen
     }
     /* mkstemp makes 0600; results are meant to be read by others. */
     step = "cannot set permissions of the temporary file";
-    if (fchmod(fd, 0644) < 0) goto fail;
+    if (fchmod(fd, 0644) < 0)
+        goto fail;
     step = "cannot write the temporary file (disk full?)";
-    if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0) goto fail;
+    if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0)
+        goto fail;
     step = "cannot fsync the temporary file";
-    if (fsync(fd) < 0) goto fail;
+    if (fsync(fd) < 0)
+        goto fail;
     step = "cannot close the temporary file";
     if (close(fd) < 0) {
         fd = -1;
@@ -82,22 +86,27 @@ int jsonfile_write(const char *path, const json_t *doc, char *err, size_t errlen
     }
     fd = -1;
     step = "cannot rename the temporary file over it";
-    if (rename(tmp, path) < 0) goto fail;
+    if (rename(tmp, path) < 0)
+        goto fail;
     tmp[0] = '\0'; /* renamed: no longer ours to unlink */
 
     /* The rename is durable only once the folder's entry is on disk. */
     step = "written, but cannot fsync its folder";
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) < 0) goto fail;
+    if (dfd < 0 || fsync(dfd) < 0)
+        goto fail;
     close(dfd);
     free(text);
     return 0;
 
 fail:;
     int saved = errno;
-    if (fd >= 0) close(fd);
-    if (dfd >= 0) close(dfd);
-    if (tmp[0]) unlink(tmp);
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    if (tmp[0])
+        unlink(tmp);
     free(text);
     snprintf(err, errlen, "%s: %s: %s", path, step, strerror(saved));
     errno = saved;

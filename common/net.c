@@ -39,7 +39,8 @@ int net_listen(const char *host, int port, int backlog, int nonblock, int reusep
     }
     if (bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
         snprintf(err, errlen, "cannot bind %s:%d: %s%s", host, port, strerror(errno),
-                 errno == EADDRINUSE ? " (another process holds the port; pick another with --port, or 0)"
+                 errno == EADDRINUSE
+                     ? " (another process holds the port; pick another with --port, or 0)"
                  : errno == EADDRNOTAVAIL ? " (no local interface has that address; try 127.0.0.1)"
                                           : "");
         goto fail;

@@ -25,12 +25,14 @@ static int field_ll(const char *text, const char *key, long long *out)
             char *end;
             errno = 0;
             long long v = strtoll(p + klen + 1, &end, 10);
-            if (end == p + klen + 1 || errno == ERANGE) return -1;
+            if (end == p + klen + 1 || errno == ERANGE)
+                return -1;
             *out = v;
             return 0;
         }
         p = strchr(p, '\n');
-        if (p) p++;
+        if (p)
+            p++;
     }
     return -1;
 }
@@ -38,7 +40,8 @@ static int field_ll(const char *text, const char *key, long long *out)
 static int field_l(const char *text, const char *key, long *out)
 {
     long long v;
-    if (field_ll(text, key, &v) < 0) return -1;
+    if (field_ll(text, key, &v) < 0)
+        return -1;
     *out = (long)v;
     return 0;
 }
@@ -50,18 +53,21 @@ ssize_t procfs_slurp(const char *path, char *buf, size_t cap)
         return -1;
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
+    if (fd < 0)
+        return -1;
     size_t len = 0;
     while (len < cap - 1) {
         ssize_t n = read(fd, buf + len, cap - 1 - len);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             int saved = errno;
             close(fd);
             errno = saved;
             return -1;
         }
-        if (n == 0) break;
+        if (n == 0)
+            break;
         len += (size_t)n;
     }
     buf[len] = '\0';
@@ -98,7 +104,8 @@ int procfs_parse_status(const char *text, struct proc_mem *out)
 int procfs_read_status(pid_t pid, struct proc_mem *out)
 {
     char buf[PROCFS_BUF];
-    if (slurp_pid(pid, "status", buf, sizeof buf) < 0) return -1;
+    if (slurp_pid(pid, "status", buf, sizeof buf) < 0)
+        return -1;
     return procfs_parse_status(buf, out);
 }
 
@@ -114,7 +121,8 @@ int procfs_parse_smaps_rollup(const char *text, long *pss_kib)
 int procfs_read_pss(pid_t pid, long *pss_kib)
 {
     char buf[PROCFS_BUF];
-    if (slurp_pid(pid, "smaps_rollup", buf, sizeof buf) < 0) return -1;
+    if (slurp_pid(pid, "smaps_rollup", buf, sizeof buf) < 0)
+        return -1;
     return procfs_parse_smaps_rollup(buf, pss_kib);
 }
 
@@ -135,7 +143,8 @@ int procfs_parse_meminfo(const char *text, struct sys_mem *out)
 int procfs_read_meminfo(struct sys_mem *out)
 {
     char buf[PROCFS_BUF];
-    if (procfs_slurp("/proc/meminfo", buf, sizeof buf) < 0) return -1;
+    if (procfs_slurp("/proc/meminfo", buf, sizeof buf) < 0)
+        return -1;
     return procfs_parse_meminfo(buf, out);
 }
 
@@ -145,7 +154,8 @@ int procfs_parse_sockstat(const char *text, long *tcp_inuse, long *tcp_mem_pages
     const char *line = text;
     while (line && strncmp(line, "TCP:", 4) != 0) {
         line = strchr(line, '\n');
-        if (line) line++;
+        if (line)
+            line++;
     }
     if (!line) {
         errno = EINVAL;
@@ -166,7 +176,8 @@ int procfs_parse_sockstat(const char *text, long *tcp_inuse, long *tcp_mem_pages
 int procfs_read_sockstat(long *tcp_inuse, long *tcp_mem_pages)
 {
     char buf[PROCFS_BUF];
-    if (procfs_slurp("/proc/net/sockstat", buf, sizeof buf) < 0) return -1;
+    if (procfs_slurp("/proc/net/sockstat", buf, sizeof buf) < 0)
+        return -1;
     return procfs_parse_sockstat(buf, tcp_inuse, tcp_mem_pages);
 }
 
@@ -181,15 +192,18 @@ int procfs_task_switches(pid_t pid, long long *vol, long long *invol)
     else
         snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
     DIR *d = opendir(path);
-    if (!d) return -1;
+    if (!d)
+        return -1;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
         char tpath[sizeof path + sizeof e->d_name + 8];
         snprintf(tpath, sizeof tpath, "%s/%s/status", path, e->d_name);
         long long v, iv;
         /* A thread may exit between readdir and open: skip it, its switches are gone. */
-        if (procfs_slurp(tpath, buf, sizeof buf) < 0) continue;
+        if (procfs_slurp(tpath, buf, sizeof buf) < 0)
+            continue;
         if (field_ll(buf, "voluntary_ctxt_switches", &v) < 0 ||
             field_ll(buf, "nonvoluntary_ctxt_switches", &iv) < 0)
             continue;

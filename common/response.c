@@ -54,7 +54,7 @@ size_t response_head_ok(char *buf, size_t body_len, int keep_alive, int http_min
 {
     /* HTTP/1.0 clients keep the connection only when told so; HTTP/1.1 ones
      * keep it unless told otherwise. */
-    const char *conn = !keep_alive ? "Connection: close\r\n"
+    const char *conn = !keep_alive       ? "Connection: close\r\n"
                        : http_minor == 0 ? "Connection: keep-alive\r\n"
                                          : "";
     int n = snprintf(buf, RESPONSE_HEAD_MAX,

@@ -5,7 +5,17 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { OPT_HOST = 256, OPT_PORT, OPT_WAIT, OPT_WORK, OPT_BYTES, OPT_BACKLOG, OPT_IDLE, OPT_STACK, OPT_WORKERS };
+enum {
+    OPT_HOST = 256,
+    OPT_PORT,
+    OPT_WAIT,
+    OPT_WORK,
+    OPT_BYTES,
+    OPT_BACKLOG,
+    OPT_IDLE,
+    OPT_STACK,
+    OPT_WORKERS
+};
 
 static const struct option LONG_OPTS[] = {
     {"host", required_argument, NULL, OPT_HOST},

@@ -12,12 +12,12 @@
 
 struct server_opts {
     const char *host;
-    int port;                  /* 0: the kernel picks one */
-    struct workload defaults;  /* a request's query overrides these */
+    int port;                 /* 0: the kernel picks one */
+    struct workload defaults; /* a request's query overrides these */
     int backlog;
-    uint32_t idle_timeout_ms;  /* 0: never */
-    uint32_t stack_kib;        /* thread server only; 0: the system default */
-    uint32_t workers;          /* processes sharing the port (SO_REUSEPORT) */
+    uint32_t idle_timeout_ms; /* 0: never */
+    uint32_t stack_kib;       /* thread server only; 0: the system default */
+    uint32_t workers;         /* processes sharing the port (SO_REUSEPORT) */
 };
 
 enum server_opts_result { OPTS_OK, OPTS_HELP, OPTS_ERROR };

@@ -16,18 +16,22 @@
 static json_t *proc_number(const char *path)
 {
     char buf[64];
-    if (procfs_slurp(path, buf, sizeof buf) <= 0) return json_null();
+    if (procfs_slurp(path, buf, sizeof buf) <= 0)
+        return json_null();
     char *end;
     long long v = strtoll(buf, &end, 10);
-    if (end == buf) return json_null();
+    if (end == buf)
+        return json_null();
     return json_integer(v);
 }
 
 static json_t *rlimit_json(int resource)
 {
     struct rlimit rl;
-    if (getrlimit(resource, &rl) < 0) return json_null();
-    if (rl.rlim_cur == RLIM_INFINITY) return json_string("unlimited");
+    if (getrlimit(resource, &rl) < 0)
+        return json_null();
+    if (rl.rlim_cur == RLIM_INFINITY)
+        return json_string("unlimited");
     return json_integer((json_int_t)rl.rlim_cur);
 }
 
@@ -35,11 +39,14 @@ static json_t *rlimit_json(int resource)
 static json_t *cpu_model(void)
 {
     char buf[8192];
-    if (procfs_slurp("/proc/cpuinfo", buf, sizeof buf) <= 0) return json_null();
+    if (procfs_slurp("/proc/cpuinfo", buf, sizeof buf) <= 0)
+        return json_null();
     char *p = strstr(buf, "model name");
-    if (!p) return json_null();
+    if (!p)
+        return json_null();
     p = strchr(p, ':');
-    if (!p) return json_null();
+    if (!p)
+        return json_null();
     p++;
     while (*p == ' ' || *p == '\t')
         p++;
@@ -51,7 +58,8 @@ static json_t *kernel(void)
 {
     struct utsname u;
     char buf[sizeof u.sysname + sizeof u.release + sizeof u.machine + 4];
-    if (uname(&u) < 0) return json_null();
+    if (uname(&u) < 0)
+        return json_null();
     snprintf(buf, sizeof buf, "%s %s %s", u.sysname, u.release, u.machine);
     return json_string(buf);
 }

@@ -34,8 +34,8 @@ static void worker_ready(void)
     ready_fd = -1;
 }
 
-static int run_single(const struct server_opts *o, const char *prog, const char *impl,
-                      int nonblock, worker_fn fn)
+static int run_single(const struct server_opts *o, const char *prog, const char *impl, int nonblock,
+                      worker_fn fn)
 {
     static struct counters ctr; /* zeroed; lives as long as the threads that count */
     char err[512];

@@ -52,7 +52,8 @@ int workload_parse_query(struct workload *w, const char *q, size_t len, char *er
             return -1;
         }
         for (i = 0; i < sizeof(KEYS) / sizeof(KEYS[0]); i++) {
-            if ((size_t)(eq - q) == strlen(KEYS[i].key) && memcmp(q, KEYS[i].key, (size_t)(eq - q)) == 0)
+            if ((size_t)(eq - q) == strlen(KEYS[i].key) &&
+                memcmp(q, KEYS[i].key, (size_t)(eq - q)) == 0)
                 break;
         }
         if (i == sizeof(KEYS) / sizeof(KEYS[0])) {

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WAIT_US_MAX 60000000u /* 60 s: longer is a typo, not a benchmark */
-#define WORK_US_MAX 10000000u /* 10 s of CPU per request */
+#define WAIT_US_MAX 60000000u  /* 60 s: longer is a typo, not a benchmark */
+#define WORK_US_MAX 10000000u  /* 10 s of CPU per request */
 #define BYTES_MAX   (1u << 20) /* 1 MiB: the 200 body comes from one static buffer */
 
 struct workload {

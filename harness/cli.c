@@ -63,10 +63,12 @@ static const char USAGE_RUN[] =
 
 void cli_usage(FILE *f, int cmd)
 {
-    if (cmd < 0) fputs(USAGE_TOP, f);
+    if (cmd < 0)
+        fputs(USAGE_TOP, f);
     if (cmd < 0 || cmd == CLI_LOAD || cmd == CLI_RUN)
         fprintf(f, "%s%s", cmd < 0 ? "\n" : "", USAGE_LOAD);
-    if (cmd < 0 || cmd == CLI_RUN) fprintf(f, "\n%s", USAGE_RUN);
+    if (cmd < 0 || cmd == CLI_RUN)
+        fprintf(f, "\n%s", USAGE_RUN);
 }
 
 enum {
@@ -177,7 +179,8 @@ static int parse_cpu(const char *flag, const char *s, int *out, char *err, size_
         *out = -1;
         return 0;
     }
-    if (parse_long(flag, s, 0, 4095, &v, err, errlen) < 0) return -1;
+    if (parse_long(flag, s, 0, 4095, &v, err, errlen) < 0)
+        return -1;
     *out = (int)v;
     return 0;
 }
@@ -219,15 +222,13 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
     while ((ch = getopt_long(argc, argv, "+h", LONGOPTS, NULL)) != -1) {
         const char *name = NULL;
         for (const struct option *lo = LONGOPTS; lo->name; lo++)
-            if (lo->val == ch) name = lo->name;
+            if (lo->val == ch)
+                name = lo->name;
         int rc = 0;
         switch (ch) {
         case 'h':
-        case O_HELP:
-            return CLI_HELP;
-        case O_TARGET:
-            o->target = optarg;
-            break;
+        case O_HELP: return CLI_HELP;
+        case O_TARGET: o->target = optarg; break;
         case O_CONNS:
             rc = parse_long(name, optarg, 1, 10000000, &v, err, errlen);
             o->conns = (int)v;
@@ -244,28 +245,16 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
             rc = parse_double(name, optarg, 0.01, 86400, &o->duration_s, err, errlen);
             duration_given = true;
             break;
-        case O_WARMUP:
-            rc = parse_double(name, optarg, 0, 86400, &o->warmup_s, err, errlen);
-            break;
+        case O_WARMUP: rc = parse_double(name, optarg, 0, 86400, &o->warmup_s, err, errlen); break;
         case O_REQUESTS:
             rc = parse_long(name, optarg, 1, 4000000000000L, &v, err, errlen);
             o->requests = (uint64_t)v;
             break;
-        case O_RATE:
-            rc = parse_double(name, optarg, 0.001, 1e9, &o->rate, err, errlen);
-            break;
-        case O_THINK:
-            rc = parse_double(name, optarg, 0, 3600000, &o->think_ms, err, errlen);
-            break;
-        case O_WAIT:
-            rc = parse_long(name, optarg, 0, 60000000, &o->wait_us, err, errlen);
-            break;
-        case O_WORK:
-            rc = parse_long(name, optarg, 0, 10000000, &o->work_us, err, errlen);
-            break;
-        case O_BYTES:
-            rc = parse_long(name, optarg, 0, 1 << 20, &o->bytes, err, errlen);
-            break;
+        case O_RATE: rc = parse_double(name, optarg, 0.001, 1e9, &o->rate, err, errlen); break;
+        case O_THINK: rc = parse_double(name, optarg, 0, 3600000, &o->think_ms, err, errlen); break;
+        case O_WAIT: rc = parse_long(name, optarg, 0, 60000000, &o->wait_us, err, errlen); break;
+        case O_WORK: rc = parse_long(name, optarg, 0, 10000000, &o->work_us, err, errlen); break;
+        case O_BYTES: rc = parse_long(name, optarg, 0, 1 << 20, &o->bytes, err, errlen); break;
         case O_PATH:
             if (optarg[0] != '/') {
                 snprintf(err, errlen, "--path '%s': must start with /", optarg);
@@ -273,12 +262,8 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
             }
             o->path = optarg;
             break;
-        case O_NO_BODY:
-            o->body_check = false;
-            break;
-        case O_CRATE:
-            rc = parse_double(name, optarg, 0, 1e9, &o->connect_rate, err, errlen);
-            break;
+        case O_NO_BODY: o->body_check = false; break;
+        case O_CRATE: rc = parse_double(name, optarg, 0, 1e9, &o->connect_rate, err, errlen); break;
         case O_CRETRIES:
             rc = parse_long(name, optarg, 0, 100, &v, err, errlen);
             o->connect_retries = (int)v;
@@ -303,18 +288,10 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
             rc = parse_cpu(name, optarg, &o->server_cpu, err, errlen);
             o->server_cpu_set = true;
             break;
-        case O_REMOTE:
-            o->allow_remote = true;
-            break;
-        case O_OUT:
-            o->out = optarg;
-            break;
-        case O_NAME:
-            o->name = optarg;
-            break;
-        case O_QUIET:
-            o->quiet = true;
-            break;
+        case O_REMOTE: o->allow_remote = true; break;
+        case O_OUT: o->out = optarg; break;
+        case O_NAME: o->name = optarg; break;
+        case O_QUIET: o->quiet = true; break;
         case O_IMPL:
             if (strcmp(optarg, "async") != 0 && strcmp(optarg, "thread") != 0) {
                 snprintf(err, errlen, "--impl '%s': expected async or thread", optarg);
@@ -322,31 +299,22 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
             }
             o->impl = optarg;
             break;
-        case O_CMD:
-            o->server_cmd = optarg;
-            break;
-        case O_STACK:
-            rc = parse_long(name, optarg, 16, 1 << 22, &o->stack_kib, err, errlen);
-            break;
-        case O_WORKERS:
-            rc = parse_long(name, optarg, 1, 1024, &o->workers, err, errlen);
-            break;
+        case O_CMD: o->server_cmd = optarg; break;
+        case O_STACK: rc = parse_long(name, optarg, 16, 1 << 22, &o->stack_kib, err, errlen); break;
+        case O_WORKERS: rc = parse_long(name, optarg, 1, 1024, &o->workers, err, errlen); break;
         case O_READY:
             rc = parse_long(name, optarg, 1, 600000, &v, err, errlen);
             o->ready_timeout_ms = (int)v;
             break;
-        case O_IDLE:
-            rc = parse_double(name, optarg, 0, 60, &o->idle_s, err, errlen);
-            break;
-        case O_STALL:
-            rc = parse_double(name, optarg, 0.1, 3600, &o->stall_s, err, errlen);
-            break;
+        case O_IDLE: rc = parse_double(name, optarg, 0, 60, &o->idle_s, err, errlen); break;
+        case O_STALL: rc = parse_double(name, optarg, 0.1, 3600, &o->stall_s, err, errlen); break;
         default:
             snprintf(err, errlen, "unknown or incomplete flag '%s' (see harness help %s)",
                      argv[optind - 1], cmd == CLI_LOAD ? "load" : "run");
             return CLI_ERROR;
         }
-        if (rc < 0) return CLI_ERROR;
+        if (rc < 0)
+            return CLI_ERROR;
     }
     if (cmd == CLI_LOAD) {
         if (optind < argc) {

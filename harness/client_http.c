@@ -46,7 +46,8 @@ int chttp_format_request(char *buf, size_t cap, const char *host_port, const cha
     const char *names[3] = {"wait_us", "work_us", "bytes"};
     long vals[3] = {wait_us, work_us, bytes};
     for (int i = 0; i < 3; i++) {
-        if (vals[i] < 0) continue;
+        if (vals[i] < 0)
+            continue;
         qn += (size_t)snprintf(q + qn, sizeof q - qn, "%s%s=%ld", qn ? "&" : "", names[i], vals[i]);
     }
     const char *sep = qn == 0 ? "" : strchr(path, '?') ? "&" : "?";

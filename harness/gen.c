@@ -51,8 +51,10 @@ static int write_all(int fd, const void *buf, size_t len)
     const char *p = buf;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
         p += n;
         len -= (size_t)n;
     }
@@ -65,12 +67,16 @@ static int read_all(int fd, void *buf, size_t len, uint64_t deadline_ms)
     char *p = buf;
     while (len > 0) {
         uint64_t now = now_ms();
-        if (now >= deadline_ms) return -1;
+        if (now >= deadline_ms)
+            return -1;
         struct pollfd pfd = {fd, POLLIN, 0};
-        if (poll(&pfd, 1, (int)(deadline_ms - now)) <= 0) continue;
+        if (poll(&pfd, 1, (int)(deadline_ms - now)) <= 0)
+            continue;
         ssize_t n = read(fd, p, len);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (n <= 0) return -1;
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0)
+            return -1;
         p += n;
         len -= (size_t)n;
     }
@@ -111,8 +117,10 @@ static void child_main(const struct load_opts *o, int cmd_fd, int status_fd, int
         if (poll(&pfd, 1, 100) > 0) {
             char c = 0;
             ssize_t n = read(cmd_fd, &c, 1);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0 || c == 'S') break; /* EOF: the parent is gone */
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0 || c == 'S')
+                break; /* EOF: the parent is gone */
             if (c == 'W')
                 load_start_traffic(l);
             else if (c == 'M')
@@ -123,7 +131,8 @@ static void child_main(const struct load_opts *o, int cmd_fd, int status_fd, int
         child_publish(l, status_fd);
     }
     struct load_result res;
-    if (load_stop(l, &res) < 0) _exit(1);
+    if (load_stop(l, &res) < 0)
+        _exit(1);
     int rc = write_all(result_fd, &res, sizeof res) == 0 &&
                      write_all(result_fd, res.latency, sizeof *res.latency) == 0 &&
                      write_all(result_fd, res.latency_raw, sizeof *res.latency_raw) == 0
@@ -140,7 +149,8 @@ static void poll_status(struct gen *g)
         struct gen_status buf[8];
         for (;;) {
             ssize_t n = read(g->kids[k].status_fd, buf, sizeof buf);
-            if (n < (ssize_t)sizeof buf[0]) break; /* EAGAIN, EOF, or nothing new */
+            if (n < (ssize_t)sizeof buf[0])
+                break; /* EAGAIN, EOF, or nothing new */
             g->kids[k].last = buf[n / (ssize_t)sizeof buf[0] - 1];
         }
     }
@@ -162,9 +172,12 @@ static void close_all(struct gen *g)
 {
     for (int k = 0; k < g->n; k++) {
         struct child *c = &g->kids[k];
-        if (c->cmd_fd >= 0) close(c->cmd_fd);
-        if (c->status_fd >= 0) close(c->status_fd);
-        if (c->result_fd >= 0) close(c->result_fd);
+        if (c->cmd_fd >= 0)
+            close(c->cmd_fd);
+        if (c->status_fd >= 0)
+            close(c->status_fd);
+        if (c->result_fd >= 0)
+            close(c->result_fd);
         c->cmd_fd = c->status_fd = c->result_fd = -1;
     }
 }
@@ -182,7 +195,8 @@ static int spawn_child(struct gen *g, int k, const struct load_opts *share, char
 {
     struct child *c = &g->kids[k];
     int cmd[2], st[2], res[2];
-    if (pipe2(cmd, O_CLOEXEC) < 0) goto fail;
+    if (pipe2(cmd, O_CLOEXEC) < 0)
+        goto fail;
     if (pipe2(st, O_CLOEXEC) < 0) {
         close(cmd[0]);
         close(cmd[1]);
@@ -245,7 +259,8 @@ struct gen *gen_start(const struct load_opts *o, int procs, char *err, size_t er
         }
         return g;
     }
-    if (procs > o->conns) procs = o->conns;
+    if (procs > o->conns)
+        procs = o->conns;
     g->kids = calloc((size_t)procs, sizeof *g->kids);
     if (!g->kids) {
         free(g);
@@ -271,7 +286,8 @@ struct gen *gen_start(const struct load_opts *o, int procs, char *err, size_t er
                 o->requests / (uint64_t)procs + ((uint64_t)k < o->requests % (uint64_t)procs);
         first += share.conns;
         g->n = k + 1;
-        if (spawn_child(g, k, &share, err, errlen) < 0) goto fail;
+        if (spawn_child(g, k, &share, err, errlen) < 0)
+            goto fail;
     }
     /* each child reports once it runs, or why it could not start */
     for (int k = 0; k < g->n; k++) {
@@ -294,15 +310,18 @@ fail:
 static void send_all(struct gen *g, char cmd)
 {
     for (int k = 0; k < g->n; k++)
-        if (g->kids[k].cmd_fd >= 0) (void)!write(g->kids[k].cmd_fd, &cmd, 1);
+        if (g->kids[k].cmd_fd >= 0)
+            (void)!write(g->kids[k].cmd_fd, &cmd, 1);
 }
 
 bool gen_ramped(struct gen *g)
 {
-    if (g->local) return load_ramped(g->local);
+    if (g->local)
+        return load_ramped(g->local);
     poll_status(g);
     for (int k = 0; k < g->n; k++)
-        if (!g->kids[k].last.ramped) return false;
+        if (!g->kids[k].last.ramped)
+            return false;
     return true;
 }
 
@@ -332,23 +351,27 @@ void gen_end_measure(struct gen *g)
 
 bool gen_quota_done(struct gen *g)
 {
-    if (g->local) return load_quota_done(g->local);
+    if (g->local)
+        return load_quota_done(g->local);
     poll_status(g);
     for (int k = 0; k < g->n; k++)
-        if (!g->kids[k].last.quota_done) return false;
+        if (!g->kids[k].last.quota_done)
+            return false;
     return true;
 }
 
 uint64_t gen_progress(struct gen *g, uint64_t *errors)
 {
-    if (g->local) return load_progress(g->local, errors);
+    if (g->local)
+        return load_progress(g->local, errors);
     poll_status(g);
     uint64_t p = 0, e = 0;
     for (int k = 0; k < g->n; k++) {
         p += g->kids[k].last.progress;
         e += g->kids[k].last.errors;
     }
-    if (errors) *errors = e;
+    if (errors)
+        *errors = e;
     return p;
 }
 
@@ -381,10 +404,12 @@ static void merge(struct load_result *out, const struct load_result *r)
     if (r->window_end_ns) {
         if (!out->window_start_ns || r->window_start_ns < out->window_start_ns)
             out->window_start_ns = r->window_start_ns;
-        if (r->window_end_ns > out->window_end_ns) out->window_end_ns = r->window_end_ns;
+        if (r->window_end_ns > out->window_end_ns)
+            out->window_end_ns = r->window_end_ns;
     }
     out->cpu_s += r->cpu_s;
-    if (r->cpu_max_thread > out->cpu_max_thread) out->cpu_max_thread = r->cpu_max_thread;
+    if (r->cpu_max_thread > out->cpu_max_thread)
+        out->cpu_max_thread = r->cpu_max_thread;
     out->conns_connected += r->conns_connected;
     out->conns_failed += r->conns_failed;
     out->conns_open_peak += r->conns_open_peak;
@@ -401,7 +426,8 @@ int gen_stop(struct gen *g, struct load_result *out, char *err, size_t errlen)
     if (g->local) {
         int rc = load_stop(g->local, out);
         free(g);
-        if (rc < 0) snprintf(err, errlen, "out of memory merging the results");
+        if (rc < 0)
+            snprintf(err, errlen, "out of memory merging the results");
         return rc;
     }
     memset(out, 0, sizeof *out);
@@ -425,7 +451,8 @@ int gen_stop(struct gen *g, struct load_result *out, char *err, size_t errlen)
             rc = -1;
             continue;
         }
-        if (k == 0) out->ramp_s = r.ramp_s;
+        if (k == 0)
+            out->ramp_s = r.ramp_s;
         merge(out, &r);
         hist_merge(out->latency, h);
         if (read_all(c->result_fd, h, sizeof *h, deadline) < 0) {
@@ -452,6 +479,7 @@ int gen_stop(struct gen *g, struct load_result *out, char *err, size_t errlen)
 done:
     hist_free(h);
     gen_free(g);
-    if (rc < 0 && (!out->latency || !out->latency_raw)) load_result_free(out);
+    if (rc < 0 && (!out->latency || !out->latency_raw))
+        load_result_free(out);
     return rc;
 }

@@ -144,7 +144,8 @@ static void conn_send(struct conn *c, uint64_t now);
 
 static void thread_freeze(struct lthread *t, uint64_t now)
 {
-    if (t->frozen) return;
+    if (t->frozen)
+        return;
     /* connections still failing to reconnect when the window closes count as connect errors
        too, or a run that lost them would look clean */
     if (t->measuring)
@@ -181,9 +182,11 @@ static void count_error(struct lthread *t, int kind, int err, const char *why)
                      why ? why : strerror(err));
     }
     t->all_errors++;
-    if (t->frozen) return;
+    if (t->frozen)
+        return;
     t->c.errors[kind]++;
-    if (kind != LOAD_ERR_CONNECT) quota_step(t);
+    if (kind != LOAD_ERR_CONNECT)
+        quota_step(t);
 }
 
 static void publish(struct lthread *t)
@@ -214,7 +217,8 @@ static void ramp_step(struct lthread *t, uint64_t now)
 static void io_events(struct conn *c, int events)
 {
     bool w = (events & EV_WRITE) != 0;
-    if (w == c->want_write) return;
+    if (w == c->want_write)
+        return;
     /* same fd: ev_io_modify lets libev skip epoll_ctl when nothing else changed */
     ev_io_stop(c->t->loop, &c->io);
     ev_io_modify(&c->io, events);
@@ -227,7 +231,8 @@ static void conn_close(struct conn *c)
 {
     ev_io_stop(c->t->loop, &c->io);
     sched_remove(&c->t->sched, &c->due);
-    if (c->fd >= 0) close(c->fd);
+    if (c->fd >= 0)
+        close(c->fd);
     c->fd = -1;
     c->want_write = false;
     c->in_ready = false;
@@ -256,14 +261,16 @@ static void connect_failed(struct conn *c, int err, const char *what, uint64_t n
     c->state = CS_RETIRED;
     t->failed++;
     count_error(t, LOAD_ERR_CONNECT, err, why);
-    if (!c->confirmed) ramp_step(t, now);
+    if (!c->confirmed)
+        ramp_step(t, now);
 }
 
 /* Decides the next send: at once, at the open-loop schedule, or after the think time. */
 static void conn_next(struct conn *c, uint64_t now)
 {
     struct lthread *t = c->t;
-    if (!t->traffic || t->quota_reached) return; /* parked: stays idle */
+    if (!t->traffic || t->quota_reached)
+        return; /* parked: stays idle */
     uint64_t at = t->interval_ns ? c->intended_ns : c->next_ns;
     if (at > now) {
         sched_add(&t->sched, &c->due, at);
@@ -282,9 +289,11 @@ static void conn_connected(struct conn *c, uint64_t now)
     struct lthread *t = c->t;
     c->state = CS_IDLE;
     /* an unanswered connection keeps its count: the handshake alone proves little */
-    if (c->confirmed) c->retries = 0;
+    if (c->confirmed)
+        c->retries = 0;
     c->is_open = true;
-    if (++t->open_now > t->open_peak) t->open_peak = t->open_now;
+    if (++t->open_now > t->open_peak)
+        t->open_peak = t->open_now;
     ev_io_stop(t->loop, &c->io);
     ev_io_set(&c->io, c->fd, EV_READ);
     ev_io_start(t->loop, &c->io);
@@ -342,7 +351,8 @@ static void conn_connect(struct conn *c, uint64_t now)
 static void conn_reopen(struct conn *c, uint64_t now)
 {
     conn_close(c);
-    if (!c->t->frozen) c->t->c.reconnects++;
+    if (!c->t->frozen)
+        c->t->c.reconnects++;
     conn_connect(c, now);
 }
 
@@ -374,7 +384,8 @@ static void conn_write(struct conn *c)
             c->woff += (int)n;
             continue;
         }
-        if (errno == EINTR) continue;
+        if (errno == EINTR)
+            continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             io_events(c, EV_READ | EV_WRITE);
             return;
@@ -389,7 +400,8 @@ static void conn_send(struct conn *c, uint64_t now)
 {
     c->state = CS_WAITING;
     c->state_ns = now;
-    if (!c->t->interval_ns) c->intended_ns = now;
+    if (!c->t->interval_ns)
+        c->intended_ns = now;
     c->woff = 0;
     chttp_reset(&c->http);
     conn_write(c);
@@ -462,7 +474,8 @@ static void conn_read(struct conn *c)
     for (;;) {
         ssize_t n = read(c->fd, t->rbuf, RBUF_SIZE);
         if (n > 0) {
-            if (!t->frozen) t->c.bytes += (uint64_t)n;
+            if (!t->frozen)
+                t->c.bytes += (uint64_t)n;
             const char *why = "bytes nobody asked for";
             int r = c->state == CS_WAITING ? chttp_feed(&c->http, t->rbuf, (size_t)n, &why)
                                            : CHTTP_ERROR;
@@ -474,14 +487,16 @@ static void conn_read(struct conn *c)
                 conn_answered(c);
                 return;
             }
-            if (n < RBUF_SIZE) return;
+            if (n < RBUF_SIZE)
+                return;
             continue;
         }
         if (n == 0) {
             conn_eof(c);
             return;
         }
-        if (errno == EINTR) continue;
+        if (errno == EINTR)
+            continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             conn_fail(c, LOAD_ERR_READ, errno, "read", now_ns());
         return;
@@ -495,7 +510,8 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
     if (c->state == CS_CONNECTING) {
         int err = 0;
         socklen_t len = sizeof err;
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+            err = errno;
         if (err)
             connect_failed(c, err, "connect", now_ns());
         else
@@ -503,7 +519,8 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     int fd = c->fd;
-    if (revents & EV_READ) conn_read(c);
+    if (revents & EV_READ)
+        conn_read(c);
     /* the read may have closed and reopened the connection: then the event is stale */
     if ((revents & EV_WRITE) && c->fd == fd && c->state == CS_WAITING && c->want_write)
         conn_write(c);
@@ -515,7 +532,8 @@ static void on_timerfd(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
     struct lthread *t = container_of(w, struct lthread, timer_io);
     uint64_t expirations;
-    if (read(t->tfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN) return;
+    if (read(t->tfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+        return;
     t->armed_ns = 0;
     uint64_t now = now_ns();
     struct sched_node *n;
@@ -617,7 +635,8 @@ static void thread_traffic(struct lthread *t, uint64_t now)
     t->traffic = true;
     for (int i = 0; i < t->nconns; i++) {
         struct conn *c = &t->conns[i];
-        if (c->state != CS_IDLE || !c->confirmed || sched_queued(&c->due) || c->in_ready) continue;
+        if (c->state != CS_IDLE || !c->confirmed || sched_queued(&c->due) || c->in_ready)
+            continue;
         uint64_t spread =
             (t->interval_ns ? t->interval_ns : t->think_ns) * (uint64_t)i / (uint64_t)t->nconns;
         c->intended_ns = c->next_ns = now + spread;
@@ -633,10 +652,14 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
     uint64_t now = now_ns();
     /* a jump from the ramp straight to cooldown (a run that failed early) still opens and
        closes an empty window, so that the ramp's connect errors are reported */
-    if (ph >= PH_WARMUP && t->seen_phase < PH_WARMUP) thread_traffic(t, now);
-    if (ph >= PH_MEASURE && t->seen_phase < PH_MEASURE) thread_begin(t, now);
-    if (ph >= PH_COOLDOWN && t->seen_phase < PH_COOLDOWN) thread_freeze(t, now);
-    if (ph >= PH_STOP) ev_break(loop, EVBREAK_ALL);
+    if (ph >= PH_WARMUP && t->seen_phase < PH_WARMUP)
+        thread_traffic(t, now);
+    if (ph >= PH_MEASURE && t->seen_phase < PH_MEASURE)
+        thread_begin(t, now);
+    if (ph >= PH_COOLDOWN && t->seen_phase < PH_COOLDOWN)
+        thread_freeze(t, now);
+    if (ph >= PH_STOP)
+        ev_break(loop, EVBREAK_ALL);
     t->seen_phase = ph;
 }
 
@@ -644,7 +667,8 @@ static void *thread_main(void *arg)
 {
     struct lthread *t = arg;
     const struct load_opts *o = &t->l->o;
-    if (o->pin) pthread_setaffinity_np(pthread_self(), sizeof o->cpus, &o->cpus);
+    if (o->pin)
+        pthread_setaffinity_np(pthread_self(), sizeof o->cpus, &o->cpus);
     prctl(PR_SET_TIMERSLACK, 1UL); /* default slack is 50 us: too coarse for open loop */
 
     /* the ramp: connection k of this thread is due at start + k / (its share of the rate) */
@@ -658,7 +682,8 @@ static void *thread_main(void *arg)
     }
     ev_run(t->loop, 0);
 
-    if (!t->frozen) thread_freeze(t, now_ns());
+    if (!t->frozen)
+        thread_freeze(t, now_ns());
     for (int k = 0; k < t->nconns; k++)
         conn_close(&t->conns[k]);
     return NULL;
@@ -666,8 +691,10 @@ static void *thread_main(void *arg)
 
 static void thread_free(struct lthread *t)
 {
-    if (t->loop) ev_loop_destroy(t->loop);
-    if (t->tfd >= 0) close(t->tfd);
+    if (t->loop)
+        ev_loop_destroy(t->loop);
+    if (t->tfd >= 0)
+        close(t->tfd);
     sched_free(&t->sched);
     free(t->conns);
     free(t->ready);
@@ -701,13 +728,15 @@ static int thread_setup(struct load *l, int i, int first_idx, int n, char *err, 
         return -1;
     }
     t->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
-    if (!t->loop) t->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (!t->loop)
+        t->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
     t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (!t->loop || t->tfd < 0) {
         snprintf(err, errlen, "cannot create the event loop of thread %d: %s", i, strerror(errno));
         return -1;
     }
-    if (o->rate > 0) t->interval_ns = (uint64_t)(1e9 * o->conns / o->rate);
+    if (o->rate > 0)
+        t->interval_ns = (uint64_t)(1e9 * o->conns / o->rate);
     t->think_ns = (uint64_t)(o->think_ms * 1e6);
     if (o->requests)
         t->quota = o->requests / (uint64_t)l->nthreads +
@@ -736,14 +765,16 @@ static void set_phase(struct load *l, int ph)
 {
     atomic_store(&l->phase, ph);
     for (int i = 0; i < l->nthreads; i++)
-        if (l->t[i].started) ev_async_send(l->t[i].loop, &l->t[i].wake);
+        if (l->t[i].started)
+            ev_async_send(l->t[i].loop, &l->t[i].wake);
 }
 
 static void join_all(struct load *l)
 {
     set_phase(l, PH_STOP);
     for (int i = 0; i < l->nthreads; i++) {
-        if (l->t[i].started) pthread_join(l->t[i].tid, NULL);
+        if (l->t[i].started)
+            pthread_join(l->t[i].tid, NULL);
         l->t[i].started = false;
     }
 }
@@ -797,7 +828,8 @@ struct load *load_start(const struct load_opts *o, char *err, size_t errlen)
     int first = o->first_idx;
     for (int i = 0; i < l->nthreads; i++) {
         int n = o->conns / l->nthreads + (i < o->conns % l->nthreads);
-        if (thread_setup(l, i, first, n, err, errlen) < 0) goto fail;
+        if (thread_setup(l, i, first, n, err, errlen) < 0)
+            goto fail;
         first += n;
     }
     l->start_ns = now_ns();
@@ -819,7 +851,8 @@ fail:
 bool load_ramped(struct load *l)
 {
     for (int i = 0; i < l->nthreads; i++)
-        if (!atomic_load(&l->t[i].pub_ramped)) return false;
+        if (!atomic_load(&l->t[i].pub_ramped))
+            return false;
     return true;
 }
 
@@ -840,9 +873,11 @@ void load_end_measure(struct load *l)
 
 bool load_quota_done(struct load *l)
 {
-    if (!l->o.requests) return false;
+    if (!l->o.requests)
+        return false;
     for (int i = 0; i < l->nthreads; i++)
-        if (!atomic_load(&l->t[i].pub_quota_done)) return false;
+        if (!atomic_load(&l->t[i].pub_quota_done))
+            return false;
     return true;
 }
 
@@ -853,7 +888,8 @@ uint64_t load_progress(struct load *l, uint64_t *errors)
         p += atomic_load_explicit(&l->t[i].pub_progress, memory_order_relaxed);
         e += atomic_load_explicit(&l->t[i].pub_errors, memory_order_relaxed);
     }
-    if (errors) *errors = e;
+    if (errors)
+        *errors = e;
     return p;
 }
 
@@ -895,7 +931,8 @@ int load_stop(struct load *l, struct load_result *out)
         for (int k = 0; k < LOAD_ERR_N; k++)
             if (out->first_error[k][0] == '\0')
                 memcpy(out->first_error[k], t->first_error[k], sizeof out->first_error[k]);
-        if (!t->measuring) continue;
+        if (!t->measuring)
+            continue;
         out->c.requests += t->c.requests;
         out->c.responses += t->c.responses;
         out->c.bytes += t->c.bytes;
@@ -904,14 +941,18 @@ int load_stop(struct load *l, struct load_result *out)
             out->c.errors[k] += t->c.errors[k];
         hist_merge(out->latency, t->lat);
         hist_merge(out->latency_raw, t->lat_raw);
-        if (t0 == 0 || t->t_start_ns < t0) t0 = t->t_start_ns;
-        if (t->t_end_ns > t1) t1 = t->t_end_ns;
+        if (t0 == 0 || t->t_start_ns < t0)
+            t0 = t->t_start_ns;
+        if (t->t_end_ns > t1)
+            t1 = t->t_end_ns;
         double cpu = t->cpu_end_s - t->cpu_start_s;
         double span = (double)(t->t_end_ns - t->t_start_ns) / 1e9;
         out->cpu_s += cpu;
-        if (span > 0 && cpu / span > out->cpu_max_thread) out->cpu_max_thread = cpu / span;
+        if (span > 0 && cpu / span > out->cpu_max_thread)
+            out->cpu_max_thread = cpu / span;
     }
-    if (ramp_done && ramp_end) out->ramp_s = (double)(ramp_end - l->start_ns) / 1e9;
+    if (ramp_done && ramp_end)
+        out->ramp_s = (double)(ramp_end - l->start_ns) / 1e9;
     out->window_s = t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
     out->window_start_ns = t0;
     out->window_end_ns = t1;

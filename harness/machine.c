@@ -15,7 +15,8 @@ long machine_raise_nofile(long *hard)
     }
     if (rl.rlim_cur != rl.rlim_max) {
         struct rlimit up = {rl.rlim_max, rl.rlim_max};
-        if (setrlimit(RLIMIT_NOFILE, &up) == 0) rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl.rlim_cur = rl.rlim_max;
     }
     *hard = rl.rlim_max == RLIM_INFINITY ? -1 : (long)rl.rlim_max;
     return rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
@@ -24,7 +25,8 @@ long machine_raise_nofile(long *hard)
 int machine_cpu_count(void)
 {
     cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) < 0) return 1;
+    if (sched_getaffinity(0, sizeof set, &set) < 0)
+        return 1;
     int n = CPU_COUNT(&set);
     return n > 0 ? n : 1;
 }
@@ -33,8 +35,10 @@ int machine_pick_cpu(int want, bool explicit_, int avoid, char *note, size_t not
 {
     cpu_set_t set;
     note[0] = '\0';
-    if (want < 0) return -1;
-    if (sched_getaffinity(0, sizeof set, &set) < 0) CPU_ZERO(&set);
+    if (want < 0)
+        return -1;
+    if (sched_getaffinity(0, sizeof set, &set) < 0)
+        CPU_ZERO(&set);
     bool allowed = want < CPU_SETSIZE && CPU_ISSET(want, &set);
     if (allowed && (want != avoid || explicit_)) {
         if (want == avoid)
@@ -48,15 +52,18 @@ int machine_pick_cpu(int want, bool explicit_, int avoid, char *note, size_t not
     }
     int first = -1;
     for (int c = 0; c < CPU_SETSIZE; c++) {
-        if (!CPU_ISSET(c, &set)) continue;
+        if (!CPU_ISSET(c, &set))
+            continue;
         if (c != avoid) {
             snprintf(note, notelen, "CPU %d is %s: using CPU %d", want,
                      allowed ? "the server's" : "not available", c);
             return c;
         }
-        if (first < 0) first = c;
+        if (first < 0)
+            first = c;
     }
-    if (first < 0) return -1;
+    if (first < 0)
+        return -1;
     snprintf(note, notelen, "only one CPU: server and generator share CPU %d", first);
     return first;
 }

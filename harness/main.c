@@ -32,8 +32,9 @@ static int check_out_dir(const char *path, char *err, size_t errlen)
         snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
     int e = stat(dir, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
     if (e != 0) {
-        snprintf(err, errlen, "--out %.1000s: cannot write in %.1000s: %s (create the folder first)",
-                 path, dir, strerror(e));
+        snprintf(err, errlen,
+                 "--out %.1000s: cannot write in %.1000s: %s (create the folder first)", path, dir,
+                 strerror(e));
         return -1;
     }
     return 0;
@@ -45,20 +46,17 @@ static int run_cmd(enum cli_cmd cmd, int argc, char **argv)
     struct run_record r;
     char err[2600];
     switch (cli_parse(cmd, argc, argv, &o, err, sizeof err)) {
-    case CLI_HELP:
-        cli_usage(stdout, cmd);
-        return 0;
-    case CLI_ERROR:
-        return usage_error(err);
-    case CLI_OK:
-        break;
+    case CLI_HELP: cli_usage(stdout, cmd); return 0;
+    case CLI_ERROR: return usage_error(err);
+    case CLI_OK: break;
     }
     if (o.out && check_out_dir(o.out, err, sizeof err) < 0) {
         fprintf(stderr, "harness: %s\n", err);
         return 1;
     }
     int rc = runner_run(&o, &r, err, sizeof err);
-    if (rc == 2) return usage_error(err);
+    if (rc == 2)
+        return usage_error(err);
     summary_print(stdout, &r);
     fflush(stdout);
     if (o.out) {
@@ -69,7 +67,8 @@ static int run_cmd(enum cli_cmd cmd, int argc, char **argv)
         }
         json_decref(doc);
     }
-    if (r.failed) fprintf(stderr, "harness: the run failed: %s\n", r.failure);
+    if (r.failed)
+        fprintf(stderr, "harness: the run failed: %s\n", r.failure);
     result_free(&r);
     return rc;
 }
@@ -79,7 +78,8 @@ int main(int argc, char **argv)
     /* A full disk (or RLIMIT_FSIZE) must be a write error that jsonfile_write
      * reports and cleans up after, not a silent death half-way through a file. */
     signal(SIGXFSZ, SIG_IGN);
-    if (argc < 2) return usage_error("which subcommand? load or run");
+    if (argc < 2)
+        return usage_error("which subcommand? load or run");
     const char *sub = argv[1];
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
         if (argc > 2 && strcmp(argv[2], "load") == 0)
@@ -90,8 +90,10 @@ int main(int argc, char **argv)
             cli_usage(stdout, -1);
         return 0;
     }
-    if (strcmp(sub, "load") == 0) return run_cmd(CLI_LOAD, argc - 1, argv + 1);
-    if (strcmp(sub, "run") == 0) return run_cmd(CLI_RUN, argc - 1, argv + 1);
+    if (strcmp(sub, "load") == 0)
+        return run_cmd(CLI_LOAD, argc - 1, argv + 1);
+    if (strcmp(sub, "run") == 0)
+        return run_cmd(CLI_RUN, argc - 1, argv + 1);
     char msg[160];
     snprintf(msg, sizeof msg, "unknown subcommand '%s' (load or run)", sub);
     return usage_error(msg);

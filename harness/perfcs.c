@@ -39,7 +39,8 @@ static int open_process(struct perfcs **pp, int *cap, pid_t pid, char *err, size
     }
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
         if ((*pp)->n == *cap) {
             struct perfcs *q = realloc(*pp, sizeof **pp + (size_t)*cap * 2 * sizeof(int));
             if (!q) {
@@ -52,7 +53,8 @@ static int open_process(struct perfcs **pp, int *cap, pid_t pid, char *err, size
         }
         int fd = open_counter((pid_t)atoi(de->d_name));
         if (fd < 0) {
-            if (errno == ESRCH) continue; /* the thread ended while we scanned */
+            if (errno == ESRCH)
+                continue; /* the thread ended while we scanned */
             snprintf(err, errlen, "perf_event_open(context-switches, inherit) refused: %s%s",
                      strerror(errno),
                      errno == EACCES || errno == EPERM
@@ -97,7 +99,8 @@ long long perfcs_read(struct perfcs *p)
     long long sum = 0;
     for (int i = 0; i < p->n; i++) {
         uint64_t v;
-        if (read(p->fds[i], &v, sizeof v) != (ssize_t)sizeof v) return -1;
+        if (read(p->fds[i], &v, sizeof v) != (ssize_t)sizeof v)
+            return -1;
         sum += (long long)v;
     }
     return sum;
@@ -105,7 +108,8 @@ long long perfcs_read(struct perfcs *p)
 
 void perfcs_close(struct perfcs *p)
 {
-    if (!p) return;
+    if (!p)
+        return;
     for (int i = 0; i < p->n; i++)
         close(p->fds[i]);
     free(p);

@@ -28,7 +28,8 @@ int probe_cpu(pid_t pid, double *user_s, double *sys_s)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (procfs_slurp(path, buf, sizeof buf) < 0) return -1;
+    if (procfs_slurp(path, buf, sizeof buf) < 0)
+        return -1;
     return probe_parse_stat(buf, sysconf(_SC_CLK_TCK), user_s, sys_s);
 }
 
@@ -40,10 +41,12 @@ static int add_children(pid_t pid, pid_t *out, int n, int cap)
 {
     char path[96], buf[4096];
     snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
-    if (procfs_slurp(path, buf, sizeof buf) < 0) return errno == ENOENT && n == 1 ? -1 : n;
+    if (procfs_slurp(path, buf, sizeof buf) < 0)
+        return errno == ENOENT && n == 1 ? -1 : n;
     for (char *p = buf, *end; n < cap; p = end) {
         long c = strtol(p, &end, 10);
-        if (end == p) break;
+        if (end == p)
+            break;
         out[n++] = (pid_t)c;
     }
     return n;
@@ -56,18 +59,21 @@ static int tree_by_scan(pid_t root, pid_t *out, int cap)
     out[0] = root;
     for (int i = 0; i < n && n < cap; i++) {
         DIR *d = opendir("/proc");
-        if (!d) break;
+        if (!d)
+            break;
         struct dirent *de;
         char path[64], buf[512];
         while ((de = readdir(d)) && n < cap) {
-            if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+            if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                continue;
             snprintf(path, sizeof path, "/proc/%.20s/stat", de->d_name);
             const char *close;
             int ppid;
             if (procfs_slurp(path, buf, sizeof buf) < 0 || !(close = strrchr(buf, ')')) ||
                 sscanf(close + 1, " %*c %d", &ppid) != 1)
                 continue;
-            if (ppid == out[i]) out[n++] = (pid_t)atoi(de->d_name);
+            if (ppid == out[i])
+                out[n++] = (pid_t)atoi(de->d_name);
         }
         closedir(d);
     }
@@ -78,12 +84,14 @@ int probe_tree(pid_t pid, pid_t *out, int cap)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d", (int)pid);
-    if (cap < 1 || access(path, F_OK) < 0) return 0;
+    if (cap < 1 || access(path, F_OK) < 0)
+        return 0;
     int n = 1;
     out[0] = pid;
     for (int i = 0; i < n && n < cap; i++) {
         int m = add_children(out[i], out, n, cap);
-        if (m < 0) return tree_by_scan(pid, out, cap);
+        if (m < 0)
+            return tree_by_scan(pid, out, cap);
         n = m;
     }
     return n;
@@ -140,7 +148,8 @@ void probe_read(pid_t pid, struct perfcs *perf, int what, struct probe *p)
                 break;
         }
     }
-    if ((what & PROBE_PERF) && perf) p->perf_cs = perfcs_read(perf);
+    if ((what & PROBE_PERF) && perf)
+        p->perf_cs = perfcs_read(perf);
     if (what & PROBE_SYS) {
         p->sys_ok = procfs_read_meminfo(&p->sys) == 0;
         p->sock_ok = procfs_read_sockstat(&p->tcp_inuse, &p->tcp_pages) == 0;

@@ -30,7 +30,8 @@ int result_add_sample(struct run_record *r, const struct sample *s)
     if (r->nsamples == r->samples_cap) {
         int cap = r->samples_cap ? 2 * r->samples_cap : 256;
         struct sample *p = realloc(r->samples, (size_t)cap * sizeof *p);
-        if (!p) return -1;
+        if (!p)
+            return -1;
         r->samples = p;
         r->samples_cap = cap;
     }
@@ -40,7 +41,8 @@ int result_add_sample(struct run_record *r, const struct sample *s)
 
 void result_fail(struct run_record *r, const char *fmt, ...)
 {
-    if (r->failed) return;
+    if (r->failed)
+        return;
     r->failed = true;
     va_list ap;
     va_start(ap, fmt);
@@ -55,7 +57,8 @@ void result_free(struct run_record *r)
     r->nsamples = r->samples_cap = 0;
     free(r->srv.stderr_text);
     r->srv.stderr_text = NULL;
-    if (r->load_done) load_result_free(&r->load);
+    if (r->load_done)
+        load_result_free(&r->load);
     r->load_done = false;
 }
 
@@ -64,11 +67,14 @@ void result_free(struct run_record *r)
 static json_t *jtext(const char *text)
 {
     json_t *v = json_string(text);
-    if (v) return v;
+    if (v)
+        return v;
     char *copy = strdup(text);
-    if (!copy) return json_null();
+    if (!copy)
+        return json_null();
     for (char *p = copy; *p; p++)
-        if ((unsigned char)*p >= 0x80) *p = '?';
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
     v = json_string(copy);
     free(copy);
     return v ? v : json_null();
@@ -178,7 +184,8 @@ static json_t *client_json(const struct run_record *r)
 
 static json_t *server_json(const struct server_result *s)
 {
-    if (!s->present) return json_null();
+    if (!s->present)
+        return json_null();
     json_t *j = json_object();
     json_object_set_new(j, "rss_idle_kib", jlong(s->rss_idle_kib));
     json_object_set_new(j, "rss_steady_kib", jlong(s->rss_steady_kib));
@@ -294,7 +301,8 @@ static json_t *samples_json(const struct run_record *r)
 json_t *result_json(const struct run_record *r)
 {
     json_t *doc = json_object();
-    if (!doc) return NULL;
+    if (!doc)
+        return NULL;
     json_object_set_new(doc, "schema", json_string(RESULT_SCHEMA));
     json_object_set_new(doc, "impl", json_string(r->impl ? r->impl : "load"));
     json_object_set_new(doc, "name",

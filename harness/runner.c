@@ -76,13 +76,17 @@ static void sample_server(struct runner *x, uint64_t now)
     struct probe p;
     struct server_result *s = &x->r->srv;
     probe_read(x->sp->pid, NULL, PROBE_MEM, &p);
-    if (!p.mem_ok) return;
+    if (!p.mem_ok)
+        return;
     struct sample smp = {(double)(now - x->t0_ns) / 1e9, p.mem.rss_kib, p.mem.vsz_kib,
                          p.mem.threads, x->phase};
     result_add_sample(x->r, &smp);
-    if (p.mem.threads > s->threads_peak) s->threads_peak = p.mem.threads;
-    if (p.mem.hwm_kib > s->rss_peak_kib) s->rss_peak_kib = p.mem.hwm_kib;
-    if (p.nprocs > s->procs_peak) s->procs_peak = p.nprocs;
+    if (p.mem.threads > s->threads_peak)
+        s->threads_peak = p.mem.threads;
+    if (p.mem.hwm_kib > s->rss_peak_kib)
+        s->rss_peak_kib = p.mem.hwm_kib;
+    if (p.nprocs > s->procs_peak)
+        s->procs_peak = p.nprocs;
 }
 
 static void print_progress(struct runner *x, uint64_t now, uint64_t answers, uint64_t errors)
@@ -94,7 +98,8 @@ static void print_progress(struct runner *x, uint64_t now, uint64_t answers, uin
            (double)(now - x->phase_ns) / 1e9,
            dt > 0 ? (double)(answers - x->print_answers) / dt : 0, (unsigned long long)errors, open,
            x->o->conns);
-    if (failed) printf(" (%d failed)", failed);
+    if (failed)
+        printf(" (%d failed)", failed);
     if (x->r->nsamples > 0 && x->sp) {
         const struct sample *s = &x->r->samples[x->r->nsamples - 1];
         printf("  server %.1f MiB RSS, %ld threads", (double)s->rss_kib / 1024, s->threads);
@@ -126,7 +131,8 @@ static int tick(struct runner *x, uint64_t now)
                     strsignal(stop_signal), x->phase);
         return -1;
     }
-    if (!x->load || strcmp(x->phase, "ramp") == 0) return 0;
+    if (!x->load || strcmp(x->phase, "ramp") == 0)
+        return 0;
     uint64_t errors;
     uint64_t answers = gen_progress(x->load, &errors);
     if (answers != x->last_answers || x->last_change_ns == 0) {
@@ -139,7 +145,8 @@ static int tick(struct runner *x, uint64_t now)
                     (double)(now - x->last_change_ns) / 1e9, x->phase, (unsigned long long)errors);
         return -1;
     }
-    if (now >= x->print_ns + 1000000000ULL && !x->o->quiet) print_progress(x, now, answers, errors);
+    if (now >= x->print_ns + 1000000000ULL && !x->o->quiet)
+        print_progress(x, now, answers, errors);
     return 0;
 }
 
@@ -149,11 +156,14 @@ static int watch(struct runner *x, const char *phase, uint64_t end_ns, enum unti
 {
     x->phase = phase;
     x->phase_ns = x->print_ns = now_ns();
-    if (x->load) x->print_answers = gen_progress(x->load, NULL);
+    if (x->load)
+        x->print_answers = gen_progress(x->load, NULL);
     for (;;) {
         uint64_t now = now_ns();
-        if (until == UNTIL_RAMPED && gen_ramped(x->load)) return 0;
-        if (until == UNTIL_QUOTA && gen_quota_done(x->load)) return 0;
+        if (until == UNTIL_RAMPED && gen_ramped(x->load))
+            return 0;
+        if (until == UNTIL_QUOTA && gen_quota_done(x->load))
+            return 0;
         if (now >= end_ns) {
             if (until == UNTIL_RAMPED) {
                 int open, failed;
@@ -167,9 +177,11 @@ static int watch(struct runner *x, const char *phase, uint64_t end_ns, enum unti
             return 0;
         }
         if (now >= x->next_sample_ns) {
-            if (tick(x, now) < 0) return -1;
+            if (tick(x, now) < 0)
+                return -1;
             x->next_sample_ns += SAMPLE_NS;
-            if (x->next_sample_ns < now) x->next_sample_ns = now + SAMPLE_NS;
+            if (x->next_sample_ns < now)
+                x->next_sample_ns = now + SAMPLE_NS;
         }
         uint64_t wake = x->next_sample_ns < end_ns ? x->next_sample_ns : end_ns;
         if (until != UNTIL_TIME && wake > now + 5000000ULL)
@@ -189,7 +201,8 @@ static long window_median(const struct run_record *r, bool vsz)
 {
     long *v = malloc((size_t)(r->nsamples > 0 ? r->nsamples : 1) * sizeof *v);
     int n = 0;
-    if (!v) return -1;
+    if (!v)
+        return -1;
     for (int i = 0; i < r->nsamples; i++)
         if (strcmp(r->samples[i].phase, "measure") == 0)
             v[n++] = vsz ? r->samples[i].vsz_kib : r->samples[i].rss_kib;
@@ -218,7 +231,8 @@ static void bin_dir(char *out, size_t len)
     }
     self[n] = '\0';
     char *slash = strrchr(self, '/');
-    if (slash) *slash = '\0';
+    if (slash)
+        *slash = '\0';
     snprintf(out, len, "%s", self);
 }
 
@@ -229,8 +243,10 @@ static long flag_from_args(const struct cli_opts *o, const char *flag, long dflt
     size_t n = strlen(flag);
     for (int i = 0; i < o->n_server_args; i++) {
         const char *a = o->server_args[i];
-        if (strcmp(a, flag) == 0 && i + 1 < o->n_server_args) return atol(o->server_args[i + 1]);
-        if (strncmp(a, flag, n) == 0 && a[n] == '=') return atol(a + n + 1);
+        if (strcmp(a, flag) == 0 && i + 1 < o->n_server_args)
+            return atol(o->server_args[i + 1]);
+        if (strncmp(a, flag, n) == 0 && a[n] == '=')
+            return atol(a + n + 1);
     }
     return dflt;
 }
@@ -309,14 +325,16 @@ static void collect_server_exit(struct runner *x)
     struct spawn *sp = x->sp;
     bool was_running = !sp->exited;
     spawn_stop(sp, SIGTERM, STOP_WAIT_MS);
-    if (!sp->exited) return;
+    if (!sp->exited)
+        return;
     s->killed = sp->killed;
     spawn_describe(sp->status, s->exit_desc, sizeof s->exit_desc);
     s->lifetime_ok = true;
     s->maxrss_kib = sp->ru.ru_maxrss;
     s->nvcsw = sp->ru.ru_nvcsw;
     s->nivcsw = sp->ru.ru_nivcsw;
-    if (!was_running) return;
+    if (!was_running)
+        return;
     if (sp->killed)
         result_fail(x->r, "the server did not exit within %d ms of SIGTERM (killed)", STOP_WAIT_MS);
     else if (!(WIFEXITED(sp->status) && WEXITSTATUS(sp->status) == 0) &&
@@ -340,11 +358,14 @@ static void fill_window(struct runner *x, const struct probe *a, const struct pr
         s->ctx_voluntary = cb->ctx_vol - ca->ctx_vol;
         s->ctx_involuntary = cb->ctx_invol - ca->ctx_invol;
         /* threads that ended inside the window take their counts with them */
-        if (s->ctx_voluntary < 0) s->ctx_voluntary = 0;
-        if (s->ctx_involuntary < 0) s->ctx_involuntary = 0;
+        if (s->ctx_voluntary < 0)
+            s->ctx_voluntary = 0;
+        if (s->ctx_involuntary < 0)
+            s->ctx_involuntary = 0;
         s->ctx_window_s = (double)(mid_ns(cb) - mid_ns(ca)) / 1e9;
     }
-    if (a->perf_cs >= 0 && b->perf_cs >= 0) s->ctx_perf = b->perf_cs - a->perf_cs;
+    if (a->perf_cs >= 0 && b->perf_cs >= 0)
+        s->ctx_perf = b->perf_cs - a->perf_cs;
     if (a->cpu_ok && b->cpu_ok) {
         s->cpu_user_s = b->cpu_user_s - a->cpu_user_s;
         s->cpu_sys_s = b->cpu_sys_s - a->cpu_sys_s;
@@ -358,12 +379,17 @@ static void fill_steady(struct runner *x, const struct probe *idle, const struct
     s->rss_steady_kib = window_median(x->r, false);
     s->vsz_steady_kib = window_median(x->r, true);
     if (st->mem_ok) {
-        if (s->rss_steady_kib < 0) s->rss_steady_kib = st->mem.rss_kib;
-        if (s->vsz_steady_kib < 0) s->vsz_steady_kib = st->mem.vsz_kib;
-        if (st->mem.hwm_kib > s->rss_peak_kib) s->rss_peak_kib = st->mem.hwm_kib;
-        if (st->mem.threads > s->threads_peak) s->threads_peak = st->mem.threads;
+        if (s->rss_steady_kib < 0)
+            s->rss_steady_kib = st->mem.rss_kib;
+        if (s->vsz_steady_kib < 0)
+            s->vsz_steady_kib = st->mem.vsz_kib;
+        if (st->mem.hwm_kib > s->rss_peak_kib)
+            s->rss_peak_kib = st->mem.hwm_kib;
+        if (st->mem.threads > s->threads_peak)
+            s->threads_peak = st->mem.threads;
     }
-    if (st->pss_kib >= 0) s->pss_steady_kib = st->pss_kib;
+    if (st->pss_kib >= 0)
+        s->pss_steady_kib = st->pss_kib;
     if (idle->sys_ok && idle->sock_ok && st->sys_ok && st->sock_ok) {
         s->kernel_ok = true;
         s->kernel_stack_kib_delta = st->sys.kernel_stack_kib - idle->sys.kernel_stack_kib;
@@ -434,7 +460,8 @@ static void append_first_errors(struct run_record *r)
 {
     size_t n = strlen(r->failure);
     for (int k = 0; k < LOAD_ERR_N && n < sizeof r->failure; k++) {
-        if (!r->load.first_error[k][0]) continue;
+        if (!r->load.first_error[k][0])
+            continue;
         n += (size_t)snprintf(r->failure + n, sizeof r->failure - n, "; first %s error: %s",
                               load_err_name(k), r->load.first_error[k]);
     }
@@ -442,7 +469,8 @@ static void append_first_errors(struct run_record *r)
 
 static void note_cpu(struct run_record *r, const char *note)
 {
-    if (!note[0]) return;
+    if (!note[0])
+        return;
     size_t n = strlen(r->cpu_note);
     snprintf(r->cpu_note + n, sizeof r->cpu_note - n, "%s%s", n ? "; " : "", note);
 }
@@ -513,20 +541,23 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         x.sp = sp;
         sp->pid = -1;
         sp->out_fd = sp->err_fd = -1;
-        if (start_server(&x) < 0) goto finish;
+        if (start_server(&x) < 0)
+            goto finish;
         if (spawn_wait_ready(sp, o->ready_timeout_ms,
                              o->target ? (const struct sockaddr *)&lo.target : NULL, lo.target_len,
                              why, sizeof why) < 0) {
             result_fail(r, "%s", why);
             goto finish;
         }
-        if (!o->target && server_target(&x, &lo, host, sizeof host) < 0) goto finish;
+        if (!o->target && server_target(&x, &lo, host, sizeof host) < 0)
+            goto finish;
         pid_t tree[PROBE_TREE_MAX];
         int ntree = probe_tree(sp->pid, tree, PROBE_TREE_MAX);
         x.perf = perfcs_open(tree, ntree, r->srv.ctx_perf_note, sizeof r->srv.ctx_perf_note);
         x.t0_ns = now_ns();
         x.next_sample_ns = x.t0_ns;
-        if (watch(&x, "idle", x.t0_ns + (uint64_t)(o->idle_s * 1e9), UNTIL_TIME) < 0) goto finish;
+        if (watch(&x, "idle", x.t0_ns + (uint64_t)(o->idle_s * 1e9), UNTIL_TIME) < 0)
+            goto finish;
         probe_read(sp->pid, x.perf, PROBE_MEM | PROBE_SYS, &idle);
         if (idle.mem_ok) {
             r->srv.rss_idle_kib = idle.mem.rss_kib;
@@ -557,16 +588,19 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     if (!o->quiet) {
         printf("%s %s: %d connections, %d thread%s", o->cmd == CLI_RUN ? r->impl : "load",
                r->target, o->conns, o->threads, o->threads == 1 ? "" : "s");
-        if (o->procs > 1) printf(" x %d processes", o->procs);
+        if (o->procs > 1)
+            printf(" x %d processes", o->procs);
         printf(", %s loop", o->rate > 0 ? "open" : "closed");
-        if (o->cmd == CLI_RUN) printf("; server on CPU %d", r->server_cpu);
+        if (o->cmd == CLI_RUN)
+            printf("; server on CPU %d", r->server_cpu);
         printf("; generator on CPU %d%s%s\n", r->client_cpu, r->cpu_note[0] ? "; " : "",
                r->cpu_note);
         fflush(stdout);
     }
     ramp_cap_s = (o->connect_rate > 0 ? o->conns / o->connect_rate : 0) +
                  (o->connect_retries + 1) * (o->connect_timeout_ms / 1000.0 + 1.0) + 10.0;
-    if (watch(&x, "ramp", now_ns() + (uint64_t)(ramp_cap_s * 1e9), UNTIL_RAMPED) < 0) goto finish;
+    if (watch(&x, "ramp", now_ns() + (uint64_t)(ramp_cap_s * 1e9), UNTIL_RAMPED) < 0)
+        goto finish;
     gen_conns(x.load, &open, &failed);
     if (open == 0) {
         result_fail(r,
@@ -576,7 +610,8 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         goto finish;
     }
     gen_start_traffic(x.load);
-    if (watch(&x, "warmup", now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME) < 0) goto finish;
+    if (watch(&x, "warmup", now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME) < 0)
+        goto finish;
     if (sp) {
         probe_read(sp->pid, NULL, PROBE_CTX, &ctx_start);
         probe_read(sp->pid, x.perf, PROBE_CPU | PROBE_PERF, &start);
@@ -603,10 +638,14 @@ finish:
         }
         int stop_rc = gen_stop(x.load, &r->load, why, sizeof why);
         x.load = NULL;
-        if (r->load.latency) r->load_done = true;
-        if (stop_rc < 0) result_fail(r, "%s", why);
-        if (r->load_done) set_saturation(r, &lo);
-        if (r->load_done && r->failed && !measuring) append_first_errors(r);
+        if (r->load.latency)
+            r->load_done = true;
+        if (stop_rc < 0)
+            result_fail(r, "%s", why);
+        if (r->load_done)
+            set_saturation(r, &lo);
+        if (r->load_done && r->failed && !measuring)
+            append_first_errors(r);
         if (r->load_done && measuring && r->load.c.requests == 0) {
             uint64_t errs = 0;
             for (int k = 0; k < LOAD_ERR_N; k++)
@@ -620,7 +659,8 @@ finish:
     perfcs_close(x.perf);
     x.perf = NULL;
     if (sp) {
-        if (sp->pid > 0) collect_server_exit(&x);
+        if (sp->pid > 0)
+            collect_server_exit(&x);
         spawn_cleanup(sp);
     }
     if (sp) {

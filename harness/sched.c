@@ -36,7 +36,8 @@ static void sift_up(struct sched *s, int i)
     struct sched_node *n = s->heap[i];
     while (i > 0) {
         int parent = (i - 1) / 2;
-        if (s->heap[parent]->due_ns <= n->due_ns) break;
+        if (s->heap[parent]->due_ns <= n->due_ns)
+            break;
         place(s, s->heap[parent], i);
         i = parent;
     }
@@ -48,9 +49,12 @@ static void sift_down(struct sched *s, int i)
     struct sched_node *n = s->heap[i];
     for (;;) {
         int child = 2 * i + 1;
-        if (child >= s->len) break;
-        if (child + 1 < s->len && s->heap[child + 1]->due_ns < s->heap[child]->due_ns) child++;
-        if (n->due_ns <= s->heap[child]->due_ns) break;
+        if (child >= s->len)
+            break;
+        if (child + 1 < s->len && s->heap[child + 1]->due_ns < s->heap[child]->due_ns)
+            child++;
+        if (n->due_ns <= s->heap[child]->due_ns)
+            break;
         place(s, s->heap[child], i);
         i = child;
     }
@@ -72,10 +76,12 @@ int sched_add(struct sched *s, struct sched_node *n, uint64_t due_ns)
 void sched_remove(struct sched *s, struct sched_node *n)
 {
     int i = n->pos;
-    if (i < 0) return;
+    if (i < 0)
+        return;
     n->pos = -1;
     struct sched_node *last = s->heap[--s->len];
-    if (i == s->len) return;
+    if (i == s->len)
+        return;
     place(s, last, i);
     /* the moved node may belong above or below its new place */
     if (i > 0 && s->heap[(i - 1) / 2]->due_ns > last->due_ns)
@@ -92,6 +98,7 @@ struct sched_node *sched_peek(const struct sched *s)
 struct sched_node *sched_pop(struct sched *s)
 {
     struct sched_node *n = sched_peek(s);
-    if (n) sched_remove(s, n);
+    if (n)
+        sched_remove(s, n);
     return n;
 }

@@ -40,7 +40,8 @@ static void child(int outw, int errw, int execw, char *const argv[], const char 
 {
     setpgid(0, 0); /* a terminal's ^C reaches the harness, which stops the server itself */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127); /* the harness died before the prctl took effect */
+    if (getppid() != parent)
+        _exit(127); /* the harness died before the prctl took effect */
     if (cpu >= 0) {
         cpu_set_t set;
         CPU_ZERO(&set);
@@ -54,7 +55,8 @@ static void child(int outw, int errw, int execw, char *const argv[], const char 
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
+    if (devnull >= 0)
+        dup2(devnull, 0);
     dup2(outw, 1);
     dup2(errw, 2);
     if (shell_cmd) {
@@ -92,7 +94,8 @@ int spawn_start(struct spawn *s, char *const argv[], const char *shell_cmd, int 
         snprintf(err, errlen, "fork: %s", strerror(errno));
         goto fail;
     }
-    if (s->pid == 0) child(outp[1], errp[1], execp[1], argv, shell_cmd, cpu, parent);
+    if (s->pid == 0)
+        child(outp[1], errp[1], execp[1], argv, shell_cmd, cpu, parent);
     close(outp[1]);
     close(errp[1]);
     close(execp[1]);
@@ -116,9 +119,12 @@ int spawn_start(struct spawn *s, char *const argv[], const char *shell_cmd, int 
     return 0;
 fail:
     for (int i = 0; i < 2; i++) {
-        if (outp[i] >= 0) close(outp[i]);
-        if (errp[i] >= 0) close(errp[i]);
-        if (execp[i] >= 0) close(execp[i]);
+        if (outp[i] >= 0)
+            close(outp[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+        if (execp[i] >= 0)
+            close(execp[i]);
     }
     s->pid = -1;
     return -1;
@@ -132,12 +138,14 @@ static void drain_one(int *fd, char *buf, size_t *len)
     _Static_assert(sizeof tmp < SPAWN_KEEP / 2, "a read must fit after dropping half");
     for (;;) {
         ssize_t n = read(*fd, tmp, sizeof tmp);
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n == 0) {
             close(*fd); /* the server closed it: poll would report POLLHUP forever */
             *fd = -1;
         }
-        if (n <= 0) return;
+        if (n <= 0)
+            return;
         size_t k = (size_t)n;
         if (*len + k > SPAWN_KEEP - 1) {
             size_t drop = *len / 2 > k ? *len / 2 : k; /* k < SPAWN_KEEP / 2 <= len here */
@@ -152,13 +160,16 @@ static void drain_one(int *fd, char *buf, size_t *len)
 
 void spawn_drain(struct spawn *s)
 {
-    if (s->out_fd >= 0) drain_one(&s->out_fd, s->out, &s->out_len);
-    if (s->err_fd >= 0) drain_one(&s->err_fd, s->err, &s->err_len);
+    if (s->out_fd >= 0)
+        drain_one(&s->out_fd, s->out, &s->out_len);
+    if (s->err_fd >= 0)
+        drain_one(&s->err_fd, s->err, &s->err_len);
 }
 
 bool spawn_poll_exit(struct spawn *s)
 {
-    if (s->exited || s->pid <= 0) return s->exited;
+    if (s->exited || s->pid <= 0)
+        return s->exited;
     siginfo_t si;
     memset(&si, 0, sizeof si);
     /* look without reaping: the zombie keeps its process group id reserved while we kill
@@ -177,14 +188,18 @@ bool spawn_poll_exit(struct spawn *s)
 static bool parse_listening(struct spawn *s)
 {
     const char *p = strstr(s->out, "listening on ");
-    if (!p) return false;
+    if (!p)
+        return false;
     p += strlen("listening on ");
     const char *nl = strchr(p, '\n');
     const char *colon = NULL;
-    if (!nl) return false;
+    if (!nl)
+        return false;
     for (const char *q = p; q < nl; q++)
-        if (*q == ':') colon = q;
-    if (!colon || (size_t)(colon - p) >= sizeof s->host) return false;
+        if (*q == ':')
+            colon = q;
+    if (!colon || (size_t)(colon - p) >= sizeof s->host)
+        return false;
     memcpy(s->host, p, (size_t)(colon - p));
     s->host[colon - p] = '\0';
     s->port = atoi(colon + 1);
@@ -194,7 +209,8 @@ static bool parse_listening(struct spawn *s)
 static bool probe_accepts(const struct sockaddr *sa, socklen_t len)
 {
     int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
+    if (fd < 0)
+        return false;
     /* a loopback connect completes or is refused at once, no need for non-blocking */
     bool ok = connect(fd, sa, len) == 0;
     close(fd);
@@ -219,8 +235,10 @@ int spawn_wait_ready(struct spawn *s, int timeout_ms, const struct sockaddr *pro
     char why[128], line[256];
     for (;;) {
         spawn_drain(s);
-        if (parse_listening(s)) return 0;
-        if (probe && probe_accepts(probe, probelen)) return 0;
+        if (parse_listening(s))
+            return 0;
+        if (probe && probe_accepts(probe, probelen))
+            return 0;
         if (spawn_poll_exit(s)) {
             last_line(s->err, line, sizeof line);
             snprintf(err, errlen, "the server %s before it was ready%s%s",
@@ -242,8 +260,10 @@ int spawn_wait_ready(struct spawn *s, int timeout_ms, const struct sockaddr *pro
 
 int spawn_stop(struct spawn *s, int sig, int timeout_ms)
 {
-    if (s->pid <= 0) return -1;
-    if (spawn_poll_exit(s)) return 0;
+    if (s->pid <= 0)
+        return -1;
+    if (spawn_poll_exit(s))
+        return 0;
     kill(s->pid, sig);
     uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
     while (!spawn_poll_exit(s)) {
@@ -251,13 +271,15 @@ int spawn_stop(struct spawn *s, int sig, int timeout_ms)
             s->killed = true;
             kill(-s->pid, SIGKILL);
             kill(s->pid, SIGKILL);
-            if (wait4(s->pid, &s->status, 0, &s->ru) != s->pid) return -1;
+            if (wait4(s->pid, &s->status, 0, &s->ru) != s->pid)
+                return -1;
             s->exited = true;
             spawn_drain(s);
             return 0;
         }
         struct pollfd pfd[2] = {{s->out_fd, POLLIN, 0}, {s->err_fd, POLLIN, 0}};
-        if (poll(pfd, 2, 10) > 0) spawn_drain(s);
+        if (poll(pfd, 2, 10) > 0)
+            spawn_drain(s);
     }
     return 0;
 }
@@ -267,9 +289,12 @@ void spawn_cleanup(struct spawn *s)
     if (s->pid > 0 && !s->exited) {
         kill(-s->pid, SIGKILL);
         kill(s->pid, SIGKILL);
-        if (waitpid(s->pid, &s->status, 0) == s->pid) s->exited = true;
+        if (waitpid(s->pid, &s->status, 0) == s->pid)
+            s->exited = true;
     }
-    if (s->out_fd >= 0) close(s->out_fd);
-    if (s->err_fd >= 0) close(s->err_fd);
+    if (s->out_fd >= 0)
+        close(s->out_fd);
+    if (s->err_fd >= 0)
+        close(s->err_fd);
     s->out_fd = s->err_fd = -1;
 }

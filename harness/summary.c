@@ -15,7 +15,8 @@ static void latency_line(FILE *f, const char *label, const struct hist *h)
 /* a figure, or "?" when unknown (negative) */
 static const char *kib(char *buf, long v)
 {
-    if (v < 0) return "?";
+    if (v < 0)
+        return "?";
     snprintf(buf, 24, "%ld", v);
     return buf;
 }
@@ -26,15 +27,18 @@ void summary_print(FILE *f, const struct run_record *r)
     const struct load_result *l = &r->load;
     fprintf(f, "%s: %d connections, %d thread%s", r->impl ? r->impl : "load", o->conns, o->threads,
             o->threads == 1 ? "" : "s");
-    if (o->procs > 1) fprintf(f, " x %d processes", o->procs);
+    if (o->procs > 1)
+        fprintf(f, " x %d processes", o->procs);
     fprintf(f, ", %s loop", o->rate > 0 ? "open" : "closed");
-    if (o->rate > 0) fprintf(f, " at %.0f req/s", o->rate);
+    if (o->rate > 0)
+        fprintf(f, " at %.0f req/s", o->rate);
     fprintf(f, ", wait %ld us, work %ld us, %ld bytes\n", o->wait_us, o->work_us, o->bytes);
     if (r->load_done && l->c.responses + l->c.requests > 0) {
         fprintf(f, "  %-18s %8s %8s %8s %8s %8s %10s\n", "latency (us)", "p50", "p90", "p99",
                 "p99.9", "max", "mean");
         latency_line(f, o->rate > 0 ? "from intended send" : "from send", l->latency);
-        if (o->rate > 0) latency_line(f, "from actual send", l->latency_raw);
+        if (o->rate > 0)
+            latency_line(f, "from actual send", l->latency_raw);
     }
     if (r->load_done) {
         double rps = l->window_s > 0 ? (double)l->c.requests / l->window_s : 0;
@@ -70,5 +74,6 @@ void summary_print(FILE *f, const struct run_record *r)
             fprintf(f, ", %lld + %lld switches", s->ctx_voluntary, s->ctx_involuntary);
         fprintf(f, "\n");
     }
-    if (r->failed) fprintf(f, "FAILED: %s\n", r->failure);
+    if (r->failed)
+        fprintf(f, "FAILED: %s\n", r->failure);
 }

@@ -17,7 +17,8 @@ bool target_is_loopback(const struct sockaddr *sa)
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
         const uint8_t *b = in6->sin6_addr.s6_addr;
-        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) return true;
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return true;
         return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && b[12] == 127;
     }
     return false;

@@ -19,13 +19,15 @@ int mb_parse_counts(const char *s, uint64_t *out, int cap, uint64_t max)
     int n = 0;
     const char *p = s;
 
-    if (!s || !*s) return -1;
+    if (!s || !*s)
+        return -1;
     while (*p) {
         char *end;
         errno = 0;
         /* strtod accepts 1e6 as well as 1000000; counts are exact below 2^53. */
         double v = strtod(p, &end);
-        if (end == p || errno == ERANGE) return -1;
+        if (end == p || errno == ERANGE)
+            return -1;
         if (*end == 'k' || *end == 'K') {
             v *= 1e3;
             end++;
@@ -33,7 +35,8 @@ int mb_parse_counts(const char *s, uint64_t *out, int cap, uint64_t max)
             v *= 1e6;
             end++;
         }
-        if (v < 1 || v > (double)max || v != (double)(uint64_t)v || n == cap) return -1;
+        if (v < 1 || v > (double)max || v != (double)(uint64_t)v || n == cap)
+            return -1;
         out[n++] = (uint64_t)v;
         if (*end == ',')
             end++;
@@ -58,8 +61,10 @@ int mb_pin_cpu(int cpu)
 
 double mb_slope(const double *x, const double *y, int n)
 {
-    if (n <= 0) return 0;
-    if (n == 1) return x[0] != 0 ? y[0] / x[0] : 0;
+    if (n <= 0)
+        return 0;
+    if (n == 1)
+        return x[0] != 0 ? y[0] / x[0] : 0;
     double mx = 0, my = 0, sxx = 0, sxy = 0;
     for (int i = 0; i < n; i++) {
         mx += x[i];

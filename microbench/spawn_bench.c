@@ -36,11 +36,11 @@
 #include "wall.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,13 +72,15 @@ static int reserve_fd[3] = {-1, -1, -1};
 static void reserve_take(void)
 {
     for (int i = 0; i < 3; i++)
-        if (reserve_fd[i] < 0) reserve_fd[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (reserve_fd[i] < 0)
+            reserve_fd[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void reserve_release(void)
 {
     for (int i = 0; i < 3; i++) {
-        if (reserve_fd[i] >= 0) close(reserve_fd[i]);
+        if (reserve_fd[i] >= 0)
+            close(reserve_fd[i]);
         reserve_fd[i] = -1;
     }
 }
@@ -115,7 +117,8 @@ static int parse_size(const char *s, size_t *out, size_t max)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || errno || v > max || s[0] == '-') return -1;
+    if (end == s || *end || errno || v > max || s[0] == '-')
+        return -1;
     *out = (size_t)v;
     return 0;
 }
@@ -187,17 +190,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             }
             o->hold_ms = (unsigned)v;
             break;
-        case 'u':
-            o->until_failure = 1;
-            break;
-        case 'j':
-            o->json_path = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            return -1;
+        case 'u': o->until_failure = 1; break;
+        case 'j': o->json_path = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
         }
     }
     if (optind < argc) {
@@ -252,13 +248,15 @@ static int run_point(const struct opts *o, uint64_t n, struct spawn_point *p)
 
     struct spawn_set *s = is_thread(o->cfg.kind) ? spawn_threads_create(&o->cfg, &p->r)
                                                  : spawn_tasks_create(&o->cfg, &p->r);
-    if (!s) return -1;
+    if (!s)
+        return -1;
     /* Diagnose first: the figures that explain a wall move as soon as anything exits. */
     if (p->r.err) {
         reserve_release();
         p->wall = wall_diagnose(p->r.err);
     }
-    if (o->hold_ms) mb_sleep_ms(o->hold_ms);
+    if (o->hold_ms)
+        mb_sleep_ms(o->hold_ms);
     if (procfs_read_status(0, &p->mem) < 0 || procfs_read_meminfo(&p->sys_at) < 0)
         p->read_err = errno;
     procfs_read_pss(0, &p->pss_kib);
@@ -276,7 +274,8 @@ static int run_point(const struct opts *o, uint64_t n, struct spawn_point *p)
 static void print_header(const struct opts *o)
 {
     printf("spawn_bench: %s", kind_names[o->cfg.kind]);
-    if (is_thread(o->cfg.kind)) printf(", stack %zu KiB", spawn_threads_stack_kib(&o->cfg));
+    if (is_thread(o->cfg.kind))
+        printf(", stack %zu KiB", spawn_threads_stack_kib(&o->cfg));
     printf(", state %zu B/unit\n", o->cfg.state_bytes);
     printf("%10s %10s %10s %10s %10s %10s %10s %10s %10s\n", "N", "created", "create_ns/u",
            "rss_B/u", "pss_B/u", "vsz_B/u", "kstack_B/u", "slab_B/u", "teardn_ns/u");
@@ -342,7 +341,8 @@ int main(int argc, char **argv)
         print_point(p, &base, base_pss);
         created += p->r.created;
         torn += p->r.torn_down;
-        if (p->r.torn_down != p->r.created) ok = 0;
+        if (p->r.torn_down != p->r.created)
+            ok = 0;
         if (p->r.err) {
             wall = p;
             if (!o.until_failure) {

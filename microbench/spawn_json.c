@@ -79,39 +79,31 @@ json_t *spawn_json_slope(const struct spawn_point *pts, int np, const struct pro
                                          "create_ns_per_unit",          "teardown_ns_per_unit"};
 
     for (int i = 0; i < np && k < MAX_SLOPE_POINTS; i++)
-        if (pts[i].r.created > 0) x[k++] = (double)pts[i].r.created;
+        if (pts[i].r.created > 0)
+            x[k++] = (double)pts[i].r.created;
     json_object_set_new(o, "points_used", json_integer(k));
     for (int series = 0; series < NSERIES; series++) {
         int j = 0, usable = 1;
         for (int i = 0; i < np && j < k; i++) {
             const struct spawn_point *p = &pts[i];
-            if (p->r.created == 0) continue;
+            if (p->r.created == 0)
+                continue;
             switch (series) {
-            case RSS:
-                y[j] = (p->mem.rss_kib - base->rss_kib) * 1024.0;
-                break;
-            case VSZ:
-                y[j] = (p->mem.vsz_kib - base->vsz_kib) * 1024.0;
-                break;
+            case RSS: y[j] = (p->mem.rss_kib - base->rss_kib) * 1024.0; break;
+            case VSZ: y[j] = (p->mem.vsz_kib - base->vsz_kib) * 1024.0; break;
             case PSS:
                 usable &= p->pss_kib >= 0 && base_pss >= 0;
                 y[j] = (p->pss_kib - base_pss) * 1024.0;
                 break;
-            case ANON:
-                y[j] = (p->mem.rss_anon_kib - base->rss_anon_kib) * 1024.0;
-                break;
+            case ANON: y[j] = (p->mem.rss_anon_kib - base->rss_anon_kib) * 1024.0; break;
             case KSTACK:
                 y[j] = (p->sys_at.kernel_stack_kib - p->sys_before.kernel_stack_kib) * 1024.0;
                 break;
             case SLAB:
                 y[j] = (p->sys_at.sunreclaim_kib - p->sys_before.sunreclaim_kib) * 1024.0;
                 break;
-            case CREATE:
-                y[j] = (double)p->r.create_ns;
-                break;
-            default:
-                y[j] = (double)p->r.teardown_ns;
-                break;
+            case CREATE: y[j] = (double)p->r.create_ns; break;
+            default: y[j] = (double)p->r.teardown_ns; break;
             }
             j++;
         }

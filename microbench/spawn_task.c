@@ -123,7 +123,8 @@ struct spawn_set *spawn_tasks_create(const struct spawn_cfg *cfg, struct spawn_r
     return s;
 
 fail:
-    if (s->loop) ev_loop_destroy(s->loop);
+    if (s->loop)
+        ev_loop_destroy(s->loop);
     free(s->tasks);
     free(s);
     return NULL;

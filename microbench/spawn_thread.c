@@ -71,8 +71,10 @@ size_t spawn_threads_stack_kib(const struct spawn_cfg *cfg)
 {
     pthread_attr_t a;
     size_t sz = 0;
-    if (cfg->stack_kib) return cfg->stack_kib;
-    if (pthread_getattr_default_np(&a) != 0) return 0;
+    if (cfg->stack_kib)
+        return cfg->stack_kib;
+    if (pthread_getattr_default_np(&a) != 0)
+        return 0;
     pthread_attr_getstacksize(&a, &sz);
     pthread_attr_destroy(&a);
     return sz / 1024;
@@ -139,7 +141,8 @@ struct spawn_set *spawn_threads_create(const struct spawn_cfg *cfg, struct spawn
     return s;
 
 fail:
-    if (attr_ok) pthread_attr_destroy(&attr);
+    if (attr_ok)
+        pthread_attr_destroy(&attr);
     if (s->pipefd[0] >= 0) {
         close(s->pipefd[0]);
         close(s->pipefd[1]);
@@ -162,7 +165,8 @@ static void release_pipe_units(struct spawn_set *s)
         size_t chunk = left < sizeof zeros ? left : sizeof zeros;
         ssize_t w = write(s->pipefd[1], zeros, chunk);
         if (w < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             break; /* cannot happen while we hold the read end; joins would hang */
         }
         left -= (size_t)w;
@@ -181,7 +185,8 @@ void spawn_threads_teardown(struct spawn_set *s, struct spawn_result *r)
         release_pipe_units(s);
     }
     for (size_t i = 0; i < s->n; i++)
-        if (pthread_join(s->tids[i], NULL) == 0) r->torn_down++;
+        if (pthread_join(s->tids[i], NULL) == 0)
+            r->torn_down++;
     r->teardown_ns = mb_now_ns() - t0;
     if (s->pipefd[0] >= 0) {
         close(s->pipefd[0]);

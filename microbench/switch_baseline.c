@@ -57,12 +57,11 @@ static int hop(enum switch_mech mech, struct slot *s, int ep, uint64_t v)
     case SW_TASK_ASYNC:
         /* libev answers ev_async_send from inside the loop without a write, but polls
            once (epoll_wait, timeout 0) per pass before running the woken watcher. */
-        if (epoll_wait(ep, &ev, 1, 0) < 0) return -1;
+        if (epoll_wait(ep, &ev, 1, 0) < 0)
+            return -1;
         pass_fn(s, v);
         return 0;
-    default:
-        pass_fn(s, v);
-        return 0;
+    default: pass_fn(s, v); return 0;
     }
 }
 
@@ -99,8 +98,10 @@ int switch_baseline(const struct switch_cfg *cfg, double *ns_per_hop)
     }
     uint64_t total = cfg->warmup + cfg->iters, t0 = 0;
     for (uint64_t v = 0; v < total; v++) {
-        if (v == cfg->warmup) t0 = mb_now_ns();
-        if (hop(cfg->mech, &slots[(v + 1) % k], ep, v) < 0) goto fail;
+        if (v == cfg->warmup)
+            t0 = mb_now_ns();
+        if (hop(cfg->mech, &slots[(v + 1) % k], ep, v) < 0)
+            goto fail;
     }
     *ns_per_hop = (double)(mb_now_ns() - t0) / (double)cfg->iters;
     rc = 0;
@@ -114,7 +115,8 @@ fail:
         pthread_cond_destroy(&slots[i].cv);
         pthread_mutex_destroy(&slots[i].mu);
     }
-    if (ep >= 0) close(ep);
+    if (ep >= 0)
+        close(ep);
     free(slots);
     errno = saved;
     return rc;

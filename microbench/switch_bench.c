@@ -21,8 +21,8 @@
 #include "sysenv.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +72,8 @@ static void usage(FILE *f)
 static int set_mechs(struct opts *o, const char *list)
 {
     char buf[256];
-    if (strlen(list) >= sizeof buf) return -1;
+    if (strlen(list) >= sizeof buf)
+        return -1;
     strcpy(buf, list);
     memset(o->mech_on, 0, sizeof o->mech_on);
     for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -117,7 +118,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'm':
-            if (set_mechs(o, optarg) < 0) return -1;
+            if (set_mechs(o, optarg) < 0)
+                return -1;
             break;
         case 'k':
             if (!strcmp(optarg, "task"))
@@ -167,21 +169,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             }
             o->pin_cpu = strcmp(optarg, "0") ? (int)v : 0;
             break;
-        case 'j':
-            o->json_path = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            return -1;
+        case 'j': o->json_path = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "switch_bench: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
-    if (!o->warmup_set) o->warmup = o->iters / 10 < 10000 ? o->iters / 10 : 10000;
+    if (!o->warmup_set)
+        o->warmup = o->iters / 10 < 10000 ? o->iters / 10 : 10000;
     return 0;
 }
 
@@ -218,7 +216,8 @@ static json_t *run_one(const struct opts *o, enum switch_mech m, size_t ring, in
 
     printf("%-12s %6zu %10llu %10.1f %10.1f %10.1f %8.2f %4s\n", mech_names[m], ring,
            (unsigned long long)cfg.iters, ns_hop, base, ns_hop - base, sw_hop, good ? "yes" : "NO");
-    if (error[0]) fprintf(stderr, "switch_bench: %s, ring %zu: %s\n", mech_names[m], ring, error);
+    if (error[0])
+        fprintf(stderr, "switch_bench: %s, ring %zu: %s\n", mech_names[m], ring, error);
 
     json_t *j = json_object();
     json_object_set_new(j, "mechanism", json_string(mech_names[m]));
@@ -263,7 +262,8 @@ int main(int argc, char **argv)
     json_t *doc = json_object(), *params = json_object(), *mechs = json_array(),
            *rings = json_array(), *results = json_array();
     for (int m = 0; m < SW_NMECH; m++)
-        if (o.mech_on[m]) json_array_append_new(mechs, json_string(mech_names[m]));
+        if (o.mech_on[m])
+            json_array_append_new(mechs, json_string(mech_names[m]));
     for (int i = 0; i < o.nrings; i++)
         json_array_append_new(rings, json_integer((json_int_t)o.rings[i]));
     json_object_set_new(params, "mechanisms", mechs);
@@ -282,7 +282,8 @@ int main(int argc, char **argv)
     printf("%-12s %6s %10s %10s %10s %10s %8s %4s\n", "mechanism", "ring", "iters", "ns/hop",
            "base_ns", "ns/switch", "csw/hop", "ok");
     for (int m = 0; m < SW_NMECH; m++) {
-        if (!o.mech_on[m]) continue;
+        if (!o.mech_on[m])
+            continue;
         for (int i = 0; i < o.nrings; i++)
             json_array_append_new(results, run_one(&o, (enum switch_mech)m, o.rings[i], &ok));
     }

@@ -75,7 +75,8 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
     struct task *t = container_of(w, struct task, io);
     uint64_t v;
     ssize_t n = read(t->pipefd[0], &v, sizeof v);
-    if (n == sizeof v) task_handle(t->ring, t, v);
+    if (n == sizeof v)
+        task_handle(t->ring, t, v);
 }
 
 static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
@@ -140,7 +141,8 @@ out:
         }
         r->torn_down++;
     }
-    if (rg.loop) ev_loop_destroy(rg.loop);
+    if (rg.loop)
+        ev_loop_destroy(rg.loop);
     free(rg.tasks);
     return r->err ? -1 : 0;
 }

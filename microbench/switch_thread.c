@@ -146,7 +146,8 @@ int switch_threads_run(const struct switch_cfg *cfg, struct switch_result *r)
     /* Start the token, or on a failed setup a stop that lets the started units end. */
     unit_give(&rg.units[0], r->err ? STOP_TOKEN : 0);
     for (size_t i = 0; i < started; i++)
-        if (pthread_join(tids[i], NULL) == 0) r->torn_down++;
+        if (pthread_join(tids[i], NULL) == 0)
+            r->torn_down++;
     if (!r->err) {
         for (size_t i = 0; i < cfg->ring; i++)
             r->hops += rg.units[i].hops;

@@ -19,8 +19,10 @@
 static long long read_ll(const char *path)
 {
     char buf[64];
-    if (procfs_slurp(path, buf, sizeof buf) <= 0) return -1;
-    if (strncmp(buf, "max", 3) == 0) return -2; /* cgroup: unlimited */
+    if (procfs_slurp(path, buf, sizeof buf) <= 0)
+        return -1;
+    if (strncmp(buf, "max", 3) == 0)
+        return -2; /* cgroup: unlimited */
     return strtoll(buf, NULL, 10);
 }
 
@@ -29,7 +31,8 @@ static long long read_ll(const char *path)
 static long long system_tasks(void)
 {
     char buf[128];
-    if (procfs_slurp("/proc/loadavg", buf, sizeof buf) <= 0) return -1;
+    if (procfs_slurp("/proc/loadavg", buf, sizeof buf) <= 0)
+        return -1;
     char *slash = strchr(buf, '/');
     return slash ? strtoll(slash + 1, NULL, 10) : -1;
 }
@@ -41,12 +44,15 @@ static long long user_tasks(void)
     long long sum = 0;
     uid_t me = getuid();
     DIR *d = opendir("/proc");
-    if (!d) return -1;
+    if (!d)
+        return -1;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
         snprintf(path, sizeof path, "/proc/%s/status", e->d_name);
-        if (procfs_slurp(path, buf, sizeof buf) <= 0) continue;
+        if (procfs_slurp(path, buf, sizeof buf) <= 0)
+            continue;
         char *uid = strstr(buf, "\nUid:");
         char *thr = strstr(buf, "\nThreads:");
         if (uid && thr && (uid_t)strtoul(uid + 5, NULL, 10) == me)
@@ -62,11 +68,14 @@ static long long count_lines(const char *path)
     char buf[65536];
     long long n = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
+    if (fd < 0)
+        return -1;
     for (;;) {
         ssize_t r = read(fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
         for (ssize_t i = 0; i < r; i++)
             n += buf[i] == '\n';
     }
@@ -78,7 +87,8 @@ static long long count_entries(const char *path)
 {
     long long n = 0;
     DIR *d = opendir(path);
-    if (!d) return -1;
+    if (!d)
+        return -1;
     for (struct dirent *e; (e = readdir(d)) != NULL;)
         n += e->d_name[0] != '.';
     closedir(d);
@@ -91,23 +101,27 @@ static int cgroup_dir(const char *controller, char *out, size_t cap)
 {
     char buf[2048];
     size_t clen = strlen(controller);
-    if (procfs_slurp("/proc/self/cgroup", buf, sizeof buf) <= 0) return -1;
+    if (procfs_slurp("/proc/self/cgroup", buf, sizeof buf) <= 0)
+        return -1;
     /* Lines are "id:controllers:path"; v2 is "0::path". */
     for (char *save, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *c = strchr(line, ':');
         char *path = c ? strchr(c + 1, ':') : NULL;
-        if (!path) continue;
+        if (!path)
+            continue;
         c++;
         if ((size_t)(path - c) == clen && strncmp(c, controller, clen) == 0) {
             snprintf(out, cap, "/sys/fs/cgroup/%s%s", controller,
                      strcmp(path + 1, "/") ? path + 1 : "");
-            if (access(out, F_OK) == 0) return 0;
+            if (access(out, F_OK) == 0)
+                return 0;
         }
         if (path == c && strncmp(line, "0:", 2) == 0) {
             snprintf(out, cap, "/sys/fs/cgroup%s", strcmp(path + 1, "/") ? path + 1 : "");
             char probe[700];
             snprintf(probe, sizeof probe, "%s/cgroup.controllers", out);
-            if (access(probe, F_OK) == 0) return 0;
+            if (access(probe, F_OK) == 0)
+                return 0;
         }
     }
     return -1;
@@ -119,7 +133,8 @@ static void cgroup_pair(const char *controller, const char *max_file, const char
 {
     char dir[512], path[700];
     *max = *cur = -1;
-    if (cgroup_dir(controller, dir, sizeof dir) < 0) return;
+    if (cgroup_dir(controller, dir, sizeof dir) < 0)
+        return;
     snprintf(path, sizeof path, "%s/%s", dir, max_file);
     *max = read_ll(path);
     snprintf(path, sizeof path, "%s/%s", dir, cur_file);
@@ -135,7 +150,8 @@ static double add_limit(json_t *o, const char *name, long long max, long long us
     json_object_set_new(l, "max", max >= 0 ? json_integer(max) : json_null());
     json_object_set_new(l, "used", used >= 0 ? json_integer(used) : json_null());
     json_object_set_new(l, "ratio", ratio >= 0 ? json_real(ratio) : json_null());
-    if (note) json_object_set_new(l, "note", json_string(note));
+    if (note)
+        json_object_set_new(l, "note", json_string(note));
     json_object_set_new(o, name, l);
     return ratio;
 }
@@ -152,9 +168,11 @@ json_t *wall_diagnose(int err)
 
     r = add_limit(o, "pid_max", read_ll("/proc/sys/kernel/pid_max"), tasks,
                   "system-wide: every thread of every process takes a pid");
-    if (r >= best) best = r, hit = "pid_max";
+    if (r >= best)
+        best = r, hit = "pid_max";
     r = add_limit(o, "threads_max", read_ll("/proc/sys/kernel/threads-max"), tasks, NULL);
-    if (r >= best) best = r, hit = "threads_max";
+    if (r >= best)
+        best = r, hit = "threads_max";
 
     long long nproc = -1;
     if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
@@ -163,28 +181,34 @@ json_t *wall_diagnose(int err)
     int exempt = geteuid() == 0;
     r = add_limit(o, "nproc", nproc, user_tasks(),
                   exempt ? "not enforced for root" : "this user's threads, all processes");
-    if (!exempt && r >= best) best = r, hit = "nproc";
+    if (!exempt && r >= best)
+        best = r, hit = "nproc";
 
     r = add_limit(o, "max_map_count", read_ll("/proc/sys/vm/max_map_count"),
                   count_lines("/proc/self/maps"), "this process; about two maps per thread");
-    if (r >= best) best = r, hit = "max_map_count";
+    if (r >= best)
+        best = r, hit = "max_map_count";
 
     long long cmax, ccur;
     cgroup_pair("pids", "pids.max", "pids.current", &cmax, &ccur);
     r = add_limit(o, "cgroup_pids", cmax, ccur, cmax < 0 ? "no limit found" : NULL);
-    if (r >= best) best = r, hit = "cgroup_pids";
+    if (r >= best)
+        best = r, hit = "cgroup_pids";
     /* v1 says memory.limit_in_bytes (a huge number when unlimited), v2 memory.max. */
     cgroup_pair("memory", "memory.limit_in_bytes", "memory.usage_in_bytes", &cmax, &ccur);
-    if (cmax == -1) cgroup_pair("memory", "memory.max", "memory.current", &cmax, &ccur);
+    if (cmax == -1)
+        cgroup_pair("memory", "memory.max", "memory.current", &cmax, &ccur);
     r = add_limit(o, "cgroup_memory_kib", cmax > 0 ? cmax / 1024 : cmax,
                   ccur > 0 ? ccur / 1024 : ccur, cmax < 0 ? "no limit found" : NULL);
-    if (r >= best) best = r, hit = "cgroup_memory";
+    if (r >= best)
+        best = r, hit = "cgroup_memory";
 
     long long nofile = -1;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
         nofile = (long long)rl.rlim_cur;
     r = add_limit(o, "nofile", nofile, count_entries("/proc/self/fd"), "this process");
-    if (r >= best || err == EMFILE) best = r, hit = "nofile";
+    if (r >= best || err == EMFILE)
+        best = r, hit = "nofile";
 
     /* Thread stacks are private writable maps: RLIMIT_AS and RLIMIT_DATA both count them. */
     long long vm_kib = -1, data_kib = -1;
@@ -205,14 +229,16 @@ json_t *wall_diagnose(int err)
             max = (long long)(rl.rlim_cur / 1024);
         r = add_limit(o, vlim[i].name, max, i == 0 ? vm_kib : data_kib,
                       max < 0 ? "unlimited" : "this process");
-        if (r >= best) best = r, hit = i == 0 ? "address_space" : "data";
+        if (r >= best)
+            best = r, hit = i == 0 ? "address_space" : "data";
     }
 
     if (procfs_read_meminfo(&sm) == 0) {
         r = add_limit(o, "memory_kib", sm.mem_total_kib, sm.mem_total_kib - sm.mem_available_kib,
                       "used = MemTotal - MemAvailable");
         /* ENOMEM with no map-count or fd wall near means memory (or overcommit policy). */
-        if (r >= best || (err == ENOMEM && !strcmp(hit, "unknown"))) best = r, hit = "memory";
+        if (r >= best || (err == ENOMEM && !strcmp(hit, "unknown")))
+            best = r, hit = "memory";
     }
     json_object_set_new(o, "overcommit_memory",
                         json_integer(read_ll("/proc/sys/vm/overcommit_memory")));

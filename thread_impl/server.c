@@ -26,9 +26,9 @@
 #include "server_opts.h"
 #include "workers.h"
 
-#define STACK_KIB_MIN 32 /* the connection's own state takes ~8 KiB; libc the rest */
-#define DRAIN_TIMEOUT_S 1 /* at stop: how long connection threads get to end */
-#define WAKE_SIGNAL SIGUSR1 /* interrupts a connection thread's wait at stop */
+#define STACK_KIB_MIN   32         /* the connection's own state takes ~8 KiB; libc the rest */
+#define DRAIN_TIMEOUT_S 1          /* at stop: how long connection threads get to end */
+#define WAKE_SIGNAL     SIGUSR1    /* interrupts a connection thread's wait at stop */
 #define ACCEPT_PAUSE_NS 100000000L /* after EMFILE: the backlog keeps the client waiting */
 
 struct conn;
@@ -199,12 +199,14 @@ static void serve(struct server *s, struct conn *c)
         }
         workload_spin(w->work_us);
         iov[0].iov_base = c->head;
-        iov[0].iov_len = response_head_ok(c->head, w->bytes, c->req.keep_alive, c->req.http_minor, &c->date);
+        iov[0].iov_len =
+            response_head_ok(c->head, w->bytes, c->req.keep_alive, c->req.http_minor, &c->date);
         iov[1].iov_base = (void *)response_body();
         iov[1].iov_len = w->bytes;
         counters_add(s->ctr, CTR_REQUESTS, 1);
         if (write_all(c->fd, iov, c->req.head_only || w->bytes == 0 ? 1 : 2) < 0) {
-            counters_add(s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
+            counters_add(s->ctr,
+                         errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
             return;
         }
         if (!c->req.keep_alive)
@@ -370,7 +372,8 @@ static int thread_serve(const struct server_opts *o, int listen_fd, struct count
     s->listen_fd = listen_fd;
     pthread_attr_init(&s->attr);
     pthread_attr_setdetachstate(&s->attr, PTHREAD_CREATE_DETACHED);
-    if (o->stack_kib && (rc = pthread_attr_setstacksize(&s->attr, (size_t)o->stack_kib * 1024)) != 0) {
+    if (o->stack_kib &&
+        (rc = pthread_attr_setstacksize(&s->attr, (size_t)o->stack_kib * 1024)) != 0) {
         fprintf(stderr, "thread_server: --stack-kib %u: %s\n", o->stack_kib, strerror(rc));
         return 2;
     }
@@ -403,8 +406,10 @@ int main(int argc, char **argv)
     case OPTS_OK: break;
     }
     if (opts.stack_kib && opts.stack_kib < STACK_KIB_MIN) {
-        fprintf(stderr, "thread_server: --stack-kib %u is below %d KiB, too small for a connection "
-                        "thread (use 0 for the system default)\n", opts.stack_kib, STACK_KIB_MIN);
+        fprintf(stderr,
+                "thread_server: --stack-kib %u is below %d KiB, too small for a connection "
+                "thread (use 0 for the system default)\n",
+                opts.stack_kib, STACK_KIB_MIN);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

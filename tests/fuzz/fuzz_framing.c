@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while (pos < chunk) {
             struct request r;
             size_t used = 0;
-            enum framing_result res = framer_feed(&f, (const char *)data + off + pos, chunk - pos, &used, &r);
+            enum framing_result res =
+                framer_feed(&f, (const char *)data + off + pos, chunk - pos, &used, &r);
             check(used <= chunk - pos);
             pos += used;
             if (res == FRAMING_ERROR) {

@@ -28,7 +28,8 @@
 
 static void check(int cond)
 {
-    if (!cond) abort();
+    if (!cond)
+        abort();
 }
 
 /* What one parse ended with. */
@@ -46,7 +47,8 @@ static int feed_checked(struct chttp *r, const char *buf, size_t n, uint64_t *fe
     bool was_headers = r->headers_done, was_complete = r->complete;
     int rc = chttp_feed(r, buf, n, &why);
     check(rc == CHTTP_MORE || rc == CHTTP_COMPLETE || rc == CHTTP_ERROR);
-    if (!was_complete) *fed += n; /* bytes after a complete answer are refused, not counted */
+    if (!was_complete)
+        *fed += n; /* bytes after a complete answer are refused, not counted */
     check(r->got_bytes == *fed);
     check(r->body_bytes <= r->got_bytes);
     check(!was_headers || r->headers_done); /* never goes back */
@@ -61,8 +63,10 @@ static int feed_checked(struct chttp *r, const char *buf, size_t n, uint64_t *fe
     }
     /* libhttp_parser takes any three digits, "000" too: the generator counts those as
        status errors, so 0 is a valid figure here */
-    if (r->headers_done) check(r->status >= 0 && r->status <= 999);
-    if (rc != CHTTP_ERROR && !r->headers_done) check(r->body_bytes == 0);
+    if (r->headers_done)
+        check(r->status >= 0 && r->status <= 999);
+    if (rc != CHTTP_ERROR && !r->headers_done)
+        check(r->body_bytes == 0);
     return rc;
 }
 
@@ -85,7 +89,8 @@ static struct verdict parse(const uint8_t *data, size_t size, size_t step, bool 
         rc = got;
         off += n;
     }
-    if (eof && rc == CHTTP_MORE) rc = feed_checked(&r, NULL, 0, &fed);
+    if (eof && rc == CHTTP_MORE)
+        rc = feed_checked(&r, NULL, 0, &fed);
     struct verdict v = {rc, r.status, r.body_bytes, r.headers_done, r.keep_alive};
     return v;
 }
@@ -98,7 +103,8 @@ static void raw_mode(uint8_t mode, const uint8_t *data, size_t size)
     struct verdict split = parse(data, size, step ? step : 1, eof);
     check(whole.result == split.result);
     check(whole.headers_done == split.headers_done);
-    if (whole.headers_done) check(whole.status == split.status);
+    if (whole.headers_done)
+        check(whole.status == split.status);
     if (whole.result == CHTTP_COMPLETE) {
         check(whole.body_bytes == split.body_bytes);
         check(whole.keep_alive == split.keep_alive);
@@ -113,7 +119,8 @@ struct src {
 
 static unsigned take(struct src *s)
 {
-    if (s->n == 0) return 0;
+    if (s->n == 0)
+        return 0;
     s->n--;
     return *s->p++;
 }
@@ -145,7 +152,8 @@ static void gen_mode(const uint8_t *data, size_t size)
     bool http10 = (flags & 4) != 0;
     bool conn_close = (flags & 8) != 0, conn_keep = (flags & 16) != 0;
     int extra = (int)(take(&s) % 4);
-    if (http10 && framing == 1) framing = 0; /* chunked is HTTP/1.1 only */
+    if (http10 && framing == 1)
+        framing = 0; /* chunked is HTTP/1.1 only */
 
     size_t len = append(buf, 0, "HTTP/1.%d %d Whatever\r\n", http10 ? 0 : 1, status);
     for (int i = 0; i < extra; i++) {
@@ -157,7 +165,8 @@ static void gen_mode(const uint8_t *data, size_t size)
         val[vn] = '\0';
         len = append(buf, len, "X-Extra-%d: %s\r\n", i, val);
     }
-    if (framing == 2) conn_close = true; /* the close is what ends it */
+    if (framing == 2)
+        conn_close = true; /* the close is what ends it */
     if (conn_close)
         len = append(buf, len, "Connection: close\r\n");
     else if (conn_keep)
@@ -171,7 +180,8 @@ static void gen_mode(const uint8_t *data, size_t size)
         size_t left = body;
         while (left > 0) {
             size_t c = 1 + take(&s) % CHUNK_MAX;
-            if (c > left) c = left;
+            if (c > left)
+                c = left;
             len = append(buf, len, (flags & 32) ? "%zX\r\n" : "%zx\r\n", c);
             check(len + c + 2 < GEN_MAX);
             memset(buf + len, 'x', c);
@@ -204,7 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1) return 0;
+    if (size < 1)
+        return 0;
     if (data[0] & 0x80)
         gen_mode(data + 1, size - 1);
     else

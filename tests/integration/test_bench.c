@@ -1,6 +1,7 @@
 /* Integration test of `make bench`: scripts/bench.sh --profile smoke into a temporary folder,
  * then checks what a reader gets: valid PNG and SVG plots, one summary.csv row per raw run,
  * and a verdict row for each claim C1..C7 in REPORT.md. */
+#include "../support/test_env.h"
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -14,7 +15,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "../support/test_env.h"
 
 /* smoke takes well under a minute here; sanitizer builds are slower. */
 #define BENCH_TIMEOUT_S 200
@@ -109,7 +109,7 @@ static int run_bench(void)
             kill(-pid, SIGTERM);
             waitpid(pid, &status, 0);
             cr_assert_fail("bench.sh --profile smoke ran over %d s; log tail:\n%s", BENCH_TIMEOUT_S,
-                     log_tail());
+                           log_tail());
         }
         usleep(100 * 1000);
     }
@@ -181,9 +181,8 @@ Test(bench, smoke_profile_produces_plots_summary_and_verdicts)
     /* Plots: the sweep's, the head-of-line and hyperfine ones always; every file valid,
      * each in both formats. */
     static const char *const required[] = {
-        "mem_per_conn", "rss_total",   "ctx_per_req", "throughput", "latency",
-        "latency_spectrum", "cpu_per_req", "kernel_mem", "ramp",     "hol",
-        "hyperfine"};
+        "mem_per_conn", "rss_total",  "ctx_per_req", "throughput", "latency",  "latency_spectrum",
+        "cpu_per_req",  "kernel_mem", "ramp",        "hol",        "hyperfine"};
     char p[512];
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
         snprintf(p, sizeof p, "%s/plots/%s.png", out_dir, required[i]);
@@ -202,9 +201,8 @@ Test(bench, smoke_profile_produces_plots_summary_and_verdicts)
         check_plot(e->d_name);
         /* the other format of the same plot exists too */
         char other[512];
-        snprintf(other, sizeof other, "%s/plots/%.*s.%s", out_dir,
-                 (int)strlen(e->d_name) - 4, e->d_name,
-                 has_suffix(e->d_name, ".png") ? "svg" : "png");
+        snprintf(other, sizeof other, "%s/plots/%.*s.%s", out_dir, (int)strlen(e->d_name) - 4,
+                 e->d_name, has_suffix(e->d_name, ".png") ? "svg" : "png");
         cr_expect_eq(access(other, R_OK), 0, "%s has no twin %s", e->d_name, other);
         plots++;
     }

@@ -1,6 +1,7 @@
 /* Integration test of `make compare`: scripts/compare.sh --rounds 1 --duration 1 into a
  * temporary folder, then checks compare.json: both ratios (async/nginx, harness/wrk) are
  * positive numbers and each section has one row per round. Skips without nginx or wrk. */
+#include "../support/test_env.h"
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "../support/test_env.h"
 
 /* About 15 s here (six servers and two generators, 1 s each); the bound is for a stuck run
  * on a busy machine, not the expected time. */
@@ -33,8 +33,10 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 static void cleanup(void)
 {
-    if (strstr(out_dir, "XXXXXX") == NULL) nftw(out_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (log_path[0]) unlink(log_path);
+    if (strstr(out_dir, "XXXXXX") == NULL)
+        nftw(out_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (log_path[0])
+        unlink(log_path);
 }
 
 /* True if an executable NAME is in $PATH or in one of the extra folders (NULL-ended). */
@@ -47,13 +49,15 @@ static bool have_program(const char *name, const char *const *extra)
         size_t n = end ? (size_t)(end - s) : strlen(s);
         if (n > 0) {
             snprintf(p, sizeof p, "%.*s/%s", (int)n, s, name);
-            if (access(p, X_OK) == 0) return true;
+            if (access(p, X_OK) == 0)
+                return true;
         }
         s += n + (end ? 1 : 0);
     }
     for (; extra && *extra; extra++) {
         snprintf(p, sizeof p, "%s/%s", *extra, name);
-        if (access(p, X_OK) == 0) return true;
+        if (access(p, X_OK) == 0)
+            return true;
     }
     return false;
 }
@@ -64,7 +68,8 @@ static const char *log_tail(void)
     static char tail[3072];
     tail[0] = '\0';
     FILE *f = fopen(log_path, "rb");
-    if (!f) return tail;
+    if (!f)
+        return tail;
     if (fseek(f, 0, SEEK_END) == 0) {
         long len = ftell(f);
         long from = len > (long)sizeof tail - 1 ? len - (long)sizeof tail + 1 : 0;
@@ -99,7 +104,8 @@ static int run_compare(char *const argv[])
     int status = 0;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) break;
+        if (r == pid)
+            break;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - t0.tv_sec > COMPARE_TIMEOUT_S) {
             kill(-pid, SIGTERM);
@@ -148,7 +154,8 @@ Test(compare, one_round_gives_both_ratios)
     static const char *const sbin[] = {"/usr/sbin", "/usr/local/sbin", NULL};
     char p[512];
     snprintf(p, sizeof p, "%s/harness", tenv_bin_dir());
-    if (access(p, X_OK) != 0) cr_skip("%s not built: compare.sh needs the harness", p);
+    if (access(p, X_OK) != 0)
+        cr_skip("%s not built: compare.sh needs the harness", p);
     if (!have_program("nginx", sbin))
         cr_skip("nginx is not installed (apt-get install nginx-light): no async/nginx ratio");
     if (!have_program("wrk", NULL))

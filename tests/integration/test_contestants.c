@@ -64,7 +64,8 @@ static bool find_program(const char *prog, char *out, size_t outlen)
     char *save = NULL;
     for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
         snprintf(out, outlen, "%s/%s", *d ? d : ".", prog);
-        if (access(out, X_OK) == 0) return true;
+        if (access(out, X_OK) == 0)
+            return true;
     }
     return false;
 }
@@ -138,7 +139,8 @@ static void resp_done(struct hc_response *r)
 static bool accepts(int port)
 {
     struct hc_conn *c = hc_connect(port, 200);
-    if (!c) return false;
+    if (!c)
+        return false;
     hc_close(c);
     return true;
 }
@@ -173,7 +175,8 @@ static void start_nginx(struct running *r)
     cr_assert(r->pid >= 0, "fork: %s", strerror(errno));
     if (r->pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
+        if (getppid() != parent)
+            _exit(127);
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         int devnull = open("/dev/null", O_RDONLY);
         if (fd < 0 || devnull < 0 || dup2(devnull, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
@@ -189,11 +192,12 @@ static void start_nginx(struct running *r)
             FILE *f = fopen(log, "r");
             size_t n = f ? fread(err, 1, sizeof err - 1, f) : 0;
             err[n] = '\0';
-            if (f) fclose(f);
+            if (f)
+                fclose(f);
             cr_assert_fail("[nginx] exited before listening (status %d): %s", wst, err);
         }
-        EXPECT("nginx", tenv_now_ms() < deadline, "port %d accepts nothing after %d ms (%s)", r->port,
-               io_ms(), cmd);
+        EXPECT("nginx", tenv_now_ms() < deadline, "port %d accepts nothing after %d ms (%s)",
+               r->port, io_ms(), cmd);
         tenv_sleep_ms(10);
     }
 }
@@ -364,7 +368,8 @@ static void case_keep_alive(const struct contestant *who)
     expect_200(r, c, query ? 3 : NGINX_BYTES, "the first of a pipelined pair");
     double waited = tenv_now_ms() - t0;
     expect_200(r, c, query ? 5 : NGINX_BYTES, "the second of a pipelined pair");
-    if (query) EXPECT(who->name, waited >= 19.5, "wait_us=20000 answered after %.1f ms", waited);
+    if (query)
+        EXPECT(who->name, waited >= 19.5, "wait_us=20000 answered after %.1f ms", waited);
     EXPECT(who->name, hc_wait_close(c, 50) == 0, "connection closed after keep-alive answers");
     hc_close(c);
     stop(r, query ? 7 : -1);

@@ -27,8 +27,8 @@
 
 #include "../support/http_client.h"
 #include "../support/server_proc.h"
-#include "procfs.h"
 #include "../support/test_env.h"
+#include "procfs.h"
 
 #define EXPECT(impl, cond, fmt, ...) cr_assert((cond), "[%s] " fmt, (impl), ##__VA_ARGS__)
 
@@ -59,8 +59,10 @@ static void bg_start(void *(*fn)(void *), void *arg)
 /* Tells the helper to stop (unless it should end on its own) and joins it. */
 static void bg_join(bool tell)
 {
-    if (!bg_running) return;
-    if (tell) atomic_store(&bg_stop, true);
+    if (!bg_running)
+        return;
+    if (tell)
+        atomic_store(&bg_stop, true);
     pthread_join(bg_tid, NULL);
     bg_running = false;
 }
@@ -73,7 +75,8 @@ static struct server_proc *live[MAX_LIVE];
 static void forget(struct server_proc *sp)
 {
     for (int i = 0; i < MAX_LIVE; i++)
-        if (live[i] == sp) live[i] = NULL;
+        if (live[i] == sp)
+            live[i] = NULL;
 }
 
 static struct server_proc *start(const char *impl, const char *const *args)
@@ -125,7 +128,8 @@ static void release_all(void)
     }
     hc_close_all();
     for (int i = 0; i < MAX_RESP; i++)
-        if (resp_used[i]) resp_done(&resp_slot[i]);
+        if (resp_used[i])
+            resp_done(&resp_slot[i]);
     for (int i = 0; i < MAX_PAYLOADS; i++) {
         free(payloads[i]);
         payloads[i] = NULL;
@@ -136,7 +140,8 @@ static void release_all(void)
 
 static void expect_alive(const char *impl, struct server_proc *sp, const char *when)
 {
-    if (server_alive(sp)) return;
+    if (server_alive(sp))
+        return;
     char *err = server_stderr_copy(sp);
     struct server_exit ex;
     server_stop(sp, SIGKILL, 100, &ex);
@@ -168,7 +173,8 @@ static json_t *stop_counters(const char *impl, struct server_proc *sp, int sig, 
            jerr.text, ex.err);
     const char *named = json_string_value(json_object_get(doc, "impl"));
     EXPECT(impl, named && strcmp(named, impl) == 0, "counters name impl '%s'", named);
-    if (elapsed_ms) *elapsed_ms = ex.elapsed_ms;
+    if (elapsed_ms)
+        *elapsed_ms = ex.elapsed_ms;
     forget(sp);
     server_free(sp);
     return doc;
@@ -189,12 +195,15 @@ static int fd_count(pid_t pid, int below)
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
     DIR *d = opendir(path);
-    if (!d) return -1;
+    if (!d)
+        return -1;
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        if (below <= 0 || atoi(e->d_name) < below) n++;
+        if (e->d_name[0] == '.')
+            continue;
+        if (below <= 0 || atoi(e->d_name) < below)
+            n++;
     }
     closedir(d);
     return n;
@@ -216,8 +225,10 @@ static bool settle(pid_t pid, int want_fds, long want_threads, int timeout_ms, i
     for (;;) {
         *fds = fd_count(pid, 0);
         *threads = want_threads >= 0 ? thread_count(pid) : -1;
-        if (*fds == want_fds && *threads == want_threads) return true;
-        if (hc_now_ms() > deadline) return false;
+        if (*fds == want_fds && *threads == want_threads)
+            return true;
+        if (hc_now_ms() > deadline)
+            return false;
         tenv_sleep_ms(10);
     }
 }
@@ -227,7 +238,8 @@ static double cpu_seconds(pid_t pid)
 {
     char path[64], text[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (procfs_slurp(path, text, sizeof text) < 0) return -1;
+    if (procfs_slurp(path, text, sizeof text) < 0)
+        return -1;
     const char *p = strrchr(text, ')'); /* the command name may hold spaces */
     unsigned long long ut = 0, st = 0;
     if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
@@ -298,7 +310,8 @@ static void read_at_least(struct hc_conn *c, size_t want, int timeout_ms)
     double deadline = hc_now_ms() + timeout_ms;
     while (c->len < want && !c->eof && !c->reset && hc_now_ms() < deadline) {
         int f = hc_fill(c);
-        if (f < 0) break;
+        if (f < 0)
+            break;
         if (f == 0) {
             struct pollfd p = {.fd = c->fd, .events = POLLIN};
             poll(&p, 1, 10);
@@ -311,11 +324,13 @@ static void for_each_impl(void (*fn)(const char *impl))
 {
     int ran = 0;
     for (size_t i = 0; i < sizeof IMPLS / sizeof IMPLS[0]; i++) {
-        if (!tenv_impl_enabled(IMPLS[i])) continue;
+        if (!tenv_impl_enabled(IMPLS[i]))
+            continue;
         fn(IMPLS[i]);
         ran++;
     }
-    if (!ran) cr_skip_test("TVT_IMPLS=%s names neither async nor thread", getenv("TVT_IMPLS"));
+    if (!ran)
+        cr_skip_test("TVT_IMPLS=%s names neither async nor thread", getenv("TVT_IMPLS"));
 }
 
 TestSuite(faults, .fini = release_all, .timeout = 60);
@@ -361,10 +376,12 @@ static void *trickle_main(void *arg)
     double next = t->first_drip_ms;
     while (!atomic_load(&bg_stop)) {
         double now = hc_now_ms();
-        if (now >= t->give_up_ms) break;
+        if (now >= t->give_up_ms)
+            break;
         if (now >= next && atomic_load(&t->ticks) < SLOW_DRIPS) {
             for (int i = 0; i < t->n; i++) {
-                if (t->state[i] != OPEN || t->sent[i] >= t->drip_len) continue;
+                if (t->state[i] != OPEN || t->sent[i] >= t->drip_len)
+                    continue;
                 ssize_t k = send(t->c[i]->fd, t->drip + t->sent[i], 1, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (k == 1)
                     t->sent[i]++;
@@ -383,11 +400,13 @@ static void *trickle_main(void *arg)
                 pfd[n] = (struct pollfd){.fd = t->c[i]->fd, .events = POLLIN};
                 idx[n++] = i;
             }
-        if (n == 0) break;
+        if (n == 0)
+            break;
         double wait = atomic_load(&t->ticks) < SLOW_DRIPS ? next - hc_now_ms() : 50;
         int r = poll(pfd, (nfds_t)n, wait < 0 ? 0 : wait > 50 ? 50 : (int)wait + 1);
         for (int k = 0; k < n && r > 0; k++) {
-            if (!pfd[k].revents) continue;
+            if (!pfd[k].revents)
+                continue;
             int i = idx[k];
             char buf[512];
             ssize_t got = recv(pfd[k].fd, buf, sizeof buf, MSG_DONTWAIT);
@@ -460,7 +479,8 @@ static void case_slowloris(const char *impl)
         double ms = hc_now_ms() - t0;
         hc_close(c);
         worst = ms > worst ? ms : worst;
-        if (probes < 64) lat[probes] = ms;
+        if (probes < 64)
+            lat[probes] = ms;
         probes++;
         EXPECT(impl, ms < bound,
                "with %d slowloris connections, a normal request (wait %d ms) took %.1f ms, "
@@ -616,9 +636,7 @@ static size_t make_bad(int kind, int variant, char *buf, size_t cap, uint32_t *r
         while (n < 2048)
             buf[n++] = (char)xorshift(rng);
         return n;
-    case K_NULS:
-        memset(buf, 0, 512);
-        return 512;
+    case K_NULS: memset(buf, 0, 512); return 512;
     case K_TLS: /* a ClientHello record header, then noise */
         memcpy(buf, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
         for (n = 11; n < 517; n++)
@@ -668,23 +686,19 @@ static size_t make_bad(int kind, int variant, char *buf, size_t cap, uint32_t *r
     case K_SMUGGLE:
         return (size_t)snprintf(
             buf, cap, "%sContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", host);
-    case K_CTRL_HEADER:
-        return (size_t)snprintf(buf, cap, "%sX-Ctrl: a\x01\x02z\r\n\r\n", host);
+    case K_CTRL_HEADER: return (size_t)snprintf(buf, cap, "%sX-Ctrl: a\x01\x02z\r\n\r\n", host);
     case K_H2_PREFACE: /* the preface and an empty SETTINGS frame, as h2load sends */
         n = (size_t)snprintf(buf, cap, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
         memcpy(buf + n, "\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9);
         return n + 9;
-    case K_VERSION:
-        return (size_t)snprintf(buf, cap, "GET / HTTP/9.9\r\nHost: a\r\n\r\n");
+    case K_VERSION: return (size_t)snprintf(buf, cap, "GET / HTTP/9.9\r\nHost: a\r\n\r\n");
     case K_BAD_METHOD:
         return (size_t)snprintf(buf, cap, "FOOBARBAZQUUX / HTTP/1.1\r\nHost: a\r\n\r\n");
     case K_POST:
         return (size_t)snprintf(buf, cap,
                                 "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi");
-    case K_PATH:
-        return (size_t)snprintf(buf, cap, "GET /etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n");
-    default:
-        return 0;
+    case K_PATH: return (size_t)snprintf(buf, cap, "GET /etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n");
+    default: return 0;
     }
 }
 
@@ -733,18 +747,21 @@ static void case_burst(const char *impl)
                                          .events = (short)(POLLIN | (sending[i] ? POLLOUT : 0))};
                 idx[n++] = i;
             }
-        if (poll(pfd, (nfds_t)n, 50) <= 0) continue;
+        if (poll(pfd, (nfds_t)n, 50) <= 0)
+            continue;
         for (int k = 0; k < n; k++) {
             int i = idx[k];
             if ((pfd[k].revents & POLLOUT) && sending[i]) {
                 ssize_t w = send(c[i]->fd, payloads[i] + off[i], len[i] - off[i],
                                  MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (w > 0) off[i] += (size_t)w;
+                if (w > 0)
+                    off[i] += (size_t)w;
                 if (w < 0 && errno != EAGAIN && errno != EINTR) {
                     sending[i] = false;
                     send_cut++;
                 }
-                if (off[i] == len[i]) sending[i] = false;
+                if (off[i] == len[i])
+                    sending[i] = false;
             }
             if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
                 while (hc_fill(c[i]) > 0)
@@ -857,7 +874,8 @@ static void case_resets(const char *impl)
     EXPECT(impl, mid_answer == RESET_EACH, "only %d of %d clients got 64 KiB of their answers",
            mid_answer, RESET_EACH);
     for (int i = 0; i < 3 * RESET_EACH; i++) {
-        if (i % 3 == 2) continue;
+        if (i % 3 == 2)
+            continue;
         c[i] = connect_ok(impl, port);
         if (i % 3 == 0)
             send_ok(impl, c[i], half, strlen(half), "half a request");
@@ -926,12 +944,8 @@ static void case_sigpipe(const char *impl)
     for (int i = 0; i < 3 * PIPE_EACH; i++) {
         c[i] = connect_ok(impl, port);
         switch (i % 3) {
-        case 0:
-            send_get(impl, c[i], "/?wait_us=20000&bytes=1048576");
-            break;
-        case 1:
-            send_ok(impl, c[i], big, used, "12 pipelined 1 MiB requests");
-            break;
+        case 0: send_get(impl, c[i], "/?wait_us=20000&bytes=1048576"); break;
+        case 1: send_ok(impl, c[i], big, used, "12 pipelined 1 MiB requests"); break;
         default:
             send_get(impl, c[i], "/?bytes=1048576");
             EXPECT(impl, hc_shutdown_write(c[i]) == 0, "shutdown: %s", strerror(errno));
@@ -943,7 +957,8 @@ static void case_sigpipe(const char *impl)
         }
     }
     for (int i = 0; i < 3 * PIPE_EACH; i++) {
-        if (!c[i]) continue;
+        if (!c[i])
+            continue;
         read_at_least(c[i], i % 3 == 1 ? 256 * 1024 : 65536, io_ms());
         /* Take what has arrived, so that the close is more often a FIN than a reset. */
         size_t had = c[i]->len;
@@ -951,7 +966,8 @@ static void case_sigpipe(const char *impl)
             ;
         hc_close(c[i]);
     }
-    tenv_sleep_ms(100 * tenv_slack()); /* past the 20 ms waits: the servers write into closed sockets */
+    tenv_sleep_ms(100 *
+                  tenv_slack()); /* past the 20 ms waits: the servers write into closed sockets */
     expect_alive(impl, sp, "after clients closed during large answers (SIGPIPE?)");
     expect_served(impl, port, "after clients closed during large answers");
     json_t *ctr = stop_counters(impl, sp, SIGTERM, NULL);
@@ -1005,7 +1021,8 @@ static int load_send(struct load *l, int i)
     uint32_t wait = l->wait_us_max ? s % (l->wait_us_max + 1) : 0;
     int n = snprintf(req, sizeof req, "GET /?bytes=%u&wait_us=%u HTTP/1.1\r\nHost: a\r\n\r\n",
                      bytes, wait);
-    if (hc_send(l->c[i], req, (size_t)n, 1000) < 0) return -1;
+    if (hc_send(l->c[i], req, (size_t)n, 1000) < 0)
+        return -1;
     l->want[i][(l->head[i] + l->inflight[i]) % LOAD_DEPTH] = bytes;
     l->inflight[i]++;
     return 0;
@@ -1034,17 +1051,21 @@ static void *load_main(void *arg)
             }
     }
     for (;;) {
-        if (drain_until < 0 && atomic_load(&bg_stop)) drain_until = hc_now_ms() + 2000;
+        if (drain_until < 0 && atomic_load(&bg_stop))
+            drain_until = hc_now_ms() + 2000;
         int n = 0;
         for (int i = 0; i < l->n; i++)
             if (l->open[i] && (drain_until < 0 || l->inflight[i] > 0)) {
                 pfd[n] = (struct pollfd){.fd = l->c[i]->fd, .events = POLLIN};
                 idx[n++] = i;
             }
-        if (n == 0 || (drain_until >= 0 && hc_now_ms() > drain_until)) break;
-        if (poll(pfd, (nfds_t)n, 20) <= 0) continue;
+        if (n == 0 || (drain_until >= 0 && hc_now_ms() > drain_until))
+            break;
+        if (poll(pfd, (nfds_t)n, 20) <= 0)
+            continue;
         for (int k = 0; k < n; k++) {
-            if (!pfd[k].revents) continue;
+            if (!pfd[k].revents)
+                continue;
             int i = idx[k];
             struct hc_conn *c = l->c[i];
             while (hc_fill(c) > 0)
@@ -1052,7 +1073,8 @@ static void *load_main(void *arg)
             while (l->inflight[i] > 0) {
                 struct hc_response r;
                 int t = hc_try_response(c, &r);
-                if (t == 0) break;
+                if (t == 0)
+                    break;
                 if (t < 0) { /* a head cut off by the close */
                     l->cut++;
                     load_close(l, i);
@@ -1072,13 +1094,15 @@ static void *load_main(void *arg)
                 }
                 hc_response_free(&r);
                 if (drain_until < 0 && load_send(l, i) < 0) {
-                    if (!l->stop_on_close) l->send_failed++;
+                    if (!l->stop_on_close)
+                        l->send_failed++;
                     load_close(l, i);
                     break;
                 }
             }
             if (l->open[i] && (c->eof || c->reset)) {
-                if (l->inflight[i] > 0 && !l->stop_on_close) l->cut++;
+                if (l->inflight[i] > 0 && !l->stop_on_close)
+                    l->cut++;
                 load_close(l, i);
             }
         }
@@ -1139,8 +1163,8 @@ static void sigterm_load(const char *impl, int load_ms, bool accounting)
                "server went on answering %lld requests after it printed its counters",
                requests, ok, ok - requests);
     } else {
-        EXPECT(impl, elapsed < 2000 * tenv_slack(), "SIGTERM under load: exit took %.0f ms, want < %.0f",
-               elapsed, 2000 * tenv_slack());
+        EXPECT(impl, elapsed < 2000 * tenv_slack(),
+               "SIGTERM under load: exit took %.0f ms, want < %.0f", elapsed, 2000 * tenv_slack());
         EXPECT(impl, counter(impl, ctr, "accepted") == n, "accepted = %lld, want %d",
                counter(impl, ctr, "accepted"), n);
     }
@@ -1193,9 +1217,11 @@ static int count_answered(struct hc_conn **c, bool *answered, int n, int timeout
                 pfd[k] = (struct pollfd){.fd = c[i]->fd, .events = POLLIN};
                 idx[k++] = i;
             }
-        if (k == 0) break;
+        if (k == 0)
+            break;
         int left = (int)(deadline - hc_now_ms());
-        if (poll(pfd, (nfds_t)k, left > 0 ? left : 0) <= 0) continue;
+        if (poll(pfd, (nfds_t)k, left > 0 ? left : 0) <= 0)
+            continue;
         for (int j = 0; j < k; j++)
             if (pfd[j].revents) {
                 struct hc_conn *cc = c[idx[j]];
@@ -1205,7 +1231,8 @@ static int count_answered(struct hc_conn **c, bool *answered, int n, int timeout
                 if (hc_try_response(cc, &r) == 1) {
                     bool good = r.status == 200 && hc_body_is(&r, 1, 'x');
                     hc_response_free(&r);
-                    if (!good) return -1;
+                    if (!good)
+                        return -1;
                     answered[idx[j]] = true;
                     got++;
                 } else if (cc->eof || cc->reset) {
@@ -1248,7 +1275,8 @@ static void case_emfile(const char *impl)
     int served = 0;
     for (int round = 0; round < 10; round++) {
         for (int i = 0; i < n; i++) {
-            if (!answered[i]) continue;
+            if (!answered[i])
+                continue;
             double s = hc_now_ms();
             send_get(impl, c[i], "/?bytes=2");
             expect_200_within(impl, c[i], 2, (int)(200 * tenv_slack()),
@@ -1258,7 +1286,8 @@ static void case_emfile(const char *impl)
             served++;
         }
         double next = t0 + 100.0 * (round + 1);
-        if (next > hc_now_ms()) tenv_sleep_ms(next - hc_now_ms());
+        if (next > hc_now_ms())
+            tenv_sleep_ms(next - hc_now_ms());
     }
     double cpu = cpu_seconds(pid) - cpu0, wall = (hc_now_ms() - t0) / 1e3;
     expect_alive(impl, sp, "at its fd limit");

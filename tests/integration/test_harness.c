@@ -64,7 +64,8 @@ static int run_harness(const char *log_name, const char *const *args)
     for (;;) {
         int status;
         pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - start.tv_sec > HARNESS_TIMEOUT_S) {
             kill(pid, SIGKILL);
@@ -204,7 +205,8 @@ TestSuite(harness, .init = setup, .fini = teardown, .timeout = 60);
 
 Test(harness, run_async_writes_every_key)
 {
-    if (!tenv_impl_enabled("async")) cr_skip_test("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
+    if (!tenv_impl_enabled("async"))
+        cr_skip_test("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
     const char *conns = tenv_sanitized() ? "10" : "30";
     /* two generator processes, two server processes: both sides are merged */
     json_t *doc = run_impl("async", conns, "1000", "--procs", "2");
@@ -218,7 +220,8 @@ Test(harness, run_async_writes_every_key)
 
 Test(harness, run_thread_writes_every_key)
 {
-    if (!tenv_impl_enabled("thread")) cr_skip_test("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
+    if (!tenv_impl_enabled("thread"))
+        cr_skip_test("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
     const char *conns = tenv_sanitized() ? "10" : "30";
     /* two generator threads: their hand-offs run under TSan too */
     json_t *doc = run_impl("thread", conns, "1000", "--threads", "1");

@@ -87,7 +87,8 @@ static void child_start(struct child *c, const char *const *argv, const struct c
 {
     static const struct child_opts none;
     int p[2];
-    if (!o) o = &none;
+    if (!o)
+        o = &none;
     memset(c, 0, sizeof *c);
     c->fd = -1;
     /* the environment is built before fork: only async-signal-safe calls in the child */
@@ -108,7 +109,8 @@ static void child_start(struct child *c, const char *const *argv, const struct c
             size_t len = strcspn(o->env[j], "=") + 1;
             replaced = strncmp(environ[i], o->env[j], len) == 0;
         }
-        if (!replaced) envp[k++] = environ[i];
+        if (!replaced)
+            envp[k++] = environ[i];
     }
     cr_assert_eq(pipe2(p, O_CLOEXEC), 0, "pipe: %s", strerror(errno));
     pid_t parent = getpid();
@@ -117,14 +119,18 @@ static void child_start(struct child *c, const char *const *argv, const struct c
     cr_assert(c->pid >= 0, "fork: %s", strerror(errno));
     if (c->pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* an aborted test leaves nothing running */
-        if (getppid() != parent) _exit(127);
+        if (getppid() != parent)
+            _exit(127);
         for (size_t i = 0; i < o->nlimits; i++) {
             struct rlimit rl = {o->limits[i].value, o->limits[i].value};
-            if (setrlimit(o->limits[i].resource, &rl) < 0) _exit(126);
+            if (setrlimit(o->limits[i].resource, &rl) < 0)
+                _exit(126);
         }
-        if (o->netns && unshare(CLONE_NEWNET) < 0) _exit(NETNS_FAILED);
+        if (o->netns && unshare(CLONE_NEWNET) < 0)
+            _exit(NETNS_FAILED);
         int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, 0);
+        if (devnull >= 0)
+            dup2(devnull, 0);
         dup2(p[1], 1);
         dup2(p[1], 2);
         execvpe(argv[0], (char *const *)argv, envp);
@@ -154,7 +160,8 @@ static bool child_pump(struct child *c, int wait_ms)
                 c->len += (size_t)n;
                 c->out[c->len] = '\0';
             }
-            if (n > 0) continue;
+            if (n > 0)
+                continue;
             if (n == 0) {
                 close(c->fd);
                 c->fd = -1;
@@ -192,7 +199,8 @@ static int child_wait(struct child *c, int timeout_ms)
     /* a grandchild may hold the pipe: take what is there, without waiting for EOF */
     if (c->fd >= 0) {
         child_pump(c, 0);
-        if (c->fd >= 0) close(c->fd);
+        if (c->fd >= 0)
+            close(c->fd);
         c->fd = -1;
     }
     return c->code;
@@ -265,7 +273,8 @@ static int count_samples(json_t *doc, const char *phase)
     json_array_foreach(samples, i, s)
     {
         const char *p = json_string_value(json_object_get(s, "phase"));
-        if (!phase || (p && strcmp(p, phase) == 0)) n++;
+        if (!phase || (p && strcmp(p, phase) == 0))
+            n++;
     }
     return n;
 }
@@ -279,19 +288,23 @@ static pid_t find_child(pid_t parent, const char *comm)
     cr_assert_not_null(d);
     while (found < 0 && (e = readdir(d)) != NULL) {
         char path[300], buf[512];
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
         snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
         FILE *f = fopen(path, "r");
-        if (!f) continue;
+        if (!f)
+            continue;
         size_t n = fread(buf, 1, sizeof buf - 1, f);
         fclose(f);
         buf[n] = '\0';
         /* "PID (COMM) S PPID ...": comm may hold spaces, so go by the last ')' */
         char *open = strchr(buf, '('), *close = strrchr(buf, ')');
         int ppid;
-        if (!open || !close || sscanf(close + 1, " %*c %d", &ppid) != 1) continue;
+        if (!open || !close || sscanf(close + 1, " %*c %d", &ppid) != 1)
+            continue;
         *close = '\0';
-        if (ppid == parent && strcmp(open + 1, comm) == 0) found = atoi(e->d_name);
+        if (ppid == parent && strcmp(open + 1, comm) == 0)
+            found = atoi(e->d_name);
     }
     closedir(d);
     return found;
@@ -303,7 +316,8 @@ static bool has_entry(const char *folder, const char *prefix)
     DIR *d = opendir(folder);
     struct dirent *e;
     bool found = false;
-    if (!d) return false;
+    if (!d)
+        return false;
     while (!found && (e = readdir(d)) != NULL)
         found = strncmp(e->d_name, prefix, strlen(prefix)) == 0;
     closedir(d);
@@ -411,7 +425,8 @@ static json_t *find_point(const char *raw, const char *impl, int conns, int wait
     while (!hit && (e = readdir(d)) != NULL) {
         char path[PATH_MAX];
         size_t n = strlen(e->d_name);
-        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0) continue;
+        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
+            continue;
         snprintf(path, sizeof path, "%s/%s", raw, e->d_name);
         json_t *doc = load_json(path), *p = json_object_get(doc, "params");
         const char *di = json_string_value(json_object_get(doc, "impl"));
@@ -430,10 +445,12 @@ static json_t *find_point(const char *raw, const char *impl, int conns, int wait
 
 Test(harness_faults, sweep_goes_on_past_a_failed_point)
 {
-    if (tenv_sanitized()) SKIP("the sweep's logic does not depend on the build");
+    if (tenv_sanitized())
+        SKIP("the sweep's logic does not depend on the build");
     if (!tenv_impl_enabled("async") || !tenv_impl_enabled("thread"))
         SKIP("needs both servers (TVT_IMPLS=%s)", getenv("TVT_IMPLS"));
-    if (access("scripts/sweep.py", R_OK) != 0) SKIP("run from the repository root");
+    if (access("scripts/sweep.py", R_OK) != 0)
+        SKIP("run from the repository root");
     char real[PATH_MAX], fake[PATH_MAX + 16], path[PATH_MAX + 64], text[4 * PATH_MAX];
     cr_assert_not_null(realpath(tenv_bin_dir(), real), "%s: %s", tenv_bin_dir(), strerror(errno));
     snprintf(fake, sizeof fake, "%s/fakebin", tmp_dir);
@@ -483,7 +500,8 @@ Test(harness_faults, sweep_goes_on_past_a_failed_point)
     struct child c;
     child_start(&c, argv, &o);
     int code = child_wait(&c, 80000);
-    if (code == 127) SKIP("python3 is not installed");
+    if (code == 127)
+        SKIP("python3 is not installed");
     cr_assert_eq(code, 0, "sweep.py exited %d:\n%s", code, c.out);
 
     char raw[PATH_MAX + 32];
@@ -717,7 +735,8 @@ Test(harness_faults, refuses_remote_targets_at_once_without_connecting)
             const char *env[] = {"ASAN_OPTIONS=detect_leaks=0", NULL};
             struct child_opts o = {.netns = true, .env = env};
             int code = run(&c, args, &o);
-            if (code == NETNS_FAILED) SKIP("no network namespace");
+            if (code == NETNS_FAILED)
+                SKIP("no network namespace");
             cr_assert_eq(code, 2, "under strace, --target %s: exit %d:\n%s", remote[i], code,
                          c.out);
             FILE *f = fopen(log, "r");
@@ -816,8 +835,10 @@ static void skip_without_valgrind(void)
 {
     struct child c;
     const char *probe[] = {"valgrind", "--version", NULL};
-    if (tenv_sanitized()) SKIP("valgrind cannot run %s-sanitized programs", getenv("TVT_SANITIZER"));
-    if (run(&c, probe, NULL) != 0) SKIP("valgrind is not installed");
+    if (tenv_sanitized())
+        SKIP("valgrind cannot run %s-sanitized programs", getenv("TVT_SANITIZER"));
+    if (run(&c, probe, NULL) != 0)
+        SKIP("valgrind is not installed");
 }
 
 /* Runs `valgrind --leak-check=full ... harness ARGS`; only the harness process reports

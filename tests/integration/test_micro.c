@@ -1,5 +1,6 @@
 /* Integration tests of the microbenchmarks: small runs of bin/spawn_bench and
    bin/switch_bench (from $TVT_BIN_DIR), checking the JSON they write. */
+#include "../support/test_env.h"
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "../support/test_env.h"
 
 #define RUN_TIMEOUT_MS 30000
 
@@ -29,7 +29,8 @@ static void teardown(void)
     char cmd[128];
     /* Only files this test made, in its own mkdtemp folder. */
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) cr_log_warn("could not remove %s", tmpdir);
+    if (system(cmd) != 0)
+        cr_log_warn("could not remove %s", tmpdir);
 }
 
 TestSuite(micro, .init = setup, .fini = teardown, .timeout = 60);
@@ -66,7 +67,8 @@ static int run(char *const argv[], rlim_t as_limit_bytes)
     int status;
     for (int waited = 0;; waited += 5) {
         pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid) break;
+        if (w == pid)
+            break;
         if (waited >= RUN_TIMEOUT_MS) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
@@ -86,7 +88,8 @@ static char *slurp_stderr(void)
     FILE *f = fopen(path, "r");
     size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
     buf[n] = '\0';
-    if (f) fclose(f);
+    if (f)
+        fclose(f);
     return buf;
 }
 
@@ -256,7 +259,8 @@ Test(micro, spawn_thread_pipe_64k)
     double vsz = num(json_object_get(doc, "slope"), "vsz_bytes_per_unit");
     cr_expect_geq(vsz, 60 * 1024, "vsz %.0f B/thread for 64 KiB stacks", vsz);
     /* Sanitizers map their own per-thread memory; only the plain build is this tight. */
-    if (!tenv_sanitized()) cr_expect_leq(vsz, 200 * 1024, "vsz %.0f B/thread for 64 KiB stacks", vsz);
+    if (!tenv_sanitized())
+        cr_expect_leq(vsz, 200 * 1024, "vsz %.0f B/thread for 64 KiB stacks", vsz);
     json_decref(doc);
 }
 
@@ -265,7 +269,8 @@ Test(micro, spawn_thread_wall_reports_limit)
     /* An address-space limit makes a wall at a few dozen 8 MiB stacks, without touching
        the system-wide pid space that others share. Sanitizers reserve terabytes of
        shadow memory, which RLIMIT_AS forbids, so this runs in the plain build only. */
-    if (tenv_sanitized()) cr_skip_test("RLIMIT_AS and sanitizer shadow memory do not mix");
+    if (tenv_sanitized())
+        cr_skip_test("RLIMIT_AS and sanitizer shadow memory do not mix");
     char json_arg[600];
     snprintf(json_arg, sizeof json_arg, "%s/wall.json", tmpdir);
     char *argv[] = {"spawn_bench", "--kind",          "thread", "--stack-kib", "8192", "--count",

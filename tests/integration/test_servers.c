@@ -23,8 +23,8 @@
 
 #include "../support/http_client.h"
 #include "../support/server_proc.h"
-#include "procfs.h"
 #include "../support/test_env.h"
+#include "procfs.h"
 
 #define EXPECT(impl, cond, fmt, ...) cr_assert((cond), "[%s] " fmt, (impl), ##__VA_ARGS__)
 
@@ -45,7 +45,8 @@ static struct server_proc *live[MAX_LIVE];
 static void forget(struct server_proc *sp)
 {
     for (int i = 0; i < MAX_LIVE; i++)
-        if (live[i] == sp) live[i] = NULL;
+        if (live[i] == sp)
+            live[i] = NULL;
 }
 
 static void stop_leftovers(void)
@@ -108,14 +109,16 @@ static void release_all(void)
     stop_leftovers();
     hc_close_all();
     for (int i = 0; i < MAX_RESP; i++)
-        if (resp_used[i]) resp_done(&resp_slot[i]);
+        if (resp_used[i])
+            resp_done(&resp_slot[i]);
     json_decref(counters_doc);
     counters_doc = NULL;
 }
 
 static void expect_alive(const char *impl, struct server_proc *sp, const char *when)
 {
-    if (server_alive(sp)) return;
+    if (server_alive(sp))
+        return;
     char *err = server_stderr_copy(sp);
     struct server_exit ex;
     server_stop(sp, SIGKILL, 100, &ex);
@@ -254,11 +257,13 @@ static void for_each_impl(void (*fn)(const char *impl))
 {
     int ran = 0;
     for (size_t i = 0; i < sizeof IMPLS / sizeof IMPLS[0]; i++) {
-        if (!tenv_impl_enabled(IMPLS[i])) continue;
+        if (!tenv_impl_enabled(IMPLS[i]))
+            continue;
         fn(IMPLS[i]);
         ran++;
     }
-    if (!ran) cr_skip_test("TVT_IMPLS=%s names neither async nor thread", getenv("TVT_IMPLS"));
+    if (!ran)
+        cr_skip_test("TVT_IMPLS=%s names neither async nor thread", getenv("TVT_IMPLS"));
 }
 
 TestSuite(servers, .fini = release_all, .timeout = 60);
@@ -643,9 +648,11 @@ static void case_concurrent(const char *impl)
                 pfd[n] = (struct pollfd){.fd = c[i]->fd, .events = POLLIN};
                 idx[n++] = i;
             }
-        if (poll(pfd, (nfds_t)n, 100) <= 0) continue;
+        if (poll(pfd, (nfds_t)n, 100) <= 0)
+            continue;
         for (int k = 0; k < n; k++) {
-            if (!pfd[k].revents) continue;
+            if (!pfd[k].revents)
+                continue;
             int i = idx[k];
             int f = hc_fill(c[i]);
             struct hc_response *r = resp_new();
@@ -1006,7 +1013,8 @@ static void case_sigterm(const char *impl)
     double t0 = hc_now_ms();
     json_t *ctr = stop_counters(impl, sp, SIGTERM);
     double ms = hc_now_ms() - t0;
-    EXPECT(impl, ms < 2000 * tenv_slack(), "SIGTERM with open connections took %.0f ms to exit", ms);
+    EXPECT(impl, ms < 2000 * tenv_slack(), "SIGTERM with open connections took %.0f ms to exit",
+           ms);
     EXPECT(impl, counter(impl, ctr, "accepted") == 5, "accepted = %lld, want 5",
            counter(impl, ctr, "accepted"));
     EXPECT(impl, counter(impl, ctr, "requests") == 5, "requests = %lld, want 5",
@@ -1074,7 +1082,8 @@ static double cpu_seconds(pid_t pid)
 {
     char path[64], text[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (procfs_slurp(path, text, sizeof text) < 0) return -1;
+    if (procfs_slurp(path, text, sizeof text) < 0)
+        return -1;
     const char *p = strrchr(text, ')'); /* the command name may hold spaces */
     unsigned long long ut = 0, st = 0;
     if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
@@ -1204,7 +1213,8 @@ static void case_thread_503(const char *impl)
                 n503, HELD, (unsigned long long)(limit / 1024), pm.vsz_kib);
     expect_alive(impl, sp, "after failing to create threads");
     for (int i = 0; i < HELD; i++) {
-        if (got503[i]) continue;
+        if (got503[i])
+            continue;
         send_get(impl, c[i], "/?bytes=6");
         expect_200(impl, c[i], 6, "a connection that got a thread");
     }

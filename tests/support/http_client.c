@@ -38,8 +38,10 @@ static int wait_fd(int fd, short events, double deadline)
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
         int r = poll(&p, 1, left_ms(deadline));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return -1;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
         return r > 0;
     }
 }
@@ -47,37 +49,44 @@ static int wait_fd(int fd, short events, double deadline)
 struct hc_conn *hc_connect(int port, int timeout_ms)
 {
     struct hc_conn *c = calloc(1, sizeof *c);
-    if (!c) return NULL;
+    if (!c)
+        return NULL;
     c->fd = -1;
     double deadline = hc_now_ms() + timeout_ms;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0) goto fail;
+    if (c->fd < 0)
+        goto fail;
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        if (errno != EINPROGRESS) goto fail;
+        if (errno != EINPROGRESS)
+            goto fail;
         int r = wait_fd(c->fd, POLLOUT, deadline);
         if (r <= 0) {
-            if (r == 0) errno = ETIMEDOUT;
+            if (r == 0)
+                errno = ETIMEDOUT;
             goto fail;
         }
         int soerr = 0;
         socklen_t sl = sizeof soerr;
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) goto fail;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+            goto fail;
         if (soerr) {
             errno = soerr;
             goto fail;
         }
     }
     c->next = open_conns;
-    if (open_conns) open_conns->prev = c;
+    if (open_conns)
+        open_conns->prev = c;
     open_conns = c;
     return c;
 fail:;
     int e = errno;
-    if (c->fd >= 0) close(c->fd);
+    if (c->fd >= 0)
+        close(c->fd);
     free(c);
     errno = e;
     return NULL;
@@ -94,10 +103,13 @@ int hc_send(struct hc_conn *c, const void *data, size_t len, int timeout_ms)
             len -= (size_t)n;
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno != EAGAIN) return -1;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN)
+            return -1;
         int r = wait_fd(c->fd, POLLOUT, deadline);
-        if (r < 0) return -1;
+        if (r < 0)
+            return -1;
         if (r == 0) {
             errno = ETIMEDOUT;
             return -1;
@@ -116,10 +128,12 @@ int hc_send_pieces(struct hc_conn *c, const void *data, size_t len, size_t piece
 {
     const char *p = data;
     double deadline = hc_now_ms() + timeout_ms;
-    if (piece == 0) piece = 1;
+    if (piece == 0)
+        piece = 1;
     while (len > 0) {
         size_t n = len < piece ? len : piece;
-        if (hc_send(c, p, n, left_ms(deadline) + 1) < 0) return -1;
+        if (hc_send(c, p, n, left_ms(deadline) + 1) < 0)
+            return -1;
         p += n;
         len -= n;
         if (len > 0 && delay_us > 0) {
@@ -134,11 +148,13 @@ int hc_send_pieces(struct hc_conn *c, const void *data, size_t len, size_t piece
 
 int hc_fill(struct hc_conn *c)
 {
-    if (c->eof || c->reset) return -1;
+    if (c->eof || c->reset)
+        return -1;
     if (c->cap - c->len < 16384) {
         size_t cap = c->cap ? c->cap * 2 : 32768;
         char *nb = realloc(c->buf, cap);
-        if (!nb) return -1;
+        if (!nb)
+            return -1;
         c->buf = nb;
         c->cap = cap;
     }
@@ -153,9 +169,12 @@ int hc_fill(struct hc_conn *c)
             c->eof = true;
             return -1;
         }
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) return 0;
-        if (errno == ECONNRESET) c->reset = true;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN)
+            return 0;
+        if (errno == ECONNRESET)
+            c->reset = true;
         return -1;
     }
 }
@@ -184,7 +203,8 @@ static int parse_head(struct hc_response *r, char *head)
         line += 2;
         char *eol = strstr(line, "\r\n");
         char *colon = memchr(line, ':', eol ? (size_t)(eol - line) : strlen(line));
-        if (!colon || !eol) return -1;
+        if (!colon || !eol)
+            return -1;
         const char *v = colon + 1;
         while (*v == ' ' || *v == '\t')
             v++;
@@ -195,14 +215,16 @@ static int parse_head(struct hc_response *r, char *head)
             long cl = strtol(v, &end, 10);
             while (*end == ' ' || *end == '\t')
                 end++;
-            if (errno || cl < 0 || end != eol || r->content_length >= 0) return -1;
+            if (errno || cl < 0 || end != eol || r->content_length >= 0)
+                return -1;
             r->content_length = cl;
         } else if (nlen == 10 && strncasecmp(line, "Connection", 10) == 0) {
             char val[128];
             size_t vl = (size_t)(eol - v) < sizeof val - 1 ? (size_t)(eol - v) : sizeof val - 1;
             memcpy(val, v, vl);
             val[vl] = '\0';
-            if (strcasestr(val, "close")) r->conn_close = true;
+            if (strcasestr(val, "close"))
+                r->conn_close = true;
         } else if (nlen == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0) {
             return -1; /* the servers never chunk; this client does not decode it */
         }
@@ -223,7 +245,8 @@ int hc_try_response(struct hc_conn *c, struct hc_response *r)
         return 0;
     }
     char *head = malloc(hend + 1);
-    if (!head) return -1;
+    if (!head)
+        return -1;
     memcpy(head, c->buf, hend);
     head[hend] = '\0';
     if (parse_head(r, head) < 0) {
@@ -267,21 +290,25 @@ int hc_read_response(struct hc_conn *c, struct hc_response *r, int timeout_ms)
     double deadline = hc_now_ms() + timeout_ms;
     for (;;) {
         int t = hc_try_response(c, r);
-        if (t == 1) return 0;
-        if (t < 0) return -1;
+        if (t == 1)
+            return 0;
+        if (t < 0)
+            return -1;
         if (c->eof || c->reset) {
             errno = c->reset ? ECONNRESET : ECONNABORTED;
             return -1;
         }
         int f = hc_fill(c);
-        if (f == 1) continue;
+        if (f == 1)
+            continue;
         if (f < 0) {
             if (c->eof || c->reset)
                 continue; /* parse what we have once more, then report the close */
             return -1;
         }
         int w = wait_fd(c->fd, POLLIN, deadline);
-        if (w < 0) return -1;
+        if (w < 0)
+            return -1;
         if (w == 0) {
             errno = ETIMEDOUT;
             return -1;
@@ -293,13 +320,18 @@ int hc_wait_close(struct hc_conn *c, int timeout_ms)
 {
     double deadline = hc_now_ms() + timeout_ms;
     for (;;) {
-        if (c->eof || c->reset) return 1;
+        if (c->eof || c->reset)
+            return 1;
         int f = hc_fill(c);
-        if (f < 0) return (c->eof || c->reset) ? 1 : -1;
-        if (f == 1) continue;
+        if (f < 0)
+            return (c->eof || c->reset) ? 1 : -1;
+        if (f == 1)
+            continue;
         int w = wait_fd(c->fd, POLLIN, deadline);
-        if (w < 0) return -1;
-        if (w == 0) return 0;
+        if (w < 0)
+            return -1;
+        if (w == 0)
+            return 0;
     }
 }
 
@@ -310,7 +342,8 @@ bool hc_header(const struct hc_response *r, const char *name, char *out, size_t 
     while (line && line[2] != '\r' && line[2] != '\0') {
         line += 2;
         const char *eol = strstr(line, "\r\n");
-        if (!eol) break;
+        if (!eol)
+            break;
         if ((size_t)(eol - line) > nlen && line[nlen] == ':' &&
             strncasecmp(line, name, nlen) == 0) {
             const char *v = line + nlen + 1;
@@ -318,7 +351,8 @@ bool hc_header(const struct hc_response *r, const char *name, char *out, size_t 
                 v++;
             size_t vl = (size_t)(eol - v);
             if (outlen) {
-                if (vl >= outlen) vl = outlen - 1;
+                if (vl >= outlen)
+                    vl = outlen - 1;
                 memcpy(out, v, vl);
                 out[vl] = '\0';
             }
@@ -331,9 +365,11 @@ bool hc_header(const struct hc_response *r, const char *name, char *out, size_t 
 
 bool hc_body_is(const struct hc_response *r, size_t n, char ch)
 {
-    if (r->body_len != n) return false;
+    if (r->body_len != n)
+        return false;
     for (size_t i = 0; i < n; i++)
-        if (r->body[i] != ch) return false;
+        if (r->body[i] != ch)
+            return false;
     return true;
 }
 
@@ -351,13 +387,16 @@ int hc_shutdown_write(struct hc_conn *c)
 
 void hc_close(struct hc_conn *c)
 {
-    if (!c) return;
+    if (!c)
+        return;
     if (c->prev)
         c->prev->next = c->next;
     else if (open_conns == c)
         open_conns = c->next;
-    if (c->next) c->next->prev = c->prev;
-    if (c->fd >= 0) close(c->fd);
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->fd >= 0)
+        close(c->fd);
     free(c->buf);
     free(c);
 }

@@ -73,11 +73,13 @@ static void capture_append(struct capture *c, const char *data, size_t n)
             cap *= 2;
         if (cap > CAPTURE_MAX + 1) {
             cap = CAPTURE_MAX + 1;
-            if (c->len + 1 >= cap) return;
+            if (c->len + 1 >= cap)
+                return;
             n = cap - 1 - c->len;
         }
         char *nb = realloc(c->buf, cap);
-        if (!nb) return; /* drop output rather than fail the drain; the test will see the loss */
+        if (!nb)
+            return; /* drop output rather than fail the drain; the test will see the loss */
         c->buf = nb;
         c->cap = cap;
     }
@@ -106,13 +108,17 @@ static void *drain_main(void *arg)
             cap[n++] = &sp->err;
         }
         pthread_mutex_unlock(&sp->mu);
-        if (n == 0 || quit) break;
+        if (n == 0 || quit)
+            break;
         int r = poll(pfd, (nfds_t)n, 50);
-        if (r < 0 && errno != EINTR) break;
+        if (r < 0 && errno != EINTR)
+            break;
         for (int i = 0; i < n && r > 0; i++) {
-            if (!pfd[i].revents) continue;
+            if (!pfd[i].revents)
+                continue;
             ssize_t got = read(pfd[i].fd, chunk, sizeof chunk);
-            if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+            if (got < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
             pthread_mutex_lock(&sp->mu);
             if (got <= 0)
                 cap[i]->eof = true;
@@ -139,7 +145,8 @@ static void child_exec(const char *path, char *const argv[], const struct server
         report[0] = 1;
         goto fail;
     }
-    if (getppid() != parent) _exit(127); /* the parent died before prctl took hold */
+    if (getppid() != parent)
+        _exit(127); /* the parent died before prctl took hold */
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) {
         report[0] = 2;
@@ -158,7 +165,8 @@ static void child_exec(const char *path, char *const argv[], const struct server
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, NULL);
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &dfl, NULL);
     for (size_t i = 0; i < spec->nlimits; i++) {
         struct rlimit rl = {spec->limits[i].cur, spec->limits[i].max};
         if (setrlimit(spec->limits[i].resource, &rl) < 0) {
@@ -178,14 +186,10 @@ fail:
 static const char *stage_name(int stage)
 {
     switch (stage) {
-    case 1:
-        return "prctl(PR_SET_PDEATHSIG)";
-    case 2:
-        return "redirecting stdio";
-    case 3:
-        return "setrlimit";
-    default:
-        return "exec";
+    case 1: return "prctl(PR_SET_PDEATHSIG)";
+    case 2: return "redirecting stdio";
+    case 3: return "setrlimit";
+    default: return "exec";
     }
 }
 
@@ -234,7 +238,8 @@ static int wait_ready(struct server_proc *sp, int timeout_ms, char *err, size_t 
 
 static void close_fd(int *fd)
 {
-    if (*fd >= 0) close(*fd);
+    if (*fd >= 0)
+        close(*fd);
     *fd = -1;
 }
 
@@ -296,7 +301,8 @@ struct server_proc *server_start(const struct server_spec *spec, char *err, size
         snprintf(err, errlen, "fork: %s", strerror(errno));
         goto fail;
     }
-    if (sp->pid == 0) child_exec(path, argv, spec, out_p[1], err_p[1], st_p[1], parent);
+    if (sp->pid == 0)
+        child_exec(path, argv, spec, out_p[1], err_p[1], st_p[1], parent);
 
     close_fd(&out_p[1]);
     close_fd(&err_p[1]);
@@ -364,7 +370,8 @@ const char *server_host(const struct server_proc *sp)
 
 bool server_alive(struct server_proc *sp)
 {
-    if (sp->reaped || sp->pid <= 0) return false;
+    if (sp->reaped || sp->pid <= 0)
+        return false;
     int st;
     pid_t r = waitpid(sp->pid, &st, WNOHANG);
     if (r == sp->pid) {
@@ -384,12 +391,14 @@ int server_set_rlimit(struct server_proc *sp, int resource, rlim_t cur, rlim_t m
 /* Stops the drain thread once the child is gone: normally at EOF, at worst after a bound. */
 static void drain_finish(struct server_proc *sp)
 {
-    if (!sp->drain_started) return;
+    if (!sp->drain_started)
+        return;
     struct timespec dl;
     deadline_ts(&dl, DRAIN_EOF_WAIT_MS);
     pthread_mutex_lock(&sp->mu);
     while (!(sp->out.eof && sp->err.eof))
-        if (pthread_cond_timedwait(&sp->cv, &sp->mu, &dl) == ETIMEDOUT) break;
+        if (pthread_cond_timedwait(&sp->cv, &sp->mu, &dl) == ETIMEDOUT)
+            break;
     sp->quit = true;
     pthread_mutex_unlock(&sp->mu);
     pthread_join(sp->drain, NULL);
@@ -403,7 +412,8 @@ int server_stop(struct server_proc *sp, int sig, int timeout_ms, struct server_e
     if (sp->pid > 0 && server_alive(sp)) {
         kill(sp->pid, sig);
         while (!sp->reaped && now_ms() - t0 < timeout_ms) {
-            if (!server_alive(sp)) break;
+            if (!server_alive(sp))
+                break;
             struct timespec nap = {0, 2 * 1000 * 1000};
             nanosleep(&nap, NULL);
         }
@@ -415,7 +425,8 @@ int server_stop(struct server_proc *sp, int sig, int timeout_ms, struct server_e
             do
                 r = waitpid(sp->pid, &st, 0);
             while (r < 0 && errno == EINTR);
-            if (r != sp->pid) return -1;
+            if (r != sp->pid)
+                return -1;
             sp->reaped = true;
             sp->status = st;
         }
@@ -441,7 +452,8 @@ char *server_stderr_copy(struct server_proc *sp)
 
 void server_free(struct server_proc *sp)
 {
-    if (!sp) return;
+    if (!sp)
+        return;
     if (sp->pid > 0 && !sp->reaped) {
         struct server_exit ex;
         server_stop(sp, SIGKILL, 2000, &ex);

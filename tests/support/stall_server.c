@@ -58,7 +58,8 @@ static int serve(int fd)
                 eoh = b + i + 1;
                 break;
             }
-        if (!eoh) return req_len[fd] >= REQ_MAX ? -1 : 0;
+        if (!eoh)
+            return req_len[fd] >= REQ_MAX ? -1 : 0;
         long n = query_bytes(b, (int)(eoh - b));
         int h = 0;
         const char *head = "HTTP/1.1 200 OK\r\nContent-Length: ";
@@ -77,7 +78,8 @@ static int serve(int fd)
         h += 4;
         memset(out + h, 'x', (size_t)n);
         h += (int)n;
-        if (write(fd, out, (size_t)h) != h) return -1;
+        if (write(fd, out, (size_t)h) != h)
+            return -1;
         int used = (int)(eoh - b);
         memmove(b, eoh, (size_t)(req_len[fd] - used));
         req_len[fd] -= used;
@@ -102,7 +104,8 @@ static void child_loop(int lfd, int after_ms, int stall_ms)
             int fd = evs[i].data.fd;
             if (fd == lfd) {
                 int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-                if (c < 0) continue;
+                if (c < 0)
+                    continue;
                 if (c >= MAX_FD) {
                     close(c);
                     continue;
@@ -117,7 +120,8 @@ static void child_loop(int lfd, int after_ms, int stall_ms)
             ssize_t r = read(fd, req[fd] + req_len[fd], (size_t)(REQ_MAX - req_len[fd]));
             if (r > 0) {
                 req_len[fd] += (int)r;
-                if (!first) first = mono_ms();
+                if (!first)
+                    first = mono_ms();
             }
             if (r <= 0 || serve(fd) < 0) {
                 epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
@@ -130,7 +134,8 @@ static void child_loop(int lfd, int after_ms, int stall_ms)
 int stall_server_start(struct stall_server *s, int after_ms, int stall_ms)
 {
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd < 0) return -1;
+    if (lfd < 0)
+        return -1;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
     if (bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 512) < 0 ||

@@ -50,7 +50,7 @@ double tenv_slack(void)
     const char *s = tenv_sanitizer();
 
     if (strcmp(s, "thread") == 0)
-        return 5.0; /* TSan: 5-15x slower */
+        return 5.0;        /* TSan: 5-15x slower */
     return *s ? 3.0 : 1.0; /* ASan: 2-3x */
 }
 
@@ -73,7 +73,8 @@ double tenv_now_ms(void)
 
 void tenv_sleep_ms(double ms)
 {
-    struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (double)(time_t)(ms / 1000) * 1000) * 1e6)};
+    struct timespec ts = {(time_t)(ms / 1000),
+                          (long)((ms - (double)(time_t)(ms / 1000) * 1000) * 1e6)};
 
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
@@ -82,7 +83,8 @@ void tenv_sleep_ms(double ms)
 int tenv_run_cmd(char *const argv[], char *out, size_t outlen, int timeout_ms)
 {
     int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) return -1;
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -92,7 +94,8 @@ int tenv_run_cmd(char *const argv[], char *out, size_t outlen, int timeout_ms)
     }
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
+        if (getppid() != parent)
+            _exit(127);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
             _exit(127);
@@ -105,14 +108,18 @@ int tenv_run_cmd(char *const argv[], char *out, size_t outlen, int timeout_ms)
     out[0] = '\0';
     for (;;) {
         int left = (int)(deadline - tenv_now_ms());
-        if (left <= 0) break;
+        if (left <= 0)
+            break;
         struct pollfd pfd = {.fd = p[0], .events = POLLIN};
         int r = poll(&pfd, 1, left);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
         char chunk[4096];
         ssize_t n = read(p[0], chunk, sizeof chunk);
-        if (n <= 0) break;
+        if (n <= 0)
+            break;
         size_t take = (size_t)n < outlen - 1 - used ? (size_t)n : outlen - 1 - used;
         memcpy(out + used, chunk, take);
         used += take;

@@ -10,7 +10,8 @@ static int feed(struct chttp *r, const char *text, size_t step, const char **why
 {
     size_t len = strlen(text);
     chttp_reset(r);
-    if (step == 0) return chttp_feed(r, text, len, why);
+    if (step == 0)
+        return chttp_feed(r, text, len, why);
     int rc = CHTTP_MORE;
     for (size_t off = 0; off < len && rc == CHTTP_MORE; off += step)
         rc = chttp_feed(r, text + off, off + step <= len ? step : len - off, why);

@@ -60,9 +60,15 @@ static const struct valid_case VALID[] = {
     /* three pipelined requests in one buffer are returned one at a time */
     {"pipelined",
      "GET /?bytes=1 HTTP/1.1\r\n\r\nGET /?bytes=2 HTTP/1.1\r\n\r\nGET /?bytes=3 HTTP/1.1\r\n\r\n",
-     3, {5, 6, 1}, 1},
+     3,
+     {5, 6, 1},
+     1},
     /* a small body is read and dropped */
-    {"body", "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n", 2, {5, 6, 7}, 1},
+    {"body",
+     "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n",
+     2,
+     {5, 6, 7},
+     1},
     /* HEAD is served */
     {"head", "HEAD / HTTP/1.1\r\n\r\n", 1, {5, 6, 7}, 1},
     /* an absolute-form target with path / */

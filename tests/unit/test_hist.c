@@ -27,7 +27,8 @@ static uint64_t exact_percentile(const uint64_t *sorted, size_t n, double p)
 {
     double r = ceil(p * (double)n / 100.0 - 1e-7);
     size_t rank = r < 1 ? 1 : (size_t)r;
-    if (rank > n) rank = n;
+    if (rank > n)
+        rank = n;
     return sorted[rank - 1];
 }
 
@@ -133,7 +134,8 @@ Test(hist, long_tail_values_match_sorted_array)
     for (size_t i = 0; i < N; i++) {
         double u = (double)(rng_next() >> 11) / 9007199254740992.0; /* [0, 1) */
         v[i] = (uint64_t)(30.0 - 200.0 * log(1.0 - u));             /* exponential */
-        if (i % 997 == 0) v[i] = 300000 + rng_next() % 1000;        /* a 300 ms stall */
+        if (i % 997 == 0)
+            v[i] = 300000 + rng_next() % 1000; /* a 300 ms stall */
     }
     check_against_sorted(v, N, "long tail");
     free(v);

@@ -22,13 +22,16 @@ static void make_dir(void)
 static void remove_dir(void)
 {
     DIR *d = opendir(dir);
-    if (!d) return;
+    if (!d)
+        return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
         char p[512];
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (unlink(p) < 0) rmdir(p);
+        if (unlink(p) < 0)
+            rmdir(p);
     }
     closedir(d);
     rmdir(dir);

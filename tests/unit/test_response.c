@@ -44,7 +44,8 @@ Test(response, ok_head_connection_headers)
     response_head_ok(buf, 0, 0, 1, &dc);
     cr_assert(strstr(buf, "\r\nConnection: close\r\n") != NULL, "closing answer says so");
     response_head_ok(buf, 0, 1, 0, &dc);
-    cr_assert(strstr(buf, "\r\nConnection: keep-alive\r\n") != NULL, "HTTP/1.0 keep-alive is announced");
+    cr_assert(strstr(buf, "\r\nConnection: keep-alive\r\n") != NULL,
+              "HTTP/1.0 keep-alive is announced");
 }
 
 Test(response, error_answer_has_exact_body)

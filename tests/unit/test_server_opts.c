@@ -4,8 +4,8 @@
 
 #include "server_opts.h"
 
-static enum server_opts_result parse(struct server_opts *o, int with_stack, char *err, size_t errlen,
-                                     const char *const *args)
+static enum server_opts_result parse(struct server_opts *o, int with_stack, char *err,
+                                     size_t errlen, const char *const *args)
 {
     char *argv[32];
     int argc = 0;
@@ -35,9 +35,10 @@ Test(server_opts, every_flag)
 {
     struct server_opts o;
     char err[2048];
-    const char *args[] = {"--host", "::1", "--port", "8080", "--wait-us", "1000", "--work-us", "5",
-                          "--bytes", "100", "--backlog", "128", "--idle-timeout-ms", "300",
-                          "--stack-kib", "64", "--workers", "4", NULL};
+    const char *args[] = {
+        "--host",    "::1", "--port",    "8080", "--wait-us",         "1000", "--work-us",   "5",
+        "--bytes",   "100", "--backlog", "128",  "--idle-timeout-ms", "300",  "--stack-kib", "64",
+        "--workers", "4",   NULL};
 
     cr_assert_eq(parse(&o, 1, err, sizeof(err), args), OPTS_OK, "%s", err);
     cr_assert_str_eq(o.host, "::1");
@@ -58,14 +59,14 @@ struct bad_case {
 };
 
 static const struct bad_case BAD[] = {
-    {{"--port", "70000", NULL}, 0, "--port"},          /* out of range */
-    {{"--bytes", "2000000", NULL}, 0, "--bytes"},      /* over BYTES_MAX */
-    {{"--wait-us", "-5", NULL}, 0, "--wait-us"},       /* negative */
-    {{"--stack-kib", "64", NULL}, 0, "--stack-kib"},   /* async server has no stacks */
+    {{"--port", "70000", NULL}, 0, "--port"},        /* out of range */
+    {{"--bytes", "2000000", NULL}, 0, "--bytes"},    /* over BYTES_MAX */
+    {{"--wait-us", "-5", NULL}, 0, "--wait-us"},     /* negative */
+    {{"--stack-kib", "64", NULL}, 0, "--stack-kib"}, /* async server has no stacks */
     {{"--workers", "0", NULL}, 0, "--workers"},
-    {{"--nope", NULL}, 0, "--nope"},                   /* unknown flag is named */
-    {{"--port", NULL}, 0, "--port"},                   /* missing value */
-    {{"stray", NULL}, 0, "stray"},                     /* positional argument */
+    {{"--nope", NULL}, 0, "--nope"}, /* unknown flag is named */
+    {{"--port", NULL}, 0, "--port"}, /* missing value */
+    {{"stray", NULL}, 0, "stray"},   /* positional argument */
 };
 
 Test(server_opts, bad_flags_are_named)

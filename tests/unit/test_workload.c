@@ -13,18 +13,18 @@ struct u32_case {
 };
 
 static const struct u32_case U32[] = {
-    {"0", 10, 1, 0},            /* zero is a value */
-    {"10", 10, 1, 10},          /* the maximum itself is allowed */
-    {"11", 10, 0, 0},           /* one past is not */
-    {"", 10, 0, 0},             /* empty */
-    {"-1", 10, 0, 0},           /* no sign */
+    {"0", 10, 1, 0},   /* zero is a value */
+    {"10", 10, 1, 10}, /* the maximum itself is allowed */
+    {"11", 10, 0, 0},  /* one past is not */
+    {"", 10, 0, 0},    /* empty */
+    {"-1", 10, 0, 0},  /* no sign */
     {"+1", 10, 0, 0},
-    {"1a", 10, 0, 0},           /* trailing junk */
-    {" 1", 10, 0, 0},           /* no spaces */
+    {"1a", 10, 0, 0}, /* trailing junk */
+    {" 1", 10, 0, 0}, /* no spaces */
     {"4294967295", 4294967295u, 1, 4294967295u},
-    {"4294967296", 4294967295u, 0, 0}, /* overflows uint32 */
+    {"4294967296", 4294967295u, 0, 0},  /* overflows uint32 */
     {"99999999999", 4294967295u, 0, 0}, /* 11 digits */
-    {"0000000001", 10, 1, 1},   /* leading zeros within 10 digits */
+    {"0000000001", 10, 1, 1},           /* leading zeros within 10 digits */
 };
 
 Test(workload, parse_u32_table)
