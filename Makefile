@@ -111,7 +111,7 @@ SOURCES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
 	clang-format -i $(SOURCES)
 format-check:
-	clang-format --dry-run --Werror $(SOURCES)
+	@clang-format --dry-run --Werror $(SOURCES)
 
 help:
 	@sed -n '1p' Makefile

@@ -17,6 +17,7 @@ PKGS=(
     hyperfine gnuplot-nox python3                 # make bench: timing, plots, report
     linux-perf                                    # perf bench sched pipe, perf_event
     clang libclang-rt-dev                         # libFuzzer targets (make fuzz)
+    clang-format                                  # make format-check, part of make test
     util-linux procps                             # taskset, ps
 )
 # make contestants: Debian's crates build the Tokio server offline.

@@ -5,7 +5,8 @@
 #      sanitized programs
 #   3. TSan build of the programs; the integration tests (release test
 #      binaries) against the sanitized thread server, harness and microbenchmarks
-#   4. every libFuzzer target for TVT_FUZZ_SECONDS (default 10) seconds
+#   4. make format-check, then every libFuzzer target for TVT_FUZZ_SECONDS
+#      (default 10) seconds
 # A sanitizer report makes the sanitized program exit non-zero, and every
 # integration test checks its servers' exit status, so a report fails a test.
 # Prints one closing line "tests: N passed, N failed".
@@ -97,6 +98,17 @@ build SANITIZER=thread
 step "integration tests of the threaded code under TSan"
 run_integration thread build/release/tests TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread \
     TVT_IMPLS=thread TSAN_OPTIONS=exitcode=66:second_deadlock_stack=1
+
+step "formatting (make format-check)"
+if make --no-print-directory -s format-check >"$logdir/format.log" 2>&1; then
+    echo "ok   format-check"
+    passed=$((passed + 1))
+else
+    echo "FAIL format-check (run make format; first differences below)"
+    grep -a -m 10 'error:' "$logdir/format.log"
+    failed=$((failed + 1))
+    failures+=("format-check")
+fi
 
 step "fuzz targets, ${TVT_FUZZ_SECONDS:-10} s each"
 while read -r line; do
