@@ -22,148 +22,24 @@
 #include <unistd.h>
 
 #include "../support/http_client.h"
+#include "../support/itest.h"
 #include "../support/server_proc.h"
 #include "../support/test_env.h"
 #include "procfs.h"
 
-#define EXPECT(impl, cond, fmt, ...) cr_assert((cond), "[%s] " fmt, (impl), ##__VA_ARGS__)
-
-static const char *const IMPLS[] = {"async", "thread"};
-
-/* ---- environment ------------------------------------------------------------------- */
-
-static int io_ms(void)
-{
-    return (int)(5000 * tenv_slack());
-}
-
 /* ---- servers this test started, so that .fini can stop them after a failed assert ---- */
-
-#define MAX_LIVE 4
-static struct server_proc *live[MAX_LIVE];
-
-static void forget(struct server_proc *sp)
-{
-    for (int i = 0; i < MAX_LIVE; i++)
-        if (live[i] == sp)
-            live[i] = NULL;
-}
-
-static void stop_leftovers(void)
-{
-    for (int i = 0; i < MAX_LIVE; i++) {
-        server_free(live[i]); /* SIGKILL; the assert that left it here already failed */
-        live[i] = NULL;
-    }
-}
-
-/* Starts the server spec names (spec->impl) and registers it for .fini. */
-static struct server_proc *start_spec(const struct server_spec *spec)
-{
-    const char *impl = spec->impl;
-    char err[2048];
-    struct server_proc *sp = server_start(spec, err, sizeof err);
-    cr_assert(sp, "[%s] server did not start: %s", impl, err);
-    int slot = 0;
-    while (slot < MAX_LIVE && live[slot])
-        slot++;
-    cr_assert(slot < MAX_LIVE, "too many servers in one test");
-    live[slot] = sp;
-    EXPECT(impl, strcmp(server_host(sp), "127.0.0.1") == 0, "listening on %s, want 127.0.0.1",
-           server_host(sp));
-    return sp;
-}
-
-static struct server_proc *start(const char *impl, const char *const *args)
-{
-    struct server_spec spec = {.impl = impl, .args = args};
-    return start_spec(&spec);
-}
 
 /* Responses and the counters document live in slots that .fini releases, so that a failed
    assertion (which skips the test's own frees) leaves nothing for LeakSanitizer. */
-#define MAX_RESP 4
-static struct hc_response resp_slot[MAX_RESP];
-static bool resp_used[MAX_RESP];
-static json_t *counters_doc;
-
-static struct hc_response *resp_new(void)
-{
-    for (int i = 0; i < MAX_RESP; i++)
-        if (!resp_used[i]) {
-            resp_used[i] = true;
-            return &resp_slot[i];
-        }
-    cr_assert_fail("more than %d responses held at once", MAX_RESP);
-    return NULL;
-}
-
-static void resp_done(struct hc_response *r)
-{
-    hc_response_free(r);
-    resp_used[r - resp_slot] = false;
-}
 
 static void release_all(void)
 {
-    stop_leftovers();
-    hc_close_all();
-    for (int i = 0; i < MAX_RESP; i++)
-        if (resp_used[i])
-            resp_done(&resp_slot[i]);
-    json_decref(counters_doc);
-    counters_doc = NULL;
-}
-
-static void expect_alive(const char *impl, struct server_proc *sp, const char *when)
-{
-    if (server_alive(sp))
-        return;
-    char *err = server_stderr_copy(sp);
-    struct server_exit ex;
-    server_stop(sp, SIGKILL, 100, &ex);
-    EXPECT(impl, 0, "server died %s: exited=%d code=%d signal=%d; stderr: %s", when, ex.exited,
-           ex.code, ex.signal, err);
-}
-
-/* Stops the server with sig, asserts a clean exit 0 with exactly one JSON counters line on
-   stderr, and returns that object (borrowed: valid until the next call or the test's end). */
-static json_t *stop_counters(const char *impl, struct server_proc *sp, int sig)
-{
-    struct server_exit ex;
-    int rc = server_stop(sp, sig, (int)(5000 * tenv_slack()), &ex);
-    EXPECT(impl, rc == 0, "could not reap the server: %s", strerror(errno));
-    EXPECT(impl, !ex.killed, "no exit within %.0f ms of signal %d; had to SIGKILL (stderr: %s)",
-           5000 * tenv_slack(), sig, ex.err);
-    EXPECT(impl, ex.exited && ex.code == 0,
-           "exit after signal %d: exited=%d code=%d signal=%d, want exit 0; stderr: %s", sig,
-           ex.exited, ex.code, ex.signal, ex.err);
-    size_t len = strlen(ex.err);
-    const char *nl = strchr(ex.err, '\n');
-    EXPECT(impl, len > 0 && nl == ex.err + len - 1,
-           "stderr should be exactly one line (the counters), got: %s", ex.err);
-    json_error_t jerr;
-    json_decref(counters_doc);
-    json_t *doc = counters_doc = json_loads(ex.err, 0, &jerr);
-    EXPECT(impl, doc && json_is_object(doc), "counters line is not a JSON object (%s): %s",
-           jerr.text, ex.err);
-    const char *named = json_string_value(json_object_get(doc, "impl"));
-    EXPECT(impl, named && strcmp(named, impl) == 0, "counters name impl '%s'", named);
-    forget(sp);
-    server_free(sp);
-    return doc;
+    itest_release();
 }
 
 static void stop_ok(const char *impl, struct server_proc *sp)
 {
-    stop_counters(impl, sp, SIGTERM);
-}
-
-static long long counter(const char *impl, json_t *doc, const char *key)
-{
-    json_t *v = json_object_get(doc, key);
-    EXPECT(impl, json_is_integer(v), "counters have no integer '%s'", key);
-    return json_integer_value(v);
+    stop_counters(impl, sp, SIGTERM, NULL);
 }
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -172,22 +48,6 @@ static void get_req(char *buf, size_t len, const char *target, const char *extra
 {
     snprintf(buf, len, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", target,
              extra_headers ? extra_headers : "");
-}
-
-static struct hc_conn *connect_ok(const char *impl, int port)
-{
-    struct hc_conn *c = hc_connect(port, io_ms());
-    int e = errno;
-    EXPECT(impl, c, "connect to port %d: %s", port, strerror(e));
-    return c;
-}
-
-static void send_ok(const char *impl, struct hc_conn *c, const void *data, size_t len,
-                    const char *what)
-{
-    int rc = hc_send(c, data, len, io_ms());
-    int e = errno;
-    EXPECT(impl, rc == 0, "%s: send: %s", what, strerror(e));
 }
 
 static void send_get(const char *impl, struct hc_conn *c, const char *target)
@@ -252,20 +112,6 @@ static void expect_error_close(const char *impl, int port, const char *data, siz
     hc_close(c);
 }
 
-/* Runs fn once per enabled server; skips when TVT_IMPLS leaves none. */
-static void for_each_impl(void (*fn)(const char *impl))
-{
-    int ran = 0;
-    for (size_t i = 0; i < sizeof IMPLS / sizeof IMPLS[0]; i++) {
-        if (!tenv_impl_enabled(IMPLS[i]))
-            continue;
-        fn(IMPLS[i]);
-        ran++;
-    }
-    if (!ran)
-        cr_skip_test("TVT_IMPLS=%s names neither async nor thread", getenv("TVT_IMPLS"));
-}
-
 TestSuite(servers, .fini = release_all, .timeout = 60);
 
 /* ---- keep-alive, pipelining, framing --------------------------------------------------- */
@@ -295,7 +141,7 @@ static void case_keep_alive(const char *impl)
     }
     EXPECT(impl, hc_wait_close(c, 50) == 0, "connection closed after a keep-alive answer");
     hc_close(c);
-    json_t *ctr = stop_counters(impl, sp, SIGTERM);
+    json_t *ctr = stop_counters(impl, sp, SIGTERM, NULL);
     EXPECT(impl, counter(impl, ctr, "accepted") == 1, "accepted %lld connections, want 1",
            counter(impl, ctr, "accepted"));
     EXPECT(impl, counter(impl, ctr, "requests") == 6, "counted %lld requests, want 6",
@@ -679,7 +525,7 @@ static void case_concurrent(const char *impl)
            "%d concurrent 100 ms waits took %.0f ms (serially: 20 s)", CONCURRENT, ms);
     for (int i = 0; i < CONCURRENT; i++)
         hc_close(c[i]);
-    json_t *ctr = stop_counters(impl, sp, SIGTERM);
+    json_t *ctr = stop_counters(impl, sp, SIGTERM, NULL);
     EXPECT(impl, counter(impl, ctr, "accepted") == CONCURRENT, "accepted %lld, want %d",
            counter(impl, ctr, "accepted"), CONCURRENT);
     EXPECT(impl, counter(impl, ctr, "requests") == CONCURRENT, "requests %lld, want %d",
@@ -728,7 +574,7 @@ static void case_malformed(const char *impl)
     expect_200(impl, other, 9, "the other connection, after the malformed ones");
     hc_close(other);
     expect_alive(impl, sp, "after malformed requests");
-    json_t *ctr = stop_counters(impl, sp, SIGTERM);
+    json_t *ctr = stop_counters(impl, sp, SIGTERM, NULL);
     EXPECT(impl, counter(impl, ctr, "status_400") == 7, "status_400 = %lld, want 7",
            counter(impl, ctr, "status_400"));
 }
@@ -852,7 +698,7 @@ static void case_vanish(const char *impl)
     tenv_sleep_ms(150); /* past the 50 ms wait */
     expect_alive(impl, sp, "after clients vanished");
     expect_served(impl, port, "after clients vanished");
-    json_t *ctr = stop_counters(impl, sp, SIGTERM);
+    json_t *ctr = stop_counters(impl, sp, SIGTERM, NULL);
     EXPECT(impl, counter(impl, ctr, "aborted") >= 2,
            "aborted = %lld, want >= 2 (two clients left mid-request)",
            counter(impl, ctr, "aborted"));
@@ -946,7 +792,7 @@ static void case_idle(const char *impl)
     EXPECT(impl, closed == 1 && ms >= 250 && ms < 300 + 700 * tenv_slack(),
            "a silent connection closed=%d after %.0f ms (idle timeout 300 ms)", closed, ms);
     hc_close(fresh);
-    json_t *ctr = stop_counters(impl, sp, SIGTERM);
+    json_t *ctr = stop_counters(impl, sp, SIGTERM, NULL);
     EXPECT(impl, counter(impl, ctr, "idle_timeouts") >= 4, "idle_timeouts = %lld, want >= 4",
            counter(impl, ctr, "idle_timeouts"));
 }
@@ -1011,7 +857,7 @@ static void case_sigterm(const char *impl)
     send_get(impl, waiting, "/?wait_us=5000000"); /* still waiting when the signal comes */
     tenv_sleep_ms(50);
     double t0 = hc_now_ms();
-    json_t *ctr = stop_counters(impl, sp, SIGTERM);
+    json_t *ctr = stop_counters(impl, sp, SIGTERM, NULL);
     double ms = hc_now_ms() - t0;
     EXPECT(impl, ms < 2000 * tenv_slack(), "SIGTERM with open connections took %.0f ms to exit",
            ms);
@@ -1028,7 +874,7 @@ static void case_sigterm(const char *impl)
 
     sp = start(impl, NULL);
     expect_served(impl, server_port(sp), "before SIGINT");
-    ctr = stop_counters(impl, sp, SIGINT);
+    ctr = stop_counters(impl, sp, SIGINT, NULL);
     EXPECT(impl, counter(impl, ctr, "requests") == 1, "after SIGINT: requests = %lld, want 1",
            counter(impl, ctr, "requests"));
 }
@@ -1076,20 +922,6 @@ Test(servers, command_line, .timeout = 30)
 }
 
 /* ---- fd exhaustion ---------------------------------------------------------------------- */
-
-/* CPU seconds (user + system) the process has used so far, from /proc/PID/stat. */
-static double cpu_seconds(pid_t pid)
-{
-    char path[64], text[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (procfs_slurp(path, text, sizeof text) < 0)
-        return -1;
-    const char *p = strrchr(text, ')'); /* the command name may hold spaces */
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
 
 /* With RLIMIT_NOFILE at 32 (set before exec), 40 connections: the ones the server could
    accept are served, the rest wait in the backlog while the server neither dies nor spins,
@@ -1142,7 +974,7 @@ static void case_fd_limit(const char *impl)
             hc_close(c[i]);
         }
     expect_served(impl, port, "after the fd limit was hit");
-    json_t *ctr = stop_counters(impl, sp, SIGTERM);
+    json_t *ctr = stop_counters(impl, sp, SIGTERM, NULL);
     EXPECT(impl, counter(impl, ctr, "accept_emfile") >= 1, "accept_emfile = %lld, want >= 1",
            counter(impl, ctr, "accept_emfile"));
 }
@@ -1222,7 +1054,7 @@ static void case_thread_503(const char *impl)
         hc_close(c[i]);
     tenv_sleep_ms(100); /* their threads end and free their stacks */
     expect_served(impl, port, "after the held connections closed");
-    json_t *ctr = stop_counters(impl, sp, SIGTERM);
+    json_t *ctr = stop_counters(impl, sp, SIGTERM, NULL);
     EXPECT(impl, counter(impl, ctr, "thread_create_failed") >= n503,
            "thread_create_failed = %lld, but %d connections got 503",
            counter(impl, ctr, "thread_create_failed"), n503);
