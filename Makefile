@@ -51,6 +51,7 @@ TESTS    :=
 include common/build.mk
 include async_impl/build.mk
 include thread_impl/build.mk
+include uring_impl/build.mk
 -include harness/build.mk
 -include microbench/build.mk
 include tests/build.mk

@@ -1,0 +1,116 @@
+/* loop.h: the io_uring server's loop state and its tasks, shared by server.c and conn.c. */
+#ifndef TVT_LOOP_H
+#define TVT_LOOP_H
+
+#include <liburing.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "bufring.h"
+#include "counters.h"
+#include "framing.h"
+#include "pool.h"
+#include "response.h"
+#include "server_opts.h"
+
+enum recv_mode {
+    RECV_RING, /* multishot recv into the shared provided-buffer ring */
+    RECV_CONN, /* one recv at a time into the connection's own 4 KiB buffer */
+};
+
+/* What a completion is for: the low 4 bits of its user_data. The rest is the task's
+ * address (16-byte aligned), or 0 for the server's own operations. */
+enum op {
+    OP_NONE,         /* results of cancellations: nothing waits for them */
+    OP_ACCEPT,       /* the multishot accept */
+    OP_ACCEPT_PAUSE, /* accepting resumes after EMFILE */
+    OP_SIGNAL,       /* SIGTERM/SIGINT readable on the signalfd */
+    OP_RECV,
+    OP_SEND,
+    OP_TIMER, /* a request's wait_us */
+    OP__COUNT
+};
+#define OP_MASK 15u
+_Static_assert(OP__COUNT <= OP_MASK + 1, "op kinds must fit the low bits of user_data");
+
+static inline uint64_t op_tag(const void *owner, enum op op)
+{
+    return (uint64_t)(uintptr_t)owner | (uint64_t)op;
+}
+
+/* Everything the kernel may read while a request is served: the wait's deadline (read at
+ * submission), the answer's msghdr, iovecs and head (read until the send completes). A
+ * task takes one from the pool when a request is complete and gives it back once the
+ * answer is written, so an idle task holds none. */
+struct req_block {
+    struct request req;
+    struct __kernel_timespec deadline; /* CLOCK_MONOTONIC, absolute */
+    struct msghdr msg;
+    struct iovec iov[2];
+    char head[RESPONSE_HEAD_MAX];
+};
+
+struct conn;
+
+struct server {
+    struct io_uring ring;
+    struct server_opts opts;
+    enum recv_mode recv;
+    struct buf_ring bufs; /* RECV_RING only */
+    struct pool blocks;   /* struct req_block */
+    struct pool framers;  /* struct framer, RECV_RING: only while a request is being read */
+    struct counters *ctr;
+    struct date_cache date;
+    struct conn *live, *live_tail;  /* open tasks, by idle deadline, earliest first */
+    struct conn *closing;           /* closed tasks waiting for their last completion */
+    int64_t now_ms;                 /* CLOCK_MONOTONIC, read once per loop pass */
+    struct __kernel_timespec pause; /* the accept pause's length: read at submission */
+    unsigned armed;                 /* the server's own operations in flight (1 << op) */
+    int listen_fd, signal_fd;
+    int stop;
+    int accept_rearm; /* the accept was cancelled to be armed again (a lowered fd limit) */
+    int out_of_fds;   /* accept hit EMFILE since it was armed: pause before re-arming */
+    int *parked;      /* accepted above a lowered fd limit: waiting, unserved (FIFO) */
+    size_t nparked, parked_cap;
+    rlim_t nofile; /* RLIMIT_NOFILE's soft limit, read at most once per pass */
+    uint64_t pass, nofile_pass;
+};
+
+/* A free submission slot; submits early (a second system call in this pass) only when the
+ * submission ring is full. Never NULL. */
+struct io_uring_sqe *loop_sqe(struct server *s);
+
+/* Queues a cancellation of the operation tagged `tag`; its own result comes back as OP_NONE. */
+void loop_cancel(struct server *s, uint64_t tag);
+
+int64_t loop_mono_ns(void);
+
+/* A task closed fd: a connection parked above a lowered fd limit moves into it. */
+void loop_fd_freed(struct server *s, int fd);
+
+/* conn.c: a task per connection. */
+
+/* Takes an accepted socket: a new task, reading. On out-of-memory answers 503 and closes. */
+void conn_open(struct server *s, int fd);
+
+/* Handles a completion of one of c's operations. May free c. */
+void conn_complete(struct server *s, struct conn *c, enum op op, const struct io_uring_cqe *cqe);
+
+/* Closes the tasks whose idle deadline has passed (a task waiting on its timer has only
+ * the server to blame: its deadline starts over). */
+void conn_expire(struct server *s);
+
+/* Milliseconds until the earliest idle deadline from s->now_ms; -1 none. */
+int64_t conn_next_deadline_ms(const struct server *s);
+
+/* Closes every open task (their operations are cancelled; they are freed as their last
+ * completions arrive). */
+void conn_close_all(struct server *s);
+
+/* Frees every task, open or closing, without waiting: only once the ring is gone. */
+void conn_free_all(struct server *s);
+
+#endif

@@ -1,0 +1,417 @@
+/* server.c: the io_uring server: one thread, one ring, one task per connection.
+ *
+ * Where the libev server waits for readiness and then makes a system call per read and
+ * write, this one queues the operations themselves (accept, recv, sendmsg, timeouts) and
+ * reaps their completions: each loop pass is one io_uring_enter that submits everything
+ * the previous pass queued and waits for the next completions. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "counters.h"
+#include "loop.h"
+#include "response.h"
+#include "server_opts.h"
+#include "setup.h"
+#include "workers.h"
+
+#define SQ_ENTRIES      4096
+#define CQ_ENTRIES      16384
+#define ACCEPT_PAUSE_NS 100000000 /* after EMFILE: the backlog keeps the client waiting */
+#define DRAIN_MS        2000      /* at exit, for the cancelled operations to complete */
+
+/* The provided-buffer ring: enough buffers for the receives of one loop pass (each is
+ * given back in the pass that filled it). If a pass needs more, the receives that found
+ * none end with ENOBUFS and are re-armed. 4 MiB, a fixed cost of the loop. */
+#define BUF_COUNT 1024
+#define BUF_SIZE  CONN_READ_BUF
+
+#define BIT(op) (1u << (op))
+
+static enum recv_mode recv_mode = RECV_RING;
+
+int64_t loop_mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct io_uring_sqe *loop_sqe(struct server *s)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+
+    for (int tries = 0; !sqe; tries++) {
+        int rc = io_uring_submit(&s->ring);
+        if (rc < 0 && tries > 1000) {
+            fprintf(stderr, "uring_server: io_uring_submit: %s\n", strerror(-rc));
+            exit(1);
+        }
+        if (rc < 0)
+            sched_yield();
+        sqe = io_uring_get_sqe(&s->ring);
+    }
+    return sqe;
+}
+
+void loop_cancel(struct server *s, uint64_t tag)
+{
+    struct io_uring_sqe *sqe = loop_sqe(s);
+
+    io_uring_prep_cancel64(sqe, tag, 0);
+    io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_NONE));
+}
+
+/* ---- the server's own operations ------------------------------------------------------ */
+
+static void arm_accept(struct server *s)
+{
+    struct io_uring_sqe *sqe = loop_sqe(s);
+
+    io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_ACCEPT));
+    s->armed |= BIT(OP_ACCEPT);
+}
+
+static void arm_signal(struct server *s)
+{
+    struct io_uring_sqe *sqe = loop_sqe(s);
+
+    io_uring_prep_poll_add(sqe, s->signal_fd, POLLIN);
+    io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_SIGNAL));
+    s->armed |= BIT(OP_SIGNAL);
+}
+
+/* The soft RLIMIT_NOFILE, read at most once per loop pass. */
+static rlim_t nofile_limit(struct server *s)
+{
+    struct rlimit rl;
+
+    if (s->nofile_pass != s->pass || s->nofile == 0) {
+        s->nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : RLIM_INFINITY;
+        s->nofile_pass = s->pass;
+    }
+    return s->nofile;
+}
+
+/* io_uring reads RLIMIT_NOFILE when an accept is armed, so a multishot accept armed before
+ * the limit was lowered (prlimit) installs fds above it. Such a connection is parked,
+ * unserved, as it would have waited in the backlog, and the accept is armed again under the
+ * new limit; the parked connection moves (dup3) into the first fd under the limit that a
+ * closing task frees. */
+static void park(struct server *s, int fd)
+{
+    if (s->nparked == s->parked_cap) {
+        size_t cap = s->parked_cap ? 2 * s->parked_cap : 16;
+        int *grown = realloc(s->parked, cap * sizeof(*grown));
+        if (!grown) {
+            counters_add(s->ctr, CTR_OOM, 1);
+            counters_add(s->ctr, CTR_CLOSED, 1);
+            close(fd);
+            return;
+        }
+        s->parked = grown;
+        s->parked_cap = cap;
+    }
+    s->parked[s->nparked++] = fd;
+}
+
+void loop_fd_freed(struct server *s, int fd)
+{
+    if (s->stop || s->nparked == 0)
+        return;
+    s->nofile_pass = 0; /* read the limit afresh */
+    if ((rlim_t)fd >= nofile_limit(s))
+        return;
+    int parked = s->parked[0];
+    memmove(s->parked, s->parked + 1, --s->nparked * sizeof(*s->parked));
+    if (dup3(parked, fd, O_CLOEXEC) == fd) {
+        close(parked);
+        parked = fd;
+    }
+    conn_open(s, parked);
+}
+
+static void on_accept(struct server *s, const struct io_uring_cqe *cqe)
+{
+    int more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+
+    if (cqe->res >= 0) {
+        counters_add(s->ctr, CTR_ACCEPTED, 1);
+        if (s->stop) {
+            close(cqe->res); /* accepted while shutting down */
+            counters_add(s->ctr, CTR_CLOSED, 1);
+        } else if ((rlim_t)cqe->res >= nofile_limit(s)) {
+            counters_add(s->ctr, CTR_ACCEPT_EMFILE, 1);
+            park(s, cqe->res);
+            if (more && !s->accept_rearm)
+                loop_cancel(s, op_tag(NULL, OP_ACCEPT));
+            s->accept_rearm = 1;
+        } else {
+            conn_open(s, cqe->res);
+        }
+    } else if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOBUFS ||
+               cqe->res == -ENOMEM) {
+        /* Out of fds: stop accepting for a moment rather than spin on a listening socket
+         * that stays readable. Open connections go on. */
+        counters_add(s->ctr, CTR_ACCEPT_EMFILE, 1);
+        if (more && !s->out_of_fds)
+            loop_cancel(s, op_tag(NULL, OP_ACCEPT));
+        s->out_of_fds = 1;
+    } else if (cqe->res != -ECANCELED) {
+        counters_add(s->ctr, CTR_ACCEPT_ERRORS, 1); /* ECONNABORTED and friends: one client */
+    }
+    if (more)
+        return;
+    s->armed &= ~BIT(OP_ACCEPT);
+    s->accept_rearm = 0;
+    if (s->stop)
+        return;
+    if (s->out_of_fds) {
+        struct io_uring_sqe *sqe = loop_sqe(s);
+        s->out_of_fds = 0;
+        s->pause.tv_sec = 0;
+        s->pause.tv_nsec = ACCEPT_PAUSE_NS;
+        io_uring_prep_timeout(sqe, &s->pause, 0, 0);
+        io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_ACCEPT_PAUSE));
+        s->armed |= BIT(OP_ACCEPT_PAUSE);
+        return;
+    }
+    arm_accept(s);
+}
+
+static void on_signal(struct server *s, const struct io_uring_cqe *cqe)
+{
+    struct signalfd_siginfo si;
+
+    s->armed &= ~BIT(OP_SIGNAL);
+    if (cqe->res < 0)
+        return; /* cancelled at exit */
+    if (read(s->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        s->stop = 1;
+        return;
+    }
+    arm_signal(s);
+}
+
+static void dispatch(struct server *s, const struct io_uring_cqe *cqe)
+{
+    enum op op = (enum op)(cqe->user_data & OP_MASK);
+    void *owner = (void *)(uintptr_t)(cqe->user_data & ~(uint64_t)OP_MASK);
+
+    switch (op) {
+    case OP_NONE: return;
+    case OP_ACCEPT: on_accept(s, cqe); return;
+    case OP_ACCEPT_PAUSE:
+        s->armed &= ~BIT(OP_ACCEPT_PAUSE);
+        if (!s->stop)
+            arm_accept(s);
+        return;
+    case OP_SIGNAL: on_signal(s, cqe); return;
+    default: conn_complete(s, owner, op, cqe); return;
+    }
+}
+
+/* One pass: submit what the last pass queued and wait (at most max_wait_ms, -1 until the
+ * next idle deadline), then handle every completion there is. 0 ok, -errno on a failure
+ * of io_uring_enter itself. */
+static int loop_pass(struct server *s, int64_t max_wait_ms)
+{
+    struct io_uring_cqe *cqe;
+    unsigned head, n = 0;
+    int64_t wait_ms;
+    int rc;
+
+    if (s->recv == RECV_RING)
+        buf_ring_publish(&s->bufs);
+    s->now_ms = loop_mono_ns() / 1000000;
+    wait_ms = conn_next_deadline_ms(s);
+    if (max_wait_ms >= 0 && (wait_ms < 0 || wait_ms > max_wait_ms))
+        wait_ms = max_wait_ms;
+    if (wait_ms < 0) {
+        rc = io_uring_submit_and_wait(&s->ring, 1);
+    } else {
+        struct __kernel_timespec ts = {.tv_sec = wait_ms / 1000,
+                                       .tv_nsec = (wait_ms % 1000) * 1000000};
+        rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+    }
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+        return rc;
+    s->pass++;
+    s->now_ms = loop_mono_ns() / 1000000;
+    io_uring_for_each_cqe(&s->ring, head, cqe)
+    {
+        dispatch(s, cqe);
+        n++;
+    }
+    io_uring_cq_advance(&s->ring, n);
+    conn_expire(s);
+    return 0;
+}
+
+/* At exit: close every task, cancel the server's operations, and reap until every
+ * completion is in, so that nothing is freed under the kernel. */
+static void drain(struct server *s)
+{
+    int64_t until = loop_mono_ns() / 1000000 + DRAIN_MS;
+
+    conn_close_all(s);
+    for (int op = OP_ACCEPT; op <= OP_SIGNAL; op++)
+        if (s->armed & BIT(op))
+            loop_cancel(s, op_tag(NULL, (enum op)op));
+    while ((s->closing || s->live || s->armed) && s->now_ms < until) {
+        if (loop_pass(s, 100) < 0)
+            break;
+        conn_close_all(s); /* any accepted meanwhile */
+    }
+}
+
+/* One process's server: its ring, until SIGTERM/SIGINT (see workers.h). */
+static int uring_serve(const struct server_opts *o, int listen_fd, struct counters *ctr,
+                       void (*ready)(void))
+{
+    static struct server srv;
+    struct server *s = &srv;
+    sigset_t stop_set;
+    int rc = 0;
+
+    s->opts = *o;
+    s->ctr = ctr;
+    s->listen_fd = listen_fd;
+    s->recv = recv_mode;
+    pool_init(&s->blocks, sizeof(struct req_block));
+    pool_init(&s->framers, sizeof(struct framer));
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGINT);
+    sigprocmask(SIG_BLOCK, &stop_set, NULL);
+    s->signal_fd = signalfd(-1, &stop_set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (s->signal_fd < 0) {
+        fprintf(stderr, "uring_server: signalfd: %s\n", strerror(errno));
+        return 1;
+    }
+    rc = uring_setup(&s->ring, SQ_ENTRIES, CQ_ENTRIES);
+    if (rc < 0) {
+        fprintf(stderr, "uring_server: io_uring_setup: %s (it worked at start-up)\n",
+                strerror(-rc));
+        close(s->signal_fd);
+        return 1;
+    }
+    if (s->recv == RECV_RING) {
+        rc = buf_ring_init(&s->bufs, &s->ring, BUF_COUNT, BUF_SIZE, URING_BUF_GROUP);
+        if (rc < 0) {
+            fprintf(stderr, "uring_server: buffer ring of %u x %u bytes: %s\n", BUF_COUNT, BUF_SIZE,
+                    strerror(-rc));
+            io_uring_queue_exit(&s->ring);
+            close(s->signal_fd);
+            return 1;
+        }
+    }
+    s->now_ms = loop_mono_ns() / 1000000;
+    arm_accept(s);
+    arm_signal(s);
+
+    ready();
+    rc = 0;
+    while (!s->stop) {
+        int e = loop_pass(s, -1);
+        if (e < 0) {
+            fprintf(stderr, "uring_server: io_uring_enter: %s\n", strerror(-e));
+            rc = 1;
+            break;
+        }
+    }
+    drain(s);
+    io_uring_queue_exit(&s->ring);
+    conn_free_all(s); /* only what the drain did not see complete */
+    for (size_t i = 0; i < s->nparked; i++) {
+        close(s->parked[i]);
+        counters_add(s->ctr, CTR_CLOSED, 1);
+    }
+    free(s->parked);
+    buf_ring_destroy(&s->bufs, NULL);
+    pool_destroy(&s->blocks);
+    pool_destroy(&s->framers);
+    close(s->signal_fd);
+    return rc;
+}
+
+static const char RECV_HELP[] =
+    "\n"
+    "uring_server also takes:\n"
+    "  --recv ring|conn       where receives land: ring (default) = one multishot recv per\n"
+    "                         connection into a shared provided-buffer ring, so an idle\n"
+    "                         connection holds no read buffer; conn = one recv at a time\n"
+    "                         into the connection's own 4 KiB buffer, as async_server does\n"
+    "\n"
+    "Exits 3 when io_uring is unavailable (no kernel support, kernel.io_uring_disabled,\n"
+    "a seccomp filter, a missing feature), with the cause and the fix on stderr.\n";
+
+/* Takes --recv MODE / --recv=MODE out of argv (the shared parser does not know it).
+ * 0 ok, -1 with a message in err. */
+static int take_recv_flag(int *argc, char **argv, enum recv_mode *mode, char *err, size_t errlen)
+{
+    int out = 1;
+
+    for (int i = 1; i < *argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--recv") == 0) {
+            if (i + 1 >= *argc) {
+                snprintf(err, errlen, "--recv needs a value: ring or conn");
+                return -1;
+            }
+            v = argv[++i];
+        } else if (strncmp(argv[i], "--recv=", 7) == 0) {
+            v = argv[i] + 7;
+        } else {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (strcmp(v, "ring") == 0) {
+            *mode = RECV_RING;
+        } else if (strcmp(v, "conn") == 0) {
+            *mode = RECV_CONN;
+        } else {
+            snprintf(err, errlen, "--recv: '%s' is neither ring nor conn", v);
+            return -1;
+        }
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct server_opts opts;
+    char msg[2048];
+
+    if (take_recv_flag(&argc, argv, &recv_mode, msg, sizeof(msg)) < 0) {
+        fprintf(stderr, "uring_server: %s\n", msg);
+        return 2;
+    }
+    switch (server_opts_parse(&opts, argc, argv, "uring_server", 0, msg, sizeof(msg))) {
+    case OPTS_HELP:
+        fputs(msg, stdout);
+        fputs(RECV_HELP, stdout);
+        return 0;
+    case OPTS_ERROR: fprintf(stderr, "uring_server: %s\n", msg); return 2;
+    case OPTS_OK: break;
+    }
+    if (uring_check(recv_mode == RECV_RING, msg, sizeof(msg)) < 0) {
+        fprintf(stderr, "uring_server: io_uring unavailable: %s\n", msg);
+        return URING_EXIT_UNAVAILABLE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    response_init();
+    return workers_run(&opts, "uring_server", "uring", 0, uring_serve);
+}
