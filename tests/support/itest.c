@@ -13,7 +13,7 @@
 #include "procfs.h"
 #include "test_env.h"
 
-const char *const IMPLS[2] = {"async", "thread"};
+const char *const IMPLS[3] = {"async", "thread", "uring"};
 
 #define MAX_LIVE 4
 static struct server_proc *live[MAX_LIVE];
@@ -166,7 +166,7 @@ void for_each_impl(void (*fn)(const char *impl))
         ran++;
     }
     if (!ran)
-        cr_skip_test("TVT_IMPLS=%s names neither async nor thread", getenv("TVT_IMPLS"));
+        cr_skip_test("TVT_IMPLS=%s names none of async, thread, uring", getenv("TVT_IMPLS"));
 }
 
 void send_ok(const char *impl, struct hc_conn *c, const void *data, size_t len, const char *what)

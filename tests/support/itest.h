@@ -15,7 +15,7 @@
 
 #define EXPECT(impl, cond, fmt, ...) cr_assert((cond), "[%s] " fmt, (impl), ##__VA_ARGS__)
 
-extern const char *const IMPLS[2];
+extern const char *const IMPLS[3];
 
 /* Response slots and the last counters document, released by itest_release(). */
 #define MAX_RESP 4
