@@ -57,22 +57,32 @@ run_one() {
     fi
 }
 
+# The test binaries of a build folder, from the sources (a binary whose source is gone
+# may linger in the folder and must not run): unit, integration or both.
+test_bins() {
+    local testdir=$1 kinds=$2 src kind
+    for kind in $kinds; do
+        for src in tests/$kind/test_*.c; do
+            [ -e "$src" ] || continue
+            echo "$testdir/$kind/$(basename "$src" .c)"
+        done
+    done
+}
+
 run_all() {
-    local label=$1 testdir=$2
+    local label=$1 testdir=$2 bin
     shift 2
-    for bin in "$testdir"/unit/test_* "$testdir"/integration/test_*; do
+    for bin in $(test_bins "$testdir" "unit integration"); do
         [ -x "$bin" ] || continue
-        case "$bin" in *.o | *.d) continue ;; esac
         run_one "$label/$(basename "$bin")" "$bin" "$@"
     done
 }
 
 run_integration() {
-    local label=$1 testdir=$2
+    local label=$1 testdir=$2 bin
     shift 2
-    for bin in "$testdir"/integration/test_*; do
+    for bin in $(test_bins "$testdir" integration); do
         [ -x "$bin" ] || continue
-        case "$bin" in *.o | *.d) continue ;; esac
         run_one "$label/$(basename "$bin")" "$bin" "$@"
     done
 }

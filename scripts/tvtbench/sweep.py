@@ -62,6 +62,7 @@ class Sweep:
         self.facts = {"nofile": nofile_limit()}
         self.walls = {}        # series key -> (smallest conns that failed, its repeat)
         self.measured = {}     # (impl, io, wait) -> (conns, req/s) of the largest held point
+        self.probed = set()    # (impl, io, wait) whose capacity basis was measured apart
         self.skipped = []      # points not run, and why
         self.phase_errors = []  # hol / hyperfine problems, for the failure table
         self.failures = []     # (index, label, reason) for the table at the end
@@ -125,6 +126,26 @@ class Sweep:
         return pt["think_ms"], (f"{pt['impl']} at {human_n(pt['conns'])}: think "
                                 f"{pt['think_ms'] / 1000:g} s (the profile's; no grid point at "
                                 f"wait {pt['wait_us']} µs to size it from)")
+
+    def capacity_basis(self, idx, total, pt):
+        """Before a design's first scale point: if the grid measured no capacity at the
+        scale wait (it did not run, e.g. `--only scale`), one closed-loop run at the
+        largest N one process holds measures it (a grid point like the others)."""
+        key = (pt["impl"], pt["io"], pt["wait_us"])
+        if key in self.measured or key in self.probed:
+            return
+        self.probed.add(key)
+        conns = max(c for c in profiles.grid_conns(self.prof, self.facts["nofile"])
+                    if c <= self.facts["nofile"] - 1000)
+        probe = dict(pt, kind="grid", conns=conns, think_ms=0, rep=1, workers=None,
+                     duration_s=self.prof["duration_s"], warmup_s=self.prof["warmup_s"],
+                     label=pt["impl"], stack_kib=None)
+        probe.pop("timeout_ms", None)
+        if os.path.exists(os.path.join(self.out, "raw", profiles.run_name(probe) + ".json")):
+            return  # the grid ran it and it did not hold: no basis, the fallback applies
+        log(f"[{idx:>3}/{total}] capacity basis for the {pt['impl']} scale runs: "
+            f"{conns} conns, wait {pt['wait_us']} us, closed loop")
+        self.run_point(idx, total, probe)
 
     def argv_for(self, pt, out):
         """The harness command of a point, and the nginx-style run folder it needs."""
@@ -352,6 +373,8 @@ class Sweep:
         state = "interrupted"
         try:
             for i, pt in enumerate(pts):
+                if pt["kind"] == "scale":
+                    self.capacity_basis(i + 1, total, pt)
                 self.run_point(i + 1, total, pt)
             if not self.args.skip_hol:
                 hol(self, len(pts) + 1, total)
