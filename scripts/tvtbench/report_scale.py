@@ -64,7 +64,7 @@ def scale_table(res, runs):
         cpu = (f"{f['cpu_cores'] * 100:.0f}% of a CPU ({human_n(f['cpu_us_per_conn_s'])} µs/s)"
                if f["cpu_cores"] is not None and r.sustained else "n/a")
         measured = bool(r.requests)
-        o.append(f"| {r.impl} × {r.workers} | {human_n(r.conns)} | {r.think_ms / 1000:g} s | "
+        o.append(f"| {r.impl} × {r.workers} | {human_n(r.conns)} | {r.think_ms / 1000:.2f} s | "
                  f"{result} | {human_n(f['rps']) if measured else '–'} "
                  f"({human_n(f['offered'])}) | "
                  + (f"{human_us(f['p50'])} / {human_us(f['p99'])}" if measured else "–")

@@ -129,23 +129,27 @@ class Sweep:
 
     def capacity_basis(self, idx, total, pt):
         """Before a design's first scale point: if the grid measured no capacity at the
-        scale wait (it did not run, e.g. `--only scale`), one closed-loop run at the
-        largest N one process holds measures it (a grid point like the others)."""
+        scale wait (it did not run, e.g. `--only scale`), closed-loop runs at the largest
+        N one process holds, then smaller grid N until one holds (at most three), measure
+        it (grid points like the others)."""
         key = (pt["impl"], pt["io"], pt["wait_us"])
         if key in self.measured or key in self.probed:
             return
         self.probed.add(key)
-        conns = max(c for c in profiles.grid_conns(self.prof, self.facts["nofile"])
-                    if c <= self.facts["nofile"] - 1000)
-        probe = dict(pt, kind="grid", conns=conns, think_ms=0, rep=1, workers=None,
-                     duration_s=self.prof["duration_s"], warmup_s=self.prof["warmup_s"],
-                     label=pt["impl"], stack_kib=None)
-        probe.pop("timeout_ms", None)
-        if os.path.exists(os.path.join(self.out, "raw", profiles.run_name(probe) + ".json")):
-            return  # the grid ran it and it did not hold: no basis, the fallback applies
-        log(f"[{idx:>3}/{total}] capacity basis for the {pt['impl']} scale runs: "
-            f"{conns} conns, wait {pt['wait_us']} us, closed loop")
-        self.run_point(idx, total, probe)
+        axis = [c for c in profiles.grid_conns(self.prof, self.facts["nofile"])
+                if c <= self.facts["nofile"] - 1000 and c >= 1000]
+        for conns in sorted(axis, reverse=True)[:3]:
+            probe = dict(pt, kind="grid", conns=conns, think_ms=0, rep=1, workers=None,
+                         duration_s=self.prof["duration_s"], warmup_s=self.prof["warmup_s"],
+                         label=pt["impl"], stack_kib=None)
+            probe.pop("timeout_ms", None)
+            if os.path.exists(os.path.join(self.out, "raw", profiles.run_name(probe) + ".json")):
+                continue  # the grid ran it and it did not hold
+            log(f"[{idx:>3}/{total}] capacity basis for the {pt['impl']} scale runs: "
+                f"{conns} conns, wait {pt['wait_us']} us, closed loop")
+            self.run_point(idx, total, probe)
+            if key in self.measured:
+                return
 
     def argv_for(self, pt, out):
         """The harness command of a point, and the nginx-style run folder it needs."""

@@ -34,7 +34,7 @@ def scale_figures(res, r):
          "requests": r.requests, "duration": fnum(r.param("duration_s")),
          "warmup": fnum(r.param("warmup_s")), "timeout_ms": fnum(r.param("timeout_ms")),
          "source_ips": fnum(r.param("source_ips")),
-         "think_basis": r.param("think_basis"),
+         "think_basis": get(r.doc, "sweep", "think_basis"),
          "rss_kib": v["rss_steady_kib"], "rss_peak_kib": v["rss_peak_kib"],
          "rss_pc": v["rss_per_conn_bytes"], "kern_kib": v["kernel_kib"],
          "kern_pc": v["kernel_per_conn_bytes"], "kstack_pc": v["kstack_per_conn_bytes"],
