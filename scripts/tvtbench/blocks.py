@@ -4,6 +4,8 @@ the same rules from the same kinds of data."""
 
 from .results import PAIRS
 
+FILE_DEFAULT = "async-pool"  # async_server --file-io pool, its default
+
 
 class Block:
     def __init__(self, key, title, tasks, threads, scale_impls, code, lean=None):
@@ -16,9 +18,11 @@ class Block:
         self.lean = lean          # the task label C1 decides on when it ran
 
     def present(self, res, io="timer"):
-        """(task labels, thread labels) that have runs of that kind."""
+        """(task labels, thread labels) that have runs of that kind. For file waits the
+        libev server stands in its default mode (a thread pool, --file-io pool)."""
         have = set(res.labels(io))
-        return [t for t in self.tasks if t in have], [t for t in self.threads if t in have]
+        tasks = [FILE_DEFAULT if io == "file" and t == "async" else t for t in self.tasks]
+        return [t for t in tasks if t in have], [t for t in self.threads if t in have]
 
     def ran(self, res):
         tasks, threads = self.present(res)

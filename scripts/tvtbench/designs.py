@@ -43,3 +43,9 @@ def order(labels):
     """Labels in table order: the registry's order, unknown ones last."""
     known = list(DESIGNS)
     return sorted(labels, key=lambda x: (known.index(x) if x in known else len(known), x))
+
+
+def column(label):
+    """The verdict table's column a design shows in: the libev server's variants (lean
+    buffers, its three file modes) in the async column."""
+    return "async" if label.startswith("async") else label

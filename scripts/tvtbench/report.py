@@ -39,22 +39,24 @@ COMPARED = {"mem_per_conn", "rss_total", "ctx_per_req", "throughput", "latency",
 
 def columns(block, res):
     """Task columns of a block's table: its task designs that ran (the first always)."""
-    tasks, _ = block.present(res)
-    return [block.tasks[0]] + [t for t in block.tasks[1:] if t in tasks]
+    ran = {x for io in res.io_kinds() for x in res.labels(io)}
+    return [block.tasks[0]] + [t for t in block.tasks[1:] if t in ran]
 
 
-def cell(row, label, block):
-    """What a task column shows: the deciding figure when it belongs there (with the
-    variant's name when another variant decided), and this label's own verdict beside."""
-    v, parts = row.verdict, []
-    own = v.task_label == label or (label == block.tasks[0] and v.task_label not in block.tasks)
-    if own:
-        parts.append(v.a + (f" ({v.task_label})" if v.task_label not in (label, None)
-                            and v.task_label in designs.DESIGNS else ""))
-    o = row.others.get(label)
-    if o is not None:
-        parts.append(o.a + (f" · {o.outcome}" if o.outcome != v.outcome or not own
-                            else "") + (f" ({label})" if own else ""))
+def cell(row, col):
+    """What a task column shows: the figure of every verdict of the row that belongs there
+    (the libev server's variants share the async column), the variant named when it is
+    not the column's own, its outcome beside it unless it is the deciding one."""
+    parts = []
+    for v in row.all():
+        if v.task_label is None or designs.column(v.task_label) != col:
+            continue
+        text = v.a + (f" ({v.task_label})" if v.task_label != col else "")
+        if v is not row.verdict:
+            text += f" · {v.outcome}"
+        parts.append(text)
+    if not parts and designs.column(row.verdict.task_label or col) == col:
+        parts.append(row.verdict.a)
     return "; ".join(parts) or "–"
 
 
@@ -70,7 +72,7 @@ def verdict_table(res, block, rows, plots_dir):
         thread = v.t + (f" ({v.thread_label})" if v.thread_label not in (block.threads[0], None)
                         and v.thread_label in designs.DESIGNS else "")
         o.append(f"| **{row.cid}** {md_escape(row.claim)} | {md_escape(v.metric)} | "
-                 + " | ".join(md_escape(cell(row, c, block)) for c in cols)
+                 + " | ".join(md_escape(cell(row, c)) for c in cols)
                  + f" | {md_escape(thread)} | {md_escape(v.r)} | {v.text()}{md_escape(note)} | "
                  f"{plot} |")
     return o

@@ -71,6 +71,7 @@ class Verdict:
         self.plot = plot
         self.task_label, self.thread_label = task_label, thread_label
         self.ratio_text = ratio_text
+        self.how = None  # the mechanism a verdict is about ("with io_uring"), if it names one
 
     # the figures as printed
     @property
@@ -103,7 +104,8 @@ class Verdict:
     def text(self):
         """The verdict as the table prints it: '**holds** (borderline: 1.8-2.4×)'."""
         q = self.qualifier()
-        return f"**{self.outcome}**" + (f" {q}" if q else "")
+        return (f"**{self.outcome}**" + (f" {self.how}" if self.how else "")
+                + (f" {q}" if q else ""))
 
     def problems(self):
         """Ways this verdict disagrees with its own figures (empty when consistent): an

@@ -21,7 +21,7 @@ class Lab:
             rss_per_conn=None, kstack_per_conn=0.0, ctx_per_req=None, cpu_us=5.0,
             status="ok", errors=0, requests=None, saturated=False, io="timer", think_ms=0,
             workers=1, refused=0, capacity=None, impl=None, p99_us=1000.0, stack_kib=None,
-            failure=None, mode="closed"):
+            failure=None, mode="closed", inflight=None, server_command=None):
         """One `harness run` file. rss_per_conn: bytes per connection over the idle RSS
         (default: 7 KiB for a task design, 16 KiB for a thread one)."""
         impl = impl or label.split("-")[0]
@@ -56,6 +56,10 @@ class Lab:
                "samples": []}
         if capacity is not None:
             doc["capacity"] = capacity
+        if inflight is not None:
+            doc["server"]["device_inflight"] = {"mean": inflight, "max": inflight * 2}
+        if server_command:
+            doc["params"]["server_command"] = server_command
         self.docs[name] = doc
         return doc
 

@@ -196,3 +196,26 @@ def rust_pair():
     lab.holcase("tokio-multi", 300, 600)
     lab.holcase("rust-threads", 300, 450)
     return lab
+
+
+@scenario
+def files():
+    """File waits: io_uring keeps pace with threads, the pool nearly, the loop does not."""
+    lab = typical()
+    for c in (10, 100, 1000):
+        lab.run("thread", c, 0, io="file", rps=50000, inflight=16)
+        lab.run("async-uring", c, 0, io="file", rps=52000, inflight=20, impl="async")
+        lab.run("async-pool", c, 0, io="file", rps=45000, inflight=4, impl="async",
+                server_command="bin/async_server --io file --file-io pool --file-threads 4")
+        lab.run("async-loop", c, 0, io="file", rps=24000, inflight=1, impl="async")
+    return lab
+
+
+@scenario
+def files_no_overlap():
+    """io_uring as fast as threads but one read at a time: not the claim's mechanism."""
+    lab = Lab()
+    for c in (100, 1000):
+        lab.run("thread", c, 0, io="file", rps=20000, inflight=1)
+        lab.run("async-uring", c, 0, io="file", rps=20000, inflight=1, impl="async")
+    return lab

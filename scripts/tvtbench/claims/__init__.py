@@ -3,7 +3,7 @@ evaluated for the block's deciding task design against its thread design, and fo
 block's other task designs beside it."""
 
 from ..rules import not_measurable
-from . import c1, c2, c3, c4, c5, c6, c7
+from . import c1, c2, c3, c4, c5, c6, c7, c8
 
 CLAIMS = [c1, c2, c3, c4, c5, c6, c7]
 
@@ -20,7 +20,7 @@ class Row:
         return [self.verdict] + list(self.others.values())
 
 
-def _row(m, res, block, task, io=None, cid=None):
+def _row(m, res, block, task, io=None, cid=None, candidates=None):
     kw = {} if io is None else {"io": io}
     if task is None:
         v = not_measurable(m.CID, m.CLAIM, f"no runs of the {block.key} block's task side",
@@ -28,8 +28,8 @@ def _row(m, res, block, task, io=None, cid=None):
         return Row(cid or m.CID, m.CLAIM, m.RULE, v, {})
     v = m.evaluate(res, block, task, **kw)
     others = {}
-    present = block.present(res, io or "timer")[0]
-    for t in block.tasks:
+    present = block.present(res, io or "timer")[0] if candidates is None else candidates
+    for t in (block.tasks if candidates is None else candidates):
         if t != task and t in present:
             others[t] = m.evaluate(res, block, t, **kw)
     if cid:
@@ -51,6 +51,9 @@ def block_rows(res, block):
                 tasks, threads = block.present(res, io)
                 if tasks and threads:
                     rows.append(_row(m, res, block, tasks[0], io=io, cid=f"C3 {io}"))
+    ftasks = c8.tasks_of(block, res)
+    if ftasks and block.threads[0] in res.labels("file"):
+        rows.append(_row(c8, res, block, c8.decider(block, res), candidates=ftasks))
     return rows
 
 

@@ -38,7 +38,8 @@ def evaluate(res, block, task):
                        + "; ".join(f"{x.get('command')} {fnum(x.get('mean')) * 1000:.1f} ms"
                                    for x in hf if fnum(x.get("mean")) is not None))
     r = ratio(th, ta)
+    metric = f"creation time per unit (microbenchmark: {kt} vs {kh})"
     v = Verdict(CID, metric, ta, th, r, "", show=lambda v: human_n(v, " ns"), plot=PLOT,
-                runs=1, details=details, task_label=kt, thread_label=kh)
+                runs=1, details=details, task_label=task, thread_label=block.threads[0])
     v.outcome = v.band.grade(r)
     return v
