@@ -9,6 +9,7 @@ import statistics
 
 from . import designs
 from .fmt import dat, human_n, human_us, kib
+from .plotdata_open import write_open_loop
 from .results import hol_labels, hol_values, hyperfine_rows, samples, scale_figures, \
     spectrum_points
 from .util import median, write_atomic
@@ -35,10 +36,10 @@ HOL_KEYS = ("alone_p50", "alone_p90", "alone_p99", "with_p50", "with_p90", "with
 
 # How each design is drawn, the same in every plot: the C designs bold with filled markers,
 # the other runtimes light with open ones.
-STYLE = {"async": ("#1f77b4", 7), "async-lean": ("#6baed6", 13), "uring": ("#9467bd", 11),
+STYLE = {"async": ("#1f77b4", 7), "async-lean": ("#6baed6", 13), "uring": ("#6a3d9a", 11),
          "thread": ("#d62728", 5), "thread-64k": ("#ff7f0e", 9),
-         "async-loop": ("#08306b", 3), "async-pool": ("#2171b5", 15),
-         "async-uring": ("#54278f", 1),
+         "async-loop": ("#636363", 3), "async-pool": ("#8c564b", 15),
+         "async-uring": ("#bcbd22", 1),
          "tokio-current": ("#4daf4a", 4), "tokio-multi": ("#a1d99b", 8),
          "rust-threads": ("#e377c2", 12), "go": ("#41b6c4", 10), "nginx": ("#c9a26b", 14)}
 SHORT = {"async": "async (libev)", "async-lean": "async, lean buffers",
@@ -101,7 +102,12 @@ def style_functions(labels):
         return " : ".join(parts + [default])
     return [f"col(l) = {chain(lambda x: chr(34) + STYLE.get(x, ('#9e9e9e', 6))[0] + chr(34), chr(34) + '#9e9e9e' + chr(34))}",
             f"ptype(l) = {chain(lambda x: STYLE.get(x, ('#9e9e9e', 6))[1], '6')}",
-            f"name(l) = {chain(lambda x: chr(34) + SHORT.get(x, x) + chr(34), 'l')}"]
+            f"name(l) = {chain(lambda x: chr(34) + gp_text(SHORT.get(x, x)) + chr(34), 'l')}"]
+
+
+def gp_text(s):
+    """A string for gnuplot's enhanced text: an underscore is not a subscript."""
+    return s.replace("_", "\\\\_")
 
 
 def write_data(res):
@@ -143,6 +149,7 @@ def write_data(res):
             vals = [f(r) for x in g for rs in g[x].get(wait, {}).values() for r in rs]
             meta[f"has_{m}_w{wait}"] = int(any(v is not None and v > 0 for v in vals))
     meta["waits"] = " ".join(str(w) for w in waits)
+    write_kinds(res, d, meta)
     meta["labels_all"] = " ".join(res.c_labels())
     meta["cont_all"] = " ".join(res.contestant_labels())
     meta["nwaits"] = len(waits)
@@ -156,6 +163,7 @@ def write_data(res):
     write_hol(res, d, meta)
     write_hyperfine(res, d, meta)
     write_micro(res, d, meta)
+    write_open_loop(res, d, meta)
     lines = ["# written by tvtbench.plotdata: what the plot scripts iterate over"]
     lines += style_functions(list(STYLE) + sorted(set(res.labels()) - set(STYLE)))
     for k, v in meta.items():
@@ -352,3 +360,33 @@ def write_micro(res, d, meta):
             lines.append(f'"{lab}"\t{ns:.6g}\t{max(ns, 1.0):.6g}\t{rank.get(unit, 3)}')
         write_atomic(os.path.join(d, "micro_switch.dat"), "\n".join(lines) + "\n")
         meta["micro_switch_n"] = len(rows)
+
+
+def write_kinds(res, d, meta):
+    """The wait-kinds plot: one panel per kind that ran (timer at its 1 ms wait when there
+    is one), the designs of that kind; series files are series[_IO]_LABEL_wWAIT.dat."""
+    kinds = []
+    for io in res.io_kinds():
+        waits = res.waits(io) if io == "timer" else sorted(
+            {w for lab in res.labels(io) for w in res.waits(io, lab)})
+        if not waits:
+            continue
+        w = 1000 if 1000 in waits else waits[-1] if io != "file" else waits[0]
+        labels = [x for x in res.labels(io) if w in res.grid(io).get(x, {})]
+        if not labels:
+            continue
+        kinds.append(io)
+        meta[f"kind_wait_{io}"] = str(w)
+        meta[f"kind_labels_{io}"] = " ".join(labels)
+        meta[f"kind_prefix_{io}"] = "series" if io == "timer" else f"series_{io}"
+    if len(kinds) > 1:
+        # the plot's marker file: it is drawn when two kinds or more ran
+        write_atomic(os.path.join(d, "kinds.dat"), "kind\twait\n" + "".join(
+            f"{io}\t{meta[f'kind_wait_{io}']}\n" for io in kinds))
+        meta["kinds"] = " ".join(kinds)
+        meta["nkinds"] = len(kinds)
+        meta["kinds_all"] = " ".join(designs.order({x for io in kinds
+                                                    for x in meta[f"kind_labels_{io}"].split()}))
+    if "file" in kinds:
+        meta["inflight_labels"] = meta["kind_labels_file"]
+        meta["inflight_wait"] = meta["kind_wait_file"]

@@ -4,7 +4,7 @@ import csv
 import io
 import os
 
-from .results import hol_rows
+from .results import capacity_steps, hol_rows
 from .util import write_atomic
 
 SUMMARY_COLS = [
@@ -68,19 +68,19 @@ def run_row(r):
 def step_rows(r):
     """One row per open-loop step of a capacity run, beside the run's own row."""
     out = []
-    for i, st in enumerate((r.capacity or {}).get("steps") or [], 1):
-        if not isinstance(st, dict):
-            continue
+    for i, st in enumerate(capacity_steps(r), 1):
         row = {k: "" for k in SUMMARY_COLS}
-        lat = st.get("latency_us") or {}
+
+        def us(k):
+            return None if st[k] is None else st[k] * 1000
         row.update(file=r.file, label=r.label, impl=r.impl, status=r.status, conns=r.conns,
                    wait_us=r.wait_us, work_us=r.work_us, bytes=r.bytes, mode="open",
                    kind="capacity-step", io=r.io, repeat=r.repeat, step=i,
-                   offered_rps=cell(st.get("offered_rps")), rps=cell(st.get("achieved_rps")),
-                   rate=cell(st.get("offered_rps")), requests=cell(st.get("requests")),
-                   lat_p50_us=cell(lat.get("p50")), lat_p90_us=cell(lat.get("p90")),
-                   lat_p99_us=cell(lat.get("p99")), lat_p999_us=cell(lat.get("p999")),
-                   saturated=cell(bool(st.get("generator_behind"))))
+                   offered_rps=cell(st["offered"]), rps=cell(st["achieved"]),
+                   rate=cell(st["offered"]), requests=cell(st["requests"]),
+                   lat_p50_us=cell(us("p50_ms")), lat_p90_us=cell(us("p90_ms")),
+                   lat_p99_us=cell(us("p99_ms")), lat_p999_us=cell(us("p999_ms")),
+                   saturated=cell(st["behind"]))
         out.append(row)
     return out
 

@@ -164,3 +164,32 @@ def failure_text(r):
 
 def median_of_runs(runs, key):
     return median([r.v.get(key) for r in runs if r.usable(key)])
+
+
+def capacity_steps(r):
+    """The open-loop steps of a capacity run: [{offered, achieved, p50_ms, p90_ms, p99_ms,
+    p999_ms, behind, counted, saturated, errors}] (latency from the intended send time)."""
+    out = []
+    for st in (r.capacity or {}).get("steps") or []:
+        if not isinstance(st, dict):
+            continue
+
+        def ms(k):
+            x = fnum(st.get(k))
+            return None if x is None else x / 1000
+        out.append({"offered": fnum(st.get("offered_rps")),
+                    "achieved": fnum(st.get("achieved_rps")),
+                    "requests": fnum(st.get("requests")),
+                    "p50_ms": ms("p50_us"), "p90_ms": ms("p90_us"), "p99_ms": ms("p99_us"),
+                    "p999_ms": ms("p999_us"), "behind": bool(st.get("generator_behind")),
+                    "counted": st.get("counted", not st.get("generator_behind")),
+                    "saturated": bool(st.get("server_saturated")),
+                    "error_rate": fnum(st.get("error_rate"))})
+    return out
+
+
+def capacity_of(r):
+    """(capacity at SLO req/s or None, slo_ms, bound: None|"slo"|"generator"|"range", note)."""
+    c = r.capacity or {}
+    return (fnum(c.get("capacity_rps")), fnum(c.get("slo_ms")), c.get("capacity_bound"),
+            c.get("capacity_note"))
