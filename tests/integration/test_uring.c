@@ -7,10 +7,11 @@
  *     return to the baseline and, under ASan, nothing is used after free or leaked;
  *   - the --recv modes: pipelining far past the read-ahead cap, answered in order, and the
  *     memory an idle keep-alive connection holds in each mode.
- * Env as in test_servers.c (TVT_BIN_DIR, TVT_SANITIZER); TVT_IMPLS without "uring" skips. */
+ * The per-mode cases run against both uring_server entries of itest.c's table: "uring"
+ * (--recv ring, the default) and "uring-conn" (--recv conn); TVT_IMPLS narrows them as
+ * elsewhere. TVT_BIN_DIR and TVT_SANITIZER as in the other integration tests. */
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -32,11 +33,8 @@
 #include "../support/test_env.h"
 #include "procfs.h"
 
-#define IMPL                         "uring"
 #define IORING_REGISTER_PBUF_RING_OP 22 /* io_uring_register's opcode for buffer rings */
 #define SKIP_NO_SECCOMP              99 /* the child could not install its filter */
-
-static const char *const MODES[] = {"ring", "conn"};
 
 static void release_all(void)
 {
@@ -45,91 +43,51 @@ static void release_all(void)
 
 TestSuite(uring, .fini = release_all, .timeout = 60);
 
-static void need_uring(void)
+static bool is_uring(const struct sut *s)
 {
-    if (!tenv_impl_enabled(IMPL))
-        cr_skip_test("TVT_IMPLS=%s excludes the uring server", getenv("TVT_IMPLS"));
+    return strcmp(s->binary, "uring_server") == 0;
 }
 
-/* ---- helpers -------------------------------------------------------------------------- */
-
-static struct server_proc *start_mode(const char *mode, const char *const *more)
+/* The table's uring_server entry called name, if TVT_IMPLS enables it; else NULL. */
+static const struct sut *uring_sut(const char *name)
 {
-    const char *args[12] = {"--recv", mode};
-    int n = 2;
-    for (int i = 0; more && more[i] && n < 11; i++)
-        args[n++] = more[i];
-    args[n] = NULL;
-    return start(IMPL, args);
+    for (size_t i = 0; i < NSUTS; i++)
+        if (is_uring(&SUTS[i]) && strcmp(SUTS[i].name, name) == 0)
+            return tenv_impl_enabled(name) ? &SUTS[i] : NULL;
+    return NULL;
 }
 
-static int fd_count(pid_t pid)
+/* Runs fn once per uring_server entry of the table (one per --recv mode) TVT_IMPLS enables. */
+static void for_each_mode(void (*fn)(const struct sut *s))
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
+    int ran = 0;
+    for (size_t i = 0; i < NSUTS; i++)
+        if (is_uring(&SUTS[i]) && tenv_impl_enabled(SUTS[i].name)) {
+            fn(&SUTS[i]);
+            ran++;
+        }
+    if (!ran)
+        cr_skip_test("TVT_IMPLS=%s excludes every uring_server entry", getenv("TVT_IMPLS"));
 }
 
 /* Polls until the server holds want fds again (closing is asynchronous: a task is freed at
    its last completion). true when reached; the last count in *got. */
 static bool fds_settle(pid_t pid, int want, int *got)
 {
-    double deadline = hc_now_ms() + io_ms();
-    for (;;) {
-        *got = fd_count(pid);
-        if (*got == want)
-            return true;
-        if (hc_now_ms() > deadline)
-            return false;
-        tenv_sleep_ms(10);
-    }
-}
-
-static void send_get(struct hc_conn *c, const char *target)
-{
-    char req[512];
-    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", target);
-    send_ok(IMPL, c, req, strlen(req), target);
-}
-
-static void expect_200(struct hc_conn *c, size_t bytes, const char *what)
-{
-    struct hc_response *r = resp_new();
-    int rc = hc_read_response(c, r, io_ms());
-    int e = errno;
-    EXPECT(IMPL, rc == 0, "%s: no complete response: %s", what, strerror(e));
-    EXPECT(IMPL, r->status == 200 && hc_body_is(r, bytes, 'x'),
-           "%s: status %d with %zu body bytes, want 200 with %zu", what, r->status, r->body_len,
-           bytes);
-    resp_done(r);
+    long threads;
+    return settle(pid, want, -1, io_ms(), got, &threads);
 }
 
 /* Twelve pipelined 1 MiB requests: more than the socket buffers hold, so the server is
    surely still writing when the client stops reading. */
-static void send_big(struct hc_conn *c)
+static void send_big(const struct sut *s, struct hc_conn *c)
 {
     static char big[12 * 64];
     size_t used = 0;
     for (int i = 0; i < 12; i++)
         used += (size_t)snprintf(big + used, sizeof big - used,
                                  "GET /?bytes=1048576 HTTP/1.1\r\nHost: a\r\n\r\n");
-    send_ok(IMPL, c, big, used, "12 pipelined 1 MiB requests");
-}
-
-static void expect_served(int port, const char *when)
-{
-    struct hc_conn *c = connect_ok(IMPL, port);
-    send_get(c, "/?bytes=5");
-    expect_200(c, 5, when);
-    hc_close(c);
+    send_ok(s, c, big, used, "12 pipelined 1 MiB requests");
 }
 
 /* ---- start-up refusal ------------------------------------------------------------------- */
@@ -230,28 +188,33 @@ static void run_filtered(const char *const *args, int nr, long arg1, int e,
         cr_skip_test("seccomp filters cannot be installed here");
 }
 
-static void expect_refused(const struct filtered_run *run, const char *const *needles,
-                           const char *what)
+static void expect_refused(const struct sut *s, const struct filtered_run *run,
+                           const char *const *needles, const char *what)
 {
-    EXPECT(IMPL, WIFEXITED(run->status) && WEXITSTATUS(run->status) == 3,
+    EXPECT(s, WIFEXITED(run->status) && WEXITSTATUS(run->status) == 3,
            "%s: exit status %d, want exit code 3; output: %s", what,
            WIFEXITED(run->status) ? WEXITSTATUS(run->status) : -1, run->out);
-    EXPECT(IMPL, !run->listened, "%s: it listened anyway: %s", what, run->out);
-    EXPECT(IMPL, strstr(run->out, "io_uring unavailable") && strstr(run->out, "Fix"),
+    EXPECT(s, !run->listened, "%s: it listened anyway: %s", what, run->out);
+    EXPECT(s, strstr(run->out, "io_uring unavailable") && strstr(run->out, "Fix"),
            "%s: the message names no cause and fix: %s", what, run->out);
     for (int i = 0; needles[i]; i++)
-        EXPECT(IMPL, strstr(run->out, needles[i]), "%s: the message does not mention %s: %s", what,
+        EXPECT(s, strstr(run->out, needles[i]), "%s: the message does not mention %s: %s", what,
                needles[i], run->out);
 }
 
+static const struct sut *serving; /* for serve_one, called back by run_filtered */
+
 static void serve_one(int port)
 {
-    expect_served(port, "under a filter refusing buffer rings, with --recv conn");
+    expect_served(serving, port, "under a filter refusing buffer rings, with --recv conn");
 }
 
 Test(uring, refuses_when_seccomp_denies_io_uring)
 {
-    need_uring();
+    const struct sut *s = uring_sut("uring");
+    if (!s)
+        cr_skip_test("TVT_IMPLS=%s excludes the uring server", getenv("TVT_IMPLS"));
+    serving = s;
 #ifndef __x86_64__
     cr_skip_test("the test's seccomp filter is written for x86_64");
 #endif
@@ -260,29 +223,31 @@ Test(uring, refuses_when_seccomp_denies_io_uring)
 
     const char *const eperm[] = {"EPERM", "kernel.io_uring_disabled", "seccomp", NULL};
     run_filtered(none, __NR_io_uring_setup, -1, EPERM, NULL, &run);
-    expect_refused(&run, eperm, "io_uring_setup refused with EPERM");
+    expect_refused(s, &run, eperm, "io_uring_setup refused with EPERM");
 
     const char *const enosys[] = {"ENOSYS", "CONFIG_IO_URING", NULL};
     run_filtered(none, __NR_io_uring_setup, -1, ENOSYS, NULL, &run);
-    expect_refused(&run, enosys, "io_uring_setup refused with ENOSYS");
+    expect_refused(s, &run, enosys, "io_uring_setup refused with ENOSYS");
 
     /* No buffer rings: the default --recv ring cannot run, --recv conn can. */
     const char *const nobufs[] = {"buffer ring", "--recv conn", NULL};
     run_filtered(none, __NR_io_uring_register, IORING_REGISTER_PBUF_RING_OP, EINVAL, NULL, &run);
-    expect_refused(&run, nobufs, "buffer-ring registration refused");
+    expect_refused(s, &run, nobufs, "buffer-ring registration refused");
 
     const char *const conn[] = {"--recv", "conn", NULL};
     run_filtered(conn, __NR_io_uring_register, IORING_REGISTER_PBUF_RING_OP, EINVAL, serve_one,
                  &run);
-    EXPECT(IMPL, run.listened, "--recv conn needs no buffer ring, yet: %s", run.out);
-    EXPECT(IMPL, WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0,
+    EXPECT(s, run.listened, "--recv conn needs no buffer ring, yet: %s", run.out);
+    EXPECT(s, WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0,
            "--recv conn under the filter: exit status %d after SIGTERM; output: %s",
            WIFEXITED(run.status) ? WEXITSTATUS(run.status) : -1, run.out);
 }
 
 Test(uring, recv_flag)
 {
-    need_uring();
+    const struct sut *s = uring_sut("uring");
+    if (!s)
+        cr_skip_test("TVT_IMPLS=%s excludes the uring server", getenv("TVT_IMPLS"));
     char path[4096], out[8192];
     snprintf(path, sizeof path, "%s/uring_server", server_bin_dir());
     struct {
@@ -301,10 +266,10 @@ Test(uring, recv_flag)
         for (int k = 0; k < 3 && cases[i].args[k]; k++)
             argv[k + 1] = (char *)cases[i].args[k];
         int st = tenv_run_cmd(argv, out, sizeof out, (int)(5000 * tenv_slack()));
-        EXPECT(IMPL, st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == cases[i].code,
+        EXPECT(s, st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == cases[i].code,
                "%s %s: exit %d, want %d; output: %s", path, cases[i].args[0],
                WIFEXITED(st) ? WEXITSTATUS(st) : -1, cases[i].code, out);
-        EXPECT(IMPL, strstr(out, cases[i].needle), "%s %s: output does not mention %s: %s", path,
+        EXPECT(s, strstr(out, cases[i].needle), "%s %s: output does not mention %s: %s", path,
                cases[i].args[0], cases[i].needle, out);
     }
 }
@@ -314,66 +279,63 @@ Test(uring, recv_flag)
 /* Connections in every state with an operation in flight, then SIGTERM: the server cancels
    them all, waits for their completions and exits 0 with every connection counted closed. */
 #define EACH 8
-static void case_sigterm_in_flight(const char *mode)
+static void case_sigterm_in_flight(const struct sut *s)
 {
-    struct server_proc *sp = start_mode(mode, NULL);
+    struct server_proc *sp = start(s, NULL);
     int port = server_port(sp);
     struct hc_conn *c[4 * EACH];
     for (int i = 0; i < 4 * EACH; i++) {
-        c[i] = connect_ok(IMPL, port);
+        c[i] = connect_ok(s, port);
         switch (i % 4) {
         case 0: /* idle after an answer: a receive in flight */
-            send_get(c[i], "/?bytes=3");
-            expect_200(c[i], 3, "before going idle");
+            send_get(s, c[i], "/?bytes=3");
+            expect_200(s, c[i], 3, "before going idle");
             break;
-        case 1: /* waiting 10 s on its timer */ send_get(c[i], "/?wait_us=10000000"); break;
-        case 2: /* answers the client does not read: a send in flight */ send_big(c[i]); break;
-        default: /* half a request */
-            send_ok(IMPL, c[i], "GET /?bytes=1 HTTP/1.1\r\nHo", 26, "half a request");
-            break;
+        /* waiting 10 s on its timer */
+        case 1: send_get(s, c[i], "/?wait_us=10000000"); break;
+        /* answers the client does not read: a send in flight */
+        case 2: send_big(s, c[i]); break;
+        /* half a request */
+        default: send_ok(s, c[i], "GET /?bytes=1 HTTP/1.1\r\nHo", 26, "half a request"); break;
         }
     }
     tenv_sleep_ms(100); /* the server has read everything and started the sends */
-    expect_alive(IMPL, sp, "with operations of every kind in flight");
-    json_t *ctr = stop_counters(IMPL, sp, SIGTERM, NULL);
-    long long accepted = counter(IMPL, ctr, "accepted"), closed = counter(IMPL, ctr, "closed");
-    EXPECT(IMPL, accepted == 4 * EACH && closed == accepted,
-           "[--recv %s] accepted %lld, closed %lld; want %d of each", mode, accepted, closed,
-           4 * EACH);
+    expect_alive(s, sp, "with operations of every kind in flight");
+    json_t *ctr = stop_counters(s, sp, SIGTERM, NULL);
+    long long accepted = counter(s, ctr, "accepted"), closed = counter(s, ctr, "closed");
+    EXPECT(s, accepted == 4 * EACH && closed == accepted,
+           "accepted %lld, closed %lld; want %d of each", accepted, closed, 4 * EACH);
     for (int i = 0; i < 4 * EACH; i++)
         hc_close(c[i]);
 }
 
 Test(uring, sigterm_cancels_everything_in_flight)
 {
-    need_uring();
-    for (size_t m = 0; m < 2; m++)
-        case_sigterm_in_flight(MODES[m]);
+    for_each_mode(case_sigterm_in_flight);
 }
 
 /* Clients vanish (reset) while the server waits on their timer, writes their answer or
    reads their request; then others close between requests (FIN). The server frees each
    task once its operations are done: its fd count returns to the baseline. */
-static void case_client_closes(const char *mode)
+static void case_client_closes(const struct sut *s)
 {
-    struct server_proc *sp = start_mode(mode, NULL);
+    struct server_proc *sp = start(s, NULL);
     int port = server_port(sp);
     pid_t pid = server_pid(sp);
-    int fds0 = fd_count(pid), fds;
-    expect_served(port, "the warm-up");
-    EXPECT(IMPL, fds_settle(pid, fds0, &fds), "[--recv %s] the warm-up left %d fds, %d before",
-           mode, fds, fds0);
+    int fds0 = fd_count(pid, 0), fds;
+    expect_served(s, port, "the warm-up");
+    EXPECT(s, fds_settle(pid, fds0, &fds), "the warm-up left %d fds, %d before", fds, fds0);
 
     struct hc_conn *c[4 * EACH];
     for (int i = 0; i < 4 * EACH; i++) {
-        c[i] = connect_ok(IMPL, port);
+        c[i] = connect_ok(s, port);
         switch (i % 4) {
-        case 0: send_get(c[i], "/?wait_us=300000"); break;
-        case 1: send_big(c[i]); break;
-        case 2: send_ok(IMPL, c[i], "GET / HTTP/1.1\r\n", 16, "half a request"); break;
+        case 0: send_get(s, c[i], "/?wait_us=300000"); break;
+        case 1: send_big(s, c[i]); break;
+        case 2: send_ok(s, c[i], "GET / HTTP/1.1\r\n", 16, "half a request"); break;
         default:
-            send_get(c[i], "/?bytes=2");
-            expect_200(c[i], 2, "before a close between requests");
+            send_get(s, c[i], "/?bytes=2");
+            expect_200(s, c[i], 2, "before a close between requests");
             break;
         }
     }
@@ -385,60 +347,54 @@ static void case_client_closes(const char *mode)
             hc_abort(c[i]);
     }
     bool back = fds_settle(pid, fds0, &fds);
-    EXPECT(IMPL, back, "[--recv %s] %d fds after the clients left, %d before", mode, fds, fds0);
-    expect_served(port, "after the clients left");
-    json_t *ctr = stop_counters(IMPL, sp, SIGTERM, NULL);
-    EXPECT(IMPL, counter(IMPL, ctr, "aborted") == 3 * EACH,
-           "[--recv %s] aborted = %lld, want %d (every reset client had a request in flight)", mode,
-           counter(IMPL, ctr, "aborted"), 3 * EACH);
+    EXPECT(s, back, "%d fds after the clients left, %d before", fds, fds0);
+    expect_served(s, port, "after the clients left");
+    json_t *ctr = stop_counters(s, sp, SIGTERM, NULL);
+    EXPECT(s, counter(s, ctr, "aborted") == 3 * EACH,
+           "aborted = %lld, want %d (every reset client had a request in flight)",
+           counter(s, ctr, "aborted"), 3 * EACH);
 }
 
 Test(uring, client_close_frees_tasks_with_operations_in_flight)
 {
-    need_uring();
-    for (size_t m = 0; m < 2; m++)
-        case_client_closes(MODES[m]);
+    for_each_mode(case_client_closes);
 }
 
 /* The idle timeout closes tasks whose receive is in flight (idle after an answer, or half
    a request): the receive is cancelled, the fds come back. */
-static void case_idle_cancel(const char *mode)
+static void case_idle_cancel(const struct sut *s)
 {
     const char *const idle[] = {"--idle-timeout-ms", "300", NULL};
-    struct server_proc *sp = start_mode(mode, idle);
+    struct server_proc *sp = start(s, idle);
     int port = server_port(sp);
     pid_t pid = server_pid(sp);
-    int fds0 = fd_count(pid), fds;
+    int fds0 = fd_count(pid, 0), fds;
     struct hc_conn *c[2 * EACH];
     for (int i = 0; i < 2 * EACH; i++) {
-        c[i] = connect_ok(IMPL, port);
+        c[i] = connect_ok(s, port);
         if (i % 2) {
-            send_ok(IMPL, c[i], "GET / HTTP/1.1\r\n", 16, "half a request");
+            send_ok(s, c[i], "GET / HTTP/1.1\r\n", 16, "half a request");
         } else {
-            send_get(c[i], "/?bytes=4");
-            expect_200(c[i], 4, "before idling");
+            send_get(s, c[i], "/?bytes=4");
+            expect_200(s, c[i], 4, "before idling");
         }
     }
     for (int i = 0; i < 2 * EACH; i++)
-        EXPECT(IMPL, hc_wait_close(c[i], io_ms()) == 1,
-               "[--recv %s] connection %d still open past the idle timeout", mode, i);
-    EXPECT(IMPL, fds_settle(pid, fds0, &fds),
-           "[--recv %s] %d fds after the idle timeouts, %d before", mode, fds, fds0);
-    json_t *ctr = stop_counters(IMPL, sp, SIGTERM, NULL);
-    EXPECT(IMPL, counter(IMPL, ctr, "idle_timeouts") == 2 * EACH,
-           "[--recv %s] idle_timeouts = %lld, want %d", mode, counter(IMPL, ctr, "idle_timeouts"),
-           2 * EACH);
-    EXPECT(IMPL, counter(IMPL, ctr, "aborted") == EACH, "[--recv %s] aborted = %lld, want %d", mode,
-           counter(IMPL, ctr, "aborted"), EACH);
+        EXPECT(s, hc_wait_close(c[i], io_ms()) == 1,
+               "connection %d still open past the idle timeout", i);
+    EXPECT(s, fds_settle(pid, fds0, &fds), "%d fds after the idle timeouts, %d before", fds, fds0);
+    json_t *ctr = stop_counters(s, sp, SIGTERM, NULL);
+    EXPECT(s, counter(s, ctr, "idle_timeouts") == 2 * EACH, "idle_timeouts = %lld, want %d",
+           counter(s, ctr, "idle_timeouts"), 2 * EACH);
+    EXPECT(s, counter(s, ctr, "aborted") == EACH, "aborted = %lld, want %d",
+           counter(s, ctr, "aborted"), EACH);
     for (int i = 0; i < 2 * EACH; i++)
         hc_close(c[i]);
 }
 
 Test(uring, idle_timeout_cancels_receives)
 {
-    need_uring();
-    for (size_t m = 0; m < 2; m++)
-        case_idle_cancel(MODES[m]);
+    for_each_mode(case_idle_cancel);
 }
 
 /* ---- the --recv modes ------------------------------------------------------------------ */
@@ -447,10 +403,10 @@ Test(uring, idle_timeout_cancels_receives)
    sent while the answers are read: every answer comes, in order (each asks for a different
    length). The ring mode stops receiving at the cap and starts again as it catches up. */
 #define PIPELINED 3000
-static void case_pipeline_flood(const char *mode)
+static void case_pipeline_flood(const struct sut *s)
 {
-    struct server_proc *sp = start_mode(mode, NULL);
-    struct hc_conn *c = connect_ok(IMPL, server_port(sp));
+    struct server_proc *sp = start(s, NULL);
+    struct hc_conn *c = connect_ok(s, server_port(sp));
     static char batch[100 * 64];
     int sent = 0, got = 0;
     while (got < PIPELINED) {
@@ -460,7 +416,7 @@ static void case_pipeline_flood(const char *mode)
                 used += (size_t)snprintf(batch + used, sizeof batch - used,
                                          "GET /?bytes=%d&wait_us=%d HTTP/1.1\r\nHost: a\r\n\r\n",
                                          sent % 97, sent % 10 == 0 ? 200 : 0);
-            send_ok(IMPL, c, batch, used, "a batch of pipelined requests");
+            send_ok(s, c, batch, used, "a batch of pipelined requests");
         }
         /* Read what has come, without blocking the sending for long. */
         struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
@@ -473,27 +429,24 @@ static void case_pipeline_flood(const char *mode)
             size_t len = r.body_len;
             int status = r.status;
             hc_response_free(&r);
-            EXPECT(IMPL, good, "[--recv %s] answer %d: status %d, %zu bytes, want 200 with %d",
-                   mode, got, status, len, got % 97);
+            EXPECT(s, good, "answer %d: status %d, %zu bytes, want 200 with %d", got, status, len,
+                   got % 97);
             got++;
         }
-        EXPECT(IMPL, !c->eof && !c->reset, "[--recv %s] closed after %d of %d answers", mode, got,
-               PIPELINED);
+        EXPECT(s, !c->eof && !c->reset, "closed after %d of %d answers", got, PIPELINED);
         if (sent == PIPELINED && pfd.revents == 0)
-            EXPECT(IMPL, got == PIPELINED, "[--recv %s] only %d of %d answers within %d ms", mode,
-                   got, PIPELINED, io_ms());
+            EXPECT(s, got == PIPELINED, "only %d of %d answers within %d ms", got, PIPELINED,
+                   io_ms());
     }
     hc_close(c);
-    json_t *ctr = stop_counters(IMPL, sp, SIGTERM, NULL);
-    EXPECT(IMPL, counter(IMPL, ctr, "requests") == PIPELINED, "[--recv %s] requests = %lld", mode,
-           counter(IMPL, ctr, "requests"));
+    json_t *ctr = stop_counters(s, sp, SIGTERM, NULL);
+    EXPECT(s, counter(s, ctr, "requests") == PIPELINED, "requests = %lld",
+           counter(s, ctr, "requests"));
 }
 
 Test(uring, pipelining_past_the_read_ahead_cap)
 {
-    need_uring();
-    for (size_t m = 0; m < 2; m++)
-        case_pipeline_flood(MODES[m]);
+    for_each_mode(case_pipeline_flood);
 }
 
 /* RSS per idle keep-alive connection (each served one request): in ring mode a task holds
@@ -501,40 +454,42 @@ Test(uring, pipelining_past_the_read_ahead_cap)
    holds its 4 KiB buffer and its framer, at least 3 KiB more. Release builds only: the
    sanitizers' allocators change what a malloc costs. */
 #define IDLE_CONNS 2000
-static double idle_bytes_per_conn(const char *mode)
+static double idle_bytes_per_conn(const struct sut *s)
 {
-    struct server_proc *sp = start_mode(mode, NULL);
+    struct server_proc *sp = start(s, NULL);
     int port = server_port(sp);
     pid_t pid = server_pid(sp);
-    expect_served(port, "the warm-up");
+    expect_served(s, port, "the warm-up");
     struct proc_mem before, after;
-    EXPECT(IMPL, procfs_read_status(pid, &before) == 0, "/proc/%d/status: %s", (int)pid,
+    EXPECT(s, procfs_read_status(pid, &before) == 0, "/proc/%d/status: %s", (int)pid,
            strerror(errno));
     static struct hc_conn *c[IDLE_CONNS];
     for (int i = 0; i < IDLE_CONNS; i++) {
-        c[i] = connect_ok(IMPL, port);
-        send_get(c[i], "/?bytes=1");
-        expect_200(c[i], 1, "before idling");
+        c[i] = connect_ok(s, port);
+        send_get(s, c[i], "/?bytes=1");
+        expect_200(s, c[i], 1, "before idling");
     }
-    EXPECT(IMPL, procfs_read_status(pid, &after) == 0, "/proc/%d/status: %s", (int)pid,
+    EXPECT(s, procfs_read_status(pid, &after) == 0, "/proc/%d/status: %s", (int)pid,
            strerror(errno));
     for (int i = 0; i < IDLE_CONNS; i++)
         hc_close(c[i]);
-    stop_counters(IMPL, sp, SIGTERM, NULL);
+    stop_counters(s, sp, SIGTERM, NULL);
     double per = (double)(after.rss_kib - before.rss_kib) * 1024 / IDLE_CONNS;
-    cr_log_info("[uring --recv %s] RSS %ld -> %ld KiB with %d idle connections: %.0f B each", mode,
+    cr_log_info("[%s] RSS %ld -> %ld KiB with %d idle connections: %.0f B each", s->name,
                 before.rss_kib, after.rss_kib, IDLE_CONNS, per);
     return per;
 }
 
 Test(uring, idle_connection_memory, .timeout = 120)
 {
-    need_uring();
+    const struct sut *s = uring_sut("uring"), *sc = uring_sut("uring-conn");
+    if (!s || !sc)
+        cr_skip_test("TVT_IMPLS=%s does not enable both uring and uring-conn", getenv("TVT_IMPLS"));
     if (tenv_sanitized())
         cr_skip_test("RSS per connection is measured on release builds only");
-    double ring = idle_bytes_per_conn("ring"), conn = idle_bytes_per_conn("conn");
-    EXPECT(IMPL, ring <= 1024, "--recv ring: %.0f B per idle connection, want at most 1024", ring);
-    EXPECT(IMPL, conn >= ring + 3072,
+    double ring = idle_bytes_per_conn(s), conn = idle_bytes_per_conn(sc);
+    EXPECT(s, ring <= 1024, "--recv ring: %.0f B per idle connection, want at most 1024", ring);
+    EXPECT(s, conn >= ring + 3072,
            "--recv conn: %.0f B per idle connection, --recv ring %.0f: the 4 KiB buffer held "
            "per connection should show",
            conn, ring);
