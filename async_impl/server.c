@@ -369,6 +369,7 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     static struct server srv;
     struct server *s = &srv;
     char err[512];
+    int rc = 0;
 
     s->opts = *o;
     s->up = o->upstream ? &upstream : NULL;
@@ -396,7 +397,8 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     if (s->df && file_io_init(s, err, sizeof err) < 0) {
         fprintf(stderr, "async_server: --file-io %s: %s\n", server_opts_file_io_name(o->file_io),
                 err);
-        return 2;
+        rc = 2;
+        goto stop;
     }
 
     ready();
@@ -406,13 +408,14 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
         conn_close(s, s->conns);
     if (s->df)
         file_io_destroy(s); /* after the closes: it frees the tasks whose reads were in flight */
+stop:
     ev_io_stop(s->loop, &s->accept_io);
     ev_timer_stop(s->loop, &s->accept_pause);
     ev_signal_stop(s->loop, &s->sigterm);
     ev_signal_stop(s->loop, &s->sigint);
     wait_clock_destroy(&s->clock, s->loop);
     ev_loop_destroy(s->loop);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -227,8 +227,9 @@ static void expect_refused(const struct sut *srv, const char *const *args, const
     EXPECT(srv, !strstr(out, "listening on"), "%s: it listened anyway: %s", what, out);
 }
 
-/* A data file that would not make reads wait on a device, or that is missing or too short:
-   the server refuses to start, naming the file, what is wrong and the fix. */
+/* A data file that is missing, too short or not a file, and io flags without what they
+   need: the server refuses to start (exit 2), naming the file or flag, what is wrong and
+   the fix. */
 static void case_startup(const struct sut *srv)
 {
     char shortf[] = "build/itest-data/short-XXXXXX", block[4096];
@@ -255,26 +256,37 @@ static void case_startup(const struct sut *srv)
     expect_refused(srv, a_kib, "--file-kib 6", "--file-kib", "multiple of 4", NULL);
     const char *a_remote[] = {"--upstream", "192.0.2.1:80", NULL};
     expect_refused(srv, a_remote, "a remote backend", "loopback", "--allow-remote", NULL);
-
-    struct statfs sf;
-    if (statfs("/dev/shm", &sf) != 0 || sf.f_type != TMPFS_MAGIC) {
-        cr_log_warn("[%s] /dev/shm is not tmpfs here: the O_DIRECT refusal is not tested",
-                    srv->name);
-        return;
-    }
-    snprintf(shm_file, sizeof shm_file, "/dev/shm/tvt-itest-%d", (int)getpid());
-    fd = open(shm_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    EXPECT(srv, fd >= 0, "%s: %s", shm_file, strerror(errno));
-    for (int i = 0; i < 1024; i++) /* 4 MiB: long enough, on the wrong filesystem */
-        EXPECT(srv, write(fd, block, sizeof block) == (ssize_t)sizeof block, "write");
-    close(fd);
-    const char *a_shm[] = {"--data-file", shm_file, NULL};
-    expect_refused(srv, a_shm, "a data file on tmpfs", shm_file, "tmpfs", "--data-dir");
 }
 
 Test(file_wait, bad_data_file_stops_the_start, .timeout = 60)
 {
     for_each_server(case_startup);
+}
+
+/* A data file on tmpfs: O_DIRECT opens there (Linux 6.6 on) but reads are memory copies,
+   so the server refuses it, naming tmpfs and the fix. */
+static void case_tmpfs(const struct sut *srv)
+{
+    char block[4096];
+    snprintf(shm_file, sizeof shm_file, "/dev/shm/tvt-itest-%d", (int)getpid());
+    int fd = open(shm_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    EXPECT(srv, fd >= 0, "%s: %s", shm_file, strerror(errno));
+    memset(block, 's', sizeof block);
+    for (int i = 0; i < 1024; i++) /* 4 MiB: long enough, on the wrong filesystem */
+        EXPECT(srv, write(fd, block, sizeof block) == (ssize_t)sizeof block, "write");
+    close(fd);
+    const char *a_shm[] = {"--data-file", shm_file, NULL};
+    expect_refused(srv, a_shm, "a data file on tmpfs", shm_file, "tmpfs", "--data-dir");
+    unlink(shm_file);
+    shm_file[0] = '\0';
+}
+
+Test(file_wait, tmpfs_data_file_refused, .timeout = 30)
+{
+    struct statfs sf;
+    if (statfs("/dev/shm", &sf) != 0 || sf.f_type != TMPFS_MAGIC)
+        cr_skip_test("/dev/shm is not tmpfs here: no tmpfs to put a data file on");
+    for_each_server(case_tmpfs);
 }
 
 /* Bad io= and file_kib= values, and kinds the server was not started for: 400 naming the
