@@ -12,7 +12,7 @@ set -euo pipefail
 PKGS=(
     build-essential pkg-config
     libev-dev libhttp-parser-dev libjansson-dev   # servers, harness
-    liburing-dev                                  # uring_server
+    liburing-dev                                  # uring_server, async_server --file-io uring
     libcriterion-dev                              # unit + integration tests
     curl wrk                                      # cross-checks in the tests
     hyperfine gnuplot-nox python3                 # make bench: timing, plots, report

@@ -4,7 +4,8 @@
 #   2. ASan+UBSan build of everything; every test binary again, against the
 #      sanitized programs
 #   3. TSan build of the programs; the integration tests (release test
-#      binaries) against the sanitized thread server, harness and microbenchmarks
+#      binaries) against the sanitized thread server, harness and microbenchmarks,
+#      and the file-wait tests against the libev server (its file-read pool)
 #   4. the analysis package's pytest suite (tests/python: the rules on synthetic
 #      result sets), make format-check, then every libFuzzer target for
 #      TVT_FUZZ_SECONDS (default 10) seconds
@@ -109,6 +110,10 @@ build SANITIZER=thread
 step "integration tests of the threaded code under TSan"
 run_integration thread build/release/tests TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread \
     TVT_IMPLS=thread TSAN_OPTIONS=exitcode=66:second_deadlock_stack=1
+# the libev server's one threaded part: its file-read pool (test_file_wait runs every mode)
+run_one thread/test_file_wait-async build/release/tests/integration/test_file_wait \
+    TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread TVT_IMPLS=async \
+    TSAN_OPTIONS=exitcode=66:second_deadlock_stack=1
 
 step "analysis package (pytest tests/python)"
 # Debian's python3-pytest lives with /usr/bin/python3; a python3 earlier on PATH may lack it.

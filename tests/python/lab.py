@@ -68,10 +68,10 @@ class Lab:
         cap = {"closed_loop_rps": capacity_rps * 1.2, "slo_ms": slo_ms,
                "capacity_rps": capacity_rps, "capacity_bound": bound,
                "steps": [{"offered_rps": capacity_rps * f, "achieved_rps": capacity_rps * f,
-                          "requests": 3000, "latency_us": {"p50": 100, "p90": 200,
-                                                           "p99": 300 if f <= 1 else 9000,
-                                                           "p999": 400},
-                          "generator_behind": False} for f in (0.5, 1.0, 1.5)]}
+                          "requests": 3000, "p50_us": 100, "p90_us": 200,
+                          "p99_us": 300 if f <= 1 else 9000, "p999_us": 400,
+                          "generator_behind": False, "counted": True}
+                         for f in (0.5, 1.0, 1.5)]}
         return self.run(label, conns, wait, rep, capacity=cap, rps=capacity_rps * 1.2)
 
     def spawn(self, kind, rss_per_unit, create_ns, unit=None, runtime=None):

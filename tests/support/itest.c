@@ -1,10 +1,9 @@
-/* itest.c: fixtures the server integration tests share: the servers under test, and the
-   servers, responses and helper thread that a failed assertion leaves behind, released by
-   the test's .fini. */
+/* itest.c: fixtures the server integration tests share (itest_proc.c has those that read
+   /proc): the servers under test, and the servers, responses and helper thread that a
+   failed assertion leaves behind, released by the test's .fini. */
 #include "itest.h"
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -14,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "procfs.h"
 #include "test_env.h"
 
 /* ---- the servers under test ------------------------------------------------------------- */
@@ -23,22 +21,22 @@
    (ARGS("--flag", "value")), what it is (SUT_*). */
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 const struct sut SUTS[] = {
-    {"async", "async_server", NULL, 0},
+    {"async", "async_server", NULL, SUT_FILE_IO},
     {"thread", "thread_server", NULL, SUT_THREADED},
     {"uring", "uring_server", NULL, 0},
     {"uring-conn", "uring_server", ARGS("--recv", "conn"), 0},
 };
 const size_t NSUTS = sizeof SUTS / sizeof SUTS[0];
 
-const char *sut_impl(const struct sut *s)
+const struct sut BACKEND = {"backend", "async_server", NULL, SUT_FILE_IO};
+
+/* The "impl" a counters line should give: the binary's name without "_server". */
+static void impl_of(const struct sut *s, char *out, size_t len)
 {
-    static char names[sizeof SUTS / sizeof SUTS[0]][64];
-    char *out = names[s - SUTS];
     size_t n = strlen(s->binary), k = strlen("_server");
     if (n > k && strcmp(s->binary + n - k, "_server") == 0)
         n -= k;
-    snprintf(out, sizeof names[0], "%.*s", (int)n, s->binary);
-    return out;
+    snprintf(out, len, "%.*s", (int)n, s->binary);
 }
 
 void for_each_server_with(unsigned flags, void (*fn)(const struct sut *s))
@@ -127,6 +125,14 @@ struct server_proc *start(const struct sut *s, const char *const *args)
     return start_with(s, args, NULL, 0);
 }
 
+struct server_proc *start_backend(int port)
+{
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    const char *args[] = {"--port", p, NULL};
+    return start(&BACKEND, args);
+}
+
 void expect_alive(const struct sut *s, struct server_proc *sp, const char *when)
 {
     if (server_alive(sp))
@@ -158,8 +164,9 @@ json_t *stop_counters(const struct sut *s, struct server_proc *sp, int sig, doub
     EXPECT(s, doc && json_is_object(doc), "counters line is not a JSON object (%s): %s", jerr.text,
            ex.err);
     const char *named = json_string_value(json_object_get(doc, "impl"));
-    EXPECT(s, named && strcmp(named, sut_impl(s)) == 0, "counters name impl '%s', want '%s'", named,
-           sut_impl(s));
+    char want[64];
+    impl_of(s, want, sizeof want);
+    EXPECT(s, named && strcmp(named, want) == 0, "counters name impl '%s', want '%s'", named, want);
     if (elapsed_ms)
         *elapsed_ms = ex.elapsed_ms;
     forget(sp);
@@ -306,60 +313,6 @@ void read_at_least(struct hc_conn *c, size_t want, int timeout_ms)
             struct pollfd p = {.fd = c->fd, .events = POLLIN};
             poll(&p, 1, 10);
         }
-    }
-}
-
-/* ---- the server process, from /proc ----------------------------------------------------- */
-
-double cpu_seconds(pid_t pid)
-{
-    char path[64], text[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (procfs_slurp(path, text, sizeof text) < 0)
-        return -1;
-    const char *p = strrchr(text, ')'); /* the command name may hold spaces */
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-int fd_count(pid_t pid, int below)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (below <= 0 || atoi(e->d_name) < below)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
-long thread_count(pid_t pid)
-{
-    struct proc_mem pm;
-    return procfs_read_status(pid, &pm) == 0 ? pm.threads : -1;
-}
-
-bool settle(pid_t pid, int want_fds, long want_threads, int timeout_ms, int *fds, long *threads)
-{
-    double deadline = hc_now_ms() + timeout_ms;
-    for (;;) {
-        *fds = fd_count(pid, 0);
-        *threads = want_threads >= 0 ? thread_count(pid) : -1;
-        if (*fds == want_fds && *threads == want_threads)
-            return true;
-        if (hc_now_ms() > deadline)
-            return false;
-        tenv_sleep_ms(10);
     }
 }
 

@@ -20,6 +20,7 @@
 /* What a server is, for the cases that apply to some servers only. */
 enum {
     SUT_THREADED = 1u << 0, /* one thread per connection: --stack-kib, 503 when out of threads */
+    SUT_FILE_IO = 1u << 1,  /* an event loop with --file-io loop|pool|uring */
 };
 
 /* A server under test. Adding one to SUTS (itest.c) is one line; every case then runs
@@ -34,8 +35,8 @@ struct sut {
 extern const struct sut SUTS[];
 extern const size_t NSUTS;
 
-/* The "impl" its counters line gives: the binary's name without "_server". Static storage. */
-const char *sut_impl(const struct sut *s);
+/* The suite's own async_server, as the io=net backend of the servers under test. */
+extern const struct sut BACKEND;
 
 /* Runs fn once per server that TVT_IMPLS enables and that has every flag in `flags` (0: all);
    skips the test, saying why, if none. */
@@ -47,7 +48,7 @@ void for_each_server_with(unsigned flags, void (*fn)(const struct sut *s));
 /* ---- starting and stopping -------------------------------------------------------------- */
 
 /* Response slots and the last counters document, released by itest_release(). */
-#define MAX_RESP 4
+#define MAX_RESP 8
 extern struct hc_response resp_slot[MAX_RESP];
 extern bool resp_used[MAX_RESP];
 extern json_t *counters_doc;
@@ -61,6 +62,8 @@ int io_ms(void);
 struct server_proc *start_with(const struct sut *s, const char *const *args,
                                const struct server_rlimit *limits, size_t nlimits);
 struct server_proc *start(const struct sut *s, const char *const *args);
+/* Starts BACKEND on port (0: any), registered like a server under test. */
+struct server_proc *start_backend(int port);
 /* Unregisters a server the test stopped itself. */
 void forget(struct server_proc *sp);
 void stop_leftovers(void);
@@ -119,6 +122,19 @@ long thread_count(pid_t pid);
    at the given figures, or timeout_ms passes. true when reached; the last figures in *fds,
    *threads. Closing is asynchronous in every server: a reset is noticed on the next read. */
 bool settle(pid_t pid, int want_fds, long want_threads, int timeout_ms, int *fds, long *threads);
+
+/* Bytes the process has made the storage layer read (read_bytes of /proc/PID/io, all its
+   threads): O_DIRECT reads count, page cache hits do not. -1 on error. */
+long long storage_read_bytes(pid_t pid);
+
+/* ---- io=file ---------------------------------------------------------------------------- */
+
+#define TEST_DATA_MIB 16
+/* A data file of TEST_DATA_MIB MiB of real (random, not sparse) data under build/, written
+   once and shared by the tests (created under a temporary name and renamed, so tests
+   running at once never see half a file). Skips the test, saying why, when build/ is on a
+   memory filesystem. Static storage. */
+const char *test_data_file(void);
 
 /* ---- one helper thread that drives sockets ---------------------------------------------- */
 
