@@ -1,6 +1,7 @@
 /* conn.c: the io_uring server's task: one per connection, moved on by completions.
  *
- * A task holds no watcher: it has operations in flight (a receive, a send, a timer) and
+ * A task holds no watcher: it has operations in flight (a receive, a send, a timer, a
+ * backend exchange or a file read: task.h) and
  * each completion moves its state machine on. A closed task cancels what it still has in
  * flight and is freed only once the last of those completions has arrived, so the kernel
  * never writes into freed memory and every buffer it was given stays valid. */
@@ -13,43 +14,16 @@
 #include <unistd.h>
 
 #include "framing.h"
-#include "loop.h"
 #include "net.h"
 #include "setup.h"
+#include "task.h"
 
 /* Bytes a client may send ahead of the request being served (pipelining) before the task
  * stops receiving and lets the socket buffer hold the rest, as the other servers do by not
  * reading. */
 #define PENDING_MAX 16384
 
-#define BIT(op) (1u << (op))
-
-enum conn_state {
-    CONN_READING, /* waiting for (the rest of) a request */
-    CONN_WAITING, /* the request's wait_us, a ring timeout */
-    CONN_WRITING, /* the answer's send is in flight */
-};
-
 _Static_assert(_Alignof(max_align_t) >= OP_MASK + 1, "malloc must leave the tag bits free");
-
-struct conn {
-    struct conn *prev, *next; /* s->live (by idle deadline) or s->closing */
-    int64_t idle_deadline_ms; /* CLOCK_MONOTONIC; INT64_MAX: no idle timeout */
-    struct framer *fr;        /* parse state: RECV_CONN: its own, after the task; RECV_RING:
-                                 from the pool while a request is being read, else NULL */
-    struct req_block *blk;    /* the request in service; NULL while reading */
-    char *rbuf;               /* RECV_CONN: CONN_READ_BUF bytes after the framer */
-    char *pending;            /* RECV_RING: bytes read ahead, allocated to fit; or NULL */
-    int fd;
-    uint32_t rpos, rlen; /* RECV_CONN: unparsed input, rbuf[rpos, rlen) */
-    uint32_t plen;       /* RECV_RING: bytes at pending */
-    uint8_t state;
-    uint8_t armed;          /* operations in flight: BIT(OP_RECV) | BIT(OP_SEND) | BIT(OP_TIMER) */
-    uint8_t closing;        /* closed: nothing new is started; freed at the last completion */
-    uint8_t close_after;    /* close once the answer in flight is written */
-    uint8_t peer_eof;       /* the client half-closed while its request was served */
-    uint8_t recv_cancelled; /* RECV_RING: read ahead past PENDING_MAX, receive cancelled */
-};
 
 /* 1 when part of a request has been read: a close now aborts it. */
 static int conn_mid_request(const struct conn *c)
@@ -105,8 +79,7 @@ static void closing_unlink(struct server *s, struct conn *c)
 
 /* ---- closing ------------------------------------------------------------------------- */
 
-/* Closes c: cancels what it has in flight; conn_reap frees it once nothing is. */
-static void conn_close(struct server *s, struct conn *c)
+void conn_close(struct server *s, struct conn *c)
 {
     if (c->closing)
         return;
@@ -118,20 +91,22 @@ static void conn_close(struct server *s, struct conn *c)
         s->closing->prev = c;
     s->closing = c;
     counters_add(s->ctr, CTR_CLOSED, 1);
-    for (int op = OP_RECV; op <= OP_TIMER; op++)
+    for (int op = 0; op < OP__COUNT; op++)
         if (c->armed & BIT(op))
-            loop_cancel(s, op_tag(c, (enum op)op));
+            loop_cancel(s, op_tag(c, (enum op)op)); /* a device read runs to its end anyway */
 }
 
-/* Undoes conn_open (c is on no list): the socket (only now, so that no queued operation can name a
- * reused fd number), the read-ahead, the request block, the task. */
+/* Undoes conn_open (c is on no list): the sockets (only now, so that no queued operation
+ * can name a reused fd number), the read-ahead, the request block, the task. */
 static void conn_destroy(struct server *s, struct conn *c)
 {
     close(c->fd);
     loop_fd_freed(s, c->fd);
+    if (c->up_fd >= 0)
+        close(c->up_fd);
     free(c->pending);
     if (c->blk)
-        pool_put(&s->blocks, c->blk);
+        pool_put(&s->blocks, c->blk); /* its file buffer went back when the read completed */
     if (c->fr && s->recv == RECV_RING)
         pool_put(&s->framers, c->fr);
     free(c);
@@ -157,7 +132,7 @@ static void conn_send(struct server *s, struct conn *c)
     c->state = CONN_WRITING;
 }
 
-static void conn_answer(struct server *s, struct conn *c)
+void conn_answer(struct server *s, struct conn *c)
 {
     struct req_block *b = c->blk;
     const struct workload *w = &b->req.work;
@@ -177,7 +152,9 @@ static void conn_answer(struct server *s, struct conn *c)
     conn_send(s, c);
 }
 
-static void conn_answer_error(struct server *s, struct conn *c, int status, const char *why)
+/* An answer of `status` with why as its body; the connection is kept when keep_alive. */
+static void conn_answer_status(struct server *s, struct conn *c, int status, const char *why,
+                               int keep_alive)
 {
     struct req_block *b = c->blk ? c->blk : pool_get(&s->blocks);
 
@@ -188,17 +165,35 @@ static void conn_answer_error(struct server *s, struct conn *c, int status, cons
         return;
     }
     c->blk = b;
-    c->close_after = 1;
+    c->close_after = !keep_alive;
     date_cache_update(&s->date, time(NULL));
     b->iov[0].iov_base = b->head;
-    b->iov[0].iov_len = response_error(b->head, status, why, &s->date); /* why: in c->fr */
+    /* Only a kept connection's answer depends on the version (HTTP/1.0 must be told). */
+    b->iov[0].iov_len = response_status(b->head, status, why, keep_alive,
+                                        keep_alive ? b->req.http_minor : 1, &s->date);
     memset(&b->msg, 0, sizeof(b->msg));
     b->msg.msg_iov = b->iov;
     b->msg.msg_iovlen = 1;
     conn_send(s, c);
 }
 
-/* A request is complete: its wait as a ring timeout, or the answer at once. */
+void conn_answer_failed(struct server *s, struct conn *c, int status, const char *why)
+{
+    char copy[RESPONSE_HEAD_MAX];
+
+    /* why may point into the block's head, which the answer is formatted into. */
+    snprintf(copy, sizeof copy, "%s", why);
+    conn_answer_status(s, c, status, copy, c->blk->req.keep_alive);
+}
+
+/* Bad input: the answer, then a close. why is in c->fr. */
+static void conn_answer_error(struct server *s, struct conn *c, int status, const char *why)
+{
+    conn_answer_status(s, c, status, why, 0);
+}
+
+/* A request is complete: its wait (a ring timeout, the backend, a file read), or the
+ * answer at once. */
 static void conn_start(struct server *s, struct conn *c, const struct request *req)
 {
     struct req_block *b = pool_get(&s->blocks);
@@ -210,6 +205,19 @@ static void conn_start(struct server *s, struct conn *c, const struct request *r
     }
     c->blk = b;
     b->req = *req;
+    if (req->work.io != IO_TIMER) {
+        const char *refused = server_opts_io_refusal(&s->opts, req->work.io);
+        if (refused) {
+            conn_answer_status(s, c, 400, refused, 0);
+            return;
+        }
+        c->state = CONN_WAITING;
+        if (req->work.io == IO_NET)
+            backend_start(s, c);
+        else
+            file_start(s, c);
+        return;
+    }
     if (req->work.wait_us == 0) {
         conn_answer(s, c);
         return;
@@ -368,7 +376,7 @@ static void on_recv(struct server *s, struct conn *c, const struct io_uring_cqe 
     unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 
     if (!(cqe->flags & IORING_CQE_F_MORE))
-        c->armed &= (uint8_t)~BIT(OP_RECV);
+        c->armed &= (uint16_t)~BIT(OP_RECV);
     if (!c->closing) {
         if (cqe->res > 0 && s->recv == RECV_CONN) {
             c->rlen = (uint32_t)cqe->res;
@@ -393,7 +401,7 @@ static void on_sent(struct server *s, struct conn *c, int res)
 {
     struct req_block *b = c->blk;
 
-    c->armed &= (uint8_t)~BIT(OP_SEND);
+    c->armed &= (uint16_t)~BIT(OP_SEND);
     if (c->closing)
         return;
     if (res <= 0) {
@@ -432,7 +440,7 @@ static void on_sent(struct server *s, struct conn *c, int res)
 
 static void on_timer(struct server *s, struct conn *c)
 {
-    c->armed &= (uint8_t)~BIT(OP_TIMER);
+    c->armed &= (uint16_t)~BIT(OP_TIMER);
     if (!c->closing)
         conn_answer(s, c); /* -ETIME: the wait is over (only a close cancels it) */
 }
@@ -459,6 +467,11 @@ void conn_complete(struct server *s, struct conn *c, enum op op, const struct io
     case OP_RECV: on_recv(s, c, cqe); break;
     case OP_SEND: on_sent(s, c, cqe->res); break;
     case OP_TIMER: on_timer(s, c); break;
+    case OP_UP_CONNECT:
+    case OP_UP_SEND:
+    case OP_UP_RECV:
+    case OP_UP_POLL: backend_complete(s, c, op, cqe); break;
+    case OP_FILE: file_complete(s, c, cqe); break;
     default: return;
     }
     conn_settle(s, c);
@@ -487,6 +500,8 @@ void conn_open(struct server *s, int fd)
         return;
     }
     c->fd = fd;
+    c->up_fd = -1;
+    c->up_closing = 0;
     c->state = CONN_READING;
     c->armed = c->closing = c->close_after = c->peer_eof = c->recv_cancelled = 0;
     c->rpos = c->rlen = c->plen = 0;

@@ -10,11 +10,15 @@
 #include <sys/uio.h>
 
 #include "bufring.h"
+#include "client_http.h"
 #include "counters.h"
+#include "datafile.h"
+#include "filebufs.h"
 #include "framing.h"
 #include "pool.h"
 #include "response.h"
 #include "server_opts.h"
+#include "upstream.h"
 
 enum recv_mode {
     RECV_RING, /* multishot recv into the shared provided-buffer ring */
@@ -28,9 +32,14 @@ enum op {
     OP_ACCEPT,       /* the multishot accept */
     OP_ACCEPT_PAUSE, /* accepting resumes after EMFILE */
     OP_SIGNAL,       /* SIGTERM/SIGINT readable on the signalfd */
-    OP_RECV,
-    OP_SEND,
-    OP_TIMER, /* a request's wait_us */
+    OP_RECV,         /* the client socket */
+    OP_SEND,         /* an answer */
+    OP_TIMER,        /* a request's wait_us */
+    OP_UP_CONNECT,   /* io=net: the backend connection */
+    OP_UP_SEND,      /* io=net: the backend request */
+    OP_UP_RECV,      /* io=net: the backend's answer */
+    OP_UP_POLL,      /* io=net: an idle backend connection, watched for its close */
+    OP_FILE,         /* io=file: the read */
     OP__COUNT
 };
 #define OP_MASK 15u
@@ -41,16 +50,29 @@ static inline uint64_t op_tag(const void *owner, enum op op)
     return (uint64_t)(uintptr_t)owner | (uint64_t)op;
 }
 
-/* Everything the kernel may read while a request is served: the wait's deadline (read at
- * submission), the answer's msghdr, iovecs and head (read until the send completes). A
- * task takes one from the pool when a request is complete and gives it back once the
- * answer is written, so an idle task holds none. */
+/* What a request in service holds, and everything the kernel may read or write for it: the
+ * wait's deadline (read at submission), the answer's msghdr, iovecs and head (read until
+ * the send completes), the backend exchange or the file read. A task takes one from the
+ * pool when a request is complete and gives it back once the answer is written, so an
+ * idle task holds none. */
 struct req_block {
     struct request req;
-    struct __kernel_timespec deadline; /* CLOCK_MONOTONIC, absolute */
+    struct __kernel_timespec deadline; /* CLOCK_MONOTONIC, absolute: a timer wait's end, or
+                                          io=net's bound (--upstream-timeout-ms) */
+    union {
+        struct {
+            struct chttp http;  /* the backend's answer, parsed as it comes */
+            uint32_t sent, len; /* the backend request, in head[0, len) */
+        } up;
+        struct {
+            char *buf; /* DATAFILE_ALIGN-aligned, from s->files; NULL once read */
+            uint64_t off;
+            uint32_t len;
+        } file;
+    };
     struct msghdr msg;
     struct iovec iov[2];
-    char head[RESPONSE_HEAD_MAX];
+    char head[RESPONSE_HEAD_MAX]; /* the answer's head; io=net's request, then its answer */
 };
 
 struct conn;
@@ -59,9 +81,13 @@ struct server {
     struct io_uring ring;
     struct server_opts opts;
     enum recv_mode recv;
-    struct buf_ring bufs; /* RECV_RING only */
-    struct pool blocks;   /* struct req_block */
-    struct pool framers;  /* struct framer, RECV_RING: only while a request is being read */
+    struct buf_ring bufs;   /* RECV_RING only */
+    struct pool blocks;     /* struct req_block */
+    struct pool framers;    /* struct framer, RECV_RING: only while a request is being read */
+    struct file_bufs files; /* io=file read buffers, only while a read is in flight */
+    const struct upstream_addr *up; /* io=net; NULL without --upstream */
+    const struct datafile *df;      /* io=file; NULL without --data-file */
+    struct datafile_rng rng;        /* this loop's read offsets */
     struct counters *ctr;
     struct date_cache date;
     struct conn *live, *live_tail;  /* open tasks, by idle deadline, earliest first */
@@ -82,6 +108,10 @@ struct server {
 /* A free submission slot; submits early (a second system call in this pass) only when the
  * submission ring is full. Never NULL. */
 struct io_uring_sqe *loop_sqe(struct server *s);
+
+/* Two adjacent free slots (an operation and its IOSQE_IO_LINK'ed timeout must not be split
+ * by an early submission). Never NULL. */
+void loop_sqe_pair(struct server *s, struct io_uring_sqe **a, struct io_uring_sqe **b);
 
 /* Queues a cancellation of the operation tagged `tag`; its own result comes back as OP_NONE. */
 void loop_cancel(struct server *s, uint64_t tag);

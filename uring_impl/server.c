@@ -1,8 +1,9 @@
 /* server.c: the io_uring server: one thread, one ring, one task per connection.
  *
  * Where the libev server waits for readiness and then makes a system call per read and
- * write, this one queues the operations themselves (accept, recv, sendmsg, timeouts) and
- * reaps their completions: each loop pass is one io_uring_enter that submits everything
+ * write, this one queues the operations themselves (accept, recv, sendmsg, timeouts, and
+ * for the io= waits connect/send/recv to the backend and reads of the data file) and reaps
+ * their completions: each loop pass is one io_uring_enter that submits everything
  * the previous pass queued and waits for the next completions. */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,14 @@ struct io_uring_sqe *loop_sqe(struct server *s)
         sqe = io_uring_get_sqe(&s->ring);
     }
     return sqe;
+}
+
+void loop_sqe_pair(struct server *s, struct io_uring_sqe **a, struct io_uring_sqe **b)
+{
+    if (io_uring_sq_space_left(&s->ring) < 2)
+        io_uring_submit(&s->ring); /* loop_sqe retries if this fails */
+    *a = loop_sqe(s);
+    *b = loop_sqe(s);
 }
 
 void loop_cancel(struct server *s, uint64_t tag)
@@ -275,6 +284,10 @@ static void drain(struct server *s)
     }
 }
 
+/* The backend and data file, set up by main before any worker starts. */
+static struct upstream_addr upstream;
+static struct datafile data_file = {.fd = -1};
+
 /* One process's server: its ring, until SIGTERM/SIGINT (see workers.h). */
 static int uring_serve(const struct server_opts *o, int listen_fd, struct counters *ctr,
                        void (*ready)(void))
@@ -288,6 +301,9 @@ static int uring_serve(const struct server_opts *o, int listen_fd, struct counte
     s->ctr = ctr;
     s->listen_fd = listen_fd;
     s->recv = recv_mode;
+    s->up = o->upstream ? &upstream : NULL;
+    s->df = o->data_file ? &data_file : NULL;
+    datafile_rng_seed(&s->rng, datafile_rng_fresh_seed());
     pool_init(&s->blocks, sizeof(struct req_block));
     pool_init(&s->framers, sizeof(struct framer));
     sigemptyset(&stop_set);
@@ -341,6 +357,7 @@ static int uring_serve(const struct server_opts *o, int listen_fd, struct counte
     buf_ring_destroy(&s->bufs, NULL);
     pool_destroy(&s->blocks);
     pool_destroy(&s->framers);
+    file_bufs_destroy(&s->files);
     close(s->signal_fd);
     return rc;
 }
@@ -393,7 +410,7 @@ static int take_recv_flag(int *argc, char **argv, enum recv_mode *mode, char *er
 int main(int argc, char **argv)
 {
     struct server_opts opts;
-    char msg[2048];
+    static char msg[SERVER_HELP_MAX];
 
     if (take_recv_flag(&argc, argv, &recv_mode, msg, sizeof(msg)) < 0) {
         fprintf(stderr, "uring_server: %s\n", msg);
@@ -407,11 +424,22 @@ int main(int argc, char **argv)
     case OPTS_ERROR: fprintf(stderr, "uring_server: %s\n", msg); return 2;
     case OPTS_OK: break;
     }
+    if (opts.upstream &&
+        upstream_resolve(&upstream, opts.upstream, opts.allow_remote, msg, sizeof(msg)) < 0) {
+        fprintf(stderr, "uring_server: %s\n", msg);
+        return 2;
+    }
     if (uring_check(recv_mode == RECV_RING, msg, sizeof(msg)) < 0) {
         fprintf(stderr, "uring_server: io_uring unavailable: %s\n", msg);
         return URING_EXIT_UNAVAILABLE;
     }
+    if (opts.data_file && datafile_open(&data_file, opts.data_file, msg, sizeof(msg)) < 0) {
+        fprintf(stderr, "uring_server: %s\n", msg);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     response_init();
-    return workers_run(&opts, "uring_server", "uring", 0, uring_serve);
+    int rc = workers_run(&opts, "uring_server", "uring", 0, uring_serve);
+    datafile_close(&data_file);
+    return rc;
 }

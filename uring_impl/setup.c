@@ -117,6 +117,10 @@ static const struct {
     {IORING_OP_TIMEOUT, "TIMEOUT"},
     {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"},
     {IORING_OP_POLL_ADD, "POLL_ADD"},
+    {IORING_OP_CONNECT, "CONNECT"}, /* io=net */
+    {IORING_OP_SEND, "SEND"},
+    {IORING_OP_LINK_TIMEOUT, "LINK_TIMEOUT"},
+    {IORING_OP_READ, "READ"}, /* io=file */
 };
 
 /* Waits up to 2 s for one completion and copies it. 0 ok, -errno. */

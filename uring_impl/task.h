@@ -1,0 +1,71 @@
+/* task.h: the io_uring server's task (struct conn), shared by its modules: conn.c (the
+ * task's life, the client socket, timer waits), backend.c (io=net) and file_read.c
+ * (io=file). Everything runs on the loop's one thread. */
+#ifndef TVT_TASK_H
+#define TVT_TASK_H
+
+#include <stdint.h>
+
+#include "framing.h"
+#include "loop.h"
+
+#define BIT(op) (1u << (op))
+
+/* The operations a task can have in flight, one of each kind at most. */
+#define CONN_OPS                                                                                   \
+    (BIT(OP_RECV) | BIT(OP_SEND) | BIT(OP_TIMER) | BIT(OP_UP_CONNECT) | BIT(OP_UP_SEND) |          \
+     BIT(OP_UP_RECV) | BIT(OP_UP_POLL) | BIT(OP_FILE))
+#define UP_OPS (BIT(OP_UP_CONNECT) | BIT(OP_UP_SEND) | BIT(OP_UP_RECV) | BIT(OP_UP_POLL))
+
+enum conn_state {
+    CONN_READING, /* waiting for (the rest of) a request */
+    CONN_WAITING, /* the request's wait: a ring timeout, the backend or a file read */
+    CONN_WRITING, /* the answer's send is in flight */
+};
+
+struct conn {
+    struct conn *prev, *next; /* s->live (by idle deadline) or s->closing */
+    int64_t idle_deadline_ms; /* CLOCK_MONOTONIC; INT64_MAX: no idle timeout */
+    struct framer *fr;        /* parse state: RECV_CONN: its own, after the task; RECV_RING:
+                                 from the pool while a request is being read, else NULL */
+    struct req_block *blk;    /* the request in service; NULL while reading */
+    char *rbuf;               /* RECV_CONN: CONN_READ_BUF bytes after the framer */
+    char *pending;            /* RECV_RING: bytes read ahead, allocated to fit; or NULL */
+    int fd;
+    int up_fd;           /* io=net: the task's keep-alive backend connection; -1 none */
+    uint32_t rpos, rlen; /* RECV_CONN: unparsed input, rbuf[rpos, rlen) */
+    uint32_t plen;       /* RECV_RING: bytes at pending */
+    uint16_t armed;      /* operations in flight: BIT(OP_...) of CONN_OPS */
+    uint8_t state;
+    uint8_t closing;        /* closed: nothing new is started; freed at the last completion */
+    uint8_t close_after;    /* close once the answer in flight is written */
+    uint8_t peer_eof;       /* the client half-closed while its request was served */
+    uint8_t recv_cancelled; /* RECV_RING: read ahead past PENDING_MAX, receive cancelled */
+    uint8_t up_closing;     /* the backend connection closes once its operations are done */
+};
+
+/* conn.c */
+/* Closes c: cancels what it has in flight; it is freed once nothing is. */
+void conn_close(struct server *s, struct conn *c);
+/* Answers c's request 200 (after burning work_us) and starts sending. */
+void conn_answer(struct server *s, struct conn *c);
+/* Answers c's request `status` (500, 502) with why as the body, keeping the connection
+   unless the client asked to close; counted by status. */
+void conn_answer_failed(struct server *s, struct conn *c, int status, const char *why);
+
+/* backend.c */
+/* Sends c's io=net request to the backend (connecting first if need be); the answer, or a
+   502, follows from the completions. */
+void backend_start(struct server *s, struct conn *c);
+/* A completion of one of c's backend operations (OP_UP_*). */
+void backend_complete(struct server *s, struct conn *c, enum op op, const struct io_uring_cqe *cqe);
+/* Closes c's backend connection (once its operations are done). */
+void backend_close(struct server *s, struct conn *c);
+
+/* file_read.c */
+/* Queues c's io=file read on the ring; its completion answers. */
+void file_start(struct server *s, struct conn *c);
+/* The read's completion (OP_FILE). */
+void file_complete(struct server *s, struct conn *c, const struct io_uring_cqe *cqe);
+
+#endif
