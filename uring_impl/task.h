@@ -44,14 +44,41 @@ struct conn {
     uint8_t up_closing;     /* the backend connection closes once its operations are done */
 };
 
+/* 1 when part of a request has been read: a close now aborts it. */
+static inline int conn_mid_request(const struct conn *c)
+{
+    return c->fr && framer_mid_request(c->fr);
+}
+
 /* conn.c */
 /* Closes c: cancels what it has in flight; it is freed once nothing is. */
 void conn_close(struct server *s, struct conn *c);
+/* The next request's idle clock starts now (c's deadline moves to the list's end). */
+void conn_restart_idle(struct server *s, struct conn *c);
+
+/* input.c */
+/* Arms c's receive: the multishot one (RECV_RING) or the next one into c->rbuf. */
+void input_arm(struct server *s, struct conn *c);
+/* The answer is out: serves what was read ahead, if anything. */
+void input_resume(struct server *s, struct conn *c);
+/* A completion of c's receive (OP_RECV). */
+void input_complete(struct server *s, struct conn *c, const struct io_uring_cqe *cqe);
+
+/* answer.c */
+/* A request is complete (req; c->blk is NULL): its wait (a ring timeout, the backend, a
+   file read) starts, or its answer is sent at once. */
+void conn_start(struct server *s, struct conn *c, const struct request *req);
 /* Answers c's request 200 (after burning work_us) and starts sending. */
 void conn_answer(struct server *s, struct conn *c);
 /* Answers c's request `status` (500, 502) with why as the body, keeping the connection
    unless the client asked to close; counted by status. */
 void conn_answer_failed(struct server *s, struct conn *c, int status, const char *why);
+/* Bad input: `status` with why (it may be in c->fr) as the body, then a close. */
+void conn_answer_bad(struct server *s, struct conn *c, int status, const char *why);
+/* The answer's send completed (OP_SEND): the rest of a short write, or the next request. */
+void answer_sent(struct server *s, struct conn *c, int res);
+/* The request's timer wait is over (OP_TIMER). */
+void answer_timer(struct server *s, struct conn *c);
 
 /* backend.c */
 /* Sends c's io=net request to the backend (connecting first if need be); the answer, or a
