@@ -14,7 +14,8 @@ enum {
     OPT_BACKLOG,
     OPT_IDLE,
     OPT_STACK,
-    OPT_WORKERS
+    OPT_WORKERS,
+    OPT_PIN_WORKERS
 };
 
 static const struct option LONG_OPTS[] = {
@@ -27,6 +28,7 @@ static const struct option LONG_OPTS[] = {
     {"idle-timeout-ms", required_argument, NULL, OPT_IDLE},
     {"stack-kib", required_argument, NULL, OPT_STACK},
     {"workers", required_argument, NULL, OPT_WORKERS},
+    {"pin-workers", no_argument, NULL, OPT_PIN_WORKERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -50,6 +52,8 @@ static void usage(char *buf, size_t len, const char *prog, int with_stack_kib)
              "  --workers N            N processes, each with its own SO_REUSEPORT\n"
              "                         listener on the port (default 1: the model the\n"
              "                         claims describe; more to pass one process's fd limit)\n"
+             "  --pin-workers          worker i runs on the i-th CPU of the affinity mask\n"
+             "                         the server started with (one loop per CPU)\n"
              "%s"
              "  -h, --help             this text\n"
              "\n"
@@ -136,6 +140,7 @@ enum server_opts_result server_opts_parse(struct server_opts *o, int argc, char 
                 return OPTS_ERROR;
             }
             break;
+        case OPT_PIN_WORKERS: o->pin_workers = 1; break;
         case 'h': usage(err, errlen, prog, with_stack_kib); return OPTS_HELP;
         default:
             snprintf(err, errlen, "unknown or incomplete option '%s' (try --help)",

@@ -18,6 +18,7 @@ struct server_opts {
     uint32_t idle_timeout_ms; /* 0: never */
     uint32_t stack_kib;       /* thread server only; 0: the system default */
     uint32_t workers;         /* processes sharing the port (SO_REUSEPORT) */
+    int pin_workers;          /* worker i pins itself to the i-th CPU of its affinity mask */
 };
 
 enum server_opts_result { OPTS_OK, OPTS_HELP, OPTS_ERROR };
