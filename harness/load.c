@@ -25,6 +25,8 @@
 #define TICK_S         0.1         /* timeout scan and progress publication */
 #define BACKOFF_NS     10000000ULL /* first connect retry after 10 ms, doubling */
 #define BACKOFF_MAX_NS 1000000000ULL
+#define COMMAND_WAIT_NS                                                                            \
+    10000000000ULL        /* a loop thread acts on a command within ms; 10 s means it is stuck */
 #define FDS_PER_THREAD 8  /* epoll, eventfd, timerfd and libev's spares */
 #define FDS_RESERVED   64 /* stdio, /proc readers, the runner's pipes */
 #define RAMP_WINDOW                                                                                \
@@ -68,6 +70,18 @@ struct conn {
     uint64_t state_ns;    /* CLOCK_MONOTONIC: start of the connect or of the request */
     uint64_t intended_ns; /* when this request was due (open loop); = state_ns closed loop */
     uint64_t next_ns;     /* closed loop with think time: earliest next send */
+    uint64_t restart_ns;  /* a new step's slot for the request after the one in flight */
+    bool resched;         /* restart_ns replaces the schedule once the request in flight ends */
+};
+
+/* The figures of one measured window of one thread. */
+struct acc {
+    struct load_counts c;
+    struct hist *lat, *lat_raw;
+    uint64_t start_ns, end_ns;     /* CLOCK_MONOTONIC; the CPU figures span them */
+    uint64_t from_ns, until_ns;    /* only requests due in [from, until) count: a step settles
+first, and its last requests get time to be answered */
+    double cpu_start_s, cpu_end_s; /* the thread's CPU time */
 };
 
 /* One loop thread. Everything but the pub_* atomics is touched by that thread only while it
@@ -99,14 +113,15 @@ struct lthread {
     uint64_t ramp_done_ns;
     bool traffic, measuring, frozen, quota_reached;
     uint64_t quota, measured;
-    struct load_counts c;
+    struct acc win;  /* the measured window (begin_measure .. end_measure) */
+    struct acc step; /* the open-loop step of a capacity curve, after the window */
+    struct acc *cur; /* where answers and errors count now: &win, &step or NULL */
+    unsigned step_gen;
     uint64_t all_responses, all_errors;
-    struct hist *lat, *lat_raw;
-    uint64_t t_start_ns, t_end_ns;
-    double cpu_start_s, cpu_end_s;
     char first_error[LOAD_ERR_N][128];
     _Atomic uint64_t pub_progress, pub_errors;
     _Atomic int pub_ramped, pub_quota_done, pub_open, pub_failed;
+    _Atomic unsigned pub_seq; /* the last command of the main thread applied */
 };
 
 struct load {
@@ -115,6 +130,13 @@ struct load {
     struct lthread *t;
     uint64_t start_ns;
     _Atomic int phase;
+    /* commands that the main thread waits for: written, then seq bumped, then the threads
+       woken; each thread stores the seq it has seen in pub_seq once it has acted on them */
+    _Atomic unsigned seq;
+    _Atomic unsigned step_gen; /* bumped by every step command */
+    _Atomic int step_open;     /* 1: a step runs at step_rate; 0: none */
+    _Atomic double step_rate;  /* this process's share, requests/s */
+    _Atomic uint64_t step_settle_ns, step_length_ns;
 };
 
 static const char *ERR_NAMES[LOAD_ERR_N] = {"connect", "read", "write", "timeout",
@@ -142,27 +164,65 @@ static double thread_cpu_s(void)
 static void conn_connect(struct conn *c, uint64_t now);
 static void conn_send(struct conn *c, uint64_t now);
 
+/* The request in flight is done (answered or failed): its connection's next open-loop slot, or
+ * the one a new step gave it. false in the closed loop (the caller sets next_ns). */
+static bool next_slot(struct conn *c)
+{
+    if (c->resched) {
+        c->resched = false;
+        c->intended_ns = c->restart_ns;
+        return true;
+    }
+    if (!c->t->interval_ns)
+        return false;
+    c->intended_ns += c->t->interval_ns;
+    return true;
+}
+
+static void acc_open(struct acc *a, uint64_t now)
+{
+    memset(&a->c, 0, sizeof a->c);
+    hist_init(a->lat);
+    hist_init(a->lat_raw);
+    a->start_ns = a->from_ns = now;
+    a->until_ns = UINT64_MAX;
+    a->cpu_start_s = thread_cpu_s();
+}
+
+static void acc_close(struct lthread *t, struct acc *a, uint64_t now)
+{
+    /* connections still failing to reconnect when the window closes count as connect errors
+       too, or a run that lost them would look clean */
+    for (int i = 0; i < t->nconns; i++) {
+        const struct conn *c = &t->conns[i];
+        if ((c->state == CS_WAIT_CONNECT || c->state == CS_CONNECTING) && c->retries > 0)
+            a->c.errors[LOAD_ERR_CONNECT]++;
+    }
+    a->end_ns = now;
+    a->cpu_end_s = thread_cpu_s();
+    if (t->cur == a)
+        t->cur = NULL;
+}
+
 static void thread_freeze(struct lthread *t, uint64_t now)
 {
     if (t->frozen)
         return;
-    /* connections still failing to reconnect when the window closes count as connect errors
-       too, or a run that lost them would look clean */
-    if (t->measuring)
-        for (int i = 0; i < t->nconns; i++) {
-            const struct conn *c = &t->conns[i];
-            if ((c->state == CS_WAIT_CONNECT || c->state == CS_CONNECTING) && c->retries > 0)
-                t->c.errors[LOAD_ERR_CONNECT]++;
-        }
+    if (t->measuring) {
+        acc_close(t, &t->win, now);
+    } else {
+        t->win.end_ns = now;
+        t->win.cpu_end_s = thread_cpu_s();
+    }
     t->frozen = true;
     t->open_end = t->open_now;
-    t->t_end_ns = now;
-    t->cpu_end_s = thread_cpu_s();
 }
 
 /* One more request finished (answered or failed) in the window; --requests ends it. */
 static void quota_step(struct lthread *t)
 {
+    if (t->cur != &t->win)
+        return;
     if (t->measuring && t->quota && !t->quota_reached && ++t->measured >= t->quota) {
         t->quota_reached = true;
         thread_freeze(t, now_ns());
@@ -170,8 +230,19 @@ static void quota_step(struct lthread *t)
     }
 }
 
-/* Counts an error of the current phase; keeps the first message of each kind for the report. */
-static void count_error(struct lthread *t, int kind, int err, const char *why)
+/* Where a request's outcome counts: the window open now, unless the request went out before
+ * the current step began (it belongs to the step before, whose window has closed). */
+static struct acc *acc_of(const struct conn *c)
+{
+    struct acc *a = c->t->cur;
+    if (!a || c->resched || c->intended_ns < a->from_ns || c->intended_ns >= a->until_ns)
+        return NULL;
+    return a;
+}
+
+/* Counts an error in window a (NULL: in none); keeps the first message of each kind for the
+ * report. */
+static void count_error(struct lthread *t, struct acc *a, int kind, int err, const char *why)
 {
     if (t->first_error[kind][0] == '\0') {
         if (why && err)
@@ -182,10 +253,10 @@ static void count_error(struct lthread *t, int kind, int err, const char *why)
                      why ? why : strerror(err));
     }
     t->all_errors++;
-    if (t->frozen)
+    if (!a)
         return;
-    t->c.errors[kind]++;
-    if (kind != LOAD_ERR_CONNECT)
+    a->c.errors[kind]++;
+    if (kind != LOAD_ERR_CONNECT && a == &t->win)
         quota_step(t);
 }
 
@@ -260,7 +331,7 @@ static void connect_failed(struct conn *c, int err, const char *what, uint64_t n
     snprintf(why, sizeof why, "%s%s", what, hint);
     c->state = CS_RETIRED;
     t->failed++;
-    count_error(t, LOAD_ERR_CONNECT, err, why);
+    count_error(t, t->cur, LOAD_ERR_CONNECT, err, why);
     if (!c->confirmed)
         ramp_step(t, now);
 }
@@ -351,8 +422,8 @@ static void conn_connect(struct conn *c, uint64_t now)
 static void conn_reopen(struct conn *c, uint64_t now)
 {
     conn_close(c);
-    if (!c->t->frozen)
-        c->t->c.reconnects++;
+    if (c->t->cur)
+        c->t->cur->c.reconnects++;
     conn_connect(c, now);
 }
 
@@ -368,9 +439,9 @@ static void conn_fail(struct conn *c, int kind, int err, const char *why, uint64
         connect_failed(c, err, what, now);
         return;
     }
-    count_error(t, kind, err, why);
-    if (c->state == CS_WAITING && t->interval_ns)
-        c->intended_ns += t->interval_ns; /* that slot of the schedule is spent */
+    count_error(t, acc_of(c), kind, err, why);
+    if (c->state == CS_WAITING)
+        next_slot(c); /* that slot of the schedule is spent */
     conn_reopen(c, now);
 }
 
@@ -414,20 +485,21 @@ static void conn_answered(struct conn *c)
     uint64_t now = now_ns();
     c->state = CS_IDLE;
     t->all_responses++;
-    if (!t->frozen) {
+    struct acc *a = acc_of(c);
+    if (a) {
         char why[96];
-        t->c.responses++;
+        a->c.responses++;
         if (c->http.status != 200) {
             snprintf(why, sizeof why, "HTTP status %d", c->http.status);
-            count_error(t, LOAD_ERR_STATUS, 0, why);
+            count_error(t, a, LOAD_ERR_STATUS, 0, why);
         } else if (o->expect_bytes >= 0 && c->http.body_bytes != (uint64_t)o->expect_bytes) {
             snprintf(why, sizeof why, "body of %llu bytes, expected %ld",
                      (unsigned long long)c->http.body_bytes, o->expect_bytes);
-            count_error(t, LOAD_ERR_BODY, 0, why);
+            count_error(t, a, LOAD_ERR_BODY, 0, why);
         } else {
-            t->c.requests++;
-            hist_record(t->lat, (now - c->intended_ns + 500) / 1000);
-            hist_record(t->lat_raw, (now - c->state_ns + 500) / 1000);
+            a->c.requests++;
+            hist_record(a->lat, (now - c->intended_ns + 500) / 1000);
+            hist_record(a->lat_raw, (now - c->state_ns + 500) / 1000);
             quota_step(t);
         }
     }
@@ -436,9 +508,7 @@ static void conn_answered(struct conn *c)
         c->retries = 0;
         ramp_step(t, now);
     }
-    if (t->interval_ns)
-        c->intended_ns += t->interval_ns;
-    else
+    if (!next_slot(c))
         c->next_ns = now + t->think_ns;
     if (!c->http.keep_alive)
         conn_reopen(c, now);
@@ -474,8 +544,8 @@ static void conn_read(struct conn *c)
     for (;;) {
         ssize_t n = read(c->fd, t->rbuf, RBUF_SIZE);
         if (n > 0) {
-            if (!t->frozen)
-                t->c.bytes += (uint64_t)n;
+            if (t->cur)
+                t->cur->c.bytes += (uint64_t)n;
             const char *why = "bytes nobody asked for";
             int r = c->state == CS_WAITING ? chttp_feed(&c->http, t->rbuf, (size_t)n, &why)
                                            : CHTTP_ERROR;
@@ -617,15 +687,59 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void thread_begin(struct lthread *t, uint64_t now)
 {
-    memset(&t->c, 0, sizeof t->c);
+    acc_open(&t->win, now);
     /* connections given up on during the ramp stay visible in the window's errors */
-    t->c.errors[LOAD_ERR_CONNECT] = (uint64_t)t->failed;
-    hist_init(t->lat);
-    hist_init(t->lat_raw);
+    t->win.c.errors[LOAD_ERR_CONNECT] = (uint64_t)t->failed;
     t->measured = 0;
     t->measuring = true;
-    t->t_start_ns = now;
-    t->cpu_start_s = thread_cpu_s();
+    t->cur = &t->win;
+}
+
+/* A new step: every connection's schedule starts again at rate, spread over one interval, so
+ * that no step inherits the lateness of the one before. A request in flight keeps its own
+ * intended time (its latency is measured from it) and takes its new slot when it ends. */
+static void thread_respread(struct lthread *t, uint64_t now)
+{
+    for (int i = 0; i < t->nconns; i++) {
+        struct conn *c = &t->conns[i];
+        uint64_t at = now + t->interval_ns * (uint64_t)i / (uint64_t)t->nconns;
+        switch (c->state) {
+        case CS_IDLE:
+            sched_remove(&t->sched, &c->due);
+            c->in_ready = false; /* its entry in ready[] is stale now */
+            c->intended_ns = at;
+            conn_next(c, now);
+            break;
+        case CS_WAITING:
+            c->restart_ns = at;
+            c->resched = true;
+            break;
+        case CS_WAIT_CONNECT:
+        case CS_CONNECTING: c->intended_ns = at; break; /* sends once connected */
+        default: break;
+        }
+    }
+}
+
+/* Closes the step running (if any); opens the next one at rate (this process's share), whose
+ * requests count when they are due from settle_ns after the switch, for length_ns. */
+static void thread_step(struct lthread *t, uint64_t now, bool open, double rate, uint64_t settle_ns,
+                        uint64_t length_ns)
+{
+    if (t->cur == &t->win)
+        thread_freeze(t, now); /* steps come after the measured window */
+    if (t->cur == &t->step)
+        acc_close(t, &t->step, now);
+    if (!open || rate <= 0)
+        return;
+    acc_open(&t->step, now);
+    t->step.from_ns = now + settle_ns;
+    t->step.until_ns = t->step.from_ns + length_ns;
+    t->cur = &t->step;
+    t->interval_ns = (uint64_t)(1e9 * t->l->o.conns / rate);
+    if (t->interval_ns == 0)
+        t->interval_ns = 1;
+    thread_respread(t, now);
 }
 
 /* Traffic starts: every parked connection gets its first due time, spread over one interval
@@ -648,7 +762,9 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
 {
     (void)revents;
     struct lthread *t = container_of(w, struct lthread, wake);
-    int ph = atomic_load(&t->l->phase);
+    struct load *l = t->l;
+    unsigned seq = atomic_load_explicit(&l->seq, memory_order_acquire);
+    int ph = atomic_load(&l->phase);
     uint64_t now = now_ns();
     /* a jump from the ramp straight to cooldown (a run that failed early) still opens and
        closes an empty window, so that the ramp's connect errors are reported */
@@ -661,14 +777,32 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
     if (ph >= PH_STOP)
         ev_break(loop, EVBREAK_ALL);
     t->seen_phase = ph;
+    unsigned gen = atomic_load(&l->step_gen);
+    if (gen != t->step_gen && ph < PH_STOP) {
+        t->step_gen = gen;
+        thread_step(t, now, atomic_load(&l->step_open), atomic_load(&l->step_rate),
+                    atomic_load(&l->step_settle_ns), atomic_load(&l->step_length_ns));
+    }
+    atomic_store_explicit(&t->pub_seq, seq, memory_order_release);
 }
 
 static void *thread_main(void *arg)
 {
     struct lthread *t = arg;
     const struct load_opts *o = &t->l->o;
-    if (o->pin)
-        pthread_setaffinity_np(pthread_self(), sizeof o->cpus, &o->cpus);
+    if (o->pin && CPU_COUNT(&o->cpus) > 0) {
+        /* loop j of the generator (over every process) runs on the (j mod n)-th CPU */
+        int want = (o->first_loop + (int)(t - t->l->t)) % CPU_COUNT(&o->cpus), seen = 0;
+        for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+            if (!CPU_ISSET(cpu, &o->cpus) || seen++ != want)
+                continue;
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+            break;
+        }
+    }
     prctl(PR_SET_TIMERSLACK, 1UL); /* default slack is 50 us: too coarse for open loop */
 
     /* the ramp: connection k of this thread is due at start + k / (its share of the rate) */
@@ -700,8 +834,10 @@ static void thread_free(struct lthread *t)
     free(t->ready);
     free(t->ramp_wait);
     free(t->rbuf);
-    hist_free(t->lat);
-    hist_free(t->lat_raw);
+    hist_free(t->win.lat);
+    hist_free(t->win.lat_raw);
+    hist_free(t->step.lat);
+    hist_free(t->step.lat_raw);
 }
 
 static int thread_setup(struct load *l, int i, int first_idx, int n, char *err, size_t errlen)
@@ -720,10 +856,12 @@ static int thread_setup(struct load *l, int i, int first_idx, int n, char *err, 
     int window = o->ramp_window > 0 ? o->ramp_window : RAMP_WINDOW;
     t->ramp_window = window / l->nthreads > 4 ? window / l->nthreads : 4;
     t->rbuf = malloc(RBUF_SIZE);
-    t->lat = hist_new();
-    t->lat_raw = hist_new();
-    if (!t->conns || !t->ready || !t->ramp_wait || !t->rbuf || !t->lat || !t->lat_raw ||
-        sched_init(&t->sched, n) < 0) {
+    t->win.lat = hist_new();
+    t->win.lat_raw = hist_new();
+    t->step.lat = hist_new();
+    t->step.lat_raw = hist_new();
+    if (!t->conns || !t->ready || !t->ramp_wait || !t->rbuf || !t->win.lat || !t->win.lat_raw ||
+        !t->step.lat || !t->step.lat_raw || sched_init(&t->sched, n) < 0) {
         snprintf(err, errlen, "out of memory for %d connections", n);
         return -1;
     }
@@ -904,20 +1042,112 @@ void load_conns(struct load *l, int *open, int *failed)
     *failed = f;
 }
 
+/* Adds one thread's window into out (whose histograms exist); window_s is set by window_done. */
+static void merge_acc(struct load_result *out, const struct acc *a)
+{
+    out->c.requests += a->c.requests;
+    out->c.responses += a->c.responses;
+    out->c.bytes += a->c.bytes;
+    out->c.reconnects += a->c.reconnects;
+    for (int k = 0; k < LOAD_ERR_N; k++)
+        out->c.errors[k] += a->c.errors[k];
+    hist_merge(out->latency, a->lat);
+    hist_merge(out->latency_raw, a->lat_raw);
+    if (out->window_start_ns == 0 || a->from_ns < out->window_start_ns)
+        out->window_start_ns = a->from_ns;
+    uint64_t end = a->until_ns < a->end_ns ? a->until_ns : a->end_ns;
+    if (end > out->window_end_ns)
+        out->window_end_ns = end;
+    double cpu = a->cpu_end_s - a->cpu_start_s;
+    double span = (double)(a->end_ns - a->start_ns) / 1e9;
+    out->cpu_s += cpu;
+    if (span > 0 && cpu / span > out->cpu_max_thread)
+        out->cpu_max_thread = cpu / span;
+}
+
+static int result_new(struct load_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->ramp_s = -1;
+    out->latency = hist_new();
+    out->latency_raw = hist_new();
+    if (out->latency && out->latency_raw)
+        return 0;
+    load_result_free(out);
+    return -1;
+}
+
+static void window_done(struct load_result *out)
+{
+    uint64_t t0 = out->window_start_ns, t1 = out->window_end_ns;
+    out->window_s = t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
+}
+
+/* Bumps the command sequence, wakes every thread and waits until each has acted on it. */
+static int command_wait(struct load *l)
+{
+    unsigned seq = atomic_fetch_add_explicit(&l->seq, 1, memory_order_release) + 1;
+    for (int i = 0; i < l->nthreads; i++)
+        if (l->t[i].started)
+            ev_async_send(l->t[i].loop, &l->t[i].wake);
+    uint64_t deadline = now_ns() + COMMAND_WAIT_NS;
+    for (int i = 0; i < l->nthreads; i++) {
+        struct lthread *t = &l->t[i];
+        while (t->started &&
+               (int)(atomic_load_explicit(&t->pub_seq, memory_order_acquire) - seq) < 0) {
+            if (now_ns() > deadline)
+                return -1;
+            struct timespec pause = {0, 200000}; /* 0.2 ms */
+            nanosleep(&pause, NULL);
+        }
+    }
+    return 0;
+}
+
+int load_measured(struct load *l, struct load_result *out)
+{
+    if (command_wait(l) < 0 || result_new(out) < 0)
+        return -1;
+    for (int i = 0; i < l->nthreads; i++)
+        if (l->t[i].measuring && l->t[i].frozen)
+            merge_acc(out, &l->t[i].win);
+    window_done(out);
+    return 0;
+}
+
+int load_step_begin(struct load *l, double rate, double settle_s, double length_s)
+{
+    if (!(rate > 0) || !(settle_s >= 0) || !(length_s > 0))
+        return -1;
+    atomic_store(&l->step_rate, rate);
+    atomic_store(&l->step_settle_ns, (uint64_t)(settle_s * 1e9));
+    atomic_store(&l->step_length_ns, (uint64_t)(length_s * 1e9));
+    atomic_store(&l->step_open, 1);
+    atomic_fetch_add(&l->step_gen, 1);
+    return command_wait(l);
+}
+
+int load_step_end(struct load *l, struct load_result *out)
+{
+    atomic_store(&l->step_open, 0);
+    atomic_fetch_add(&l->step_gen, 1);
+    if (command_wait(l) < 0 || result_new(out) < 0)
+        return -1;
+    for (int i = 0; i < l->nthreads; i++)
+        merge_acc(out, &l->t[i].step);
+    window_done(out);
+    return 0;
+}
+
 int load_stop(struct load *l, struct load_result *out)
 {
     join_all(l);
-    memset(out, 0, sizeof *out);
-    out->latency = hist_new();
-    out->latency_raw = hist_new();
-    if (!out->latency || !out->latency_raw) {
-        load_result_free(out);
+    if (result_new(out) < 0) {
         load_free(l);
         return -1;
     }
-    uint64_t t0 = 0, t1 = 0, ramp_end = 0;
+    uint64_t ramp_end = 0;
     bool ramp_done = true;
-    out->ramp_s = -1;
     for (int i = 0; i < l->nthreads; i++) {
         struct lthread *t = &l->t[i];
         out->conns_connected += t->connected;
@@ -931,31 +1161,12 @@ int load_stop(struct load *l, struct load_result *out)
         for (int k = 0; k < LOAD_ERR_N; k++)
             if (out->first_error[k][0] == '\0')
                 memcpy(out->first_error[k], t->first_error[k], sizeof out->first_error[k]);
-        if (!t->measuring)
-            continue;
-        out->c.requests += t->c.requests;
-        out->c.responses += t->c.responses;
-        out->c.bytes += t->c.bytes;
-        out->c.reconnects += t->c.reconnects;
-        for (int k = 0; k < LOAD_ERR_N; k++)
-            out->c.errors[k] += t->c.errors[k];
-        hist_merge(out->latency, t->lat);
-        hist_merge(out->latency_raw, t->lat_raw);
-        if (t0 == 0 || t->t_start_ns < t0)
-            t0 = t->t_start_ns;
-        if (t->t_end_ns > t1)
-            t1 = t->t_end_ns;
-        double cpu = t->cpu_end_s - t->cpu_start_s;
-        double span = (double)(t->t_end_ns - t->t_start_ns) / 1e9;
-        out->cpu_s += cpu;
-        if (span > 0 && cpu / span > out->cpu_max_thread)
-            out->cpu_max_thread = cpu / span;
+        if (t->measuring)
+            merge_acc(out, &t->win);
     }
     if (ramp_done && ramp_end)
         out->ramp_s = (double)(ramp_end - l->start_ns) / 1e9;
-    out->window_s = t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
-    out->window_start_ns = t0;
-    out->window_end_ns = t1;
+    window_done(out);
     load_free(l);
     return 0;
 }

@@ -10,10 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capacity.h"
 #include "client_http.h"
+#include "cpustat.h"
 #include "gen.h"
 #include "machine.h"
 #include "perfcs.h"
+#include "placement.h"
 #include "probe.h"
 #include "spawn.h"
 #include "target.h"
@@ -251,17 +254,66 @@ static long flag_from_args(const struct cli_opts *o, const char *flag, long dflt
     return dflt;
 }
 
+/* CMD with every {workers} replaced by k, into out. -1 if it does not fit. */
+static int expand_workers(const char *cmd, int k, char *out, size_t len)
+{
+    static const char KEY[] = "{workers}";
+    size_t off = 0;
+    for (const char *p = cmd; *p;) {
+        int w;
+        if (strncmp(p, KEY, sizeof KEY - 1) == 0) {
+            w = snprintf(out + off, len - off, "%d", k);
+            p += sizeof KEY - 1;
+        } else {
+            w = snprintf(out + off, len - off, "%c", *p++);
+        }
+        if (w < 0 || (size_t)w >= len - off)
+            return -1;
+        off += (size_t)w;
+    }
+    out[off] = '\0';
+    return 0;
+}
+
+static bool has_arg(const struct cli_opts *o, const char *flag)
+{
+    for (int i = 0; i < o->n_server_args; i++)
+        if (strcmp(o->server_args[i], flag) == 0)
+            return true;
+    return false;
+}
+
 static int start_server(struct runner *x)
 {
     const struct cli_opts *o = x->o;
-    struct server_result *s = &x->r->srv;
-    char err[512], path[PATH_MAX + 16], stackbuf[24], workersbuf[24];
+    struct run_record *r = x->r;
+    struct server_result *s = &r->srv;
+    const struct placement *pl = &r->place;
+    char err[512], path[PATH_MAX + 16], stackbuf[24], workersbuf[24], kbuf[24];
+    static char cmd[sizeof s->command];
     char *argv_buf[SERVER_ARGS_MAX + 8];
     int n = 0;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < pl->server.n; i++)
+        CPU_SET(pl->server.cpu[i], &set);
+    bool pinned = pl->server_pinned && pl->server.n > 0;
+    /* every server may size itself from this; --server-cmd ones get {workers} too */
+    snprintf(kbuf, sizeof kbuf, "%d", pl->server_k);
+    setenv("TVT_SERVER_CPUS", kbuf, 1);
     if (o->impl) {
         char dir[PATH_MAX];
         bin_dir(dir, sizeof dir);
         snprintf(path, sizeof path, "%s/%s_server", dir, o->impl);
+        if (access(path, X_OK) < 0) {
+            result_fail(r,
+                        "--impl %s: %s: %s (build it with `make`%s, or point TVT_BIN_DIR at the "
+                        "folder that has it)",
+                        o->impl, path, strerror(errno),
+                        strcmp(o->impl, "uring") == 0 ? "; bin/uring_server needs liburing-dev"
+                                                      : "");
+            return -1;
+        }
         argv_buf[n++] = path;
         argv_buf[n++] = "--host";
         argv_buf[n++] = "127.0.0.1";
@@ -272,10 +324,21 @@ static int start_server(struct runner *x)
             argv_buf[n++] = "--stack-kib";
             argv_buf[n++] = stackbuf;
         }
-        if (o->workers >= 0) {
-            snprintf(workersbuf, sizeof workersbuf, "%ld", o->workers);
+        /* event loops: one per server CPU, each on its own (the thread server's threads run
+           free over the set instead) */
+        bool loops = strcmp(o->impl, "thread") != 0;
+        long given = flag_from_args(o, "--workers", o->workers);
+        long w = given >= 0 ? given : loops ? pl->server_k : 1;
+        if (o->workers >= 0 || (given < 0 && w > 1)) {
+            snprintf(workersbuf, sizeof workersbuf, "%ld", w);
             argv_buf[n++] = "--workers";
             argv_buf[n++] = workersbuf;
+        }
+        r->workers = w;
+        if (loops && pinned && w > 1 && w == pl->server.n) {
+            if (!has_arg(o, "--pin-workers"))
+                argv_buf[n++] = "--pin-workers";
+            r->pin_workers = true;
         }
         for (int i = 0; i < o->n_server_args && n < SERVER_ARGS_MAX - 1; i++)
             argv_buf[n++] = o->server_args[i];
@@ -285,10 +348,17 @@ static int start_server(struct runner *x)
             off += (size_t)snprintf(s->command + off, sizeof s->command - off, "%s%s", i ? " " : "",
                                     argv_buf[i]);
     } else {
-        snprintf(s->command, sizeof s->command, "%s", o->server_cmd);
+        if (expand_workers(o->server_cmd, pl->server_k, cmd, sizeof cmd) < 0) {
+            result_fail(r,
+                        "--server-cmd is too long once {workers} is replaced (at most %zu bytes)",
+                        sizeof cmd - 1);
+            return -1;
+        }
+        snprintf(s->command, sizeof s->command, "%s", cmd);
     }
-    if (spawn_start(x->sp, argv_buf, o->server_cmd, x->r->server_cpu, err, sizeof err) < 0) {
-        result_fail(x->r, "%s%s", err,
+    if (spawn_start(x->sp, argv_buf, o->server_cmd ? cmd : NULL, pinned ? &set : NULL, err,
+                    sizeof err) < 0) {
+        result_fail(r, "%s%s", err,
                     o->impl ? " (build the servers with `make`, or point TVT_BIN_DIR at them)"
                             : "");
         return -1;
@@ -402,7 +472,7 @@ static void set_saturation(struct run_record *r, const struct load_opts *lo)
 {
     const struct load_result *l = &r->load;
     int cores = lo->pin ? CPU_COUNT(&lo->cpus) : machine_cpu_count();
-    int loops = r->o->threads * r->o->procs;
+    int loops = r->threads * r->o->procs;
     int usable = loops < cores ? loops : cores;
     r->saturated =
         l->cpu_max_thread > 0.9 || (l->window_s > 0 && l->cpu_s / l->window_s > 0.9 * usable);
@@ -414,7 +484,7 @@ static int prepare_load(struct runner *x, struct load_opts *lo, const char *host
     const struct cli_opts *o = x->o;
     struct run_record *r = x->r;
     lo->conns = o->conns;
-    lo->threads = o->threads;
+    lo->threads = r->threads;
     lo->rate = o->rate;
     lo->think_ms = o->think_ms;
     lo->connect_rate = o->connect_rate;
@@ -448,11 +518,115 @@ static int prepare_load(struct runner *x, struct load_opts *lo, const char *host
     }
     r->source_ips = lo->source_ips;
     CPU_ZERO(&lo->cpus);
-    if (r->client_cpu >= 0) {
-        CPU_SET(r->client_cpu, &lo->cpus);
-        lo->pin = true;
-    }
+    for (int i = 0; i < r->place.client.n; i++)
+        CPU_SET(r->place.client.cpu[i], &lo->cpus);
+    lo->pin = r->place.client.n > 0;
+    lo->first_loop = 0;
     return 0;
+}
+
+/* The measured window has just ended: the server's CPU, switches and perf count over it, and
+ * its memory with the connections still open ("at steady state"). */
+static void close_window(struct runner *x, const struct probe *idle, const struct probe *start,
+                         const struct probe *ctx_start)
+{
+    struct probe end, ctx_end, steady;
+    pid_t pid = x->sp->pid;
+    probe_read(pid, x->perf, PROBE_CPU | PROBE_PERF, &end);
+    probe_read(pid, NULL, PROBE_CTX, &ctx_end);
+    fill_window(x, start, &end, ctx_start, &ctx_end);
+    probe_read(pid, x->perf, PROBE_MEM | PROBE_SYS | PROBE_PSS, &steady);
+    fill_steady(x, idle, &steady);
+}
+
+static void print_step(const struct runner *x, int i)
+{
+    const struct capacity *c = &x->r->cap;
+    const struct cap_step *s = &c->steps[i];
+    printf("  step %2d/%d %9.0f req/s offered %9.0f achieved  p50 %7.2f ms  p99 %7.2f ms  "
+           "server CPU %3.0f%%  busiest generator loop %3.0f%%%s%s%s  ETA %.0f s\n",
+           i + 1, c->nsteps, s->offered_rps, s->achieved_rps, (double)s->p50_us / 1000,
+           (double)s->p99_us / 1000, s->server_util >= 0 ? 100 * s->server_util : 0,
+           100 * s->gen_cpu_max_thread, s->server_saturated ? "  SERVER SATURATED" : "",
+           s->generator_behind ? "  GENERATOR BEHIND: " : "",
+           s->generator_behind ? s->behind_cause : "", cap_remaining_s(c, i + 1));
+    fflush(stdout);
+}
+
+/* --capacity, once the closed-loop window has closed: its throughput X, then the open-loop
+ * steps from CAP_LOW to CAP_HIGH of X on the same server and connections. A failure is in r;
+ * the steps measured so far are kept and decided on. */
+static void run_capacity(struct runner *x)
+{
+    const struct cli_opts *o = x->o;
+    struct run_record *r = x->r;
+    struct capacity *c = &r->cap;
+    struct load_result w;
+    char why[600];
+    if (gen_measured(x->load, &w, why, sizeof why) < 0) {
+        result_fail(r, "capacity: %s", why);
+        return;
+    }
+    double closed = w.window_s > 0 ? (double)w.c.requests / w.window_s : 0;
+    load_result_free(&w);
+    c->server_k = r->place.server.n > 0 ? r->place.server.n : machine_cpu_count();
+    c->conns = o->conns;
+    cap_plan(c, closed, o->steps, o->step_min_s);
+    if (closed <= 0) {
+        snprintf(c->note, sizeof c->note, "the closed-loop phase had no good answer: no steps");
+        return;
+    }
+    if (!o->quiet) {
+        printf("capacity: closed loop %.0f req/s; %d steps from %.0f to %.0f req/s, target p99 "
+               "< %g ms (%s); about %.0f s\n",
+               closed, c->nsteps, c->steps[0].offered_rps, c->steps[c->nsteps - 1].offered_rps,
+               c->slo_ms, c->slo_rule, cap_remaining_s(c, 0));
+        fflush(stdout);
+    }
+    for (int i = 0; i < c->nsteps; i++) {
+        struct cap_step *s = &c->steps[i];
+        struct probe a, b;
+        struct cpustat sa, sb, ca, cb;
+        if (gen_step_begin(x->load, s->offered_rps, s->settle_s, s->duration_s, why, sizeof why) <
+            0) {
+            result_fail(r, "capacity step %d: %s", i + 1, why);
+            break;
+        }
+        if (watch(x, "step", now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
+            break;
+        probe_read(x->sp->pid, NULL, PROBE_CPU, &a);
+        cpustat_read(&r->place.server, &sa);
+        cpustat_read(&r->place.client, &ca);
+        if (watch(x, "step", now_ns() + (uint64_t)(s->duration_s * 1e9), UNTIL_TIME) < 0)
+            break;
+        probe_read(x->sp->pid, NULL, PROBE_CPU, &b);
+        cpustat_read(&r->place.server, &sb);
+        cpustat_read(&r->place.client, &cb);
+        /* the requests due in the window get settle_s more to be answered */
+        if (watch(x, "step", now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
+            break;
+        if (gen_step_end(x->load, &w, why, sizeof why) < 0) {
+            result_fail(r, "capacity step %d: %s", i + 1, why);
+            break;
+        }
+        bool cpu = a.cpu_ok && b.cpu_ok;
+        s->server_window_s = cpu ? (double)(mid_ns(&b) - mid_ns(&a)) / 1e9 : -1;
+        s->server_cpus_busy = cpustat_busy(&sa, &sb);
+        s->client_cpus_busy = cpustat_busy(&ca, &cb);
+        cap_measure_step(c, s, &w,
+                         cpu ? b.cpu_user_s + b.cpu_sys_s - a.cpu_user_s - a.cpu_sys_s : -1);
+        load_result_free(&w);
+        c->steps_done = i + 1;
+        if (!o->quiet)
+            print_step(x, i);
+    }
+    cap_decide(c);
+    if (c->steps_done < c->nsteps) {
+        char tail[sizeof c->note];
+        memcpy(tail, c->note, sizeof tail);
+        snprintf(c->note, sizeof c->note, "the run ended after %d of %d steps; %.320s",
+                 c->steps_done, c->nsteps, tail);
+    }
 }
 
 /* A run that failed before measuring says what the connections ran into. */
@@ -467,12 +641,68 @@ static void append_first_errors(struct run_record *r)
     }
 }
 
-static void note_cpu(struct run_record *r, const char *note)
+/* Does this run start a backend server? (io=net, of the wait-kinds work, will say so.) */
+static bool needs_backend(const struct cli_opts *o)
 {
-    if (!note[0])
-        return;
-    size_t n = strlen(r->cpu_note);
-    snprintf(r->cpu_note + n, sizeof r->cpu_note - n, "%s%s", n ? "; " : "", note);
+    (void)o;
+    return false;
+}
+
+/* The CPU plan of the run (placement.h) into r: sets, the legacy first CPUs, the note, and the
+ * generator's loops (one per CPU of its set unless --threads). -1 with the cause in err. */
+static int plan_placement(const struct cli_opts *o, struct run_record *r, char *err, size_t errlen)
+{
+    static struct cpu_list srv, cli, bck; /* 4 KiB each */
+    static int allowed[PLACE_MAX_CPUS];
+    cpu_set_t set;
+    int n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        for (int c = 0; c < CPU_SETSIZE && c < PLACE_MAX_CPUS; c++)
+            if (CPU_ISSET(c, &set))
+                allowed[n++] = c;
+    struct place_req rq = {
+        .allowed = allowed,
+        .nallowed = n,
+        .server_k = o->server_k,
+        .server_unpinned = o->server_cpu_set && o->server_cpu < 0,
+        .client_unpinned = o->client_cpu_set && o->client_cpu < 0,
+        .server_external = o->cmd == CLI_LOAD,
+        .need_backend = needs_backend(o),
+        .allow_overlap = o->allow_overlap,
+    };
+    if (o->server_cpu_set && o->server_cpu >= 0) {
+        srv.n = 1;
+        srv.cpu[0] = o->server_cpu;
+        rq.server = &srv;
+    }
+    if (o->client_cpu_set && o->client_cpu >= 0) {
+        cli.n = 1;
+        cli.cpu[0] = o->client_cpu;
+        rq.client = &cli;
+        rq.client_flag = "--client-cpu";
+    } else if (o->client_cpus) {
+        if (place_parse_list("--client-cpus", o->client_cpus, &cli, err, errlen) < 0)
+            return -1;
+        rq.client = &cli;
+    }
+    if (o->backend_cpus) {
+        if (place_parse_list("--backend-cpus", o->backend_cpus, &bck, err, errlen) < 0)
+            return -1;
+        rq.backend = &bck;
+    }
+    if (place_plan(&rq, &r->place, err, errlen) < 0)
+        return -1;
+    const struct placement *p = &r->place;
+    r->server_cpu = p->server.n > 0 ? p->server.cpu[0] : -1;
+    r->client_cpu = p->client.n > 0 ? p->client.cpu[0] : -1;
+    snprintf(r->cpu_note, sizeof r->cpu_note, "%s", p->note);
+    if (o->threads_set)
+        r->threads = o->threads;
+    else if (p->client.n > 0)
+        r->threads = (p->client.n + o->procs - 1) / o->procs;
+    else
+        r->threads = 1;
+    return 0;
 }
 
 int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t errlen)
@@ -480,10 +710,10 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     struct runner x = {.o = o, .r = r};
     struct spawn *sp = NULL;
     struct load_opts lo;
-    struct probe idle, start, end, ctx_start, ctx_end, steady;
-    char host[192] = "", note[160];
+    struct probe idle, start, ctx_start;
+    char host[192] = "", srv_list[256], cli_list[256];
     char why[600];
-    bool measuring = false;
+    bool measuring = false, window_closed = false;
     int rc, open = 0, failed = 0;
     double ramp_cap_s;
 
@@ -496,21 +726,15 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     r->workers = o->impl ? flag_from_args(o, "--workers", o->workers >= 0 ? o->workers : 1) : -1;
 
     /* where to pin: decided before this process pins itself, so both see every CPU */
-    if (o->cmd == CLI_RUN) {
-        r->server_cpu = machine_pick_cpu(o->server_cpu, o->server_cpu_set, -1, note, sizeof note);
-        if (r->server_cpu == -2) {
-            snprintf(err, errlen, "--server-cpu: %s", note);
-            return 2;
-        }
-        note_cpu(r, note);
-    }
-    r->client_cpu =
-        machine_pick_cpu(o->client_cpu, o->client_cpu_set, r->server_cpu, note, sizeof note);
-    if (r->client_cpu == -2) {
-        snprintf(err, errlen, "--client-cpu: %s", note);
+    if (plan_placement(o, r, err, errlen) < 0)
         return 2;
+    if (o->capacity) {
+        r->cap.slo_ms = o->slo_ms > 0 ? o->slo_ms
+                                      : cap_default_slo_ms(o->wait_us, o->work_us, r->cap.slo_rule,
+                                                           sizeof r->cap.slo_rule);
+        if (o->slo_ms > 0)
+            snprintf(r->cap.slo_rule, sizeof r->cap.slo_rule, "--slo-ms %g", o->slo_ms);
     }
-    note_cpu(r, note);
     if (o->target && target_resolve(o->target, o->allow_remote, &lo.target, &lo.target_len, host,
                                     sizeof host, err, errlen) < 0)
         return 2;
@@ -586,14 +810,20 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         goto finish;
     }
     if (!o->quiet) {
+        const struct placement *p = &r->place;
         printf("%s %s: %d connections, %d thread%s", o->cmd == CLI_RUN ? r->impl : "load",
-               r->target, o->conns, o->threads, o->threads == 1 ? "" : "s");
+               r->target, o->conns, r->threads, r->threads == 1 ? "" : "s");
         if (o->procs > 1)
             printf(" x %d processes", o->procs);
-        printf(", %s loop", o->rate > 0 ? "open" : "closed");
+        printf(", %s loop", o->capacity   ? "closed then open (capacity)"
+                            : o->rate > 0 ? "open"
+                                          : "closed");
         if (o->cmd == CLI_RUN)
-            printf("; server on CPU %d", r->server_cpu);
-        printf("; generator on CPU %d%s%s\n", r->client_cpu, r->cpu_note[0] ? "; " : "",
+            printf("; server on CPU%s %s", p->server.n == 1 ? "" : "s",
+                   p->server.n ? place_format(&p->server, srv_list, sizeof srv_list) : "any");
+        printf("; generator on CPU%s %s%s%s%s\n", p->client.n == 1 ? "" : "s",
+               p->client.n ? place_format(&p->client, cli_list, sizeof cli_list) : "any",
+               p->overlap ? " (overlapping the server's)" : "", r->cpu_note[0] ? "; " : "",
                r->cpu_note);
         fflush(stdout);
     }
@@ -622,20 +852,19 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         watch(&x, "measure", UINT64_MAX, UNTIL_QUOTA);
     else
         watch(&x, "measure", now_ns() + (uint64_t)(o->duration_s * 1e9), UNTIL_TIME);
+    if (o->capacity && !r->failed) {
+        /* the closed-loop phase is the run's window; the steps come after it */
+        gen_end_measure(x.load);
+        close_window(&x, &idle, &start, &ctx_start);
+        window_closed = true;
+        run_capacity(&x);
+    }
 
 finish:
     if (x.load) {
         gen_end_measure(x.load);
-        if (measuring && sp) {
-            probe_read(sp->pid, x.perf, PROBE_CPU | PROBE_PERF, &end);
-            probe_read(sp->pid, NULL, PROBE_CTX, &ctx_end);
-            fill_window(&x, &start, &end, &ctx_start, &ctx_end);
-        }
-        if (measuring && sp) {
-            /* connections still open: memory "at steady state" */
-            probe_read(sp->pid, x.perf, PROBE_MEM | PROBE_SYS | PROBE_PSS, &steady);
-            fill_steady(&x, &idle, &steady);
-        }
+        if (measuring && sp && !window_closed)
+            close_window(&x, &idle, &start, &ctx_start);
         int stop_rc = gen_stop(x.load, &r->load, why, sizeof why);
         x.load = NULL;
         if (r->load.latency)
