@@ -12,12 +12,13 @@
 
 #include "capacity.h"
 #include "client_http.h"
-#include "cpustat.h"
 #include "gen.h"
 #include "machine.h"
 #include "perfcs.h"
+#include "place_opts.h"
 #include "placement.h"
 #include "probe.h"
+#include "runner_int.h"
 #include "spawn.h"
 #include "target.h"
 
@@ -32,7 +33,7 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static uint64_t now_ns(void)
+uint64_t runner_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -45,23 +46,6 @@ static void sleep_until(uint64_t t)
     /* EINTR (a signal) returns early: the caller looks at stop_signal */
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
-
-/* The state of one run while it goes. */
-struct runner {
-    const struct cli_opts *o;
-    struct run_record *r;
-    struct spawn *sp; /* NULL for `harness load` */
-    struct perfcs *perf;
-    struct gen *load;
-    uint64_t t0_ns; /* samples are timed from here */
-    uint64_t next_sample_ns;
-    uint64_t phase_ns, print_ns; /* start of the phase, last progress line */
-    uint64_t last_answers, last_change_ns, print_answers;
-    uint64_t stall_ns;
-    const char *phase;
-};
-
-enum until { UNTIL_TIME, UNTIL_RAMPED, UNTIL_QUOTA };
 
 static void last_line(const char *text, char *out, size_t outlen)
 {
@@ -155,14 +139,14 @@ static int tick(struct runner *x, uint64_t now)
 
 /* Watches the run until `until` (a time, the end of the ramp, the request quota). 0 ok,
  * -1 failed. */
-static int watch(struct runner *x, const char *phase, uint64_t end_ns, enum until until)
+int runner_watch(struct runner *x, const char *phase, uint64_t end_ns, enum until until)
 {
     x->phase = phase;
-    x->phase_ns = x->print_ns = now_ns();
+    x->phase_ns = x->print_ns = runner_now_ns();
     if (x->load)
         x->print_answers = gen_progress(x->load, NULL);
     for (;;) {
-        uint64_t now = now_ns();
+        uint64_t now = runner_now_ns();
         if (until == UNTIL_RAMPED && gen_ramped(x->load))
             return 0;
         if (until == UNTIL_QUOTA && gen_quota_done(x->load))
@@ -412,7 +396,7 @@ static void collect_server_exit(struct runner *x)
         result_fail(x->r, "the server %s after SIGTERM (expected status 0)", s->exit_desc);
 }
 
-static uint64_t mid_ns(const struct probe *p)
+uint64_t runner_mid_ns(const struct probe *p)
 {
     return p->t_ns + (p->t_end_ns - p->t_ns) / 2;
 }
@@ -432,7 +416,7 @@ static void fill_window(struct runner *x, const struct probe *a, const struct pr
             s->ctx_voluntary = 0;
         if (s->ctx_involuntary < 0)
             s->ctx_involuntary = 0;
-        s->ctx_window_s = (double)(mid_ns(cb) - mid_ns(ca)) / 1e9;
+        s->ctx_window_s = (double)(runner_mid_ns(cb) - runner_mid_ns(ca)) / 1e9;
     }
     if (a->perf_cs >= 0 && b->perf_cs >= 0)
         s->ctx_perf = b->perf_cs - a->perf_cs;
@@ -440,7 +424,7 @@ static void fill_window(struct runner *x, const struct probe *a, const struct pr
         s->cpu_user_s = b->cpu_user_s - a->cpu_user_s;
         s->cpu_sys_s = b->cpu_sys_s - a->cpu_sys_s;
     }
-    s->window_s = (double)(mid_ns(b) - mid_ns(a)) / 1e9;
+    s->window_s = (double)(runner_mid_ns(b) - runner_mid_ns(a)) / 1e9;
 }
 
 static void fill_steady(struct runner *x, const struct probe *idle, const struct probe *st)
@@ -539,96 +523,6 @@ static void close_window(struct runner *x, const struct probe *idle, const struc
     fill_steady(x, idle, &steady);
 }
 
-static void print_step(const struct runner *x, int i)
-{
-    const struct capacity *c = &x->r->cap;
-    const struct cap_step *s = &c->steps[i];
-    printf("  step %2d/%d %9.0f req/s offered %9.0f achieved  p50 %7.2f ms  p99 %7.2f ms  "
-           "server CPU %3.0f%%  busiest generator loop %3.0f%%%s%s%s  ETA %.0f s\n",
-           i + 1, c->nsteps, s->offered_rps, s->achieved_rps, (double)s->p50_us / 1000,
-           (double)s->p99_us / 1000, s->server_util >= 0 ? 100 * s->server_util : 0,
-           100 * s->gen_cpu_max_thread, s->server_saturated ? "  SERVER SATURATED" : "",
-           s->generator_behind ? "  GENERATOR BEHIND: " : "",
-           s->generator_behind ? s->behind_cause : "", cap_remaining_s(c, i + 1));
-    fflush(stdout);
-}
-
-/* --capacity, once the closed-loop window has closed: its throughput X, then the open-loop
- * steps from CAP_LOW to CAP_HIGH of X on the same server and connections. A failure is in r;
- * the steps measured so far are kept and decided on. */
-static void run_capacity(struct runner *x)
-{
-    const struct cli_opts *o = x->o;
-    struct run_record *r = x->r;
-    struct capacity *c = &r->cap;
-    struct load_result w;
-    char why[600];
-    if (gen_measured(x->load, &w, why, sizeof why) < 0) {
-        result_fail(r, "capacity: %s", why);
-        return;
-    }
-    double closed = w.window_s > 0 ? (double)w.c.requests / w.window_s : 0;
-    load_result_free(&w);
-    c->server_k = r->place.server.n > 0 ? r->place.server.n : machine_cpu_count();
-    c->conns = o->conns;
-    cap_plan(c, closed, o->steps, o->step_min_s);
-    if (closed <= 0) {
-        snprintf(c->note, sizeof c->note, "the closed-loop phase had no good answer: no steps");
-        return;
-    }
-    if (!o->quiet) {
-        printf("capacity: closed loop %.0f req/s; %d steps from %.0f to %.0f req/s, target p99 "
-               "< %g ms (%s); about %.0f s\n",
-               closed, c->nsteps, c->steps[0].offered_rps, c->steps[c->nsteps - 1].offered_rps,
-               c->slo_ms, c->slo_rule, cap_remaining_s(c, 0));
-        fflush(stdout);
-    }
-    for (int i = 0; i < c->nsteps; i++) {
-        struct cap_step *s = &c->steps[i];
-        struct probe a, b;
-        struct cpustat sa, sb, ca, cb;
-        if (gen_step_begin(x->load, s->offered_rps, s->settle_s, s->duration_s, why, sizeof why) <
-            0) {
-            result_fail(r, "capacity step %d: %s", i + 1, why);
-            break;
-        }
-        if (watch(x, "step", now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
-            break;
-        probe_read(x->sp->pid, NULL, PROBE_CPU, &a);
-        cpustat_read(&r->place.server, &sa);
-        cpustat_read(&r->place.client, &ca);
-        if (watch(x, "step", now_ns() + (uint64_t)(s->duration_s * 1e9), UNTIL_TIME) < 0)
-            break;
-        probe_read(x->sp->pid, NULL, PROBE_CPU, &b);
-        cpustat_read(&r->place.server, &sb);
-        cpustat_read(&r->place.client, &cb);
-        /* the requests due in the window get settle_s more to be answered */
-        if (watch(x, "step", now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
-            break;
-        if (gen_step_end(x->load, &w, why, sizeof why) < 0) {
-            result_fail(r, "capacity step %d: %s", i + 1, why);
-            break;
-        }
-        bool cpu = a.cpu_ok && b.cpu_ok;
-        s->server_window_s = cpu ? (double)(mid_ns(&b) - mid_ns(&a)) / 1e9 : -1;
-        s->server_cpus_busy = cpustat_busy(&sa, &sb);
-        s->client_cpus_busy = cpustat_busy(&ca, &cb);
-        cap_measure_step(c, s, &w,
-                         cpu ? b.cpu_user_s + b.cpu_sys_s - a.cpu_user_s - a.cpu_sys_s : -1);
-        load_result_free(&w);
-        c->steps_done = i + 1;
-        if (!o->quiet)
-            print_step(x, i);
-    }
-    cap_decide(c);
-    if (c->steps_done < c->nsteps) {
-        char tail[sizeof c->note];
-        memcpy(tail, c->note, sizeof tail);
-        snprintf(c->note, sizeof c->note, "the run ended after %d of %d steps; %.320s",
-                 c->steps_done, c->nsteps, tail);
-    }
-}
-
 /* A run that failed before measuring says what the connections ran into. */
 static void append_first_errors(struct run_record *r)
 {
@@ -639,70 +533,6 @@ static void append_first_errors(struct run_record *r)
         n += (size_t)snprintf(r->failure + n, sizeof r->failure - n, "; first %s error: %s",
                               load_err_name(k), r->load.first_error[k]);
     }
-}
-
-/* Does this run start a backend server? (io=net, of the wait-kinds work, will say so.) */
-static bool needs_backend(const struct cli_opts *o)
-{
-    (void)o;
-    return false;
-}
-
-/* The CPU plan of the run (placement.h) into r: sets, the legacy first CPUs, the note, and the
- * generator's loops (one per CPU of its set unless --threads). -1 with the cause in err. */
-static int plan_placement(const struct cli_opts *o, struct run_record *r, char *err, size_t errlen)
-{
-    static struct cpu_list srv, cli, bck; /* 4 KiB each */
-    static int allowed[PLACE_MAX_CPUS];
-    cpu_set_t set;
-    int n = 0;
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        for (int c = 0; c < CPU_SETSIZE && c < PLACE_MAX_CPUS; c++)
-            if (CPU_ISSET(c, &set))
-                allowed[n++] = c;
-    struct place_req rq = {
-        .allowed = allowed,
-        .nallowed = n,
-        .server_k = o->server_k,
-        .server_unpinned = o->server_cpu_set && o->server_cpu < 0,
-        .client_unpinned = o->client_cpu_set && o->client_cpu < 0,
-        .server_external = o->cmd == CLI_LOAD,
-        .need_backend = needs_backend(o),
-        .allow_overlap = o->allow_overlap,
-    };
-    if (o->server_cpu_set && o->server_cpu >= 0) {
-        srv.n = 1;
-        srv.cpu[0] = o->server_cpu;
-        rq.server = &srv;
-    }
-    if (o->client_cpu_set && o->client_cpu >= 0) {
-        cli.n = 1;
-        cli.cpu[0] = o->client_cpu;
-        rq.client = &cli;
-        rq.client_flag = "--client-cpu";
-    } else if (o->client_cpus) {
-        if (place_parse_list("--client-cpus", o->client_cpus, &cli, err, errlen) < 0)
-            return -1;
-        rq.client = &cli;
-    }
-    if (o->backend_cpus) {
-        if (place_parse_list("--backend-cpus", o->backend_cpus, &bck, err, errlen) < 0)
-            return -1;
-        rq.backend = &bck;
-    }
-    if (place_plan(&rq, &r->place, err, errlen) < 0)
-        return -1;
-    const struct placement *p = &r->place;
-    r->server_cpu = p->server.n > 0 ? p->server.cpu[0] : -1;
-    r->client_cpu = p->client.n > 0 ? p->client.cpu[0] : -1;
-    snprintf(r->cpu_note, sizeof r->cpu_note, "%s", p->note);
-    if (o->threads_set)
-        r->threads = o->threads;
-    else if (p->client.n > 0)
-        r->threads = (p->client.n + o->procs - 1) / o->procs;
-    else
-        r->threads = 1;
-    return 0;
 }
 
 int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t errlen)
@@ -726,7 +556,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     r->workers = o->impl ? flag_from_args(o, "--workers", o->workers >= 0 ? o->workers : 1) : -1;
 
     /* where to pin: decided before this process pins itself, so both see every CPU */
-    if (plan_placement(o, r, err, errlen) < 0)
+    if (place_from_opts(o, r, err, errlen) < 0)
         return 2;
     if (o->capacity) {
         r->cap.slo_ms = o->slo_ms > 0 ? o->slo_ms
@@ -752,7 +582,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
                                                   (o->rate > 0 ? o->conns / o->rate : 0) +
                                                   o->wait_us / 1e6 + o->work_us / 1e6) *
                             1e9);
-    x.t0_ns = now_ns();
+    x.t0_ns = runner_now_ns();
     x.next_sample_ns = x.t0_ns;
     x.phase = "idle";
 
@@ -778,9 +608,9 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         pid_t tree[PROBE_TREE_MAX];
         int ntree = probe_tree(sp->pid, tree, PROBE_TREE_MAX);
         x.perf = perfcs_open(tree, ntree, r->srv.ctx_perf_note, sizeof r->srv.ctx_perf_note);
-        x.t0_ns = now_ns();
+        x.t0_ns = runner_now_ns();
         x.next_sample_ns = x.t0_ns;
-        if (watch(&x, "idle", x.t0_ns + (uint64_t)(o->idle_s * 1e9), UNTIL_TIME) < 0)
+        if (runner_watch(&x, "idle", x.t0_ns + (uint64_t)(o->idle_s * 1e9), UNTIL_TIME) < 0)
             goto finish;
         probe_read(sp->pid, x.perf, PROBE_MEM | PROBE_SYS, &idle);
         if (idle.mem_ok) {
@@ -829,7 +659,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     }
     ramp_cap_s = (o->connect_rate > 0 ? o->conns / o->connect_rate : 0) +
                  (o->connect_retries + 1) * (o->connect_timeout_ms / 1000.0 + 1.0) + 10.0;
-    if (watch(&x, "ramp", now_ns() + (uint64_t)(ramp_cap_s * 1e9), UNTIL_RAMPED) < 0)
+    if (runner_watch(&x, "ramp", runner_now_ns() + (uint64_t)(ramp_cap_s * 1e9), UNTIL_RAMPED) < 0)
         goto finish;
     gen_conns(x.load, &open, &failed);
     if (open == 0) {
@@ -840,7 +670,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         goto finish;
     }
     gen_start_traffic(x.load);
-    if (watch(&x, "warmup", now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME) < 0)
+    if (runner_watch(&x, "warmup", runner_now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME) < 0)
         goto finish;
     if (sp) {
         probe_read(sp->pid, NULL, PROBE_CTX, &ctx_start);
@@ -849,15 +679,15 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     gen_begin_measure(x.load);
     measuring = true;
     if (o->requests)
-        watch(&x, "measure", UINT64_MAX, UNTIL_QUOTA);
+        runner_watch(&x, "measure", UINT64_MAX, UNTIL_QUOTA);
     else
-        watch(&x, "measure", now_ns() + (uint64_t)(o->duration_s * 1e9), UNTIL_TIME);
+        runner_watch(&x, "measure", runner_now_ns() + (uint64_t)(o->duration_s * 1e9), UNTIL_TIME);
     if (o->capacity && !r->failed) {
         /* the closed-loop phase is the run's window; the steps come after it */
         gen_end_measure(x.load);
         close_window(&x, &idle, &start, &ctx_start);
         window_closed = true;
-        run_capacity(&x);
+        capacity_run(&x);
     }
 
 finish:
