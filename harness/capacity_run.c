@@ -4,7 +4,6 @@
 
 #include "capacity.h"
 #include "cpustat.h"
-#include "machine.h"
 #include "runner_int.h"
 
 static void print_step(const struct runner *x, int i)
@@ -37,8 +36,6 @@ void capacity_run(struct runner *x)
     }
     double closed = w.window_s > 0 ? (double)w.c.requests / w.window_s : 0;
     load_result_free(&w);
-    c->server_k = r->place.server.n > 0 ? r->place.server.n : machine_cpu_count();
-    c->conns = o->conns;
     cap_plan(c, closed, o->steps, o->step_min_s);
     if (closed <= 0) {
         snprintf(c->note, sizeof c->note, "the closed-loop phase had no good answer: no steps");

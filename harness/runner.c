@@ -564,6 +564,8 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
                                                            sizeof r->cap.slo_rule);
         if (o->slo_ms > 0)
             snprintf(r->cap.slo_rule, sizeof r->cap.slo_rule, "--slo-ms %g", o->slo_ms);
+        r->cap.server_k = r->place.server.n > 0 ? r->place.server.n : machine_cpu_count();
+        r->cap.conns = o->conns;
     }
     if (o->target && target_resolve(o->target, o->allow_remote, &lo.target, &lo.target_len, host,
                                     sizeof host, err, errlen) < 0)
@@ -714,6 +716,12 @@ finish:
                         "client.errors and client.first_errors)",
                         (unsigned long long)errs);
         }
+    }
+    if (o->capacity && !r->cap.on) {
+        /* the run ended before the curve began: an empty one that says so */
+        cap_plan(&r->cap, 0, o->steps, o->step_min_s);
+        snprintf(r->cap.note, sizeof r->cap.note,
+                 "the run ended before the curve began (see failure): no steps");
     }
     perfcs_close(x.perf);
     x.perf = NULL;
