@@ -8,4 +8,4 @@ $(BUILD)/tests/unit/test_sched: $(call obj,harness/sched.c)
 $(BUILD)/tests/unit/test_probe: $(call obj,harness/probe.c harness/perfcs.c)
 $(BUILD)/tests/unit/test_placement: $(call obj,harness/placement.c)
 $(BUILD)/tests/unit/test_capacity: $(call obj,harness/capacity.c harness/load.c harness/load_conn.c \
-                                        harness/sched.c harness/client_http.c)
+                                        harness/sched.c)
