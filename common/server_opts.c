@@ -25,7 +25,8 @@ enum {
     OPT_ALLOW_REMOTE,
     OPT_DATA_FILE,
     OPT_FILE_IO,
-    OPT_FILE_THREADS
+    OPT_FILE_THREADS,
+    OPT_PIN_WORKERS
 };
 
 static const struct option LONG_OPTS[] = {
@@ -46,6 +47,7 @@ static const struct option LONG_OPTS[] = {
     {"data-file", required_argument, NULL, OPT_DATA_FILE},
     {"file-io", required_argument, NULL, OPT_FILE_IO},
     {"file-threads", required_argument, NULL, OPT_FILE_THREADS},
+    {"pin-workers", no_argument, NULL, OPT_PIN_WORKERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -77,6 +79,8 @@ static void usage(char *buf, size_t len, const char *prog, unsigned features)
              "  --workers N            N processes, each with its own SO_REUSEPORT\n"
              "                         listener on the port (default 1: the model the\n"
              "                         claims describe; more to pass one process's fd limit)\n"
+             "  --pin-workers          worker i runs on the i-th CPU of the affinity mask\n"
+             "                         the server started with (one loop per CPU)\n"
              "%s"
              "\n"
              "What a request waits on (io=KIND in the query overrides --io):\n"
@@ -148,7 +152,7 @@ enum server_opts_result server_opts_parse(struct server_opts *o, int argc, char 
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", LONG_OPTS, NULL)) != -1) {
         const char *name =
-            c >= OPT_HOST && c <= OPT_FILE_THREADS ? LONG_OPTS[c - OPT_HOST].name : "";
+            c >= OPT_HOST && c <= OPT_PIN_WORKERS ? LONG_OPTS[c - OPT_HOST].name : "";
         switch (c) {
         case OPT_HOST: o->host = optarg; break;
         case OPT_PORT:
@@ -242,6 +246,7 @@ enum server_opts_result server_opts_parse(struct server_opts *o, int argc, char 
             }
             o->file_io = v;
             break;
+        case OPT_PIN_WORKERS: o->pin_workers = 1; break;
         case 'h': usage(err, errlen, prog, features); return OPTS_HELP;
         default:
             snprintf(err, errlen, "unknown or incomplete option '%s' (try --help)",
