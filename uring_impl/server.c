@@ -47,11 +47,11 @@ int64_t loop_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-struct io_uring_sqe *loop_sqe(struct server *s)
+/* Submits early until the submission ring has n free slots: only when a pass queues more
+ * than the ring holds. Every slot handed out before is fully prepared by then. */
+static void loop_make_room(struct server *s, unsigned n)
 {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
-
-    for (int tries = 0; !sqe; tries++) {
+    for (int tries = 0; io_uring_sq_space_left(&s->ring) < n; tries++) {
         int rc = io_uring_submit(&s->ring);
         if (rc < 0 && tries > 1000) {
             fprintf(stderr, "uring_server: io_uring_submit: %s\n", strerror(-rc));
@@ -59,17 +59,20 @@ struct io_uring_sqe *loop_sqe(struct server *s)
         }
         if (rc < 0)
             sched_yield();
-        sqe = io_uring_get_sqe(&s->ring);
     }
-    return sqe;
+}
+
+struct io_uring_sqe *loop_sqe(struct server *s)
+{
+    loop_make_room(s, 1);
+    return io_uring_get_sqe(&s->ring);
 }
 
 void loop_sqe_pair(struct server *s, struct io_uring_sqe **a, struct io_uring_sqe **b)
 {
-    if (io_uring_sq_space_left(&s->ring) < 2)
-        io_uring_submit(&s->ring); /* loop_sqe retries if this fails */
-    *a = loop_sqe(s);
-    *b = loop_sqe(s);
+    loop_make_room(s, 2);
+    *a = io_uring_get_sqe(&s->ring);
+    *b = io_uring_get_sqe(&s->ring);
 }
 
 void loop_cancel(struct server *s, uint64_t tag)
