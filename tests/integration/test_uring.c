@@ -1,5 +1,7 @@
 /* test_uring: what only the io_uring server has. The protocol, limits, abuse and fault
- * suites run against it from test_servers and test_faults; this file covers the rest:
+ * suites (test_protocol, test_bad_input, test_abuse, test_slowloris, test_resets,
+ * test_fd_limits, test_idle, test_lifecycle, test_net_wait, test_file_wait, ...) run against
+ * it through itest.c's table of servers; this file covers the rest:
  *   - the start-up refusal (exit 3, the cause and the fix) when a seccomp filter refuses
  *     io_uring_setup (EPERM, ENOSYS) or buffer-ring registration;
  *   - cancellation: tasks closed with operations in flight (a receive, a send, a timer, a
