@@ -81,6 +81,8 @@ def sweep_main(argv=None):
     ap.add_argument("--profile", choices=sorted(PROFILES), default="quick")
     ap.add_argument("--out", required=True)
     ap.add_argument("--bin", default=os.environ.get("TVT_BIN_DIR", "bin"))
+    ap.add_argument("--server-cpus", type=int, default=None, metavar="K",
+                    help="CPUs for the server (default: the harness's plan, half of them)")
     ap.add_argument("--skip-hol", action="store_true", help="leave out the head-of-line case")
     ap.add_argument("--skip-hyperfine", action="store_true", help="leave out hyperfine")
     ap.add_argument("--only", default="grid,contestant,scale",
@@ -92,6 +94,9 @@ def sweep_main(argv=None):
     args.only = set(x.strip() for x in args.only.split(",") if x.strip())
     if not args.only <= {"grid", "contestant", "scale"}:
         ap.error(f"--only: parts are grid, contestant and scale, not {','.join(args.only)}")
+    if args.server_cpus is not None and not 1 <= args.server_cpus <= len(os.sched_getaffinity(0)):
+        ap.error(f"--server-cpus {args.server_cpus}: this process may use "
+                 f"{len(os.sched_getaffinity(0))} CPUs")
     harness = os.path.join(args.bin, "harness")
     if not os.access(harness, os.X_OK):
         print(f"sweep.py: {harness} not found or not executable; build it with `make` "
