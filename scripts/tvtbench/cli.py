@@ -14,7 +14,9 @@ def report_main(argv=None):
         print("usage: report.py data|report DIR [--reference DIR]\n"
               "  data    summary.csv, hol.csv and DIR/plots/data/* (what gnuplot reads)\n"
               "  report  DIR/REPORT.md: environment, verdicts, this run beside the\n"
-              "          reference (default results/reference), plots, failures")
+              "          reference (default results/reference), plots, failures\n"
+              "  readme DIR README.md   the README's verdict tables, regenerated from DIR\n"
+              "          (between its markers; the reference run's, never by hand)")
         return 0
     ref = None
     if "--reference" in argv:
@@ -24,6 +26,8 @@ def report_main(argv=None):
             return 2
         ref = argv[i + 1]
         argv = argv[:i] + argv[i + 2:]
+    if len(argv) == 3 and argv[0] == "readme":
+        return readme_main(argv[1], argv[2])
     if len(argv) != 2 or argv[0] not in ("data", "report"):
         print("usage: report.py data|report DIR [--reference DIR] (try --help)",
               file=sys.stderr)
@@ -51,6 +55,24 @@ def report_main(argv=None):
             print(f"  {row.cid:<8} {v.outcome:<{width}}  {v.task_label or 'task'} {v.a}, "
                   f"{v.thread_label or 'thread'} {v.t}, ratio {v.r}" + (f" {q}" if q else "")
                   + (f" [{v.note}]" if v.note else ""))
+    return 0
+
+
+def readme_main(out, readme):
+    from .report import readme_tables, splice_readme
+    from .util import write_atomic
+    if not os.path.isdir(os.path.join(out, "raw")):
+        print(f"report.py: {out}/raw not found", file=sys.stderr)
+        return 1
+    with open(readme) as f:
+        text = f.read()
+    try:
+        new = splice_readme(text, readme_tables(Results.load(out)))
+    except ValueError as e:
+        print(f"report.py: {readme}: {e}", file=sys.stderr)
+        return 1
+    write_atomic(readme, new)
+    print(f"report.py: {readme}: verdict tables regenerated from {out}")
     return 0
 
 
