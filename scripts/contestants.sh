@@ -62,34 +62,47 @@ install_bin() {
     mv -f "$BIN/.$2.tmp" "$BIN/$2"
 }
 
-build_tokio() {
-    local cargo log crate reg=/usr/share/cargo/registry
+# The Rust workspace (contestants/rust): the Tokio server, the std::thread
+# server and the Tokio microbenchmark, sharing the protocol crate.
+RUST_BINS=(tokio_server rust_thread_server tokio_micro)
+RUST_CRATES=(tokio-1 httparse-1 libc-0.2)
+RUST_APT="apt-get install cargo librust-tokio-dev librust-httparse-dev librust-libc-dev"
+
+build_rust() {
+    local cargo log crate b reg=/usr/share/cargo/registry
     if ! cargo=$(command -v cargo); then
-        skipped+=("tokio: no cargo on PATH (apt-get install cargo librust-tokio-dev librust-httparse-dev librust-libc-dev)")
+        skipped+=("rust (tokio_server, rust_thread_server, tokio_micro): no cargo on PATH ($RUST_APT)")
         return
     fi
     local missing=()
-    for crate in tokio-1 httparse-1 libc-0.2; do
+    for crate in "${RUST_CRATES[@]}"; do
         compgen -G "$reg/$crate.*" >/dev/null || missing+=("$crate")
     done
     if [ ${#missing[@]} -gt 0 ]; then
-        skipped+=("tokio: Debian's crates ${missing[*]} are not in $reg (apt-get install librust-tokio-dev librust-httparse-dev librust-libc-dev)")
+        skipped+=("rust: Debian's crates ${missing[*]} are not in $reg ($RUST_APT)")
         return
     fi
     local target
-    mkdir -p "$BUILD/tokio"
-    target=$(cd "$BUILD/tokio" && pwd)
-    log=$target/../tokio.log
-    echo "CARGO contestants/tokio ($("$cargo" --version 2>/dev/null || echo cargo), offline)"
+    mkdir -p "$BUILD/rust"
+    target=$(cd "$BUILD/rust" && pwd)
+    log=$target/../rust.log
+    echo "CARGO contestants/rust ($("$cargo" --version 2>/dev/null || echo cargo), offline)"
     # Cargo.lock is not kept: cargo 1.83+ writes a version 4 lock file that
     # Debian's cargo 1.65 cannot read, and the crate folder pins every version.
-    if (cd contestants/tokio && rm -f Cargo.lock &&
-        CARGO_TARGET_DIR="$target" "$cargo" build --release --offline --jobs "$JOBS") >"$log" 2>&1; then
-        install_bin "$target/release/tokio_server" tokio_server
-        built+=("$BIN/tokio_server")
+    # The version strings go into tokio_micro's JSON (env.git_commit, cc_version).
+    if (cd contestants/rust && rm -f Cargo.lock &&
+        TVT_VERSION=$(git describe --always --dirty 2>/dev/null || echo unknown) \
+            TVT_RUSTC_VERSION=$(rustc --version 2>/dev/null || echo rustc) \
+            CARGO_TARGET_DIR="$target" "$cargo" build --release --offline --jobs "$JOBS" &&
+        rm -f Cargo.lock) >"$log" 2>&1; then
+        for b in "${RUST_BINS[@]}"; do
+            install_bin "$target/release/$b" "$b"
+            built+=("$BIN/$b")
+        done
     else
+        rm -f contestants/rust/Cargo.lock
         tail -n 25 "$log" >&2
-        failed+=("tokio: cargo build failed (full log: $log)")
+        failed+=("rust: cargo build failed (full log: $log)")
     fi
 }
 
@@ -130,7 +143,7 @@ has_nginx() {
 
 case "$cmd" in
 build)
-    build_tokio
+    build_rust
     build_go
     check_nginx
     for b in "${built[@]}"; do echo "contestants: ready: $b"; done

@@ -4,26 +4,18 @@
 use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::workload::{self, clip, Workload};
+
 pub const URL_MAX: usize = 2048; // longer request-target: 414
 pub const HEAD_FIELDS_MAX: usize = 8192; // header names + values: 431 past it
 pub const BODY_MAX: usize = 65536; // a GET needs no body; a larger one: 413
-pub const WAIT_US_MAX: u32 = 60_000_000;
-pub const WORK_US_MAX: u32 = 10_000_000;
-pub const BYTES_MAX: u32 = 1 << 20;
 /// Bytes of a head buffered before giving up on it: the request line and 8 KiB
 /// of fields plus their separators fit well inside.
 pub const HEAD_BUF_MAX: usize = 32 * 1024;
 /// Header lines per request; httparse parses into a fixed array.
 const HEADERS_MAX: usize = 64;
 
-const SERVER: &[u8] = b"Server: tvt-tokio\r\n";
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Workload {
-    pub wait_us: u32, // simulated external I/O: tokio::time::sleep
-    pub work_us: u32, // CPU time the serving thread burns
-    pub bytes: u32,   // body length of the answer
-}
+const SERVER: &[u8] = b"Server: tvt-rust\r\n";
 
 #[derive(Debug)]
 pub struct Request {
@@ -184,7 +176,7 @@ fn parse_target(target: &str, w: &mut Workload) -> Result<(), Parse> {
         return Err(err(404, "no such path: only / is served"));
     }
     if let Some(q) = query {
-        parse_query(q, w).map_err(|why| Parse::Error(400, why))?;
+        workload::parse_query(q, w).map_err(|why| Parse::Error(400, why))?;
     }
     Ok(())
 }
@@ -196,48 +188,6 @@ fn strip_scheme(s: &str) -> Option<&str> {
         }
     }
     None
-}
-
-/// Applies "wait_us=2000&bytes=64" over w. Unknown keys are errors so that a
-/// typo cannot silently run the default (as workload_parse_query does).
-pub fn parse_query(q: &str, w: &mut Workload) -> Result<(), String> {
-    let mut next = *w;
-    for pair in q.split('&') {
-        if pair.is_empty() {
-            continue; // "a=1&&b=2": tolerated
-        }
-        let (key, value) = match pair.find('=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => {
-                return Err(format!("query parameter '{}' has no value", clip(pair, 32)));
-            }
-        };
-        let (field, max) = match key {
-            "wait_us" => (&mut next.wait_us, WAIT_US_MAX),
-            "work_us" => (&mut next.work_us, WORK_US_MAX),
-            "bytes" => (&mut next.bytes, BYTES_MAX),
-            _ => {
-                return Err(format!(
-                    "unknown query parameter '{}' (known: wait_us, work_us, bytes)",
-                    clip(key, 32)
-                ))
-            }
-        };
-        match parse_decimal(value.as_bytes(), max as u64) {
-            Some(v) if value.len() <= 10 => *field = v as u32,
-            _ => return Err(format!("{} must be an integer from 0 to {}", key, max)),
-        }
-    }
-    *w = next;
-    Ok(())
-}
-
-fn clip(s: &str, n: usize) -> &str {
-    let mut end = s.len().min(n);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 thread_local! {
@@ -315,42 +265,17 @@ fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
-/// Appends the head of a 200 (status line to blank line) to out.
-pub fn head_ok(out: &mut Vec<u8>, body_len: usize, keep_alive: bool, http_minor: u8) {
-    out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
-    out.extend_from_slice(SERVER);
-    out.extend_from_slice(b"Date: ");
-    push_date(out);
-    out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
-    push_decimal(out, body_len as u64);
-    out.extend_from_slice(b"\r\n");
-    // HTTP/1.0 clients keep the connection only when told so.
+/// The Connection header an answer needs, if any: HTTP/1.0 clients keep the
+/// connection only when told so, HTTP/1.1 ones unless told otherwise.
+fn push_connection(out: &mut Vec<u8>, keep_alive: bool, http_minor: u8) {
     if !keep_alive {
         out.extend_from_slice(b"Connection: close\r\n");
     } else if http_minor == 0 {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
-    out.extend_from_slice(b"\r\n");
 }
 
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        431 => "Request Header Fields Too Large",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
-    }
-}
-
-/// Appends a whole error answer (the reason as a text body, Connection: close).
-pub fn error_answer(out: &mut Vec<u8>, status: u16, why: &str) {
-    let why = clip(why, 200);
+fn push_head(out: &mut Vec<u8>, status: u16, body_len: usize) {
     out.extend_from_slice(b"HTTP/1.1 ");
     push_decimal(out, status as u64);
     out.push(b' ');
@@ -360,8 +285,52 @@ pub fn error_answer(out: &mut Vec<u8>, status: u16, why: &str) {
     out.extend_from_slice(b"Date: ");
     push_date(out);
     out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
-    push_decimal(out, why.len() as u64 + 1);
-    out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+    push_decimal(out, body_len as u64);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the head of a 200 (status line to blank line) to out.
+pub fn head_ok(out: &mut Vec<u8>, body_len: usize, keep_alive: bool, http_minor: u8) {
+    push_head(out, 200, body_len);
+    push_connection(out, keep_alive, http_minor);
+    out.extend_from_slice(b"\r\n");
+}
+
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+/// Appends a whole error answer (the reason as a text body, Connection: close).
+pub fn error_answer(out: &mut Vec<u8>, status: u16, why: &str) {
+    let why = clip(why, 200);
+    push_head(out, status, why.len() + 1);
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out.extend_from_slice(why.as_bytes());
+    out.push(b'\n');
+}
+
+/// Appends a whole answer for a request that was well formed but could not be
+/// served (502 backend failed, 500 file read failed): the reason as a text
+/// body, the connection kept unless the request asked to close it.
+pub fn failure_answer(out: &mut Vec<u8>, status: u16, why: &str, keep_alive: bool, minor: u8) {
+    let why = clip(why, 200);
+    push_head(out, status, why.len() + 1);
+    push_connection(out, keep_alive, minor);
+    out.extend_from_slice(b"\r\n");
     out.extend_from_slice(why.as_bytes());
     out.push(b'\n');
 }
@@ -370,7 +339,10 @@ pub fn error_answer(out: &mut Vec<u8>, status: u16, why: &str) {
 mod tests {
     use super::*;
 
-    const D: Workload = Workload { wait_us: 0, work_us: 0, bytes: 64 };
+    use crate::workload::Io;
+
+    const D: Workload =
+        Workload { wait_us: 0, work_us: 0, bytes: 64, io: Io::Timer, file_kib: 4 };
 
     fn status(p: Parse) -> u16 {
         match p {
@@ -385,7 +357,7 @@ mod tests {
         match parse(b"GET /?wait_us=5&bytes=3 HTTP/1.1\r\nHost: a\r\n\r\nGET", &D) {
             Parse::Request(n, r) => {
                 assert_eq!(n, 45);
-                assert_eq!(r.work, Workload { wait_us: 5, work_us: 0, bytes: 3 });
+                assert_eq!(r.work, Workload { wait_us: 5, bytes: 3, ..D });
                 assert!(r.keep_alive);
             }
             other => panic!("{:?}", other),
@@ -420,6 +392,19 @@ mod tests {
             Parse::Request(_, r) => assert!(!r.keep_alive),
             other => panic!("{:?}", other),
         }
+    }
+
+    #[test]
+    fn failure_keeps_alive() {
+        let mut out = Vec::new();
+        failure_answer(&mut out, 502, "backend refused", true, 1);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 502 Bad Gateway\r\n"));
+        assert!(!text.contains("Connection:"));
+        assert!(text.ends_with("\r\n\r\nbackend refused\n"));
+        let mut out = Vec::new();
+        failure_answer(&mut out, 500, "x", false, 1);
+        assert!(String::from_utf8(out).unwrap().contains("Connection: close\r\n"));
     }
 
     #[test]
