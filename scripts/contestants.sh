@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# Builds and lists the contestants: Tokio, Go and nginx servers that speak the
-# suite's protocol, each optional, each built only where its toolchain is.
+# Builds and lists the contestants: Tokio, Rust std::thread, Go and nginx servers
+# that speak the suite's protocol, each optional, each built only where its
+# toolchain is.
 #
 #   scripts/contestants.sh build [--bin DIR] [--build DIR] [--strict]
-#       builds bin/tokio_server (cargo, offline, from Debian's crates in
-#       /usr/share/cargo/registry) and bin/go_server (go, standard library only),
-#       checks that nginx is there, and says plainly what it skipped and why.
-#       Exits 0 when something was skipped or failed (the C suite does not need
-#       them); with --strict a failed build (toolchain present) exits 1.
+#       builds the Rust workspace contestants/rust (cargo, offline, from Debian's
+#       crates in /usr/share/cargo/registry): bin/tokio_server,
+#       bin/rust_thread_server, bin/tokio_micro; and bin/go_server (go, standard
+#       library only); checks that nginx is there, and says plainly what it
+#       skipped and why. Exits 0 when something was skipped or failed (the C
+#       suite does not need them); with --strict a failed build (toolchain
+#       present) exits 1.
 #   scripts/contestants.sh list [--bin DIR]
 #       one line per contestant that is ready to run: NAME<TAB>COMMAND<TAB>QUERY
 #       COMMAND runs through `harness run --server-cmd 'COMMAND'` from the repo
-#       root. Without placeholders it prints `listening on HOST:PORT` itself.
-#       With them, the caller substitutes {port} (a free port, e.g. from
-#       `contestants/nginx/nginx.sh port`; pass --target 127.0.0.1:{port} too),
-#       {dir} (an empty run folder of its own) and {bytes} (the body size).
-#       QUERY is `query` when the server honours wait_us, work_us and bytes per
-#       request, `fixed` when it answers wait 0, work 0 and {bytes} whatever is
-#       asked (nginx): run those at such points only.
+#       root. Without {port} it prints `listening on HOST:PORT` itself.
+#       Placeholders the caller substitutes:
+#         {workers}  the CPUs the server gets (K; export TVT_SERVER_CPUS=K too),
+#                    where a runtime is sized by it: tokio-multi's worker
+#                    threads, Go's GOMAXPROCS, nginx's worker_processes
+#         {port}     a free port (nginx cannot take 0; e.g. from
+#                    `contestants/nginx/nginx.sh port`); pass --target
+#                    127.0.0.1:{port} too
+#         {dir}      an empty run folder of the caller's
+#         {bytes}    the body size
+#       QUERY is `query` when the server honours wait_us, work_us, bytes, io and
+#       file_kib per request, `fixed` when it answers wait 0, work 0 and {bytes}
+#       whatever is asked (nginx): run those at such points only.
 #   scripts/contestants.sh --help
 #
 # Defaults: --bin bin, --build build/contestants; JOBS (default 2) parallel jobs.
@@ -32,7 +41,7 @@ STRICT=0
 JOBS=${JOBS:-2}
 
 usage() {
-    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -155,15 +164,21 @@ build)
     exit 0
     ;;
 list)
+    # tokio-current and rust-threads are not sized: one thread runs every task,
+    # and threads spread over whatever CPUs there are (the models the claims
+    # describe); their --workers would be processes, as the C servers'.
     if [ -x "$BIN/tokio_server" ]; then
         printf 'tokio-current\t%s --runtime current --port 0\tquery\n' "$BIN/tokio_server"
-        printf 'tokio-multi\t%s --runtime multi --port 0\tquery\n' "$BIN/tokio_server"
+        printf 'tokio-multi\t%s --runtime multi --workers {workers} --port 0\tquery\n' "$BIN/tokio_server"
+    fi
+    if [ -x "$BIN/rust_thread_server" ]; then
+        printf 'rust-threads\t%s --port 0\tquery\n' "$BIN/rust_thread_server"
     fi
     if [ -x "$BIN/go_server" ]; then
-        printf 'go\t%s --port 0\tquery\n' "$BIN/go_server"
+        printf 'go\t%s --workers {workers} --port 0\tquery\n' "$BIN/go_server"
     fi
     if has_nginx; then
-        printf 'nginx\tcontestants/nginx/nginx.sh exec {dir} --port {port} --bytes {bytes}\tfixed\n'
+        printf 'nginx\tcontestants/nginx/nginx.sh exec {dir} --port {port} --bytes {bytes} --workers {workers}\tfixed\n'
     fi
     exit 0
     ;;

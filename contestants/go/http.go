@@ -19,12 +19,39 @@ const (
 	waitUSMax     = 60000000
 	workUSMax     = 10000000
 	bytesMax      = 1 << 20
+	fileKiBMin    = 4
+	fileKiBMax    = 1024
+	fileKiBRule   = "a multiple of 4 from 4 to 1024"
 )
 
+// What a request waits on.
+const (
+	ioTimer = iota // waitUS of time.Sleep
+	ioNet          // a request to the --upstream backend, which answers after waitUS
+	ioFile         // fileKiB read with O_DIRECT at a random aligned offset of --data-file
+)
+
+var ioNames = []string{"timer", "net", "file"}
+
+func parseIO(s string) (int, bool) {
+	for i, n := range ioNames {
+		if s == n {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func fileKiBOK(v uint64) bool {
+	return v >= fileKiBMin && v <= fileKiBMax && v%4 == 0
+}
+
 type workload struct {
-	waitUS uint32 // simulated external I/O: time.Sleep
-	workUS uint32 // CPU time the serving thread burns
-	bytes  uint32 // body length of the answer
+	waitUS  uint32 // the wait: a timer, or the backend's (io=net)
+	workUS  uint32 // CPU time the serving thread burns
+	bytes   uint32 // body length of the answer
+	io      int    // ioTimer, ioNet, ioFile
+	fileKiB uint32 // io=file: KiB per read
 }
 
 type request struct {
@@ -262,8 +289,22 @@ func parseQuery(q []byte, w *workload) string {
 			field, max = &next.workUS, workUSMax
 		case "bytes":
 			field, max = &next.bytes, bytesMax
+		case "io":
+			k, ok := parseIO(string(value))
+			if !ok {
+				return "io must be timer, net or file, not '" + clip(value, 32) + "'"
+			}
+			next.io = k
+			continue
+		case "file_kib":
+			v, ok := decimal(value, fileKiBMax)
+			if !ok || !fileKiBOK(v) {
+				return "file_kib must be " + fileKiBRule
+			}
+			next.fileKiB = uint32(v)
+			continue
 		default:
-			return "unknown query parameter '" + clip(pair[:eq], 32) + "' (known: wait_us, work_us, bytes)"
+			return "unknown query parameter '" + clip(pair[:eq], 32) + "' (known: wait_us, work_us, bytes, io, file_kib)"
 		}
 		v, ok := decimal(value, max)
 		if !ok {
@@ -343,10 +384,42 @@ func reason(status int) string {
 		return "URI Too Long"
 	case 431:
 		return "Request Header Fields Too Large"
+	case 500:
+		return "Internal Server Error"
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Unavailable"
 	case 505:
 		return "HTTP Version Not Supported"
 	}
 	return "Unknown"
+}
+
+// appendFailure appends a whole answer for a request that was well formed but
+// could not be served (502 the backend failed, 500 the file read failed): the
+// reason as a text body, the connection kept unless the request asked to close.
+func appendFailure(out []byte, status int, why string, keepAlive bool, minor int) []byte {
+	if len(why) > 200 {
+		why = why[:200]
+	}
+	out = append(out, "HTTP/1.1 "...)
+	out = strconv.AppendInt(out, int64(status), 10)
+	out = append(out, ' ')
+	out = append(out, reason(status)...)
+	out = append(out, "\r\n"+serverHeader+"Date: "...)
+	out = append(out, dateText()...)
+	out = append(out, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
+	out = strconv.AppendInt(out, int64(len(why)+1), 10)
+	out = append(out, "\r\n"...)
+	if !keepAlive {
+		out = append(out, "Connection: close\r\n"...)
+	} else if minor == 0 {
+		out = append(out, "Connection: keep-alive\r\n"...)
+	}
+	out = append(out, "\r\n"...)
+	out = append(out, why...)
+	return append(out, '\n')
 }
 
 // appendError appends a whole error answer (the reason as a text body,
