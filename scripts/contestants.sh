@@ -98,10 +98,12 @@ build_rust() {
     echo "CARGO contestants/rust ($("$cargo" --version 2>/dev/null || echo cargo), offline)"
     # Cargo.lock is not kept: cargo 1.83+ writes a version 4 lock file that
     # Debian's cargo 1.65 cannot read, and the crate folder pins every version.
-    # The version strings go into tokio_micro's JSON (env.git_commit, cc_version).
+    # The version strings go into tokio_micro's JSON (env.git_commit, cc_version,
+    # tokio_version).
     if (cd contestants/rust && rm -f Cargo.lock &&
         TVT_VERSION=$(git describe --always --dirty 2>/dev/null || echo unknown) \
             TVT_RUSTC_VERSION=$(rustc --version 2>/dev/null || echo rustc) \
+            TVT_TOKIO_VERSION=$(cd "$reg" && ls -d tokio-1.* 2>/dev/null | head -n 1 | sed 's/^tokio-//') \
             CARGO_TARGET_DIR="$target" "$cargo" build --release --offline --jobs "$JOBS" &&
         rm -f Cargo.lock) >"$log" 2>&1; then
         for b in "${RUST_BINS[@]}"; do
