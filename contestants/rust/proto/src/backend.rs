@@ -22,7 +22,11 @@ pub enum Answer {
     More,
     /// A whole answer of `len` bytes (head and body) with this status; close:
     /// the backend said it closes, so the connection cannot be reused.
-    Done { len: usize, status: u16, close: bool },
+    Done {
+        len: usize,
+        status: u16,
+        close: bool,
+    },
     /// Not an answer this client can frame: drop the connection.
     Malformed(String),
 }
@@ -61,12 +65,19 @@ pub fn parse_answer(buf: &[u8]) -> Answer {
         None => return Answer::Malformed("backend answer without Content-Length".to_string()),
     };
     if head + body > ANSWER_MAX {
-        return Answer::Malformed(format!("backend answer of {} bytes is too large", head + body));
+        return Answer::Malformed(format!(
+            "backend answer of {} bytes is too large",
+            head + body
+        ));
     }
     if buf.len() < head + body {
         return Answer::More;
     }
-    Answer::Done { len: head + body, status, close }
+    Answer::Done {
+        len: head + body,
+        status,
+        close,
+    }
 }
 
 /// Why a whole answer is a failure (a status outside 2xx), or None.
@@ -95,15 +106,35 @@ mod tests {
     #[test]
     fn answers() {
         let a = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nxxHTTP/1.1";
-        assert_eq!(parse_answer(a), Answer::Done { len: 40, status: 200, close: false });
+        assert_eq!(
+            parse_answer(a),
+            Answer::Done {
+                len: 40,
+                status: 200,
+                close: false
+            }
+        );
         for n in 0..40 {
             assert_eq!(parse_answer(&a[..n]), Answer::More, "{}", n);
         }
         let c = b"HTTP/1.1 503 No\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        assert!(matches!(parse_answer(c), Answer::Done { status: 503, close: true, .. }));
+        assert!(matches!(
+            parse_answer(c),
+            Answer::Done {
+                status: 503,
+                close: true,
+                ..
+            }
+        ));
         assert!(status_failure(503).is_some() && status_failure(204).is_none());
-        assert!(matches!(parse_answer(b"garbage\r\n\r\n"), Answer::Malformed(_)));
-        assert!(matches!(parse_answer(b"HTTP/1.1 200 OK\r\n\r\n"), Answer::Malformed(_)));
+        assert!(matches!(
+            parse_answer(b"garbage\r\n\r\n"),
+            Answer::Malformed(_)
+        ));
+        assert!(matches!(
+            parse_answer(b"HTTP/1.1 200 OK\r\n\r\n"),
+            Answer::Malformed(_)
+        ));
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
         assert!(matches!(parse_answer(chunked), Answer::Malformed(_)));
     }

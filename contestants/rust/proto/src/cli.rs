@@ -85,19 +85,28 @@ pub fn common_usage() -> String {
 fn number(flag: &str, value: &str, min: u32, max: u32) -> Result<u32, String> {
     match workload::parse_u32(value, max) {
         Some(v) if v >= min => Ok(v),
-        _ => Err(format!("--{flag}: '{value}' is not an integer from {min} to {max}")),
+        _ => Err(format!(
+            "--{flag}: '{value}' is not an integer from {min} to {max}"
+        )),
     }
 }
 
 /// "127.0.0.1:8080", "localhost:80", "[::1]:80": resolved now, loopback only
 /// unless allow_remote.
 pub fn parse_upstream(value: &str, allow_remote: bool) -> Result<Upstream, String> {
-    let colon = value.rfind(':').filter(|&i| i > 0 && i + 1 < value.len()).ok_or_else(|| {
-        format!("--upstream: '{value}' is not HOST:PORT (for example 127.0.0.1:8081)")
-    })?;
+    let colon = value
+        .rfind(':')
+        .filter(|&i| i > 0 && i + 1 < value.len())
+        .ok_or_else(|| {
+            format!("--upstream: '{value}' is not HOST:PORT (for example 127.0.0.1:8081)")
+        })?;
     let port = match workload::parse_u32(&value[colon + 1..], 65535) {
         Some(p) if p > 0 => p as u16,
-        _ => return Err(format!("--upstream: '{value}' needs a port from 1 to 65535")),
+        _ => {
+            return Err(format!(
+                "--upstream: '{value}' needs a port from 1 to 65535"
+            ))
+        }
     };
     let host = value[..colon].trim_start_matches('[').trim_end_matches(']');
     let addr = (host, port)
@@ -112,7 +121,10 @@ pub fn parse_upstream(value: &str, allow_remote: bool) -> Result<Upstream, Strin
             addr.ip()
         ));
     }
-    Ok(Upstream { addr, host_header: value.to_string() })
+    Ok(Upstream {
+        addr,
+        host_header: value.to_string(),
+    })
 }
 
 /// Parses argv (without the program name). Flags take `--flag VALUE` or
@@ -221,7 +233,10 @@ fn parse_inner(args: &[String], extra: &Extra) -> Result<Option<Opts>, String> {
 mod tests {
     use super::*;
 
-    const ALL: Extra = Extra { stack_kib: true, runtime: true };
+    const ALL: Extra = Extra {
+        stack_kib: true,
+        runtime: true,
+    };
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
@@ -237,20 +252,28 @@ mod tests {
     #[test]
     fn flags() {
         let o = match parse(
-            &args("--port=9 --io file --data-file /x --file-kib 8 --upstream 127.0.0.1:5 --workers 3"),
+            &args(
+                "--port=9 --io file --data-file /x --file-kib 8 --upstream 127.0.0.1:5 --workers 3",
+            ),
             &ALL,
         ) {
             Parsed::Run(o) => o,
             _ => panic!(),
         };
-        assert_eq!((o.port, o.defaults.io, o.defaults.file_kib, o.workers), (9, Io::File, 8, 3));
+        assert_eq!(
+            (o.port, o.defaults.io, o.defaults.file_kib, o.workers),
+            (9, Io::File, 8, 3)
+        );
         assert_eq!(o.upstream.unwrap().addr.port(), 5);
         assert_eq!(o.idle_timeout_ms, IDLE_TIMEOUT_DEFAULT);
     }
 
     #[test]
     fn refusals() {
-        let none = Extra { stack_kib: false, runtime: false };
+        let none = Extra {
+            stack_kib: false,
+            runtime: false,
+        };
         assert!(err("--stack-kib 64", &none).contains("unknown option"));
         assert!(err("--runtime multi", &none).contains("unknown option"));
         assert!(err("--file-kib 6", &ALL).contains("multiple of 4"));
@@ -263,7 +286,10 @@ mod tests {
         assert!(err("--upstream 192.0.2.1:80", &ALL).contains("--allow-remote"));
         assert!(err("--workers 0", &ALL).contains("--workers"));
         assert!(err("--port", &ALL).contains("needs a value"));
-        assert!(matches!(parse(&args("--upstream 192.0.2.1:80 --allow-remote"), &ALL), Parsed::Run(_)));
+        assert!(matches!(
+            parse(&args("--upstream 192.0.2.1:80 --allow-remote"), &ALL),
+            Parsed::Run(_)
+        ));
         assert!(matches!(parse(&args("--help"), &ALL), Parsed::Help));
     }
 }

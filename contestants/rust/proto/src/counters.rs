@@ -103,7 +103,12 @@ pub fn json(impl_name: &str) -> String {
 /// strings and anything else are skipped. Enough for the lines of our own workers.
 pub fn parse_ints(line: &str) -> Vec<(String, u64)> {
     let mut out = Vec::new();
-    for field in line.trim().trim_start_matches('{').trim_end_matches('}').split(',') {
+    for field in line
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .split(',')
+    {
         let mut kv = field.splitn(2, ':');
         let (k, v) = match (kv.next(), kv.next()) {
             (Some(k), Some(v)) => (k.trim(), v.trim()),

@@ -78,7 +78,9 @@ pub fn open_checked(path: &str) -> Result<DataFile, String> {
         } else {
             "not a regular file"
         };
-        return Err(format!("--data-file {path}: is {kind}, not a regular file ({fix})"));
+        return Err(format!(
+            "--data-file {path}: is {kind}, not a regular file ({fix})"
+        ));
     }
     if meta.len() < MIN_SIZE {
         return Err(format!(
@@ -106,15 +108,23 @@ pub fn open_checked(path: &str) -> Result<DataFile, String> {
         })?;
     // Some filesystems accept the flag at open and refuse the first read.
     let mut probe = AlignedBuf::new(ALIGN);
-    match file.read_at(probe.as_mut(), 0) {
+    match file.read_at(probe.as_mut_slice(), 0) {
         Ok(n) if n == ALIGN => {}
-        Ok(n) => return Err(format!("--data-file {path}: a first read gave {n} bytes, not {ALIGN}")),
+        Ok(n) => {
+            return Err(format!(
+                "--data-file {path}: a first read gave {n} bytes, not {ALIGN}"
+            ))
+        }
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
             return Err(refuse_direct(path, "a first read", &e))
         }
         Err(e) => return Err(format!("--data-file {path}: a first read failed: {e}")),
     }
-    Ok(DataFile { file, size: meta.len(), path: path.to_string() })
+    Ok(DataFile {
+        file,
+        size: meta.len(),
+        path: path.to_string(),
+    })
 }
 
 impl DataFile {
@@ -161,7 +171,10 @@ impl AlignedBuf {
         if ptr.is_null() {
             alloc::handle_alloc_error(layout);
         }
-        AlignedBuf { ptr, len: layout.size() }
+        AlignedBuf {
+            ptr,
+            len: layout.size(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -172,7 +185,7 @@ impl AlignedBuf {
         self.len == 0
     }
 
-    pub fn as_mut(&mut self) -> &mut [u8] {
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
         unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 
@@ -193,7 +206,9 @@ pub struct Rng(u64);
 
 impl Rng {
     pub fn new(salt: u64) -> Rng {
-        let t = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         // splitmix64 of the seed, so that close seeds give unrelated streams
         let mut z = t ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -201,7 +216,7 @@ impl Rng {
         Rng((z ^ (z >> 31)) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -214,7 +229,7 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         let zone = u64::MAX - u64::MAX % n;
         loop {
-            let v = self.next();
+            let v = self.next_u64();
             if v < zone {
                 return v % n;
             }
@@ -228,7 +243,11 @@ mod tests {
 
     #[test]
     fn offsets_aligned_and_inside() {
-        let f = DataFile { file: File::open("/dev/null").unwrap(), size: MIN_SIZE + 100, path: "x".into() };
+        let f = DataFile {
+            file: File::open("/dev/null").unwrap(),
+            size: MIN_SIZE + 100,
+            path: "x".into(),
+        };
         let mut rng = Rng::new(1);
         let (mut lo, mut hi) = (u64::MAX, 0);
         for _ in 0..10_000 {
@@ -240,21 +259,28 @@ mod tests {
         }
         assert_eq!(lo, 0);
         assert_eq!(hi, (f.size - 8192) / 4096 * 4096);
-        let whole = DataFile { size: MIN_SIZE, ..f };
+        let whole = DataFile {
+            size: MIN_SIZE,
+            ..f
+        };
         assert_eq!(whole.random_offset(MIN_SIZE as usize, &mut rng), 0);
     }
 
     #[test]
     fn aligned_buffer() {
         let mut b = AlignedBuf::new(8192);
-        assert_eq!(b.as_mut().as_ptr() as usize % ALIGN, 0);
+        assert_eq!(b.as_mut_slice().as_ptr() as usize % ALIGN, 0);
         assert_eq!(b.len(), 8192);
     }
 
     #[test]
     fn refusals_name_the_file() {
-        assert!(open_checked("/nonexistent/x").unwrap_err().contains("/nonexistent/x"));
+        assert!(open_checked("/nonexistent/x")
+            .unwrap_err()
+            .contains("/nonexistent/x"));
         assert!(open_checked("/tmp").unwrap_err().contains("directory"));
-        assert!(open_checked("/etc/hostname").unwrap_err().contains("shorter"));
+        assert!(open_checked("/etc/hostname")
+            .unwrap_err()
+            .contains("shorter"));
     }
 }

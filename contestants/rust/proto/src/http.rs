@@ -56,7 +56,11 @@ pub fn parse(buf: &[u8], defaults: &Workload) -> Parse {
     if target.len() > URL_MAX {
         return err(414, "request-target longer than 2048 bytes");
     }
-    let fields: usize = req.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let fields: usize = req
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len())
+        .sum();
     if fields > HEAD_FIELDS_MAX {
         return err(431, "request header fields larger than 8 KiB");
     }
@@ -76,7 +80,9 @@ pub fn parse(buf: &[u8], defaults: &Workload) -> Parse {
             }
         } else if h.name.eq_ignore_ascii_case("content-length") {
             match parse_decimal(trim(h.value), u64::MAX) {
-                Some(n) if n > BODY_MAX as u64 => return err(413, "request body larger than 64 KiB"),
+                Some(n) if n > BODY_MAX as u64 => {
+                    return err(413, "request body larger than 64 KiB")
+                }
                 Some(n) => body_len = n as usize,
                 None => return err(400, "malformed Content-Length"),
             }
@@ -133,8 +139,14 @@ fn partial_limits(buf: &[u8]) -> Parse {
 }
 
 fn trim(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(s.len());
-    let end = s.iter().rposition(|&c| c != b' ' && c != b'\t').map_or(start, |i| i + 1);
+    let start = s
+        .iter()
+        .position(|&c| c != b' ' && c != b'\t')
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|&c| c != b' ' && c != b'\t')
+        .map_or(start, |i| i + 1);
     &s[start..end.max(start)]
 }
 
@@ -197,7 +209,9 @@ thread_local! {
 }
 
 fn push_date(out: &mut Vec<u8>) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     DATE.with(|cell| {
         let (sec, mut text) = cell.get();
         if sec != now {
@@ -341,8 +355,13 @@ mod tests {
 
     use crate::workload::Io;
 
-    const D: Workload =
-        Workload { wait_us: 0, work_us: 0, bytes: 64, io: Io::Timer, file_kib: 4 };
+    const D: Workload = Workload {
+        wait_us: 0,
+        work_us: 0,
+        bytes: 64,
+        io: Io::Timer,
+        file_kib: 4,
+    };
 
     fn status(p: Parse) -> u16 {
         match p {
@@ -354,10 +373,20 @@ mod tests {
 
     #[test]
     fn query_over_defaults() {
-        match parse(b"GET /?wait_us=5&bytes=3 HTTP/1.1\r\nHost: a\r\n\r\nGET", &D) {
+        match parse(
+            b"GET /?wait_us=5&bytes=3 HTTP/1.1\r\nHost: a\r\n\r\nGET",
+            &D,
+        ) {
             Parse::Request(n, r) => {
                 assert_eq!(n, 45);
-                assert_eq!(r.work, Workload { wait_us: 5, bytes: 3, ..D });
+                assert_eq!(
+                    r.work,
+                    Workload {
+                        wait_us: 5,
+                        bytes: 3,
+                        ..D
+                    }
+                );
                 assert!(r.keep_alive);
             }
             other => panic!("{:?}", other),
@@ -368,7 +397,10 @@ mod tests {
     fn errors() {
         assert_eq!(status(parse(b"GET /x HTTP/1.1\r\n\r\n", &D)), 404);
         assert_eq!(status(parse(b"POST / HTTP/1.1\r\n\r\n", &D)), 405);
-        assert_eq!(status(parse(b"GET /?bytes=1048577 HTTP/1.1\r\n\r\n", &D)), 400);
+        assert_eq!(
+            status(parse(b"GET /?bytes=1048577 HTTP/1.1\r\n\r\n", &D)),
+            400
+        );
         assert_eq!(status(parse(b"GET /?nope=1 HTTP/1.1\r\n\r\n", &D)), 400);
         assert_eq!(status(parse(b"GET /?bytes HTTP/1.1\r\n\r\n", &D)), 400);
         assert_eq!(status(parse(b"GARBAGE\r\n\r\n", &D)), 400);
@@ -379,7 +411,13 @@ mod tests {
         assert_eq!(status(parse(partial.as_bytes(), &D)), 414);
         let big = format!("GET / HTTP/1.1\r\nX-A: {}\r\n\r\n", "v".repeat(9000));
         assert_eq!(status(parse(big.as_bytes(), &D)), 431);
-        assert_eq!(status(parse(b"GET / HTTP/1.1\r\nContent-Length: 70000\r\n\r\n", &D)), 413);
+        assert_eq!(
+            status(parse(
+                b"GET / HTTP/1.1\r\nContent-Length: 70000\r\n\r\n",
+                &D
+            )),
+            413
+        );
     }
 
     #[test]
@@ -404,7 +442,9 @@ mod tests {
         assert!(text.ends_with("\r\n\r\nbackend refused\n"));
         let mut out = Vec::new();
         failure_answer(&mut out, 500, "x", false, 1);
-        assert!(String::from_utf8(out).unwrap().contains("Connection: close\r\n"));
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("Connection: close\r\n"));
     }
 
     #[test]

@@ -12,7 +12,9 @@ fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
             let sin = libc::sockaddr_in {
                 sin_family: libc::AF_INET as libc::sa_family_t,
                 sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) },
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
                 sin_zero: [0; 8],
             };
             unsafe { std::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in, sin) };
@@ -23,7 +25,9 @@ fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
                 sin6_family: libc::AF_INET6 as libc::sa_family_t,
                 sin6_port: a.port().to_be(),
                 sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
                 sin6_scope_id: a.scope_id(),
             };
             unsafe { std::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in6, sin6) };
@@ -36,13 +40,22 @@ fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
 /// A bound TCP socket on host:port; listening with `backlog` unless it is
 /// None (a socket that only holds the port). reuseport: SO_REUSEPORT, so that
 /// several processes each listen on the port. Err names the cause and the fix.
-pub fn listen(host: &str, port: u16, backlog: Option<u32>, reuseport: bool) -> Result<TcpListener, String> {
+pub fn listen(
+    host: &str,
+    port: u16,
+    backlog: Option<u32>,
+    reuseport: bool,
+) -> Result<TcpListener, String> {
     let addr = (host, port)
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve --host {host}: {e}"))?
         .next()
         .ok_or_else(|| format!("cannot resolve --host {host}: no address"))?;
-    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    let family = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
     let fd = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(format!("socket: {}", io::Error::last_os_error()));
@@ -66,7 +79,9 @@ pub fn listen(host: &str, port: u16, backlog: Option<u32>, reuseport: bool) -> R
     if unsafe { libc::bind(fd, &ss as *const _ as *const libc::sockaddr, len) } < 0 {
         let e = io::Error::last_os_error();
         let hint = match e.raw_os_error() {
-            Some(libc::EADDRINUSE) => " (another process holds the port; pick another with --port, or 0)",
+            Some(libc::EADDRINUSE) => {
+                " (another process holds the port; pick another with --port, or 0)"
+            }
             Some(libc::EADDRNOTAVAIL) => " (no local interface has that address; try 127.0.0.1)",
             _ => "",
         };

@@ -56,7 +56,12 @@ fn pipe() -> Result<(std::fs::File, std::fs::File), String> {
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
         return Err(format!("pipe: {}", std::io::Error::last_os_error()));
     }
-    Ok(unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) })
+    Ok(unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    })
 }
 
 fn stop_set() -> libc::sigset_t {
@@ -71,7 +76,15 @@ fn stop_set() -> libc::sigset_t {
 }
 
 /// In the child: its own listener, the server, its counters down the pipe.
-fn worker_main(o: &Opts, prog: &str, impl_name: &str, port: u16, ready: std::fs::File, mut ctr: std::fs::File, serve: ServeFn) -> ! {
+fn worker_main(
+    o: &Opts,
+    prog: &str,
+    impl_name: &str,
+    port: u16,
+    ready: std::fs::File,
+    mut ctr: std::fs::File,
+    serve: ServeFn,
+) -> ! {
     let l = match net::listen(&o.host, port, Some(o.backlog), true) {
         Ok(l) => l,
         Err(e) => {
@@ -85,7 +98,10 @@ fn worker_main(o: &Opts, prog: &str, impl_name: &str, port: u16, ready: std::fs:
             let _ = f.write_all(&[1]);
         }
     });
-    let ok = writeln!(ctr, "{}", counters::json(impl_name)).is_ok();
+    // One write of one line: the workers share the pipe, and a write of at most
+    // PIPE_BUF bytes is never interleaved with another's.
+    let line = counters::json(impl_name) + "\n";
+    let ok = ctr.write_all(line.as_bytes()).is_ok();
     std::process::exit(if ok { rc } else { 1 });
 }
 
@@ -115,7 +131,10 @@ fn run_workers(o: &Opts, prog: &str, impl_name: &str, workers: u32, serve: Serve
     for i in 0..workers {
         let pid = unsafe { libc::fork() };
         if pid < 0 {
-            eprintln!("{prog}: fork of worker {i}: {}", std::io::Error::last_os_error());
+            eprintln!(
+                "{prog}: fork of worker {i}: {}",
+                std::io::Error::last_os_error()
+            );
             failed = true;
             break;
         }
@@ -132,13 +151,21 @@ fn run_workers(o: &Opts, prog: &str, impl_name: &str, workers: u32, serve: Serve
     drop(ctr_w);
     let mut ready = 0u32;
     while !failed && ready < workers {
-        let mut p = libc::pollfd { fd: std::os::unix::io::AsRawFd::as_raw_fd(&ready_r), events: libc::POLLIN, revents: 0 };
+        let mut p = libc::pollfd {
+            fd: std::os::unix::io::AsRawFd::as_raw_fd(&ready_r),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         let n = unsafe { libc::poll(&mut p, 1, READY_TIMEOUT_MS) };
         if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
             continue;
         }
         let mut buf = [0u8; 64];
-        let got = if n > 0 { ready_r.read(&mut buf).unwrap_or(0) } else { 0 };
+        let got = if n > 0 {
+            ready_r.read(&mut buf).unwrap_or(0)
+        } else {
+            0
+        };
         if got == 0 {
             // EOF: a worker died before it was ready; 0 from poll: timed out
             eprintln!("{prog}: only {ready} of {workers} workers became ready");

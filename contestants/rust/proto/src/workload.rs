@@ -50,7 +50,13 @@ pub struct Workload {
 
 impl Default for Workload {
     fn default() -> Workload {
-        Workload { wait_us: 0, work_us: 0, bytes: 64, io: Io::Timer, file_kib: FILE_KIB_DEFAULT }
+        Workload {
+            wait_us: 0,
+            work_us: 0,
+            bytes: 64,
+            io: Io::Timer,
+            file_kib: FILE_KIB_DEFAULT,
+        }
     }
 }
 
@@ -129,7 +135,9 @@ pub fn parse_query(q: &str, w: &mut Workload) -> Result<(), String> {
 /// server cannot serve gets 400 naming the missing flag.
 pub fn capable(w: &Workload, has_upstream: bool, has_data_file: bool) -> Result<(), &'static str> {
     match w.io {
-        Io::Net if !has_upstream => Err("io=net needs the server started with --upstream HOST:PORT"),
+        Io::Net if !has_upstream => {
+            Err("io=net needs the server started with --upstream HOST:PORT")
+        }
         Io::File if !has_data_file => Err("io=file needs the server started with --data-file PATH"),
         _ => Ok(()),
     }
@@ -150,8 +158,16 @@ mod tests {
     fn errors_leave_w_alone() {
         let mut w = Workload::default();
         for q in [
-            "io=disk", "file_kib=6", "file_kib=0", "file_kib=1028", "file_kib=+4", "nope=1",
-            "bytes", "wait_us=60000001", "work_us=-1", "bytes=99999999999",
+            "io=disk",
+            "file_kib=6",
+            "file_kib=0",
+            "file_kib=1028",
+            "file_kib=+4",
+            "nope=1",
+            "bytes",
+            "wait_us=60000001",
+            "work_us=-1",
+            "bytes=99999999999",
         ] {
             assert!(parse_query(q, &mut w).is_err(), "{}", q);
         }
@@ -166,7 +182,9 @@ mod tests {
         w.io = Io::Net;
         assert!(capable(&w, false, true).unwrap_err().contains("--upstream"));
         w.io = Io::File;
-        assert!(capable(&w, true, false).unwrap_err().contains("--data-file"));
+        assert!(capable(&w, true, false)
+            .unwrap_err()
+            .contains("--data-file"));
         assert!(capable(&w, false, true).is_ok());
     }
 }

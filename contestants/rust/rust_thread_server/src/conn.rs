@@ -47,7 +47,10 @@ struct Input {
 }
 
 fn timed_out(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 impl Input {
@@ -55,7 +58,15 @@ impl Input {
     /// timeout, not each byte (a one-byte-a-second client is idle): the socket
     /// timeout narrows to what is left, as in the C thread server.
     /// Reads into buf[at..]; mid: part of a request is in, so an end aborts it.
-    fn read(&mut self, s: &mut TcpStream, ctx: &Ctx, at: usize, mid: bool, deadline: Option<Instant>, narrowed: &mut bool) -> Result<usize, ()> {
+    fn read(
+        &mut self,
+        s: &mut TcpStream,
+        ctx: &Ctx,
+        at: usize,
+        mid: bool,
+        deadline: Option<Instant>,
+        narrowed: &mut bool,
+    ) -> Result<usize, ()> {
         loop {
             if let (Some(d), true) = (deadline, mid || *narrowed) {
                 let now = Instant::now();
@@ -82,7 +93,10 @@ impl Input {
                     }
                     if mid {
                         add(Ctr::Aborted);
-                    } else if !timed_out(&e) && e.kind() != io::ErrorKind::ConnectionReset && !ctx.stopping() {
+                    } else if !timed_out(&e)
+                        && e.kind() != io::ErrorKind::ConnectionReset
+                        && !ctx.stopping()
+                    {
                         add(Ctr::IoErrors);
                     }
                     return Err(());
@@ -101,7 +115,13 @@ impl Input {
         r
     }
 
-    fn frame(&mut self, s: &mut TcpStream, ctx: &Ctx, deadline: Option<Instant>, narrowed: &mut bool) -> Next {
+    fn frame(
+        &mut self,
+        s: &mut TcpStream,
+        ctx: &Ctx,
+        deadline: Option<Instant>,
+        narrowed: &mut bool,
+    ) -> Next {
         loop {
             if self.start < self.end {
                 match http::parse(&self.buf[self.start..self.end], &ctx.defaults) {
@@ -191,7 +211,11 @@ fn write_answer(s: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<()> {
 /// Serves one connection until the peer closes, an error answer, an idle
 /// timeout, a `Connection: close` request, or the stop.
 pub fn serve(s: &mut TcpStream, ctx: &Ctx, id: u64) {
-    let mut input = Input { buf: vec![0u8; READ_BUF], start: 0, end: 0 };
+    let mut input = Input {
+        buf: vec![0u8; READ_BUF],
+        start: 0,
+        end: 0,
+    };
     let mut out: Vec<u8> = Vec::with_capacity(256);
     let mut backend: Option<Backend> = None;
     let mut file_buf: Option<AlignedBuf> = None;
@@ -227,7 +251,9 @@ pub fn serve(s: &mut TcpStream, ctx: &Ctx, id: u64) {
             Io::Net => {
                 let up = ctx.upstream.as_ref().expect("capable() checked it");
                 let b = backend.get_or_insert_with(Backend::new);
-                b.exchange(up, w.wait_us, ctx.upstream_timeout, &stopping).err().map(|why| (502, why))
+                b.exchange(up, w.wait_us, ctx.upstream_timeout, &stopping)
+                    .err()
+                    .map(|why| (502, why))
             }
             Io::File => {
                 let data = ctx.data.as_ref().expect("capable() checked it");
@@ -238,9 +264,14 @@ pub fn serve(s: &mut TcpStream, ctx: &Ctx, id: u64) {
                 let buf = file_buf.as_mut().expect("allocated above");
                 let off = data.random_offset(len, &mut rng);
                 // pread in the connection thread: it blocks this thread only.
-                data.read_exact_at(&mut buf.as_mut()[..len], off).err().map(|e| {
-                    (500, format!("read of {len} bytes at offset {off} of {}: {e}", data.path))
-                })
+                data.read_exact_at(&mut buf.as_mut_slice()[..len], off)
+                    .err()
+                    .map(|e| {
+                        (
+                            500,
+                            format!("read of {len} bytes at offset {off} of {}: {e}", data.path),
+                        )
+                    })
             }
         };
         if ctx.stopping() {

@@ -106,7 +106,11 @@ fn refuse(fd: RawFd, e: &std::io::Error) {
     use std::io::Write;
     let mut s = unsafe { TcpStream::from_raw_fd(fd) };
     let mut out = Vec::new();
-    http::error_answer(&mut out, 503, &format!("no thread for this connection: thread spawn: {e}"));
+    http::error_answer(
+        &mut out,
+        503,
+        &format!("no thread for this connection: thread spawn: {e}"),
+    );
     let _ = s.set_write_timeout(Some(Duration::from_millis(100)));
     let _ = s.write_all(&out);
     add(Ctr::ThreadCreateFailed);
@@ -117,13 +121,21 @@ fn refuse(fd: RawFd, e: &std::io::Error) {
 fn accept_loop(srv: &Arc<Server>, lfd: RawFd) {
     let mut id = 0u64;
     while !srv.ctx.stopping.load(Ordering::Relaxed) {
-        let fd = unsafe { libc::accept4(lfd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
+        let fd = unsafe {
+            libc::accept4(
+                lfd,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_CLOEXEC,
+            )
+        };
         if fd < 0 {
             let e = std::io::Error::last_os_error();
             match e.raw_os_error() {
                 Some(libc::EINTR) | Some(libc::EAGAIN) => continue,
                 _ if srv.ctx.stopping.load(Ordering::Relaxed) => break,
-                Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM) => {
+                Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS)
+                | Some(libc::ENOMEM) => {
                     add(Ctr::AcceptEmfile);
                     std::thread::sleep(ACCEPT_PAUSE);
                 }
@@ -184,12 +196,14 @@ fn serve(srv: Arc<Server>, listener: TcpListener, ready: &dyn Fn()) -> i32 {
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
     let lfd = listener.as_raw_fd();
     let s2 = srv.clone();
-    let sig_thread = std::thread::Builder::new().name("signals".into()).spawn(move || {
-        let mut sig: libc::c_int = 0;
-        while unsafe { libc::sigwait(&set, &mut sig) } != 0 {}
-        s2.ctx.stopping.store(true, Ordering::Relaxed);
-        unsafe { libc::shutdown(lfd, libc::SHUT_RDWR) }; // a blocked accept() returns
-    });
+    let sig_thread = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut sig: libc::c_int = 0;
+            while unsafe { libc::sigwait(&set, &mut sig) } != 0 {}
+            s2.ctx.stopping.store(true, Ordering::Relaxed);
+            unsafe { libc::shutdown(lfd, libc::SHUT_RDWR) }; // a blocked accept() returns
+        });
     let sig_thread = match sig_thread {
         Ok(t) => t,
         Err(e) => {
@@ -209,7 +223,13 @@ extern "C" fn on_wake(_: libc::c_int) {} // only there to make blocked calls ret
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let o = match cli::parse(&args, &Extra { stack_kib: true, runtime: false }) {
+    let o = match cli::parse(
+        &args,
+        &Extra {
+            stack_kib: true,
+            runtime: false,
+        },
+    ) {
         Parsed::Run(o) => o,
         Parsed::Help => {
             print!("{}", usage());
@@ -260,11 +280,20 @@ fn main() {
                 data: data.clone(),
                 stopping: Default::default(),
             },
-            reg: Mutex::new(Registry { conns: HashMap::new(), closed: false }),
+            reg: Mutex::new(Registry {
+                conns: HashMap::new(),
+                closed: false,
+            }),
             empty: Condvar::new(),
             stack_kib: opts.stack_kib,
         });
         serve(srv, listener, ready)
     };
-    exit(proto::workers::run(&o, PROG, "rust-threads", o.workers, &serve_one));
+    exit(proto::workers::run(
+        &o,
+        PROG,
+        "rust-threads",
+        o.workers,
+        &serve_one,
+    ));
 }

@@ -40,18 +40,31 @@ fn left(deadline: Instant, up: &Upstream, limit: Duration) -> Result<Duration, F
 }
 
 fn timed_out(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 impl Backend {
     pub fn new() -> Backend {
-        Backend { stream: None, reused: false, buf: Vec::new() }
+        Backend {
+            stream: None,
+            reused: false,
+            buf: Vec::new(),
+        }
     }
 
     /// Sends the request for wait_us and reads the whole answer, all within
     /// limit. stopping() cuts it short when a signal interrupts a call
     /// (the server is stopping). Err: why, for the 502's body.
-    pub fn exchange(&mut self, up: &Upstream, wait_us: u32, limit: Duration, stopping: &dyn Fn() -> bool) -> Result<(), String> {
+    pub fn exchange(
+        &mut self,
+        up: &Upstream,
+        wait_us: u32,
+        limit: Duration,
+        stopping: &dyn Fn() -> bool,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + limit;
         let mut r = self.once(up, wait_us, deadline, limit, stopping);
         if let Err(Failure { stale: true, .. }) = r {
@@ -70,12 +83,23 @@ impl Backend {
         self.buf = Vec::new(); // an idle connection keeps no answer buffer
     }
 
-    fn once(&mut self, up: &Upstream, wait_us: u32, deadline: Instant, limit: Duration, stopping: &dyn Fn() -> bool) -> Result<(), Failure> {
+    fn once(
+        &mut self,
+        up: &Upstream,
+        wait_us: u32,
+        deadline: Instant,
+        limit: Duration,
+        stopping: &dyn Fn() -> bool,
+    ) -> Result<(), Failure> {
         if self.stream.is_none() {
             let t = left(deadline, up, limit)?;
             let s = TcpStream::connect_timeout(&up.addr, t).map_err(|e| {
                 if timed_out(&e) {
-                    fail(format!("backend {} did not accept within {} ms", up.host_header, limit.as_millis()))
+                    fail(format!(
+                        "backend {} did not accept within {} ms",
+                        up.host_header,
+                        limit.as_millis()
+                    ))
                 } else {
                     fail(format!("cannot connect to backend {}: {e}", up.host_header))
                 }
@@ -97,7 +121,10 @@ impl Backend {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted && !stopping() => {}
                 Err(e) => {
                     let why = format!("cannot send to backend {}: {e}", up.host_header);
-                    return Err(Failure { why, stale: reused && !timed_out(&e) });
+                    return Err(Failure {
+                        why,
+                        stale: reused && !timed_out(&e),
+                    });
                 }
             }
         }
@@ -126,7 +153,10 @@ impl Backend {
             match n {
                 Ok(0) => {
                     let why = format!("backend {} closed the connection", up.host_header);
-                    return Err(Failure { why, stale: reused && at == 0 });
+                    return Err(Failure {
+                        why,
+                        stale: reused && at == 0,
+                    });
                 }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted && !stopping() => {}
@@ -135,7 +165,10 @@ impl Backend {
                 }
                 Err(e) => {
                     let why = format!("backend {}: {e}", up.host_header);
-                    return Err(Failure { why, stale: reused && at == 0 });
+                    return Err(Failure {
+                        why,
+                        stale: reused && at == 0,
+                    });
                 }
             }
         }

@@ -139,6 +139,9 @@ mod tests {
             .set("b", Json::Arr(vec![real(1.5), Json::Null, real(f64::NAN)]))
             .set("c\"", string("x\ny"))
             .set("d", real(2.0));
-        assert_eq!(j.render(), "{\"a\": 1, \"b\": [1.5, null, null], \"c\\\"\": \"x\\ny\", \"d\": 2.0}");
+        assert_eq!(
+            j.render(),
+            "{\"a\": 1, \"b\": [1.5, null, null], \"c\\\"\": \"x\\ny\", \"d\": 2.0}"
+        );
     }
 }

@@ -12,7 +12,8 @@ use std::process::exit;
 
 const PROG: &str = "tokio_micro";
 
-const USAGE: &str = "usage: tokio_micro spawn [--kind KIND] (--count N | --counts N1,N2,...) [options]
+const USAGE: &str =
+    "usage: tokio_micro spawn [--kind KIND] (--count N | --counts N1,N2,...) [options]
        tokio_micro switch [--mech LIST | --kind task|thread] [options]
 Spawn and switch cost of Tokio tasks and std threads, as spawn_bench's and
 switch_bench's JSON (microbench/SCHEMA.md).
@@ -135,7 +136,9 @@ fn common(k: &str, v: &str, c: &mut Common) -> bool {
         "workers" => {
             c.workers = match v.parse::<usize>() {
                 Ok(n) if (1..=1024).contains(&n) => n,
-                _ => usage_error(&format!("--workers: '{v}' is not an integer from 1 to 1024")),
+                _ => usage_error(&format!(
+                    "--workers: '{v}' is not an integer from 1 to 1024"
+                )),
             }
         }
         "json" => c.json = Some(v.to_string()),
@@ -180,7 +183,11 @@ fn main() {
         None => usage_error("say spawn or switch"),
     };
     let rest = &args[1..];
-    let mut c = Common { multi: false, workers: 0, json: None };
+    let mut c = Common {
+        multi: false,
+        workers: 0,
+        json: None,
+    };
     let rc = match cmd.as_str() {
         "spawn" => {
             let mut o = report::SpawnOpts::default();
@@ -191,33 +198,46 @@ fn main() {
                 match k.as_str() {
                     "kind" => {
                         o.kind = spawn::Kind::parse(&v).unwrap_or_else(|| {
-                            usage_error(&format!("--kind: '{v}' is not tokio-timer, tokio-chan or std-thread"))
+                            usage_error(&format!(
+                                "--kind: '{v}' is not tokio-timer, tokio-chan or std-thread"
+                            ))
                         })
                     }
                     "count" | "counts" => {
                         o.counts = parse_counts(&v, if k == "count" { 1 } else { 16 }, 100_000_000)
-                            .unwrap_or_else(|| usage_error(&format!("bad --{k} '{v}': whole numbers 1..1e8")))
+                            .unwrap_or_else(|| {
+                                usage_error(&format!("bad --{k} '{v}': whole numbers 1..1e8"))
+                            })
                     }
                     "state-bytes" => {
                         o.state_bytes = v
                             .parse::<usize>()
                             .ok()
                             .filter(|b| spawn::STATE_SIZES.contains(b))
-                            .unwrap_or_else(|| usage_error(&format!("--state-bytes: '{v}' is not one of {:?}", spawn::STATE_SIZES)))
+                            .unwrap_or_else(|| {
+                                usage_error(&format!(
+                                    "--state-bytes: '{v}' is not one of {:?}",
+                                    spawn::STATE_SIZES
+                                ))
+                            })
                     }
                     "stack-kib" => {
                         o.stack_kib = v
                             .parse::<usize>()
                             .ok()
                             .filter(|&s| s == 0 || (16..=1 << 20).contains(&s))
-                            .unwrap_or_else(|| usage_error(&format!("--stack-kib: '{v}' is not 0 or 16..1048576")))
+                            .unwrap_or_else(|| {
+                                usage_error(&format!("--stack-kib: '{v}' is not 0 or 16..1048576"))
+                            })
                     }
                     "hold-ms" => {
                         o.hold_ms = v
                             .parse::<u64>()
                             .ok()
                             .filter(|&h| h <= 3_600_000)
-                            .unwrap_or_else(|| usage_error(&format!("--hold-ms: '{v}' is not 0..3600000")))
+                            .unwrap_or_else(|| {
+                                usage_error(&format!("--hold-ms: '{v}' is not 0..3600000"))
+                            })
                     }
                     "until-failure" => o.until_failure = true,
                     _ => usage_error(&format!("spawn: unknown option '--{k}'")),
@@ -244,21 +264,27 @@ fn main() {
                             if m == "all" {
                                 o.mechs = switch::ALL.to_vec();
                             } else {
-                                o.mechs.push(switch::Mech::parse(m).unwrap_or_else(|| usage_error(&format!("unknown mechanism '{m}'"))));
+                                o.mechs.push(switch::Mech::parse(m).unwrap_or_else(|| {
+                                    usage_error(&format!("unknown mechanism '{m}'"))
+                                }));
                             }
                         }
                     }
                     "kind" => {
                         o.mechs = match v.as_str() {
                             "task" => vec![switch::Mech::TokioSocketpair, switch::Mech::TokioChan],
-                            "thread" => vec![switch::Mech::ThreadSocketpair, switch::Mech::ThreadChan],
+                            "thread" => {
+                                vec![switch::Mech::ThreadSocketpair, switch::Mech::ThreadChan]
+                            }
                             _ => usage_error(&format!("--kind is task or thread, not '{v}'")),
                         }
                     }
                     "ring" => {
                         o.rings = parse_counts(&v, 8, 10_000)
                             .filter(|r| r.iter().all(|&k| k >= 2))
-                            .unwrap_or_else(|| usage_error(&format!("bad --ring '{v}' (comma list, 2..10000)")))
+                            .unwrap_or_else(|| {
+                                usage_error(&format!("bad --ring '{v}' (comma list, 2..10000)"))
+                            })
                     }
                     "iters" => {
                         o.iters = parse_counts(&v, 1, 1_000_000_000)
@@ -271,11 +297,20 @@ fn main() {
                         } else {
                             parse_counts(&v, 1, 1_000_000_000)
                                 .map(|x| x[0])
-                                .unwrap_or_else(|| usage_error(&format!("bad --warmup '{v}' (0..1e9)")))
+                                .unwrap_or_else(|| {
+                                    usage_error(&format!("bad --warmup '{v}' (0..1e9)"))
+                                })
                         })
                     }
                     "pin" => {
-                        o.pin = Some(v.parse::<usize>().ok().filter(|&p| p < 4096).unwrap_or_else(|| usage_error(&format!("bad --pin '{v}' (a CPU number)"))))
+                        o.pin = Some(
+                            v.parse::<usize>()
+                                .ok()
+                                .filter(|&p| p < 4096)
+                                .unwrap_or_else(|| {
+                                    usage_error(&format!("bad --pin '{v}' (a CPU number)"))
+                                }),
+                        )
                     }
                     _ => usage_error(&format!("switch: unknown option '--{k}'")),
                 }

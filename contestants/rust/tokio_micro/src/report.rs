@@ -22,7 +22,14 @@ impl Default for SpawnOpts {
     fn default() -> SpawnOpts {
         // 256 bytes: what a waiting connection keeps besides its I/O buffers, as
         // spawn_bench's DEFAULT_STATE_BYTES.
-        SpawnOpts { kind: Kind::TokioTimer, counts: Vec::new(), state_bytes: 256, stack_kib: 0, hold_ms: 0, until_failure: false }
+        SpawnOpts {
+            kind: Kind::TokioTimer,
+            counts: Vec::new(),
+            state_bytes: 256,
+            stack_kib: 0,
+            hold_ms: 0,
+            until_failure: false,
+        }
     }
 }
 
@@ -66,7 +73,11 @@ fn slope(x: &[f64], y: &[f64]) -> f64 {
 fn point_json(p: &Point, base: &ProcMem, base_pss: Option<i64>) -> Json {
     let o = &p.out;
     let n = o.created;
-    let (d_rss, d_vsz, d_anon) = (p.mem.rss_kib - base.rss_kib, p.mem.vsz_kib - base.vsz_kib, p.mem.rss_anon_kib - base.rss_anon_kib);
+    let (d_rss, d_vsz, d_anon) = (
+        p.mem.rss_kib - base.rss_kib,
+        p.mem.vsz_kib - base.vsz_kib,
+        p.mem.rss_anon_kib - base.rss_anon_kib,
+    );
     let d_ks = p.at.kernel_stack_kib - p.before.kernel_stack_kib;
     let d_su = p.at.sunreclaim_kib - p.before.sunreclaim_kib;
     let d_pss = match (p.pss, base_pss) {
@@ -78,12 +89,18 @@ fn point_json(p: &Point, base: &ProcMem, base_pss: Option<i64>) -> Json {
         Some((call, errno, _)) => Json::obj()
             .set("call", string(call))
             .set("errno", int(*errno))
-            .set("error", string(&std::io::Error::from_raw_os_error(*errno).to_string()))
+            .set(
+                "error",
+                string(&std::io::Error::from_raw_os_error(*errno).to_string()),
+            )
             .set("at_unit", int(n))
-            .set("wall", match &p.wall {
-                Some(w) => clone(w),
-                None => Json::Null,
-            }),
+            .set(
+                "wall",
+                match &p.wall {
+                    Some(w) => clone(w),
+                    None => Json::Null,
+                },
+            ),
     };
     Json::obj()
         .set("requested", int(o.requested))
@@ -107,11 +124,20 @@ fn point_json(p: &Point, base: &ProcMem, base_pss: Option<i64>) -> Json {
         .set("rss_anon_delta_kib", int(d_anon))
         .set("rss_bytes_per_unit", real(per(d_rss as f64 * 1024.0, n)))
         .set("vsz_bytes_per_unit", real(per(d_vsz as f64 * 1024.0, n)))
-        .set("pss_bytes_per_unit", d_pss.map_or(Json::Null, |d| real(per(d as f64 * 1024.0, n))))
+        .set(
+            "pss_bytes_per_unit",
+            d_pss.map_or(Json::Null, |d| real(per(d as f64 * 1024.0, n))),
+        )
         .set("kernel_stack_delta_kib", int(d_ks))
         .set("sunreclaim_delta_kib", int(d_su))
-        .set("kernel_stack_bytes_per_unit", real(per(d_ks as f64 * 1024.0, n)))
-        .set("sunreclaim_bytes_per_unit", real(per(d_su as f64 * 1024.0, n)))
+        .set(
+            "kernel_stack_bytes_per_unit",
+            real(per(d_ks as f64 * 1024.0, n)),
+        )
+        .set(
+            "sunreclaim_bytes_per_unit",
+            real(per(d_su as f64 * 1024.0, n)),
+        )
         .set("failure", failure)
 }
 
@@ -140,14 +166,38 @@ fn slope_json(pts: &[Point], base: &ProcMem, base_pss: Option<i64>) -> Json {
     };
     Json::obj()
         .set("points_used", int(used.len()))
-        .set("rss_bytes_per_unit", series(&|p| Some((p.mem.rss_kib - base.rss_kib) as f64 * 1024.0)))
-        .set("vsz_bytes_per_unit", series(&|p| Some((p.mem.vsz_kib - base.vsz_kib) as f64 * 1024.0)))
-        .set("pss_bytes_per_unit", series(&|p| Some((p.pss? - base_pss?) as f64 * 1024.0)))
-        .set("rss_anon_bytes_per_unit", series(&|p| Some((p.mem.rss_anon_kib - base.rss_anon_kib) as f64 * 1024.0)))
-        .set("kernel_stack_bytes_per_unit", series(&|p| Some((p.at.kernel_stack_kib - p.before.kernel_stack_kib) as f64 * 1024.0)))
-        .set("sunreclaim_bytes_per_unit", series(&|p| Some((p.at.sunreclaim_kib - p.before.sunreclaim_kib) as f64 * 1024.0)))
-        .set("create_ns_per_unit", series(&|p| Some(p.out.create_ns as f64)))
-        .set("teardown_ns_per_unit", series(&|p| Some(p.out.teardown_ns as f64)))
+        .set(
+            "rss_bytes_per_unit",
+            series(&|p| Some((p.mem.rss_kib - base.rss_kib) as f64 * 1024.0)),
+        )
+        .set(
+            "vsz_bytes_per_unit",
+            series(&|p| Some((p.mem.vsz_kib - base.vsz_kib) as f64 * 1024.0)),
+        )
+        .set(
+            "pss_bytes_per_unit",
+            series(&|p| Some((p.pss? - base_pss?) as f64 * 1024.0)),
+        )
+        .set(
+            "rss_anon_bytes_per_unit",
+            series(&|p| Some((p.mem.rss_anon_kib - base.rss_anon_kib) as f64 * 1024.0)),
+        )
+        .set(
+            "kernel_stack_bytes_per_unit",
+            series(&|p| Some((p.at.kernel_stack_kib - p.before.kernel_stack_kib) as f64 * 1024.0)),
+        )
+        .set(
+            "sunreclaim_bytes_per_unit",
+            series(&|p| Some((p.at.sunreclaim_kib - p.before.sunreclaim_kib) as f64 * 1024.0)),
+        )
+        .set(
+            "create_ns_per_unit",
+            series(&|p| Some(p.out.create_ns as f64)),
+        )
+        .set(
+            "teardown_ns_per_unit",
+            series(&|p| Some(p.out.teardown_ns as f64)),
+        )
 }
 
 fn write_json(c: &Common, doc: &Json) -> bool {
@@ -165,15 +215,29 @@ fn write_json(c: &Common, doc: &Json) -> bool {
 
 pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
     let thread = o.kind == Kind::StdThread;
-    let stack_eff = if o.stack_kib > 0 { o.stack_kib } else { spawn::default_stack_kib() };
+    let stack_eff = if o.stack_kib > 0 {
+        o.stack_kib
+    } else {
+        spawn::default_stack_kib()
+    };
     if thread && o.state_bytes > stack_eff * 1024 / 2 {
         eprintln!("{PROG}: --state-bytes {} does not fit a {stack_eff} KiB stack; use at most half the stack", o.state_bytes);
         return 2;
     }
     let rt = if thread { None } else { Some(runtime(c)) };
-    let rt_name = if thread { None } else if c.multi { Some("multi") } else { Some("current") };
+    let rt_name = if thread {
+        None
+    } else if c.multi {
+        Some("multi")
+    } else {
+        Some("current")
+    };
     let label = match rt_name {
-        Some(r) => format!("{}, {}-thread runtime", o.kind.name(), if r == "multi" { "multi" } else { "current" }),
+        Some(r) => format!(
+            "{}, {}-thread runtime",
+            o.kind.name(),
+            if r == "multi" { "multi" } else { "current" }
+        ),
         None => format!("{}, {} KiB stack", o.kind.name(), stack_eff),
     };
     let base = match sys::read_status() {
@@ -185,22 +249,41 @@ pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
     };
     let base_pss = sys::read_pss();
     println!("tokio_micro spawn: {label}, state {} B/unit", o.state_bytes);
-    println!("{:>10} {:>10} {:>11} {:>10} {:>10} {:>10} {:>10} {:>11}", "N", "created", "create_ns/u", "rss_B/u", "pss_B/u", "vsz_B/u", "kstack_B/u", "teardn_ns/u");
+    println!(
+        "{:>10} {:>10} {:>11} {:>10} {:>10} {:>10} {:>10} {:>11}",
+        "N", "created", "create_ns/u", "rss_B/u", "pss_B/u", "vsz_B/u", "kstack_B/u", "teardn_ns/u"
+    );
     let mut pts: Vec<Point> = Vec::new();
     let mut ok = true;
     for &n in &o.counts {
         let n = n as usize;
-        let mut out = Outcome { requested: n, ..Default::default() };
+        let mut out = Outcome {
+            requested: n,
+            ..Default::default()
+        };
         let before = sys::read_meminfo();
         let set = if thread {
             let (room, limit, _) = sys::thread_headroom();
-            let room = if room == i64::MAX { None } else { Some((room.max(0) as usize, limit)) };
+            let room = if room == i64::MAX {
+                None
+            } else {
+                Some((room.max(0) as usize, limit))
+            };
             spawn::threads_create(n, o.stack_kib, o.state_bytes, room, &mut out)
         } else {
-            spawn::tasks_create(rt.as_ref().expect("tasks have a runtime"), o.kind, n, o.state_bytes, &mut out)
+            spawn::tasks_create(
+                rt.as_ref().expect("tasks have a runtime"),
+                o.kind,
+                n,
+                o.state_bytes,
+                &mut out,
+            )
         };
         // Diagnose first: the figures that explain a wall move as soon as anything exits.
-        let wall = out.failure.as_ref().map(|(_, errno, hit)| sys::wall_json(*errno, *hit));
+        let wall = out
+            .failure
+            .as_ref()
+            .map(|(_, errno, hit)| sys::wall_json(*errno, *hit));
         if o.hold_ms > 0 {
             std::thread::sleep(std::time::Duration::from_millis(o.hold_ms));
         }
@@ -210,7 +293,14 @@ pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
         spawn::teardown(rt.as_ref(), set, &mut out);
         // Give freed memory back so the next point starts near the baseline.
         unsafe { libc::malloc_trim(0) };
-        let p = Point { out, mem, pss, before, at, wall };
+        let p = Point {
+            out,
+            mem,
+            pss,
+            before,
+            at,
+            wall,
+        };
         let o2 = &p.out;
         println!(
             "{:>10} {:>10} {:>11.0} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>11.0}",
@@ -223,7 +313,10 @@ pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
                 _ => f64::NAN,
             },
             per((p.mem.vsz_kib - base.vsz_kib) as f64 * 1024.0, o2.created),
-            per((p.at.kernel_stack_kib - p.before.kernel_stack_kib) as f64 * 1024.0, o2.created),
+            per(
+                (p.at.kernel_stack_kib - p.before.kernel_stack_kib) as f64 * 1024.0,
+                o2.created
+            ),
             per(o2.teardown_ns as f64, o2.created)
         );
         if o2.torn_down != o2.created {
@@ -264,7 +357,10 @@ pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
         f("create_ns_per_unit"),
         f("teardown_ns_per_unit")
     );
-    println!("created {created}, torn down {torn}{}", if created == torn { "" } else { "  <- MISMATCH" });
+    println!(
+        "created {created}, torn down {torn}{}",
+        if created == torn { "" } else { "  <- MISMATCH" }
+    );
     let wall_pt = pts.iter().find(|p| p.out.failure.is_some());
     let wall = match wall_pt {
         Some(p) => {
@@ -279,7 +375,10 @@ pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
                 .set("created", int(p.out.created))
                 .set("call", string(call))
                 .set("errno", int(*errno))
-                .set("error", string(&std::io::Error::from_raw_os_error(*errno).to_string()))
+                .set(
+                    "error",
+                    string(&std::io::Error::from_raw_os_error(*errno).to_string()),
+                )
                 .set("limit_hit", hit)
                 .set("limits", w)
         }
@@ -295,14 +394,27 @@ pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
         .set(
             "params",
             Json::obj()
-                .set("counts", Json::Arr(o.counts.iter().map(|&n| int(n)).collect()))
+                .set(
+                    "counts",
+                    Json::Arr(o.counts.iter().map(|&n| int(n)).collect()),
+                )
                 .set("stack_kib", int(o.stack_kib))
-                .set("stack_kib_effective", if thread { int(stack_eff) } else { Json::Null })
+                .set(
+                    "stack_kib_effective",
+                    if thread { int(stack_eff) } else { Json::Null },
+                )
                 .set("state_bytes", int(o.state_bytes))
                 .set("hold_ms", int(o.hold_ms))
                 .set("until_failure", Json::Bool(o.until_failure))
                 .set("runtime", rt_name.map_or(Json::Null, string))
-                .set("workers", if c.multi && c.workers > 0 { int(c.workers) } else { Json::Null }),
+                .set(
+                    "workers",
+                    if c.multi && c.workers > 0 {
+                        int(c.workers)
+                    } else {
+                        Json::Null
+                    },
+                ),
         )
         .set("env", sys::env_json())
         .set(
@@ -314,11 +426,17 @@ pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
                 .set("rss_anon_kib", int(base.rss_anon_kib))
                 .set("threads", int(base.threads)),
         )
-        .set("points", Json::Arr(pts.iter().map(|p| point_json(p, &base, base_pss)).collect()))
+        .set(
+            "points",
+            Json::Arr(pts.iter().map(|p| point_json(p, &base, base_pss)).collect()),
+        )
         .set("slope", sl)
         .set(
             "totals",
-            Json::obj().set("created", int(created)).set("torn_down", int(torn)).set("all_torn_down", Json::Bool(created == torn)),
+            Json::obj()
+                .set("created", int(created))
+                .set("torn_down", int(torn))
+                .set("all_torn_down", Json::Bool(created == torn)),
         )
         .set("wall", wall)
         .set("ok", Json::Bool(all_ok));
@@ -343,7 +461,13 @@ pub struct SwitchOpts {
 
 impl Default for SwitchOpts {
     fn default() -> SwitchOpts {
-        SwitchOpts { mechs: switch::ALL.to_vec(), rings: vec![2, 500], iters: 100_000, warmup: None, pin: None }
+        SwitchOpts {
+            mechs: switch::ALL.to_vec(),
+            rings: vec![2, 500],
+            iters: 100_000,
+            warmup: None,
+            pin: None,
+        }
     }
 }
 
@@ -375,13 +499,24 @@ pub fn switch(o: &SwitchOpts, c: &Common) -> i32 {
         Some(cpu) => println!("tokio_micro switch: {rt_name}-thread runtime, pinned to CPU {cpu}"),
         None => println!("tokio_micro switch: {rt_name}-thread runtime, unpinned"),
     }
-    println!("{:<22} {:>6} {:>10} {:>10} {:>10} {:>10} {:>8} {:>4}", "mechanism", "ring", "iters", "ns/hop", "base_ns", "ns/switch", "csw/hop", "ok");
+    println!(
+        "{:<22} {:>6} {:>10} {:>10} {:>10} {:>10} {:>8} {:>4}",
+        "mechanism", "ring", "iters", "ns/hop", "base_ns", "ns/switch", "csw/hop", "ok"
+    );
     let mut ok = true;
     let mut results = Vec::new();
     for &m in &o.mechs {
         for &ring in &o.rings {
-            let cfg = Cfg { ring: ring as usize, warmup, iters: o.iters };
-            let r = if m.is_thread() { switch::thread_ring(m, &cfg) } else { switch::tokio_ring(rt.as_ref().expect("made above"), m, &cfg) };
+            let cfg = Cfg {
+                ring: ring as usize,
+                warmup,
+                iters: o.iters,
+            };
+            let r = if m.is_thread() {
+                switch::thread_ring(m, &cfg)
+            } else {
+                switch::tokio_ring(rt.as_ref().expect("made above"), m, &cfg)
+            };
             let mut error = r.error.clone();
             let base = match switch::baseline(m, &cfg) {
                 Ok(b) => b,
@@ -398,13 +533,23 @@ pub fn switch(o: &SwitchOpts, c: &Common) -> i32 {
             // passes prove it ran.
             let verified = counted && (!m.is_thread() || r.nvcsw * 2 >= cfg.iters as i64);
             if error.is_none() && !counted {
-                error = Some(format!("counted {} passes, expected {}", r.hops, cfg.warmup + cfg.iters));
+                error = Some(format!(
+                    "counted {} passes, expected {}",
+                    r.hops,
+                    cfg.warmup + cfg.iters
+                ));
             } else if error.is_none() && !verified {
-                error = Some(format!("only {} voluntary switches for {} passes", r.nvcsw, cfg.iters));
+                error = Some(format!(
+                    "only {} voluntary switches for {} passes",
+                    r.nvcsw, cfg.iters
+                ));
             }
             let good = error.is_none() && r.created == cfg.ring && r.torn_down == r.created;
             if !good && error.is_none() {
-                error = Some(format!("created {} units, tore down {}", r.created, r.torn_down));
+                error = Some(format!(
+                    "created {} units, tore down {}",
+                    r.created, r.torn_down
+                ));
             }
             ok &= good;
             println!(
@@ -429,7 +574,10 @@ pub fn switch(o: &SwitchOpts, c: &Common) -> i32 {
             results.push(
                 Json::obj()
                     .set("mechanism", string(m.name()))
-                    .set("unit", string(if m.is_thread() { "thread" } else { "task" }))
+                    .set(
+                        "unit",
+                        string(if m.is_thread() { "thread" } else { "task" }),
+                    )
                     .set("runtime", unit_rt.map_or(Json::Null, string))
                     .set("label", string(&label))
                     .set("ring", int(ring))
@@ -457,13 +605,26 @@ pub fn switch(o: &SwitchOpts, c: &Common) -> i32 {
         .set(
             "params",
             Json::obj()
-                .set("mechanisms", Json::Arr(o.mechs.iter().map(|m| string(m.name())).collect()))
-                .set("rings", Json::Arr(o.rings.iter().map(|&r| int(r)).collect()))
+                .set(
+                    "mechanisms",
+                    Json::Arr(o.mechs.iter().map(|m| string(m.name())).collect()),
+                )
+                .set(
+                    "rings",
+                    Json::Arr(o.rings.iter().map(|&r| int(r)).collect()),
+                )
                 .set("iters", int(o.iters))
                 .set("warmup", int(warmup))
                 .set("pin_cpu", o.pin.map_or(Json::Null, int))
                 .set("runtime", string(rt_name))
-                .set("workers", if c.multi && c.workers > 0 { int(c.workers) } else { Json::Null }),
+                .set(
+                    "workers",
+                    if c.multi && c.workers > 0 {
+                        int(c.workers)
+                    } else {
+                        Json::Null
+                    },
+                ),
         )
         .set("env", sys::env_json())
         .set("results", Json::Arr(results))

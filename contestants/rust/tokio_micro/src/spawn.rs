@@ -129,8 +129,14 @@ macro_rules! by_state {
 
 /// The live units of one point.
 pub enum Set {
-    Tasks { handles: Vec<JoinHandle<()>>, senders: Vec<oneshot::Sender<()>> },
-    Threads { handles: Vec<std::thread::JoinHandle<()>>, shared: Arc<Shared> },
+    Tasks {
+        handles: Vec<JoinHandle<()>>,
+        senders: Vec<oneshot::Sender<()>>,
+    },
+    Threads {
+        handles: Vec<std::thread::JoinHandle<()>>,
+        shared: Arc<Shared>,
+    },
 }
 
 fn ns(d: Duration) -> u64 {
@@ -200,11 +206,21 @@ fn thread_unit<const B: usize>(sh: Arc<Shared>) {
 
 /// Creates up to n threads (fewer when `room` says the machine's thread limits
 /// are near: then out.failure names the limit) and waits until all wait.
-pub fn threads_create(n: usize, stack_kib: usize, state: usize, room: Option<(usize, &'static str)>, out: &mut Outcome) -> Set {
+pub fn threads_create(
+    n: usize,
+    stack_kib: usize,
+    state: usize,
+    room: Option<(usize, &'static str)>,
+    out: &mut Outcome,
+) -> Set {
     READY.store(0, Ordering::Relaxed);
     TORN.store(0, Ordering::Relaxed);
     let body = by_state!(state, thread_unit);
-    let shared = Arc::new(Shared { mu: Mutex::new((0, false)), wake: Condvar::new(), settled: Condvar::new() });
+    let shared = Arc::new(Shared {
+        mu: Mutex::new((0, false)),
+        wake: Condvar::new(),
+        settled: Condvar::new(),
+    });
     let want = match room {
         Some((r, _)) => n.min(r),
         None => n,
@@ -221,7 +237,11 @@ pub fn threads_create(n: usize, stack_kib: usize, state: usize, room: Option<(us
             Ok(h) => handles.push(h),
             Err(e) => {
                 // The wall: keep what exists, report the errno.
-                out.failure = Some(("pthread_create".into(), e.raw_os_error().unwrap_or(libc::EAGAIN), None));
+                out.failure = Some((
+                    "pthread_create".into(),
+                    e.raw_os_error().unwrap_or(libc::EAGAIN),
+                    None,
+                ));
                 break;
             }
         }
@@ -290,5 +310,8 @@ pub fn teardown(rt: Option<&Runtime>, set: Set, out: &mut Outcome) {
 
 /// Rust's default thread stack in KiB: RUST_MIN_STACK, else 2 MiB.
 pub fn default_stack_kib() -> usize {
-    std::env::var("RUST_MIN_STACK").ok().and_then(|v| v.parse::<usize>().ok()).map_or(2048, |b| b / 1024)
+    std::env::var("RUST_MIN_STACK")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(2048, |b| b / 1024)
 }

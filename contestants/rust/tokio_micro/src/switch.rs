@@ -16,13 +16,18 @@ use tokio::sync::mpsc as tmpsc;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Mech {
-    TokioSocketpair, // K tasks, each awaiting a read on its own UnixStream
-    TokioChan,       // K tasks, each awaiting recv() on its own tokio mpsc channel
+    TokioSocketpair,  // K tasks, each awaiting a read on its own UnixStream
+    TokioChan,        // K tasks, each awaiting recv() on its own tokio mpsc channel
     ThreadSocketpair, // K threads, each blocked in read() on its own socketpair
-    ThreadChan,      // K threads, each blocked in recv() on its own std mpsc channel
+    ThreadChan,       // K threads, each blocked in recv() on its own std mpsc channel
 }
 
-pub const ALL: [Mech; 4] = [Mech::TokioSocketpair, Mech::TokioChan, Mech::ThreadSocketpair, Mech::ThreadChan];
+pub const ALL: [Mech; 4] = [
+    Mech::TokioSocketpair,
+    Mech::TokioChan,
+    Mech::ThreadSocketpair,
+    Mech::ThreadChan,
+];
 
 impl Mech {
     pub fn name(self) -> &'static str {
@@ -106,7 +111,8 @@ fn finish(w: &Window, hops: &[Arc<AtomicU64>], run: &mut Run) {
             run.nivcsw = r1.1 - r0.1;
         }
         _ => {
-            run.error.get_or_insert_with(|| "the token never reached the end of the window".into());
+            run.error
+                .get_or_insert_with(|| "the token never reached the end of the window".into());
         }
     }
 }
@@ -116,7 +122,11 @@ pub fn tokio_ring(rt: &Runtime, mech: Mech, cfg: &Cfg) -> Run {
     let mut run = Run::default();
     let w = Arc::new(Window::default());
     let hops: Vec<Arc<AtomicU64>> = (0..cfg.ring).map(|_| Arc::new(AtomicU64::new(0))).collect();
-    let cfgc = Cfg { ring: cfg.ring, warmup: cfg.warmup, iters: cfg.iters };
+    let cfgc = Cfg {
+        ring: cfg.ring,
+        warmup: cfg.warmup,
+        iters: cfg.iters,
+    };
     let hops2 = hops.clone();
     let w2 = w.clone();
     let r: Result<(usize, usize), String> = rt.block_on(async move {
@@ -127,7 +137,8 @@ pub fn tokio_ring(rt: &Runtime, mech: Mech, cfg: &Cfg) -> Run {
             let mut readers = Vec::with_capacity(k);
             let mut writers = Vec::with_capacity(k);
             for _ in 0..k {
-                let (r, w) = tokio::net::UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+                let (r, w) =
+                    tokio::net::UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
                 readers.push(r);
                 writers.push(w);
             }
@@ -135,7 +146,7 @@ pub fn tokio_ring(rt: &Runtime, mech: Mech, cfg: &Cfg) -> Run {
             // is a second descriptor on unit 0's write end.
             let mut kick = kick_twin(&mut writers[0]).map_err(|e| format!("dup: {e}"))?;
             writers.rotate_left(1);
-            for (i, (mut r, mut wr)) in readers.into_iter().zip(writers.into_iter()).enumerate() {
+            for (i, (mut r, mut wr)) in readers.into_iter().zip(writers).enumerate() {
                 let (cfg, w, hops) = (cfg.clone(), w2.clone(), hops2[i].clone());
                 handles.push(tokio::spawn(async move {
                     let mut b = [0u8; 8];
@@ -157,7 +168,9 @@ pub fn tokio_ring(rt: &Runtime, mech: Mech, cfg: &Cfg) -> Run {
                     }
                 }));
             }
-            kick.write_all(&0u64.to_ne_bytes()).await.map_err(|e| format!("write: {e}"))?;
+            kick.write_all(&0u64.to_ne_bytes())
+                .await
+                .map_err(|e| format!("write: {e}"))?;
         } else {
             let mut txs = Vec::with_capacity(k);
             let mut rxs = Vec::with_capacity(k);
@@ -168,7 +181,7 @@ pub fn tokio_ring(rt: &Runtime, mech: Mech, cfg: &Cfg) -> Run {
             }
             let kick = txs[0].clone();
             txs.rotate_left(1); // unit i sends into unit i+1's channel
-            for (i, (mut rx, tx)) in rxs.into_iter().zip(txs.into_iter()).enumerate() {
+            for (i, (mut rx, tx)) in rxs.into_iter().zip(txs).enumerate() {
                 let (cfg, w, hops) = (cfg.clone(), w2.clone(), hops2[i].clone());
                 handles.push(tokio::spawn(async move {
                     while let Some(v) = rx.recv().await {
@@ -186,7 +199,9 @@ pub fn tokio_ring(rt: &Runtime, mech: Mech, cfg: &Cfg) -> Run {
                     }
                 }));
             }
-            kick.send(0).await.map_err(|_| "send: the ring is gone".to_string())?;
+            kick.send(0)
+                .await
+                .map_err(|_| "send: the ring is gone".to_string())?;
         }
         let created = handles.len();
         let mut torn = 0;
@@ -226,10 +241,15 @@ pub fn thread_ring(mech: Mech, cfg: &Cfg) -> Run {
     let mut run = Run::default();
     let w = Arc::new(Window::default());
     let hops: Vec<Arc<AtomicU64>> = (0..cfg.ring).map(|_| Arc::new(AtomicU64::new(0))).collect();
-    let cfg = Arc::new(Cfg { ring: cfg.ring, warmup: cfg.warmup, iters: cfg.iters });
+    let cfg = Arc::new(Cfg {
+        ring: cfg.ring,
+        warmup: cfg.warmup,
+        iters: cfg.iters,
+    });
     let k = cfg.ring;
     let mut handles = Vec::with_capacity(k);
-    let spawn = |f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().stack_size(64 * 1024).spawn(f);
+    let spawn =
+        |f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().stack_size(64 * 1024).spawn(f);
     let kick_result: Result<(), String> = (|| {
         if mech == Mech::ThreadSocketpair {
             let mut readers = Vec::with_capacity(k);
@@ -241,7 +261,7 @@ pub fn thread_ring(mech: Mech, cfg: &Cfg) -> Run {
             }
             let mut kick = writers[0].try_clone().map_err(|e| format!("dup: {e}"))?;
             writers.rotate_left(1);
-            for (i, (mut r, mut wr)) in readers.into_iter().zip(writers.into_iter()).enumerate() {
+            for (i, (mut r, mut wr)) in readers.into_iter().zip(writers).enumerate() {
                 let (cfg, w, hops) = (cfg.clone(), w.clone(), hops[i].clone());
                 let h = spawn(Box::new(move || {
                     let mut b = [0u8; 8];
@@ -262,7 +282,8 @@ pub fn thread_ring(mech: Mech, cfg: &Cfg) -> Run {
                 .map_err(|e| format!("thread spawn: {e}"))?;
                 handles.push(h);
             }
-            kick.write_all(&0u64.to_ne_bytes()).map_err(|e| format!("write: {e}"))?;
+            kick.write_all(&0u64.to_ne_bytes())
+                .map_err(|e| format!("write: {e}"))?;
         } else {
             let mut txs = Vec::with_capacity(k);
             let mut rxs = Vec::with_capacity(k);
@@ -273,7 +294,7 @@ pub fn thread_ring(mech: Mech, cfg: &Cfg) -> Run {
             }
             let kick = txs[0].clone();
             txs.rotate_left(1);
-            for (i, (rx, tx)) in rxs.into_iter().zip(txs.into_iter()).enumerate() {
+            for (i, (rx, tx)) in rxs.into_iter().zip(txs).enumerate() {
                 let (cfg, w, hops) = (cfg.clone(), w.clone(), hops[i].clone());
                 let h = spawn(Box::new(move || {
                     while let Ok(v) = rx.recv() {
@@ -293,7 +314,8 @@ pub fn thread_ring(mech: Mech, cfg: &Cfg) -> Run {
                 .map_err(|e| format!("thread spawn: {e}"))?;
                 handles.push(h);
             }
-            kick.send(0).map_err(|_| "send: the ring is gone".to_string())?;
+            kick.send(0)
+                .map_err(|_| "send: the ring is gone".to_string())?;
         }
         Ok(())
     })();
@@ -332,7 +354,8 @@ pub fn baseline(mech: Mech, cfg: &Cfg) -> Result<f64, String> {
                     t0 = Instant::now();
                 }
                 let (r, w) = &mut pairs[((v + 1) % k as u64) as usize];
-                w.write_all(&v.to_ne_bytes()).map_err(|e| format!("write: {e}"))?;
+                w.write_all(&v.to_ne_bytes())
+                    .map_err(|e| format!("write: {e}"))?;
                 r.read_exact(&mut b).map_err(|e| format!("read: {e}"))?;
                 if u64::from_ne_bytes(b) != v {
                     return Err("the baseline lost its token".into());

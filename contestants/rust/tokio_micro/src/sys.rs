@@ -60,7 +60,10 @@ fn proc_number(path: &str) -> Option<i64> {
 }
 
 fn rlimit(res: libc::__rlimit_resource_t) -> Option<u64> {
-    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     if unsafe { libc::getrlimit(res, &mut rl) } != 0 || rl.rlim_cur == libc::RLIM_INFINITY {
         return None;
     }
@@ -68,7 +71,10 @@ fn rlimit(res: libc::__rlimit_resource_t) -> Option<u64> {
 }
 
 fn rlimit_json(res: libc::__rlimit_resource_t) -> Json {
-    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     if unsafe { libc::getrlimit(res, &mut rl) } != 0 {
         return Json::Null;
     }
@@ -82,7 +88,7 @@ fn cpu_model() -> Json {
     let t = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     t.lines()
         .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.splitn(2, ':').nth(1))
+        .and_then(|l| l.split_once(':').map(|(_, v)| v))
         .map_or(Json::Null, |v| string(v.trim()))
 }
 
@@ -92,10 +98,19 @@ fn kernel() -> Json {
         return Json::Null;
     }
     let s = |a: &[libc::c_char]| {
-        let b: Vec<u8> = a.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        let b: Vec<u8> = a
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
         String::from_utf8_lossy(&b).into_owned()
     };
-    string(&format!("{} {} {}", s(&u.sysname), s(&u.release), s(&u.machine)))
+    string(&format!(
+        "{} {} {}",
+        s(&u.sysname),
+        s(&u.release),
+        s(&u.machine)
+    ))
 }
 
 /// "2026-01-01T00:00:00Z", UTC.
@@ -126,16 +141,34 @@ pub fn env_json() -> Json {
         .set("cpu_model", cpu_model())
         .set("cores", if cores > 0 { int(cores) } else { Json::Null })
         .set("mem_kib", if mem > 0 { int(mem) } else { Json::Null })
-        .set("pid_max", proc_number("/proc/sys/kernel/pid_max").map_or(Json::Null, int))
-        .set("threads_max", proc_number("/proc/sys/kernel/threads-max").map_or(Json::Null, int))
+        .set(
+            "pid_max",
+            proc_number("/proc/sys/kernel/pid_max").map_or(Json::Null, int),
+        )
+        .set(
+            "threads_max",
+            proc_number("/proc/sys/kernel/threads-max").map_or(Json::Null, int),
+        )
         .set("nproc_limit", rlimit_json(libc::RLIMIT_NPROC))
         .set("nofile_limit", rlimit_json(libc::RLIMIT_NOFILE))
-        .set("max_map_count", proc_number("/proc/sys/vm/max_map_count").map_or(Json::Null, int))
+        .set(
+            "max_map_count",
+            proc_number("/proc/sys/vm/max_map_count").map_or(Json::Null, int),
+        )
         .set("libev_version", Json::Null)
-        .set("cc_version", option_env!("TVT_RUSTC_VERSION").map_or(Json::Null, string))
-        .set("git_commit", option_env!("TVT_VERSION").map_or(Json::Null, string))
+        .set(
+            "cc_version",
+            option_env!("TVT_RUSTC_VERSION").map_or(Json::Null, string),
+        )
+        .set(
+            "git_commit",
+            option_env!("TVT_VERSION").map_or(Json::Null, string),
+        )
         .set("date", date_utc())
-        .set("tokio_version", option_env!("TVT_TOKIO_VERSION").map_or(Json::Null, string))
+        .set(
+            "tokio_version",
+            option_env!("TVT_TOKIO_VERSION").map_or(Json::Null, string),
+        )
 }
 
 /// Threads in the whole system (the kernel's nr_threads, /proc/loadavg).
@@ -150,14 +183,17 @@ fn user_tasks() -> Option<i64> {
     let mut sum = 0;
     for e in std::fs::read_dir("/proc").ok()?.flatten() {
         let name = e.file_name();
-        if !name.to_string_lossy().starts_with(|c: char| c.is_ascii_digit()) {
+        if !name
+            .to_string_lossy()
+            .starts_with(|c: char| c.is_ascii_digit())
+        {
             continue;
         }
         let t = match std::fs::read_to_string(e.path().join("status")) {
             Ok(t) => t,
             Err(_) => continue,
         };
-        if field(&t, "Uid").map_or(false, |u| u == me as i64) {
+        if field(&t, "Uid") == Some(me as i64) {
             sum += field(&t, "Threads").unwrap_or(0);
         }
     }
@@ -165,11 +201,15 @@ fn user_tasks() -> Option<i64> {
 }
 
 fn map_count() -> Option<i64> {
-    std::fs::read_to_string("/proc/self/maps").ok().map(|t| t.lines().count() as i64)
+    std::fs::read_to_string("/proc/self/maps")
+        .ok()
+        .map(|t| t.lines().count() as i64)
 }
 
 fn fd_count() -> Option<i64> {
-    std::fs::read_dir("/proc/self/fd").ok().map(|d| d.count() as i64)
+    std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|d| d.count() as i64)
 }
 
 /// The v2 cgroup folder of this process, where one is mounted.
@@ -177,14 +217,20 @@ fn cgroup_dir() -> Option<String> {
     let t = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let path = t.lines().find(|l| l.starts_with("0::"))?[3..].to_string();
     let dir = format!("/sys/fs/cgroup{}", if path == "/" { "" } else { &path });
-    std::path::Path::new(&format!("{dir}/cgroup.controllers")).exists().then(|| dir)
+    std::path::Path::new(&format!("{dir}/cgroup.controllers"))
+        .exists()
+        .then_some(dir)
 }
 
 fn cgroup_pair(max_file: &str, cur_file: &str) -> (Option<i64>, Option<i64>) {
     match cgroup_dir() {
         Some(d) => (
-            std::fs::read_to_string(format!("{d}/{max_file}")).ok().and_then(|s| s.trim().parse().ok()),
-            std::fs::read_to_string(format!("{d}/{cur_file}")).ok().and_then(|s| s.trim().parse().ok()),
+            std::fs::read_to_string(format!("{d}/{max_file}"))
+                .ok()
+                .and_then(|s| s.trim().parse().ok()),
+            std::fs::read_to_string(format!("{d}/{cur_file}"))
+                .ok()
+                .and_then(|s| s.trim().parse().ok()),
         ),
         None => (None, None),
     }
@@ -235,12 +281,22 @@ fn limits() -> Vec<Limit> {
             note: Some("system-wide: every thread of every process takes a pid"),
             blames: true,
         },
-        Limit { name: "threads_max", max: proc_number("/proc/sys/kernel/threads-max"), used: tasks, note: None, blames: true },
+        Limit {
+            name: "threads_max",
+            max: proc_number("/proc/sys/kernel/threads-max"),
+            used: tasks,
+            note: None,
+            blames: true,
+        },
         Limit {
             name: "nproc",
             max: rlimit(libc::RLIMIT_NPROC).map(|v| v as i64),
             used: user_tasks(),
-            note: Some(if root { "not enforced for root" } else { "this user's threads, all processes" }),
+            note: Some(if root {
+                "not enforced for root"
+            } else {
+                "this user's threads, all processes"
+            }),
             blames: !root,
         },
         Limit {
@@ -250,27 +306,47 @@ fn limits() -> Vec<Limit> {
             note: Some("this process; about two maps per thread"),
             blames: true,
         },
-        Limit { name: "cgroup_pids", max: cg_max, used: cg_cur, note: cg_max.is_none().then(|| "no limit found"), blames: true },
+        Limit {
+            name: "cgroup_pids",
+            max: cg_max,
+            used: cg_cur,
+            note: cg_max.is_none().then_some("no limit found"),
+            blames: true,
+        },
         Limit {
             name: "cgroup_memory_kib",
             max: cm_max.map(|b| b / 1024),
             used: cm_cur.map(|b| b / 1024),
-            note: cm_max.is_none().then(|| "no limit found"),
+            note: cm_max.is_none().then_some("no limit found"),
             blames: true,
         },
-        Limit { name: "nofile", max: rlimit(libc::RLIMIT_NOFILE).map(|v| v as i64), used: fd_count(), note: Some("this process"), blames: true },
+        Limit {
+            name: "nofile",
+            max: rlimit(libc::RLIMIT_NOFILE).map(|v| v as i64),
+            used: fd_count(),
+            note: Some("this process"),
+            blames: true,
+        },
         Limit {
             name: "address_space_kib",
             max: kib(rlimit(libc::RLIMIT_AS)),
             used: field(&status, "VmSize"),
-            note: Some(if rlimit(libc::RLIMIT_AS).is_some() { "this process" } else { "unlimited" }),
+            note: Some(if rlimit(libc::RLIMIT_AS).is_some() {
+                "this process"
+            } else {
+                "unlimited"
+            }),
             blames: true,
         },
         Limit {
             name: "data_kib",
             max: kib(rlimit(libc::RLIMIT_DATA)),
             used: field(&status, "VmData"),
-            note: Some(if rlimit(libc::RLIMIT_DATA).is_some() { "this process" } else { "unlimited" }),
+            note: Some(if rlimit(libc::RLIMIT_DATA).is_some() {
+                "this process"
+            } else {
+                "unlimited"
+            }),
             blames: true,
         },
         Limit {
@@ -300,7 +376,10 @@ pub fn wall_json(errno: i32, hit: Option<&str>) -> Json {
     let overcommit = proc_number("/proc/sys/vm/overcommit_memory");
     o.push("overcommit_memory", overcommit.map_or(Json::Null, int));
     o.push("errno", int(errno));
-    o.push("error", string(&std::io::Error::from_raw_os_error(errno).to_string()));
+    o.push(
+        "error",
+        string(&std::io::Error::from_raw_os_error(errno).to_string()),
+    );
     o.push("limit_hit", string(hit.unwrap_or(best.1)));
     o
 }

@@ -55,7 +55,11 @@ enum Next {
 }
 
 /// One read bounded by the request's deadline. None: the deadline passed.
-async fn read_by(s: &mut TcpStream, buf: &mut [u8], deadline: Option<Instant>) -> Option<io::Result<usize>> {
+async fn read_by(
+    s: &mut TcpStream,
+    buf: &mut [u8],
+    deadline: Option<Instant>,
+) -> Option<io::Result<usize>> {
     match deadline {
         Some(d) => tokio::time::timeout_at(d, s.read(buf)).await.ok(),
         None => Some(s.read(buf).await),
@@ -65,7 +69,12 @@ async fn read_by(s: &mut TcpStream, buf: &mut [u8], deadline: Option<Instant>) -
 impl Input {
     /// Frames the next request, reading as needed. The whole request (head
     /// and body) must arrive by the deadline, as in the C thread server.
-    async fn next(&mut self, s: &mut TcpStream, defaults: &Workload, deadline: Option<Instant>) -> Next {
+    async fn next(
+        &mut self,
+        s: &mut TcpStream,
+        defaults: &Workload,
+        deadline: Option<Instant>,
+    ) -> Next {
         loop {
             if self.start < self.end {
                 match http::parse(&self.buf[self.start..self.end], defaults) {
@@ -121,7 +130,12 @@ impl Input {
     }
 
     /// A GET body is read and dropped, never stored.
-    async fn skip_body(&mut self, s: &mut TcpStream, req: Request, deadline: Option<Instant>) -> Next {
+    async fn skip_body(
+        &mut self,
+        s: &mut TcpStream,
+        req: Request,
+        deadline: Option<Instant>,
+    ) -> Next {
         let mut skip = req.body_len;
         loop {
             let take = skip.min(self.end - self.start);
@@ -150,7 +164,12 @@ impl Input {
 /// (spawn_blocking), since epoll cannot wait for a regular file. Not
 /// tokio::fs::File itself: it reads through its own unaligned buffer, which
 /// O_DIRECT refuses (EINVAL).
-async fn read_file(data: &Arc<DataFile>, keep: &mut Option<AlignedBuf>, kib: u32, rng: &mut Rng) -> Result<(), String> {
+async fn read_file(
+    data: &Arc<DataFile>,
+    keep: &mut Option<AlignedBuf>,
+    kib: u32,
+    rng: &mut Rng,
+) -> Result<(), String> {
     let len = kib as usize * 1024;
     let mut buf = match keep.take() {
         Some(b) if b.len() >= len => b,
@@ -159,7 +178,7 @@ async fn read_file(data: &Arc<DataFile>, keep: &mut Option<AlignedBuf>, kib: u32
     let off = data.random_offset(len, rng);
     let file = data.clone();
     let (buf, r) = tokio::task::spawn_blocking(move || {
-        let r = file.read_exact_at(&mut buf.as_mut()[..len], off);
+        let r = file.read_exact_at(&mut buf.as_mut_slice()[..len], off);
         (buf, r)
     })
     .await
@@ -174,7 +193,11 @@ async fn read_file(data: &Arc<DataFile>, keep: &mut Option<AlignedBuf>, kib: u32
 pub async fn serve(mut s: TcpStream, ctx: Arc<Ctx>, id: u64) {
     let _closed = Closed;
     let _ = s.set_nodelay(true);
-    let mut input = Input { buf: vec![0u8; READ_BUF], start: 0, end: 0 };
+    let mut input = Input {
+        buf: vec![0u8; READ_BUF],
+        start: 0,
+        end: 0,
+    };
     let mut out: Vec<u8> = Vec::with_capacity(256);
     let mut backend: Option<Backend> = None; // at the first io=net request
     let mut file_buf: Option<AlignedBuf> = None; // at the first io=file request
@@ -210,18 +233,24 @@ pub async fn serve(mut s: TcpStream, ctx: Arc<Ctx>, id: u64) {
             Io::Net => {
                 let up = ctx.upstream.as_ref().expect("capable() checked it");
                 let b = backend.get_or_insert_with(Backend::new);
-                b.exchange(up, w.wait_us, ctx.upstream_timeout).await.err().map(|why| {
-                    add(Ctr::Status502);
-                    add(Ctr::UpstreamErrors);
-                    (502, why)
-                })
+                b.exchange(up, w.wait_us, ctx.upstream_timeout)
+                    .await
+                    .err()
+                    .map(|why| {
+                        add(Ctr::Status502);
+                        add(Ctr::UpstreamErrors);
+                        (502, why)
+                    })
             }
             Io::File => {
                 let data = ctx.data.as_ref().expect("capable() checked it");
-                read_file(data, &mut file_buf, w.file_kib, &mut rng).await.err().map(|why| {
-                    add(Ctr::FileErrors);
-                    (500, why)
-                })
+                read_file(data, &mut file_buf, w.file_kib, &mut rng)
+                    .await
+                    .err()
+                    .map(|why| {
+                        add(Ctr::FileErrors);
+                        (500, why)
+                    })
             }
         };
         out.clear();
@@ -261,7 +290,12 @@ fn io_error_kind(e: &io::Error) -> Ctr {
 /// Writes head and body with writev, as the C servers do: one system call
 /// when the socket buffer has room. A client that takes none of it for the
 /// idle timeout is an I/O error (the C servers' SO_SNDTIMEO).
-async fn write_answer(s: &mut TcpStream, head: &[u8], body: &[u8], idle: Option<Duration>) -> io::Result<()> {
+async fn write_answer(
+    s: &mut TcpStream,
+    head: &[u8],
+    body: &[u8],
+    idle: Option<Duration>,
+) -> io::Result<()> {
     match idle {
         Some(d) => match tokio::time::timeout(d, write_all2(s, head, body)).await {
             Ok(r) => r,
@@ -275,7 +309,8 @@ async fn write_all2(s: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<(
     let (mut h, mut b) = (0usize, 0usize);
     while h < head.len() {
         let n = if b < body.len() {
-            s.write_vectored(&[IoSlice::new(&head[h..]), IoSlice::new(&body[b..])]).await?
+            s.write_vectored(&[IoSlice::new(&head[h..]), IoSlice::new(&body[b..])])
+                .await?
         } else {
             s.write(&head[h..]).await?
         };

@@ -57,7 +57,8 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<conn::Ctx>) {
                 tokio::spawn(conn::serve(s, ctx.clone(), id));
             }
             Err(e) => match e.raw_os_error() {
-                Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM) => {
+                Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS)
+                | Some(libc::ENOMEM) => {
                     // Out of fds: pause rather than spin on a listener that
                     // stays readable. Open connections go on.
                     add(Ctr::AcceptEmfile);
@@ -80,7 +81,9 @@ async fn run(listener: StdListener, ctx: Arc<conn::Ctx>, ready: &dyn Fn()) -> Re
             stop.notify_one(); // keeps a permit if main is not waiting yet
         });
     }
-    listener.set_nonblocking(true).map_err(|e| format!("listener: {e}"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("listener: {e}"))?;
     let listener = TcpListener::from_std(listener).map_err(|e| format!("listener: {e}"))?;
     tokio::spawn(accept_loop(listener, ctx));
     ready();
@@ -90,7 +93,13 @@ async fn run(listener: StdListener, ctx: Arc<conn::Ctx>, ready: &dyn Fn()) -> Re
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let o = match cli::parse(&args, &Extra { stack_kib: false, runtime: true }) {
+    let o = match cli::parse(
+        &args,
+        &Extra {
+            stack_kib: false,
+            runtime: true,
+        },
+    ) {
         Parsed::Run(o) => o,
         Parsed::Help => {
             print!("{}", usage());
@@ -113,14 +122,22 @@ fn main() {
     };
     let ctx = Arc::new(conn::Ctx {
         defaults: o.defaults,
-        idle: if o.idle_timeout_ms > 0 { Some(Duration::from_millis(o.idle_timeout_ms as u64)) } else { None },
+        idle: if o.idle_timeout_ms > 0 {
+            Some(Duration::from_millis(o.idle_timeout_ms as u64))
+        } else {
+            None
+        },
         upstream: o.upstream.clone(),
         upstream_timeout: Duration::from_millis(o.upstream_timeout_ms as u64),
         data,
     });
     let flavor = o.runtime;
     let threads = o.workers;
-    let name = if flavor == Runtime::Current { "tokio-current" } else { "tokio-multi" };
+    let name = if flavor == Runtime::Current {
+        "tokio-current"
+    } else {
+        "tokio-multi"
+    };
     let serve = move |listener: StdListener, ready: &dyn Fn()| -> i32 {
         let mut builder = match flavor {
             Runtime::Current => tokio::runtime::Builder::new_current_thread(),
@@ -152,6 +169,10 @@ fn main() {
         rc
     };
     // --workers sizes the multi runtime; for current it is processes.
-    let procs = if flavor == Runtime::Current { o.workers } else { 1 };
+    let procs = if flavor == Runtime::Current {
+        o.workers
+    } else {
+        1
+    };
     exit(proto::workers::run(&o, PROG, name, procs, &serve));
 }

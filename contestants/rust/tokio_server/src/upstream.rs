@@ -30,12 +30,21 @@ fn fail(why: String) -> Failure {
 
 impl Backend {
     pub fn new() -> Backend {
-        Backend { stream: None, reused: false, buf: Vec::new() }
+        Backend {
+            stream: None,
+            reused: false,
+            buf: Vec::new(),
+        }
     }
 
     /// Sends the request for wait_us and reads the backend's whole answer,
     /// all within limit. Err: why, for the 502's body.
-    pub async fn exchange(&mut self, up: &Upstream, wait_us: u32, limit: Duration) -> Result<(), String> {
+    pub async fn exchange(
+        &mut self,
+        up: &Upstream,
+        wait_us: u32,
+        limit: Duration,
+    ) -> Result<(), String> {
         let result = tokio::time::timeout(limit, async {
             match self.once(up, wait_us).await {
                 Err(f) if f.stale => {
@@ -111,12 +120,18 @@ impl Backend {
             match n {
                 Ok(0) => {
                     let why = format!("backend {} closed the connection", up.host_header);
-                    return Err(Failure { why, stale: reused && at == 0 });
+                    return Err(Failure {
+                        why,
+                        stale: reused && at == 0,
+                    });
                 }
                 Ok(_) => {}
                 Err(e) => {
                     let why = format!("backend {}: {e}", up.host_header);
-                    return Err(Failure { why, stale: reused && at == 0 });
+                    return Err(Failure {
+                        why,
+                        stale: reused && at == 0,
+                    });
                 }
             }
         }
