@@ -38,8 +38,9 @@ spawn: creates N waiting units, holds them, measures memory, tears them down.
   Sender and a JoinHandle kept by the creator; std-thread, its stack pages, its
   kernel stack and task struct, and a JoinHandle. Threads stop below the
   machine's limits (pid_max, threads-max, RLIMIT_NPROC, the pids cgroup,
-  max_map_count, read at run time, a few percent left for everyone else);
-  the JSON's wall names the limit.
+  max_map_count at four maps a Rust thread, read at run time, a few percent
+  left for everyone else): past max_map_count std aborts the process when a
+  new thread cannot map its signal stack. The JSON's wall names the limit.
 
 switch: passes a token around a ring of K units; reports ns per switch, minus
 a one-thread baseline making a hop's calls with nobody to switch to.

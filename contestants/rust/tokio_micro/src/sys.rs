@@ -303,7 +303,7 @@ fn limits() -> Vec<Limit> {
             name: "max_map_count",
             max: proc_number("/proc/sys/vm/max_map_count"),
             used: map_count(),
-            note: Some("this process; about two maps per thread"),
+            note: Some("this process; about four maps per Rust thread"),
             blames: true,
         },
         Limit {
@@ -387,13 +387,17 @@ pub fn wall_json(errno: i32, hit: Option<&str>) -> Json {
 /// How many more threads this process may start while leaving `margin` of
 /// every thread limit free for the rest of the machine, and the limit that
 /// sets it: pid_max and threads-max (system-wide), RLIMIT_NPROC (this user;
-/// not for root), the pids cgroup, max_map_count (two maps per thread).
+/// not for root), the pids cgroup, max_map_count (four maps per Rust thread:
+/// its stack and guard page, and the signal stack std sets up in every thread,
+/// with its own guard page; measured). Past max_map_count a new Rust thread
+/// cannot map its signal stack and std aborts the whole process, so stopping
+/// below the limits is the only way to see the wall and live.
 pub fn thread_headroom() -> (i64, &'static str, i64) {
     let mut best = (i64::MAX, "none", 0);
     for l in limits() {
         let per_thread = match l.name {
             "pid_max" | "threads_max" | "nproc" | "cgroup_pids" => 1,
-            "max_map_count" => 2,
+            "max_map_count" => 4,
             _ => continue,
         };
         if !l.blames {
