@@ -80,8 +80,10 @@ func (b *backend) exchange(up *upstream, waitUS uint32, limit time.Duration) err
 }
 
 func (b *backend) once(up *upstream, waitUS uint32, deadline time.Time, limit time.Duration) error {
-	tooSlow := func(err error) error {
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+	// tooSlow names the deadline when raw (a net error) was a timeout, else gives err.
+	tooSlow := func(raw, err error) error {
+		var ne net.Error
+		if errors.As(raw, &ne) && ne.Timeout() {
 			return fmt.Errorf("backend %s gave no whole answer within %d ms (--upstream-timeout-ms)",
 				up.host, limit.Milliseconds())
 		}
@@ -90,7 +92,7 @@ func (b *backend) once(up *upstream, waitUS uint32, deadline time.Time, limit ti
 	if b.c == nil {
 		c, err := net.DialTimeout("tcp", up.addr, time.Until(deadline))
 		if err != nil {
-			return tooSlow(fmt.Errorf("cannot connect to backend %s: %v", up.host, err))
+			return tooSlow(err, fmt.Errorf("cannot connect to backend %s: %v", up.host, err))
 		}
 		c.(*net.TCPConn).SetNoDelay(true)
 		b.c, b.reused = c, false
@@ -100,7 +102,7 @@ func (b *backend) once(up *upstream, waitUS uint32, deadline time.Time, limit ti
 	req := "GET /?wait_us=" + strconv.FormatUint(uint64(waitUS), 10) +
 		"&work_us=0&bytes=0 HTTP/1.1\r\nHost: " + up.host + "\r\n\r\n"
 	if _, err := io.WriteString(b.c, req); err != nil {
-		err = tooSlow(fmt.Errorf("cannot send to backend %s: %w", up.host, err))
+		err = tooSlow(err, fmt.Errorf("cannot send to backend %s: %v", up.host, err))
 		if reused {
 			return staleError{err}
 		}
@@ -138,7 +140,7 @@ func (b *backend) once(up *upstream, waitUS uint32, deadline time.Time, limit ti
 			if err == io.EOF {
 				err = fmt.Errorf("backend %s closed the connection", up.host)
 			} else {
-				err = tooSlow(fmt.Errorf("backend %s: %v", up.host, err))
+				err = tooSlow(err, fmt.Errorf("backend %s: %v", up.host, err))
 			}
 			if reused && at == 0 {
 				return staleError{err}
