@@ -203,6 +203,75 @@ QUERY_TESTS(rust_threads, CT_RUST_THREADS)
 QUERY_TESTS(go, CT_GO)
 CONTESTANT_TESTS(nginx, CT_NGINX)
 
+/* nginx --workers 2: a master and two workers (the process tree the harness measures),
+   serving, and ended by SIGTERM with exit 0. */
+Test(contestants, nginx_workers)
+{
+    const char *const args[] = {"--workers", "2", NULL};
+    struct ct_running *r = ct_start(&CT_NGINX, args);
+    char path[64], kids[256] = "";
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)r->pid, (int)r->pid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(kids, sizeof kids, f))
+            kids[0] = '\0';
+        fclose(f);
+        int n = 0;
+        for (char *save, *t = strtok_r(kids, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+            n++;
+        EXPECT("nginx", n == 2, "nginx --workers 2 has %d worker processes, want 2", n);
+    }
+    for (int i = 0; i < 4; i++) {
+        struct hc_conn *c = ct_connect(r);
+        ct_send(r, c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "a request to 2 workers");
+        ct_expect_200(r, c, CT_NGINX_BYTES, "a request to 2 workers");
+        hc_close(c);
+    }
+    ct_stop(r, -1);
+}
+
+/* `scripts/contestants.sh list`: NAME<TAB>COMMAND<TAB>QUERY, one line per ready contestant;
+   the runtimes that are sized by the server's CPUs say {workers}, the others do not. */
+Test(contestants, list_sizes_runtimes_with_workers)
+{
+    char out[8192];
+    char *argv[] = {"scripts/contestants.sh", "list", NULL};
+    int st = tenv_run_cmd(argv, out, sizeof out, ct_io_ms());
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "contestants.sh list: status %d: %s", st, out);
+    static const struct {
+        const char *name, *bin;
+        bool sized;
+    } want[] = {{"tokio-current", "bin/tokio_server", false},
+                {"tokio-multi", "bin/tokio_server", true},
+                {"rust-threads", "bin/rust_thread_server", false},
+                {"go", "bin/go_server", true}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "%s\t", want[i].name);
+        const char *line = strstr(out, head);
+        if (access(want[i].bin, X_OK) < 0) {
+            cr_expect(!line, "list offers %s, whose %s is not built", want[i].name, want[i].bin);
+            continue;
+        }
+        cr_assert(line && (line == out || line[-1] == '\n'), "list has no %s line: %s",
+                  want[i].name, out);
+        const char *end = strchr(line, '\n');
+        char l[512];
+        snprintf(l, sizeof l, "%.*s", end ? (int)(end - line) : (int)strlen(line), line);
+        char *tab1 = strchr(l, '\t'), *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
+        cr_assert(tab2 && !strchr(tab2 + 1, '\t'), "not NAME<TAB>COMMAND<TAB>QUERY: '%s'", l);
+        cr_expect(strcmp(tab2 + 1, "query") == 0, "%s: QUERY '%s', want query", want[i].name,
+                  tab2 + 1);
+        cr_expect((strstr(l, "{workers}") != NULL) == want[i].sized, "%s: '%s' %s {workers}",
+                  want[i].name, l, want[i].sized ? "lacks" : "should not have");
+    }
+    char nginx[4096];
+    if (ct_find_program("nginx", nginx, sizeof nginx))
+        cr_expect(strstr(out, "nginx\tcontestants/nginx/nginx.sh exec {dir} --port {port} "
+                              "--bytes {bytes} --workers {workers}\tfixed"),
+                  "the nginx line is not the expected one: %s", out);
+}
+
 /* --stack-kib: taken from 32 KiB up, refused below with exit 2 and the reason. */
 Test(contestants, rust_threads_stack_kib)
 {

@@ -134,14 +134,18 @@ static bool accepts(int port)
 
 /* Writes nginx's config with the script, starts nginx in the foreground the way
    `harness run --server-cmd` does (sh -c "exec CMD"), and waits for its port. */
-static void start_nginx(struct ct_running *r)
+static void start_nginx(struct ct_running *r, const char *const *extra)
 {
     char script_out[4096], err[4096] = "";
     snprintf(r->dir, sizeof r->dir, "/tmp/tvt-contestants-XXXXXX");
     cr_assert(mkdtemp(r->dir), "mkdtemp: %s", strerror(errno));
     char bytes[16];
     snprintf(bytes, sizeof bytes, "%d", CT_NGINX_BYTES);
-    char *argv[] = {NGINX_SCRIPT, "config", r->dir, "--bytes", bytes, NULL};
+    char *argv[16] = {NGINX_SCRIPT, "config", r->dir, "--bytes", bytes};
+    int n = 5;
+    for (int i = 0; extra && extra[i] && n < 15; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
     int st = tenv_run_cmd(argv, script_out, sizeof script_out, ct_io_ms());
     CT_EXPECT("nginx", WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s config failed (status %d): %s",
               NGINX_SCRIPT, st, script_out);
@@ -177,8 +181,8 @@ static void start_nginx(struct ct_running *r)
         if (waitpid(r->pid, &wst, WNOHANG) == r->pid) {
             r->pid = 0;
             FILE *f = fopen(log, "r");
-            size_t n = f ? fread(err, 1, sizeof err - 1, f) : 0;
-            err[n] = '\0';
+            size_t got = f ? fread(err, 1, sizeof err - 1, f) : 0;
+            err[got] = '\0';
             if (f)
                 fclose(f);
             cr_assert_fail("[nginx] exited before listening (status %d): %s", wst, err);
@@ -198,7 +202,7 @@ struct ct_running *ct_start(const struct contestant *who, const char *const *ext
         char path[4096];
         if (!ct_find_program("nginx", path, sizeof path))
             cr_skip_test("nginx is not installed (apt-get install nginx-light)");
-        start_nginx(r);
+        start_nginx(r, extra);
         return r;
     }
     char path[256], err[4096];

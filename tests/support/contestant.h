@@ -44,8 +44,9 @@ bool ct_find_program(const char *prog, char *out, size_t outlen);
 /* bin/<impl>_server, or skips the test saying how to build it. */
 void ct_binary(const struct contestant *who, char *out, size_t outlen);
 
-/* Starts the contestant with its own args plus extra (NULL-terminated, may be NULL), or
-   skips the test saying why it cannot. One at a time. */
+/* Starts the contestant with its own args plus extra (NULL-terminated, may be NULL; for
+   nginx, flags of `nginx.sh config`), or skips the test saying why it cannot. One at a
+   time. */
 struct ct_running *ct_start(const struct contestant *who, const char *const *extra);
 
 /* SIGTERM: asserts exit 0; for the bin/ servers also one JSON counters line naming the
