@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
+#[derive(Clone)]
 pub enum Json {
     Null,
     Bool(bool),
@@ -126,6 +127,21 @@ pub fn write_file(path: &str, doc: &Json) -> Result<(), String> {
         let _ = std::fs::remove_file(&tmp);
         format!("cannot write {path}: {e}")
     })
+}
+
+/// Writes doc to --json FILE when one was given; false (said on stderr) when
+/// that failed.
+pub fn write_asked(path: Option<&str>, doc: &Json) -> bool {
+    match path {
+        Some(path) => match write_file(path, doc) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("{}: {e}", crate::PROG);
+                false
+            }
+        },
+        None => true,
+    }
 }
 
 #[cfg(test)]

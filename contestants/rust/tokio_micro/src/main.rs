@@ -3,10 +3,13 @@
 //! (microbench/SCHEMA.md) so that the micro plots draw it beside the C figures.
 
 mod json;
-mod report;
 mod spawn;
+mod spawn_points;
+mod spawn_report;
 mod switch;
+mod switch_report;
 mod sys;
+mod wall;
 
 use std::process::exit;
 
@@ -191,7 +194,7 @@ fn main() {
     };
     let rc = match cmd.as_str() {
         "spawn" => {
-            let mut o = report::SpawnOpts::default();
+            let mut o = spawn_report::SpawnOpts::default();
             for (k, v) in pairs(rest, &["until-failure"]) {
                 if common(&k, &v, &mut c) {
                     continue;
@@ -250,10 +253,10 @@ fn main() {
             if o.counts.windows(2).any(|w| w[1] <= w[0]) {
                 usage_error("--counts must be ascending");
             }
-            report::spawn(&o, &c)
+            spawn_report::spawn(&o, &c)
         }
         "switch" => {
-            let mut o = report::SwitchOpts::default();
+            let mut o = switch_report::SwitchOpts::default();
             for (k, v) in pairs(rest, &[]) {
                 if common(&k, &v, &mut c) {
                     continue;
@@ -316,7 +319,7 @@ fn main() {
                     _ => usage_error(&format!("switch: unknown option '--{k}'")),
                 }
             }
-            report::switch(&o, &c)
+            switch_report::switch(&o, &c)
         }
         other => usage_error(&format!("unknown command '{other}': spawn or switch")),
     };
