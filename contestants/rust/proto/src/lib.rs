@@ -1,9 +1,10 @@
-//! proto: the suite's protocol for the Rust contestants, once: framing and
-//! answers (http), the workload and its query keys (workload), counters, the
+//! proto: the suite's protocol for the Rust contestants, once: framing (http),
+//! answers (answer), the workload and its query keys (workload), counters, the
 //! command line (cli), the io=file data file (datafile), the io=net backend's
 //! request and answer (backend), CPU work (spin), the listener (net) and
 //! --workers processes (workers). How each server waits is its own.
 
+pub mod answer;
 pub mod backend;
 pub mod cli;
 pub mod counters;

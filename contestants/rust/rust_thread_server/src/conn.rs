@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use proto::answer;
 use proto::cli::Upstream;
 use proto::counters::{add, Ctr};
 use proto::datafile::{AlignedBuf, DataFile, Rng};
@@ -227,7 +228,7 @@ pub fn serve(s: &mut TcpStream, ctx: &Ctx, id: u64) {
             Next::Error(status, why) => {
                 add(Ctr::status(status));
                 out.clear();
-                http::error_answer(&mut out, status, &why);
+                answer::error_answer(&mut out, status, &why);
                 let _ = write_answer(s, &out, &[]);
                 return;
             }
@@ -237,7 +238,7 @@ pub fn serve(s: &mut TcpStream, ctx: &Ctx, id: u64) {
         if let Err(why) = workload::capable(&w, ctx.upstream.is_some(), ctx.data.is_some()) {
             add(Ctr::Status400);
             out.clear();
-            http::error_answer(&mut out, 400, why);
+            answer::error_answer(&mut out, 400, why);
             let _ = write_answer(s, &out, &[]);
             return;
         }
@@ -286,12 +287,12 @@ pub fn serve(s: &mut TcpStream, ctx: &Ctx, id: u64) {
                 } else {
                     add(Ctr::FileErrors);
                 }
-                http::failure_answer(&mut out, status, &why, req.keep_alive, req.http_minor);
+                answer::failure_answer(&mut out, status, &why, req.keep_alive, req.http_minor);
                 &[][..]
             }
             None => {
                 proto::spin::spin(w.work_us);
-                http::head_ok(&mut out, w.bytes as usize, req.keep_alive, req.http_minor);
+                answer::head_ok(&mut out, w.bytes as usize, req.keep_alive, req.http_minor);
                 add(Ctr::Requests);
                 if req.head_only {
                     &[][..]

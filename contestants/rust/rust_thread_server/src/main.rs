@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use proto::cli::{self, Extra, Parsed};
 use proto::counters::{add, add_n, Ctr};
-use proto::{datafile, http};
+use proto::{answer, datafile};
 
 const PROG: &str = "rust_thread_server";
 const STACK_KIB_MIN: u32 = 32; // the connection's own state takes ~8 KiB; std the rest
@@ -106,7 +106,7 @@ fn refuse(fd: RawFd, e: &std::io::Error) {
     use std::io::Write;
     let mut s = unsafe { TcpStream::from_raw_fd(fd) };
     let mut out = Vec::new();
-    http::error_answer(
+    answer::error_answer(
         &mut out,
         503,
         &format!("no thread for this connection: thread spawn: {e}"),

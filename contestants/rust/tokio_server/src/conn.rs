@@ -9,6 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use proto::answer;
 use proto::cli::Upstream;
 use proto::counters::{add, Ctr};
 use proto::datafile::{AlignedBuf, DataFile, Rng};
@@ -209,7 +210,7 @@ pub async fn serve(mut s: TcpStream, ctx: Arc<Ctx>, id: u64) {
             Next::Error(status, why) => {
                 add(Ctr::status(status));
                 out.clear();
-                http::error_answer(&mut out, status, &why);
+                answer::error_answer(&mut out, status, &why);
                 let _ = write_answer(&mut s, &out, &[], ctx.idle).await;
                 return;
             }
@@ -219,7 +220,7 @@ pub async fn serve(mut s: TcpStream, ctx: Arc<Ctx>, id: u64) {
         if let Err(why) = workload::capable(&w, ctx.upstream.is_some(), ctx.data.is_some()) {
             add(Ctr::Status400);
             out.clear();
-            http::error_answer(&mut out, 400, why);
+            answer::error_answer(&mut out, 400, why);
             let _ = write_answer(&mut s, &out, &[], ctx.idle).await;
             return;
         }
@@ -256,12 +257,12 @@ pub async fn serve(mut s: TcpStream, ctx: Arc<Ctx>, id: u64) {
         out.clear();
         let body = match failed {
             Some((status, why)) => {
-                http::failure_answer(&mut out, status, &why, req.keep_alive, req.http_minor);
+                answer::failure_answer(&mut out, status, &why, req.keep_alive, req.http_minor);
                 &[][..]
             }
             None => {
                 proto::spin::spin(w.work_us);
-                http::head_ok(&mut out, w.bytes as usize, req.keep_alive, req.http_minor);
+                answer::head_ok(&mut out, w.bytes as usize, req.keep_alive, req.http_minor);
                 add(Ctr::Requests);
                 if req.head_only {
                     &[][..]
