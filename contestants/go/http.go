@@ -1,14 +1,12 @@
-// http.go: request framing and answers, the same rules as common/framing.c and
-// common/response.c, parsed by hand (the standard library's net/http would
-// bring its own connection handling, which is not what is measured).
+// http.go: request framing, the same rules as common/framing.c, parsed by hand
+// (the standard library's net/http would bring its own connection handling,
+// which is not what is measured); the answers are in answer.go.
 package main
 
 import (
 	"bytes"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
 )
 
 const (
@@ -329,114 +327,4 @@ func decimal(s []byte, max uint64) (uint64, bool) {
 		v = v*10 + uint64(c-'0')
 	}
 	return v, v <= max
-}
-
-// dateCache holds the Date header's text and the second it shows, formatted
-// once a second and swapped atomically, since goroutines share it.
-type dateCache struct {
-	sec  int64
-	text []byte
-}
-
-var date atomic.Value // *dateCache
-
-func dateText() []byte {
-	now := time.Now()
-	if d, _ := date.Load().(*dateCache); d != nil && d.sec == now.Unix() {
-		return d.text
-	}
-	d := &dateCache{sec: now.Unix(), text: []byte(now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT"))}
-	date.Store(d)
-	return d.text
-}
-
-const serverHeader = "Server: tvt-go\r\n"
-
-// appendHeadOK appends the head of a 200 (status line to blank line).
-func appendHeadOK(out []byte, bodyLen int, keepAlive bool, minor int) []byte {
-	out = append(out, "HTTP/1.1 200 OK\r\n"+serverHeader+"Date: "...)
-	out = append(out, dateText()...)
-	out = append(out, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
-	out = strconv.AppendInt(out, int64(bodyLen), 10)
-	out = append(out, "\r\n"...)
-	// HTTP/1.0 clients keep the connection only when told so.
-	if !keepAlive {
-		out = append(out, "Connection: close\r\n"...)
-	} else if minor == 0 {
-		out = append(out, "Connection: keep-alive\r\n"...)
-	}
-	return append(out, "\r\n"...)
-}
-
-func reason(status int) string {
-	switch status {
-	case 200:
-		return "OK"
-	case 400:
-		return "Bad Request"
-	case 404:
-		return "Not Found"
-	case 405:
-		return "Method Not Allowed"
-	case 413:
-		return "Content Too Large"
-	case 414:
-		return "URI Too Long"
-	case 431:
-		return "Request Header Fields Too Large"
-	case 500:
-		return "Internal Server Error"
-	case 502:
-		return "Bad Gateway"
-	case 503:
-		return "Service Unavailable"
-	case 505:
-		return "HTTP Version Not Supported"
-	}
-	return "Unknown"
-}
-
-// appendFailure appends a whole answer for a request that was well formed but
-// could not be served (502 the backend failed, 500 the file read failed): the
-// reason as a text body, the connection kept unless the request asked to close.
-func appendFailure(out []byte, status int, why string, keepAlive bool, minor int) []byte {
-	if len(why) > 200 {
-		why = why[:200]
-	}
-	out = append(out, "HTTP/1.1 "...)
-	out = strconv.AppendInt(out, int64(status), 10)
-	out = append(out, ' ')
-	out = append(out, reason(status)...)
-	out = append(out, "\r\n"+serverHeader+"Date: "...)
-	out = append(out, dateText()...)
-	out = append(out, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
-	out = strconv.AppendInt(out, int64(len(why)+1), 10)
-	out = append(out, "\r\n"...)
-	if !keepAlive {
-		out = append(out, "Connection: close\r\n"...)
-	} else if minor == 0 {
-		out = append(out, "Connection: keep-alive\r\n"...)
-	}
-	out = append(out, "\r\n"...)
-	out = append(out, why...)
-	return append(out, '\n')
-}
-
-// appendError appends a whole error answer (the reason as a text body,
-// Connection: close).
-func appendError(out []byte, status int, why string) []byte {
-	if len(why) > 200 {
-		why = why[:200]
-	}
-	out = append(out, "HTTP/1.1 "...)
-	out = strconv.AppendInt(out, int64(status), 10)
-	out = append(out, ' ')
-	out = append(out, reason(status)...)
-	out = append(out, "\r\n"+serverHeader+"Date: "...)
-	out = append(out, dateText()...)
-	out = append(out, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
-	out = strconv.AppendInt(out, int64(len(why)+1), 10)
-	out = append(out, "\r\nConnection: close\r\n\r\n"...)
-	out = append(out, why...)
-	return append(out, '\n')
 }
