@@ -1,8 +1,9 @@
 /* server.c: the libev server: one loop, one thread, one task per connection.
  *
- * A task is a struct conn: its parse state, its buffers and its watchers. It
- * never blocks: a request's wait is an ev_timer, and a write that does not fit
- * the socket buffer resumes when the socket is writable. */
+ * A task is a struct conn (task.h): its parse state, its buffers and its watchers. It
+ * never blocks: a request's wait is an ev_timer, a backend answer on a second ev_io
+ * (backend.c) or a file read handed to a pool or io_uring (file_read.c); a write that does
+ * not fit the socket buffer resumes when the socket is writable. */
 #include <errno.h>
 #include <ev.h>
 #include <signal.h>
@@ -19,52 +20,15 @@
 #include "net.h"
 #include "response.h"
 #include "server_opts.h"
+#include "task.h"
 #include "wait_clock.h"
 #include "workers.h"
 
 #define ACCEPT_PAUSE_S 0.1 /* after EMFILE: the backlog keeps the client waiting */
 
-enum conn_state {
-    CONN_READING, /* waiting for (the rest of) a request */
-    CONN_WAITING, /* the request's simulated I/O wait */
-    CONN_WRITING, /* an answer did not fit the socket buffer */
-};
-
-struct conn {
-    ev_io io;                 /* readable or writable, never both */
-    ev_timer wait;            /* the request's wait_us */
-    ev_timer idle;            /* closes a connection that sends no full request in time */
-    struct conn *prev, *next; /* every live connection, to close them at exit */
-    int fd;
-    enum conn_state state;
-    int closing; /* close once the answer in flight is written */
-    struct request req;
-    size_t rpos, rlen; /* unparsed input: rbuf[rpos, rlen) */
-    struct iovec iov[2];
-    int iovcnt;
-    struct framer framer;
-    char head[RESPONSE_HEAD_MAX];
-    char rbuf[CONN_READ_BUF];
-};
-
-struct server {
-    struct ev_loop *loop;
-    struct server_opts opts;
-    ev_io accept_io;
-    ev_timer accept_pause;
-    ev_signal sigterm, sigint;
-    struct wait_clock clock;
-    struct conn *conns; /* list head */
-    struct date_cache date;
-    struct counters *ctr;
-    int listen_fd;
-};
-
-static void conn_process(struct server *s, struct conn *c);
-
 /* Makes the io watcher wait for exactly `events` (0 = stopped). libev only
  * touches epoll when the set really changes. */
-static void conn_watch(struct server *s, struct conn *c, int events)
+void conn_watch(struct server *s, struct conn *c, int events)
 {
     if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
         return;
@@ -75,12 +39,21 @@ static void conn_watch(struct server *s, struct conn *c, int events)
     }
 }
 
-/* Undoes everything conn_open did, in reverse: watchers, socket, memory. */
+void conn_free(struct conn *c)
+{
+    free(c->job.buf);
+    free(c);
+}
+
+/* Undoes everything conn_open did, in reverse: watchers, sockets, memory. A task whose file
+ * read is in flight is left for the read's completion to free (file_read_done): the pool or
+ * the kernel still writes into its buffer. */
 static void conn_close(struct server *s, struct conn *c)
 {
     ev_io_stop(s->loop, &c->io);
     ev_timer_stop(s->loop, &c->wait);
     ev_timer_stop(s->loop, &c->idle);
+    backend_close(s, c);
     close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
@@ -89,7 +62,10 @@ static void conn_close(struct server *s, struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     counters_add(s->ctr, CTR_CLOSED, 1);
-    free(c);
+    if (c->job.inflight)
+        c->job.orphan = 1;
+    else
+        conn_free(c);
 }
 
 /* Starts the clock of the next request: it must arrive whole within the idle
@@ -145,7 +121,7 @@ static int conn_flush(struct server *s, struct conn *c)
 }
 
 /* Formats the answer to c->req (after its wait) and starts writing it. */
-static int conn_answer(struct server *s, struct conn *c)
+int conn_answer(struct server *s, struct conn *c)
 {
     const struct workload *w = &c->req.work;
 
@@ -162,20 +138,33 @@ static int conn_answer(struct server *s, struct conn *c)
     return conn_flush(s, c);
 }
 
-static void conn_answer_error(struct server *s, struct conn *c, int status, const char *why)
+static int answer_status(struct server *s, struct conn *c, int status, const char *why,
+                         int keep_alive)
 {
     date_cache_update(&s->date, (time_t)ev_now(s->loop));
     counters_status(s->ctr, status);
-    c->closing = 1;
+    c->closing = !keep_alive;
     c->iov[0].iov_base = c->head;
-    c->iov[0].iov_len = response_error(c->head, status, why, &s->date);
+    c->iov[0].iov_len =
+        response_status(c->head, status, why, keep_alive, c->req.http_minor, &s->date);
     c->iovcnt = 1;
-    conn_flush(s, c);
+    return conn_flush(s, c);
+}
+
+int conn_answer_failed(struct server *s, struct conn *c, int status, const char *why)
+{
+    return answer_status(s, c, status, why, c->req.keep_alive);
+}
+
+/* Bad input: the answer, then a close. */
+static void conn_answer_error(struct server *s, struct conn *c, int status, const char *why)
+{
+    answer_status(s, c, status, why, 0);
 }
 
 /* Parses buffered input and serves complete requests in order, until input
  * runs out, a wait starts, or a write blocks. */
-static void conn_process(struct server *s, struct conn *c)
+void conn_process(struct server *s, struct conn *c)
 {
     for (;;) {
         size_t used;
@@ -190,17 +179,34 @@ static void conn_process(struct server *s, struct conn *c)
             conn_answer_error(s, c, c->framer.status, c->framer.error);
             return;
         }
-        if (c->req.work.wait_us > 0) {
-            /* Pipelined bytes stay in rbuf until this request is answered. */
-            c->state = CONN_WAITING;
-            conn_watch(s, c, 0);
-            ev_now_update(s->loop); /* the wait counts from now, not the loop's start */
-            wait_clock_add(&s->clock, c->req.work.wait_us);
-            ev_timer_set(&c->wait, c->req.work.wait_us * 1e-6, 0.);
-            ev_timer_start(s->loop, &c->wait);
-            return;
+        /* Pipelined bytes stay in rbuf until this request is answered. */
+        int rc;
+        if (c->req.work.io == IO_TIMER) {
+            if (c->req.work.wait_us > 0) {
+                c->state = CONN_WAITING;
+                conn_watch(s, c, 0);
+                ev_now_update(s->loop); /* the wait counts from now, not the loop's start */
+                wait_clock_add(&s->clock, c->req.work.wait_us);
+                ev_timer_set(&c->wait, c->req.work.wait_us * 1e-6, 0.);
+                ev_timer_start(s->loop, &c->wait);
+                return;
+            }
+            rc = conn_answer(s, c);
+        } else {
+            const char *refused = server_opts_io_refusal(&s->opts, c->req.work.io);
+            if (refused) {
+                conn_answer_error(s, c, 400, refused);
+                return;
+            }
+            if (c->req.work.io == IO_NET) {
+                backend_start(s, c); /* last: it may answer, and close c, at once */
+                return;
+            }
+            if (file_read_start(s, c) == 0)
+                return;
+            rc = file_read_answer(s, c);
         }
-        if (conn_answer(s, c) <= 0)
+        if (rc <= 0)
             return;
     }
 }
@@ -211,6 +217,10 @@ static void on_wait_done(struct ev_loop *loop, ev_timer *w, int revents)
     struct server *s = ev_userdata(loop);
 
     (void)revents;
+    if (c->req.work.io == IO_NET) {
+        backend_timeout(s, c);
+        return;
+    }
     if (conn_answer(s, c) > 0)
         conn_process(s, c);
 }
@@ -286,6 +296,10 @@ static void conn_open(struct server *s, int fd)
     c->closing = 0;
     c->rpos = c->rlen = 0;
     c->iovcnt = 0;
+    c->up_fd = -1;
+    c->up_connecting = 0;
+    c->job = (struct file_job){.buf = NULL};
+    backend_init(c);
     framer_init(&c->framer, &s->opts.defaults);
     ev_io_init(&c->io, on_io, fd, EV_READ);
     ev_timer_init(&c->wait, on_wait_done, 0., 0.);
@@ -344,14 +358,23 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+/* The backend and data file, set up by main before any worker starts. */
+static struct upstream_addr upstream;
+static struct datafile data_file = {.fd = -1};
+
 /* One process's server: its loop, until SIGTERM/SIGINT (see workers.h). */
 static int async_serve(const struct server_opts *o, int listen_fd, struct counters *ctr,
                        void (*ready)(void))
 {
     static struct server srv;
     struct server *s = &srv;
+    char err[512];
+    int rc = 0;
 
     s->opts = *o;
+    s->up = o->upstream ? &upstream : NULL;
+    s->df = o->data_file ? &data_file : NULL;
+    datafile_rng_seed(&s->rng, datafile_rng_fresh_seed());
     s->ctr = ctr;
     s->listen_fd = listen_fd;
     s->loop = ev_default_loop(EVFLAG_AUTO);
@@ -371,32 +394,53 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     ev_signal_start(s->loop, &s->sigterm);
     ev_signal_init(&s->sigint, on_signal, SIGINT);
     ev_signal_start(s->loop, &s->sigint);
+    if (s->df && file_io_init(s, err, sizeof err) < 0) {
+        fprintf(stderr, "async_server: --file-io %s: %s\n", server_opts_file_io_name(o->file_io),
+                err);
+        rc = 2;
+        goto stop;
+    }
 
     ready();
     ev_run(s->loop, 0);
 
     while (s->conns)
         conn_close(s, s->conns);
+    if (s->df)
+        file_io_destroy(s); /* after the closes: it frees the tasks whose reads were in flight */
+stop:
     ev_io_stop(s->loop, &s->accept_io);
     ev_timer_stop(s->loop, &s->accept_pause);
     ev_signal_stop(s->loop, &s->sigterm);
     ev_signal_stop(s->loop, &s->sigint);
     wait_clock_destroy(&s->clock, s->loop);
     ev_loop_destroy(s->loop);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     struct server_opts opts;
-    char msg[2048];
+    static char msg[SERVER_HELP_MAX];
 
-    switch (server_opts_parse(&opts, argc, argv, "async_server", 0, msg, sizeof(msg))) {
+    switch (server_opts_parse(&opts, argc, argv, "async_server", SERVER_OPTS_FILE_IO, msg,
+                              sizeof(msg))) {
     case OPTS_HELP: fputs(msg, stdout); return 0;
     case OPTS_ERROR: fprintf(stderr, "async_server: %s\n", msg); return 2;
     case OPTS_OK: break;
     }
+    if (opts.upstream &&
+        upstream_resolve(&upstream, opts.upstream, opts.allow_remote, msg, sizeof(msg)) < 0) {
+        fprintf(stderr, "async_server: %s\n", msg);
+        return 2;
+    }
+    if (opts.data_file && datafile_open(&data_file, opts.data_file, msg, sizeof(msg)) < 0) {
+        fprintf(stderr, "async_server: %s\n", msg);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     response_init();
-    return workers_run(&opts, "async_server", "async", 1, async_serve);
+    int rc = workers_run(&opts, "async_server", "async", 1, async_serve);
+    datafile_close(&data_file);
+    return rc;
 }

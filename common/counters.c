@@ -14,6 +14,7 @@ static const char *const NAMES[CTR__COUNT] = {
     [CTR_STATUS_413] = "status_413",
     [CTR_STATUS_414] = "status_414",
     [CTR_STATUS_431] = "status_431",
+    [CTR_STATUS_502] = "status_502",
     [CTR_STATUS_503] = "status_503",
     [CTR_STATUS_505] = "status_505",
     [CTR_ABORTED] = "aborted",
@@ -24,6 +25,8 @@ static const char *const NAMES[CTR__COUNT] = {
     [CTR_THREAD_CREATE_FAILED] = "thread_create_failed",
     [CTR_OOM] = "out_of_memory",
     [CTR_UNFINISHED] = "unfinished_at_exit",
+    [CTR_UPSTREAM_ERRORS] = "upstream_errors",
+    [CTR_FILE_ERRORS] = "file_errors",
 };
 
 void counters_status(struct counters *c, int status)
@@ -35,6 +38,7 @@ void counters_status(struct counters *c, int status)
     case 413: counters_add(c, CTR_STATUS_413, 1); break;
     case 414: counters_add(c, CTR_STATUS_414, 1); break;
     case 431: counters_add(c, CTR_STATUS_431, 1); break;
+    case 502: counters_add(c, CTR_STATUS_502, 1); break;
     case 503: counters_add(c, CTR_STATUS_503, 1); break;
     case 505: counters_add(c, CTR_STATUS_505, 1); break;
     default: break;

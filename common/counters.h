@@ -16,6 +16,7 @@ enum counter {
     CTR_STATUS_413,
     CTR_STATUS_414,
     CTR_STATUS_431,
+    CTR_STATUS_502, /* the backend failed an io=net request */
     CTR_STATUS_503, /* connection refused service (no thread) */
     CTR_STATUS_505,
     CTR_ABORTED,       /* peer closed or reset in the middle of a request or answer */
@@ -24,8 +25,10 @@ enum counter {
     CTR_ACCEPT_ERRORS, /* accept failed for another reason than fds */
     CTR_ACCEPT_EMFILE, /* accept hit the fd limit; accepting paused */
     CTR_THREAD_CREATE_FAILED,
-    CTR_OOM,        /* no memory for a connection */
-    CTR_UNFINISHED, /* connections still busy (burning work_us) at exit */
+    CTR_OOM,             /* no memory for a connection */
+    CTR_UNFINISHED,      /* connections still busy (burning work_us) at exit */
+    CTR_UPSTREAM_ERRORS, /* backend refused, reset, malformed, non-2xx or too slow */
+    CTR_FILE_ERRORS,     /* io=file reads that failed (answered 500) */
     CTR__COUNT
 };
 

@@ -61,7 +61,7 @@ static int parse_target(struct framer *f)
     }
     f->req.work = *f->defaults;
     if (u.field_set & (1 << UF_QUERY)) {
-        char why[96];
+        char why[sizeof f->error];
         if (workload_parse_query(&f->req.work, f->url + u.field_data[UF_QUERY].off,
                                  u.field_data[UF_QUERY].len, why, sizeof(why)) < 0)
             return fail(f, 400, why);

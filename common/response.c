@@ -43,20 +43,26 @@ const char *response_reason(int status)
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
     }
 }
 
+/* HTTP/1.0 clients keep the connection only when told so; HTTP/1.1 ones keep it unless
+   told otherwise. */
+static const char *connection_header(int keep_alive, int http_minor)
+{
+    return !keep_alive       ? "Connection: close\r\n"
+           : http_minor == 0 ? "Connection: keep-alive\r\n"
+                             : "";
+}
+
 size_t response_head_ok(char *buf, size_t body_len, int keep_alive, int http_minor,
                         const struct date_cache *dc)
 {
-    /* HTTP/1.0 clients keep the connection only when told so; HTTP/1.1 ones
-     * keep it unless told otherwise. */
-    const char *conn = !keep_alive       ? "Connection: close\r\n"
-                       : http_minor == 0 ? "Connection: keep-alive\r\n"
-                                         : "";
+    const char *conn = connection_header(keep_alive, http_minor);
     int n = snprintf(buf, RESPONSE_HEAD_MAX,
                      "HTTP/1.1 200 OK\r\n"
                      "Server: " SERVER_NAME "\r\n"
@@ -68,7 +74,8 @@ size_t response_head_ok(char *buf, size_t body_len, int keep_alive, int http_min
     return (size_t)n;
 }
 
-size_t response_error(char *buf, int status, const char *reason, const struct date_cache *dc)
+size_t response_status(char *buf, int status, const char *reason, int keep_alive, int http_minor,
+                       const struct date_cache *dc)
 {
     int rlen = (int)strnlen(reason, 200); /* keeps the whole answer inside buf */
     int n = snprintf(buf, RESPONSE_HEAD_MAX,
@@ -77,9 +84,15 @@ size_t response_error(char *buf, int status, const char *reason, const struct da
                      "Date: %s\r\n"
                      "Content-Type: text/plain\r\n"
                      "Content-Length: %zu\r\n"
-                     "Connection: close\r\n"
+                     "%s"
                      "\r\n"
                      "%.*s\n",
-                     status, response_reason(status), dc->text, (size_t)rlen + 1, rlen, reason);
+                     status, response_reason(status), dc->text, (size_t)rlen + 1,
+                     connection_header(keep_alive, http_minor), rlen, reason);
     return (size_t)n;
+}
+
+size_t response_error(char *buf, int status, const char *reason, const struct date_cache *dc)
+{
+    return response_status(buf, status, reason, 0, 1, dc);
 }

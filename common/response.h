@@ -34,6 +34,13 @@ size_t response_head_ok(char *buf, size_t body_len, int keep_alive, int http_min
  * Returns its length. */
 size_t response_error(char *buf, int status, const char *reason, const struct date_cache *dc);
 
+/* Formats a whole answer of `status` with the reason as a text body, keeping the
+ * connection when keep_alive (e.g. a 502 when the backend failed: the client did nothing
+ * wrong), else with Connection: close. buf holds RESPONSE_HEAD_MAX bytes. Returns its
+ * length. */
+size_t response_status(char *buf, int status, const char *reason, int keep_alive, int http_minor,
+                       const struct date_cache *dc);
+
 /* The reason phrase of a status code ("Bad Request"). */
 const char *response_reason(int status);
 

@@ -9,6 +9,19 @@
 
 #define SERVER_BACKLOG_DEFAULT      4096
 #define SERVER_IDLE_TIMEOUT_DEFAULT 60000 /* ms */
+#define SERVER_FILE_THREADS_DEFAULT 4
+#define SERVER_HELP_MAX             8192 /* the usage text fits a buffer this large */
+
+/* How the async server reads the data file (--file-io). */
+enum file_io {
+    FILE_IO_LOOP,  /* pread in the event loop: every other task waits */
+    FILE_IO_POOL,  /* --file-threads threads read, the loop goes on (libuv, tokio::fs) */
+    FILE_IO_URING, /* io_uring: the kernel reads, the loop reaps completions */
+};
+
+/* What a server offers beyond the flags every server has (server_opts_parse's features). */
+#define SERVER_OPTS_STACK_KIB 1u /* --stack-kib: a thread per connection */
+#define SERVER_OPTS_FILE_IO   2u /* --file-io, --file-threads: an event loop's ways to read */
 
 struct server_opts {
     const char *host;
@@ -18,15 +31,31 @@ struct server_opts {
     uint32_t idle_timeout_ms; /* 0: never */
     uint32_t stack_kib;       /* thread server only; 0: the system default */
     uint32_t workers;         /* processes sharing the port (SO_REUSEPORT) */
+    /* io=net and io=file (defaults.io, defaults.file_kib are --io and --file-kib) */
+    const char *upstream;         /* --upstream HOST:PORT; NULL: io=net is refused */
+    uint32_t upstream_timeout_ms; /* from sending the backend request to its whole answer */
+    int allow_remote;             /* --allow-remote: a non-loopback upstream */
+    const char *data_file;        /* --data-file PATH; NULL: io=file is refused */
+    uint32_t file_io;             /* enum file_io (SERVER_OPTS_FILE_IO servers) */
+    uint32_t file_threads;        /* FILE_IO_POOL's threads */
+    int pin_workers;          /* worker i pins itself to the i-th CPU of its affinity mask */
 };
 
 enum server_opts_result { OPTS_OK, OPTS_HELP, OPTS_ERROR };
 
-/* Parses argv into o. with_stack_kib enables --stack-kib (thread server).
- * OPTS_HELP: the usage text is in err (print it to stdout, exit 0).
- * OPTS_ERROR: a message naming the bad flag is in err (exit 2). */
+/* Parses argv into o. features (SERVER_OPTS_*) enables the flags of one kind of server;
+ * 0 gives the common ones. OPTS_HELP: the usage text is in err (print it to stdout, exit 0;
+ * it needs SERVER_HELP_MAX bytes). OPTS_ERROR: a message naming the bad flag is in err
+ * (exit 2), also for --io net without --upstream and --io file without --data-file. */
 enum server_opts_result server_opts_parse(struct server_opts *o, int argc, char **argv,
-                                          const char *prog, int with_stack_kib, char *err,
+                                          const char *prog, unsigned features, char *err,
                                           size_t errlen);
+
+/* Why a request of io kind `io` cannot be served by a server started with o (the flag it
+ * lacks), or NULL when it can. Static storage. */
+const char *server_opts_io_refusal(const struct server_opts *o, uint32_t io);
+
+/* The name of a file_io mode ("loop", "pool", "uring"). Static storage. */
+const char *server_opts_file_io_name(uint32_t mode);
 
 #endif

@@ -1,4 +1,4 @@
-/* workload.c: parsing the per-request workload and burning its CPU time. */
+/* workload.c: parsing the per-request workload (wait, kind, work, body) and burning its CPU. */
 #include "workload.h"
 
 #include <stdio.h>
@@ -22,15 +22,73 @@ int workload_parse_u32(const char *s, size_t len, uint32_t max, uint32_t *out)
     return 0;
 }
 
+static const char *const IO_NAMES[IO__COUNT] = {
+    [IO_TIMER] = "timer",
+    [IO_NET] = "net",
+    [IO_FILE] = "file",
+};
+
+const char *workload_io_name(uint32_t io)
+{
+    return io < IO__COUNT ? IO_NAMES[io] : "?";
+}
+
+int workload_parse_io(const char *s, size_t len, uint32_t *out)
+{
+    for (uint32_t k = 0; k < IO__COUNT; k++)
+        if (len == strlen(IO_NAMES[k]) && memcmp(s, IO_NAMES[k], len) == 0) {
+            *out = k;
+            return 0;
+        }
+    return -1;
+}
+
+int workload_file_kib_ok(uint32_t kib)
+{
+    return kib >= FILE_KIB_MIN && kib <= FILE_KIB_MAX && kib % 4 == 0;
+}
+
+enum key_type { KEY_NUMBER, KEY_IO, KEY_FILE_KIB };
+
 static const struct {
     const char *key;
     size_t offset;
     uint32_t max;
+    enum key_type type;
 } KEYS[] = {
-    {"wait_us", offsetof(struct workload, wait_us), WAIT_US_MAX},
-    {"work_us", offsetof(struct workload, work_us), WORK_US_MAX},
-    {"bytes", offsetof(struct workload, bytes), BYTES_MAX},
+    {"wait_us", offsetof(struct workload, wait_us), WAIT_US_MAX, KEY_NUMBER},
+    {"work_us", offsetof(struct workload, work_us), WORK_US_MAX, KEY_NUMBER},
+    {"bytes", offsetof(struct workload, bytes), BYTES_MAX, KEY_NUMBER},
+    {"io", offsetof(struct workload, io), 0, KEY_IO},
+    {"file_kib", offsetof(struct workload, file_kib), FILE_KIB_MAX, KEY_FILE_KIB},
 };
+
+/* Parses one value into *field. 0 ok; -1 with the reason in err. */
+static int parse_value(size_t i, const char *v, size_t len, uint32_t *field, char *err,
+                       size_t errlen)
+{
+    uint32_t x;
+    switch (KEYS[i].type) {
+    case KEY_IO:
+        if (workload_parse_io(v, len, field) == 0)
+            return 0;
+        snprintf(err, errlen, "io must be timer, net or file, not '%.*s'",
+                 (int)(len > 16 ? 16 : len), v);
+        return -1;
+    case KEY_FILE_KIB:
+        if (workload_parse_u32(v, len, KEYS[i].max, &x) == 0 && workload_file_kib_ok(x)) {
+            *field = x;
+            return 0;
+        }
+        snprintf(err, errlen, "file_kib must be " FILE_KIB_RULE);
+        return -1;
+    case KEY_NUMBER: break;
+    }
+    if (workload_parse_u32(v, len, KEYS[i].max, field) == 0)
+        return 0;
+    snprintf(err, errlen, "%s must be an integer from 0 to %u", KEYS[i].key, KEYS[i].max);
+    return -1;
+}
 
 int workload_parse_query(struct workload *w, const char *q, size_t len, char *err, size_t errlen)
 {
@@ -57,15 +115,15 @@ int workload_parse_query(struct workload *w, const char *q, size_t len, char *er
                 break;
         }
         if (i == sizeof(KEYS) / sizeof(KEYS[0])) {
-            snprintf(err, errlen, "unknown query parameter '%.*s' (known: wait_us, work_us, bytes)",
+            snprintf(err, errlen,
+                     "unknown query parameter '%.*s' (known: wait_us, work_us, bytes, io, "
+                     "file_kib)",
                      (int)(eq - q > 32 ? 32 : eq - q), q);
             return -1;
         }
         uint32_t *field = (uint32_t *)((char *)&next + KEYS[i].offset);
-        if (workload_parse_u32(eq + 1, (size_t)(pair_end - eq - 1), KEYS[i].max, field) < 0) {
-            snprintf(err, errlen, "%s must be an integer from 0 to %u", KEYS[i].key, KEYS[i].max);
+        if (parse_value(i, eq + 1, (size_t)(pair_end - eq - 1), field, err, errlen) < 0)
             return -1;
-        }
         q = pair_end + (amp ? 1 : 0);
     }
     *w = next;

@@ -1,4 +1,4 @@
-/* workload.h: what one request asks of a server: a wait, CPU work, a body size. */
+/* workload.h: what one request asks of a server: a wait (of a kind), CPU work, a body size. */
 #ifndef TVT_WORKLOAD_H
 #define TVT_WORKLOAD_H
 
@@ -9,19 +9,46 @@
 #define WORK_US_MAX 10000000u  /* 10 s of CPU per request */
 #define BYTES_MAX   (1u << 20) /* 1 MiB: the 200 body comes from one static buffer */
 
+/* file_kib: O_DIRECT reads whole, aligned 4 KiB blocks, so a read is a multiple of 4 KiB. */
+#define FILE_KIB_MIN     4u
+#define FILE_KIB_MAX     1024u
+#define FILE_KIB_DEFAULT 4u
+#define FILE_KIB_RULE    "a multiple of 4 from 4 to 1024 (O_DIRECT reads whole 4 KiB blocks)"
+
+/* What a request waits on (query key io=, flag --io). */
+enum io_kind {
+    IO_TIMER, /* wait_us on a timer or a sleep */
+    IO_NET,   /* a request to the backend (--upstream) that answers after wait_us */
+    IO_FILE,  /* a read of file_kib KiB from the data file (--data-file); wait_us unused */
+    IO__COUNT
+};
+
 struct workload {
-    uint32_t wait_us; /* simulated external I/O: a timer or a sleep */
-    uint32_t work_us; /* CPU time the serving thread burns */
-    uint32_t bytes;   /* body length of the answer */
+    uint32_t wait_us;  /* the wait: a timer's, or the backend's for io=net */
+    uint32_t work_us;  /* CPU time the serving thread burns */
+    uint32_t bytes;    /* body length of the answer */
+    uint32_t io;       /* enum io_kind */
+    uint32_t file_kib; /* io=file: KiB read, FILE_KIB_RULE */
 };
 
 /* Parses a decimal integer of len bytes in [0, max] into *out.
  * 0 ok; -1 empty, not a number, or out of range. */
 int workload_parse_u32(const char *s, size_t len, uint32_t max, uint32_t *out);
 
+/* The name of an io kind ("timer", "net", "file"); "?" for a bad value. Static storage. */
+const char *workload_io_name(uint32_t io);
+
+/* Parses an io kind name of len bytes into *out. 0 ok; -1 unknown. */
+int workload_parse_io(const char *s, size_t len, uint32_t *out);
+
+/* 1 when kib is a valid file_kib (FILE_KIB_RULE), else 0. */
+int workload_file_kib_ok(uint32_t kib);
+
 /* Applies a query string (without '?', not NUL-terminated), e.g.
- * "wait_us=2000&bytes=64", over the values already in *w. Unknown keys are
- * errors so that a typo cannot silently run the default.
+ * "wait_us=2000&bytes=64&io=net", over the values already in *w. Keys:
+ * wait_us, work_us, bytes, io (timer|net|file), file_kib. Unknown keys and
+ * values are errors so that a typo cannot silently run the default; whether
+ * the server can do an io kind is the server's check, not this one's.
  * 0 ok; -1 malformed, unknown or out of range, with a reason in err. */
 int workload_parse_query(struct workload *w, const char *q, size_t len, char *err, size_t errlen);
 

@@ -15,6 +15,7 @@ struct cli_opts {
     const char *target; /* HOST:PORT; NULL in run mode until the server says */
     bool allow_remote;
     int conns, threads, procs;
+    bool threads_set; /* --threads given; else one loop per CPU of the generator's set */
     double duration_s, warmup_s;
     uint64_t requests; /* 0: by duration */
     double rate;       /* 0: closed loop */
@@ -25,13 +26,17 @@ struct cli_opts {
     double connect_rate;
     int connect_retries, timeout_ms, connect_timeout_ms;
     int source_ips;             /* -1: automatic */
-    int client_cpu, server_cpu; /* -1: do not pin */
+    int client_cpu, server_cpu; /* legacy one-CPU sets; -1: do not pin */
     bool client_cpu_set, server_cpu_set;
+    int server_k;             /* --server-cpus K; 0: the planner's default */
+    const char *client_cpus;  /* --client-cpus LIST, as given (checked); NULL: planned */
+    const char *backend_cpus; /* --backend-cpus LIST */
+    bool allow_overlap;
     const char *out;
     const char *name;
     bool quiet;
     /* run only */
-    const char *impl;       /* "async" | "thread" */
+    const char *impl;       /* "async" | "thread" | "uring" */
     const char *server_cmd; /* any other server, through /bin/sh */
     long stack_kib;         /* -1: not given */
     long workers;           /* -1: not given */
@@ -40,6 +45,11 @@ struct cli_opts {
     int ready_timeout_ms;
     double idle_s;  /* idle baseline wait after the server is ready */
     double stall_s; /* no answer for this long fails the run; 0: automatic */
+    /* run --capacity: a closed-loop phase, then open-loop steps */
+    bool capacity;
+    int steps;
+    double step_min_s;
+    double slo_ms; /* 0: the default rule (capacity.h) */
 };
 
 enum cli_result { CLI_OK, CLI_HELP, CLI_ERROR };

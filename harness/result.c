@@ -108,10 +108,12 @@ static json_t *params_json(const struct run_record *r)
     json_object_set_new(p, "stack_kib", jlong(r->stack_kib));
     json_object_set_new(p, "server_cpu", r->srv.present ? jlong(r->server_cpu) : json_null());
     json_object_set_new(p, "client_cpu", jlong(r->client_cpu));
-    json_object_set_new(p, "threads", json_integer(o->threads));
+    json_object_set_new(p, "threads", json_integer(r->threads));
     /* beyond the agreed keys: enough to rerun it */
     json_object_set_new(p, "procs", json_integer(o->procs));
     json_object_set_new(p, "workers", jlong(r->workers));
+    json_object_set_new(p, "pin_workers", json_boolean(r->pin_workers));
+    json_object_set_new(p, "capacity", json_boolean(o->capacity));
     json_object_set_new(p, "requests",
                         o->requests ? json_integer((json_int_t)o->requests) : json_null());
     json_object_set_new(p, "target", json_string(r->target));
@@ -127,6 +129,33 @@ static json_t *params_json(const struct run_record *r)
     json_object_set_new(p, "nofile_hard", jlong(r->nofile_hard));
     json_object_set_new(p, "server_command", r->srv.present ? jtext(r->srv.command) : json_null());
     return p;
+}
+
+static json_t *cpus_json(const struct cpu_list *l)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < l->n; i++)
+        json_array_append_new(a, json_integer(l->cpu[i]));
+    return a;
+}
+
+/* Where everything ran: the planner's answer (placement.h). */
+static json_t *placement_json(const struct run_record *r)
+{
+    const struct placement *p = &r->place;
+    json_t *j = json_object();
+    json_object_set_new(j, "server_cpus", cpus_json(&p->server));
+    json_object_set_new(j, "client_cpus", cpus_json(&p->client));
+    json_object_set_new(j, "backend_cpus", cpus_json(&p->backend));
+    json_object_set_new(j, "overlap", json_boolean(p->overlap));
+    json_object_set_new(j, "server_k", json_integer(p->server_k));
+    json_object_set_new(j, "cpus_allowed", cpus_json(&p->allowed));
+    /* beyond the agreed keys */
+    json_object_set_new(j, "server_pinned", json_boolean(p->server_pinned && p->server.n > 0));
+    json_object_set_new(j, "client_pinned", json_boolean(p->client_pinned));
+    json_object_set_new(j, "generator_loops", json_integer(r->threads * r->o->procs));
+    json_object_set_new(j, "note", p->note[0] ? json_string(p->note) : json_null());
+    return j;
 }
 
 static json_t *latency_json(const struct hist *h)
@@ -312,10 +341,12 @@ json_t *result_json(const struct run_record *r)
     json_object_set_new(doc, "status", json_string(r->failed ? "failed" : "ok"));
     json_object_set_new(doc, "failure", r->failed ? jtext(r->failure) : json_null());
     json_object_set_new(doc, "params", params_json(r));
+    json_object_set_new(doc, "placement", placement_json(r));
     json_object_set_new(doc, "env", sysenv_json());
     json_object_set_new(doc, "client", client_json(r));
     json_object_set_new(doc, "server", server_json(&r->srv));
     json_object_set_new(doc, "derived", derived_json(r));
+    json_object_set_new(doc, "capacity", cap_json(&r->cap));
     json_object_set_new(doc, "samples", samples_json(r));
     return doc;
 }

@@ -6,8 +6,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "capacity.h"
 #include "cli.h"
 #include "load.h"
+#include "placement.h"
 
 #define RESULT_SCHEMA "tvt-run/1"
 
@@ -45,10 +47,13 @@ struct run_record {
     const char *impl; /* "async", "thread", or the --name of a --server-cmd */
     bool failed;
     char failure[768];
-    int server_cpu, client_cpu; /* where they were pinned, -1 not pinned */
-    char cpu_note[160];
-    long stack_kib; /* -1: not set */
-    long workers;   /* server processes (--impl); -1: unknown (--server-cmd) */
+    struct placement place;
+    int server_cpu, client_cpu; /* the first CPU of each set, -1 not pinned */
+    char cpu_note[400];
+    int threads;      /* generator loops per process */
+    long stack_kib;   /* -1: not set */
+    long workers;     /* server processes (--impl); -1: unknown (--server-cmd) */
+    bool pin_workers; /* --pin-workers was passed: worker i on the i-th server CPU */
     int source_ips;
     char target[160];
     long nofile_soft, nofile_hard;
@@ -56,6 +61,7 @@ struct run_record {
     struct load_result load;
     bool saturated;
     struct server_result srv;
+    struct capacity cap; /* --capacity; cap.on false otherwise */
     struct sample *samples;
     int nsamples, samples_cap;
 };

@@ -10,11 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capacity.h"
 #include "client_http.h"
 #include "gen.h"
 #include "machine.h"
 #include "perfcs.h"
+#include "place_opts.h"
+#include "placement.h"
 #include "probe.h"
+#include "runner_int.h"
 #include "spawn.h"
 #include "target.h"
 
@@ -29,7 +33,7 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static uint64_t now_ns(void)
+uint64_t runner_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -42,23 +46,6 @@ static void sleep_until(uint64_t t)
     /* EINTR (a signal) returns early: the caller looks at stop_signal */
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
-
-/* The state of one run while it goes. */
-struct runner {
-    const struct cli_opts *o;
-    struct run_record *r;
-    struct spawn *sp; /* NULL for `harness load` */
-    struct perfcs *perf;
-    struct gen *load;
-    uint64_t t0_ns; /* samples are timed from here */
-    uint64_t next_sample_ns;
-    uint64_t phase_ns, print_ns; /* start of the phase, last progress line */
-    uint64_t last_answers, last_change_ns, print_answers;
-    uint64_t stall_ns;
-    const char *phase;
-};
-
-enum until { UNTIL_TIME, UNTIL_RAMPED, UNTIL_QUOTA };
 
 static void last_line(const char *text, char *out, size_t outlen)
 {
@@ -152,14 +139,14 @@ static int tick(struct runner *x, uint64_t now)
 
 /* Watches the run until `until` (a time, the end of the ramp, the request quota). 0 ok,
  * -1 failed. */
-static int watch(struct runner *x, const char *phase, uint64_t end_ns, enum until until)
+int runner_watch(struct runner *x, const char *phase, uint64_t end_ns, enum until until)
 {
     x->phase = phase;
-    x->phase_ns = x->print_ns = now_ns();
+    x->phase_ns = x->print_ns = runner_now_ns();
     if (x->load)
         x->print_answers = gen_progress(x->load, NULL);
     for (;;) {
-        uint64_t now = now_ns();
+        uint64_t now = runner_now_ns();
         if (until == UNTIL_RAMPED && gen_ramped(x->load))
             return 0;
         if (until == UNTIL_QUOTA && gen_quota_done(x->load))
@@ -251,17 +238,66 @@ static long flag_from_args(const struct cli_opts *o, const char *flag, long dflt
     return dflt;
 }
 
+/* CMD with every {workers} replaced by k, into out. -1 if it does not fit. */
+static int expand_workers(const char *cmd, int k, char *out, size_t len)
+{
+    static const char KEY[] = "{workers}";
+    size_t off = 0;
+    for (const char *p = cmd; *p;) {
+        int w;
+        if (strncmp(p, KEY, sizeof KEY - 1) == 0) {
+            w = snprintf(out + off, len - off, "%d", k);
+            p += sizeof KEY - 1;
+        } else {
+            w = snprintf(out + off, len - off, "%c", *p++);
+        }
+        if (w < 0 || (size_t)w >= len - off)
+            return -1;
+        off += (size_t)w;
+    }
+    out[off] = '\0';
+    return 0;
+}
+
+static bool has_arg(const struct cli_opts *o, const char *flag)
+{
+    for (int i = 0; i < o->n_server_args; i++)
+        if (strcmp(o->server_args[i], flag) == 0)
+            return true;
+    return false;
+}
+
 static int start_server(struct runner *x)
 {
     const struct cli_opts *o = x->o;
-    struct server_result *s = &x->r->srv;
-    char err[512], path[PATH_MAX + 16], stackbuf[24], workersbuf[24];
+    struct run_record *r = x->r;
+    struct server_result *s = &r->srv;
+    const struct placement *pl = &r->place;
+    char err[512], path[PATH_MAX + 16], stackbuf[24], workersbuf[24], kbuf[24];
+    static char cmd[sizeof s->command];
     char *argv_buf[SERVER_ARGS_MAX + 8];
     int n = 0;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < pl->server.n; i++)
+        CPU_SET(pl->server.cpu[i], &set);
+    bool pinned = pl->server_pinned && pl->server.n > 0;
+    /* every server may size itself from this; --server-cmd ones get {workers} too */
+    snprintf(kbuf, sizeof kbuf, "%d", pl->server_k);
+    setenv("TVT_SERVER_CPUS", kbuf, 1);
     if (o->impl) {
         char dir[PATH_MAX];
         bin_dir(dir, sizeof dir);
         snprintf(path, sizeof path, "%s/%s_server", dir, o->impl);
+        if (access(path, X_OK) < 0) {
+            result_fail(r,
+                        "--impl %s: %s: %s (build it with `make`%s, or point TVT_BIN_DIR at the "
+                        "folder that has it)",
+                        o->impl, path, strerror(errno),
+                        strcmp(o->impl, "uring") == 0 ? "; bin/uring_server needs liburing-dev"
+                                                      : "");
+            return -1;
+        }
         argv_buf[n++] = path;
         argv_buf[n++] = "--host";
         argv_buf[n++] = "127.0.0.1";
@@ -272,10 +308,21 @@ static int start_server(struct runner *x)
             argv_buf[n++] = "--stack-kib";
             argv_buf[n++] = stackbuf;
         }
-        if (o->workers >= 0) {
-            snprintf(workersbuf, sizeof workersbuf, "%ld", o->workers);
+        /* event loops: one per server CPU, each on its own (the thread server's threads run
+           free over the set instead) */
+        bool loops = strcmp(o->impl, "thread") != 0;
+        long given = flag_from_args(o, "--workers", o->workers);
+        long w = given >= 0 ? given : loops ? pl->server_k : 1;
+        if (o->workers >= 0 || (given < 0 && w > 1)) {
+            snprintf(workersbuf, sizeof workersbuf, "%ld", w);
             argv_buf[n++] = "--workers";
             argv_buf[n++] = workersbuf;
+        }
+        r->workers = w;
+        if (loops && pinned && w > 1 && w == pl->server.n) {
+            if (!has_arg(o, "--pin-workers"))
+                argv_buf[n++] = "--pin-workers";
+            r->pin_workers = true;
         }
         for (int i = 0; i < o->n_server_args && n < SERVER_ARGS_MAX - 1; i++)
             argv_buf[n++] = o->server_args[i];
@@ -285,10 +332,17 @@ static int start_server(struct runner *x)
             off += (size_t)snprintf(s->command + off, sizeof s->command - off, "%s%s", i ? " " : "",
                                     argv_buf[i]);
     } else {
-        snprintf(s->command, sizeof s->command, "%s", o->server_cmd);
+        if (expand_workers(o->server_cmd, pl->server_k, cmd, sizeof cmd) < 0) {
+            result_fail(r,
+                        "--server-cmd is too long once {workers} is replaced (at most %zu bytes)",
+                        sizeof cmd - 1);
+            return -1;
+        }
+        snprintf(s->command, sizeof s->command, "%s", cmd);
     }
-    if (spawn_start(x->sp, argv_buf, o->server_cmd, x->r->server_cpu, err, sizeof err) < 0) {
-        result_fail(x->r, "%s%s", err,
+    if (spawn_start(x->sp, argv_buf, o->server_cmd ? cmd : NULL, pinned ? &set : NULL, err,
+                    sizeof err) < 0) {
+        result_fail(r, "%s%s", err,
                     o->impl ? " (build the servers with `make`, or point TVT_BIN_DIR at them)"
                             : "");
         return -1;
@@ -342,7 +396,7 @@ static void collect_server_exit(struct runner *x)
         result_fail(x->r, "the server %s after SIGTERM (expected status 0)", s->exit_desc);
 }
 
-static uint64_t mid_ns(const struct probe *p)
+uint64_t runner_mid_ns(const struct probe *p)
 {
     return p->t_ns + (p->t_end_ns - p->t_ns) / 2;
 }
@@ -362,7 +416,7 @@ static void fill_window(struct runner *x, const struct probe *a, const struct pr
             s->ctx_voluntary = 0;
         if (s->ctx_involuntary < 0)
             s->ctx_involuntary = 0;
-        s->ctx_window_s = (double)(mid_ns(cb) - mid_ns(ca)) / 1e9;
+        s->ctx_window_s = (double)(runner_mid_ns(cb) - runner_mid_ns(ca)) / 1e9;
     }
     if (a->perf_cs >= 0 && b->perf_cs >= 0)
         s->ctx_perf = b->perf_cs - a->perf_cs;
@@ -370,7 +424,7 @@ static void fill_window(struct runner *x, const struct probe *a, const struct pr
         s->cpu_user_s = b->cpu_user_s - a->cpu_user_s;
         s->cpu_sys_s = b->cpu_sys_s - a->cpu_sys_s;
     }
-    s->window_s = (double)(mid_ns(b) - mid_ns(a)) / 1e9;
+    s->window_s = (double)(runner_mid_ns(b) - runner_mid_ns(a)) / 1e9;
 }
 
 static void fill_steady(struct runner *x, const struct probe *idle, const struct probe *st)
@@ -402,7 +456,7 @@ static void set_saturation(struct run_record *r, const struct load_opts *lo)
 {
     const struct load_result *l = &r->load;
     int cores = lo->pin ? CPU_COUNT(&lo->cpus) : machine_cpu_count();
-    int loops = r->o->threads * r->o->procs;
+    int loops = r->threads * r->o->procs;
     int usable = loops < cores ? loops : cores;
     r->saturated =
         l->cpu_max_thread > 0.9 || (l->window_s > 0 && l->cpu_s / l->window_s > 0.9 * usable);
@@ -414,7 +468,7 @@ static int prepare_load(struct runner *x, struct load_opts *lo, const char *host
     const struct cli_opts *o = x->o;
     struct run_record *r = x->r;
     lo->conns = o->conns;
-    lo->threads = o->threads;
+    lo->threads = r->threads;
     lo->rate = o->rate;
     lo->think_ms = o->think_ms;
     lo->connect_rate = o->connect_rate;
@@ -448,11 +502,25 @@ static int prepare_load(struct runner *x, struct load_opts *lo, const char *host
     }
     r->source_ips = lo->source_ips;
     CPU_ZERO(&lo->cpus);
-    if (r->client_cpu >= 0) {
-        CPU_SET(r->client_cpu, &lo->cpus);
-        lo->pin = true;
-    }
+    for (int i = 0; i < r->place.client.n; i++)
+        CPU_SET(r->place.client.cpu[i], &lo->cpus);
+    lo->pin = r->place.client.n > 0;
+    lo->first_loop = 0;
     return 0;
+}
+
+/* The measured window has just ended: the server's CPU, switches and perf count over it, and
+ * its memory with the connections still open ("at steady state"). */
+static void close_window(struct runner *x, const struct probe *idle, const struct probe *start,
+                         const struct probe *ctx_start)
+{
+    struct probe end, ctx_end, steady;
+    pid_t pid = x->sp->pid;
+    probe_read(pid, x->perf, PROBE_CPU | PROBE_PERF, &end);
+    probe_read(pid, NULL, PROBE_CTX, &ctx_end);
+    fill_window(x, start, &end, ctx_start, &ctx_end);
+    probe_read(pid, x->perf, PROBE_MEM | PROBE_SYS | PROBE_PSS, &steady);
+    fill_steady(x, idle, &steady);
 }
 
 /* A run that failed before measuring says what the connections ran into. */
@@ -467,23 +535,15 @@ static void append_first_errors(struct run_record *r)
     }
 }
 
-static void note_cpu(struct run_record *r, const char *note)
-{
-    if (!note[0])
-        return;
-    size_t n = strlen(r->cpu_note);
-    snprintf(r->cpu_note + n, sizeof r->cpu_note - n, "%s%s", n ? "; " : "", note);
-}
-
 int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t errlen)
 {
     struct runner x = {.o = o, .r = r};
     struct spawn *sp = NULL;
     struct load_opts lo;
-    struct probe idle, start, end, ctx_start, ctx_end, steady;
-    char host[192] = "", note[160];
+    struct probe idle, start, ctx_start;
+    char host[192] = "", srv_list[256], cli_list[256];
     char why[600];
-    bool measuring = false;
+    bool measuring = false, window_closed = false;
     int rc, open = 0, failed = 0;
     double ramp_cap_s;
 
@@ -496,21 +556,17 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     r->workers = o->impl ? flag_from_args(o, "--workers", o->workers >= 0 ? o->workers : 1) : -1;
 
     /* where to pin: decided before this process pins itself, so both see every CPU */
-    if (o->cmd == CLI_RUN) {
-        r->server_cpu = machine_pick_cpu(o->server_cpu, o->server_cpu_set, -1, note, sizeof note);
-        if (r->server_cpu == -2) {
-            snprintf(err, errlen, "--server-cpu: %s", note);
-            return 2;
-        }
-        note_cpu(r, note);
-    }
-    r->client_cpu =
-        machine_pick_cpu(o->client_cpu, o->client_cpu_set, r->server_cpu, note, sizeof note);
-    if (r->client_cpu == -2) {
-        snprintf(err, errlen, "--client-cpu: %s", note);
+    if (place_from_opts(o, r, err, errlen) < 0)
         return 2;
+    if (o->capacity) {
+        r->cap.slo_ms = o->slo_ms > 0 ? o->slo_ms
+                                      : cap_default_slo_ms(o->wait_us, o->work_us, r->cap.slo_rule,
+                                                           sizeof r->cap.slo_rule);
+        if (o->slo_ms > 0)
+            snprintf(r->cap.slo_rule, sizeof r->cap.slo_rule, "--slo-ms %g", o->slo_ms);
+        r->cap.server_k = r->place.server.n > 0 ? r->place.server.n : machine_cpu_count();
+        r->cap.conns = o->conns;
     }
-    note_cpu(r, note);
     if (o->target && target_resolve(o->target, o->allow_remote, &lo.target, &lo.target_len, host,
                                     sizeof host, err, errlen) < 0)
         return 2;
@@ -528,7 +584,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
                                                   (o->rate > 0 ? o->conns / o->rate : 0) +
                                                   o->wait_us / 1e6 + o->work_us / 1e6) *
                             1e9);
-    x.t0_ns = now_ns();
+    x.t0_ns = runner_now_ns();
     x.next_sample_ns = x.t0_ns;
     x.phase = "idle";
 
@@ -554,9 +610,9 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         pid_t tree[PROBE_TREE_MAX];
         int ntree = probe_tree(sp->pid, tree, PROBE_TREE_MAX);
         x.perf = perfcs_open(tree, ntree, r->srv.ctx_perf_note, sizeof r->srv.ctx_perf_note);
-        x.t0_ns = now_ns();
+        x.t0_ns = runner_now_ns();
         x.next_sample_ns = x.t0_ns;
-        if (watch(&x, "idle", x.t0_ns + (uint64_t)(o->idle_s * 1e9), UNTIL_TIME) < 0)
+        if (runner_watch(&x, "idle", x.t0_ns + (uint64_t)(o->idle_s * 1e9), UNTIL_TIME) < 0)
             goto finish;
         probe_read(sp->pid, x.perf, PROBE_MEM | PROBE_SYS, &idle);
         if (idle.mem_ok) {
@@ -586,20 +642,26 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         goto finish;
     }
     if (!o->quiet) {
+        const struct placement *p = &r->place;
         printf("%s %s: %d connections, %d thread%s", o->cmd == CLI_RUN ? r->impl : "load",
-               r->target, o->conns, o->threads, o->threads == 1 ? "" : "s");
+               r->target, o->conns, r->threads, r->threads == 1 ? "" : "s");
         if (o->procs > 1)
             printf(" x %d processes", o->procs);
-        printf(", %s loop", o->rate > 0 ? "open" : "closed");
+        printf(", %s loop", o->capacity   ? "closed then open (capacity)"
+                            : o->rate > 0 ? "open"
+                                          : "closed");
         if (o->cmd == CLI_RUN)
-            printf("; server on CPU %d", r->server_cpu);
-        printf("; generator on CPU %d%s%s\n", r->client_cpu, r->cpu_note[0] ? "; " : "",
+            printf("; server on CPU%s %s", p->server.n == 1 ? "" : "s",
+                   p->server.n ? place_format(&p->server, srv_list, sizeof srv_list) : "any");
+        printf("; generator on CPU%s %s%s%s%s\n", p->client.n == 1 ? "" : "s",
+               p->client.n ? place_format(&p->client, cli_list, sizeof cli_list) : "any",
+               p->overlap ? " (overlapping the server's)" : "", r->cpu_note[0] ? "; " : "",
                r->cpu_note);
         fflush(stdout);
     }
     ramp_cap_s = (o->connect_rate > 0 ? o->conns / o->connect_rate : 0) +
                  (o->connect_retries + 1) * (o->connect_timeout_ms / 1000.0 + 1.0) + 10.0;
-    if (watch(&x, "ramp", now_ns() + (uint64_t)(ramp_cap_s * 1e9), UNTIL_RAMPED) < 0)
+    if (runner_watch(&x, "ramp", runner_now_ns() + (uint64_t)(ramp_cap_s * 1e9), UNTIL_RAMPED) < 0)
         goto finish;
     gen_conns(x.load, &open, &failed);
     if (open == 0) {
@@ -610,7 +672,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         goto finish;
     }
     gen_start_traffic(x.load);
-    if (watch(&x, "warmup", now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME) < 0)
+    if (runner_watch(&x, "warmup", runner_now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME) < 0)
         goto finish;
     if (sp) {
         probe_read(sp->pid, NULL, PROBE_CTX, &ctx_start);
@@ -619,23 +681,22 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     gen_begin_measure(x.load);
     measuring = true;
     if (o->requests)
-        watch(&x, "measure", UINT64_MAX, UNTIL_QUOTA);
+        runner_watch(&x, "measure", UINT64_MAX, UNTIL_QUOTA);
     else
-        watch(&x, "measure", now_ns() + (uint64_t)(o->duration_s * 1e9), UNTIL_TIME);
+        runner_watch(&x, "measure", runner_now_ns() + (uint64_t)(o->duration_s * 1e9), UNTIL_TIME);
+    if (o->capacity && !r->failed) {
+        /* the closed-loop phase is the run's window; the steps come after it */
+        gen_end_measure(x.load);
+        close_window(&x, &idle, &start, &ctx_start);
+        window_closed = true;
+        capacity_run(&x);
+    }
 
 finish:
     if (x.load) {
         gen_end_measure(x.load);
-        if (measuring && sp) {
-            probe_read(sp->pid, x.perf, PROBE_CPU | PROBE_PERF, &end);
-            probe_read(sp->pid, NULL, PROBE_CTX, &ctx_end);
-            fill_window(&x, &start, &end, &ctx_start, &ctx_end);
-        }
-        if (measuring && sp) {
-            /* connections still open: memory "at steady state" */
-            probe_read(sp->pid, x.perf, PROBE_MEM | PROBE_SYS | PROBE_PSS, &steady);
-            fill_steady(&x, &idle, &steady);
-        }
+        if (measuring && sp && !window_closed)
+            close_window(&x, &idle, &start, &ctx_start);
         int stop_rc = gen_stop(x.load, &r->load, why, sizeof why);
         x.load = NULL;
         if (r->load.latency)
@@ -655,6 +716,12 @@ finish:
                         "client.errors and client.first_errors)",
                         (unsigned long long)errs);
         }
+    }
+    if (o->capacity && !r->cap.on) {
+        /* the run ended before the curve began: an empty one that says so */
+        cap_plan(&r->cap, 0, o->steps, o->step_min_s);
+        snprintf(r->cap.note, sizeof r->cap.note,
+                 "the run ended before the curve began (see failure): no steps");
     }
     perfcs_close(x.perf);
     x.perf = NULL;

@@ -21,15 +21,56 @@ static const char *kib(char *buf, long v)
     return buf;
 }
 
+/* The capacity curve as a table, and its verdict. */
+static void capacity_print(FILE *f, const struct capacity *c)
+{
+    if (!c->on)
+        return;
+    fprintf(f,
+            "capacity (open loop, latency from the intended send time; closed loop %.0f req/s):\n",
+            c->closed_rps);
+    if (c->steps_done > 0)
+        fprintf(f, "  %10s %10s %8s %8s %8s %8s %6s %6s %6s  %s\n", "offered/s", "achieved/s",
+                "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "server", "others", "errors", "flags");
+    for (int i = 0; i < c->steps_done; i++) {
+        const struct cap_step *s = &c->steps[i];
+        char util[16], others[16];
+        if (s->server_util >= 0)
+            snprintf(util, sizeof util, "%.0f%%", 100 * s->server_util);
+        else
+            snprintf(util, sizeof util, "?");
+        /* what else kept the server's CPUs busy (the kernel's softirqs, other processes) */
+        if (s->server_util >= 0 && s->server_cpus_busy >= 0)
+            snprintf(others, sizeof others, "%.0f%%",
+                     s->server_cpus_busy > s->server_util
+                         ? 100 * (s->server_cpus_busy - s->server_util)
+                         : 0);
+        else
+            snprintf(others, sizeof others, "?");
+        fprintf(f, "  %10.0f %10.0f %8.2f %8.2f %8.2f %8.2f %6s %6s %5.1f%%  %s%s%s%s\n",
+                s->offered_rps, s->achieved_rps, (double)s->p50_us / 1000, (double)s->p90_us / 1000,
+                (double)s->p99_us / 1000, (double)s->p999_us / 1000, util, others,
+                100 * s->error_rate, s->server_saturated ? "saturated " : "",
+                s->generator_behind ? s->behind_cause : "", s->generator_behind ? " behind " : "",
+                s->counted && s->under_slo ? "under-slo" : "");
+    }
+    if (c->capacity_rps >= 0)
+        fprintf(f, "Capacity at p99 < %g ms: %.0f req/s (%s: %s)\n", c->slo_ms, c->capacity_rps,
+                c->bound ? c->bound : "?", c->note);
+    else
+        fprintf(f, "Capacity at p99 < %g ms: none (%s)\n", c->slo_ms, c->note);
+}
+
 void summary_print(FILE *f, const struct run_record *r)
 {
     const struct cli_opts *o = r->o;
     const struct load_result *l = &r->load;
-    fprintf(f, "%s: %d connections, %d thread%s", r->impl ? r->impl : "load", o->conns, o->threads,
-            o->threads == 1 ? "" : "s");
+    fprintf(f, "%s: %d connections, %d thread%s", r->impl ? r->impl : "load", o->conns, r->threads,
+            r->threads == 1 ? "" : "s");
     if (o->procs > 1)
         fprintf(f, " x %d processes", o->procs);
-    fprintf(f, ", %s loop", o->rate > 0 ? "open" : "closed");
+    fprintf(f, ", %s loop%s", o->rate > 0 ? "open" : "closed",
+            o->capacity ? " (the capacity curve's closed-loop phase)" : "");
     if (o->rate > 0)
         fprintf(f, " at %.0f req/s", o->rate);
     fprintf(f, ", wait %ld us, work %ld us, %ld bytes\n", o->wait_us, o->work_us, o->bytes);
@@ -74,6 +115,7 @@ void summary_print(FILE *f, const struct run_record *r)
             fprintf(f, ", %lld + %lld switches", s->ctx_voluntary, s->ctx_involuntary);
         fprintf(f, "\n");
     }
+    capacity_print(f, &r->cap);
     if (r->failed)
         fprintf(f, "FAILED: %s\n", r->failure);
 }

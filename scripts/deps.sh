@@ -12,9 +12,11 @@ set -euo pipefail
 PKGS=(
     build-essential pkg-config
     libev-dev libhttp-parser-dev libjansson-dev   # servers, harness
+    liburing-dev                                  # async_server --file-io uring
     libcriterion-dev                              # unit + integration tests
     curl wrk                                      # cross-checks in the tests
     hyperfine gnuplot-nox python3                 # make bench: timing, plots, report
+    python3-pytest                                # the analysis package's tests
     linux-perf                                    # perf bench sched pipe, perf_event
     clang libclang-rt-dev                         # libFuzzer targets (make fuzz)
     clang-format                                  # make format-check, part of make test

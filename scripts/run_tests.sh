@@ -4,9 +4,11 @@
 #   2. ASan+UBSan build of everything; every test binary again, against the
 #      sanitized programs
 #   3. TSan build of the programs; the integration tests (release test
-#      binaries) against the sanitized thread server, harness and microbenchmarks
-#   4. make format-check, then every libFuzzer target for TVT_FUZZ_SECONDS
-#      (default 10) seconds
+#      binaries) against the sanitized thread server, harness and microbenchmarks,
+#      and the file-wait tests against the libev server (its file-read pool)
+#   4. the analysis package's pytest suite (tests/python: the rules on synthetic
+#      result sets), make format-check, then every libFuzzer target for
+#      TVT_FUZZ_SECONDS (default 10) seconds
 # A sanitizer report makes the sanitized program exit non-zero, and every
 # integration test checks its servers' exit status, so a report fails a test.
 # Prints one closing line "tests: N passed, N failed".
@@ -56,22 +58,32 @@ run_one() {
     fi
 }
 
+# The test binaries of a build folder, from the sources (a binary whose source is gone
+# may linger in the folder and must not run): unit, integration or both.
+test_bins() {
+    local testdir=$1 kinds=$2 src kind
+    for kind in $kinds; do
+        for src in tests/$kind/test_*.c; do
+            [ -e "$src" ] || continue
+            echo "$testdir/$kind/$(basename "$src" .c)"
+        done
+    done
+}
+
 run_all() {
-    local label=$1 testdir=$2
+    local label=$1 testdir=$2 bin
     shift 2
-    for bin in "$testdir"/unit/test_* "$testdir"/integration/test_*; do
+    for bin in $(test_bins "$testdir" "unit integration"); do
         [ -x "$bin" ] || continue
-        case "$bin" in *.o | *.d) continue ;; esac
         run_one "$label/$(basename "$bin")" "$bin" "$@"
     done
 }
 
 run_integration() {
-    local label=$1 testdir=$2
+    local label=$1 testdir=$2 bin
     shift 2
-    for bin in "$testdir"/integration/test_*; do
+    for bin in $(test_bins "$testdir" integration); do
         [ -x "$bin" ] || continue
-        case "$bin" in *.o | *.d) continue ;; esac
         run_one "$label/$(basename "$bin")" "$bin" "$@"
     done
 }
@@ -98,6 +110,42 @@ build SANITIZER=thread
 step "integration tests of the threaded code under TSan"
 run_integration thread build/release/tests TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread \
     TVT_IMPLS=thread TSAN_OPTIONS=exitcode=66:second_deadlock_stack=1
+# the libev server's one threaded part: its file-read pool (test_file_wait runs every mode)
+run_one thread/test_file_wait-async build/release/tests/integration/test_file_wait \
+    TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread TVT_IMPLS=async \
+    TSAN_OPTIONS=exitcode=66:second_deadlock_stack=1
+
+step "analysis package (pytest tests/python)"
+# Debian's python3-pytest lives with /usr/bin/python3; a python3 earlier on PATH may lack it.
+py=""
+for cand in python3 /usr/bin/python3; do
+    if command -v "$cand" >/dev/null && "$cand" -c 'import pytest' 2>/dev/null; then
+        py=$cand
+        break
+    fi
+done
+if [ -z "$py" ]; then
+    echo "FAIL pytest: no python3 with pytest (scripts/deps.sh installs python3-pytest)"
+    failed=$((failed + 1))
+    failures+=("pytest")
+else
+    "$py" -m pytest -q -p no:cacheprovider tests/python >"$logdir/pytest.log" 2>&1
+    prc=$?
+    pline=$(grep -E '[0-9]+ (passed|failed)' "$logdir/pytest.log" | tail -1)
+    pp=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p; s/^\([0-9]*\) passed.*/\1/p' <<<"$pline" | head -1)
+    pf=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p; s/^\([0-9]*\) failed.*/\1/p' <<<"$pline" | head -1)
+    pe=$(sed -n 's/.* \([0-9]*\) errors\{0,1\}.*/\1/p' <<<"$pline" | head -1)
+    passed=$((passed + ${pp:-0}))
+    failed=$((failed + ${pf:-0} + ${pe:-0}))
+    if [ "$prc" -ne 0 ]; then
+        [ -n "$pf$pe" ] || failed=$((failed + 1))
+        failures+=("pytest")
+        echo "FAIL pytest (${pline:-no summary})"
+        grep -a -E '^(FAILED|ERROR)|Error' "$logdir/pytest.log" | head -30
+    else
+        echo "ok   pytest ($pline)"
+    fi
+fi
 
 step "formatting (make format-check)"
 if make --no-print-directory -s format-check >"$logdir/format.log" 2>&1; then

@@ -1,9 +1,12 @@
 /* server.c: the pthread server: a blocking accept loop, one thread per connection.
  *
- * Each connection thread is detached and owns its socket: it reads, sleeps
- * for the request's wait, writes, and closes the socket before it ends. Its
- * parse state and buffers live on its own stack, the same sizes the async
- * server keeps in its per-connection struct. */
+ * Each connection thread is detached and owns its socket: it reads, waits
+ * (sleeps for wait_us, blocks on its backend connection for io=net, preads
+ * the data file for io=file), writes, and closes its sockets before it ends.
+ * Its parse state and buffers live on its own stack, the same sizes the async
+ * server keeps in its per-connection struct; its file read buffer is on the
+ * heap, allocated at its first io=file request and grown to its largest read,
+ * as the async server's tasks do. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -19,9 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "counters.h"
+#include "datafile.h"
 #include "framing.h"
 #include "net.h"
+#include "registry.h"
 #include "response.h"
 #include "server_opts.h"
 #include "workers.h"
@@ -31,23 +37,11 @@
 #define WAKE_SIGNAL     SIGUSR1    /* interrupts a connection thread's wait at stop */
 #define ACCEPT_PAUSE_NS 100000000L /* after EMFILE: the backlog keeps the client waiting */
 
-struct conn;
-
-/* Every live connection, so that stopping can end them before the counters
- * are printed (a thread still answering after that would go uncounted).
- * Locked once when a connection starts and once when it ends, never per
- * request. */
-struct registry {
-    pthread_mutex_t mu;
-    pthread_cond_t empty;
-    struct conn *head;
-    long live;
-    int closed; /* stopping: no new connection joins */
-};
-
 struct server {
     struct server_opts opts;
-    pthread_attr_t attr; /* detached, --stack-kib */
+    struct upstream_addr up; /* io=net, with --upstream */
+    struct datafile df;      /* io=file, with --data-file */
+    pthread_attr_t attr;     /* detached, --stack-kib */
     struct counters *ctr;
     struct registry reg;
     int listen_fd;
@@ -55,18 +49,22 @@ struct server {
 };
 
 static struct server srv = {
-    .reg = {.mu = PTHREAD_MUTEX_INITIALIZER, .empty = PTHREAD_COND_INITIALIZER},
+    .reg = REGISTRY_INIT,
+    .df = {.fd = -1},
 };
 
 /* Per-connection state: on the connection thread's stack. */
 struct conn {
-    struct conn *prev, *next; /* in the registry */
-    pthread_t tid;
+    struct registry_entry entry;
     int fd;
     struct date_cache date;
     struct framer framer;
     struct request req;
-    char head[RESPONSE_HEAD_MAX];
+    struct backend backend;       /* io=net: this thread's keep-alive backend connection */
+    char *fbuf;                   /* io=file: DATAFILE_ALIGN-aligned, NULL until the first */
+    size_t fbuf_cap;              /* bytes fbuf holds */
+    struct datafile_rng rng;      /* this thread's read offsets */
+    char head[RESPONSE_HEAD_MAX]; /* the answer's head; the backend request while waiting */
     char rbuf[CONN_READ_BUF];
 };
 
@@ -173,6 +171,68 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
     return r;
 }
 
+/* Answers `status` with why as the body; keeps the connection when keep_alive. 0 written,
+ * -1 the write failed (counted). */
+static int answer_status(struct server *s, struct conn *c, int status, const char *why,
+                         int keep_alive)
+{
+    struct iovec iov = {.iov_base = c->head};
+
+    counters_status(s->ctr, status);
+    iov.iov_len = response_status(c->head, status, why, keep_alive, c->req.http_minor, &c->date);
+    if (write_all(c->fd, &iov, 1) < 0) {
+        counters_add(s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS,
+                     1);
+        return -1;
+    }
+    return 0;
+}
+
+/* io=net: the request to this thread's backend connection. 0 answered; 502 with the cause
+ * in why (counted); 0 as well when the server is stopping (the caller checks). */
+static int wait_backend(struct server *s, struct conn *c, char *why, size_t whylen)
+{
+    enum backend_result r =
+        backend_exchange(&c->backend, &s->up, c->req.work.wait_us, s->opts.upstream_timeout_ms,
+                         c->head, sizeof c->head, &s->stopping, why, whylen);
+    if (r != BACKEND_FAILED || atomic_load(&s->stopping)) /* the stop shut it down */
+        return 0;
+    counters_add(s->ctr, CTR_UPSTREAM_ERRORS, 1);
+    return 502;
+}
+
+/* io=file: file_kib KiB at this thread's next offset, into the thread's buffer. 0 read;
+ * 500 with the cause in why (counted). */
+static int read_file(struct server *s, struct conn *c, char *why, size_t whylen)
+{
+    uint32_t len = c->req.work.file_kib * 1024;
+    uint64_t off = 0;
+    ssize_t n = -1;
+
+    if (c->fbuf_cap < len) {
+        free(c->fbuf);
+        c->fbuf = datafile_buffer(len);
+        c->fbuf_cap = c->fbuf ? len : 0;
+    }
+    errno = ENOMEM;
+    if (c->fbuf) {
+        off = datafile_offset(&c->rng, s->df.size, len);
+        do
+            n = pread(s->df.fd, c->fbuf, len, (off_t)off);
+        while (n < 0 && errno == EINTR);
+    }
+    if (n == (ssize_t)len)
+        return 0;
+    counters_add(s->ctr, CTR_FILE_ERRORS, 1);
+    if (n < 0)
+        snprintf(why, whylen, "reading %u KiB of the data file at offset %llu: %s", len / 1024,
+                 (unsigned long long)off, strerror(errno));
+    else
+        snprintf(why, whylen, "reading %u KiB of the data file at offset %llu: got %zd bytes",
+                 len / 1024, (unsigned long long)off, n);
+    return 500;
+}
+
 static void serve(struct server *s, struct conn *c)
 {
     size_t rpos = 0, rlen = 0;
@@ -184,14 +244,28 @@ static void serve(struct server *s, struct conn *c)
             return;
         date_cache_update(&c->date, time(NULL));
         if (r == FRAMING_ERROR) {
-            counters_status(s->ctr, c->framer.status);
-            iov[0].iov_base = c->head;
-            iov[0].iov_len = response_error(c->head, c->framer.status, c->framer.error, &c->date);
-            (void)write_all(c->fd, iov, 1);
+            answer_status(s, c, c->framer.status, c->framer.error, 0);
             return;
         }
         const struct workload *w = &c->req.work;
-        if (w->wait_us > 0) {
+        if (w->io != IO_TIMER) {
+            const char *refused = server_opts_io_refusal(&s->opts, w->io);
+            if (refused) {
+                answer_status(s, c, 400, refused, 0);
+                return;
+            }
+            char why[320];
+            int failed = w->io == IO_NET ? wait_backend(s, c, why, sizeof why)
+                                         : read_file(s, c, why, sizeof why);
+            if (atomic_load(&s->stopping))
+                return; /* cut short at stop: not answered, as in the async server */
+            date_cache_update(&c->date, time(NULL));
+            if (failed) {
+                if (answer_status(s, c, failed, why, c->req.keep_alive) < 0 || !c->req.keep_alive)
+                    return;
+                continue;
+            }
+        } else if (w->wait_us > 0) {
             wait_sleep(w->wait_us);
             if (atomic_load(&s->stopping))
                 return; /* cut short at stop: not answered, as in the async server */
@@ -214,76 +288,26 @@ static void serve(struct server *s, struct conn *c)
     }
 }
 
-/* 0 when c joined the registry; -1 when the server is stopping. */
-static int registry_join(struct registry *r, struct conn *c)
-{
-    pthread_mutex_lock(&r->mu);
-    if (r->closed) {
-        pthread_mutex_unlock(&r->mu);
-        return -1;
-    }
-    c->prev = NULL;
-    c->next = r->head;
-    if (r->head)
-        r->head->prev = c;
-    r->head = c;
-    r->live++;
-    pthread_mutex_unlock(&r->mu);
-    return 0;
-}
-
-static void registry_leave(struct registry *r, struct conn *c)
-{
-    pthread_mutex_lock(&r->mu);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        r->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    if (--r->live == 0)
-        pthread_cond_signal(&r->empty);
-    pthread_mutex_unlock(&r->mu);
-}
-
-/* Ends every live connection: shutdown() wakes a blocked read with EOF and
- * fails any further write, WAKE_SIGNAL cuts a wait short, so nothing is
- * answered after this returns. A thread still burning work_us after
- * DRAIN_TIMEOUT_S is left to end with the process. Returns how many did. */
-static long registry_drain(struct registry *r)
-{
-    struct timespec deadline;
-    long left;
-
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += DRAIN_TIMEOUT_S;
-    pthread_mutex_lock(&r->mu);
-    r->closed = 1;
-    for (struct conn *c = r->head; c; c = c->next) {
-        shutdown(c->fd, SHUT_RDWR);
-        pthread_kill(c->tid, WAKE_SIGNAL);
-    }
-    while (r->live > 0 && pthread_cond_timedwait(&r->empty, &r->mu, &deadline) == 0)
-        ;
-    left = r->live;
-    pthread_mutex_unlock(&r->mu);
-    return left;
-}
-
 static void *conn_main(void *arg)
 {
     struct server *s = &srv;
     struct conn c;
 
     c.fd = (int)(intptr_t)arg;
-    c.tid = pthread_self();
-    if (registry_join(&s->reg, &c) < 0) {
+    backend_init(&c.backend);
+    c.entry.tid = pthread_self();
+    c.entry.fd = c.fd;
+    c.entry.backend_fd = &c.backend.fd;
+    if (registry_join(&s->reg, &c.entry) < 0) {
         close(c.fd);
         counters_add(s->ctr, CTR_CLOSED, 1);
         return NULL;
     }
     c.date.sec = 0;
     c.date.text[0] = '\0';
+    c.fbuf = NULL;
+    c.fbuf_cap = 0;
+    datafile_rng_seed(&c.rng, datafile_rng_fresh_seed());
     framer_init(&c.framer, &s->opts.defaults);
     net_set_nodelay(c.fd);
     if (s->opts.idle_timeout_ms) {
@@ -291,10 +315,10 @@ static void *conn_main(void *arg)
         set_timeout(c.fd, SO_SNDTIMEO, s->opts.idle_timeout_ms);
     }
     serve(s, &c);
-    /* Leave before close: once the fd number is free it may be reused, and
-     * the drain must not shut down someone else's socket. */
     counters_add(s->ctr, CTR_CLOSED, 1);
-    registry_leave(&s->reg, &c);
+    registry_leave(&s->reg, &c.entry); /* before the closes */
+    backend_close(&c.backend);
+    free(c.fbuf);
     close(c.fd);
     return NULL;
 }
@@ -391,16 +415,18 @@ static int thread_serve(const struct server_opts *o, int listen_fd, struct count
 
     pthread_join(sig_tid, NULL);
     pthread_attr_destroy(&s->attr);
-    counters_add(s->ctr, CTR_UNFINISHED, (uint64_t)registry_drain(&s->reg));
+    counters_add(s->ctr, CTR_UNFINISHED,
+                 (uint64_t)registry_drain(&s->reg, WAKE_SIGNAL, DRAIN_TIMEOUT_S));
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     struct server_opts opts;
-    char msg[2048];
+    static char msg[SERVER_HELP_MAX];
 
-    switch (server_opts_parse(&opts, argc, argv, "thread_server", 1, msg, sizeof(msg))) {
+    switch (server_opts_parse(&opts, argc, argv, "thread_server", SERVER_OPTS_STACK_KIB, msg,
+                              sizeof(msg))) {
     case OPTS_HELP: fputs(msg, stdout); return 0;
     case OPTS_ERROR: fprintf(stderr, "thread_server: %s\n", msg); return 2;
     case OPTS_OK: break;
@@ -412,9 +438,20 @@ int main(int argc, char **argv)
                 opts.stack_kib, STACK_KIB_MIN);
         return 2;
     }
+    if (opts.upstream &&
+        upstream_resolve(&srv.up, opts.upstream, opts.allow_remote, msg, sizeof(msg)) < 0) {
+        fprintf(stderr, "thread_server: %s\n", msg);
+        return 2;
+    }
+    if (opts.data_file && datafile_open(&srv.df, opts.data_file, msg, sizeof(msg)) < 0) {
+        fprintf(stderr, "thread_server: %s\n", msg);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     struct sigaction wake = {.sa_handler = on_wake}; /* no SA_RESTART */
     sigaction(WAKE_SIGNAL, &wake, NULL);
     response_init();
-    return workers_run(&opts, "thread_server", "thread", 0, thread_serve);
+    int rc = workers_run(&opts, "thread_server", "thread", 0, thread_serve);
+    datafile_close(&srv.df);
+    return rc;
 }

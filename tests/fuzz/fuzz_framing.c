@@ -3,8 +3,9 @@
  * The first input byte picks how the rest is split into reads (0: whole, else
  * chunks of that many bytes), as a server's reads would split it. Checks the
  * framer's contract, not just the absence of crashes: MORE consumes the whole
- * chunk, a request always consumes bytes, workloads stay in bounds, errors
- * carry a known status and a reason, and every answer fits its buffer.
+ * chunk, a request always consumes bytes, workloads stay in bounds (a known io
+ * kind, a file_kib by its rule), errors carry a known status and a reason, and
+ * every answer fits its buffer.
  *
  * fuzz-sources: common/framing.c common/workload.c common/response.c */
 #include <stdint.h>
@@ -14,7 +15,8 @@
 #include "framing.h"
 #include "response.h"
 
-static const struct workload DEFAULTS = {.wait_us = 1, .work_us = 0, .bytes = 64};
+static const struct workload DEFAULTS = {
+    .wait_us = 1, .work_us = 0, .bytes = 64, .io = IO_TIMER, .file_kib = FILE_KIB_DEFAULT};
 
 static void check(int cond)
 {
@@ -66,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(used > 0);
             check(r.work.wait_us <= WAIT_US_MAX && r.work.work_us <= WORK_US_MAX &&
                   r.work.bytes <= BYTES_MAX);
+            check(r.work.io < IO__COUNT && workload_file_kib_ok(r.work.file_kib));
             check(response_head_ok(head, r.work.bytes, r.keep_alive, r.http_minor, &dc) <
                   RESPONSE_HEAD_MAX);
         }

@@ -12,7 +12,7 @@
  * `harness load` rests on that. libhttp_parser itself is not instrumented (a system
  * library), so coverage counts this file and client_http.c only.
  *
- * fuzz-sources: harness/client_http.c */
+ * fuzz-sources: common/client_http.c */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>

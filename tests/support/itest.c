@@ -1,28 +1,75 @@
-/* itest.c: fixtures the server integration tests share: servers and responses that a
-   failed assertion leaves behind are released by the test's .fini. */
+/* itest.c: fixtures the server integration tests share (itest_proc.c has those that read
+   /proc): the servers under test, and the servers, responses and helper thread that a
+   failed assertion leaves behind, released by the test's .fini. */
 #include "itest.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "procfs.h"
 #include "test_env.h"
 
-const char *const IMPLS[2] = {"async", "thread"};
+/* ---- the servers under test ------------------------------------------------------------- */
+
+/* One line per server: name, program under $TVT_BIN_DIR, the arguments it always gets
+   (ARGS("--flag", "value")), what it is (SUT_*). */
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+const struct sut SUTS[] = {
+    {"async", "async_server", NULL, SUT_FILE_IO},
+    {"thread", "thread_server", NULL, SUT_THREADED},
+};
+const size_t NSUTS = sizeof SUTS / sizeof SUTS[0];
+
+const struct sut BACKEND = {"backend", "async_server", NULL, SUT_FILE_IO};
+
+/* The "impl" a counters line should give: the binary's name without "_server". */
+static void impl_of(const struct sut *s, char *out, size_t len)
+{
+    size_t n = strlen(s->binary), k = strlen("_server");
+    if (n > k && strcmp(s->binary + n - k, "_server") == 0)
+        n -= k;
+    snprintf(out, len, "%.*s", (int)n, s->binary);
+}
+
+void for_each_server_with(unsigned flags, void (*fn)(const struct sut *s))
+{
+    int ran = 0;
+    char names[256] = "";
+    for (size_t i = 0; i < NSUTS; i++) {
+        if ((SUTS[i].flags & flags) != flags)
+            continue;
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", SUTS[i].name);
+        if (!tenv_impl_enabled(SUTS[i].name))
+            continue;
+        fn(&SUTS[i]);
+        ran++;
+    }
+    if (!ran)
+        cr_skip_test("TVT_IMPLS=%s enables none of the servers this case is for (%s)",
+                     getenv("TVT_IMPLS"), names);
+}
+
+void for_each_server(void (*fn)(const struct sut *s))
+{
+    for_each_server_with(0, fn);
+}
+
+/* ---- starting and stopping -------------------------------------------------------------- */
 
 #define MAX_LIVE 4
+#define MAX_ARGS 64
 static struct server_proc *live[MAX_LIVE];
 
 struct hc_response resp_slot[MAX_RESP];
 bool resp_used[MAX_RESP];
 json_t *counters_doc;
-
-/* ---- environment ------------------------------------------------------------------- */
 
 int io_ms(void)
 {
@@ -44,28 +91,100 @@ void stop_leftovers(void)
     }
 }
 
-/* Starts the server spec names (spec->impl) and registers it for .fini. */
-struct server_proc *start_spec(const struct server_spec *spec)
+struct server_proc *start_with(const struct sut *s, const char *const *args,
+                               const struct server_rlimit *limits, size_t nlimits)
 {
-    const char *impl = spec->impl;
+    const char *argv[MAX_ARGS];
+    size_t n = 0;
+    for (size_t i = 0; s->args && s->args[i]; i++)
+        argv[n++] = s->args[i];
+    for (size_t i = 0; args && args[i]; i++) {
+        cr_assert(n + 1 < MAX_ARGS, "more than %d server arguments", MAX_ARGS - 1);
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    struct server_spec spec = {
+        .impl = s->name, .binary = s->binary, .args = argv, .limits = limits, .nlimits = nlimits};
     char err[2048];
-    struct server_proc *sp = server_start(spec, err, sizeof err);
-    cr_assert(sp, "[%s] server did not start: %s", impl, err);
+    struct server_proc *sp = server_start(&spec, err, sizeof err);
+    cr_assert(sp, "[%s] server did not start: %s", s->name, err);
     int slot = 0;
     while (slot < MAX_LIVE && live[slot])
         slot++;
     cr_assert(slot < MAX_LIVE, "too many servers in one test");
     live[slot] = sp;
-    EXPECT(impl, strcmp(server_host(sp), "127.0.0.1") == 0, "listening on %s, want 127.0.0.1",
+    EXPECT(s, strcmp(server_host(sp), "127.0.0.1") == 0, "listening on %s, want 127.0.0.1",
            server_host(sp));
     return sp;
 }
 
-struct server_proc *start(const char *impl, const char *const *args)
+struct server_proc *start(const struct sut *s, const char *const *args)
 {
-    struct server_spec spec = {.impl = impl, .args = args};
-    return start_spec(&spec);
+    return start_with(s, args, NULL, 0);
 }
+
+struct server_proc *start_backend(int port)
+{
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    const char *args[] = {"--port", p, NULL};
+    return start(&BACKEND, args);
+}
+
+void expect_alive(const struct sut *s, struct server_proc *sp, const char *when)
+{
+    if (server_alive(sp))
+        return;
+    char *err = server_stderr_copy(sp);
+    struct server_exit ex;
+    server_stop(sp, SIGKILL, 100, &ex);
+    EXPECT(s, 0, "server died %s: exited=%d code=%d signal=%d; stderr: %s", when, ex.exited,
+           ex.code, ex.signal, err);
+}
+
+json_t *stop_counters(const struct sut *s, struct server_proc *sp, int sig, double *elapsed_ms)
+{
+    struct server_exit ex;
+    int rc = server_stop(sp, sig, (int)(5000 * tenv_slack()), &ex);
+    EXPECT(s, rc == 0, "could not reap the server: %s", strerror(errno));
+    EXPECT(s, !ex.killed, "no exit within %.0f ms of signal %d; had to SIGKILL (stderr: %s)",
+           5000 * tenv_slack(), sig, ex.err);
+    EXPECT(s, ex.exited && ex.code == 0,
+           "exit after signal %d: exited=%d code=%d signal=%d, want exit 0; stderr: %s", sig,
+           ex.exited, ex.code, ex.signal, ex.err);
+    size_t len = strlen(ex.err);
+    const char *nl = strchr(ex.err, '\n');
+    EXPECT(s, len > 0 && nl == ex.err + len - 1,
+           "stderr should be exactly one line (the counters), got: %s", ex.err);
+    json_error_t jerr;
+    json_decref(counters_doc);
+    json_t *doc = counters_doc = json_loads(ex.err, 0, &jerr);
+    EXPECT(s, doc && json_is_object(doc), "counters line is not a JSON object (%s): %s", jerr.text,
+           ex.err);
+    const char *named = json_string_value(json_object_get(doc, "impl"));
+    char want[64];
+    impl_of(s, want, sizeof want);
+    EXPECT(s, named && strcmp(named, want) == 0, "counters name impl '%s', want '%s'", named, want);
+    if (elapsed_ms)
+        *elapsed_ms = ex.elapsed_ms;
+    forget(sp);
+    server_free(sp);
+    return doc;
+}
+
+void stop_ok(const struct sut *s, struct server_proc *sp)
+{
+    stop_counters(s, sp, SIGTERM, NULL);
+}
+
+long long counter(const struct sut *s, json_t *doc, const char *key)
+{
+    json_t *v = json_object_get(doc, key);
+    EXPECT(s, json_is_integer(v), "counters have no integer '%s'", key);
+    return json_integer_value(v);
+}
+
+/* ---- requests and answers --------------------------------------------------------------- */
 
 struct hc_response *resp_new(void)
 {
@@ -84,100 +203,145 @@ void resp_done(struct hc_response *r)
     resp_used[r - resp_slot] = false;
 }
 
-void expect_alive(const char *impl, struct server_proc *sp, const char *when)
-{
-    if (server_alive(sp))
-        return;
-    char *err = server_stderr_copy(sp);
-    struct server_exit ex;
-    server_stop(sp, SIGKILL, 100, &ex);
-    EXPECT(impl, 0, "server died %s: exited=%d code=%d signal=%d; stderr: %s", when, ex.exited,
-           ex.code, ex.signal, err);
-}
-
-/* Stops the server with sig, asserts a clean exit 0 with exactly one JSON counters line on
-   stderr, and returns that object (borrowed: valid until the next call or the test's end).
-   *elapsed_ms (may be NULL): from the signal to the reaped exit. */
-json_t *stop_counters(const char *impl, struct server_proc *sp, int sig, double *elapsed_ms)
-{
-    struct server_exit ex;
-    int rc = server_stop(sp, sig, (int)(5000 * tenv_slack()), &ex);
-    EXPECT(impl, rc == 0, "could not reap the server: %s", strerror(errno));
-    EXPECT(impl, !ex.killed, "no exit within %.0f ms of signal %d; had to SIGKILL (stderr: %s)",
-           5000 * tenv_slack(), sig, ex.err);
-    EXPECT(impl, ex.exited && ex.code == 0,
-           "exit after signal %d: exited=%d code=%d signal=%d, want exit 0; stderr: %s", sig,
-           ex.exited, ex.code, ex.signal, ex.err);
-    size_t len = strlen(ex.err);
-    const char *nl = strchr(ex.err, '\n');
-    EXPECT(impl, len > 0 && nl == ex.err + len - 1,
-           "stderr should be exactly one line (the counters), got: %s", ex.err);
-    json_error_t jerr;
-    json_decref(counters_doc);
-    json_t *doc = counters_doc = json_loads(ex.err, 0, &jerr);
-    EXPECT(impl, doc && json_is_object(doc), "counters line is not a JSON object (%s): %s",
-           jerr.text, ex.err);
-    const char *named = json_string_value(json_object_get(doc, "impl"));
-    EXPECT(impl, named && strcmp(named, impl) == 0, "counters name impl '%s'", named);
-    if (elapsed_ms)
-        *elapsed_ms = ex.elapsed_ms;
-    forget(sp);
-    server_free(sp);
-    return doc;
-}
-
-struct hc_conn *connect_ok(const char *impl, int port)
+struct hc_conn *connect_ok(const struct sut *s, int port)
 {
     struct hc_conn *c = hc_connect(port, io_ms());
     int e = errno;
-    EXPECT(impl, c, "connect to port %d: %s", port, strerror(e));
+    EXPECT(s, c, "connect to port %d: %s", port, strerror(e));
     return c;
 }
 
-long long counter(const char *impl, json_t *doc, const char *key)
-{
-    json_t *v = json_object_get(doc, key);
-    EXPECT(impl, json_is_integer(v), "counters have no integer '%s'", key);
-    return json_integer_value(v);
-}
-
-/* CPU seconds (user + system) the process has used so far, from /proc/PID/stat. */
-double cpu_seconds(pid_t pid)
-{
-    char path[64], text[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (procfs_slurp(path, text, sizeof text) < 0)
-        return -1;
-    const char *p = strrchr(text, ')'); /* the command name may hold spaces */
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* Runs fn once per enabled server; skips when TVT_IMPLS leaves none. */
-void for_each_impl(void (*fn)(const char *impl))
-{
-    int ran = 0;
-    for (size_t i = 0; i < sizeof IMPLS / sizeof IMPLS[0]; i++) {
-        if (!tenv_impl_enabled(IMPLS[i]))
-            continue;
-        fn(IMPLS[i]);
-        ran++;
-    }
-    if (!ran)
-        cr_skip_test("TVT_IMPLS=%s names neither async nor thread", getenv("TVT_IMPLS"));
-}
-
-void send_ok(const char *impl, struct hc_conn *c, const void *data, size_t len, const char *what)
+void send_ok(const struct sut *s, struct hc_conn *c, const void *data, size_t len, const char *what)
 {
     int rc = hc_send(c, data, len, io_ms());
     int e = errno;
-    EXPECT(impl, rc == 0, "%s: send: %s", what, strerror(e));
+    EXPECT(s, rc == 0, "%s: send: %s", what, strerror(e));
+}
+
+void get_req(char *buf, size_t len, const char *target, const char *extra_headers)
+{
+    snprintf(buf, len, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", target,
+             extra_headers ? extra_headers : "");
+}
+
+void send_get(const struct sut *s, struct hc_conn *c, const char *target)
+{
+    char req[4096];
+    get_req(req, sizeof req, target, NULL);
+    send_ok(s, c, req, strlen(req), target);
+}
+
+void read_ok(const struct sut *s, struct hc_conn *c, struct hc_response *r, const char *what)
+{
+    int rc = hc_read_response(c, r, io_ms());
+    int e = errno;
+    EXPECT(s, rc == 0, "%s: no complete response: %s (%zu bytes buffered: %.200s)", what,
+           strerror(e), c->len, c->buf ? c->buf : "");
+}
+
+void expect_200_within(const struct sut *s, struct hc_conn *c, size_t bytes, int timeout_ms,
+                       const char *what)
+{
+    struct hc_response *r = resp_new();
+    int rc = hc_read_response(c, r, timeout_ms);
+    int e = errno;
+    EXPECT(s, rc == 0, "%s: no complete response within %d ms: %s (%zu bytes buffered: %.200s)",
+           what, timeout_ms, strerror(e), c->len, c->buf ? c->buf : "");
+    EXPECT(s, r->status == 200, "%s: status %d, want 200; head: %s body: %.200s", what, r->status,
+           r->head, r->body);
+    EXPECT(s, r->content_length == (long)bytes, "%s: Content-Length %ld, want %zu", what,
+           r->content_length, bytes);
+    EXPECT(s, hc_body_is(r, bytes, 'x'), "%s: body is %zu bytes, not %zu 'x'", what, r->body_len,
+           bytes);
+    resp_done(r);
+}
+
+void expect_200(const struct sut *s, struct hc_conn *c, size_t bytes, const char *what)
+{
+    expect_200_within(s, c, bytes, io_ms(), what);
+}
+
+double timed_get(const struct sut *s, struct hc_conn *c, const char *target, size_t bytes)
+{
+    double t0 = hc_now_ms();
+    send_get(s, c, target);
+    expect_200(s, c, bytes, target);
+    return hc_now_ms() - t0;
+}
+
+void expect_served(const struct sut *s, int port, const char *when)
+{
+    struct hc_conn *c = connect_ok(s, port);
+    send_get(s, c, "/?bytes=5");
+    char what[128];
+    snprintf(what, sizeof what, "a normal request %s", when);
+    expect_200(s, c, 5, what);
+    hc_close(c);
+}
+
+void expect_error_close(const struct sut *s, int port, const char *data, size_t len, int status,
+                        const char *what)
+{
+    struct hc_conn *c = connect_ok(s, port);
+    /* The server may answer and close before it has read everything: a failed send is
+       fine, the answer is what counts. */
+    hc_send(c, data, len, io_ms());
+    struct hc_response *r = resp_new();
+    read_ok(s, c, r, what);
+    EXPECT(s, r->status == status, "%s: status %d, want %d; head: %s body: %.200s", what, r->status,
+           status, r->head, r->body);
+    EXPECT(s, r->conn_close, "%s: a %d should say Connection: close; head: %s", what, status,
+           r->head);
+    int closed = hc_wait_close(c, io_ms());
+    EXPECT(s, closed == 1, "%s: connection still open after the %d", what, status);
+    EXPECT(s, c->len == 0, "%s: %zu unexpected bytes after the %d: %.200s", what, c->len, status,
+           c->buf);
+    resp_done(r);
+    hc_close(c);
+}
+
+void read_at_least(struct hc_conn *c, size_t want, int timeout_ms)
+{
+    double deadline = hc_now_ms() + timeout_ms;
+    while (c->len < want && !c->eof && !c->reset && hc_now_ms() < deadline) {
+        int f = hc_fill(c);
+        if (f < 0)
+            break;
+        if (f == 0) {
+            struct pollfd p = {.fd = c->fd, .events = POLLIN};
+            poll(&p, 1, 10);
+        }
+    }
+}
+
+/* ---- one helper thread that drives sockets ---------------------------------------------- */
+
+atomic_bool bg_stop;
+static pthread_t bg_tid;
+static bool bg_running;
+
+void bg_start(void *(*fn)(void *), void *arg)
+{
+    cr_assert(!bg_running, "a helper thread is already running");
+    atomic_store(&bg_stop, false);
+    int rc = pthread_create(&bg_tid, NULL, fn, arg);
+    cr_assert(rc == 0, "pthread_create: %s", strerror(rc));
+    bg_running = true;
+}
+
+void bg_join(bool tell)
+{
+    if (!bg_running)
+        return;
+    if (tell)
+        atomic_store(&bg_stop, true);
+    pthread_join(bg_tid, NULL);
+    bg_running = false;
 }
 
 void itest_release(void)
 {
+    bg_join(true); /* before closing the sockets it drives */
     stop_leftovers();
     hc_close_all();
     for (int i = 0; i < MAX_RESP; i++)

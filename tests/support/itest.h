@@ -1,11 +1,13 @@
-/* itest.h: fixtures the server integration tests share (test_servers, test_faults).
+/* itest.h: fixtures the server integration tests share: the table of servers under test,
+   starting and stopping them, requests and the checks on their answers.
    Every function asserts through Criterion, naming the server ("[async] ...").
-   Call itest_release() from the test's .fini: it stops the servers, closes the
-   connections and frees the responses that a failed assertion left behind. */
+   Call itest_release() from the test's .fini: it stops the helper thread and the servers,
+   closes the connections and frees the responses that a failed assertion left behind. */
 #ifndef TVT_ITEST_H
 #define TVT_ITEST_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -13,12 +15,40 @@
 #include "http_client.h"
 #include "server_proc.h"
 
-#define EXPECT(impl, cond, fmt, ...) cr_assert((cond), "[%s] " fmt, (impl), ##__VA_ARGS__)
+/* ---- servers under test ----------------------------------------------------------------- */
 
-extern const char *const IMPLS[2];
+/* What a server is, for the cases that apply to some servers only. */
+enum {
+    SUT_THREADED = 1u << 0, /* one thread per connection: --stack-kib, 503 when out of threads */
+    SUT_FILE_IO = 1u << 1,  /* an event loop with --file-io loop|pool|uring */
+};
+
+/* A server under test. Adding one to SUTS (itest.c) is one line; every case then runs
+   against it, except those that ask for a flag it lacks. */
+struct sut {
+    const char *name;        /* for TVT_IMPLS and assertion messages: "async", "thread" */
+    const char *binary;      /* program file under $TVT_BIN_DIR: "async_server" */
+    const char *const *args; /* arguments it always gets, before the case's own; may be NULL */
+    unsigned flags;          /* SUT_* */
+};
+
+extern const struct sut SUTS[];
+extern const size_t NSUTS;
+
+/* The suite's own async_server, as the io=net backend of the servers under test. */
+extern const struct sut BACKEND;
+
+/* Runs fn once per server that TVT_IMPLS enables and that has every flag in `flags` (0: all);
+   skips the test, saying why, if none. */
+void for_each_server(void (*fn)(const struct sut *s));
+void for_each_server_with(unsigned flags, void (*fn)(const struct sut *s));
+
+#define EXPECT(s, cond, fmt, ...) cr_assert((cond), "[%s] " fmt, (s)->name, ##__VA_ARGS__)
+
+/* ---- starting and stopping -------------------------------------------------------------- */
 
 /* Response slots and the last counters document, released by itest_release(). */
-#define MAX_RESP 4
+#define MAX_RESP 8
 extern struct hc_response resp_slot[MAX_RESP];
 extern bool resp_used[MAX_RESP];
 extern json_t *counters_doc;
@@ -26,36 +56,94 @@ extern json_t *counters_doc;
 /* Time bound of one send or read, stretched under sanitizers. */
 int io_ms(void);
 
-/* Starts the server spec names (spec->impl), asserts it listens on 127.0.0.1 and
-   registers it so that itest_release() stops it after a failed assertion. */
-struct server_proc *start_spec(const struct server_spec *spec);
-struct server_proc *start(const char *impl, const char *const *args);
+/* Starts server s with its own arguments and then args (NULL-terminated, may be NULL), with
+   the resource limits set before exec; asserts it listens on 127.0.0.1 and registers it so
+   that itest_release() stops it after a failed assertion. */
+struct server_proc *start_with(const struct sut *s, const char *const *args,
+                               const struct server_rlimit *limits, size_t nlimits);
+struct server_proc *start(const struct sut *s, const char *const *args);
+/* Starts BACKEND on port (0: any), registered like a server under test. */
+struct server_proc *start_backend(int port);
 /* Unregisters a server the test stopped itself. */
 void forget(struct server_proc *sp);
 void stop_leftovers(void);
+
+/* Asserts the server is still running (its stderr in the message if not). */
+void expect_alive(const struct sut *s, struct server_proc *sp, const char *when);
+
+/* Stops the server with sig, asserts a clean exit 0 with exactly one JSON counters line on
+   stderr, and returns that object (borrowed: valid until the next call or the test's end).
+   *elapsed_ms (may be NULL): from the signal to the reaped exit. */
+json_t *stop_counters(const struct sut *s, struct server_proc *sp, int sig, double *elapsed_ms);
+/* stop_counters with SIGTERM, the counters unused. */
+void stop_ok(const struct sut *s, struct server_proc *sp);
+/* The integer counter key of a counters document (asserts it is there). */
+long long counter(const struct sut *s, json_t *doc, const char *key);
+
+/* ---- requests and answers --------------------------------------------------------------- */
 
 /* A response slot (asserts when all MAX_RESP are held); resp_done frees it. */
 struct hc_response *resp_new(void);
 void resp_done(struct hc_response *r);
 
-/* Asserts the server is still running (its stderr in the message if not). */
-void expect_alive(const char *impl, struct server_proc *sp, const char *when);
+struct hc_conn *connect_ok(const struct sut *s, int port);
+void send_ok(const struct sut *s, struct hc_conn *c, const void *data, size_t len,
+             const char *what);
 
-/* Stops the server with sig, asserts a clean exit 0 with exactly one JSON counters line on
-   stderr, and returns that object (borrowed: valid until the next call or the test's end).
-   *elapsed_ms (may be NULL): from the signal to the reaped exit. */
-json_t *stop_counters(const char *impl, struct server_proc *sp, int sig, double *elapsed_ms);
-/* The integer counter key of a counters document (asserts it is there). */
-long long counter(const char *impl, json_t *doc, const char *key);
+/* Formats `GET target HTTP/1.1` with a Host header and extra_headers (each ending in CRLF;
+   may be NULL) into buf. */
+void get_req(char *buf, size_t len, const char *target, const char *extra_headers);
+void send_get(const struct sut *s, struct hc_conn *c, const char *target);
 
-struct hc_conn *connect_ok(const char *impl, int port);
-void send_ok(const char *impl, struct hc_conn *c, const void *data, size_t len, const char *what);
+/* Reads one complete answer within io_ms() into r (asserts it came). */
+void read_ok(const struct sut *s, struct hc_conn *c, struct hc_response *r, const char *what);
+/* Reads one answer (within timeout_ms) and checks it is a 200 with exactly `bytes` 'x'. */
+void expect_200_within(const struct sut *s, struct hc_conn *c, size_t bytes, int timeout_ms,
+                       const char *what);
+void expect_200(const struct sut *s, struct hc_conn *c, size_t bytes, const char *what);
+/* One request and its 200 answer of `bytes`; returns the latency in ms. */
+double timed_get(const struct sut *s, struct hc_conn *c, const char *target, size_t bytes);
+/* One request on a fresh connection: the server still serves. */
+void expect_served(const struct sut *s, int port, const char *when);
+/* Sends raw bytes on a fresh connection and expects `status` and then a close. */
+void expect_error_close(const struct sut *s, int port, const char *data, size_t len, int status,
+                        const char *what);
+/* Reads until at least `want` bytes are buffered (or the peer closes, or timeout_ms). */
+void read_at_least(struct hc_conn *c, size_t want, int timeout_ms);
+
+/* ---- the server process, from /proc ----------------------------------------------------- */
 
 /* CPU seconds (user + system) the process has used so far, from /proc/PID/stat. */
 double cpu_seconds(pid_t pid);
+/* Open fds of pid, counting only those numbered below `below` (0: all); -1 on error. */
+int fd_count(pid_t pid, int below);
+long thread_count(pid_t pid);
+/* Polls until the server's fd count (and, for want_threads >= 0, its thread count) is back
+   at the given figures, or timeout_ms passes. true when reached; the last figures in *fds,
+   *threads. Closing is asynchronous in every server: a reset is noticed on the next read. */
+bool settle(pid_t pid, int want_fds, long want_threads, int timeout_ms, int *fds, long *threads);
 
-/* Runs fn once per server TVT_IMPLS enables; skips the test if none. */
-void for_each_impl(void (*fn)(const char *impl));
+/* Bytes the process has made the storage layer read (read_bytes of /proc/PID/io, all its
+   threads): O_DIRECT reads count, page cache hits do not. -1 on error. */
+long long storage_read_bytes(pid_t pid);
+
+/* ---- io=file ---------------------------------------------------------------------------- */
+
+#define TEST_DATA_MIB 16
+/* A data file of TEST_DATA_MIB MiB of real (random, not sparse) data under build/, written
+   once and shared by the tests (created under a temporary name and renamed, so tests
+   running at once never see half a file). Skips the test, saying why, when build/ is on a
+   memory filesystem. Static storage. */
+const char *test_data_file(void);
+
+/* ---- one helper thread that drives sockets ---------------------------------------------- */
+
+/* Helper threads never assert: they record, and the test asserts after joining them.
+   bg_stop is set by bg_join(true); itest_release() joins a helper still running. */
+extern atomic_bool bg_stop;
+void bg_start(void *(*fn)(void *), void *arg);
+/* Tells the helper to stop (unless it should end on its own) and joins it. */
+void bg_join(bool tell);
 
 void itest_release(void);
 

@@ -273,7 +273,10 @@ struct server_proc *server_start(const struct server_spec *spec, char *err, size
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&sp->mu, NULL);
 
-    snprintf(path, sizeof path, "%s/%s_server", server_bin_dir(), spec->impl);
+    if (spec->binary)
+        snprintf(path, sizeof path, "%s/%s", server_bin_dir(), spec->binary);
+    else
+        snprintf(path, sizeof path, "%s/%s_server", server_bin_dir(), spec->impl);
     if (access(path, X_OK) < 0) {
         snprintf(err, errlen, "%s: %s (build it with `make`, or point TVT_BIN_DIR at it)", path,
                  strerror(errno));

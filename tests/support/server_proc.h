@@ -16,6 +16,7 @@ struct server_rlimit {
 
 struct server_spec {
     const char *impl;        /* "async" or "thread": runs $TVT_BIN_DIR/<impl>_server */
+    const char *binary;      /* or this program file under $TVT_BIN_DIR, when not NULL */
     const char *const *args; /* extra argv after the program name, NULL-terminated; may be NULL */
     const struct server_rlimit *limits; /* applied in the child before exec; may be NULL */
     size_t nlimits;

@@ -1,7 +1,8 @@
 /* test_env.h: what the integration tests read from their environment, in one place.
  *
  *   TVT_BIN_DIR    where the programs are (default "bin", repo-relative)
- *   TVT_IMPLS      which servers to start: "async", "thread", "async,thread" (default both)
+ *   TVT_IMPLS      which servers to start, by their names in tests/support/itest.c's table:
+ *                  "thread", "async,thread" (default: all of them)
  *   TVT_SANITIZER  "", "address" or "thread": the programs are sanitized builds, slower */
 #ifndef TVT_TEST_ENV_H
 #define TVT_TEST_ENV_H

@@ -1,9 +1,9 @@
-/* Unit tests for harness/client_http: the request text and response parsing, whole and byte
+/* Unit tests for common/client_http: the request text and response parsing, whole and byte
  * by byte, with the failures the generator counts. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../harness/client_http.h"
+#include "client_http.h"
 
 /* feeds text whole (step 0) or step bytes at a time; returns the last result */
 static int feed(struct chttp *r, const char *text, size_t step, const char **why)

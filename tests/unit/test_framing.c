@@ -5,7 +5,8 @@
 
 #include "framing.h"
 
-static const struct workload DEFAULTS = {.wait_us = 5, .work_us = 6, .bytes = 7};
+static const struct workload DEFAULTS = {
+    .wait_us = 5, .work_us = 6, .bytes = 7, .io = IO_TIMER, .file_kib = 4};
 
 /* Feeds input in chunks of `step` bytes (0 = all at once), as a server would
  * between reads. Collects up to max requests; returns how many completed, or
@@ -47,34 +48,45 @@ struct valid_case {
 
 static const struct valid_case VALID[] = {
     /* the simplest keep-alive request: defaults apply */
-    {"plain", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1, {5, 6, 7}, 1},
+    {"plain", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4}, 1},
     /* the query overrides every field */
-    {"query", "GET /?wait_us=2000&work_us=3&bytes=64 HTTP/1.1\r\n\r\n", 1, {2000, 3, 64}, 1},
+    {"query",
+     "GET /?wait_us=2000&work_us=3&bytes=64 HTTP/1.1\r\n\r\n",
+     1,
+     {2000, 3, 64, IO_TIMER, 4},
+     1},
     /* a partial query keeps the other defaults */
-    {"partial query", "GET /?bytes=0 HTTP/1.1\r\n\r\n", 1, {5, 6, 0}, 1},
+    {"partial query", "GET /?bytes=0 HTTP/1.1\r\n\r\n", 1, {5, 6, 0, IO_TIMER, 4}, 1},
     /* HTTP/1.0 closes unless asked to keep alive */
-    {"http/1.0", "GET / HTTP/1.0\r\n\r\n", 1, {5, 6, 7}, 0},
-    {"http/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 1, {5, 6, 7}, 1},
+    {"http/1.0", "GET / HTTP/1.0\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4}, 0},
+    {"http/1.0 keep-alive",
+     "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+     1,
+     {5, 6, 7, IO_TIMER, 4},
+     1},
     /* Connection: close on HTTP/1.1 */
-    {"close", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 1, {5, 6, 7}, 0},
+    {"close", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4}, 0},
     /* three pipelined requests in one buffer are returned one at a time */
     {"pipelined",
      "GET /?bytes=1 HTTP/1.1\r\n\r\nGET /?bytes=2 HTTP/1.1\r\n\r\nGET /?bytes=3 HTTP/1.1\r\n\r\n",
      3,
-     {5, 6, 1},
+     {5, 6, 1, IO_TIMER, 4},
      1},
     /* a small body is read and dropped */
     {"body",
      "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n",
      2,
-     {5, 6, 7},
+     {5, 6, 7, IO_TIMER, 4},
      1},
     /* HEAD is served */
-    {"head", "HEAD / HTTP/1.1\r\n\r\n", 1, {5, 6, 7}, 1},
+    {"head", "HEAD / HTTP/1.1\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4}, 1},
     /* an absolute-form target with path / */
-    {"absolute", "GET http://h/?bytes=9 HTTP/1.1\r\n\r\n", 1, {5, 6, 9}, 1},
+    {"absolute", "GET http://h/?bytes=9 HTTP/1.1\r\n\r\n", 1, {5, 6, 9, IO_TIMER, 4}, 1},
+    /* the wait's kind and the read size come from the query too */
+    {"io", "GET /?io=file&file_kib=8 HTTP/1.1\r\n\r\n", 1, {5, 6, 7, IO_FILE, 8}, 1},
+    {"io net", "GET /?wait_us=9&io=net HTTP/1.1\r\n\r\n", 1, {9, 6, 7, IO_NET, 4}, 1},
     /* empty pairs are tolerated */
-    {"empty pair", "GET /?&bytes=9& HTTP/1.1\r\n\r\n", 1, {5, 6, 9}, 1},
+    {"empty pair", "GET /?&bytes=9& HTTP/1.1\r\n\r\n", 1, {5, 6, 9, IO_TIMER, 4}, 1},
 };
 
 Test(framing, valid_requests_whole_and_byte_by_byte)
@@ -89,6 +101,8 @@ Test(framing, valid_requests_whole_and_byte_by_byte)
             cr_assert_eq(reqs[0].work.wait_us, c->first.wait_us, "%s: wait_us", c->name);
             cr_assert_eq(reqs[0].work.work_us, c->first.work_us, "%s: work_us", c->name);
             cr_assert_eq(reqs[0].work.bytes, c->first.bytes, "%s: bytes", c->name);
+            cr_assert_eq(reqs[0].work.io, c->first.io, "%s: io", c->name);
+            cr_assert_eq(reqs[0].work.file_kib, c->first.file_kib, "%s: file_kib", c->name);
             cr_assert_eq(!!reqs[0].keep_alive, c->keep_alive, "%s: keep_alive", c->name);
         }
     }
@@ -137,6 +151,8 @@ static const struct error_case ERRORS[] = {
     {"bytes just over", "GET /?bytes=1048577 HTTP/1.1\r\n\r\n", 400},
     {"wait too long", "GET /?wait_us=60000001 HTTP/1.1\r\n\r\n", 400},
     {"unknown key", "GET /?wait=100 HTTP/1.1\r\n\r\n", 400},
+    {"unknown io", "GET /?io=disk HTTP/1.1\r\n\r\n", 400},
+    {"file_kib not a multiple of 4", "GET /?file_kib=6 HTTP/1.1\r\n\r\n", 400},
     {"no value", "GET /?bytes HTTP/1.1\r\n\r\n", 400},
     /* other paths and methods */
     {"path", "GET /index.html HTTP/1.1\r\n\r\n", 404},

@@ -67,6 +67,28 @@ Test(response, error_answer_has_exact_body)
     cr_assert_str_eq(body + 4, "too big\n");
 }
 
+/* A 502 (or 500) the client did nothing to deserve keeps its connection, announced as a 200
+   would be; asked to close, it says so. */
+Test(response, status_answer_keeps_or_closes)
+{
+    struct date_cache dc = fixed_date();
+    char buf[RESPONSE_HEAD_MAX];
+    size_t n = response_status(buf, 502, "backend down", 1, 1, &dc);
+    const char *body = strstr(buf, "\r\n\r\n");
+
+    cr_assert_eq(n, strlen(buf));
+    cr_assert(strncmp(buf, "HTTP/1.1 502 Bad Gateway\r\n", 26) == 0, "%s", buf);
+    cr_assert_null(strstr(buf, "Connection:"), "HTTP/1.1 keep-alive needs no header: %s", buf);
+    cr_assert(strstr(buf, "\r\nContent-Length: 13\r\n"), "%s", buf);
+    cr_assert_str_eq(body + 4, "backend down\n");
+    response_status(buf, 502, "x", 1, 0, &dc);
+    cr_assert(strstr(buf, "\r\nConnection: keep-alive\r\n"), "HTTP/1.0: announced; %s", buf);
+    response_status(buf, 500, "x", 0, 1, &dc);
+    cr_assert(strstr(buf, "HTTP/1.1 500 Internal Server Error\r\n") &&
+                  strstr(buf, "\r\nConnection: close\r\n"),
+              "%s", buf);
+}
+
 Test(response, long_error_reason_fits)
 {
     struct date_cache dc = fixed_date();

@@ -4,7 +4,7 @@
 
 #include "server_opts.h"
 
-static enum server_opts_result parse(struct server_opts *o, int with_stack, char *err,
+static enum server_opts_result parse(struct server_opts *o, unsigned with_stack, char *err,
                                      size_t errlen, const char *const *args)
 {
     char *argv[32];
@@ -29,6 +29,60 @@ Test(server_opts, defaults)
     cr_assert_eq(o.workers, 1);
     cr_assert_eq(o.stack_kib, 0, "0 = the system default stack");
     cr_assert_eq(o.backlog, SERVER_BACKLOG_DEFAULT);
+    cr_assert_eq(o.defaults.io, IO_TIMER, "requests wait on a timer unless told otherwise");
+    cr_assert_eq(o.defaults.file_kib, 4);
+    cr_assert_null(o.upstream);
+    cr_assert_null(o.data_file);
+    cr_assert_eq(o.upstream_timeout_ms, 5000);
+    cr_assert_eq(o.allow_remote, 0);
+    cr_assert_eq(o.file_io, FILE_IO_POOL);
+    cr_assert_eq(o.file_threads, 4);
+}
+
+Test(server_opts, io_flags)
+{
+    struct server_opts o;
+    char err[2048];
+    const char *args[] = {"--io",
+                          "file",
+                          "--file-kib",
+                          "1024",
+                          "--data-file",
+                          "/x/data",
+                          "--upstream",
+                          "127.0.0.1:9",
+                          "--allow-remote",
+                          "--file-io",
+                          "uring",
+                          "--file-threads",
+                          "16",
+                          "--upstream-timeout-ms",
+                          "250",
+                          NULL};
+
+    cr_assert_eq(parse(&o, SERVER_OPTS_FILE_IO, err, sizeof(err), args), OPTS_OK, "%s", err);
+    cr_assert_eq(o.defaults.io, IO_FILE);
+    cr_assert_eq(o.defaults.file_kib, 1024);
+    cr_assert_str_eq(o.data_file, "/x/data");
+    cr_assert_str_eq(o.upstream, "127.0.0.1:9");
+    cr_assert_eq(o.allow_remote, 1);
+    cr_assert_eq(o.file_io, FILE_IO_URING);
+    cr_assert_eq(o.file_threads, 16);
+    cr_assert_eq(o.upstream_timeout_ms, 250);
+    cr_assert_null(server_opts_io_refusal(&o, IO_NET), "it has an upstream");
+    cr_assert_null(server_opts_io_refusal(&o, IO_FILE), "it has a data file");
+}
+
+Test(server_opts, io_refusal_names_the_flag)
+{
+    struct server_opts o;
+    char err[2048];
+    const char *args[] = {NULL};
+
+    cr_assert_eq(parse(&o, 0, err, sizeof(err), args), OPTS_OK);
+    cr_assert_null(server_opts_io_refusal(&o, IO_TIMER), "a timer needs nothing");
+    cr_assert(strstr(server_opts_io_refusal(&o, IO_NET), "--upstream"));
+    cr_assert(strstr(server_opts_io_refusal(&o, IO_FILE), "--data-file"));
 }
 
 Test(server_opts, every_flag)
@@ -54,7 +108,7 @@ Test(server_opts, every_flag)
 
 struct bad_case {
     const char *args[4];
-    int with_stack;
+    unsigned with_stack; /* features */
     const char *must_mention;
 };
 
@@ -84,11 +138,31 @@ Test(server_opts, bad_flags_are_named)
 Test(server_opts, help)
 {
     struct server_opts o;
-    char err[2048] = "";
+    char err[SERVER_HELP_MAX] = "";
     const char *args[] = {"--help", NULL};
 
     cr_assert_eq(parse(&o, 1, err, sizeof(err), args), OPTS_HELP);
     cr_assert(strstr(err, "--stack-kib") != NULL, "thread server help lists --stack-kib");
     cr_assert_eq(parse(&o, 0, err, sizeof(err), args), OPTS_HELP);
     cr_assert(strstr(err, "--stack-kib") == NULL, "async server help does not");
+}
+
+Test(server_opts, help_lists_every_io_flag)
+{
+    static char text[SERVER_HELP_MAX];
+    struct server_opts o;
+    const char *args[] = {"--help", NULL};
+    static const char *const common[] = {"--io",        "--upstream", "--upstream-timeout-ms",
+                                         "--data-file", "--file-kib", "--allow-remote"};
+
+    cr_assert_eq(parse(&o, SERVER_OPTS_FILE_IO, text, sizeof(text), args), OPTS_HELP);
+    cr_assert_lt(strlen(text), sizeof(text) - 1, "the help text was cut short");
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+        cr_assert(strstr(text, common[i]), "help lacks %s", common[i]);
+    cr_assert(strstr(text, "--file-io") && strstr(text, "--file-threads"));
+    cr_assert(strstr(text, "Prints `listening on"), "the end of the text is there");
+    cr_assert_eq(parse(&o, SERVER_OPTS_STACK_KIB, text, sizeof(text), args), OPTS_HELP);
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+        cr_assert(strstr(text, common[i]), "thread server help lacks %s", common[i]);
+    cr_assert_null(strstr(text, "--file-io"), "only the async server reads files three ways");
 }

@@ -42,7 +42,7 @@ Test(workload, parse_u32_table)
 
 Test(workload, query_applies_over_defaults)
 {
-    struct workload w = {1, 2, 3};
+    struct workload w = {1, 2, 3, IO_TIMER, 4};
     char err[128];
     const char *q = "bytes=64&wait_us=2000";
 
@@ -54,7 +54,7 @@ Test(workload, query_applies_over_defaults)
 
 Test(workload, bad_query_leaves_workload_unchanged)
 {
-    struct workload w = {1, 2, 3};
+    struct workload w = {1, 2, 3, IO_TIMER, 4};
     char err[128] = "";
     const char *q = "bytes=64&wait_us=70000000";
 
@@ -65,7 +65,7 @@ Test(workload, bad_query_leaves_workload_unchanged)
 
 Test(workload, unknown_key_is_named)
 {
-    struct workload w = {0, 0, 0};
+    struct workload w = {0, 0, 0, IO_TIMER, 4};
     char err[128] = "";
     const char *q = "wiat_us=5";
 
@@ -75,12 +75,86 @@ Test(workload, unknown_key_is_named)
 
 Test(workload, query_is_not_nul_terminated)
 {
-    struct workload w = {0, 0, 0};
+    struct workload w = {0, 0, 0, IO_TIMER, 4};
     char err[128];
     const char buf[] = "bytes=12345"; /* only "bytes=12" is the query */
 
     cr_assert_eq(workload_parse_query(&w, buf, 8, err, sizeof(err)), 0);
     cr_assert_eq(w.bytes, 12);
+}
+
+/* The io and file_kib keys, one query each over defaults {wait 1, work 2, bytes 3, timer,
+ * 4 KiB}: what it sets, or that it is refused with a reason naming the key. */
+struct query_case {
+    const char *query;
+    int ok;
+    uint32_t io, file_kib;    /* when ok */
+    const char *must_mention; /* when refused */
+};
+
+static const struct query_case QUERIES[] = {
+    {"io=timer", 1, IO_TIMER, 4, NULL},                /* the default kind, named */
+    {"io=net", 1, IO_NET, 4, NULL},                    /* a backend request */
+    {"io=file", 1, IO_FILE, 4, NULL},                  /* a file read of the default size */
+    {"io=file&file_kib=1024", 1, IO_FILE, 1024, NULL}, /* the largest read */
+    {"file_kib=4", 1, IO_TIMER, 4, NULL},              /* the smallest; the kind stays */
+    {"file_kib=8&io=file", 1, IO_FILE, 8, NULL},       /* any order */
+    {"io=net&io=file", 1, IO_FILE, 4, NULL},           /* the last one wins, as for numbers */
+    {"file_kib=0004", 1, IO_TIMER, 4, NULL},           /* leading zeros, as for numbers */
+    {"io=", 0, 0, 0, "io"},                            /* empty */
+    {"io=disk", 0, 0, 0, "io"},                        /* unknown kind */
+    {"io=NET", 0, 0, 0, "io"},                         /* kinds are lower case */
+    {"io=net2", 0, 0, 0, "io"},                        /* a known kind's prefix is not enough */
+    {"io=ne", 0, 0, 0, "io"},                          /* nor a prefix of one */
+    {"io", 0, 0, 0, "io"},                             /* no value */
+    {"file_kib=0", 0, 0, 0, "file_kib"},               /* below 4 */
+    {"file_kib=2", 0, 0, 0, "file_kib"},               /* below 4 */
+    {"file_kib=6", 0, 0, 0, "file_kib"},               /* not a multiple of 4: never rounded */
+    {"file_kib=1028", 0, 0, 0, "file_kib"},            /* past 1024: never clamped */
+    {"file_kib=4096", 0, 0, 0, "file_kib"},
+    {"file_kib=-4", 0, 0, 0, "file_kib"},        /* no sign */
+    {"file_kib=4k", 0, 0, 0, "file_kib"},        /* no unit */
+    {"file_kib=", 0, 0, 0, "file_kib"},          /* empty */
+    {"io=file&file_kib=5", 0, 0, 0, "file_kib"}, /* one bad key refuses the whole query */
+};
+
+Test(workload, io_and_file_kib_table)
+{
+    for (size_t i = 0; i < sizeof(QUERIES) / sizeof(QUERIES[0]); i++) {
+        const struct query_case *q = &QUERIES[i];
+        struct workload w = {1, 2, 3, IO_TIMER, 4};
+        char err[256] = "";
+        int rc = workload_parse_query(&w, q->query, strlen(q->query), err, sizeof(err));
+        cr_assert_eq(rc == 0, q->ok, "'%s': rc %d (%s)", q->query, rc, err);
+        if (q->ok) {
+            cr_assert_eq(w.io, q->io, "'%s': io %u, want %u", q->query, w.io, q->io);
+            cr_assert_eq(w.file_kib, q->file_kib, "'%s': file_kib %u", q->query, w.file_kib);
+            cr_assert(w.wait_us == 1 && w.work_us == 2 && w.bytes == 3, "'%s' moved a number",
+                      q->query);
+        } else {
+            cr_assert(strstr(err, q->must_mention) != NULL, "'%s': '%s' does not name %s", q->query,
+                      err, q->must_mention);
+            cr_assert(w.io == IO_TIMER && w.file_kib == 4, "'%s': a refused query applied",
+                      q->query);
+        }
+    }
+}
+
+Test(workload, io_names_round_trip)
+{
+    for (uint32_t k = 0; k < IO__COUNT; k++) {
+        const char *name = workload_io_name(k);
+        uint32_t back = 99;
+        cr_assert_eq(workload_parse_io(name, strlen(name), &back), 0, "%s", name);
+        cr_assert_eq(back, k, "%s", name);
+    }
+    cr_assert_str_eq(workload_io_name(IO__COUNT), "?", "a bad value has no name");
+}
+
+Test(workload, file_kib_rule)
+{
+    for (uint32_t k = 0; k <= 1100; k++) /* every value near the range, not just a few */
+        cr_assert_eq(workload_file_kib_ok(k), k >= 4 && k <= 1024 && k % 4 == 0, "%u", k);
 }
 
 static double thread_cpu_ms(void)

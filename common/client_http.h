@@ -1,4 +1,6 @@
-/* client_http: the generator's side of HTTP/1.1: one request text, response parsing and checks. */
+/* client_http: the client side of HTTP/1.1: one request text, response parsing and checks.
+ * The harness's generator talks to the servers with it, and the servers to their backend
+ * (io=net). */
 #ifndef TVT_CLIENT_HTTP_H
 #define TVT_CLIENT_HTTP_H
 

@@ -1,4 +1,4 @@
-/* client_http: the generator's side of HTTP/1.1: one request text, response parsing and checks. */
+/* client_http: the client side of HTTP/1.1 (harness generator, servers to their backend). */
 #include "client_http.h"
 
 #include <stdio.h>

@@ -1,0 +1,165 @@
+/* file_pool.c: --file-io pool: --file-threads threads do the loop's file reads, as libuv's
+ * and tokio::fs's blocking pools do. A task hands its read over through a locked queue;
+ * a thread preads, puts the job on the done queue and wakes the loop with ev_async_send;
+ * the loop drains the whole done queue in one callback (sends coalesce). The threads touch
+ * only the jobs they were handed, never the loop or a task's other fields. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "task.h"
+
+struct job_queue {
+    struct file_job *head, *tail;
+};
+
+struct file_pool {
+    pthread_mutex_t todo_mu; /* guards todo and stopping */
+    pthread_cond_t todo_cv;
+    struct job_queue todo;
+    int stopping;            /* the threads finish the queue, then end */
+    pthread_mutex_t done_mu; /* guards done */
+    struct job_queue done;
+    ev_async wake;
+    struct server *s;
+    int fd; /* the data file */
+    pthread_t *threads;
+    uint32_t nthreads;
+};
+
+static void queue_push(struct job_queue *q, struct file_job *j)
+{
+    j->next = NULL;
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+}
+
+static struct file_job *queue_take_all(struct job_queue *q)
+{
+    struct file_job *all = q->head;
+    q->head = q->tail = NULL;
+    return all;
+}
+
+static void *pool_main(void *arg)
+{
+    struct file_pool *p = arg;
+    sigset_t all;
+
+    sigfillset(&all); /* signals are the loop's */
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    for (;;) {
+        pthread_mutex_lock(&p->todo_mu);
+        while (!p->todo.head && !p->stopping)
+            pthread_cond_wait(&p->todo_cv, &p->todo_mu);
+        struct file_job *j = p->todo.head;
+        if (!j) { /* stopping, and nothing left */
+            pthread_mutex_unlock(&p->todo_mu);
+            return NULL;
+        }
+        p->todo.head = j->next;
+        if (!p->todo.head)
+            p->todo.tail = NULL;
+        pthread_mutex_unlock(&p->todo_mu);
+
+        ssize_t n;
+        do
+            n = pread(p->fd, j->buf, j->len, (off_t)j->off);
+        while (n < 0 && errno == EINTR);
+        j->res = n;
+        j->err = n < 0 ? errno : 0;
+
+        pthread_mutex_lock(&p->done_mu);
+        queue_push(&p->done, j);
+        pthread_mutex_unlock(&p->done_mu);
+        ev_async_send(p->s->loop, &p->wake);
+    }
+}
+
+/* Completes every job on the done queue. */
+static void drain_done(struct file_pool *p)
+{
+    pthread_mutex_lock(&p->done_mu);
+    struct file_job *j = queue_take_all(&p->done);
+    pthread_mutex_unlock(&p->done_mu);
+    while (j) {
+        struct file_job *next = j->next; /* file_read_done may free j's task */
+        file_read_done(p->s, j);
+        j = next;
+    }
+}
+
+static void on_reads_done(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    drain_done(container_of(w, struct file_pool, wake));
+}
+
+void file_pool_submit(struct server *s, struct file_job *job)
+{
+    struct file_pool *p = s->pool;
+
+    pthread_mutex_lock(&p->todo_mu);
+    queue_push(&p->todo, job);
+    pthread_cond_signal(&p->todo_cv);
+    pthread_mutex_unlock(&p->todo_mu);
+}
+
+int file_pool_start(struct server *s, char *err, size_t errlen)
+{
+    struct file_pool *p = calloc(1, sizeof *p);
+    int rc;
+
+    if (!p || !(p->threads = calloc(s->opts.file_threads, sizeof *p->threads))) {
+        free(p);
+        snprintf(err, errlen, "out of memory for the file pool");
+        return -1;
+    }
+    pthread_mutex_init(&p->todo_mu, NULL);
+    pthread_cond_init(&p->todo_cv, NULL);
+    pthread_mutex_init(&p->done_mu, NULL);
+    p->s = s;
+    p->fd = s->df->fd;
+    ev_async_init(&p->wake, on_reads_done);
+    ev_async_start(s->loop, &p->wake);
+    s->pool = p;
+    for (; p->nthreads < s->opts.file_threads; p->nthreads++) {
+        rc = pthread_create(&p->threads[p->nthreads], NULL, pool_main, p);
+        if (rc != 0) {
+            snprintf(err, errlen, "starting file thread %u of %u: %s", p->nthreads + 1,
+                     s->opts.file_threads, strerror(rc));
+            file_pool_stop(s);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void file_pool_stop(struct server *s)
+{
+    struct file_pool *p = s->pool;
+
+    pthread_mutex_lock(&p->todo_mu);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->todo_cv);
+    pthread_mutex_unlock(&p->todo_mu);
+    for (uint32_t i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    drain_done(p); /* every read has completed: free the orphaned tasks */
+    ev_async_stop(s->loop, &p->wake);
+    pthread_mutex_destroy(&p->todo_mu);
+    pthread_cond_destroy(&p->todo_cv);
+    pthread_mutex_destroy(&p->done_mu);
+    free(p->threads);
+    free(p);
+    s->pool = NULL;
+}

@@ -1,0 +1,148 @@
+"""REPORT.md's scale section: the scale runs' table and the thread wall."""
+
+from .fmt import human_bytes, human_n, human_us
+from .results import scale_figures
+from .util import fnum
+from .wall import thread_wall
+
+
+def _cell_rss(f, r):
+    if f["rss_kib"] is not None and r.sustained:
+        return f"{human_bytes(f['rss_kib'] * 1024)} ({human_bytes(f['rss_pc'])})"
+    return f"{human_bytes(f['rss_kib'] * 1024)} at the peak" if f["rss_kib"] else "n/a"
+
+
+def _cell_kern(f, r):
+    if f["kern_kib"] is not None and r.sustained:
+        return f"{human_bytes(f['kern_kib'] * 1024)} ({human_bytes(f['kern_pc'])})"
+    return f"{human_bytes(f['kern_kib'] * 1024)} at the peak" if f["kern_kib"] else "n/a"
+
+
+def scale_section(res):
+    """## Scale: the scale runs' table and the thread wall, or nothing without scale runs."""
+    runs = res.scale_runs()
+    w = thread_wall(res)
+    if not runs and not w:
+        return []
+    o = ["## Scale: 100,000 connections and the thread wall\n"]
+    if runs:
+        o += scale_table(res, runs)
+    if w:
+        o += wall_text(res, w)
+    return o
+
+
+def scale_table(res, runs):
+    o = []
+    r0 = runs[0]
+    f0 = scale_figures(res, r0)
+    srcs = max([f0["source_ips"] or 0] + [scale_figures(res, r)["source_ips"] or 0
+                                          for r in runs]) or None
+    impls = sorted({r.impl for r in runs})
+    o.append(f"{'Both designs' if len(impls) > 1 else 'The ' + impls[0] + ' server'} with "
+             f"{r0.workers} server processes (`--workers`, one SO_REUSEPORT listener each) "
+             f"and {r0.procs} load-generator processes (each process has its own fd limit, "
+             f"{res.env().get('nofile_limit', '?')} here), closed loop with a think time "
+             f"between an answer and the next request, wait {r0.wait_us} µs, measured for "
+             f"{human_n(f0['duration'])} s after {human_n(f0['warmup'])} s of warm-up, a "
+             f"request timing out after {human_us((f0['timeout_ms'] or 0) * 1000)}"
+             + (f"; connections come from up to {srcs:.0f} loopback source addresses"
+                if srcs else "") + ". The think time of each point is chosen at run time so "
+             "that the connections offer at most half the capacity the design measured at a "
+             "smaller N: latency at 100,000 connections then shows the cost of holding them, "
+             "not a queue. One run per point. Memory per connection is (steady − idle) ÷ N; "
+             "kernel memory is system-wide (KernelStack + SUnreclaim + TCP pages), so it "
+             "holds both ends of each loopback connection; CPU is the server's user + system "
+             "time in the window.\n")
+    o.append("| design | conns | think | result | req/s (offered) | p50 / p99 | errors | "
+             "server RSS (per conn) | kernel, system-wide (per conn) | server CPU (per conn) "
+             "| threads |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in runs:
+        f = scale_figures(res, r)
+        result = ("held" if r.sustained else "**thread wall**" if r.refused else
+                  "**failed**" if not r.ok else "**errors > 1%**")
+        cpu = (f"{f['cpu_cores'] * 100:.0f}% of a CPU ({human_n(f['cpu_us_per_conn_s'])} µs/s)"
+               if f["cpu_cores"] is not None and r.sustained else "n/a")
+        measured = bool(r.requests)
+        o.append(f"| {r.impl} × {r.workers} | {human_n(r.conns)} | {r.think_ms / 1000:.2f} s | "
+                 f"{result} | {human_n(f['rps']) if measured else '–'} "
+                 f"({human_n(f['offered'])}) | "
+                 + (f"{human_us(f['p50'])} / {human_us(f['p99'])}" if measured else "–")
+                 + f" | {int(r.errors_total)} | {_cell_rss(f, r)} | {_cell_kern(f, r)} | {cpu} |"
+                 f" {human_n(f['threads_peak'])} |")
+    o.append("")
+    bases = sorted({str(scale_figures(res, r)["think_basis"]) for r in runs
+                    if scale_figures(res, r)["think_basis"]})
+    if bases:
+        o.append("Think times: " + "; ".join(bases) + ".\n")
+    o.append("\"offered\" is what the connections would ask of a server that answered at once "
+             "(N ÷ (think + wait)); a closed loop asks less of a slower server, so the "
+             "difference is the server's queueing, seen in the latency. CPU per connection is "
+             "µs of server CPU per second per open connection.\n")
+    ok = [r for r in res.scale_runs("async") if r.sustained]
+    if ok:
+        big = max(ok, key=lambda r: r.conns)
+        f = scale_figures(res, big)
+        o.append(f"At {human_n(big.conns)} connections the async server (×{big.workers}) held "
+                 f"every connection for {human_n(f['duration'])} s with "
+                 f"{int(big.errors_total)} errors, answering {human_n(f['rps'])} req/s (p99 "
+                 f"{human_us(f['p99'])}): {human_bytes(f['rss_pc'])} of RSS, "
+                 f"{human_bytes(f['kern_pc'])} of kernel memory (both socket ends) and "
+                 f"{human_n(f['cpu_us_per_conn_s'])} µs of CPU per second per connection "
+                 f"({human_n(f['cpu_us_pr'])} µs per request).\n")
+        small = [r for r in res.runs if r.label == "async" and r.kind == "grid" and
+                 r.conns == 1000 and r.wait_us == big.wait_us and r.usable("lat_p99_us")]
+        p99k = min([r.v["lat_p99_us"] for r in small if r.v["lat_p99_us"]] or [None],
+                   key=lambda x: x or 0)
+        if p99k and f["p99"]:
+            o.append(f"Its p99 at {human_n(big.conns)} connections is {human_us(f['p99'])} "
+                     f"against {human_us(p99k)} at 1,000 connections in the grid (same wait, "
+                     f"closed loop without think time): ×{f['p99'] / p99k:.1f}.\n")
+    return o
+
+
+def wall_text(res, w):
+    o = []
+    f, r = w["figures"], w["run"]
+    o.append("### The thread wall\n")
+    o.append(f"Asked for {human_n(w['conns'])} connections"
+             + (f" with {r.workers} processes" if r.workers > 1 else "")
+             + f", the thread server reached **{human_n(w['threads'])} threads** "
+             f"({human_n(w['served'])} connections with a thread of their own), then "
+             f"pthread_create failed with **{w['errno']}** (\"{w['error_text']}\") "
+             f"{human_n(w['refused'])} times; each of those connections got a 503 and was "
+             f"closed. The limit: **{w['limit']}**. Evidence: {w['evidence']}.\n")
+    sysd = f["sys"]
+    kst = (f["sys_kstack_kib"] if f["sys_kstack_kib"] is not None else f["kstack_delta_kib"])
+    rows = [("tasks on the machine at the peak (all processes' threads)",
+             f"{human_n(w['tasks_peak'])} (before the run: "
+             f"{human_n(fnum(sysd.get('tasks_before')))}; pid_max {sysd.get('pid_max') or 'n/a'})"
+             if w["tasks_peak"] is not None else "n/a (no record of the machine)"),
+            ("server threads at the peak", human_n(w["threads"])),
+            ("server RSS at the peak", human_bytes((f["rss_peak_kib"] or 0) * 1024)
+             if f["rss_peak_kib"] else "n/a"),
+            ("server address space (VSZ) at the peak", human_bytes(f["vsz_peak_kib"] * 1024)
+             if f["vsz_peak_kib"] else "n/a"),
+            ("kernel stacks, system-wide, rise during the run",
+             human_bytes(kst * 1024) if kst is not None else "n/a"),
+            ("unreclaimable slab (sockets etc.), system-wide, rise",
+             human_bytes(f["sys_slab_kib"] * 1024) if f["sys_slab_kib"] is not None else "n/a"),
+            ("memory still available on the machine",
+             human_bytes(sysd["memavailable_kib"] * 1024) if sysd.get("memavailable_kib")
+             else "n/a")]
+    o.append("| at the wall | |\n|---|---|")
+    o += [f"| {k} | {v} |" for k, v in rows]
+    o.append("")
+    skipped = [s for s in res.meta.get("skipped") or [] if s.get("kind") == "scale"
+               and s.get("impl") == "thread"]
+    ma, mt = sysd.get("memavailable_kib"), sysd.get("memtotal_kib")
+    if w["limit"].startswith("kernel.pid_max") and ma and mt and ma > 0.2 * mt:
+        o.append(f"Memory was not the limit: {human_bytes(ma * 1024)} of "
+                 f"{human_bytes(mt * 1024)} was still available while every pid was taken.")
+    o.append(("The sweep ended that run a second after the wall showed (every other process "
+              "on the machine needs pids too)" if sysd.get("stopped_at_wall_t_s") else
+              "The sweep went on after the wall")
+             + (f" and skipped the larger points of the series "
+                f"({', '.join(human_n(s['conns']) for s in skipped)} connections)."
+                if skipped else ".") + "\n")
+    return o

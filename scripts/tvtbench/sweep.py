@@ -1,0 +1,485 @@
+"""The sweep's runner: `harness run` over a profile's points (profiles.plan), then the
+head-of-line case and the hyperfine fixed job (sweep_extra). Every file is written
+atomically. A point that fails is data: the harness writes its JSON with "status":
+"failed"; if the harness itself dies without writing one, a stand-in is written in its
+place so that the failure still shows up in every table."""
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+from . import profiles
+from .fmt import human_n
+from .procs import Child
+from .syswatch import SysWatch, read_int
+from .machine import cpus, help_text, list_contestants, nofile_limit, port_range, \
+    source_ips_for, default_stack_kib  # noqa: F401
+from .util import load_json, write_json_atomic
+
+from .machine import ROOT
+# Top-level keys of a harness run JSON; a stand-in file carries all of them.
+RUN_KEYS = ["schema", "impl", "name", "status", "failure", "params", "env", "client",
+            "server", "derived", "samples"]
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+def fmt_dur(s):
+    s = max(0, int(round(s)))
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+def num(v):
+    if not isinstance(v, (int, float)):
+        return "?"
+    return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
+
+
+def us(v):
+    if not isinstance(v, (int, float)):
+        return "?"
+    return f"{v / 1000:.2f} ms" if v >= 1000 else f"{v:.0f} us"
+
+
+class Sweep:
+    def __init__(self, args):
+        self.args = args
+        self.prof = profiles.PROFILES[args.profile]
+        self.out, self.bin = args.out, args.bin
+        self.harness = os.path.join(self.bin, "harness")
+        self.server_cpu, self.client_cpu = cpus()
+        self.run_help = help_text([self.harness, "run"])
+        self.load_help = help_text([self.harness, "load"])
+        self.server_help = {i: help_text([os.path.join(self.bin, f"{i}_server")])
+                            for i in ("async", "thread")}
+        self.contestants = (list_contestants(self.bin) if self.prof.get("contestants") or
+                            self.prof.get("rust") else [])
+        self.skipped = []      # points not run, and why
+        self.server_k = getattr(args, "server_cpus", None)
+        self.data_dir = os.path.join(ROOT, "results", "data")
+        self.facts = {"nofile": nofile_limit(), "ncpus": len(os.sched_getaffinity(0))}
+        self.kinds_skip = self.capacity_skip = None
+        self.facts["skip"] = {} if args.estimate else self.series_skips()
+        self.walls = {}        # series key -> (smallest conns that failed, its repeat)
+        self.measured = {}     # (impl, io, wait) -> (conns, req/s) of the largest held point
+        self.probed = set()    # (impl, io, wait) whose capacity basis was measured apart
+        self.phase_errors = []  # hol / hyperfine problems, for the failure table
+        self.failures = []     # (index, label, reason) for the table at the end
+        self.done_est = self.done_real = self.remaining_est = 0.0
+        self.t0 = time.monotonic()
+        if not args.estimate:
+            for sub in ("raw", "hol", "hyperfine", "logs", "scale"):
+                os.makedirs(os.path.join(self.out, sub), exist_ok=True)
+
+    def series_skips(self):
+        """{series: why} of the series that cannot run here, found before the plan: a
+        program or flag missing from this build, or a kernel that refuses io_uring (the
+        io_uring server exits 3 with the cause)."""
+        from .machine import probe_server
+        skip = {}
+        if "--impl async|thread|uring" not in self.run_help and "uring" not in self.run_help:
+            skip["uring"] = "this harness has no --impl uring"
+        elif not os.access(os.path.join(self.bin, "uring_server"), os.X_OK):
+            skip["uring"] = f"{self.bin}/uring_server is not built"
+        else:
+            why = probe_server([os.path.join(self.bin, "uring_server"), "--port", "0"])
+            if why:
+                skip["uring"] = skip["async-uring"] = why
+        if "--buffers" not in self.server_help.get("async", ""):
+            skip["async-lean"] = "async_server has no --buffers lean in this build"
+        if "--io" not in self.run_help:
+            for k in ("async-loop", "async-pool", "async-uring"):
+                skip.setdefault(k, "this harness has no --io")
+            self.kinds_skip = "this harness has no --io (the wait kinds need it)"
+        else:
+            self.kinds_skip = None
+        if "--capacity" not in self.run_help:
+            self.capacity_skip = "this harness has no --capacity"
+        else:
+            self.capacity_skip = None
+        for name, why in skip.items():
+            self.skipped.append({"kind": "series", "label": name, "impl": name,
+                                 "wait_us": "any", "conns": "all", "reason": why})
+        return skip
+
+    def plan(self):
+        pts = profiles.plan(self.args.profile, self.facts, self.contestants, self.args.only)
+        out = []
+        for pt in pts:
+            why = (self.kinds_skip if pt.get("io", "timer") != "timer" else None) or \
+                (self.capacity_skip if pt["kind"] == "capacity" else None)
+            if why and not self.args.estimate:
+                self.skipped.append(dict(pt, label=profiles.label(pt), reason=why))
+                continue
+            out.append(pt)
+        return out
+
+    def estimate(self, pts):
+        from .sweep_extra import hol_designs
+        return profiles.estimate(pts, self.args.profile,
+                                 read_int("/proc/sys/kernel/pid_max") or 1 << 22,
+                                 self.args.skip_hol, self.args.skip_hyperfine,
+                                 len(hol_designs(self)))
+
+    def eta(self, remaining_est):
+        scale = self.done_real / self.done_est if self.done_est > 0 else 1.0
+        return remaining_est * scale
+
+    def step_done(self, res, real, est):
+        """Ends a progress line: result, time taken, elapsed, ETA of what is left."""
+        self.done_est += est
+        self.done_real += real
+        self.remaining_est -= est
+        log(f"{res} ({real:.1f} s) | elapsed {fmt_dur(time.monotonic() - self.t0)}, "
+            f"ETA {fmt_dur(self.eta(self.remaining_est))}")
+
+    # ---- one harness run --------------------------------------------------------------
+    def worker_flags(self, impl, n):
+        """(harness flags, server flags) for n server processes and as many generator
+        processes: the servers' `--workers` with `harness run --procs`; one without the
+        other cannot help. Without both the point runs as it is, and its failure (the fd
+        limit) is the data."""
+        flags, server = [], []
+        if "--procs" in self.run_help and "--workers" in self.server_help.get(impl, ""):
+            flags += ["--procs", str(n)]
+            if "--workers" in self.run_help:
+                flags += ["--workers", str(n)]  # the harness records it in params
+            else:
+                server += ["--workers", str(n)]
+        return flags, server
+
+    def scale_flags(self, impl, conns):
+        need = math.ceil(conns / max(1000, nofile_limit() - 1000))
+        return self.worker_flags(impl, need) if need > 1 else ([], [])
+
+    def think_time(self, pt):
+        """The scale point's think time: its connections offer at most `offer` of the
+        capacity this design measured at the largest grid N at that wait (the fallback:
+        the profile's think_ms). (think_ms, basis text)."""
+        basis = self.measured.get((pt["impl"], pt["io"], pt["wait_us"]))
+        if basis:
+            n0, cap = basis
+            think = profiles.think_for(pt["conns"], pt["wait_us"], cap, pt["offer"])
+            offered = pt["conns"] / (think / 1000 + pt["wait_us"] / 1e6)
+            return think, (f"{pt['impl']} at {human_n(pt['conns'])}: think {think / 1000:.2f} s, "
+                           f"offering {human_n(offered)} req/s = {pt['offer']:g} × the "
+                           f"{human_n(cap)} req/s it served at {human_n(n0)} conns")
+        return pt["think_ms"], (f"{pt['impl']} at {human_n(pt['conns'])}: think "
+                                f"{pt['think_ms'] / 1000:g} s (the profile's; no grid point at "
+                                f"wait {pt['wait_us']} µs to size it from)")
+
+    def capacity_basis(self, idx, total, pt):
+        """Before a design's first scale point: if the grid measured no capacity at the
+        scale wait (it did not run, e.g. `--only scale`), closed-loop runs at the largest
+        N one process holds, then smaller grid N until one holds (at most three), measure
+        it (grid points like the others)."""
+        key = (pt["impl"], pt["io"], pt["wait_us"])
+        if key in self.measured or key in self.probed:
+            return
+        self.probed.add(key)
+        axis = [c for c in profiles.grid_conns(self.prof, self.facts["nofile"])
+                if c <= self.facts["nofile"] - 1000 and c >= 1000]
+        for conns in sorted(axis, reverse=True)[:3]:
+            probe = dict(pt, kind="grid", conns=conns, think_ms=0, rep=1, workers=None,
+                         duration_s=self.prof["duration_s"], warmup_s=self.prof["warmup_s"],
+                         label=pt["impl"], stack_kib=None)
+            probe.pop("timeout_ms", None)
+            if os.path.exists(os.path.join(self.out, "raw", profiles.run_name(probe) + ".json")):
+                continue  # the grid ran it and it did not hold
+            log(f"[{idx:>3}/{total}] capacity basis for the {pt['impl']} scale runs: "
+                f"{conns} conns, wait {pt['wait_us']} us, closed loop")
+            self.run_point(idx, total, probe)
+            if key in self.measured:
+                return
+
+    def argv_for(self, pt, out):
+        """The harness command of a point, and the nginx-style run folder it needs."""
+        argv = [self.harness, "run"]
+        rundir = None
+        if pt["kind"] == "contestant":
+            cmd = pt["command"]
+            if "{dir}" in cmd:
+                rundir = os.path.join(self.out, "logs", profiles.run_name(pt) + ".server")
+                shutil.rmtree(rundir, ignore_errors=True)
+                os.makedirs(rundir)
+                cmd = cmd.replace("{dir}", rundir)
+            cmd = cmd.replace("{bytes}", str(pt["bytes"]))
+            if "{port}" in cmd:
+                port = subprocess.run([os.path.join(ROOT, "contestants/nginx/nginx.sh"), "port"],
+                                      capture_output=True, text=True, timeout=30).stdout.strip()
+                if not port.isdigit():
+                    raise RuntimeError("contestants/nginx/nginx.sh port found no free port")
+                cmd = cmd.replace("{port}", port)
+                argv += ["--target", f"127.0.0.1:{port}"]
+            argv += ["--server-cmd", cmd, "--name", pt["impl"]]
+        else:
+            argv += ["--impl", pt["impl"]]
+            if profiles.label(pt) != pt["impl"] and pt["kind"] != "scale":
+                argv += ["--name", profiles.label(pt)]
+        argv += self.placement_flags(pt)
+        argv += ["--conns", str(pt["conns"]), "--duration", f"{pt['duration_s']:g}",
+                 "--warmup", f"{pt['warmup_s']:g}", "--wait-us", str(pt["wait_us"]),
+                 "--work-us", str(pt["work_us"]), "--bytes", str(pt["bytes"]), "--out", out]
+        if pt.get("io", "timer") != "timer":
+            argv += ["--io", pt["io"]]
+            if pt["io"] == "file":
+                argv += ["--data-dir", self.data_dir,
+                         "--data-size-mib", str(self.prof.get("data_size_mib", 1024))]
+                if pt.get("file_kib"):
+                    argv += ["--file-kib", str(pt["file_kib"])]
+        if pt["kind"] == "capacity":
+            argv += ["--capacity", "--steps", str(pt["steps"]),
+                     "--step-min-s", f"{pt['step_min_s']:g}"]
+        server_extra = []
+        if pt["kind"] == "scale":
+            argv += ["--think-ms", f"{pt['think_ms']:g}", "--timeout-ms", str(pt["timeout_ms"])]
+            extra, server_extra = self.worker_flags(pt["impl"], pt["workers"])
+        elif pt["kind"] in ("grid", "capacity", "cores"):
+            extra, server_extra = self.scale_flags(pt["impl"], pt["conns"])
+        else:
+            extra = []
+        argv += extra
+        ips = source_ips_for(pt["conns"])
+        if ips and "--source-ips" in self.run_help:
+            argv += ["--source-ips", str(ips)]
+        if pt["stack_kib"] is not None:
+            if "--stack-kib" in self.run_help:
+                argv += ["--stack-kib", str(pt["stack_kib"])]
+            else:
+                server_extra = server_extra + ["--stack-kib", str(pt["stack_kib"])]
+        server_extra = list(pt.get("server_args") or []) + server_extra
+        if server_extra:
+            argv += ["--"] + server_extra
+        return argv, rundir
+
+    def placement_flags(self, pt):
+        """The server's CPUs: K of them (a cores point: its own K), the harness plans the
+        rest; a harness without --server-cpus gets the first two CPUs, as before."""
+        k = pt.get("k") if pt["kind"] == "cores" else self.server_k
+        if "--server-cpus" in self.run_help:
+            return ["--server-cpus", str(k)] if k else []
+        return ["--server-cpu", str(self.server_cpu), "--client-cpu", str(self.client_cpu)]
+
+    def run_point(self, idx, total, pt):
+        name = profiles.run_name(pt)
+        out = os.path.join(self.out, "raw", name + ".json")
+        reps = (self.prof["repeats"] if pt["kind"] in ("grid", "capacity") else
+                (self.prof.get("contestants") or {}).get("repeats", 1)
+                if pt["kind"] == "contestant" else 1)
+        basis = None
+        if pt["kind"] == "scale":
+            pt["think_ms"], basis = self.think_time(pt)
+        what = {"capacity": "capacity ", "cores": f"K={pt.get('k')} "}.get(pt["kind"], "")
+        io = "" if pt.get("io", "timer") == "timer" else f"io={pt['io']} "
+        desc = (f"{profiles.label(pt):<13} {what}{io}conns={pt['conns']:<6} "
+                f"wait={pt['wait_us']}us "
+                + (f"think={pt['think_ms']:.0f}ms " if pt["think_ms"] else "")
+                + f"rep {pt['rep']}/{reps}")
+        head = f"[{idx:>3}/{total}] {desc}"
+        wall = self.walls.get(profiles.series_key(pt))
+        # A series that failed at N skips larger N, and the same N in later repeats: a
+        # wall (thread creation refused, fds) is a limit, not noise, and hitting it again
+        # would take every free pid of the machine again.
+        if wall is not None and (pt["conns"] > wall[0] or
+                                 (pt["conns"] == wall[0] and pt["rep"] > wall[1])):
+            reason = f"skipped: this series failed at {wall[0]} connections"
+            self.skipped.append(dict(pt, label=profiles.label(pt), reason=reason))
+            self.remaining_est -= pt.get("est_s", profiles.est_run_s(pt))
+            log(f"{head} -> {reason}")
+            return
+        print(f"{head} ... ", end="", flush=True)
+        logbase = os.path.join(self.out, "logs", name)
+        if os.path.exists(out):
+            os.unlink(out)
+        # Generous: a large ramp and teardown takes tens of seconds.
+        timeout = pt["warmup_s"] + pt["duration_s"] + 30 + pt["conns"] / 500
+        t = time.monotonic()
+        watch = None
+        try:
+            argv, rundir = self.argv_for(pt, out)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+            argv, rundir, rc = [self.harness, "run", "(not started)"], None, None
+            with open(logbase + ".err", "w") as se:
+                se.write(f"could not prepare the run: {e}\n")
+        else:
+            with open(logbase + ".out", "w") as so, open(logbase + ".err", "w") as se:
+                so.write(" ".join(argv) + "\n")
+                so.flush()
+                child = Child(argv, so, se)
+                if pt["kind"] == "scale":
+                    # SIGINT: the harness stops its server and load and writes what it has
+                    watch = SysWatch(logbase + ".out", probe=pt["impl"] == "thread",
+                                     on_wall=lambda: child.proc.send_signal(signal.SIGINT))
+                    watch.start()
+                rc = child.wait(timeout)
+        if watch:
+            write_json_atomic(os.path.join(self.out, "scale", name + ".json"),
+                              dict(watch.finish(), run=f"raw/{name}.json"))
+        if rundir:
+            shutil.rmtree(os.path.join(rundir, "tmp"), ignore_errors=True)
+        real = time.monotonic() - t
+        doc = self.load_or_stand_in(out, argv, rc, logbase + ".err", pt, timeout)
+        if basis and os.path.exists(out):
+            doc["sweep"] = {"think_ms": pt["think_ms"], "think_basis": basis}
+            write_json_atomic(out, doc)
+        self.step_done(self.outcome(idx, desc, pt, doc), real,
+                       pt.get("est_s", profiles.est_run_s(pt)))
+
+    def outcome(self, idx, desc, pt, doc):
+        """The progress line's result, and what the sweep learns: walls, capacities."""
+        ok = doc.get("status") == "ok"
+        cl = doc.get("client") or {}
+        errs = sum(v for v in (cl.get("errors") or {}).values() if isinstance(v, (int, float)))
+        refused = (((doc.get("server") or {}).get("counters") or {})
+                   .get("thread_create_failed") or 0)
+        key = profiles.series_key(pt)
+        if ok:
+            lat = (cl.get("latency_us") or {}).get("p99")
+            res = f"ok {num(cl.get('rps'))} req/s p99 {us(lat)}"
+            if errs:
+                res += f", {int(errs)} errors"
+                self.failures.append((idx, desc, f"{int(errs)} request errors "
+                                      f"{json.dumps(cl.get('errors'))}"))
+            if cl.get("saturated"):
+                res += ", client saturated"
+            good = errs <= 0.01 * max(1, cl.get("requests") or 0) and not refused
+            if good and pt["kind"] == "grid" and isinstance(cl.get("rps"), (int, float)):
+                k = (pt["impl"], pt.get("io", "timer"), pt["wait_us"])
+                if pt["stack_kib"] is None and (k not in self.measured or
+                                                pt["conns"] >= self.measured[k][0]):
+                    self.measured[k] = (pt["conns"], cl["rps"])
+        else:
+            reason = str(doc.get("failure") or "unknown")
+            res = f"FAILED: {reason[:90]}"
+            self.failures.append((idx, desc, reason))
+        if refused:
+            # The harness counts errors in the measured window only; the server's counters
+            # see the connections it could not give a thread, whenever that happened.
+            peak = (doc.get("server") or {}).get("threads_peak")
+            res += f"; WALL: {refused} thread creations refused ({peak} threads at peak)"
+            self.failures.append((idx, desc, f"the server could not create a thread "
+                                  f"{refused} times (answered 503); {peak} threads at peak"))
+        if not ok or refused:
+            if key not in self.walls or pt["conns"] < self.walls[key][0]:
+                self.walls[key] = (pt["conns"], pt["rep"])
+        return res
+
+    def load_or_stand_in(self, out, argv, rc, errlog, pt, timeout):
+        """The harness's JSON if it wrote one; otherwise a stand-in with status failed
+        and the reason, so that the point is still a row in summary.csv."""
+        if os.path.exists(out):
+            doc = load_json(out)
+            if isinstance(doc, dict):
+                return doc
+            reason = "harness wrote unreadable JSON"
+        elif rc is None:
+            reason = f"harness timed out after {timeout:.0f} s and was stopped"
+        else:
+            reason = f"harness exited {rc} without writing {os.path.basename(out)}"
+        try:
+            with open(errlog) as f:
+                tail = f.read().strip().splitlines()[-3:]
+            if tail:
+                reason += ": " + " / ".join(tail)
+        except OSError:
+            pass
+        doc = {k: None for k in RUN_KEYS}
+        doc.update(schema="tvt-run-1", impl=pt["impl"], name=profiles.label(pt),
+                   status="failed", failure=reason,
+                   params={"conns": pt["conns"], "duration_s": pt["duration_s"],
+                           "warmup_s": pt["warmup_s"], "wait_us": pt["wait_us"],
+                           "work_us": pt["work_us"], "bytes": pt["bytes"], "mode": "closed",
+                           "rate": None, "think_ms": pt["think_ms"], "io": pt.get("io"),
+                           "stack_kib": pt["stack_kib"], "workers": pt.get("workers"),
+                           "server_cpu": self.server_cpu, "client_cpu": self.client_cpu,
+                           "threads": None},
+                   samples=[], written_by="tvtbench sweep (stand-in: the harness wrote none)",
+                   argv=argv)
+        write_json_atomic(out, doc)
+        return doc
+
+    # ---- the whole thing -------------------------------------------------------------------
+    def meta(self, pts, state):
+        return {"profile": self.args.profile, "axes": self.prof, "state": state,
+                "bin_dir": self.bin, "server_cpu": self.server_cpu,
+                "client_cpu": self.client_cpu, "planned_runs": len(pts),
+                "grid_conns": profiles.grid_conns(self.prof, self.facts["nofile"]),
+                "contestants": self.contestants,
+                "scale_workers": profiles.scale_workers(self.prof, self.facts["nofile"])
+                if self.prof.get("scale") else None,
+                "port_range": port_range(), "nofile_limit": nofile_limit(),
+                "skipped": self.skipped,
+                "phase_errors": [{"phase": a, "error": b} for a, b in self.phase_errors],
+                "estimated_s": round(self.estimate(pts)),
+                "elapsed_s": round(time.monotonic() - self.t0, 1),
+                "default_stack_kib": default_stack_kib()}
+
+    def run(self):
+        from .sweep_extra import hol, hyperfine
+        pts = self.plan()
+        if self.args.estimate:
+            print(round(self.estimate(pts)))
+            return 0
+        from .sweep_extra import hol_designs
+        nhol = len(hol_designs(self))
+        total = len(pts) + (0 if self.args.skip_hol else nhol) + (0 if self.args.skip_hyperfine
+                                                                 else 1)
+        self.remaining_est = self.estimate(pts)
+        kinds = {k: sum(1 for pt in pts if pt["kind"] == k) for k in ("grid", "contestant",
+                                                                       "scale")}
+        extra = "".join(f", {x}" for x, skip in (("head-of-line", self.args.skip_hol),
+                                                  ("hyperfine", self.args.skip_hyperfine))
+                        if not skip)
+        log(f"sweep: profile {self.args.profile}, {total} steps ({kinds['grid']} runs of the "
+            f"C designs, {kinds['contestant']} of contestants, {kinds['scale']} scale runs"
+            f"{extra}), about {fmt_dur(self.remaining_est)}; server on CPU {self.server_cpu}, "
+            f"client on CPU {self.client_cpu}; results in {self.out}")
+        if self.prof.get("contestants"):
+            log("sweep: contestants: " + (", ".join(c["name"] for c in self.contestants) or
+                                          "none ready (make contestants builds them)"))
+        meta_path = os.path.join(self.out, "sweep.json")
+        write_json_atomic(meta_path, self.meta(pts, "running"))
+        state = "interrupted"
+        try:
+            for i, pt in enumerate(pts):
+                if pt["kind"] == "scale":
+                    self.capacity_basis(i + 1, total, pt)
+                self.run_point(i + 1, total, pt)
+            if not self.args.skip_hol:
+                hol(self, len(pts) + 1, total)
+            if not self.args.skip_hyperfine:
+                hyperfine(self, total, total)
+            state = "done"
+        finally:
+            write_json_atomic(meta_path, self.meta(pts, state))
+            self.failure_table()
+        return 0
+
+    def failure_table(self):
+        rows = [(str(i), d, r) for i, d, r in self.failures]
+        skipped = {}
+        for sp in self.skipped:
+            if sp["kind"] == "series":
+                rows.append(("-", f"{sp['label']} (every point)", sp["reason"]))
+                continue
+            key = (profiles.label(sp), sp.get("io", "timer"), sp["wait_us"], sp["reason"])
+            skipped.setdefault(key, set()).add(sp["conns"])
+        rows += [("-", f"{lab}{'' if io == 'timer' else ' io=' + io} wait={w}us "
+                  f"conns={','.join(str(c) for c in sorted(cs))}", why)
+                 for (lab, io, w, why), cs in skipped.items()]
+        rows += [("-", a, b) for a, b in self.phase_errors]
+        log(f"sweep: {fmt_dur(time.monotonic() - self.t0)} in all")
+        if not rows:
+            log("failures: none")
+            return
+        log(f"failures ({len(rows)}):")
+        w = max(len(d) for _, d, _ in rows)
+        log(f"  {'run':>4}  {'point':<{w}}  reason")
+        for i, d, r in rows:
+            log(f"  {i:>4}  {d:<{w}}  {r}")

@@ -1,0 +1,53 @@
+"""C5 (creation), C6 (head-of-line) and C7 (never measurable)."""
+
+import pytest
+from helpers import verdict
+from lab import Lab
+from scenarios import not_here, partly, typical
+
+from tvtbench.rules import HOLDS, NOT_HERE, NOT_MEASURABLE, PARTLY
+
+
+def test_c5_outcomes():
+    assert verdict(typical(), "C5").outcome == HOLDS
+    assert verdict(partly(), "C5").outcome == PARTLY
+    assert verdict(not_here(), "C5").outcome == NOT_HERE
+
+
+def test_c5_missing_microbenchmarks():
+    v = verdict(Lab(), "C5")
+    assert v.outcome == NOT_MEASURABLE and "no spawn microbenchmark" in v.details[0]
+
+
+def test_c5_one_kind_only_is_not_measurable():
+    lab = Lab()
+    lab.spawn("task-timer", 344, 145)
+    assert verdict(lab, "C5").outcome == NOT_MEASURABLE
+
+
+def test_c5_rests_on_one_run():
+    assert "(one run)" in verdict(typical(), "C5").text()
+
+
+def test_c6_the_loop_stalls():
+    v = verdict(typical(), "C6")
+    assert v.ratio == pytest.approx(400 / 4700) and v.outcome == NOT_HERE
+
+
+def test_c6_partly_and_holds():
+    assert verdict(partly(), "C6").outcome == PARTLY
+    lab = Lab()
+    lab.holcase("async", 300, 300)
+    lab.holcase("thread", 300, 900)
+    assert verdict(lab, "C6").outcome == HOLDS
+
+
+def test_c6_missing():
+    assert verdict(Lab(), "C6").outcome == NOT_MEASURABLE
+
+
+def test_c7_is_never_measurable():
+    for lab in (typical(), Lab()):
+        v = verdict(lab, "C7")
+        assert v.outcome == NOT_MEASURABLE
+    assert verdict(typical(), "C7").task > 0  # the suite's own async_impl/ lines
