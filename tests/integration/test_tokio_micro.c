@@ -2,8 +2,9 @@
  *
  * Small runs of each kind (tokio-timer and tokio-chan on both runtimes, std-thread) and of
  * each switch mechanism: every key microbench/SCHEMA.md requires is there, the units were
- * all created and torn down, the switch passes were counted, and bad flags exit 2. Skipped,
- * saying why, when `make contestants` has not built bin/tokio_micro. */
+ * all created and torn down, a task's future holds its state, the switch passes were
+ * counted, and bad flags exit 2. Skipped, saying why, when `make contestants` has not built
+ * bin/tokio_micro. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -152,6 +153,13 @@ static void check_spawn(const char *kind, const char *runtime, const char *unit)
     double rss =
         json_real_value(json_object_get(json_object_get(d, "slope"), "rss_bytes_per_unit"));
     cr_assert(rss >= 256, "rss slope %.0f B/unit, below the 256 B of state each unit keeps", rss);
+    /* The future a task stores holds the 256 bytes; a thread has no future. */
+    json_t *fb = json_object_get(d, "future_bytes");
+    if (runtime)
+        cr_assert(json_integer_value(fb) >= 256, "future_bytes %lld, below the 256 B of state",
+                  (long long)json_integer_value(fb));
+    else
+        cr_assert(json_is_null(fb), "a thread file with a future_bytes");
     if (runtime)
         cr_assert_str_eq(json_string_value(json_object_get(d, "runtime")), runtime);
     else

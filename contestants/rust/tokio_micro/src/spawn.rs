@@ -127,6 +127,27 @@ macro_rules! by_state {
     };
 }
 
+fn timer_layout<const B: usize>() -> (usize, usize) {
+    let f = timer_task::<B>(tokio::time::Instant::now());
+    (std::mem::size_of_val(&f), std::mem::align_of_val(&f))
+}
+
+fn chan_layout<const B: usize>() -> (usize, usize) {
+    let (_tx, rx) = oneshot::channel();
+    let f = chan_task::<B>(rx);
+    (std::mem::size_of_val(&f), std::mem::align_of_val(&f))
+}
+
+/// Size and alignment of one task's future (what the task stores inside
+/// Tokio's header and trailer), from an unpolled future; None for threads.
+pub fn future_layout(kind: Kind, state: usize) -> Option<(usize, usize)> {
+    match kind {
+        Kind::TokioTimer => Some(by_state!(state, timer_layout)()),
+        Kind::TokioChan => Some(by_state!(state, chan_layout)()),
+        Kind::StdThread => None,
+    }
+}
+
 /// The live units of one point.
 pub enum Set {
     Tasks {

@@ -67,7 +67,14 @@ pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
         }
     };
     let base_pss = sys::read_pss();
-    println!("tokio_micro spawn: {label}, state {} B/unit", o.state_bytes);
+    let layout = spawn::future_layout(o.kind, o.state_bytes);
+    match layout {
+        Some((size, align)) => println!(
+            "tokio_micro spawn: {label}, state {} B/unit, future {size} B ({align}-byte aligned)",
+            o.state_bytes
+        ),
+        None => println!("tokio_micro spawn: {label}, state {} B/unit", o.state_bytes),
+    }
     println!(
         "{:>10} {:>10} {:>11} {:>10} {:>10} {:>10} {:>10} {:>11}",
         "N", "created", "create_ns/u", "rss_B/u", "pss_B/u", "vsz_B/u", "kstack_B/u", "teardn_ns/u"
@@ -210,6 +217,8 @@ pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
         .set("unit", string(if thread { "thread" } else { "task" }))
         .set("runtime", rt_name.map_or(Json::Null, string))
         .set("label", string(&label))
+        .set("future_bytes", layout.map_or(Json::Null, |l| int(l.0)))
+        .set("future_align", layout.map_or(Json::Null, |l| int(l.1)))
         .set(
             "params",
             Json::obj()
