@@ -1,13 +1,12 @@
-/* test_uring: what only the io_uring server has. The protocol, limits, abuse and fault
- * suites (test_protocol, test_bad_input, test_abuse, test_slowloris, test_resets,
+/* test_uring: what only the io_uring server has, at run time. The protocol, limits, abuse
+ * and fault suites (test_protocol, test_bad_input, test_abuse, test_slowloris, test_resets,
  * test_fd_limits, test_idle, test_lifecycle, test_net_wait, test_file_wait, ...) run against
- * it through itest.c's table of servers; this file covers the rest:
- *   - the start-up refusal (exit 3, the cause and the fix) when a seccomp filter refuses
- *     io_uring_setup (EPERM, ENOSYS) or buffer-ring registration;
+ * it through itest.c's table of servers, test_uring_startup its start-up refusals; this file
+ * covers the rest:
  *   - cancellation: tasks closed with operations in flight (a receive, a send, a timer, a
  *     backend exchange, a file read) by the client, by the idle timeout and by SIGTERM, in
- *     both --recv modes: the fds
- *     return to the baseline and, under ASan, nothing is used after free or leaked;
+ *     both --recv modes: the fds return to the baseline and, under ASan, nothing is used
+ *     after free or leaked;
  *   - the --recv modes: pipelining far past the read-ahead cap, answered in order, and the
  *     memory an idle keep-alive connection holds in each mode.
  * The per-mode cases run against both uring_server entries of itest.c's table: "uring"
@@ -16,28 +15,17 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../support/http_client.h"
 #include "../support/itest.h"
-#include "../support/server_proc.h"
 #include "../support/test_env.h"
 #include "procfs.h"
-
-#define IORING_REGISTER_PBUF_RING_OP 22 /* io_uring_register's opcode for buffer rings */
-#define SKIP_NO_SECCOMP              99 /* the child could not install its filter */
 
 static void release_all(void)
 {
@@ -91,190 +79,6 @@ static void send_big(const struct sut *s, struct hc_conn *c)
         used += (size_t)snprintf(big + used, sizeof big - used,
                                  "GET /?bytes=1048576 HTTP/1.1\r\nHost: a\r\n\r\n");
     send_ok(s, c, big, used, "12 pipelined 1 MiB requests");
-}
-
-/* ---- start-up refusal ------------------------------------------------------------------- */
-
-/* A seccomp filter that fails syscall nr with errno e, only when its second argument is
-   arg1 (or always, for arg1 < 0); everything else is allowed. */
-static int install_filter(int nr, long arg1, int e)
-{
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 3),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)arg1, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)e & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    if (arg1 < 0) /* skip the argument test: the jump after nr lands on the errno return */
-        f[4] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 2, 3);
-    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return -1;
-    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
-}
-
-/* What a server under a filter did: its exit status and everything it wrote. */
-struct filtered_run {
-    int status;
-    bool listened; /* it printed `listening on`; it was then asked to stop (SIGTERM) */
-    int port;
-    char out[8192];
-};
-
-/* Runs uring_server with args under the filter; if it starts listening, calls served(port)
-   and stops it with SIGTERM. Skips the test when seccomp is unavailable here. */
-static void run_filtered(const char *const *args, int nr, long arg1, int e,
-                         void (*served)(int port), struct filtered_run *run)
-{
-    char path[4096];
-    char *argv[8] = {path};
-    int p[2];
-    snprintf(path, sizeof path, "%s/uring_server", server_bin_dir());
-    for (int i = 0; args[i] && i < 6; i++)
-        argv[i + 1] = (char *)args[i];
-    cr_assert(pipe(p) == 0, "pipe: %s", strerror(errno));
-    pid_t pid = fork();
-    cr_assert(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        signal(SIGPIPE, SIG_DFL);
-        if (install_filter(nr, arg1, e) < 0)
-            _exit(SKIP_NO_SECCOMP);
-        execv(path, argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t len = 0;
-    double deadline = hc_now_ms() + 10000 * tenv_slack();
-    run->listened = false;
-    run->port = -1;
-    for (;;) {
-        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        int left = (int)(deadline - hc_now_ms());
-        if (left <= 0 || poll(&pfd, 1, left) <= 0)
-            break;
-        ssize_t n = read(p[0], run->out + len, sizeof run->out - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        run->out[len] = '\0';
-        const char *l = strstr(run->out, "listening on ");
-        if (!run->listened && l && strchr(l, '\n')) {
-            const char *colon = strrchr(l, ':');
-            run->listened = true;
-            run->port = colon ? atoi(colon + 1) : -1;
-            if (served && run->port > 0)
-                served(run->port);
-            kill(pid, SIGTERM);
-        }
-    }
-    run->out[len] = '\0';
-    close(p[0]);
-    pid_t done;
-    while ((done = waitpid(pid, &run->status, WNOHANG)) == 0 && hc_now_ms() < deadline)
-        tenv_sleep_ms(5); /* the output ended: the exit follows */
-    if (done == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &run->status, 0);
-        cr_assert_fail("uring_server under a filter did not end within 10 s; output: %s", run->out);
-    }
-    if (WIFEXITED(run->status) && WEXITSTATUS(run->status) == SKIP_NO_SECCOMP)
-        cr_skip_test("seccomp filters cannot be installed here");
-}
-
-static void expect_refused(const struct sut *s, const struct filtered_run *run,
-                           const char *const *needles, const char *what)
-{
-    EXPECT(s, WIFEXITED(run->status) && WEXITSTATUS(run->status) == 3,
-           "%s: exit status %d, want exit code 3; output: %s", what,
-           WIFEXITED(run->status) ? WEXITSTATUS(run->status) : -1, run->out);
-    EXPECT(s, !run->listened, "%s: it listened anyway: %s", what, run->out);
-    EXPECT(s, strstr(run->out, "io_uring unavailable") && strstr(run->out, "Fix"),
-           "%s: the message names no cause and fix: %s", what, run->out);
-    for (int i = 0; needles[i]; i++)
-        EXPECT(s, strstr(run->out, needles[i]), "%s: the message does not mention %s: %s", what,
-               needles[i], run->out);
-}
-
-static const struct sut *serving; /* for serve_one, called back by run_filtered */
-
-static void serve_one(int port)
-{
-    expect_served(serving, port, "under a filter refusing buffer rings, with --recv conn");
-}
-
-Test(uring, refuses_when_seccomp_denies_io_uring)
-{
-    const struct sut *s = uring_sut("uring");
-    if (!s)
-        cr_skip_test("TVT_IMPLS=%s excludes the uring server", getenv("TVT_IMPLS"));
-    serving = s;
-#ifndef __x86_64__
-    cr_skip_test("the test's seccomp filter is written for x86_64");
-#endif
-    struct filtered_run run;
-    const char *const none[] = {NULL};
-
-    const char *const eperm[] = {"EPERM", "kernel.io_uring_disabled", "seccomp", NULL};
-    run_filtered(none, __NR_io_uring_setup, -1, EPERM, NULL, &run);
-    expect_refused(s, &run, eperm, "io_uring_setup refused with EPERM");
-
-    const char *const enosys[] = {"ENOSYS", "CONFIG_IO_URING", NULL};
-    run_filtered(none, __NR_io_uring_setup, -1, ENOSYS, NULL, &run);
-    expect_refused(s, &run, enosys, "io_uring_setup refused with ENOSYS");
-
-    /* No buffer rings: the default --recv ring cannot run, --recv conn can. */
-    const char *const nobufs[] = {"buffer ring", "--recv conn", NULL};
-    run_filtered(none, __NR_io_uring_register, IORING_REGISTER_PBUF_RING_OP, EINVAL, NULL, &run);
-    expect_refused(s, &run, nobufs, "buffer-ring registration refused");
-
-    const char *const conn[] = {"--recv", "conn", NULL};
-    run_filtered(conn, __NR_io_uring_register, IORING_REGISTER_PBUF_RING_OP, EINVAL, serve_one,
-                 &run);
-    EXPECT(s, run.listened, "--recv conn needs no buffer ring, yet: %s", run.out);
-    EXPECT(s, WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0,
-           "--recv conn under the filter: exit status %d after SIGTERM; output: %s",
-           WIFEXITED(run.status) ? WEXITSTATUS(run.status) : -1, run.out);
-}
-
-Test(uring, recv_flag)
-{
-    const struct sut *s = uring_sut("uring");
-    if (!s)
-        cr_skip_test("TVT_IMPLS=%s excludes the uring server", getenv("TVT_IMPLS"));
-    char path[4096], out[8192];
-    snprintf(path, sizeof path, "%s/uring_server", server_bin_dir());
-    struct {
-        const char *args[3];
-        int code;
-        const char *needle;
-    } cases[] = {
-        {{"--help"}, 0, "--recv ring|conn"},
-        {{"--help"}, 0, "Exits 3"},
-        {{"--recv", "both"}, 2, "neither ring nor conn"},
-        {{"--recv"}, 2, "--recv needs a value"},
-        {{"--recv=conn", "--bogus"}, 2, "--bogus"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *argv[5] = {path};
-        for (int k = 0; k < 3 && cases[i].args[k]; k++)
-            argv[k + 1] = (char *)cases[i].args[k];
-        int st = tenv_run_cmd(argv, out, sizeof out, (int)(5000 * tenv_slack()));
-        EXPECT(s, st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == cases[i].code,
-               "%s %s: exit %d, want %d; output: %s", path, cases[i].args[0],
-               WIFEXITED(st) ? WEXITSTATUS(st) : -1, cases[i].code, out);
-        EXPECT(s, strstr(out, cases[i].needle), "%s %s: output does not mention %s: %s", path,
-               cases[i].args[0], cases[i].needle, out);
-    }
 }
 
 /* ---- cancellation ------------------------------------------------------------------------ */
