@@ -38,7 +38,7 @@ struct server_opts {
     const char *data_file;        /* --data-file PATH; NULL: io=file is refused */
     uint32_t file_io;             /* enum file_io (SERVER_OPTS_FILE_IO servers) */
     uint32_t file_threads;        /* FILE_IO_POOL's threads */
-    int pin_workers;          /* worker i pins itself to the i-th CPU of its affinity mask */
+    int pin_workers;              /* worker i pins itself to the i-th CPU of its affinity mask */
 };
 
 enum server_opts_result { OPTS_OK, OPTS_HELP, OPTS_ERROR };
