@@ -158,10 +158,14 @@ static const char USAGE_RUN[] =
     "             unavailable: why}; null otherwise; each of `samples` has device_inflight\n"
     "  client.saturation  the figures of client.saturated: {rule, threshold, cpus, loops,\n"
     "             generator_cpu_s, generator_cpu_max_thread, window_s, backend_shares_cpus,\n"
-    "             backend_cpu_s, busy}. saturated: the busiest generator loop used > 90% of a\n"
-    "             core, or the loops > 90% of min(loops, generator CPUs); and, when a started\n"
-    "             backend shares the generator's CPUs, (generator CPU + backend CPU) per\n"
-    "             second of the window > 90% of the CPUs of both sets together (busy)\n";
+    "             backend_cpu_s, busy, client_cpus_busy, server_cpus_busy}. saturated: the\n"
+    "             busiest generator loop used > 90% of a core, or the loops > 90% of\n"
+    "             min(loops, generator CPUs); and, when a started backend shares the\n"
+    "             generator's CPUs, (generator CPU + backend CPU) per second of the window\n"
+    "             > 90% of the CPUs of both sets together (busy). client_cpus_busy and\n"
+    "             server_cpus_busy: how busy each set was over the window counting every\n"
+    "             process and the kernel's softirq work (/proc/stat); not in the flag: well\n"
+    "             above busy, something besides the generator ran there (loopback traffic)\n";
 
 void cli_usage(FILE *f, int cmd)
 {

@@ -29,6 +29,7 @@ void result_init(struct run_record *r, const struct cli_opts *o)
     r->data.size_mib = -1;
     r->dev.fd = -1;
     r->sat.backend_cpu = -1;
+    r->sat.client_cpus_busy = r->sat.server_cpus_busy = -1;
 }
 
 int result_add_sample(struct run_record *r, const struct sample *s)
@@ -214,6 +215,10 @@ static json_t *saturation_json(const struct run_record *r)
     json_object_set_new(j, "backend_shares_cpus", json_boolean(shares));
     json_object_set_new(j, "backend_cpu_s", jreal(r->bk.cpu_s, shares));
     json_object_set_new(j, "busy", json_real(s->busy));
+    json_object_set_new(j, "client_cpus_busy",
+                        jreal(s->client_cpus_busy, s->client_cpus_busy >= 0));
+    json_object_set_new(j, "server_cpus_busy",
+                        jreal(s->server_cpus_busy, s->server_cpus_busy >= 0));
     return j;
 }
 

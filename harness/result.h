@@ -76,6 +76,9 @@ struct saturation {
     int loops;          /* generator loops over every process */
     double busy;        /* generator (+ sharing backend) CPU per second of the window / cpus */
     double backend_cpu; /* the sharing backend's CPU per second; < 0: none shares */
+    /* how busy the generator's and the server's CPUs were over the window counting every
+       process and the kernel's softirq work (/proc/stat), for reading the flag; < 0 unknown */
+    double client_cpus_busy, server_cpus_busy;
 };
 
 /* A whole run; the owner fills it, result_json reads it. */

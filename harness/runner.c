@@ -433,6 +433,16 @@ static void close_window(struct runner *x, const struct probe *idle, const struc
     fill_steady(x, idle, &steady);
 }
 
+/* The window's end for both CPU sets (/proc/stat). */
+static void close_cpu_window(struct runner *x)
+{
+    struct cpustat c, s;
+    cpustat_read(&x->r->place.client, &c);
+    cpustat_read(&x->r->place.server, &s);
+    x->r->sat.client_cpus_busy = cpustat_busy(&x->cs_client, &c);
+    x->r->sat.server_cpus_busy = cpustat_busy(&x->cs_server, &s);
+}
+
 /* A run that failed before measuring says what the connections ran into. */
 static void append_first_errors(struct run_record *r)
 {
@@ -612,6 +622,8 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     }
     if (x.bk)
         probe_read(x.bk->pid, NULL, PROBE_CPU, &x.bk_start);
+    cpustat_read(&r->place.client, &x.cs_client);
+    cpustat_read(&r->place.server, &x.cs_server);
     r->dev.window_on = true;
     gen_begin_measure(x.load);
     measuring = true;
@@ -622,6 +634,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     if (o->capacity && !r->failed) {
         /* the closed-loop phase is the run's window; the steps come after it */
         gen_end_measure(x.load);
+        close_cpu_window(&x);
         close_window(&x, &idle, &start, &ctx_start);
         window_closed = true;
         capacity_run(&x);
@@ -630,6 +643,8 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
 finish:
     if (x.load) {
         gen_end_measure(x.load);
+        if (measuring && !window_closed)
+            close_cpu_window(&x);
         if (measuring && sp && !window_closed)
             close_window(&x, &idle, &start, &ctx_start);
         int stop_rc = gen_stop(x.load, &r->load, why, sizeof why);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "cpustat.h"
 #include "fdplan.h"
 #include "gen.h"
 #include "perfcs.h"
@@ -27,7 +28,8 @@ struct runner {
     uint64_t last_answers, last_change_ns, print_answers;
     uint64_t stall_ns;
     const char *phase;
-    struct probe bk_start; /* the backend's CPU at the window's start */
+    struct probe bk_start;               /* the backend's CPU at the window's start */
+    struct cpustat cs_server, cs_client; /* /proc/stat of both CPU sets at the window's start */
 };
 
 enum until { UNTIL_TIME, UNTIL_RAMPED, UNTIL_QUOTA };

@@ -111,6 +111,8 @@ void summary_print(FILE *f, const struct run_record *r)
         if (r->sat.backend_cpu >= 0)
             fprintf(f, ", with the backend on its CPUs %.0f%% of %d CPU%s", 100 * r->sat.busy,
                     r->sat.cpus, r->sat.cpus == 1 ? "" : "s");
+        if (r->sat.client_cpus_busy >= 0)
+            fprintf(f, "; its CPUs %.0f%% busy counting everything", 100 * r->sat.client_cpus_busy);
         fprintf(f, "%s\n", r->saturated ? "  SATURATED: the generator may be the bottleneck" : "");
     }
     const struct server_result *s = &r->srv;
