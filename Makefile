@@ -85,7 +85,7 @@ test: deps
 	@scripts/run_tests.sh
 
 bench: all
-	@scripts/bench.sh --profile $(PROFILE)
+	@scripts/bench.sh --profile $(PROFILE) $(if $(SERVER_CPUS),--server-cpus $(SERVER_CPUS))
 
 plots:
 	@scripts/plots.sh results/latest
@@ -117,7 +117,7 @@ help:
 	@sed -n '1p' Makefile
 	@echo "  make                 build bin/ (installs missing Debian packages as root)"
 	@echo "  make test            unit + integration tests, sanitizer builds included"
-	@echo "  make bench           the default sweep (PROFILE=smoke|quick|full), plots, report"
+	@echo "  make bench           the default sweep (PROFILE=smoke|quick|full, SERVER_CPUS=K), plots, report"
 	@echo "  make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
 	@echo "  make contestants     Tokio, Go and nginx servers, where their toolchains are"
 	@echo "  make compare         async_server vs nginx, harness vs wrk, several rounds"
