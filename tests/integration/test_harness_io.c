@@ -215,6 +215,48 @@ Test(harness_io, net_server_cmd)
     }
 }
 
+/* --upstream: a backend of one's own is used as it is (not started, not measured); one that
+   does not answer is refused before anything starts */
+Test(harness_io, net_upstream_given)
+{
+    if (!tenv_impl_enabled("thread"))
+        cr_skip_test("TVT_IMPLS leaves out thread");
+    char err[512], up[64];
+    struct server_spec spec = {.impl = "async"};
+    struct server_proc *bk = server_start(&spec, err, sizeof err);
+    cr_assert_not_null(bk, "%s", err);
+    snprintf(up, sizeof up, "127.0.0.1:%d", server_port(bk));
+    const char *args[] = {"run", "--impl",    "thread", "--io",     "net", "--upstream",
+                          up,    "--wait-us", "1000",   "--conns",  "20",  "--duration",
+                          "0.5", "--warmup",  "0.2",    "--idle-s", "0.1", NULL};
+    json_t *doc = run_ok("upstream", args);
+    struct server_exit ex;
+    server_stop(bk, SIGTERM, 5000, &ex);
+    json_t *b = hget(doc, "backend");
+    cr_assert(json_is_false(hget(b, "started")));
+    cr_assert_str_eq(hstr(b, "upstream"), up);
+    cr_assert_str_eq(hstr(hget(doc, "params"), "upstream"), up);
+    cr_assert(strstr(hstr(hget(doc, "params"), "server_command"), up));
+    cr_assert(json_is_null(hget(b, "cpu_s")) && json_is_null(hget(b, "pid")));
+    cr_assert(json_is_false(hget(hget(hget(doc, "client"), "saturation"), "backend_shares_cpus")));
+    /* its counters line (the last of its stderr): it answered the server's io=net requests */
+    const char *line = strrchr(ex.err, '{');
+    json_t *bc = line ? json_loads(line, 0, NULL) : NULL;
+    cr_assert_not_null(bc, "the backend's counters: %s", ex.err);
+    long long front = counter(hget(hget(doc, "server"), "counters"), "requests");
+    /* 20 connections, and the harness's check that it answers */
+    cr_assert(counter(bc, "requests") >= front && counter(bc, "accepted") == 21,
+              "backend %lld requests, %lld connections; the server answered %lld",
+              counter(bc, "requests"), counter(bc, "accepted"), front);
+    json_decref(bc);
+    server_free(bk);
+    json_decref(doc);
+
+    const char *closed[] = {"run", "--impl",     "thread",      "--io",
+                            "net", "--upstream", "127.0.0.1:1", NULL};
+    run_refused("upstream-closed", closed, "--upstream 127.0.0.1:1", "start the backend first");
+}
+
 /* A failed run stops the backend it started too: a server that refuses its flags, and one that
    ends in the middle of the window (timeout(1) sends it SIGTERM after a second) */
 Test(harness_io, net_failed_runs_leave_no_backend)
