@@ -40,6 +40,7 @@ void cap_plan(struct capacity *c, double closed_rps, int nsteps, double step_min
         s->settle_s = s->duration_s / 4 < CAP_SETTLE_S ? s->duration_s / 4 : CAP_SETTLE_S;
         s->server_cpu_s = s->server_util = -1;
         s->server_cpus_busy = s->client_cpus_busy = -1;
+        s->backend_cpu_s = s->device_inflight = -1;
     }
 }
 
@@ -192,6 +193,10 @@ static json_t *step_json(const struct cap_step *s)
     json_object_set_new(j, "behind_cause",
                         s->behind_cause ? json_string(s->behind_cause) : json_null());
     json_object_set_new(j, "inflight_mean", json_real(s->inflight));
+    json_object_set_new(j, "backend_cpu_s",
+                        s->backend_cpu_s >= 0 ? json_real(s->backend_cpu_s) : json_null());
+    json_object_set_new(j, "device_inflight_mean",
+                        s->device_inflight >= 0 ? json_real(s->device_inflight) : json_null());
     json_object_set_new(j, "server_cpus_busy",
                         s->server_cpus_busy >= 0 ? json_real(s->server_cpus_busy) : json_null());
     json_object_set_new(j, "client_cpus_busy",

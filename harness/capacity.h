@@ -44,7 +44,9 @@ duration_s / 4) */
     /* how busy the server's and the generator's CPUs were, counting every process (/proc/stat):
        well above server_util, something else ran there; < 0 unknown */
     double server_cpus_busy, client_cpus_busy;
-    double inflight; /* requests in flight on average: achieved x mean latency from the send */
+    double inflight;      /* requests in flight on average: achieved x mean latency from the send */
+    double backend_cpu_s; /* io=net: the started backend's user + sys over the step; < 0 none */
+    double device_inflight; /* io=file: mean reads in flight at the data file's device; < 0 none */
     bool server_saturated, generator_behind, errors_ok, under_slo;
     bool counted; /* may decide the capacity: not behind, errors ok, some answers */
     /* why it was behind (NULL if not): "connections" (nearly all N had a request in flight,

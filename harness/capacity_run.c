@@ -50,7 +50,7 @@ void capacity_run(struct runner *x)
     }
     for (int i = 0; i < c->nsteps; i++) {
         struct cap_step *s = &c->steps[i];
-        struct probe a, b;
+        struct probe a, b, ba, bb;
         struct cpustat sa, sb, ca, cb;
         if (gen_step_begin(x->load, s->offered_rps, s->settle_s, s->duration_s, why, sizeof why) <
             0) {
@@ -61,14 +61,20 @@ void capacity_run(struct runner *x)
             0)
             break;
         probe_read(x->sp->pid, NULL, PROBE_CPU, &a);
+        if (x->bk)
+            probe_read(x->bk->pid, NULL, PROBE_CPU, &ba);
         cpustat_read(&r->place.server, &sa);
         cpustat_read(&r->place.client, &ca);
+        inflight_step_begin(&r->dev);
         if (runner_watch(x, "step", runner_now_ns() + (uint64_t)(s->duration_s * 1e9), UNTIL_TIME) <
             0)
             break;
         probe_read(x->sp->pid, NULL, PROBE_CPU, &b);
+        if (x->bk)
+            probe_read(x->bk->pid, NULL, PROBE_CPU, &bb);
         cpustat_read(&r->place.server, &sb);
         cpustat_read(&r->place.client, &cb);
+        double dev = inflight_step_end(&r->dev);
         /* the requests due in the window get settle_s more to be answered */
         if (runner_watch(x, "step", runner_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) <
             0)
@@ -84,6 +90,9 @@ void capacity_run(struct runner *x)
         cap_measure_step(c, s, &w,
                          cpu ? b.cpu_user_s + b.cpu_sys_s - a.cpu_user_s - a.cpu_sys_s : -1);
         load_result_free(&w);
+        if (x->bk && ba.cpu_ok && bb.cpu_ok)
+            s->backend_cpu_s = bb.cpu_user_s + bb.cpu_sys_s - ba.cpu_user_s - ba.cpu_sys_s;
+        s->device_inflight = dev;
         c->steps_done = i + 1;
         if (!o->quiet)
             print_step(x, i);

@@ -8,126 +8,9 @@
 #include <string.h>
 
 #include "capacity.h"
+#include "datafile.h"
 #include "placement.h"
-
-static const char USAGE_TOP[] =
-    "harness: load generator and measuring runner of the tasks-vs-threads suite\n"
-    "\n"
-    "usage: harness load --target HOST:PORT [options]   drive any HTTP/1.1 server\n"
-    "       harness run (--impl async|thread|uring | --server-cmd 'CMD') [options]\n"
-    "                   [-- SERVER FLAGS]\n"
-    "                                                   spawn a server, load it, measure it\n"
-    "       harness help [load|run]\n"
-    "\n"
-    "Exit codes: 0 ok, 1 the run failed (the JSON still says why), 2 usage error.\n";
-
-static const char USAGE_LOAD[] =
-    "load options:\n"
-    "  --target HOST:PORT   server to load (127.0.0.0/8 or ::1 only, see --allow-remote)\n"
-    "  --conns N            concurrent keep-alive connections (default 50)\n"
-    "  --threads T          generator threads, one event loop each, loop j pinned to the\n"
-    "                       (j mod n)-th of the generator's n CPUs (default: one per CPU\n"
-    "                       of that set, spread over the --procs)\n"
-    "  --procs P            generator processes, each with its own open-files limit,\n"
-    "                       T threads each; results merged exactly (default 1)\n"
-    "  --duration S         measured seconds (default 5)\n"
-    "  --warmup S           seconds of load before measuring (default 1)\n"
-    "  --requests M         measure M requests in total instead of a duration\n"
-    "  --rate R             open loop: R requests/s in total, latency from the intended send\n"
-    "                       time (wrk2); default: closed loop\n"
-    "  --think-ms MS        closed loop: pause between an answer and the next request\n"
-    "  --wait-us N --work-us N --bytes N\n"
-    "                       per-request workload, sent in the query string (0, 0, 64)\n"
-    "  --path P             request path (default /)\n"
-    "  --no-body-check      accept any body length (default: it must equal --bytes)\n"
-    "  --connect-rate R     new connections per second during the ramp (default 10000)\n"
-    "  --connect-retries N  retries of a failed connect before it counts (default 3)\n"
-    "  --timeout-ms MS      per request (default 2000)\n"
-    "  --connect-timeout-ms MS  per connect, until the connection's first answer\n"
-    "                       (default 10000: a busy server's accept queue is slow)\n"
-    "  --source-ips K       spread connections over 127.0.0.1..K (default: as the\n"
-    "                       ephemeral port range needs)\n"
-    "  --server-cpus K      CPUs kept for the server (the K lowest this process may use;\n"
-    "                       default half of them, at least 1); the generator takes the\n"
-    "                       others. `load` runs no server: they are only left free for yours\n"
-    "  --client-cpus LIST   the generator's CPUs, taskset style (0-3,6); default: the rest\n"
-    "  --client-cpu N|none  the one-CPU generator set {N} (none: not pinned)\n"
-    "  --allow-remote       allow a target outside loopback\n"
-    "  --out FILE           write the JSON result there (atomically)\n"
-    "  --name LABEL         label of the run in the result\n"
-    "  --quiet              no progress lines, summary only\n"
-    "Every result has a `placement` object: where each side ran (keys: harness help run).\n";
-
-static const char USAGE_RUN[] =
-    "run options (plus every load option; --target is then optional):\n"
-    "  --impl async|thread|uring\n"
-    "                       run $TVT_BIN_DIR/<impl>_server (default: next to harness)\n"
-    "  --server-cmd 'CMD'   run any other server through /bin/sh (its PID is measured);\n"
-    "                       with --target, ready once the port accepts; {workers} in CMD\n"
-    "                       becomes K and its environment has TVT_SERVER_CPUS=K, so that it\n"
-    "                       can size its runtime (Tokio workers, GOMAXPROCS, nginx workers)\n"
-    "  --stack-kib N        thread server stack size (passed as --stack-kib)\n"
-    "  --workers W          server processes sharing the port (passed as --workers; default\n"
-    "                       K for async and uring, each pinned to one of the K CPUs with\n"
-    "                       --pin-workers when W = K > 1); measured as the whole tree\n"
-    "\n"
-    "placement: the server's process group is pinned to its K CPUs; async and uring run K\n"
-    "loops, the thread server one process whose threads run free over the K CPUs\n"
-    "  --server-cpus K      the server's CPUs: the K lowest this process may use (default\n"
-    "                       half of them, at least 1); the generator gets the rest, never\n"
-    "                       fewer than the server where the machine allows\n"
-    "  --server-cpu N|none  the one-CPU server set {N} (none: not pinned; one CPU is still\n"
-    "                       kept free of the generator)\n"
-    "  --backend-cpus LIST  a backend server's CPUs (runs that start one); default: CPUs of\n"
-    "                       its own when more than K are left after the server, else the\n"
-    "                       generator's\n"
-    "  --allow-overlap      let the server share CPUs with the generator or the backend (K\n"
-    "                       too large, an overlapping --client-cpus); refused without it;\n"
-    "                       the result then says placement.overlap: true\n"
-    "\n"
-    "capacity at a latency target:\n"
-    "  --capacity           after the warm-up a closed-loop phase (--duration, default 2 s\n"
-    "                       here) measures throughput X; then open-loop steps offer 10% to\n"
-    "                       150% of X, geometrically, on the same server and connections,\n"
-    "                       latency from the intended send time. The result's `capacity` has\n"
-    "                       every step and the highest offered rate whose p99 is under the\n"
-    "                       target (steps that are generator_behind or have > 1% errors do\n"
-    "                       not count); the top-level figures are the closed-loop phase's\n"
-    "  --steps S            steps of the curve, 8..12 (default 10)\n"
-    "  --step-min-s S       shortest step; a step lasts max(S, 2000 / rate) so that it holds\n"
-    "                       at least 2000 requests (default 1)\n"
-    "  --slo-ms MS          the p99 target (default max(1 ms, 2 x (wait + work)) +\n"
-    "                       (wait + work): 3 ms at wait 1 ms, 1 ms at wait 0)\n"
-    "\n"
-    "  --ready-timeout-ms MS  wait for `listening on` (default 10000)\n"
-    "  --idle-s S           idle baseline before the load starts (default 0.3)\n"
-    "  --stall-s S          no answer for S seconds fails the run (default 5 + think time)\n"
-    "  -- FLAGS...          passed to the server unchanged (e.g. -- --backlog 128)\n"
-    "\n"
-    "result keys added by placement and capacity (README's harness section has them all):\n"
-    "  placement  {server_cpus, client_cpus, backend_cpus: [CPU numbers, [] when none],\n"
-    "             overlap, server_k, cpus_allowed, server_pinned, client_pinned,\n"
-    "             generator_loops, note}; in `load` results too\n"
-    "  params     server_cpu, client_cpu (the first CPU of each set), threads, workers,\n"
-    "             pin_workers, capacity\n"
-    "  capacity   null without --capacity; else {closed_loop_rps, slo_ms, slo_rule,\n"
-    "             capacity_rps (null: none met the target), capacity_bound (slo: a later\n"
-    "             step crossed it; generator: a lower bound; range: none crossed it),\n"
-    "             capacity_note, steps: [{offered_rps, achieved_rps, requests, errors,\n"
-    "             error_rate, p50_us, p90_us, p99_us, p999_us, p99_uncorrected_us,\n"
-    "             server_cpu_s, server_cpu_util, server_saturated (>= 90% of K CPUs),\n"
-    "             generator_cpu_s, generator_cpu_max_thread, generator_behind (achieved\n"
-    "             < 99% of offered, server not saturated), behind_cause, counted, ...}]}\n";
-
-void cli_usage(FILE *f, int cmd)
-{
-    if (cmd < 0)
-        fputs(USAGE_TOP, f);
-    if (cmd < 0 || cmd == CLI_LOAD || cmd == CLI_RUN)
-        fprintf(f, "%s%s", cmd < 0 ? "\n" : "", USAGE_LOAD);
-    if (cmd < 0 || cmd == CLI_RUN)
-        fprintf(f, "\n%s", USAGE_RUN);
-}
+#include "workload.h"
 
 enum {
     O_TARGET = 256,
@@ -170,7 +53,13 @@ enum {
     O_CAPACITY,
     O_STEPS,
     O_STEPMIN,
-    O_SLO
+    O_SLO,
+    O_IO,
+    O_FILE_KIB,
+    O_DATA_DIR,
+    O_DATA_MIB,
+    O_DATA_FILE,
+    O_UPSTREAM
 };
 
 static const struct option LONGOPTS[] = {
@@ -214,6 +103,12 @@ static const struct option LONGOPTS[] = {
     {"steps", required_argument, 0, O_STEPS},
     {"step-min-s", required_argument, 0, O_STEPMIN},
     {"slo-ms", required_argument, 0, O_SLO},
+    {"io", required_argument, 0, O_IO},
+    {"file-kib", required_argument, 0, O_FILE_KIB},
+    {"data-dir", required_argument, 0, O_DATA_DIR},
+    {"data-size-mib", required_argument, 0, O_DATA_MIB},
+    {"data-file", required_argument, 0, O_DATA_FILE},
+    {"upstream", required_argument, 0, O_UPSTREAM},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -284,6 +179,10 @@ static void set_defaults(enum cli_cmd cmd, struct cli_opts *o)
     o->idle_s = 0.3;
     o->steps = CAP_STEPS_DEFAULT;
     o->step_min_s = 1.0;
+    o->io = IO_TIMER;
+    o->file_kib = -1;
+    o->data_dir = CLI_DATA_DIR_DEFAULT;
+    o->data_size_mib = CLI_DATA_MIB_DEFAULT;
 }
 
 /* A taskset-style list, checked now; the planner parses it again. */
@@ -291,6 +190,50 @@ static int check_list(const char *flag, const char *s, char *err, size_t errlen)
 {
     static struct cpu_list scratch; /* 4 KiB: not on the stack */
     return place_parse_list(flag, s, &scratch, err, errlen);
+}
+
+/* The flags of the wait kinds in `run`: each needs its kind, and the server's own flags for
+ * them are the harness's to give. */
+static int cli_check_io(const struct cli_opts *o, char *err, size_t errlen)
+{
+    if ((o->data_dir_set || o->data_size_set || o->data_file) && o->io != IO_FILE) {
+        snprintf(err, errlen,
+                 "--data-dir, --data-size-mib and --data-file are for io=file runs: add --io file");
+        return -1;
+    }
+    if (o->data_file && (o->data_dir_set || o->data_size_set)) {
+        snprintf(err, errlen,
+                 "--data-file PATH is the file itself: drop --data-dir and --data-size-mib (they "
+                 "say where the harness writes one)");
+        return -1;
+    }
+    if (o->upstream && o->io != IO_NET) {
+        snprintf(err, errlen, "--upstream is the backend of io=net requests: add --io net");
+        return -1;
+    }
+    if (o->server_cmd && strstr(o->server_cmd, "{upstream}") && o->io != IO_NET) {
+        snprintf(err, errlen, "--server-cmd has {upstream}, which only an --io net run fills in");
+        return -1;
+    }
+    if (o->server_cmd && strstr(o->server_cmd, "{data_file}") && o->io != IO_FILE) {
+        snprintf(err, errlen, "--server-cmd has {data_file}, which only an --io file run fills in");
+        return -1;
+    }
+    static const char *const OWN[] = {"--io", "--upstream", "--data-file"};
+    for (int i = 0; i < o->n_server_args; i++)
+        for (size_t k = 0; k < sizeof OWN / sizeof OWN[0]; k++) {
+            size_t n = strlen(OWN[k]);
+            const char *a = o->server_args[i];
+            if (strncmp(a, OWN[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
+                snprintf(err, errlen,
+                         "%s after --: give it to the harness instead (harness run %s ...), which "
+                         "sends the wait kind in every request and hands the server its backend "
+                         "or data file",
+                         OWN[k], OWN[k]);
+                return -1;
+            }
+        }
+    return 0;
 }
 
 enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o, char *err,
@@ -399,6 +342,41 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
             rc = parse_double(name, optarg, 0.001, 600000, &o->slo_ms, err, errlen);
             cap_flags = true;
             break;
+        case O_IO:
+            if (workload_parse_io(optarg, strlen(optarg), &o->io) < 0) {
+                snprintf(err, errlen, "--io '%s': expected timer, net or file", optarg);
+                rc = -1;
+            }
+            o->io_set = true;
+            break;
+        case O_FILE_KIB:
+            rc = parse_long(name, optarg, 0, 1L << 30, &o->file_kib, err, errlen);
+            if (rc == 0 && !workload_file_kib_ok((uint32_t)o->file_kib)) {
+                snprintf(err, errlen, "--file-kib %s: must be %s", optarg, FILE_KIB_RULE);
+                rc = -1;
+            }
+            break;
+        case O_DATA_DIR:
+            o->data_dir = optarg;
+            o->data_dir_set = true;
+            if (!optarg[0]) {
+                snprintf(err, errlen, "--data-dir: give a folder");
+                rc = -1;
+            }
+            break;
+        case O_DATA_MIB:
+            rc = parse_long(name, optarg, DATAFILE_MIN_BYTES >> 20, CLI_DATA_MIB_MAX,
+                            &o->data_size_mib, err, errlen);
+            if (rc < 0)
+                snprintf(err, errlen,
+                         "--data-size-mib '%s': expected an integer in %u..%ld (the servers need "
+                         "at least %u MiB: the largest read and as much again)",
+                         optarg, DATAFILE_MIN_BYTES >> 20, CLI_DATA_MIB_MAX,
+                         DATAFILE_MIN_BYTES >> 20);
+            o->data_size_set = true;
+            break;
+        case O_DATA_FILE: o->data_file = optarg; break;
+        case O_UPSTREAM: o->upstream = optarg; break;
         case O_REMOTE: o->allow_remote = true; break;
         case O_OUT: o->out = optarg; break;
         case O_NAME: o->name = optarg; break;
@@ -443,6 +421,13 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
                      "belong to `harness run`");
             return CLI_ERROR;
         }
+        if (o->data_dir_set || o->data_size_set || o->data_file || o->upstream) {
+            snprintf(err, errlen,
+                     "--data-dir, --data-size-mib, --data-file and --upstream belong to `harness "
+                     "run` (it starts the server and hands it the data file or the backend); "
+                     "`load` only sends --io and --file-kib in its requests");
+            return CLI_ERROR;
+        }
         if (o->backend_cpus || o->allow_overlap || o->capacity || cap_flags) {
             snprintf(err, errlen,
                      "--backend-cpus, --allow-overlap, --capacity, --steps, --step-min-s and "
@@ -478,6 +463,8 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
             snprintf(err, errlen, "--stack-kib applies to --impl thread only");
             return CLI_ERROR;
         }
+        if (cli_check_io(o, err, errlen) < 0)
+            return CLI_ERROR;
     }
     if (o->server_k && o->server_cpu_set) {
         snprintf(err, errlen,

@@ -22,6 +22,10 @@ struct cli_opts {
     double think_ms;
     long wait_us, work_us, bytes;
     const char *path;
+    /* what a request waits on (workload.h): sent as io= and file_kib= when given */
+    uint32_t io;   /* enum io_kind; IO_TIMER unless --io */
+    bool io_set;   /* --io given: io= goes into every request */
+    long file_kib; /* --file-kib; -1: not given (4 is sent with --io file) */
     bool body_check;
     double connect_rate;
     int connect_retries, timeout_ms, connect_timeout_ms;
@@ -50,7 +54,17 @@ struct cli_opts {
     int steps;
     double step_min_s;
     double slo_ms; /* 0: the default rule (capacity.h) */
+    /* run --io file: the data file; run --io net: the backend */
+    const char *data_dir; /* default "results/data" */
+    long data_size_mib;   /* default 1024 */
+    bool data_dir_set, data_size_set;
+    const char *data_file; /* --data-file PATH: this file instead of one in data_dir */
+    const char *upstream;  /* --upstream HOST:PORT: a running backend; NULL: start one */
 };
+
+#define CLI_DATA_DIR_DEFAULT "results/data"
+#define CLI_DATA_MIB_DEFAULT 1024
+#define CLI_DATA_MIB_MAX     (1L << 20) /* 1 TiB */
 
 enum cli_result { CLI_OK, CLI_HELP, CLI_ERROR };
 

@@ -265,8 +265,7 @@ struct load *load_start(const struct load_opts *o, char *err, size_t errlen)
     }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        int threads = o->threads < o->conns ? o->threads : o->conns;
-        long need = (long)o->conns + (long)FDS_PER_THREAD * threads + FDS_RESERVED;
+        long need = load_fds_needed(o->conns, o->threads);
         if ((rlim_t)need > rl.rlim_cur) {
             snprintf(err, errlen,
                      "%d connections need about %ld file descriptors, but RLIMIT_NOFILE is %llu "

@@ -23,6 +23,15 @@ enum load_err {
     LOAD_ERR_N
 };
 
+#define LOAD_FDS_PER_THREAD 8  /* epoll, eventfd, timerfd and libev's spares */
+#define LOAD_FDS_RESERVED   64 /* stdio, /proc readers, the runner's pipes */
+
+/* File descriptors one generator process needs for conns connections on threads loops. */
+static inline long load_fds_needed(long conns, long threads)
+{
+    return conns + LOAD_FDS_PER_THREAD * (threads < conns ? threads : conns) + LOAD_FDS_RESERVED;
+}
+
 /* Name of an error kind as in the JSON ("connect", "read", ...). */
 const char *load_err_name(int kind);
 

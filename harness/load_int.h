@@ -19,9 +19,7 @@
 #define BACKOFF_NS     10000000ULL /* first connect retry after 10 ms, doubling */
 #define BACKOFF_MAX_NS 1000000000ULL
 #define COMMAND_WAIT_NS                                                                            \
-    10000000000ULL        /* a loop thread acts on a command within ms; 10 s means it is stuck */
-#define FDS_PER_THREAD 8  /* epoll, eventfd, timerfd and libev's spares */
-#define FDS_RESERVED   64 /* stdio, /proc readers, the runner's pipes */
+    10000000000ULL /* a loop thread acts on a command within ms; 10 s means it is stuck */
 #define RAMP_WINDOW                                                                                \
     1024 /* connections opened but not yet answered, over all loops: well                          \
             below the usual accept backlog (somaxconn 4096), so a fast ramp                        \

@@ -5,12 +5,12 @@
 #include <stdio.h>
 
 #include "placement.h"
+#include "workload.h"
 
-/* Does this run start a backend server? (io=net, of the wait-kinds work, will say so.) */
+/* Does this run start a backend server? `run --io net`, unless --upstream names one. */
 static bool needs_backend(const struct cli_opts *o)
 {
-    (void)o;
-    return false;
+    return o->cmd == CLI_RUN && o->io == IO_NET && !o->upstream;
 }
 
 int place_from_opts(const struct cli_opts *o, struct run_record *r, char *err, size_t errlen)

@@ -21,10 +21,10 @@
 #include "runner_int.h"
 #include "spawn.h"
 #include "target.h"
+#include "workload.h"
 
-#define SAMPLE_NS       100000000ULL /* /proc every 100 ms */
-#define STOP_WAIT_MS    5000         /* SIGTERM, then this long before SIGKILL */
-#define SERVER_ARGS_MAX 64
+#define SAMPLE_NS    100000000ULL /* /proc every 100 ms */
+#define STOP_WAIT_MS 5000         /* SIGTERM, then this long before SIGKILL */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -62,11 +62,17 @@ static void sample_server(struct runner *x, uint64_t now)
 {
     struct probe p;
     struct server_result *s = &x->r->srv;
+    /* the device first: the /proc reads of a big tree take a while */
+    long inflight = x->r->dev_on ? inflight_sample(&x->r->dev) : -1;
     probe_read(x->sp->pid, NULL, PROBE_MEM, &p);
     if (!p.mem_ok)
         return;
-    struct sample smp = {(double)(now - x->t0_ns) / 1e9, p.mem.rss_kib, p.mem.vsz_kib,
-                         p.mem.threads, x->phase};
+    struct sample smp = {(double)(now - x->t0_ns) / 1e9,
+                         p.mem.rss_kib,
+                         p.mem.vsz_kib,
+                         p.mem.threads,
+                         inflight,
+                         x->phase};
     result_add_sample(x->r, &smp);
     if (p.mem.threads > s->threads_peak)
         s->threads_peak = p.mem.threads;
@@ -112,6 +118,16 @@ static int tick(struct runner *x, uint64_t now)
             return -1;
         }
         sample_server(x, now);
+    }
+    if (x->bk) {
+        spawn_drain(x->bk);
+        if (spawn_poll_exit(x->bk)) {
+            last_line(x->bk->err, line, sizeof line);
+            result_fail(x->r, "the backend %s during the %s phase%s%s",
+                        spawn_describe(x->bk->status, desc, sizeof desc), x->phase,
+                        line[0] ? "; its stderr: " : "", line);
+            return -1;
+        }
     }
     if (stop_signal) {
         result_fail(x->r, "interrupted by signal %d (%s) during the %s phase", (int)stop_signal,
@@ -200,156 +216,6 @@ static long window_median(const struct run_record *r, bool vsz)
     }
     free(v);
     return m;
-}
-
-/* Where the server binaries are: $TVT_BIN_DIR, else the harness's own folder. */
-static void bin_dir(char *out, size_t len)
-{
-    const char *env = getenv("TVT_BIN_DIR");
-    if (env && *env) {
-        snprintf(out, len, "%s", env);
-        return;
-    }
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        snprintf(out, len, "bin");
-        return;
-    }
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf(out, len, "%s", self);
-}
-
-/* A server flag (--stack-kib, --workers) among those passed through after `--`, for the
- * record; else dflt. */
-static long flag_from_args(const struct cli_opts *o, const char *flag, long dflt)
-{
-    size_t n = strlen(flag);
-    for (int i = 0; i < o->n_server_args; i++) {
-        const char *a = o->server_args[i];
-        if (strcmp(a, flag) == 0 && i + 1 < o->n_server_args)
-            return atol(o->server_args[i + 1]);
-        if (strncmp(a, flag, n) == 0 && a[n] == '=')
-            return atol(a + n + 1);
-    }
-    return dflt;
-}
-
-/* CMD with every {workers} replaced by k, into out. -1 if it does not fit. */
-static int expand_workers(const char *cmd, int k, char *out, size_t len)
-{
-    static const char KEY[] = "{workers}";
-    size_t off = 0;
-    for (const char *p = cmd; *p;) {
-        int w;
-        if (strncmp(p, KEY, sizeof KEY - 1) == 0) {
-            w = snprintf(out + off, len - off, "%d", k);
-            p += sizeof KEY - 1;
-        } else {
-            w = snprintf(out + off, len - off, "%c", *p++);
-        }
-        if (w < 0 || (size_t)w >= len - off)
-            return -1;
-        off += (size_t)w;
-    }
-    out[off] = '\0';
-    return 0;
-}
-
-static bool has_arg(const struct cli_opts *o, const char *flag)
-{
-    for (int i = 0; i < o->n_server_args; i++)
-        if (strcmp(o->server_args[i], flag) == 0)
-            return true;
-    return false;
-}
-
-static int start_server(struct runner *x)
-{
-    const struct cli_opts *o = x->o;
-    struct run_record *r = x->r;
-    struct server_result *s = &r->srv;
-    const struct placement *pl = &r->place;
-    char err[512], path[PATH_MAX + 16], stackbuf[24], workersbuf[24], kbuf[24];
-    static char cmd[sizeof s->command];
-    char *argv_buf[SERVER_ARGS_MAX + 8];
-    int n = 0;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    for (int i = 0; i < pl->server.n; i++)
-        CPU_SET(pl->server.cpu[i], &set);
-    bool pinned = pl->server_pinned && pl->server.n > 0;
-    /* every server may size itself from this; --server-cmd ones get {workers} too */
-    snprintf(kbuf, sizeof kbuf, "%d", pl->server_k);
-    setenv("TVT_SERVER_CPUS", kbuf, 1);
-    if (o->impl) {
-        char dir[PATH_MAX];
-        bin_dir(dir, sizeof dir);
-        snprintf(path, sizeof path, "%s/%s_server", dir, o->impl);
-        if (access(path, X_OK) < 0) {
-            result_fail(r,
-                        "--impl %s: %s: %s (build it with `make`%s, or point TVT_BIN_DIR at the "
-                        "folder that has it)",
-                        o->impl, path, strerror(errno),
-                        strcmp(o->impl, "uring") == 0 ? "; bin/uring_server needs liburing-dev"
-                                                      : "");
-            return -1;
-        }
-        argv_buf[n++] = path;
-        argv_buf[n++] = "--host";
-        argv_buf[n++] = "127.0.0.1";
-        argv_buf[n++] = "--port";
-        argv_buf[n++] = "0";
-        if (o->stack_kib >= 0) {
-            snprintf(stackbuf, sizeof stackbuf, "%ld", o->stack_kib);
-            argv_buf[n++] = "--stack-kib";
-            argv_buf[n++] = stackbuf;
-        }
-        /* event loops: one per server CPU, each on its own (the thread server's threads run
-           free over the set instead) */
-        bool loops = strcmp(o->impl, "thread") != 0;
-        long given = flag_from_args(o, "--workers", o->workers);
-        long w = given >= 0 ? given : loops ? pl->server_k : 1;
-        if (o->workers >= 0 || (given < 0 && w > 1)) {
-            snprintf(workersbuf, sizeof workersbuf, "%ld", w);
-            argv_buf[n++] = "--workers";
-            argv_buf[n++] = workersbuf;
-        }
-        r->workers = w;
-        if (loops && pinned && w > 1 && w == pl->server.n) {
-            if (!has_arg(o, "--pin-workers"))
-                argv_buf[n++] = "--pin-workers";
-            r->pin_workers = true;
-        }
-        for (int i = 0; i < o->n_server_args && n < SERVER_ARGS_MAX - 1; i++)
-            argv_buf[n++] = o->server_args[i];
-        argv_buf[n] = NULL;
-        size_t off = 0;
-        for (int i = 0; i < n && off < sizeof s->command; i++)
-            off += (size_t)snprintf(s->command + off, sizeof s->command - off, "%s%s", i ? " " : "",
-                                    argv_buf[i]);
-    } else {
-        if (expand_workers(o->server_cmd, pl->server_k, cmd, sizeof cmd) < 0) {
-            result_fail(r,
-                        "--server-cmd is too long once {workers} is replaced (at most %zu bytes)",
-                        sizeof cmd - 1);
-            return -1;
-        }
-        snprintf(s->command, sizeof s->command, "%s", cmd);
-    }
-    if (spawn_start(x->sp, argv_buf, o->server_cmd ? cmd : NULL, pinned ? &set : NULL, err,
-                    sizeof err) < 0) {
-        result_fail(r, "%s%s", err,
-                    o->impl ? " (build the servers with `make`, or point TVT_BIN_DIR at them)"
-                            : "");
-        return -1;
-    }
-    s->present = true;
-    s->pid = x->sp->pid;
-    return 0;
 }
 
 /* The target of a spawned server: its `listening on` line, unless --target was given. */
@@ -452,14 +318,38 @@ static void fill_steady(struct runner *x, const struct probe *idle, const struct
     }
 }
 
+/* saturated: the busiest generator loop used > 90% of a core, or the loops > 90% of
+ * min(loops, generator CPUs); and when a backend the harness started shares the generator's
+ * CPUs, (generator CPU + backend CPU) per second of the window > 90% of the CPUs of both
+ * sets together. r->sat keeps the figures. */
 static void set_saturation(struct run_record *r, const struct load_opts *lo)
 {
     const struct load_result *l = &r->load;
+    const struct backend_result *b = &r->bk;
+    struct saturation *s = &r->sat;
     int cores = lo->pin ? CPU_COUNT(&lo->cpus) : machine_cpu_count();
-    int loops = r->threads * r->o->procs;
-    int usable = loops < cores ? loops : cores;
-    r->saturated =
-        l->cpu_max_thread > 0.9 || (l->window_s > 0 && l->cpu_s / l->window_s > 0.9 * usable);
+    s->loops = r->threads * r->o->procs;
+    int usable = s->loops < cores ? s->loops : cores;
+    double gen = l->window_s > 0 ? l->cpu_s / l->window_s : 0;
+    s->cpus = usable;
+    s->busy = usable > 0 ? gen / usable : 0;
+    s->backend_cpu = -1;
+    r->saturated = l->cpu_max_thread > 0.9 || gen > 0.9 * usable;
+    if (b->started && b->shares_client_cpus && b->cpu_s >= 0 && b->window_s > 0) {
+        const struct placement *p = &r->place;
+        cpu_set_t both;
+        CPU_ZERO(&both);
+        for (int i = 0; i < p->client.n; i++)
+            CPU_SET(p->client.cpu[i], &both);
+        for (int i = 0; i < p->backend.n; i++)
+            CPU_SET(p->backend.cpu[i], &both);
+        int n = p->client.n > 0 && p->backend.n > 0 ? CPU_COUNT(&both) : machine_cpu_count();
+        s->backend_cpu = b->cpu_s / b->window_s;
+        s->cpus = n;
+        s->busy = (gen + s->backend_cpu) / n;
+        if (s->busy > 0.9)
+            r->saturated = true;
+    }
 }
 
 static int prepare_load(struct runner *x, struct load_opts *lo, const char *host, char *err,
@@ -477,8 +367,18 @@ static int prepare_load(struct runner *x, struct load_opts *lo, const char *host
     lo->connect_timeout_ms = o->connect_timeout_ms;
     lo->requests = o->requests;
     lo->expect_bytes = o->body_check ? o->bytes : -1;
-    lo->request_len = chttp_format_request(lo->request, sizeof lo->request, host, o->path,
-                                           o->wait_us, o->work_us, o->bytes);
+    /* io= and file_kib= only when asked for: a server that predates the wait kinds (or a
+       contestant that does not have them) keeps answering the plain timer requests */
+    struct chttp_query q = {
+        o->wait_us,
+        o->work_us,
+        o->bytes,
+        o->io_set ? workload_io_name(o->io) : NULL,
+        o->file_kib >= 0   ? o->file_kib
+        : o->io == IO_FILE ? (long)FILE_KIB_DEFAULT
+                           : -1,
+    };
+    lo->request_len = chttp_format_request_q(lo->request, sizeof lo->request, host, o->path, &q);
     if (lo->request_len < 0) {
         snprintf(err, errlen, "the request for --path '%s' does not fit in %zu bytes", o->path,
                  sizeof lo->request);
@@ -519,8 +419,28 @@ static void close_window(struct runner *x, const struct probe *idle, const struc
     probe_read(pid, x->perf, PROBE_CPU | PROBE_PERF, &end);
     probe_read(pid, NULL, PROBE_CTX, &ctx_end);
     fill_window(x, start, &end, ctx_start, &ctx_end);
+    x->r->dev.window_on = false;
+    if (x->bk) {
+        struct probe b;
+        struct backend_result *bk = &x->r->bk;
+        probe_read(x->bk->pid, NULL, PROBE_CPU, &b);
+        if (x->bk_start.cpu_ok && b.cpu_ok) {
+            bk->cpu_s = b.cpu_user_s + b.cpu_sys_s - x->bk_start.cpu_user_s - x->bk_start.cpu_sys_s;
+            bk->window_s = (double)(runner_mid_ns(&b) - runner_mid_ns(&x->bk_start)) / 1e9;
+        }
+    }
     probe_read(pid, x->perf, PROBE_MEM | PROBE_SYS | PROBE_PSS, &steady);
     fill_steady(x, idle, &steady);
+}
+
+/* The window's end for both CPU sets (/proc/stat). */
+static void close_cpu_window(struct runner *x)
+{
+    struct cpustat c, s;
+    cpustat_read(&x->r->place.client, &c);
+    cpustat_read(&x->r->place.server, &s);
+    x->r->sat.client_cpus_busy = cpustat_busy(&x->cs_client, &c);
+    x->r->sat.server_cpus_busy = cpustat_busy(&x->cs_server, &s);
 }
 
 /* A run that failed before measuring says what the connections ran into. */
@@ -552,8 +472,9 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     memset(&idle, 0, sizeof idle);
     r->nofile_soft = machine_raise_nofile(&r->nofile_hard);
     r->impl = o->impl ? o->impl : o->server_cmd ? (o->name ? o->name : "custom") : NULL;
-    r->stack_kib = o->cmd == CLI_RUN ? flag_from_args(o, "--stack-kib", o->stack_kib) : -1;
-    r->workers = o->impl ? flag_from_args(o, "--workers", o->workers >= 0 ? o->workers : 1) : -1;
+    r->stack_kib = o->cmd == CLI_RUN ? launch_flag_from_args(o, "--stack-kib", o->stack_kib) : -1;
+    r->workers =
+        o->impl ? launch_flag_from_args(o, "--workers", o->workers >= 0 ? o->workers : 1) : -1;
 
     /* where to pin: decided before this process pins itself, so both see every CPU */
     if (place_from_opts(o, r, err, errlen) < 0)
@@ -579,6 +500,12 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     signal(SIGPIPE, SIG_IGN);
     stop_signal = 0;
 
+    /* the fds, the data file (a GiB takes seconds: before the server starts), the backend */
+    if (waitkind_prepare(&x, &stop_signal, err, errlen) < 0) {
+        result_free(r);
+        return 2;
+    }
+
     x.stall_ns = (uint64_t)((o->stall_s > 0 ? o->stall_s
                                             : 5.0 + o->think_ms / 1000.0 +
                                                   (o->rate > 0 ? o->conns / o->rate : 0) +
@@ -597,7 +524,18 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         x.sp = sp;
         sp->pid = -1;
         sp->out_fd = sp->err_fd = -1;
-        if (start_server(&x) < 0)
+        if (r->bk.on && !o->upstream) {
+            x.bk = calloc(1, sizeof *x.bk);
+            if (!x.bk) {
+                result_fail(r, "out of memory");
+                goto finish;
+            }
+            x.bk->pid = -1;
+            x.bk->out_fd = x.bk->err_fd = -1;
+            if (launch_backend(&x) < 0)
+                goto finish;
+        }
+        if (launch_server(&x) < 0)
             goto finish;
         if (spawn_wait_ready(sp, o->ready_timeout_ms,
                              o->target ? (const struct sockaddr *)&lo.target : NULL, lo.target_len,
@@ -629,6 +567,10 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         if (sp) {
             spawn_cleanup(sp);
             free(sp);
+        }
+        if (x.bk) {
+            spawn_cleanup(x.bk);
+            free(x.bk);
         }
         perfcs_close(x.perf);
         return 2;
@@ -678,6 +620,11 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         probe_read(sp->pid, NULL, PROBE_CTX, &ctx_start);
         probe_read(sp->pid, x.perf, PROBE_CPU | PROBE_PERF, &start);
     }
+    if (x.bk)
+        probe_read(x.bk->pid, NULL, PROBE_CPU, &x.bk_start);
+    cpustat_read(&r->place.client, &x.cs_client);
+    cpustat_read(&r->place.server, &x.cs_server);
+    r->dev.window_on = true;
     gen_begin_measure(x.load);
     measuring = true;
     if (o->requests)
@@ -687,6 +634,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     if (o->capacity && !r->failed) {
         /* the closed-loop phase is the run's window; the steps come after it */
         gen_end_measure(x.load);
+        close_cpu_window(&x);
         close_window(&x, &idle, &start, &ctx_start);
         window_closed = true;
         capacity_run(&x);
@@ -695,6 +643,8 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
 finish:
     if (x.load) {
         gen_end_measure(x.load);
+        if (measuring && !window_closed)
+            close_cpu_window(&x);
         if (measuring && sp && !window_closed)
             close_window(&x, &idle, &start, &ctx_start);
         int stop_rc = gen_stop(x.load, &r->load, why, sizeof why);
@@ -734,6 +684,13 @@ finish:
         r->srv.stderr_text = sp->err_len ? strdup(sp->err) : NULL;
         free(sp);
     }
+    /* after the server: its last answers may still wait on it */
+    if (x.bk) {
+        launch_backend_stop(&x, STOP_WAIT_MS);
+        free(x.bk);
+        x.bk = NULL;
+    }
+    r->dev.window_on = false;
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     return r->failed ? 1 : 0;

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "workload.h"
+
 static void latency_line(FILE *f, const char *label, const struct hist *h)
 {
     fprintf(f, "  %-18s %8llu %8llu %8llu %8llu %8llu %10.1f\n", label,
@@ -73,7 +75,12 @@ void summary_print(FILE *f, const struct run_record *r)
             o->capacity ? " (the capacity curve's closed-loop phase)" : "");
     if (o->rate > 0)
         fprintf(f, " at %.0f req/s", o->rate);
-    fprintf(f, ", wait %ld us, work %ld us, %ld bytes\n", o->wait_us, o->work_us, o->bytes);
+    fprintf(f, ", wait %ld us, work %ld us, %ld bytes", o->wait_us, o->work_us, o->bytes);
+    if (o->io_set)
+        fprintf(f, ", io=%s", workload_io_name(o->io));
+    if (o->io == IO_FILE)
+        fprintf(f, " (%ld KiB reads)", o->file_kib >= 0 ? o->file_kib : (long)FILE_KIB_DEFAULT);
+    fprintf(f, "\n");
     if (r->load_done && l->c.responses + l->c.requests > 0) {
         fprintf(f, "  %-18s %8s %8s %8s %8s %8s %10s\n", "latency (us)", "p50", "p90", "p99",
                 "p99.9", "max", "mean");
@@ -99,9 +106,14 @@ void summary_print(FILE *f, const struct run_record *r)
                 if (l->first_error[k][0])
                     fprintf(f, "    first %s error: %s\n", load_err_name(k), l->first_error[k]);
         }
-        fprintf(f, "  generator CPU: %.2f s (busiest thread %.0f%% of a core)%s\n", l->cpu_s,
-                100 * l->cpu_max_thread,
-                r->saturated ? "  SATURATED: the generator may be the bottleneck" : "");
+        fprintf(f, "  generator CPU: %.2f s (busiest thread %.0f%% of a core)", l->cpu_s,
+                100 * l->cpu_max_thread);
+        if (r->sat.backend_cpu >= 0)
+            fprintf(f, ", with the backend on its CPUs %.0f%% of %d CPU%s", 100 * r->sat.busy,
+                    r->sat.cpus, r->sat.cpus == 1 ? "" : "s");
+        if (r->sat.client_cpus_busy >= 0)
+            fprintf(f, "; its CPUs %.0f%% busy counting everything", 100 * r->sat.client_cpus_busy);
+        fprintf(f, "%s\n", r->saturated ? "  SATURATED: the generator may be the bottleneck" : "");
     }
     const struct server_result *s = &r->srv;
     if (s->present) {
@@ -114,6 +126,32 @@ void summary_print(FILE *f, const struct run_record *r)
         if (s->ctx_voluntary >= 0)
             fprintf(f, ", %lld + %lld switches", s->ctx_voluntary, s->ctx_involuntary);
         fprintf(f, "\n");
+    }
+    if (r->dev_on) {
+        const struct inflight *d = &r->dev;
+        if (d->fd >= 0 && d->n > 0)
+            fprintf(f, "  device %s: %.1f reads in flight on average, %ld at most (%ld samples)\n",
+                    d->device, d->sum / (double)d->n, d->max, d->n);
+        else
+            fprintf(f, "  device %s: reads in flight unknown: %s\n", d->device,
+                    d->unavailable[0] ? d->unavailable : "no sample in the window");
+    }
+    const struct backend_result *b = &r->bk;
+    if (b->on && b->started) {
+        fprintf(f, "  backend %s", b->upstream);
+        if (b->cpu_s >= 0 && r->load_done && l->c.requests > 0)
+            fprintf(f, ": CPU %.2f s, %.1f us per request", b->cpu_s,
+                    b->cpu_s * 1e6 / (double)l->c.requests);
+        json_t *c = result_counters(b->stderr_text);
+        json_t *acc = c ? json_object_get(c, "accepted") : NULL;
+        json_t *req = c ? json_object_get(c, "requests") : NULL;
+        if (json_is_integer(acc) && json_is_integer(req))
+            fprintf(f, "; %lld connections, %lld requests", (long long)json_integer_value(acc),
+                    (long long)json_integer_value(req));
+        json_decref(c);
+        fprintf(f, "%s\n", b->shares_client_cpus ? " (on the generator's CPUs)" : "");
+    } else if (b->on) {
+        fprintf(f, "  backend %s (--upstream: not measured)\n", b->upstream);
     }
     capacity_print(f, &r->cap);
     if (r->failed)

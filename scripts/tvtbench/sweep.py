@@ -210,6 +210,11 @@ class Sweep:
                 os.makedirs(rundir)
                 cmd = cmd.replace("{dir}", rundir)
             cmd = cmd.replace("{bytes}", str(pt["bytes"]))
+            # the wait kinds: the harness substitutes the backend and the data file it made
+            if pt.get("io") == "net" and "{upstream}" not in cmd:
+                cmd += " --upstream {upstream}"
+            if pt.get("io") == "file" and "{data_file}" not in cmd:
+                cmd += " --data-file {data_file}"
             if "{port}" in cmd:
                 port = subprocess.run([os.path.join(ROOT, "contestants/nginx/nginx.sh"), "port"],
                                       capture_output=True, text=True, timeout=30).stdout.strip()
