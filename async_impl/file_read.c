@@ -28,12 +28,26 @@ void file_io_destroy(struct server *s)
         file_pool_stop(s);
     if (s->uring)
         file_uring_stop(s);
+    free(s->file_buf);
+    s->file_buf = NULL;
+    s->file_cap = 0;
 }
 
-/* Makes the task's buffer hold len bytes: allocated at its first read, regrown only for a
-   larger one. 0 ok, -1 out of memory. */
-static int job_buffer(struct file_job *j, size_t len)
+/* Makes the job's buffer hold len bytes. conn: the task's, allocated at its first read,
+   regrown only for a larger one. lean: a read in the loop borrows the loop's (grown to the
+   largest read); a read in flight meanwhile gets one of its own. 0 ok, -1 out of memory. */
+static int job_buffer(struct server *s, struct file_job *j, size_t len)
 {
+    if (s->lean && s->opts.file_io == FILE_IO_LOOP) {
+        if (s->file_cap < len) {
+            free(s->file_buf);
+            s->file_buf = datafile_buffer(len);
+            s->file_cap = s->file_buf ? len : 0;
+        }
+        j->buf = s->file_buf;
+        j->cap = s->file_cap;
+        return j->buf ? 0 : -1;
+    }
     if (j->cap >= len)
         return 0;
     free(j->buf);
@@ -47,7 +61,7 @@ int file_read_start(struct server *s, struct conn *c)
     struct file_job *j = &c->job;
 
     j->len = c->req.work.file_kib * 1024;
-    if (job_buffer(j, j->len) < 0) {
+    if (job_buffer(s, j, j->len) < 0) {
         j->res = -1;
         j->err = ENOMEM;
         return 1;
@@ -75,11 +89,23 @@ int file_read_start(struct server *s, struct conn *c)
     return 0;
 }
 
+/* The read is over and its data never leaves the server: lean gives the buffer back. */
+static void job_buffer_done(struct server *s, struct file_job *j)
+{
+    if (!s->lean)
+        return;
+    if (j->buf != s->file_buf)
+        free(j->buf);
+    j->buf = NULL;
+    j->cap = 0;
+}
+
 int file_read_answer(struct server *s, struct conn *c)
 {
-    const struct file_job *j = &c->job;
+    struct file_job *j = &c->job;
     char why[160];
 
+    job_buffer_done(s, j);
     if (j->res == (ssize_t)j->len)
         return conn_answer(s, c);
     counters_add(s->ctr, CTR_FILE_ERRORS, 1);
