@@ -55,7 +55,7 @@ static void backend_fail(struct server *s, struct conn *c, enum upstream_failure
 
     ev_timer_stop(s->loop, &c->wait);
     backend_close(s, c);
-    conn_xchg_close(c);
+    conn_xchg_close(s, c);
     counters_add(s->ctr, CTR_UPSTREAM_ERRORS, 1);
     upstream_reason(why, sizeof why, s->up, f, err, status, detail, s->opts.upstream_timeout_ms);
     if (conn_answer_failed(s, c, 502, why) > 0)
@@ -72,7 +72,7 @@ static void backend_done(struct server *s, struct conn *c)
     }
     if (!c->ux->http.keep_alive)
         backend_close(s, c); /* the backend said close: reconnect next time */
-    conn_xchg_close(c);
+    conn_xchg_close(s, c);
     if (conn_answer(s, c) > 0)
         conn_process(s, c);
 }
@@ -105,7 +105,7 @@ void backend_start(struct server *s, struct conn *c)
     conn_watch(s, c, 0); /* as during a timer wait: the client is not read meanwhile */
     char *req = conn_head_buffer(s, c);
     size_t len = upstream_format_request(req, RESPONSE_HEAD_MAX, s->up, c->req.work.wait_us);
-    if (conn_xchg_open(c, req, len) < 0) {
+    if (conn_xchg_open(s, c, req, len) < 0) {
         conn_out_of_memory(s, c);
         return;
     }

@@ -11,12 +11,39 @@
  * framer of a request that is still partial, the unwritten part of a blocked head (the body
  * is the shared static buffer, so only its pointer is kept), an io=net exchange. A request
  * that arrives whole and an answer that fits the socket allocate nothing; an idle task
- * holds its fd, its watchers, its request and its counters. */
+ * holds its fd, its watchers, its request and its counters.
+ *
+ * The blocks a waiting task needs in lean mode (an io=net exchange, an io=file read handed to
+ * the pool or the ring) come from the loop's spares (spares.h) and go back there: a steady
+ * stream of waits allocates nothing, and the spares are bounded, not one per task. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "datafile.h"
+#include "spares.h"
 #include "task.h"
+
+/* An io=net exchange: struct backend_xchg, then the request. */
+#define XCHG_BLOCK       (sizeof(struct backend_xchg) + UPSTREAM_REQUEST_MAX)
+#define XCHG_SPARE_BYTES (64u << 10)
+/* A file read's block: its DATAFILE_ALIGN-aligned buffer, then its struct file_job. */
+#define FILE_SPARE_BYTES (1u << 20)
+
+void buffers_init(struct server *s)
+{
+    spares_init(&s->xchg_spares, XCHG_SPARE_BYTES, 0);
+    spares_init(&s->file_spares, FILE_SPARE_BYTES, DATAFILE_ALIGN);
+}
+
+void buffers_destroy(struct server *s)
+{
+    spares_drop(&s->xchg_spares);
+    spares_drop(&s->file_spares);
+    free(s->file_job.buf);
+    s->file_job.buf = NULL;
+    s->file_job.cap = 0;
+}
 
 struct conn *conn_alloc(struct server *s)
 {
@@ -24,7 +51,6 @@ struct conn *conn_alloc(struct server *s)
 
     if (!c)
         return NULL;
-    c->job = (struct file_job){.buf = NULL};
     c->out = NULL;
     c->rpos = c->rlen = 0;
     c->in_kept = 0;
@@ -32,6 +58,7 @@ struct conn *conn_alloc(struct server *s)
         c->bufs = NULL;
         c->framer = NULL;
         c->ux = NULL;
+        c->job = NULL;
         c->in = s->rbuf;
         return c;
     }
@@ -42,10 +69,12 @@ struct conn *conn_alloc(struct server *s)
     c->ux = &c->bufs->ux;
     c->ux->req = c->bufs->head;
     c->in = c->bufs->rbuf;
+    c->job = &c->bufs->job;
+    *c->job = (struct file_job){.conn = c}; /* its buffer comes with the first io=file read */
     return c;
 }
 
-void conn_release(struct conn *c)
+void conn_release(struct server *s, struct conn *c)
 {
     if (c->bufs)
         return;
@@ -58,14 +87,16 @@ void conn_release(struct conn *c)
     c->framer = NULL;
     free(c->out);
     c->out = NULL;
-    free(c->ux);
-    c->ux = NULL;
+    conn_xchg_close(s, c);
+    if (c->job && !c->job->inflight)
+        conn_job_close(s, c);
 }
 
-void conn_free(struct conn *c)
+void conn_free(struct server *s, struct conn *c)
 {
-    conn_release(c);
-    free(c->job.buf);
+    conn_release(s, c);
+    if (c->bufs)
+        free(c->job->buf);
     free(c);
 }
 
@@ -176,28 +207,80 @@ void conn_output_done(struct conn *c)
     c->out = NULL;
 }
 
-int conn_xchg_open(struct conn *c, const char *req, size_t len)
+int conn_xchg_open(struct server *s, struct conn *c, const char *req, size_t len)
 {
     if (c->bufs) {
         c->ux->len = len; /* formatted in place, in the task's head buffer */
         c->ux->sent = 0;
         return 0;
     }
-    struct backend_xchg *x = malloc(sizeof *x + len);
+    struct backend_xchg *x = spares_take(&s->xchg_spares, XCHG_BLOCK);
     if (!x)
         return -1;
     x->req = (char *)(x + 1);
-    memcpy(x->req, req, len);
+    memcpy(x->req, req, len); /* len <= UPSTREAM_REQUEST_MAX: upstream_format_request's cap */
     x->len = len;
     x->sent = 0;
     c->ux = x;
     return 0;
 }
 
-void conn_xchg_close(struct conn *c)
+void conn_xchg_close(struct server *s, struct conn *c)
 {
-    if (c->bufs)
+    if (c->bufs || !c->ux)
         return;
-    free(c->ux);
+    spares_give(&s->xchg_spares, c->ux, XCHG_BLOCK);
     c->ux = NULL;
+}
+
+/* Bytes of the buffer for a read of len bytes: whole DATAFILE_ALIGN blocks, at least one. */
+static size_t file_buf_bytes(size_t len)
+{
+    size_t n = (len + DATAFILE_ALIGN - 1) / DATAFILE_ALIGN * DATAFILE_ALIGN;
+    return n ? n : DATAFILE_ALIGN;
+}
+
+/* Makes j's buffer hold len bytes, regrown only for a larger read. 0 ok, -1 out of memory. */
+static int job_buffer(struct file_job *j, size_t len)
+{
+    if (j->cap >= len)
+        return 0;
+    free(j->buf);
+    j->buf = datafile_buffer(len);
+    j->cap = j->buf ? len : 0;
+    return j->buf ? 0 : -1;
+}
+
+struct file_job *conn_job_open(struct server *s, struct conn *c, size_t len)
+{
+    struct file_job *j = c->job;
+
+    if (c->bufs || s->opts.file_io == FILE_IO_LOOP) {
+        if (!c->bufs)
+            j = &s->file_job; /* lean, a read in the loop: the loop's, one read at a time */
+        if (job_buffer(j, len) < 0)
+            return NULL;
+    } else {
+        size_t n = file_buf_bytes(len);
+        char *block = spares_take(&s->file_spares, n + sizeof *j);
+        if (!block)
+            return NULL;
+        j = (struct file_job *)(block + n);
+        *j = (struct file_job){.buf = block, .cap = n};
+    }
+    j->conn = c;
+    j->inflight = j->orphan = 0;
+    c->job = j;
+    return j;
+}
+
+void conn_job_close(struct server *s, struct conn *c)
+{
+    struct file_job *j = c->job;
+
+    if (c->bufs || !j)
+        return; /* conn: the task's own, kept */
+    if (j != &s->file_job)
+        spares_give(&s->file_spares, j->buf, j->cap + sizeof *j);
+    c->job = NULL;
 }

@@ -57,11 +57,11 @@ static void conn_close(struct server *s, struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     counters_add(s->ctr, CTR_CLOSED, 1);
-    if (c->job.inflight) {
-        conn_release(c); /* all but the read buffer, which the read still fills */
-        c->job.orphan = 1;
+    if (c->job && c->job->inflight) {
+        conn_release(s, c); /* all but the read's job, whose buffer the read still fills */
+        c->job->orphan = 1;
     } else {
-        conn_free(c);
+        conn_free(s, c);
     }
 }
 
@@ -232,12 +232,7 @@ void conn_process(struct server *s, struct conn *c)
                 backend_start(s, c); /* last: it may answer, and close c, at once */
                 return;
             }
-            if (file_read_start(s, c) == 0) {
-                if (conn_keep_input(c) < 0) /* the read is in flight: c becomes its orphan */
-                    conn_out_of_memory(s, c);
-                return;
-            }
-            rc = file_read_answer(s, c);
+            rc = file_read_start(s, c);
         }
         if (rc <= 0)
             return;
@@ -408,6 +403,7 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     datafile_rng_seed(&s->rng, datafile_rng_fresh_seed());
     s->ctr = ctr;
     s->listen_fd = listen_fd;
+    buffers_init(s);
     s->loop = ev_default_loop(EVFLAG_AUTO);
     if (!s->loop) {
         fprintf(stderr, "async_server: cannot start libev (check LIBEV_FLAGS)\n");
@@ -440,6 +436,7 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     if (s->df)
         file_io_destroy(s); /* after the closes: it frees the tasks whose reads were in flight */
 stop:
+    buffers_destroy(s);
     ev_io_stop(s->loop, &s->accept_io);
     ev_timer_stop(s->loop, &s->accept_pause);
     ev_signal_stop(s->loop, &s->sigterm);

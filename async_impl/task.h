@@ -16,6 +16,7 @@
 #include "framing.h"
 #include "response.h"
 #include "server_opts.h"
+#include "spares.h"
 #include "upstream.h"
 #include "wait_clock.h"
 
@@ -25,13 +26,15 @@ enum conn_state {
     CONN_WRITING, /* an answer did not fit the socket buffer */
 };
 
-/* One io=file read of a task. --buffers conn: the read buffer is the task's, allocated at its
-   first io=file request, grown to its largest read (file_kib) and kept until the task ends;
-   never one allocation per request. --buffers lean: a read in the loop (--file-io loop) uses
-   the loop's buffer; a read handed to the pool or the ring gets a buffer of its own, freed
-   once the read is done. A task has at most one read in flight. */
+/* One io=file read of a task. --buffers conn: the task's own (in its conn_bufs), its buffer
+   allocated at the task's first io=file request, grown to its largest read (file_kib) and kept
+   until the task ends; never one allocation per request. --buffers lean: a read in the loop
+   (--file-io loop) uses the loop's job and buffer; a read handed to the pool or the ring gets
+   a job and a buffer of its own, freed once the read is answered. A task has at most one
+   read in flight. */
 struct file_job {
     struct file_job *next; /* the pool's queues */
+    struct conn *conn;     /* the task it reads for */
     char *buf;             /* DATAFILE_ALIGN-aligned */
     size_t cap;            /* bytes buf holds */
     uint64_t off;
@@ -54,6 +57,7 @@ struct backend_xchg {
 struct conn_bufs {
     struct framer framer;
     struct backend_xchg ux;
+    struct file_job job;
     char head[RESPONSE_HEAD_MAX]; /* the answer's head; the backend request while waiting */
     char rbuf[CONN_READ_BUF];
 };
@@ -79,9 +83,9 @@ struct conn {
     /* io=net: the task's own keep-alive backend connection, opened at its first io=net
        request, kept across requests, closed after a failure (backend.c). */
     ev_io up_io;
-    int up_fd;           /* -1: not connected */
-    int up_connecting;   /* a non-blocking connect is in progress */
-    struct file_job job; /* io=file */
+    int up_fd;            /* -1: not connected */
+    int up_connecting;    /* a non-blocking connect is in progress */
+    struct file_job *job; /* io=file: conn: the task's own; lean: NULL but while reading */
 };
 
 struct file_pool;
@@ -109,8 +113,9 @@ struct server {
     struct framer framer;         /* parses every request that arrives whole */
     char head[RESPONSE_HEAD_MAX]; /* every answer's head, and backend requests */
     char rbuf[CONN_READ_BUF];     /* every read */
-    char *file_buf;               /* --file-io loop reads; grown to the largest */
-    size_t file_cap;
+    struct file_job file_job;     /* --file-io loop reads; its buffer grown to the largest */
+    struct spares xchg_spares;    /* io=net exchanges given back */
+    struct spares file_spares;    /* blocks of reads handed to the pool or the ring */
 };
 
 /* server.c */
@@ -128,18 +133,22 @@ void conn_watch(struct server *s, struct conn *c, int events);
 void conn_out_of_memory(struct server *s, struct conn *c);
 
 /* buffers.c: where a task's bytes live, --buffers conn|lean. In conn mode every call below
-   uses the task's own buffers and allocates nothing. In lean mode a task borrows the
-   loop's buffers while its callback runs and copies out only what must outlive it; the
-   functions returning int give 0, or -1 when out of memory (nothing changed; the caller
-   closes c with conn_out_of_memory). */
+   uses the task's own buffers and allocates nothing, but for a task's first io=file read. In
+   lean mode a task borrows the loop's buffers while its callback runs and copies out only
+   what must outlive it; the functions returning int give 0, or -1 when out of memory
+   (nothing changed; the caller closes c with conn_out_of_memory). */
+/* The loop's spares, before the first task; and their release, after the last. */
+void buffers_init(struct server *s);
+void buffers_destroy(struct server *s);
 /* A new task: conn: with its conn_bufs in the same block; lean: the task alone. Sets the
    buffer fields (in, framer, ux, out, bufs, job); the caller sets the rest. NULL: no memory. */
 struct conn *conn_alloc(struct server *s);
 /* Frees what a task holds besides a file read in flight: lean's kept input, partial
-   request, blocked head and backend exchange. Safe to call again. */
-void conn_release(struct conn *c);
-/* Frees a task whose connection is already closed: conn_release, its read buffer, itself. */
-void conn_free(struct conn *c);
+   request, blocked head, backend exchange and file read. Safe to call again. */
+void conn_release(struct server *s, struct conn *c);
+/* Frees a task whose connection is already closed and whose file read, if any, is over:
+   conn_release, its own file read buffer, itself. */
+void conn_free(struct server *s, struct conn *c);
 /* Where the next read goes (CONN_READ_BUF bytes); c->in is set to it. */
 char *conn_read_buffer(struct server *s, struct conn *c);
 /* The framer to feed c's input to: the task's own, or (lean) its partial request's, or the
@@ -161,11 +170,17 @@ char *conn_head_buffer(struct server *s, struct conn *c);
 int conn_keep_output(struct server *s, struct conn *c);
 /* The answer is written: lean frees the kept head. */
 void conn_output_done(struct conn *c);
-/* io=net: the exchange of a backend request of len bytes formatted at req, which is
-   conn_head_buffer (lean copies it into an allocation of its own); sets c->ux. */
-int conn_xchg_open(struct conn *c, const char *req, size_t len);
-/* The exchange is over: lean frees it. NULL-safe. */
-void conn_xchg_close(struct conn *c);
+/* io=net: the exchange of a backend request of len bytes (at most UPSTREAM_REQUEST_MAX)
+   formatted at req, which is conn_head_buffer (lean copies it into a spare); sets c->ux. */
+int conn_xchg_open(struct server *s, struct conn *c, const char *req, size_t len);
+/* The exchange is over: lean gives it back. Safe to call again. */
+void conn_xchg_close(struct server *s, struct conn *c);
+/* io=file: the job of c's next read of len bytes, its buffer holding them; sets c->job.
+   conn: the task's own (its buffer regrown only for a larger read); lean: the loop's for a
+   read in the loop, else a spare block. NULL: out of memory. */
+struct file_job *conn_job_open(struct server *s, struct conn *c, size_t len);
+/* The read is answered: lean gives the job back (c->job NULL). Not while it is in flight. */
+void conn_job_close(struct server *s, struct conn *c);
 
 /* backend.c */
 /* Prepares c's backend watcher (no connection yet). */
@@ -182,11 +197,10 @@ void backend_close(struct server *s, struct conn *c);
 int file_io_init(struct server *s, char *err, size_t errlen);
 /* Completes every read in flight (freeing orphaned tasks) and stops the mode. */
 void file_io_destroy(struct server *s);
-/* Starts c's io=file read. 1: done already (loop mode, or it failed to start), its outcome
-   in c->job; answer with file_read_answer. 0: in flight; file_read_done follows. */
+/* Starts c's io=file read: in the loop, it is read and answered at once; handed to the pool
+   or the ring, the unparsed input is kept and file_read_done answers later. Returns as
+   conn_answer, 0 also when the read is in flight. */
 int file_read_start(struct server *s, struct conn *c);
-/* Answers c's request after its read: 200, or 500 naming the error. Returns as conn_answer. */
-int file_read_answer(struct server *s, struct conn *c);
 /* A pool or ring read of job completed (job->res, job->err set): answers its task and
    serves what follows, or frees an orphan. */
 void file_read_done(struct server *s, struct file_job *job);
