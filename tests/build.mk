@@ -10,8 +10,5 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJ) $(COMMON_OBJ)
 	@echo "LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
-# The async server's buffer policy, tested without sockets: its modules linked in.
-$(BUILD)/tests/unit/test_buffers: $(call obj,async_impl/buffers.c async_impl/spares.c)
-
 .PHONY: tests
 tests: $(TESTS)
