@@ -25,15 +25,17 @@ TestSuite(slow_reader, .fini = itest_release, .timeout = 90);
 
 /* The client's receive buffer: fixed (no autotuning), so the window stays small. Below
    16 KiB, a window smaller than the loopback MSS stalls on the persist timer. */
-#define RCVBUF   16384
-#define SIP      4096 /* bytes taken per read */
-#define SIP_US   500  /* pause between reads */
-#define MAX_REQS 4096
+#define RCVBUF 16384
+#define SIP    4096 /* bytes taken per read */
+#define SIP_US 500  /* pause between reads */
 /* The server's socket takes about 4 MiB on loopback before a write blocks (tcp_wmem's
-   autotuning), so where a blocked write stops is up to the kernel: four 1 MiB answers
-   make it block, the heads behind them are written as the socket drains.
+   autotuning). 60000 answers of a head alone (about 7 MiB) fill it with heads while the
+   client does not read, so the write that blocks stops inside a head (the kernel takes
+   part of a head when its last buffer fills): the server keeps the unwritten part.
    tests/unit/test_buffers.c checks a head kept mid-way without the kernel's say. */
-#define HEADS 4000
+#define HEADS    60000
+#define MAX_REQS (HEADS + 8)
+#define STALL_MS 200 /* the socket took nothing this long: the server stopped reading */
 
 /* A fixed, small receive buffer: the client reads slowly, however fast the server writes. */
 static void small_window(const struct sut *s, struct hc_conn *c, int v)
@@ -116,6 +118,28 @@ static void pump(const struct sut *s, struct hc_conn *c, const char *data, size_
     EXPECT(s, sent == len, "all %d answers came before every request was sent", n);
 }
 
+/* Sends data without reading, until all of it is sent or the socket takes no more for
+   STALL_MS (the server stopped reading), then lets the server write until its write blocks
+   (STALL_MS more). Returns the bytes sent. Loopback buffers take megabytes of requests: the
+   answers must be more than the server's socket and the client's window hold. */
+static size_t fill(const struct sut *s, struct hc_conn *c, const char *data, size_t len)
+{
+    size_t sent = 0;
+    double last = hc_now_ms();
+    while (sent < len && hc_now_ms() - last < STALL_MS) {
+        ssize_t k = send(c->fd, data + sent, len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+        EXPECT(s, k >= 0 || errno == EAGAIN || errno == EINTR, "send: %s", strerror(errno));
+        if (k > 0) {
+            sent += (size_t)k;
+            last = hc_now_ms();
+        } else {
+            tenv_sleep_ms(1);
+        }
+    }
+    tenv_sleep_ms(STALL_MS * tenv_slack());
+    return sent;
+}
+
 /* Appends a GET of target to buf[used..cap); returns the new length. (HEAD answers carry a
    Content-Length without a body, which hc_try_response cannot tell: GET with bytes=0 gives
    a head alone.) */
@@ -172,32 +196,44 @@ Test(slow_reader, mib_answer_read_slowly, .timeout = 90)
     for_each_server(case_slow_mib);
 }
 
-/* Four 1 MiB answers and then 4000 pipelined answers that are mostly heads alone (bytes=0,
-   a few small bodies), read slowly through a small window: the server's writes block, its
-   reads stop, and it goes on where it stopped as the socket drains, every answer whole and
-   in order. Every tenth small request waits 1 ms on a timer, with the rest of the pipeline
-   unparsed behind it. */
+static char heads_reqs[MAX_REQS * 64]; /* heads_pipeline's, static: megabytes */
+static struct want heads_want[MAX_REQS];
+
+/* Pipelined requests for the given number of heads (bytes=0, every seventh a small body,
+   every thousandth after a 1 ms wait) behind two 1 MiB answers, into reqs; their answers
+   into w. Returns the requests' length; *n is their number. */
+static size_t heads_pipeline(char *reqs, size_t cap, struct want *w, int heads, int *n)
+{
+    size_t used = 0;
+    *n = 0;
+    for (int i = 0; i < 2; i++) {
+        used = add_get(reqs, cap, used, "/?bytes=1048576");
+        w[(*n)++] = (struct want){200, 1048576};
+    }
+    for (int i = 0; i < heads; i++) {
+        char t[64];
+        long bytes = i % 7 == 3 ? i % 100 : 0;
+        snprintf(t, sizeof t, "/?bytes=%ld%s", bytes, i % 1000 == 500 ? "&wait_us=1000" : "");
+        used = add_get(reqs, cap, used, t);
+        w[(*n)++] = (struct want){200, bytes};
+    }
+    return used;
+}
+
+/* Two 1 MiB answers and 60000 heads behind them, sent by a client that does not read until
+   the server has stopped reading (its socket full of heads, one of them cut), then reads
+   slowly through a small window: the server goes on where it stopped as the socket drains,
+   every answer whole and in order, with the waits and the unparsed rest of the pipeline
+   kept in between. */
 static void case_slow_heads(const struct sut *srv)
 {
     struct server_proc *sp = start(srv, NULL);
     struct hc_conn *c = connect_ok(srv, server_port(sp));
     small_window(srv, c, RCVBUF);
-    static char reqs[MAX_REQS * 64];
-    static struct want w[MAX_REQS];
-    size_t used = 0;
-    int n = 0;
-    for (int group = 0; group < 4; group++) {
-        used = add_get(reqs, sizeof reqs, used, "/?bytes=1048576");
-        w[n++] = (struct want){200, 1048576};
-    }
-    for (int i = 0; i < HEADS; i++) {
-        char t[64];
-        long bytes = i % 7 == 3 ? i % 100 : 0;
-        snprintf(t, sizeof t, "/?bytes=%ld%s", bytes, i % 10 == 5 ? "&wait_us=1000" : "");
-        used = add_get(reqs, sizeof reqs, used, t);
-        w[n++] = (struct want){200, bytes};
-    }
-    pump(srv, c, reqs, used, w, n, (int)(30000 * tenv_slack()));
+    int n;
+    size_t used = heads_pipeline(heads_reqs, sizeof heads_reqs, heads_want, HEADS, &n);
+    size_t sent = fill(srv, c, heads_reqs, used);
+    pump(srv, c, heads_reqs + sent, used - sent, heads_want, n, (int)(30000 * tenv_slack()));
     hc_close(c);
     expect_served(srv, server_port(sp), "after the slow reader of heads");
     json_t *ctr = stop_counters(srv, sp, SIGTERM, NULL);
@@ -210,8 +246,9 @@ Test(slow_reader, pipelined_heads_read_slowly, .timeout = 90)
     for_each_server(case_slow_heads);
 }
 
-/* A slow reader that gives up halfway through a 1 MiB answer with requests behind it: the
-   server drops what it kept for it (ASan: nothing leaks) and serves others. */
+/* Slow readers that give up: halfway through a 1 MiB answer with requests behind it, the
+   last one partial; and with the server's socket full of heads, one of them cut. The server
+   drops what it kept for each (ASan: nothing leaks) and serves others. */
 static void case_slow_gives_up(const struct sut *srv)
 {
     struct server_proc *sp = start(srv, NULL);
@@ -232,7 +269,17 @@ static void case_slow_gives_up(const struct sut *srv)
         else
             hc_close(c); /* a FIN with unread data: the kernel resets too */
     }
-    expect_served(srv, port, "after 10 slow readers gave up");
+    int n;
+    size_t len = heads_pipeline(heads_reqs, sizeof heads_reqs, heads_want, HEADS, &n);
+    for (int round = 0; round < 4; round++) {
+        struct hc_conn *c = connect_ok(srv, port);
+        fill(srv, c, heads_reqs, len);
+        if (round % 2)
+            hc_abort(c);
+        else
+            hc_close(c);
+    }
+    expect_served(srv, port, "after 14 slow readers gave up");
     stop_ok(srv, sp);
 }
 
