@@ -85,13 +85,14 @@ test: deps
 	@scripts/run_tests.sh
 
 bench: all
-	@scripts/bench.sh --profile $(PROFILE)
+	@scripts/bench.sh --profile $(PROFILE) $(if $(SERVER_CPUS),--server-cpus $(SERVER_CPUS))
 
 plots:
 	@scripts/plots.sh results/latest
 
-# Tokio, Go and nginx servers speaking the same protocol, where their
-# toolchains are installed (scripts/contestants.sh says what it skipped).
+# Tokio, Rust-thread, Go and nginx servers speaking the same protocol, and the
+# Tokio microbenchmark, where their toolchains are installed
+# (scripts/contestants.sh says what it skipped).
 contestants:
 	@scripts/deps.sh --contestants
 	@scripts/contestants.sh build
@@ -117,9 +118,9 @@ help:
 	@sed -n '1p' Makefile
 	@echo "  make                 build bin/ (installs missing Debian packages as root)"
 	@echo "  make test            unit + integration tests, sanitizer builds included"
-	@echo "  make bench           the default sweep (PROFILE=smoke|quick|full), plots, report"
+	@echo "  make bench           the default sweep (PROFILE=smoke|quick|full, SERVER_CPUS=K), plots, report"
 	@echo "  make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
-	@echo "  make contestants     Tokio, Go and nginx servers, where their toolchains are"
+	@echo "  make contestants     Tokio, Rust-thread, Go and nginx servers and tokio_micro, where their toolchains are"
 	@echo "  make compare         async_server vs nginx, harness vs wrk, several rounds"
 	@echo "  make SANITIZER=address|undefined|thread   sanitizer build under build/<name>/"
 

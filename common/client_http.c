@@ -38,21 +38,33 @@ static const http_parser_settings SETTINGS = {
     .on_message_complete = on_message_complete,
 };
 
+int chttp_format_request_q(char *buf, size_t cap, const char *host_port, const char *path,
+                           const struct chttp_query *q)
+{
+    char qs[160] = "";
+    size_t qn = 0;
+    const char *names[] = {"wait_us", "work_us", "bytes", "io", "file_kib"};
+    long vals[] = {q->wait_us, q->work_us, q->bytes, q->io ? 0 : -1, q->file_kib};
+    for (int i = 0; i < 5; i++) {
+        if (vals[i] < 0)
+            continue;
+        int w = i == 3 ? snprintf(qs + qn, sizeof qs - qn, "%sio=%s", qn ? "&" : "", q->io)
+                       : snprintf(qs + qn, sizeof qs - qn, "%s%s=%ld", qn ? "&" : "", names[i],
+                                  vals[i]);
+        if (w < 0 || (size_t)w >= sizeof qs - qn)
+            return -1;
+        qn += (size_t)w;
+    }
+    const char *sep = qn == 0 ? "" : strchr(path, '?') ? "&" : "?";
+    int n = snprintf(buf, cap, "GET %s%s%s HTTP/1.1\r\nHost: %s\r\n\r\n", path, sep, qs, host_port);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
 int chttp_format_request(char *buf, size_t cap, const char *host_port, const char *path,
                          long wait_us, long work_us, long bytes)
 {
-    char q[96] = "";
-    size_t qn = 0;
-    const char *names[3] = {"wait_us", "work_us", "bytes"};
-    long vals[3] = {wait_us, work_us, bytes};
-    for (int i = 0; i < 3; i++) {
-        if (vals[i] < 0)
-            continue;
-        qn += (size_t)snprintf(q + qn, sizeof q - qn, "%s%s=%ld", qn ? "&" : "", names[i], vals[i]);
-    }
-    const char *sep = qn == 0 ? "" : strchr(path, '?') ? "&" : "?";
-    int n = snprintf(buf, cap, "GET %s%s%s HTTP/1.1\r\nHost: %s\r\n\r\n", path, sep, q, host_port);
-    return n < 0 || (size_t)n >= cap ? -1 : n;
+    struct chttp_query q = {wait_us, work_us, bytes, NULL, -1};
+    return chttp_format_request_q(buf, cap, host_port, path, &q);
 }
 
 void chttp_reset(struct chttp *r)

@@ -34,6 +34,19 @@ enum chttp_result {
 int chttp_format_request(char *buf, size_t cap, const char *host_port, const char *path,
                          long wait_us, long work_us, long bytes);
 
+/* The query keys of a request; a negative number or a NULL io is left out. */
+struct chttp_query {
+    long wait_us, work_us, bytes;
+    const char *io; /* "timer", "net", "file" (workload_io_name) */
+    long file_kib;
+};
+
+/* chttp_format_request with every key of q, in the order wait_us, work_us, bytes, io,
+ * file_kib: "GET /?wait_us=1000&work_us=0&bytes=64&io=file&file_kib=4 HTTP/1.1". Same
+ * contract. */
+int chttp_format_request_q(char *buf, size_t cap, const char *host_port, const char *path,
+                           const struct chttp_query *q);
+
 /* Prepares r for the next response. */
 void chttp_reset(struct chttp *r);
 

@@ -49,7 +49,7 @@ const char *datafile_fs_name(long f_type, char *buf, size_t len)
 
 /* Filesystems with no device under them: O_DIRECT is accepted (tmpfs since Linux 6.6) but
    the read is a memory copy, which would silently make io=file a cached read. */
-static int memory_fs(long f_type)
+int datafile_fs_is_memory(long f_type)
 {
     return f_type == TMPFS_MAGIC || f_type == RAMFS_MAGIC || f_type == HUGETLBFS_MAGIC;
 }
@@ -92,7 +92,7 @@ int datafile_open(struct datafile *df, const char *path, char *err, size_t errle
     int have_fs = statfs(path, &sf) == 0;
     if (have_fs)
         datafile_fs_name((long)sf.f_type, df->fs, sizeof df->fs);
-    if (have_fs && memory_fs((long)sf.f_type)) {
+    if (have_fs && datafile_fs_is_memory((long)sf.f_type)) {
         snprintf(err, errlen,
                  "--data-file %s: on %s, which has no device under it: O_DIRECT reads there "
                  "come from memory, not the device; " FIX,

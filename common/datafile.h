@@ -32,6 +32,10 @@ void datafile_close(struct datafile *df);
  * in hex into buf when unknown. Returns buf. */
 const char *datafile_fs_name(long f_type, char *buf, size_t len);
 
+/* 1 for a filesystem with no device under it (tmpfs, ramfs, hugetlbfs: a statfs f_type),
+ * where O_DIRECT reads come from memory and datafile_open refuses the file; else 0. */
+int datafile_fs_is_memory(long f_type);
+
 /* A small PRNG (splitmix64): one per thread or loop, never shared, no locking. */
 struct datafile_rng {
     uint64_t s;

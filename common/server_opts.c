@@ -26,7 +26,8 @@ enum {
     OPT_DATA_FILE,
     OPT_FILE_IO,
     OPT_FILE_THREADS,
-    OPT_BUFFERS
+    OPT_BUFFERS,
+    OPT_PIN_WORKERS
 };
 
 static const struct option LONG_OPTS[] = {
@@ -48,6 +49,7 @@ static const struct option LONG_OPTS[] = {
     {"file-io", required_argument, NULL, OPT_FILE_IO},
     {"file-threads", required_argument, NULL, OPT_FILE_THREADS},
     {"buffers", required_argument, NULL, OPT_BUFFERS},
+    {"pin-workers", no_argument, NULL, OPT_PIN_WORKERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -85,6 +87,8 @@ static void usage(char *buf, size_t len, const char *prog, unsigned features)
              "  --workers N            N processes, each with its own SO_REUSEPORT\n"
              "                         listener on the port (default 1: the model the\n"
              "                         claims describe; more to pass one process's fd limit)\n"
+             "  --pin-workers          worker i runs on the i-th CPU of the affinity mask\n"
+             "                         the server started with (one loop per CPU)\n"
              "%s%s"
              "\n"
              "What a request waits on (io=KIND in the query overrides --io):\n"
@@ -166,7 +170,8 @@ enum server_opts_result server_opts_parse(struct server_opts *o, int argc, char 
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", LONG_OPTS, NULL)) != -1) {
-        const char *name = c >= OPT_HOST && c <= OPT_BUFFERS ? LONG_OPTS[c - OPT_HOST].name : "";
+        const char *name =
+            c >= OPT_HOST && c <= OPT_PIN_WORKERS ? LONG_OPTS[c - OPT_HOST].name : "";
         switch (c) {
         case OPT_HOST: o->host = optarg; break;
         case OPT_PORT:
@@ -274,6 +279,7 @@ enum server_opts_result server_opts_parse(struct server_opts *o, int argc, char 
             }
             o->buffers = v;
             break;
+        case OPT_PIN_WORKERS: o->pin_workers = 1; break;
         case 'h': usage(err, errlen, prog, features); return OPTS_HELP;
         default:
             snprintf(err, errlen, "unknown or incomplete option '%s' (try --help)",

@@ -46,6 +46,7 @@ struct server_opts {
     uint32_t file_io;             /* enum file_io (SERVER_OPTS_FILE_IO servers) */
     uint32_t file_threads;        /* FILE_IO_POOL's threads */
     uint32_t buffers;             /* enum conn_buffers (SERVER_OPTS_BUFFERS servers) */
+    int pin_workers;              /* worker i pins itself to the i-th CPU of its affinity mask */
 };
 
 enum server_opts_result { OPTS_OK, OPTS_HELP, OPTS_ERROR };

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,46 @@
 static const char *announce_host;
 static int announce_port;
 static int ready_fd = -1; /* in a worker: the pipe to the parent */
+
+/* --pin-workers: the CPU of worker i, the i-th of the mask this process started with, in
+ * cpus[0..workers). 0 ok; -1 (printed) when the mask has fewer CPUs than workers. */
+static int plan_pins(const struct server_opts *o, const char *prog, int *cpus)
+{
+    cpu_set_t mask;
+    int n = 0;
+
+    if (sched_getaffinity(0, sizeof(mask), &mask) < 0) {
+        fprintf(stderr, "%s: --pin-workers: sched_getaffinity: %s\n", prog, strerror(errno));
+        return -1;
+    }
+    for (int c = 0; c < CPU_SETSIZE && n < (int)o->workers; c++)
+        if (CPU_ISSET(c, &mask))
+            cpus[n++] = c;
+    if (n < (int)o->workers) {
+        fprintf(stderr,
+                "%s: --pin-workers: %u workers, but the affinity mask the server started "
+                "with has only %d CPUs: run at most %d workers, or start it on more CPUs "
+                "(taskset -c)\n",
+                prog, o->workers, CPU_COUNT(&mask), CPU_COUNT(&mask));
+        return -1;
+    }
+    return 0;
+}
+
+/* Pins the calling process to one CPU; a failure is reported and fatal. */
+static int pin_to(const char *prog, int cpu)
+{
+    cpu_set_t one;
+
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof(one), &one) < 0) {
+        fprintf(stderr, "%s: --pin-workers: cannot pin to CPU %d: %s\n", prog, cpu,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
 
 static void announce(void)
 {
@@ -39,9 +80,11 @@ static int run_single(const struct server_opts *o, const char *prog, const char 
 {
     static struct counters ctr; /* zeroed; lives as long as the threads that count */
     char err[512];
-    int fd = net_listen(o->host, o->port, o->backlog, nonblock, 0, err, sizeof(err));
-    int rc;
+    int cpu, fd, rc;
 
+    if (o->pin_workers && (plan_pins(o, prog, &cpu) < 0 || pin_to(prog, cpu) < 0))
+        return 1;
+    fd = net_listen(o->host, o->port, o->backlog, nonblock, 0, err, sizeof(err));
     if (fd < 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
         return 1;
@@ -57,14 +100,16 @@ static int run_single(const struct server_opts *o, const char *prog, const char 
 
 /* In the child: its own listener on the shared port, the server, its counters. */
 static void worker_main(const struct server_opts *o, const char *prog, const char *impl,
-                        int nonblock, worker_fn fn, int port, int counters_fd)
+                        int nonblock, worker_fn fn, int port, int counters_fd, int cpu)
 {
     static struct counters ctr;
     char err[512];
-    int fd = net_listen(o->host, port, o->backlog, nonblock, 1, err, sizeof(err));
-    int rc;
+    int fd, rc;
     FILE *out;
 
+    if (cpu >= 0 && pin_to(prog, cpu) < 0)
+        exit(1);
+    fd = net_listen(o->host, port, o->backlog, nonblock, 1, err, sizeof(err));
     if (fd < 0) {
         fprintf(stderr, "%s: worker %d: %s\n", prog, (int)getpid(), err);
         exit(1);
@@ -125,13 +170,18 @@ static int run_workers(const struct server_opts *o, const char *prog, const char
     sigset_t stop_set, old_set;
     int ready_pipe[2] = {-1, -1}, ctr_pipe[2] = {-1, -1};
     pid_t *pids = calloc((size_t)o->workers, sizeof(*pids));
+    int *cpus = calloc((size_t)o->workers, sizeof(*cpus));
     int reserve = -1, ready = 0, failed = 0, rc = 1, complete = 0;
     char err[512];
 
-    if (!pids) {
+    if (!pids || !cpus) {
         fprintf(stderr, "%s: out of memory\n", prog);
-        return 1;
+        goto out;
     }
+    for (int i = 0; i < (int)o->workers; i++)
+        cpus[i] = -1;
+    if (o->pin_workers && plan_pins(o, prog, cpus) < 0)
+        goto out;
     /* Bound but not listening: it holds the port and gets no connections. */
     reserve = net_listen(o->host, o->port, -1, 0, 1, err, sizeof(err));
     if (reserve < 0) {
@@ -163,7 +213,7 @@ static int run_workers(const struct server_opts *o, const char *prog, const char
             close(ready_pipe[0]);
             close(ctr_pipe[0]);
             ready_fd = ready_pipe[1];
-            worker_main(o, prog, impl, nonblock, fn, announce_port, ctr_pipe[1]);
+            worker_main(o, prog, impl, nonblock, fn, announce_port, ctr_pipe[1], cpus[i]);
         }
     }
     close(ready_pipe[1]);
@@ -235,6 +285,7 @@ out:
             close(ctr_pipe[i]);
     }
     free(pids);
+    free(cpus);
     return rc;
 }
 

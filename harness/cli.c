@@ -7,69 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char USAGE_TOP[] =
-    "harness: load generator and measuring runner of the tasks-vs-threads suite\n"
-    "\n"
-    "usage: harness load --target HOST:PORT [options]   drive any HTTP/1.1 server\n"
-    "       harness run (--impl async|thread | --server-cmd 'CMD') [options] [-- SERVER FLAGS]\n"
-    "                                                   spawn a server, load it, measure it\n"
-    "       harness help [load|run]\n"
-    "\n"
-    "Exit codes: 0 ok, 1 the run failed (the JSON still says why), 2 usage error.\n";
-
-static const char USAGE_LOAD[] =
-    "load options:\n"
-    "  --target HOST:PORT   server to load (127.0.0.0/8 or ::1 only, see --allow-remote)\n"
-    "  --conns N            concurrent keep-alive connections (default 50)\n"
-    "  --threads T          generator threads, one event loop each (default 1)\n"
-    "  --procs P            generator processes, each with its own open-files limit,\n"
-    "                       T threads each; results merged exactly (default 1)\n"
-    "  --duration S         measured seconds (default 5)\n"
-    "  --warmup S           seconds of load before measuring (default 1)\n"
-    "  --requests M         measure M requests in total instead of a duration\n"
-    "  --rate R             open loop: R requests/s in total, latency from the intended send\n"
-    "                       time (wrk2); default: closed loop\n"
-    "  --think-ms MS        closed loop: pause between an answer and the next request\n"
-    "  --wait-us N --work-us N --bytes N\n"
-    "                       per-request workload, sent in the query string (0, 0, 64)\n"
-    "  --path P             request path (default /)\n"
-    "  --no-body-check      accept any body length (default: it must equal --bytes)\n"
-    "  --connect-rate R     new connections per second during the ramp (default 10000)\n"
-    "  --connect-retries N  retries of a failed connect before it counts (default 3)\n"
-    "  --timeout-ms MS      per request (default 2000)\n"
-    "  --connect-timeout-ms MS  per connect, until the connection's first answer\n"
-    "                       (default 10000: a busy server's accept queue is slow)\n"
-    "  --source-ips K       spread connections over 127.0.0.1..K (default: as the\n"
-    "                       ephemeral port range needs)\n"
-    "  --client-cpu N|none  pin the generator (default 1, or another free CPU)\n"
-    "  --allow-remote       allow a target outside loopback\n"
-    "  --out FILE           write the JSON result there (atomically)\n"
-    "  --name LABEL         label of the run in the result\n"
-    "  --quiet              no progress lines, summary only\n";
-
-static const char USAGE_RUN[] =
-    "run options (plus every load option; --target is then optional):\n"
-    "  --impl async|thread  run $TVT_BIN_DIR/<impl>_server (default: next to harness)\n"
-    "  --server-cmd 'CMD'   run any other server through /bin/sh (its PID is measured);\n"
-    "                       with --target, ready once the port accepts\n"
-    "  --stack-kib N        thread server stack size (passed as --stack-kib)\n"
-    "  --workers W          server processes sharing the port (passed as --workers);\n"
-    "                       the server is measured as its whole process tree\n"
-    "  --server-cpu N|none  pin the server (default 0)\n"
-    "  --ready-timeout-ms MS  wait for `listening on` (default 10000)\n"
-    "  --idle-s S           idle baseline before the load starts (default 0.3)\n"
-    "  --stall-s S          no answer for S seconds fails the run (default 5 + think time)\n"
-    "  -- FLAGS...          passed to the server unchanged (e.g. -- --backlog 128)\n";
-
-void cli_usage(FILE *f, int cmd)
-{
-    if (cmd < 0)
-        fputs(USAGE_TOP, f);
-    if (cmd < 0 || cmd == CLI_LOAD || cmd == CLI_RUN)
-        fprintf(f, "%s%s", cmd < 0 ? "\n" : "", USAGE_LOAD);
-    if (cmd < 0 || cmd == CLI_RUN)
-        fprintf(f, "\n%s", USAGE_RUN);
-}
+#include "capacity.h"
+#include "datafile.h"
+#include "placement.h"
+#include "workload.h"
 
 enum {
     O_TARGET = 256,
@@ -104,7 +45,21 @@ enum {
     O_HELP,
     O_PROCS,
     O_WORKERS,
-    O_CTIMEOUT
+    O_CTIMEOUT,
+    O_SCPUS,
+    O_CCPUS,
+    O_BCPUS,
+    O_OVERLAP,
+    O_CAPACITY,
+    O_STEPS,
+    O_STEPMIN,
+    O_SLO,
+    O_IO,
+    O_FILE_KIB,
+    O_DATA_DIR,
+    O_DATA_MIB,
+    O_DATA_FILE,
+    O_UPSTREAM
 };
 
 static const struct option LONGOPTS[] = {
@@ -140,6 +95,20 @@ static const struct option LONGOPTS[] = {
     {"ready-timeout-ms", required_argument, 0, O_READY},
     {"idle-s", required_argument, 0, O_IDLE},
     {"stall-s", required_argument, 0, O_STALL},
+    {"server-cpus", required_argument, 0, O_SCPUS},
+    {"client-cpus", required_argument, 0, O_CCPUS},
+    {"backend-cpus", required_argument, 0, O_BCPUS},
+    {"allow-overlap", no_argument, 0, O_OVERLAP},
+    {"capacity", no_argument, 0, O_CAPACITY},
+    {"steps", required_argument, 0, O_STEPS},
+    {"step-min-s", required_argument, 0, O_STEPMIN},
+    {"slo-ms", required_argument, 0, O_SLO},
+    {"io", required_argument, 0, O_IO},
+    {"file-kib", required_argument, 0, O_FILE_KIB},
+    {"data-dir", required_argument, 0, O_DATA_DIR},
+    {"data-size-mib", required_argument, 0, O_DATA_MIB},
+    {"data-file", required_argument, 0, O_DATA_FILE},
+    {"upstream", required_argument, 0, O_UPSTREAM},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -208,6 +177,63 @@ static void set_defaults(enum cli_cmd cmd, struct cli_opts *o)
     o->workers = -1;
     o->ready_timeout_ms = 10000;
     o->idle_s = 0.3;
+    o->steps = CAP_STEPS_DEFAULT;
+    o->step_min_s = 1.0;
+    o->io = IO_TIMER;
+    o->file_kib = -1;
+    o->data_dir = CLI_DATA_DIR_DEFAULT;
+    o->data_size_mib = CLI_DATA_MIB_DEFAULT;
+}
+
+/* A taskset-style list, checked now; the planner parses it again. */
+static int check_list(const char *flag, const char *s, char *err, size_t errlen)
+{
+    static struct cpu_list scratch; /* 4 KiB: not on the stack */
+    return place_parse_list(flag, s, &scratch, err, errlen);
+}
+
+/* The flags of the wait kinds in `run`: each needs its kind, and the server's own flags for
+ * them are the harness's to give. */
+static int cli_check_io(const struct cli_opts *o, char *err, size_t errlen)
+{
+    if ((o->data_dir_set || o->data_size_set || o->data_file) && o->io != IO_FILE) {
+        snprintf(err, errlen,
+                 "--data-dir, --data-size-mib and --data-file are for io=file runs: add --io file");
+        return -1;
+    }
+    if (o->data_file && (o->data_dir_set || o->data_size_set)) {
+        snprintf(err, errlen,
+                 "--data-file PATH is the file itself: drop --data-dir and --data-size-mib (they "
+                 "say where the harness writes one)");
+        return -1;
+    }
+    if (o->upstream && o->io != IO_NET) {
+        snprintf(err, errlen, "--upstream is the backend of io=net requests: add --io net");
+        return -1;
+    }
+    if (o->server_cmd && strstr(o->server_cmd, "{upstream}") && o->io != IO_NET) {
+        snprintf(err, errlen, "--server-cmd has {upstream}, which only an --io net run fills in");
+        return -1;
+    }
+    if (o->server_cmd && strstr(o->server_cmd, "{data_file}") && o->io != IO_FILE) {
+        snprintf(err, errlen, "--server-cmd has {data_file}, which only an --io file run fills in");
+        return -1;
+    }
+    static const char *const OWN[] = {"--io", "--upstream", "--data-file"};
+    for (int i = 0; i < o->n_server_args; i++)
+        for (size_t k = 0; k < sizeof OWN / sizeof OWN[0]; k++) {
+            size_t n = strlen(OWN[k]);
+            const char *a = o->server_args[i];
+            if (strncmp(a, OWN[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
+                snprintf(err, errlen,
+                         "%s after --: give it to the harness instead (harness run %s ...), which "
+                         "sends the wait kind in every request and hands the server its backend "
+                         "or data file",
+                         OWN[k], OWN[k]);
+                return -1;
+            }
+        }
+    return 0;
 }
 
 enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o, char *err,
@@ -218,7 +244,7 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
     opterr = 0;
     int ch;
     long v;
-    bool duration_given = false;
+    bool duration_given = false, cap_flags = false;
     while ((ch = getopt_long(argc, argv, "+h", LONGOPTS, NULL)) != -1) {
         const char *name = NULL;
         for (const struct option *lo = LONGOPTS; lo->name; lo++)
@@ -236,6 +262,7 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
         case O_THREADS:
             rc = parse_long(name, optarg, 1, 1024, &v, err, errlen);
             o->threads = (int)v;
+            o->threads_set = true;
             break;
         case O_PROCS:
             rc = parse_long(name, optarg, 1, 256, &v, err, errlen);
@@ -288,13 +315,76 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
             rc = parse_cpu(name, optarg, &o->server_cpu, err, errlen);
             o->server_cpu_set = true;
             break;
+        case O_SCPUS:
+            rc = parse_long(name, optarg, 1, PLACE_MAX_CPUS, &v, err, errlen);
+            o->server_k = (int)v;
+            break;
+        case O_CCPUS:
+            rc = check_list("--client-cpus", optarg, err, errlen);
+            o->client_cpus = optarg;
+            break;
+        case O_BCPUS:
+            rc = check_list("--backend-cpus", optarg, err, errlen);
+            o->backend_cpus = optarg;
+            break;
+        case O_OVERLAP: o->allow_overlap = true; break;
+        case O_CAPACITY: o->capacity = true; break;
+        case O_STEPS:
+            rc = parse_long(name, optarg, CAP_STEPS_MIN, CAP_STEPS_MAX, &v, err, errlen);
+            o->steps = (int)v;
+            cap_flags = true;
+            break;
+        case O_STEPMIN:
+            rc = parse_double(name, optarg, 0.05, 600, &o->step_min_s, err, errlen);
+            cap_flags = true;
+            break;
+        case O_SLO:
+            rc = parse_double(name, optarg, 0.001, 600000, &o->slo_ms, err, errlen);
+            cap_flags = true;
+            break;
+        case O_IO:
+            if (workload_parse_io(optarg, strlen(optarg), &o->io) < 0) {
+                snprintf(err, errlen, "--io '%s': expected timer, net or file", optarg);
+                rc = -1;
+            }
+            o->io_set = true;
+            break;
+        case O_FILE_KIB:
+            rc = parse_long(name, optarg, 0, 1L << 30, &o->file_kib, err, errlen);
+            if (rc == 0 && !workload_file_kib_ok((uint32_t)o->file_kib)) {
+                snprintf(err, errlen, "--file-kib %s: must be %s", optarg, FILE_KIB_RULE);
+                rc = -1;
+            }
+            break;
+        case O_DATA_DIR:
+            o->data_dir = optarg;
+            o->data_dir_set = true;
+            if (!optarg[0]) {
+                snprintf(err, errlen, "--data-dir: give a folder");
+                rc = -1;
+            }
+            break;
+        case O_DATA_MIB:
+            rc = parse_long(name, optarg, DATAFILE_MIN_BYTES >> 20, CLI_DATA_MIB_MAX,
+                            &o->data_size_mib, err, errlen);
+            if (rc < 0)
+                snprintf(err, errlen,
+                         "--data-size-mib '%s': expected an integer in %u..%ld (the servers need "
+                         "at least %u MiB: the largest read and as much again)",
+                         optarg, DATAFILE_MIN_BYTES >> 20, CLI_DATA_MIB_MAX,
+                         DATAFILE_MIN_BYTES >> 20);
+            o->data_size_set = true;
+            break;
+        case O_DATA_FILE: o->data_file = optarg; break;
+        case O_UPSTREAM: o->upstream = optarg; break;
         case O_REMOTE: o->allow_remote = true; break;
         case O_OUT: o->out = optarg; break;
         case O_NAME: o->name = optarg; break;
         case O_QUIET: o->quiet = true; break;
         case O_IMPL:
-            if (strcmp(optarg, "async") != 0 && strcmp(optarg, "thread") != 0) {
-                snprintf(err, errlen, "--impl '%s': expected async or thread", optarg);
+            if (strcmp(optarg, "async") != 0 && strcmp(optarg, "thread") != 0 &&
+                strcmp(optarg, "uring") != 0) {
+                snprintf(err, errlen, "--impl '%s': expected async, thread or uring", optarg);
                 rc = -1;
             }
             o->impl = optarg;
@@ -331,6 +421,19 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
                      "belong to `harness run`");
             return CLI_ERROR;
         }
+        if (o->data_dir_set || o->data_size_set || o->data_file || o->upstream) {
+            snprintf(err, errlen,
+                     "--data-dir, --data-size-mib, --data-file and --upstream belong to `harness "
+                     "run` (it starts the server and hands it the data file or the backend); "
+                     "`load` only sends --io and --file-kib in its requests");
+            return CLI_ERROR;
+        }
+        if (o->backend_cpus || o->allow_overlap || o->capacity || cap_flags) {
+            snprintf(err, errlen,
+                     "--backend-cpus, --allow-overlap, --capacity, --steps, --step-min-s and "
+                     "--slo-ms belong to `harness run` (it starts the server it measures)");
+            return CLI_ERROR;
+        }
     } else {
         /* everything after `--` goes to the server */
         if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
@@ -342,7 +445,7 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
         o->n_server_args = argc - optind;
         if (!o->impl == !o->server_cmd) {
             snprintf(err, errlen,
-                     "run needs exactly one of --impl async|thread and "
+                     "run needs exactly one of --impl async|thread|uring and "
                      "--server-cmd 'CMD'");
             return CLI_ERROR;
         }
@@ -360,7 +463,35 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
             snprintf(err, errlen, "--stack-kib applies to --impl thread only");
             return CLI_ERROR;
         }
+        if (cli_check_io(o, err, errlen) < 0)
+            return CLI_ERROR;
     }
+    if (o->server_k && o->server_cpu_set) {
+        snprintf(err, errlen,
+                 "--server-cpus K and --server-cpu N both set the server's CPUs: "
+                 "give one");
+        return CLI_ERROR;
+    }
+    if (o->client_cpus && o->client_cpu_set) {
+        snprintf(err, errlen,
+                 "--client-cpus LIST and --client-cpu N both set the generator's "
+                 "CPUs: give one");
+        return CLI_ERROR;
+    }
+    if (cap_flags && !o->capacity) {
+        snprintf(err, errlen,
+                 "--steps, --step-min-s and --slo-ms shape a capacity curve: add "
+                 "--capacity");
+        return CLI_ERROR;
+    }
+    if (o->capacity && (o->rate > 0 || o->requests || o->think_ms > 0)) {
+        snprintf(err, errlen,
+                 "--capacity sets the pace itself (a closed-loop phase, then open-loop steps): "
+                 "drop --rate, --requests and --think-ms");
+        return CLI_ERROR;
+    }
+    if (o->capacity && !duration_given)
+        o->duration_s = 2; /* the closed-loop phase only has to find the point's throughput */
     if (o->requests && duration_given) {
         snprintf(err, errlen, "--requests and --duration exclude each other");
         return CLI_ERROR;

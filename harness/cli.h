@@ -15,23 +15,32 @@ struct cli_opts {
     const char *target; /* HOST:PORT; NULL in run mode until the server says */
     bool allow_remote;
     int conns, threads, procs;
+    bool threads_set; /* --threads given; else one loop per CPU of the generator's set */
     double duration_s, warmup_s;
     uint64_t requests; /* 0: by duration */
     double rate;       /* 0: closed loop */
     double think_ms;
     long wait_us, work_us, bytes;
     const char *path;
+    /* what a request waits on (workload.h): sent as io= and file_kib= when given */
+    uint32_t io;   /* enum io_kind; IO_TIMER unless --io */
+    bool io_set;   /* --io given: io= goes into every request */
+    long file_kib; /* --file-kib; -1: not given (4 is sent with --io file) */
     bool body_check;
     double connect_rate;
     int connect_retries, timeout_ms, connect_timeout_ms;
     int source_ips;             /* -1: automatic */
-    int client_cpu, server_cpu; /* -1: do not pin */
+    int client_cpu, server_cpu; /* legacy one-CPU sets; -1: do not pin */
     bool client_cpu_set, server_cpu_set;
+    int server_k;             /* --server-cpus K; 0: the planner's default */
+    const char *client_cpus;  /* --client-cpus LIST, as given (checked); NULL: planned */
+    const char *backend_cpus; /* --backend-cpus LIST */
+    bool allow_overlap;
     const char *out;
     const char *name;
     bool quiet;
     /* run only */
-    const char *impl;       /* "async" | "thread" */
+    const char *impl;       /* "async" | "thread" | "uring" */
     const char *server_cmd; /* any other server, through /bin/sh */
     long stack_kib;         /* -1: not given */
     long workers;           /* -1: not given */
@@ -40,7 +49,22 @@ struct cli_opts {
     int ready_timeout_ms;
     double idle_s;  /* idle baseline wait after the server is ready */
     double stall_s; /* no answer for this long fails the run; 0: automatic */
+    /* run --capacity: a closed-loop phase, then open-loop steps */
+    bool capacity;
+    int steps;
+    double step_min_s;
+    double slo_ms; /* 0: the default rule (capacity.h) */
+    /* run --io file: the data file; run --io net: the backend */
+    const char *data_dir; /* default "results/data" */
+    long data_size_mib;   /* default 1024 */
+    bool data_dir_set, data_size_set;
+    const char *data_file; /* --data-file PATH: this file instead of one in data_dir */
+    const char *upstream;  /* --upstream HOST:PORT: a running backend; NULL: start one */
 };
+
+#define CLI_DATA_DIR_DEFAULT "results/data"
+#define CLI_DATA_MIB_DEFAULT 1024
+#define CLI_DATA_MIB_MAX     (1L << 20) /* 1 TiB */
 
 enum cli_result { CLI_OK, CLI_HELP, CLI_ERROR };
 

@@ -27,15 +27,19 @@ _Static_assert(sizeof(struct gen_status) <= PIPE_BUF, "status records must be at
 
 struct child {
     pid_t pid;
-    int cmd_fd;    /* parent -> child: 'W' traffic, 'M' measure, 'E' end, 'S' stop */
+    int cmd_fd;    /* parent -> child: 'W' traffic, 'M' measure, 'E' end, 'S' stop, 'P' send
+                      the measured window, 'B' + 3 doubles (rate, settle_s, length_s): begin a step,
+                      'F' finish it */
     int status_fd; /* child -> parent: struct gen_status records */
-    int result_fd; /* child -> parent: struct load_result, then its two histograms */
+    int result_fd; /* child -> parent: struct load_result, then its two histograms ('P', 'F',
+                      'S'); one byte for 'B', '+' ok or '-' failed */
+    int conns;     /* its share */
     struct gen_status last;
 };
 
 struct gen {
     struct load *local; /* procs == 1 */
-    int n;
+    int n, conns;
     struct child *kids;
 };
 
@@ -83,6 +87,28 @@ static int read_all(int fd, void *buf, size_t len, uint64_t deadline_ms)
     return 0;
 }
 
+/* A result, then its two histograms: what the parent's read_result takes. 0 ok, -1. */
+static int write_result(int fd, const struct load_result *res)
+{
+    return write_all(fd, res, sizeof *res) == 0 &&
+                   write_all(fd, res->latency, sizeof *res->latency) == 0 &&
+                   write_all(fd, res->latency_raw, sizeof *res->latency_raw) == 0
+               ? 0
+               : -1;
+}
+
+/* 'P' and 'F': a window of the running load, sent to the parent. -1 ends the child. */
+static int child_window(struct load *l, char cmd, int result_fd)
+{
+    struct load_result res;
+    int rc = cmd == 'P' ? load_measured(l, &res) : load_step_end(l, &res);
+    if (rc < 0)
+        return -1;
+    rc = write_result(result_fd, &res);
+    load_result_free(&res);
+    return rc;
+}
+
 static void child_publish(struct load *l, int fd)
 {
     struct gen_status st;
@@ -121,23 +147,32 @@ static void child_main(const struct load_opts *o, int cmd_fd, int status_fd, int
                 continue;
             if (n <= 0 || c == 'S')
                 break; /* EOF: the parent is gone */
-            if (c == 'W')
+            if (c == 'W') {
                 load_start_traffic(l);
-            else if (c == 'M')
+            } else if (c == 'M') {
                 load_begin_measure(l);
-            else if (c == 'E')
+            } else if (c == 'E') {
                 load_end_measure(l);
+            } else if (c == 'P' || c == 'F') {
+                if (child_window(l, c, result_fd) < 0)
+                    _exit(1);
+            } else if (c == 'B') {
+                double arg[3] = {0, 0, 0}; /* rate, settle_s, length_s */
+                /* the parent writes the 25 bytes at once: they are all there */
+                char ok = read_all(cmd_fd, arg, sizeof arg, now_ms() + 1000) == 0 &&
+                                  load_step_begin(l, arg[0], arg[1], arg[2]) == 0
+                              ? '+'
+                              : '-';
+                if (write_all(result_fd, &ok, 1) < 0)
+                    _exit(1);
+            }
         }
         child_publish(l, status_fd);
     }
     struct load_result res;
     if (load_stop(l, &res) < 0)
         _exit(1);
-    int rc = write_all(result_fd, &res, sizeof res) == 0 &&
-                     write_all(result_fd, res.latency, sizeof *res.latency) == 0 &&
-                     write_all(result_fd, res.latency_raw, sizeof *res.latency_raw) == 0
-                 ? 0
-                 : 1;
+    int rc = write_result(result_fd, &res) == 0 ? 0 : 1;
     load_result_free(&res);
     _exit(rc); /* not exit(): the parent's stdio buffers and atexit work are not ours */
 }
@@ -261,6 +296,7 @@ struct gen *gen_start(const struct load_opts *o, int procs, char *err, size_t er
     }
     if (procs > o->conns)
         procs = o->conns;
+    g->conns = o->conns;
     g->kids = calloc((size_t)procs, sizeof *g->kids);
     if (!g->kids) {
         free(g);
@@ -281,6 +317,10 @@ struct gen *gen_start(const struct load_opts *o, int procs, char *err, size_t er
         share.connect_rate = o->connect_rate / procs;
         share.ramp_window = (o->ramp_window > 0 ? o->ramp_window : 1024) / procs;
         share.threads = o->threads < share.conns ? o->threads : share.conns;
+        share.first_loop = o->first_loop + k * o->threads;
+        /* each process paces its own connections: its share of the rate */
+        share.rate = o->rate * share.conns / o->conns;
+        g->kids[k].conns = share.conns;
         if (o->requests)
             share.requests =
                 o->requests / (uint64_t)procs + ((uint64_t)k < o->requests % (uint64_t)procs);
@@ -420,16 +460,11 @@ static void merge(struct load_result *out, const struct load_result *r)
         out->ramp_s = r->ramp_s;
 }
 
-int gen_stop(struct gen *g, struct load_result *out, char *err, size_t errlen)
+/* Reads every child's result (after a 'P', 'F' or 'S') and merges them into *out, whose
+ * histograms it allocates. 0 ok; -1 with the cause in err (out then holds what the others
+ * sent, or nothing if memory ran out). */
+static int collect(struct gen *g, struct load_result *out, char *err, size_t errlen)
 {
-    err[0] = '\0';
-    if (g->local) {
-        int rc = load_stop(g->local, out);
-        free(g);
-        if (rc < 0)
-            snprintf(err, errlen, "out of memory merging the results");
-        return rc;
-    }
     memset(out, 0, sizeof *out);
     out->latency = hist_new();
     out->latency_raw = hist_new();
@@ -437,10 +472,10 @@ int gen_stop(struct gen *g, struct load_result *out, char *err, size_t errlen)
     int rc = 0;
     if (!out->latency || !out->latency_raw || !h) {
         snprintf(err, errlen, "out of memory merging the results");
-        rc = -1;
-        goto done;
+        hist_free(h);
+        load_result_free(out);
+        return -1;
     }
-    send_all(g, 'S');
     uint64_t deadline = now_ms() + RESULT_WAIT_MS;
     for (int k = 0; k < g->n; k++) {
         struct child *c = &g->kids[k];
@@ -464,6 +499,75 @@ int gen_stop(struct gen *g, struct load_result *out, char *err, size_t errlen)
     }
     if (out->window_end_ns > out->window_start_ns)
         out->window_s = (double)(out->window_end_ns - out->window_start_ns) / 1e9;
+    hist_free(h);
+    return rc;
+}
+
+int gen_measured(struct gen *g, struct load_result *out, char *err, size_t errlen)
+{
+    if (g->local) {
+        if (load_measured(g->local, out) == 0)
+            return 0;
+        snprintf(err, errlen, "the generator could not report its measured window");
+        return -1;
+    }
+    send_all(g, 'P');
+    return collect(g, out, err, errlen);
+}
+
+int gen_step_begin(struct gen *g, double rate, double settle_s, double length_s, char *err,
+                   size_t errlen)
+{
+    if (g->local) {
+        if (load_step_begin(g->local, rate, settle_s, length_s) == 0)
+            return 0;
+        snprintf(err, errlen, "the generator could not start a step at %.0f req/s", rate);
+        return -1;
+    }
+    for (int k = 0; k < g->n; k++) {
+        double arg[3] = {rate * g->kids[k].conns / g->conns, settle_s, length_s};
+        char msg[1 + sizeof arg];
+        msg[0] = 'B';
+        memcpy(msg + 1, arg, sizeof arg);
+        if (write_all(g->kids[k].cmd_fd, msg, sizeof msg) < 0) {
+            snprintf(err, errlen, "generator process %d is gone", k);
+            return -1;
+        }
+    }
+    for (int k = 0; k < g->n; k++) {
+        char ok = 0;
+        if (read_all(g->kids[k].result_fd, &ok, 1, now_ms() + RESULT_WAIT_MS) < 0 || ok != '+') {
+            snprintf(err, errlen, "generator process %d could not start a step", k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int gen_step_end(struct gen *g, struct load_result *out, char *err, size_t errlen)
+{
+    if (g->local) {
+        if (load_step_end(g->local, out) == 0)
+            return 0;
+        snprintf(err, errlen, "the generator could not report its step");
+        return -1;
+    }
+    send_all(g, 'F');
+    return collect(g, out, err, errlen);
+}
+
+int gen_stop(struct gen *g, struct load_result *out, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    if (g->local) {
+        int rc = load_stop(g->local, out);
+        free(g);
+        if (rc < 0)
+            snprintf(err, errlen, "out of memory merging the results");
+        return rc;
+    }
+    send_all(g, 'S');
+    int rc = collect(g, out, err, errlen);
     /* reap them: they exit once their result is written */
     for (int k = 0; k < g->n; k++) {
         struct child *c = &g->kids[k];
@@ -476,10 +580,6 @@ int gen_stop(struct gen *g, struct load_result *out, char *err, size_t errlen)
             }
         }
     }
-done:
-    hist_free(h);
     gen_free(g);
-    if (rc < 0 && (!out->latency || !out->latency_raw))
-        load_result_free(out);
     return rc;
 }

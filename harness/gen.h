@@ -25,6 +25,14 @@ bool gen_quota_done(struct gen *g);
 uint64_t gen_progress(struct gen *g, uint64_t *errors);
 void gen_conns(struct gen *g, int *open, int *failed);
 
+/* The load.h calls of a capacity curve, over every process: the measured window while the
+ * load runs on, and open-loop steps (each process paces its share of rate). 0 ok; -1 with the
+ * cause in err. */
+int gen_measured(struct gen *g, struct load_result *out, char *err, size_t errlen);
+int gen_step_begin(struct gen *g, double rate, double settle_s, double length_s, char *err,
+                   size_t errlen);
+int gen_step_end(struct gen *g, struct load_result *out, char *err, size_t errlen);
+
 /* Stops every process and merges their results into *out (histograms merged, not
  * percentiles averaged). Frees g. 0 ok; -1 with the cause in err if a process died or could
  * not report (out then holds what the others measured). */

@@ -23,6 +23,15 @@ enum load_err {
     LOAD_ERR_N
 };
 
+#define LOAD_FDS_PER_THREAD 8  /* epoll, eventfd, timerfd and libev's spares */
+#define LOAD_FDS_RESERVED   64 /* stdio, /proc readers, the runner's pipes */
+
+/* File descriptors one generator process needs for conns connections on threads loops. */
+static inline long load_fds_needed(long conns, long threads)
+{
+    return conns + LOAD_FDS_PER_THREAD * (threads < conns ? threads : conns) + LOAD_FDS_RESERVED;
+}
+
 /* Name of an error kind as in the JSON ("connect", "read", ...). */
 const char *load_err_name(int kind);
 
@@ -45,8 +54,9 @@ struct load_opts {
     int first_idx;          /* index of this generator's first connection among all processes */
     int ramp_window;        /* most connections opened but not yet answered at once during the
                                ramp, over this process's loops; 0 = 1024 */
-    cpu_set_t cpus;         /* where the loop threads may run */
+    cpu_set_t cpus;         /* the generator's CPUs: loop j runs on the (j mod n)-th of them */
     bool pin;               /* apply cpus */
+    int first_loop;         /* index of this process's first loop among all processes' */
 };
 
 /* Counters of one phase; all answers are counted, only good ones go into the latency. */
@@ -93,6 +103,24 @@ void load_begin_measure(struct load *l);
 
 /* Freezes the counters; connections keep running until load_stop. */
 void load_end_measure(struct load *l);
+
+/* After load_end_measure: waits until every thread has closed the measured window, then merges
+ * it into *out (histograms allocated; load_result_free) while the connections keep running.
+ * load_stop reports the same window again. 0 ok; -1 out of memory or a thread did not answer. */
+int load_measured(struct load *l, struct load_result *out);
+
+/* An open-loop step at rate requests/s in total, after the measured window has ended: every
+ * connection's schedule restarts at the new rate (latency counts from the intended send time)
+ * and a new window opens. Only requests due from settle_s after the switch (the queues of the
+ * step before drain meanwhile), for length_s, count in it, as they are answered until
+ * load_step_end (give the last ones time); the window's rates are over those length_s.
+ * Returns once every thread has switched. 0 ok; -1 a bad argument or a thread did not
+ * answer. */
+int load_step_begin(struct load *l, double rate, double settle_s, double length_s);
+
+/* Closes the step and merges its window into *out (histograms allocated). The connections keep
+ * the step's pace until the next step or load_stop. 0 ok; -1 as load_measured. */
+int load_step_end(struct load *l, struct load_result *out);
 
 /* true once every thread has measured its share of o->requests (always false without). */
 bool load_quota_done(struct load *l);

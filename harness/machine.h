@@ -11,13 +11,6 @@
  * unlimited); *hard gets the hard one. */
 long machine_raise_nofile(long *hard);
 
-/* Chooses where to pin. want < 0: no pinning (returns -1). A CPU this process may not run
- * on is an error when explicit; a default one (or one equal to avoid, the other side's)
- * falls back to the first allowed CPU other than avoid, or to avoid itself on a one-CPU
- * machine; note says what happened. Returns the CPU, -1 for none, or -2 with the cause in
- * note. */
-int machine_pick_cpu(int want, bool explicit_, int avoid, char *note, size_t notelen);
-
 /* CPUs this process may run on (sched_getaffinity), at least 1. */
 int machine_cpu_count(void);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sysenv.h"
+#include "workload.h"
 
 void result_init(struct run_record *r, const struct cli_opts *o)
 {
@@ -23,6 +24,12 @@ void result_init(struct run_record *r, const struct cli_opts *o)
     s->ctx_voluntary = s->ctx_involuntary = s->ctx_perf = -1;
     s->cpu_user_s = s->cpu_sys_s = s->window_s = s->ctx_window_s = -1;
     s->maxrss_kib = s->nvcsw = s->nivcsw = -1;
+    r->bk.cpu_s = r->bk.window_s = -1;
+    r->bk.workers = -1;
+    r->data.size_mib = -1;
+    r->dev.fd = -1;
+    r->sat.backend_cpu = -1;
+    r->sat.client_cpus_busy = r->sat.server_cpus_busy = -1;
 }
 
 int result_add_sample(struct run_record *r, const struct sample *s)
@@ -57,6 +64,9 @@ void result_free(struct run_record *r)
     r->nsamples = r->samples_cap = 0;
     free(r->srv.stderr_text);
     r->srv.stderr_text = NULL;
+    free(r->bk.stderr_text);
+    r->bk.stderr_text = NULL;
+    inflight_close(&r->dev);
     if (r->load_done)
         load_result_free(&r->load);
     r->load_done = false;
@@ -108,10 +118,12 @@ static json_t *params_json(const struct run_record *r)
     json_object_set_new(p, "stack_kib", jlong(r->stack_kib));
     json_object_set_new(p, "server_cpu", r->srv.present ? jlong(r->server_cpu) : json_null());
     json_object_set_new(p, "client_cpu", jlong(r->client_cpu));
-    json_object_set_new(p, "threads", json_integer(o->threads));
+    json_object_set_new(p, "threads", json_integer(r->threads));
     /* beyond the agreed keys: enough to rerun it */
     json_object_set_new(p, "procs", json_integer(o->procs));
     json_object_set_new(p, "workers", jlong(r->workers));
+    json_object_set_new(p, "pin_workers", json_boolean(r->pin_workers));
+    json_object_set_new(p, "capacity", json_boolean(o->capacity));
     json_object_set_new(p, "requests",
                         o->requests ? json_integer((json_int_t)o->requests) : json_null());
     json_object_set_new(p, "target", json_string(r->target));
@@ -126,7 +138,47 @@ static json_t *params_json(const struct run_record *r)
     json_object_set_new(p, "nofile_soft", jlong(r->nofile_soft));
     json_object_set_new(p, "nofile_hard", jlong(r->nofile_hard));
     json_object_set_new(p, "server_command", r->srv.present ? jtext(r->srv.command) : json_null());
+    /* the wait kind */
+    long kib = o->file_kib >= 0 ? o->file_kib : o->io == IO_FILE ? (long)FILE_KIB_DEFAULT : -1;
+    const struct data_result *d = &r->data;
+    json_object_set_new(p, "io", json_string(workload_io_name(o->io)));
+    json_object_set_new(p, "io_sent", json_boolean(o->io_set));
+    json_object_set_new(p, "file_kib", jlong(kib));
+    json_object_set_new(p, "data_file", d->on ? jtext(d->path) : json_null());
+    json_object_set_new(p, "data_size_mib", d->on ? jlong(d->size_mib) : json_null());
+    json_object_set_new(p, "data_file_reused",
+                        d->on && d->reused >= 0 ? json_boolean(d->reused) : json_null());
+    json_object_set_new(p, "data_file_write_s",
+                        d->on && d->reused == 0 ? json_real(d->write_s) : json_null());
+    json_object_set_new(p, "upstream", r->bk.on ? jtext(r->bk.upstream) : json_null());
     return p;
+}
+
+static json_t *cpus_json(const struct cpu_list *l)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < l->n; i++)
+        json_array_append_new(a, json_integer(l->cpu[i]));
+    return a;
+}
+
+/* Where everything ran: the planner's answer (placement.h). */
+static json_t *placement_json(const struct run_record *r)
+{
+    const struct placement *p = &r->place;
+    json_t *j = json_object();
+    json_object_set_new(j, "server_cpus", cpus_json(&p->server));
+    json_object_set_new(j, "client_cpus", cpus_json(&p->client));
+    json_object_set_new(j, "backend_cpus", cpus_json(&p->backend));
+    json_object_set_new(j, "overlap", json_boolean(p->overlap));
+    json_object_set_new(j, "server_k", json_integer(p->server_k));
+    json_object_set_new(j, "cpus_allowed", cpus_json(&p->allowed));
+    /* beyond the agreed keys */
+    json_object_set_new(j, "server_pinned", json_boolean(p->server_pinned && p->server.n > 0));
+    json_object_set_new(j, "client_pinned", json_boolean(p->client_pinned));
+    json_object_set_new(j, "generator_loops", json_integer(r->threads * r->o->procs));
+    json_object_set_new(j, "note", p->note[0] ? json_string(p->note) : json_null());
+    return j;
 }
 
 static json_t *latency_json(const struct hist *h)
@@ -138,6 +190,35 @@ static json_t *latency_json(const struct hist *h)
         for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
             json_object_set_new(j, k[i], json_null());
     }
+    return j;
+}
+
+/* The figures client.saturated was decided on (set_saturation in runner.c has the rule). */
+static json_t *saturation_json(const struct run_record *r)
+{
+    const struct saturation *s = &r->sat;
+    const struct load_result *l = &r->load;
+    bool shares = s->backend_cpu >= 0;
+    json_t *j = json_object();
+    json_object_set_new(
+        j, "rule",
+        json_string("the busiest generator loop > 0.9 of a core, or the loops' CPU per second > "
+                    "0.9 x min(loops, generator CPUs); with a started backend on the "
+                    "generator's CPUs also (generator + backend CPU per second) / CPUs of both "
+                    "sets > 0.9"));
+    json_object_set_new(j, "threshold", json_real(0.9));
+    json_object_set_new(j, "cpus", json_integer(s->cpus));
+    json_object_set_new(j, "loops", json_integer(s->loops));
+    json_object_set_new(j, "generator_cpu_s", json_real(l->cpu_s));
+    json_object_set_new(j, "generator_cpu_max_thread", json_real(l->cpu_max_thread));
+    json_object_set_new(j, "window_s", json_real(l->window_s));
+    json_object_set_new(j, "backend_shares_cpus", json_boolean(shares));
+    json_object_set_new(j, "backend_cpu_s", jreal(r->bk.cpu_s, shares));
+    json_object_set_new(j, "busy", json_real(s->busy));
+    json_object_set_new(j, "client_cpus_busy",
+                        jreal(s->client_cpus_busy, s->client_cpus_busy >= 0));
+    json_object_set_new(j, "server_cpus_busy",
+                        jreal(s->server_cpus_busy, s->server_cpus_busy >= 0));
     return j;
 }
 
@@ -160,6 +241,7 @@ static json_t *client_json(const struct run_record *r)
     json_object_set_new(c, "latency_us", latency_json(r->load_done ? l->latency : NULL));
     json_object_set_new(c, "cpu_s", jreal(l->cpu_s, r->load_done));
     json_object_set_new(c, "saturated", json_boolean(r->saturated));
+    json_object_set_new(c, "saturation", r->load_done ? saturation_json(r) : json_null());
     /* beyond the agreed keys */
     json_object_set_new(c, "latency_uncorrected_us",
                         latency_json(r->load_done ? l->latency_raw : NULL));
@@ -182,8 +264,27 @@ static json_t *client_json(const struct run_record *r)
     return c;
 }
 
-static json_t *server_json(const struct server_result *s)
+json_t *result_counters(const char *text)
 {
+    if (!text)
+        return NULL;
+    const char *end = text + strlen(text);
+    while (end > text && (end[-1] == '\n' || end[-1] == '\r'))
+        end--;
+    const char *start = end;
+    while (start > text && start[-1] != '\n')
+        start--;
+    json_t *c = json_loadb(start, (size_t)(end - start), 0, NULL);
+    if (c && !json_is_object(c)) {
+        json_decref(c);
+        c = NULL;
+    }
+    return c;
+}
+
+static json_t *server_json(const struct run_record *r)
+{
+    const struct server_result *s = &r->srv;
     if (!s->present)
         return json_null();
     json_t *j = json_object();
@@ -224,24 +325,57 @@ static json_t *server_json(const struct server_result *s)
     json_object_set_new(j, "exit", s->exit_desc[0] ? json_string(s->exit_desc) : json_null());
     json_object_set_new(j, "killed", json_boolean(s->killed));
     /* the servers print one JSON line of counters on stderr when they stop */
-    json_t *counters = NULL;
+    json_t *counters = result_counters(s->stderr_text);
     if (s->stderr_text) {
-        const char *end = s->stderr_text + strlen(s->stderr_text);
-        while (end > s->stderr_text && (end[-1] == '\n' || end[-1] == '\r'))
-            end--;
-        const char *start = end;
-        while (start > s->stderr_text && start[-1] != '\n')
-            start--;
-        counters = json_loadb(start, (size_t)(end - start), 0, NULL);
-        if (counters && !json_is_object(counters)) {
-            json_decref(counters);
-            counters = NULL;
-        }
         size_t n = strlen(s->stderr_text);
         json_object_set_new(j, "stderr_tail",
                             jtext(n > 2048 ? s->stderr_text + n - 2048 : s->stderr_text));
     }
     json_object_set_new(j, "counters", counters ? counters : json_null());
+    json_object_set_new(j, "device_inflight", r->dev_on ? inflight_json(&r->dev) : json_null());
+    return j;
+}
+
+/* A counter of a counters object, or null. */
+static json_t *counter(json_t *counters, const char *key)
+{
+    json_t *v = counters ? json_object_get(counters, key) : NULL;
+    return json_is_integer(v) ? json_integer(json_integer_value(v)) : json_null();
+}
+
+static json_t *backend_json(const struct run_record *r)
+{
+    const struct backend_result *b = &r->bk;
+    if (!b->on)
+        return json_null();
+    json_t *j = json_object();
+    uint64_t req = r->load_done ? r->load.c.requests : 0;
+    bool cpu = b->cpu_s >= 0 && b->window_s > 0;
+    int ncpus = r->place.backend.n;
+    json_object_set_new(j, "upstream", jtext(b->upstream));
+    json_object_set_new(j, "started", json_boolean(b->started));
+    json_object_set_new(j, "command", b->started ? jtext(b->command) : json_null());
+    json_t *cpus = b->started ? json_array() : json_null();
+    for (int i = 0; b->started && i < ncpus; i++)
+        json_array_append_new(cpus, json_integer(r->place.backend.cpu[i]));
+    json_object_set_new(j, "cpus", cpus);
+    json_object_set_new(j, "shares_client_cpus",
+                        b->started ? json_boolean(b->shares_client_cpus) : json_null());
+    json_object_set_new(j, "pid", b->started ? json_integer(b->pid) : json_null());
+    json_object_set_new(j, "workers", b->started ? jlong(b->workers) : json_null());
+    json_object_set_new(j, "cpu_s", jreal(b->cpu_s, cpu));
+    json_object_set_new(j, "window_s", jreal(b->window_s, cpu));
+    json_object_set_new(
+        j, "cpu_util",
+        jreal(cpu && ncpus > 0 ? b->cpu_s / b->window_s / ncpus : 0, cpu && ncpus > 0));
+    json_object_set_new(j, "cpu_us_per_request",
+                        jreal(cpu && req ? b->cpu_s * 1e6 / (double)req : 0, cpu && req > 0));
+    json_t *counters = result_counters(b->stderr_text);
+    json_object_set_new(j, "accepted", counter(counters, "accepted"));
+    json_object_set_new(j, "requests", counter(counters, "requests"));
+    json_object_set_new(j, "counters", counters ? counters : json_null());
+    json_object_set_new(j, "exit", b->exit_desc[0] ? json_string(b->exit_desc) : json_null());
+    json_object_set_new(j, "killed", json_boolean(b->killed));
     return j;
 }
 
@@ -291,9 +425,12 @@ static json_t *samples_json(const struct run_record *r)
     json_t *a = json_array();
     for (int i = 0; i < r->nsamples; i++) {
         const struct sample *s = &r->samples[i];
-        json_array_append_new(a, json_pack("{sf so so so ss}", "t_s", s->t_s, "rss_kib",
-                                           jlong(s->rss_kib), "vsz_kib", jlong(s->vsz_kib),
-                                           "threads", jlong(s->threads), "phase", s->phase));
+        json_t *j =
+            json_pack("{sf so so so ss}", "t_s", s->t_s, "rss_kib", jlong(s->rss_kib), "vsz_kib",
+                      jlong(s->vsz_kib), "threads", jlong(s->threads), "phase", s->phase);
+        if (r->dev_on)
+            json_object_set_new(j, "device_inflight", jlong(s->device_inflight));
+        json_array_append_new(a, j);
     }
     return a;
 }
@@ -312,10 +449,13 @@ json_t *result_json(const struct run_record *r)
     json_object_set_new(doc, "status", json_string(r->failed ? "failed" : "ok"));
     json_object_set_new(doc, "failure", r->failed ? jtext(r->failure) : json_null());
     json_object_set_new(doc, "params", params_json(r));
+    json_object_set_new(doc, "placement", placement_json(r));
     json_object_set_new(doc, "env", sysenv_json());
     json_object_set_new(doc, "client", client_json(r));
-    json_object_set_new(doc, "server", server_json(&r->srv));
+    json_object_set_new(doc, "server", server_json(r));
+    json_object_set_new(doc, "backend", backend_json(r));
     json_object_set_new(doc, "derived", derived_json(r));
+    json_object_set_new(doc, "capacity", cap_json(&r->cap));
     json_object_set_new(doc, "samples", samples_json(r));
     return doc;
 }

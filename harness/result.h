@@ -6,8 +6,14 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <limits.h>
+#include <stdint.h>
+
+#include "capacity.h"
 #include "cli.h"
+#include "inflight.h"
 #include "load.h"
+#include "placement.h"
 
 #define RESULT_SCHEMA "tvt-run/1"
 
@@ -15,7 +21,8 @@
 struct sample {
     double t_s; /* since the server was ready (load: since the generator started) */
     long rss_kib, vsz_kib, threads;
-    const char *phase; /* "idle", "ramp", "warmup", "measure", "cooldown" (static) */
+    long device_inflight; /* io=file: reads in flight at the data file's device; -1 none */
+    const char *phase;    /* "idle", "ramp", "warmup", "measure", "cooldown" (static) */
 };
 
 /* Figures of the server process; a negative value means unknown (written as null). */
@@ -39,23 +46,67 @@ struct server_result {
     char command[1024]; /* how it was started */
 };
 
+/* The backend of a `run --io net`: the one the harness started, or --upstream's. */
+struct backend_result {
+    bool on;            /* run --io net: a `backend` object is written */
+    bool started;       /* the harness started it (false: --upstream, the rest unknown) */
+    char upstream[272]; /* HOST:PORT, handed to the server */
+    char command[512];
+    pid_t pid; /* 0 until started */
+    long workers;
+    double cpu_s, window_s;  /* user + sys over the measured window, and its span; < 0 unknown */
+    bool shares_client_cpus; /* it runs on (some of) the generator's CPUs */
+    char exit_desc[128];
+    bool killed;
+    char *stderr_text; /* its counters line last; owned */
+};
+
+/* The data file of a `run --io file`. */
+struct data_result {
+    bool on;
+    char path[PATH_MAX];
+    long size_mib; /* -1: an explicit --data-file */
+    int reused;    /* 1 reused, 0 written by this run, -1 an explicit --data-file */
+    double write_s;
+};
+
+/* The figures the saturated flag was decided on. */
+struct saturation {
+    int cpus;           /* CPUs of the generator (and of a backend sharing them) */
+    int loops;          /* generator loops over every process */
+    double busy;        /* generator (+ sharing backend) CPU per second of the window / cpus */
+    double backend_cpu; /* the sharing backend's CPU per second; < 0: none shares */
+    /* how busy the generator's and the server's CPUs were over the window counting every
+       process and the kernel's softirq work (/proc/stat), for reading the flag; < 0 unknown */
+    double client_cpus_busy, server_cpus_busy;
+};
+
 /* A whole run; the owner fills it, result_json reads it. */
 struct run_record {
     const struct cli_opts *o;
     const char *impl; /* "async", "thread", or the --name of a --server-cmd */
     bool failed;
     char failure[768];
-    int server_cpu, client_cpu; /* where they were pinned, -1 not pinned */
-    char cpu_note[160];
-    long stack_kib; /* -1: not set */
-    long workers;   /* server processes (--impl); -1: unknown (--server-cmd) */
+    struct placement place;
+    int server_cpu, client_cpu; /* the first CPU of each set, -1 not pinned */
+    char cpu_note[400];
+    int threads;      /* generator loops per process */
+    long stack_kib;   /* -1: not set */
+    long workers;     /* server processes (--impl); -1: unknown (--server-cmd) */
+    bool pin_workers; /* --pin-workers was passed: worker i on the i-th server CPU */
     int source_ips;
     char target[160];
     long nofile_soft, nofile_hard;
     bool load_done; /* load holds a merged result */
     struct load_result load;
     bool saturated;
+    struct saturation sat;
     struct server_result srv;
+    struct backend_result bk;
+    struct data_result data;
+    struct inflight dev; /* io=file in run: reads in flight at the data file's device */
+    bool dev_on;
+    struct capacity cap; /* --capacity; cap.on false otherwise */
     struct sample *samples;
     int nsamples, samples_cap;
 };
@@ -73,7 +124,11 @@ void result_fail(struct run_record *r, const char *fmt, ...) __attribute__((form
  * samples (and a few more keys). Caller owns it; NULL only if jansson cannot allocate. */
 json_t *result_json(const struct run_record *r);
 
-/* Frees what r owns (samples, the load result). */
+/* The last line of a server's stderr as a JSON object (its counters), or NULL. Caller owns
+ * it. */
+json_t *result_counters(const char *stderr_text);
+
+/* Frees what r owns (samples, the load result, the stderr texts). */
 void result_free(struct run_record *r);
 
 #endif

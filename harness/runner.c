@@ -10,17 +10,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capacity.h"
 #include "client_http.h"
 #include "gen.h"
 #include "machine.h"
 #include "perfcs.h"
+#include "place_opts.h"
+#include "placement.h"
 #include "probe.h"
+#include "runner_int.h"
 #include "spawn.h"
 #include "target.h"
+#include "workload.h"
 
-#define SAMPLE_NS       100000000ULL /* /proc every 100 ms */
-#define STOP_WAIT_MS    5000         /* SIGTERM, then this long before SIGKILL */
-#define SERVER_ARGS_MAX 64
+#define SAMPLE_NS    100000000ULL /* /proc every 100 ms */
+#define STOP_WAIT_MS 5000         /* SIGTERM, then this long before SIGKILL */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -29,7 +33,7 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static uint64_t now_ns(void)
+uint64_t runner_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -42,23 +46,6 @@ static void sleep_until(uint64_t t)
     /* EINTR (a signal) returns early: the caller looks at stop_signal */
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
-
-/* The state of one run while it goes. */
-struct runner {
-    const struct cli_opts *o;
-    struct run_record *r;
-    struct spawn *sp; /* NULL for `harness load` */
-    struct perfcs *perf;
-    struct gen *load;
-    uint64_t t0_ns; /* samples are timed from here */
-    uint64_t next_sample_ns;
-    uint64_t phase_ns, print_ns; /* start of the phase, last progress line */
-    uint64_t last_answers, last_change_ns, print_answers;
-    uint64_t stall_ns;
-    const char *phase;
-};
-
-enum until { UNTIL_TIME, UNTIL_RAMPED, UNTIL_QUOTA };
 
 static void last_line(const char *text, char *out, size_t outlen)
 {
@@ -75,11 +62,17 @@ static void sample_server(struct runner *x, uint64_t now)
 {
     struct probe p;
     struct server_result *s = &x->r->srv;
+    /* the device first: the /proc reads of a big tree take a while */
+    long inflight = x->r->dev_on ? inflight_sample(&x->r->dev) : -1;
     probe_read(x->sp->pid, NULL, PROBE_MEM, &p);
     if (!p.mem_ok)
         return;
-    struct sample smp = {(double)(now - x->t0_ns) / 1e9, p.mem.rss_kib, p.mem.vsz_kib,
-                         p.mem.threads, x->phase};
+    struct sample smp = {(double)(now - x->t0_ns) / 1e9,
+                         p.mem.rss_kib,
+                         p.mem.vsz_kib,
+                         p.mem.threads,
+                         inflight,
+                         x->phase};
     result_add_sample(x->r, &smp);
     if (p.mem.threads > s->threads_peak)
         s->threads_peak = p.mem.threads;
@@ -126,6 +119,16 @@ static int tick(struct runner *x, uint64_t now)
         }
         sample_server(x, now);
     }
+    if (x->bk) {
+        spawn_drain(x->bk);
+        if (spawn_poll_exit(x->bk)) {
+            last_line(x->bk->err, line, sizeof line);
+            result_fail(x->r, "the backend %s during the %s phase%s%s",
+                        spawn_describe(x->bk->status, desc, sizeof desc), x->phase,
+                        line[0] ? "; its stderr: " : "", line);
+            return -1;
+        }
+    }
     if (stop_signal) {
         result_fail(x->r, "interrupted by signal %d (%s) during the %s phase", (int)stop_signal,
                     strsignal(stop_signal), x->phase);
@@ -152,14 +155,14 @@ static int tick(struct runner *x, uint64_t now)
 
 /* Watches the run until `until` (a time, the end of the ramp, the request quota). 0 ok,
  * -1 failed. */
-static int watch(struct runner *x, const char *phase, uint64_t end_ns, enum until until)
+int runner_watch(struct runner *x, const char *phase, uint64_t end_ns, enum until until)
 {
     x->phase = phase;
-    x->phase_ns = x->print_ns = now_ns();
+    x->phase_ns = x->print_ns = runner_now_ns();
     if (x->load)
         x->print_answers = gen_progress(x->load, NULL);
     for (;;) {
-        uint64_t now = now_ns();
+        uint64_t now = runner_now_ns();
         if (until == UNTIL_RAMPED && gen_ramped(x->load))
             return 0;
         if (until == UNTIL_QUOTA && gen_quota_done(x->load))
@@ -215,89 +218,6 @@ static long window_median(const struct run_record *r, bool vsz)
     return m;
 }
 
-/* Where the server binaries are: $TVT_BIN_DIR, else the harness's own folder. */
-static void bin_dir(char *out, size_t len)
-{
-    const char *env = getenv("TVT_BIN_DIR");
-    if (env && *env) {
-        snprintf(out, len, "%s", env);
-        return;
-    }
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        snprintf(out, len, "bin");
-        return;
-    }
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf(out, len, "%s", self);
-}
-
-/* A server flag (--stack-kib, --workers) among those passed through after `--`, for the
- * record; else dflt. */
-static long flag_from_args(const struct cli_opts *o, const char *flag, long dflt)
-{
-    size_t n = strlen(flag);
-    for (int i = 0; i < o->n_server_args; i++) {
-        const char *a = o->server_args[i];
-        if (strcmp(a, flag) == 0 && i + 1 < o->n_server_args)
-            return atol(o->server_args[i + 1]);
-        if (strncmp(a, flag, n) == 0 && a[n] == '=')
-            return atol(a + n + 1);
-    }
-    return dflt;
-}
-
-static int start_server(struct runner *x)
-{
-    const struct cli_opts *o = x->o;
-    struct server_result *s = &x->r->srv;
-    char err[512], path[PATH_MAX + 16], stackbuf[24], workersbuf[24];
-    char *argv_buf[SERVER_ARGS_MAX + 8];
-    int n = 0;
-    if (o->impl) {
-        char dir[PATH_MAX];
-        bin_dir(dir, sizeof dir);
-        snprintf(path, sizeof path, "%s/%s_server", dir, o->impl);
-        argv_buf[n++] = path;
-        argv_buf[n++] = "--host";
-        argv_buf[n++] = "127.0.0.1";
-        argv_buf[n++] = "--port";
-        argv_buf[n++] = "0";
-        if (o->stack_kib >= 0) {
-            snprintf(stackbuf, sizeof stackbuf, "%ld", o->stack_kib);
-            argv_buf[n++] = "--stack-kib";
-            argv_buf[n++] = stackbuf;
-        }
-        if (o->workers >= 0) {
-            snprintf(workersbuf, sizeof workersbuf, "%ld", o->workers);
-            argv_buf[n++] = "--workers";
-            argv_buf[n++] = workersbuf;
-        }
-        for (int i = 0; i < o->n_server_args && n < SERVER_ARGS_MAX - 1; i++)
-            argv_buf[n++] = o->server_args[i];
-        argv_buf[n] = NULL;
-        size_t off = 0;
-        for (int i = 0; i < n && off < sizeof s->command; i++)
-            off += (size_t)snprintf(s->command + off, sizeof s->command - off, "%s%s", i ? " " : "",
-                                    argv_buf[i]);
-    } else {
-        snprintf(s->command, sizeof s->command, "%s", o->server_cmd);
-    }
-    if (spawn_start(x->sp, argv_buf, o->server_cmd, x->r->server_cpu, err, sizeof err) < 0) {
-        result_fail(x->r, "%s%s", err,
-                    o->impl ? " (build the servers with `make`, or point TVT_BIN_DIR at them)"
-                            : "");
-        return -1;
-    }
-    s->present = true;
-    s->pid = x->sp->pid;
-    return 0;
-}
-
 /* The target of a spawned server: its `listening on` line, unless --target was given. */
 static int server_target(struct runner *x, struct load_opts *lo, char *host, size_t hostlen)
 {
@@ -342,7 +262,7 @@ static void collect_server_exit(struct runner *x)
         result_fail(x->r, "the server %s after SIGTERM (expected status 0)", s->exit_desc);
 }
 
-static uint64_t mid_ns(const struct probe *p)
+uint64_t runner_mid_ns(const struct probe *p)
 {
     return p->t_ns + (p->t_end_ns - p->t_ns) / 2;
 }
@@ -362,7 +282,7 @@ static void fill_window(struct runner *x, const struct probe *a, const struct pr
             s->ctx_voluntary = 0;
         if (s->ctx_involuntary < 0)
             s->ctx_involuntary = 0;
-        s->ctx_window_s = (double)(mid_ns(cb) - mid_ns(ca)) / 1e9;
+        s->ctx_window_s = (double)(runner_mid_ns(cb) - runner_mid_ns(ca)) / 1e9;
     }
     if (a->perf_cs >= 0 && b->perf_cs >= 0)
         s->ctx_perf = b->perf_cs - a->perf_cs;
@@ -370,7 +290,7 @@ static void fill_window(struct runner *x, const struct probe *a, const struct pr
         s->cpu_user_s = b->cpu_user_s - a->cpu_user_s;
         s->cpu_sys_s = b->cpu_sys_s - a->cpu_sys_s;
     }
-    s->window_s = (double)(mid_ns(b) - mid_ns(a)) / 1e9;
+    s->window_s = (double)(runner_mid_ns(b) - runner_mid_ns(a)) / 1e9;
 }
 
 static void fill_steady(struct runner *x, const struct probe *idle, const struct probe *st)
@@ -398,14 +318,38 @@ static void fill_steady(struct runner *x, const struct probe *idle, const struct
     }
 }
 
+/* saturated: the busiest generator loop used > 90% of a core, or the loops > 90% of
+ * min(loops, generator CPUs); and when a backend the harness started shares the generator's
+ * CPUs, (generator CPU + backend CPU) per second of the window > 90% of the CPUs of both
+ * sets together. r->sat keeps the figures. */
 static void set_saturation(struct run_record *r, const struct load_opts *lo)
 {
     const struct load_result *l = &r->load;
+    const struct backend_result *b = &r->bk;
+    struct saturation *s = &r->sat;
     int cores = lo->pin ? CPU_COUNT(&lo->cpus) : machine_cpu_count();
-    int loops = r->o->threads * r->o->procs;
-    int usable = loops < cores ? loops : cores;
-    r->saturated =
-        l->cpu_max_thread > 0.9 || (l->window_s > 0 && l->cpu_s / l->window_s > 0.9 * usable);
+    s->loops = r->threads * r->o->procs;
+    int usable = s->loops < cores ? s->loops : cores;
+    double gen = l->window_s > 0 ? l->cpu_s / l->window_s : 0;
+    s->cpus = usable;
+    s->busy = usable > 0 ? gen / usable : 0;
+    s->backend_cpu = -1;
+    r->saturated = l->cpu_max_thread > 0.9 || gen > 0.9 * usable;
+    if (b->started && b->shares_client_cpus && b->cpu_s >= 0 && b->window_s > 0) {
+        const struct placement *p = &r->place;
+        cpu_set_t both;
+        CPU_ZERO(&both);
+        for (int i = 0; i < p->client.n; i++)
+            CPU_SET(p->client.cpu[i], &both);
+        for (int i = 0; i < p->backend.n; i++)
+            CPU_SET(p->backend.cpu[i], &both);
+        int n = p->client.n > 0 && p->backend.n > 0 ? CPU_COUNT(&both) : machine_cpu_count();
+        s->backend_cpu = b->cpu_s / b->window_s;
+        s->cpus = n;
+        s->busy = (gen + s->backend_cpu) / n;
+        if (s->busy > 0.9)
+            r->saturated = true;
+    }
 }
 
 static int prepare_load(struct runner *x, struct load_opts *lo, const char *host, char *err,
@@ -414,7 +358,7 @@ static int prepare_load(struct runner *x, struct load_opts *lo, const char *host
     const struct cli_opts *o = x->o;
     struct run_record *r = x->r;
     lo->conns = o->conns;
-    lo->threads = o->threads;
+    lo->threads = r->threads;
     lo->rate = o->rate;
     lo->think_ms = o->think_ms;
     lo->connect_rate = o->connect_rate;
@@ -423,8 +367,18 @@ static int prepare_load(struct runner *x, struct load_opts *lo, const char *host
     lo->connect_timeout_ms = o->connect_timeout_ms;
     lo->requests = o->requests;
     lo->expect_bytes = o->body_check ? o->bytes : -1;
-    lo->request_len = chttp_format_request(lo->request, sizeof lo->request, host, o->path,
-                                           o->wait_us, o->work_us, o->bytes);
+    /* io= and file_kib= only when asked for: a server that predates the wait kinds (or a
+       contestant that does not have them) keeps answering the plain timer requests */
+    struct chttp_query q = {
+        o->wait_us,
+        o->work_us,
+        o->bytes,
+        o->io_set ? workload_io_name(o->io) : NULL,
+        o->file_kib >= 0   ? o->file_kib
+        : o->io == IO_FILE ? (long)FILE_KIB_DEFAULT
+                           : -1,
+    };
+    lo->request_len = chttp_format_request_q(lo->request, sizeof lo->request, host, o->path, &q);
     if (lo->request_len < 0) {
         snprintf(err, errlen, "the request for --path '%s' does not fit in %zu bytes", o->path,
                  sizeof lo->request);
@@ -448,11 +402,45 @@ static int prepare_load(struct runner *x, struct load_opts *lo, const char *host
     }
     r->source_ips = lo->source_ips;
     CPU_ZERO(&lo->cpus);
-    if (r->client_cpu >= 0) {
-        CPU_SET(r->client_cpu, &lo->cpus);
-        lo->pin = true;
-    }
+    for (int i = 0; i < r->place.client.n; i++)
+        CPU_SET(r->place.client.cpu[i], &lo->cpus);
+    lo->pin = r->place.client.n > 0;
+    lo->first_loop = 0;
     return 0;
+}
+
+/* The measured window has just ended: the server's CPU, switches and perf count over it, and
+ * its memory with the connections still open ("at steady state"). */
+static void close_window(struct runner *x, const struct probe *idle, const struct probe *start,
+                         const struct probe *ctx_start)
+{
+    struct probe end, ctx_end, steady;
+    pid_t pid = x->sp->pid;
+    probe_read(pid, x->perf, PROBE_CPU | PROBE_PERF, &end);
+    probe_read(pid, NULL, PROBE_CTX, &ctx_end);
+    fill_window(x, start, &end, ctx_start, &ctx_end);
+    x->r->dev.window_on = false;
+    if (x->bk) {
+        struct probe b;
+        struct backend_result *bk = &x->r->bk;
+        probe_read(x->bk->pid, NULL, PROBE_CPU, &b);
+        if (x->bk_start.cpu_ok && b.cpu_ok) {
+            bk->cpu_s = b.cpu_user_s + b.cpu_sys_s - x->bk_start.cpu_user_s - x->bk_start.cpu_sys_s;
+            bk->window_s = (double)(runner_mid_ns(&b) - runner_mid_ns(&x->bk_start)) / 1e9;
+        }
+    }
+    probe_read(pid, x->perf, PROBE_MEM | PROBE_SYS | PROBE_PSS, &steady);
+    fill_steady(x, idle, &steady);
+}
+
+/* The window's end for both CPU sets (/proc/stat). */
+static void close_cpu_window(struct runner *x)
+{
+    struct cpustat c, s;
+    cpustat_read(&x->r->place.client, &c);
+    cpustat_read(&x->r->place.server, &s);
+    x->r->sat.client_cpus_busy = cpustat_busy(&x->cs_client, &c);
+    x->r->sat.server_cpus_busy = cpustat_busy(&x->cs_server, &s);
 }
 
 /* A run that failed before measuring says what the connections ran into. */
@@ -467,23 +455,15 @@ static void append_first_errors(struct run_record *r)
     }
 }
 
-static void note_cpu(struct run_record *r, const char *note)
-{
-    if (!note[0])
-        return;
-    size_t n = strlen(r->cpu_note);
-    snprintf(r->cpu_note + n, sizeof r->cpu_note - n, "%s%s", n ? "; " : "", note);
-}
-
 int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t errlen)
 {
     struct runner x = {.o = o, .r = r};
     struct spawn *sp = NULL;
     struct load_opts lo;
-    struct probe idle, start, end, ctx_start, ctx_end, steady;
-    char host[192] = "", note[160];
+    struct probe idle, start, ctx_start;
+    char host[192] = "", srv_list[256], cli_list[256];
     char why[600];
-    bool measuring = false;
+    bool measuring = false, window_closed = false;
     int rc, open = 0, failed = 0;
     double ramp_cap_s;
 
@@ -492,25 +472,22 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     memset(&idle, 0, sizeof idle);
     r->nofile_soft = machine_raise_nofile(&r->nofile_hard);
     r->impl = o->impl ? o->impl : o->server_cmd ? (o->name ? o->name : "custom") : NULL;
-    r->stack_kib = o->cmd == CLI_RUN ? flag_from_args(o, "--stack-kib", o->stack_kib) : -1;
-    r->workers = o->impl ? flag_from_args(o, "--workers", o->workers >= 0 ? o->workers : 1) : -1;
+    r->stack_kib = o->cmd == CLI_RUN ? launch_flag_from_args(o, "--stack-kib", o->stack_kib) : -1;
+    r->workers =
+        o->impl ? launch_flag_from_args(o, "--workers", o->workers >= 0 ? o->workers : 1) : -1;
 
     /* where to pin: decided before this process pins itself, so both see every CPU */
-    if (o->cmd == CLI_RUN) {
-        r->server_cpu = machine_pick_cpu(o->server_cpu, o->server_cpu_set, -1, note, sizeof note);
-        if (r->server_cpu == -2) {
-            snprintf(err, errlen, "--server-cpu: %s", note);
-            return 2;
-        }
-        note_cpu(r, note);
-    }
-    r->client_cpu =
-        machine_pick_cpu(o->client_cpu, o->client_cpu_set, r->server_cpu, note, sizeof note);
-    if (r->client_cpu == -2) {
-        snprintf(err, errlen, "--client-cpu: %s", note);
+    if (place_from_opts(o, r, err, errlen) < 0)
         return 2;
+    if (o->capacity) {
+        r->cap.slo_ms = o->slo_ms > 0 ? o->slo_ms
+                                      : cap_default_slo_ms(o->wait_us, o->work_us, r->cap.slo_rule,
+                                                           sizeof r->cap.slo_rule);
+        if (o->slo_ms > 0)
+            snprintf(r->cap.slo_rule, sizeof r->cap.slo_rule, "--slo-ms %g", o->slo_ms);
+        r->cap.server_k = r->place.server.n > 0 ? r->place.server.n : machine_cpu_count();
+        r->cap.conns = o->conns;
     }
-    note_cpu(r, note);
     if (o->target && target_resolve(o->target, o->allow_remote, &lo.target, &lo.target_len, host,
                                     sizeof host, err, errlen) < 0)
         return 2;
@@ -523,12 +500,18 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     signal(SIGPIPE, SIG_IGN);
     stop_signal = 0;
 
+    /* the fds, the data file (a GiB takes seconds: before the server starts), the backend */
+    if (waitkind_prepare(&x, &stop_signal, err, errlen) < 0) {
+        result_free(r);
+        return 2;
+    }
+
     x.stall_ns = (uint64_t)((o->stall_s > 0 ? o->stall_s
                                             : 5.0 + o->think_ms / 1000.0 +
                                                   (o->rate > 0 ? o->conns / o->rate : 0) +
                                                   o->wait_us / 1e6 + o->work_us / 1e6) *
                             1e9);
-    x.t0_ns = now_ns();
+    x.t0_ns = runner_now_ns();
     x.next_sample_ns = x.t0_ns;
     x.phase = "idle";
 
@@ -541,7 +524,18 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         x.sp = sp;
         sp->pid = -1;
         sp->out_fd = sp->err_fd = -1;
-        if (start_server(&x) < 0)
+        if (r->bk.on && !o->upstream) {
+            x.bk = calloc(1, sizeof *x.bk);
+            if (!x.bk) {
+                result_fail(r, "out of memory");
+                goto finish;
+            }
+            x.bk->pid = -1;
+            x.bk->out_fd = x.bk->err_fd = -1;
+            if (launch_backend(&x) < 0)
+                goto finish;
+        }
+        if (launch_server(&x) < 0)
             goto finish;
         if (spawn_wait_ready(sp, o->ready_timeout_ms,
                              o->target ? (const struct sockaddr *)&lo.target : NULL, lo.target_len,
@@ -554,9 +548,9 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         pid_t tree[PROBE_TREE_MAX];
         int ntree = probe_tree(sp->pid, tree, PROBE_TREE_MAX);
         x.perf = perfcs_open(tree, ntree, r->srv.ctx_perf_note, sizeof r->srv.ctx_perf_note);
-        x.t0_ns = now_ns();
+        x.t0_ns = runner_now_ns();
         x.next_sample_ns = x.t0_ns;
-        if (watch(&x, "idle", x.t0_ns + (uint64_t)(o->idle_s * 1e9), UNTIL_TIME) < 0)
+        if (runner_watch(&x, "idle", x.t0_ns + (uint64_t)(o->idle_s * 1e9), UNTIL_TIME) < 0)
             goto finish;
         probe_read(sp->pid, x.perf, PROBE_MEM | PROBE_SYS, &idle);
         if (idle.mem_ok) {
@@ -574,6 +568,10 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
             spawn_cleanup(sp);
             free(sp);
         }
+        if (x.bk) {
+            spawn_cleanup(x.bk);
+            free(x.bk);
+        }
         perfcs_close(x.perf);
         return 2;
     }
@@ -586,20 +584,26 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         goto finish;
     }
     if (!o->quiet) {
+        const struct placement *p = &r->place;
         printf("%s %s: %d connections, %d thread%s", o->cmd == CLI_RUN ? r->impl : "load",
-               r->target, o->conns, o->threads, o->threads == 1 ? "" : "s");
+               r->target, o->conns, r->threads, r->threads == 1 ? "" : "s");
         if (o->procs > 1)
             printf(" x %d processes", o->procs);
-        printf(", %s loop", o->rate > 0 ? "open" : "closed");
+        printf(", %s loop", o->capacity   ? "closed then open (capacity)"
+                            : o->rate > 0 ? "open"
+                                          : "closed");
         if (o->cmd == CLI_RUN)
-            printf("; server on CPU %d", r->server_cpu);
-        printf("; generator on CPU %d%s%s\n", r->client_cpu, r->cpu_note[0] ? "; " : "",
+            printf("; server on CPU%s %s", p->server.n == 1 ? "" : "s",
+                   p->server.n ? place_format(&p->server, srv_list, sizeof srv_list) : "any");
+        printf("; generator on CPU%s %s%s%s%s\n", p->client.n == 1 ? "" : "s",
+               p->client.n ? place_format(&p->client, cli_list, sizeof cli_list) : "any",
+               p->overlap ? " (overlapping the server's)" : "", r->cpu_note[0] ? "; " : "",
                r->cpu_note);
         fflush(stdout);
     }
     ramp_cap_s = (o->connect_rate > 0 ? o->conns / o->connect_rate : 0) +
                  (o->connect_retries + 1) * (o->connect_timeout_ms / 1000.0 + 1.0) + 10.0;
-    if (watch(&x, "ramp", now_ns() + (uint64_t)(ramp_cap_s * 1e9), UNTIL_RAMPED) < 0)
+    if (runner_watch(&x, "ramp", runner_now_ns() + (uint64_t)(ramp_cap_s * 1e9), UNTIL_RAMPED) < 0)
         goto finish;
     gen_conns(x.load, &open, &failed);
     if (open == 0) {
@@ -610,32 +614,39 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         goto finish;
     }
     gen_start_traffic(x.load);
-    if (watch(&x, "warmup", now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME) < 0)
+    if (runner_watch(&x, "warmup", runner_now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME) < 0)
         goto finish;
     if (sp) {
         probe_read(sp->pid, NULL, PROBE_CTX, &ctx_start);
         probe_read(sp->pid, x.perf, PROBE_CPU | PROBE_PERF, &start);
     }
+    if (x.bk)
+        probe_read(x.bk->pid, NULL, PROBE_CPU, &x.bk_start);
+    cpustat_read(&r->place.client, &x.cs_client);
+    cpustat_read(&r->place.server, &x.cs_server);
+    r->dev.window_on = true;
     gen_begin_measure(x.load);
     measuring = true;
     if (o->requests)
-        watch(&x, "measure", UINT64_MAX, UNTIL_QUOTA);
+        runner_watch(&x, "measure", UINT64_MAX, UNTIL_QUOTA);
     else
-        watch(&x, "measure", now_ns() + (uint64_t)(o->duration_s * 1e9), UNTIL_TIME);
+        runner_watch(&x, "measure", runner_now_ns() + (uint64_t)(o->duration_s * 1e9), UNTIL_TIME);
+    if (o->capacity && !r->failed) {
+        /* the closed-loop phase is the run's window; the steps come after it */
+        gen_end_measure(x.load);
+        close_cpu_window(&x);
+        close_window(&x, &idle, &start, &ctx_start);
+        window_closed = true;
+        capacity_run(&x);
+    }
 
 finish:
     if (x.load) {
         gen_end_measure(x.load);
-        if (measuring && sp) {
-            probe_read(sp->pid, x.perf, PROBE_CPU | PROBE_PERF, &end);
-            probe_read(sp->pid, NULL, PROBE_CTX, &ctx_end);
-            fill_window(&x, &start, &end, &ctx_start, &ctx_end);
-        }
-        if (measuring && sp) {
-            /* connections still open: memory "at steady state" */
-            probe_read(sp->pid, x.perf, PROBE_MEM | PROBE_SYS | PROBE_PSS, &steady);
-            fill_steady(&x, &idle, &steady);
-        }
+        if (measuring && !window_closed)
+            close_cpu_window(&x);
+        if (measuring && sp && !window_closed)
+            close_window(&x, &idle, &start, &ctx_start);
         int stop_rc = gen_stop(x.load, &r->load, why, sizeof why);
         x.load = NULL;
         if (r->load.latency)
@@ -656,6 +667,12 @@ finish:
                         (unsigned long long)errs);
         }
     }
+    if (o->capacity && !r->cap.on) {
+        /* the run ended before the curve began: an empty one that says so */
+        cap_plan(&r->cap, 0, o->steps, o->step_min_s);
+        snprintf(r->cap.note, sizeof r->cap.note,
+                 "the run ended before the curve began (see failure): no steps");
+    }
     perfcs_close(x.perf);
     x.perf = NULL;
     if (sp) {
@@ -667,6 +684,13 @@ finish:
         r->srv.stderr_text = sp->err_len ? strdup(sp->err) : NULL;
         free(sp);
     }
+    /* after the server: its last answers may still wait on it */
+    if (x.bk) {
+        launch_backend_stop(&x, STOP_WAIT_MS);
+        free(x.bk);
+        x.bk = NULL;
+    }
+    r->dev.window_on = false;
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     return r->failed ? 1 : 0;

@@ -35,19 +35,15 @@ const char *spawn_describe(int status, char *buf, size_t len)
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
-static void child(int outw, int errw, int execw, char *const argv[], const char *shell_cmd, int cpu,
-                  pid_t parent)
+static void child(int outw, int errw, int execw, char *const argv[], const char *shell_cmd,
+                  const cpu_set_t *cpus, pid_t parent)
 {
     setpgid(0, 0); /* a terminal's ^C reaches the harness, which stops the server itself */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(127); /* the harness died before the prctl took effect */
-    if (cpu >= 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(cpu, &set);
-        sched_setaffinity(0, sizeof set, &set);
-    }
+    if (cpus)
+        sched_setaffinity(0, sizeof *cpus, cpus);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -77,8 +73,8 @@ static void child(int outw, int errw, int execw, char *const argv[], const char 
     _exit(127);
 }
 
-int spawn_start(struct spawn *s, char *const argv[], const char *shell_cmd, int cpu, char *err,
-                size_t errlen)
+int spawn_start(struct spawn *s, char *const argv[], const char *shell_cmd, const cpu_set_t *cpus,
+                char *err, size_t errlen)
 {
     int outp[2] = {-1, -1}, errp[2] = {-1, -1}, execp[2] = {-1, -1};
     memset(s, 0, sizeof *s);
@@ -95,7 +91,7 @@ int spawn_start(struct spawn *s, char *const argv[], const char *shell_cmd, int 
         goto fail;
     }
     if (s->pid == 0)
-        child(outp[1], errp[1], execp[1], argv, shell_cmd, cpu, parent);
+        child(outp[1], errp[1], execp[1], argv, shell_cmd, cpus, parent);
     close(outp[1]);
     close(errp[1]);
     close(execp[1]);

@@ -2,6 +2,7 @@
 #ifndef TVT_SPAWN_H
 #define TVT_SPAWN_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/resource.h>
@@ -26,9 +27,10 @@ struct spawn {
 
 /* Starts argv[0] (a path) with argv, or /bin/sh -c "exec CMD" when shell_cmd is set. The
  * child gets its own process group, dies with the harness (PR_SET_PDEATHSIG) and is pinned
- * to cpu (-1: not pinned). 0 ok; -1 with the cause in err. */
-int spawn_start(struct spawn *s, char *const argv[], const char *shell_cmd, int cpu, char *err,
-                size_t errlen);
+ * to cpus (NULL: not pinned), which everything it starts inherits. 0 ok; -1 with the cause in
+ * err. */
+int spawn_start(struct spawn *s, char *const argv[], const char *shell_cmd, const cpu_set_t *cpus,
+                char *err, size_t errlen);
 
 /* Waits up to timeout_ms for `listening on HOST:PORT` on stdout, or, when probe is not NULL,
  * for probe to accept a connection. 0 ready; -1 with the cause (exit status, last stderr

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: the sweep of both servers, the head-of-line case, hyperfine, the
 # microbenchmarks, then the plots and REPORT.md with its verdicts, in one results folder.
-#   scripts/bench.sh [--profile smoke|quick|full] [--out DIR]
+#   scripts/bench.sh [--profile smoke|quick|full] [--out DIR] [--server-cpus K]
 #     smoke  < 1 min, the tests' profile: 1-100 connections, waits 0 and 1 ms
 #     quick  the default, < 5 min: 1-10k connections, waits 0, 1 and 10 ms
 #     full   < 45 min: 1 connection to one process's fd limit, 3 repeats; Tokio, Go and
@@ -19,12 +19,15 @@ cd "$(dirname "$0")/.."
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 profile=quick
 out=
+server_cpus=${SERVER_CPUS:-}
 while [ $# -gt 0 ]; do
     case "$1" in
     --profile) profile=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --profile=*) profile=${1#*=}; shift ;;
     --out) out=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --out=*) out=${1#*=}; shift ;;
+    --server-cpus) server_cpus=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --server-cpus=*) server_cpus=${1#*=}; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -36,6 +39,13 @@ esac
 [ -n "$out" ] || out=results/latest
 out=${out%/}
 bin=${TVT_BIN_DIR:-bin}
+sweep_args=(--profile "$profile" --out "$out" --bin "$bin")
+if [ -n "$server_cpus" ]; then
+    case "$server_cpus" in
+    *[!0-9]* | 0) echo "bench.sh: --server-cpus (SERVER_CPUS) must be a whole number >= 1, not '$server_cpus'" >&2; exit 2 ;;
+    esac
+    sweep_args+=(--server-cpus "$server_cpus")
+fi
 
 for prog in harness async_server thread_server; do
     if [ ! -x "$bin/$prog" ]; then
@@ -63,14 +73,14 @@ start=$(date +%s)
 # The expected time, from the plan and per-run timings measured on a 2-core VM (the sweep
 # refines its ETA as runs finish); microbenchmarks and plots added.
 case "$profile" in smoke) micro_s=10 ;; quick) micro_s=60 ;; full) micro_s=200 ;; esac
-if sweep_s=$(python3 scripts/sweep.py --profile "$profile" --out "$out" --bin "$bin" --estimate); then
+if sweep_s=$(python3 scripts/sweep.py "${sweep_args[@]}" --estimate); then
     total_s=$((sweep_s + micro_s + 20))
     echo "bench.sh: profile $profile: expected about $((total_s / 60)) min $((total_s % 60)) s" \
         "(sweep $((sweep_s / 60)) min $((sweep_s % 60)) s, microbenchmarks ~${micro_s} s, plots ~20 s)"
 fi
 
 rc=0
-python3 scripts/sweep.py --profile "$profile" --out "$out" --bin "$bin" || rc=$?
+python3 scripts/sweep.py "${sweep_args[@]}" || rc=$?
 if [ "$rc" -ne 0 ]; then
     # 130: interrupted; what ran is kept, and plots.sh can still report it.
     echo "bench.sh: the sweep stopped (exit $rc); partial results in $out" >&2

@@ -10,6 +10,10 @@
 #    generator on the second; the async/nginx ratio per round and its median (target
 #    >= 1.0). The thread server and the contestants `scripts/contestants.sh list` gives
 #    (Tokio, Go) run in the same rounds as extra rows. Runs warm up for min(1, S/5) s.
+#    uring_server (when built) runs in the same rounds: uring/async of req/s and of server
+#    CPU per request (issue 15).
+# 3. Capacity at the same SLO (`harness run --capacity`, open loop): async_server and
+#    nginx per round, their ratio (issue 13).
 # 2. One async_server per round, loaded in turn by `wrk -t1 -c50 -dS` and by
 #    `harness load --threads 1 --conns 50 --duration S --warmup 0` (wrk has no warm-up),
 #    both on the generator CPU: the harness/wrk ratio per round and its median
@@ -96,6 +100,12 @@ if [ -z "$nginx_cmd" ]; then
         skips+=("skip.nginx=nginx is not installed (apt-get install nginx-light, or scripts/deps.sh --contestants as root)")
     fi
 fi
+if [ -x "$bin/uring_server" ]; then
+    others+=(uring)
+    other_cmd[uring]=""
+else
+    skips+=("skip.uring=$bin/uring_server not built (make)")
+fi
 for want in tokio-current tokio-multi go; do
     [ -n "${other_cmd[$want]+x}" ] ||
         skips+=("skip.$want=not built in $bin (make contestants, or scripts/contestants.sh build --bin $bin)")
@@ -140,8 +150,10 @@ trap 'stop_server; echo "$PROG: interrupted; partial runs in $out/runs" >&2; exi
 run_cost=$((duration + 2)) # warm-up, idle baseline, start and stop
 gen_cost=$((2 * duration + 2))
 n_servers=$((1 + ${#others[@]} + (${#nginx_cmd} > 0 ? 1 : 0)))
-total_cost=$((rounds * (n_servers * run_cost + have_wrk * gen_cost)))
-total_steps=$((rounds * (n_servers + 2 * have_wrk)))
+n_cap=$((1 + (${#nginx_cmd} > 0 ? 1 : 0)))
+cap_cost=$((duration + 8)) # the closed-loop phase, 8 steps of at least 0.5 s, settling
+total_cost=$((rounds * (n_servers * run_cost + n_cap * cap_cost + have_wrk * gen_cost)))
+total_steps=$((rounds * (n_servers + n_cap + 2 * have_wrk)))
 done_cost=0 step=0 t0=$(date +%s)
 fmt_s() { local s=$1; if [ "$s" -ge 60 ]; then printf '%dm%02ds' $((s / 60)) $((s % 60)); else printf '%ds' "$s"; fi; }
 progress() { # ROUND NAME COST WHAT
@@ -277,13 +289,18 @@ for r in $(seq 1 "$rounds"); do
         run_server "$r" nginx "${cflags[@]}"
     fi
     for name in "${others[@]}"; do
-        if [ "$name" = thread ]; then
-            run_server "$r" thread --impl thread
+        if [ "$name" = thread ] || [ "$name" = uring ]; then
+            run_server "$r" "$name" --impl "$name"
         else
             contestant_flags "$r" "$name" "${other_cmd[$name]}"
             run_server "$r" "$name" "${cflags[@]}"
         fi
     done
+    run_server "$r" cap-async --impl async --capacity --steps 8 --step-min-s 0.5
+    if [ -n "$nginx_cmd" ]; then
+        contestant_flags "$r" cap-nginx "$nginx_cmd"
+        run_server "$r" cap-nginx "${cflags[@]}" --capacity --steps 8 --step-min-s 0.5
+    fi
     if [ "$have_wrk" = 1 ]; then
         if start_server "$r"; then
             run_wrk "$r"
@@ -301,7 +318,7 @@ done
     conns="$conns" wrk_conns="$wrk_conns" bytes="$bytes" wait_us=0 work_us=0 \
     server_cpu="$scpu" client_cpu="$ccpu" bin="$bin" \
     loadavg_start="$load_start" loadavg_end="$(loadavg)" \
-    harness_load_warmup_s=0 elapsed_s="$(($(date +%s) - t0))" \
+    harness_load_warmup_s=0 capacity=true elapsed_s="$(($(date +%s) - t0))" \
     others="$(
         IFS=,
         echo "${others[*]}"

@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# Builds and lists the contestants: Tokio, Go and nginx servers that speak the
-# suite's protocol, each optional, each built only where its toolchain is.
+# Builds and lists the contestants: Tokio, Rust std::thread, Go and nginx servers
+# that speak the suite's protocol, each optional, each built only where its
+# toolchain is.
 #
 #   scripts/contestants.sh build [--bin DIR] [--build DIR] [--strict]
-#       builds bin/tokio_server (cargo, offline, from Debian's crates in
-#       /usr/share/cargo/registry) and bin/go_server (go, standard library only),
-#       checks that nginx is there, and says plainly what it skipped and why.
-#       Exits 0 when something was skipped or failed (the C suite does not need
-#       them); with --strict a failed build (toolchain present) exits 1.
+#       builds the Rust workspace contestants/rust (cargo, offline, from Debian's
+#       crates in /usr/share/cargo/registry): bin/tokio_server,
+#       bin/rust_thread_server, bin/tokio_micro; and bin/go_server (go, standard
+#       library only); checks that nginx is there, and says plainly what it
+#       skipped and why. Exits 0 when something was skipped or failed (the C
+#       suite does not need them); with --strict a failed build (toolchain
+#       present) exits 1.
 #   scripts/contestants.sh list [--bin DIR]
 #       one line per contestant that is ready to run: NAME<TAB>COMMAND<TAB>QUERY
 #       COMMAND runs through `harness run --server-cmd 'COMMAND'` from the repo
-#       root. Without placeholders it prints `listening on HOST:PORT` itself.
-#       With them, the caller substitutes {port} (a free port, e.g. from
-#       `contestants/nginx/nginx.sh port`; pass --target 127.0.0.1:{port} too),
-#       {dir} (an empty run folder of its own) and {bytes} (the body size).
-#       QUERY is `query` when the server honours wait_us, work_us and bytes per
-#       request, `fixed` when it answers wait 0, work 0 and {bytes} whatever is
-#       asked (nginx): run those at such points only.
+#       root. Without {port} it prints `listening on HOST:PORT` itself.
+#       Placeholders the caller substitutes:
+#         {workers}  the CPUs the server gets (K; export TVT_SERVER_CPUS=K too),
+#                    where a runtime is sized by it: tokio-multi's worker
+#                    threads, Go's GOMAXPROCS, nginx's worker_processes
+#         {port}     a free port (nginx cannot take 0; e.g. from
+#                    `contestants/nginx/nginx.sh port`); pass --target
+#                    127.0.0.1:{port} too
+#         {dir}      an empty run folder of the caller's
+#         {bytes}    the body size
+#       QUERY is `query` when the server honours wait_us, work_us, bytes, io and
+#       file_kib per request, `fixed` when it answers wait 0, work 0 and {bytes}
+#       whatever is asked (nginx): run those at such points only.
 #   scripts/contestants.sh --help
 #
 # Defaults: --bin bin, --build build/contestants; JOBS (default 2) parallel jobs.
@@ -32,7 +41,7 @@ STRICT=0
 JOBS=${JOBS:-2}
 
 usage() {
-    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -62,34 +71,49 @@ install_bin() {
     mv -f "$BIN/.$2.tmp" "$BIN/$2"
 }
 
-build_tokio() {
-    local cargo log crate reg=/usr/share/cargo/registry
+# The Rust workspace (contestants/rust): the Tokio server, the std::thread
+# server and the Tokio microbenchmark, sharing the protocol crate.
+RUST_BINS=(tokio_server rust_thread_server tokio_micro)
+RUST_CRATES=(tokio-1 httparse-1 libc-0.2)
+RUST_APT="apt-get install cargo librust-tokio-dev librust-httparse-dev librust-libc-dev"
+
+build_rust() {
+    local cargo log crate b reg=/usr/share/cargo/registry
     if ! cargo=$(command -v cargo); then
-        skipped+=("tokio: no cargo on PATH (apt-get install cargo librust-tokio-dev librust-httparse-dev librust-libc-dev)")
+        skipped+=("rust (tokio_server, rust_thread_server, tokio_micro): no cargo on PATH ($RUST_APT)")
         return
     fi
     local missing=()
-    for crate in tokio-1 httparse-1 libc-0.2; do
+    for crate in "${RUST_CRATES[@]}"; do
         compgen -G "$reg/$crate.*" >/dev/null || missing+=("$crate")
     done
     if [ ${#missing[@]} -gt 0 ]; then
-        skipped+=("tokio: Debian's crates ${missing[*]} are not in $reg (apt-get install librust-tokio-dev librust-httparse-dev librust-libc-dev)")
+        skipped+=("rust: Debian's crates ${missing[*]} are not in $reg ($RUST_APT)")
         return
     fi
     local target
-    mkdir -p "$BUILD/tokio"
-    target=$(cd "$BUILD/tokio" && pwd)
-    log=$target/../tokio.log
-    echo "CARGO contestants/tokio ($("$cargo" --version 2>/dev/null || echo cargo), offline)"
+    mkdir -p "$BUILD/rust"
+    target=$(cd "$BUILD/rust" && pwd)
+    log=$target/../rust.log
+    echo "CARGO contestants/rust ($("$cargo" --version 2>/dev/null || echo cargo), offline)"
     # Cargo.lock is not kept: cargo 1.83+ writes a version 4 lock file that
     # Debian's cargo 1.65 cannot read, and the crate folder pins every version.
-    if (cd contestants/tokio && rm -f Cargo.lock &&
-        CARGO_TARGET_DIR="$target" "$cargo" build --release --offline --jobs "$JOBS") >"$log" 2>&1; then
-        install_bin "$target/release/tokio_server" tokio_server
-        built+=("$BIN/tokio_server")
+    # The version strings go into tokio_micro's JSON (env.git_commit, cc_version,
+    # tokio_version).
+    if (cd contestants/rust && rm -f Cargo.lock &&
+        TVT_VERSION=$(git describe --always --dirty 2>/dev/null || echo unknown) \
+            TVT_RUSTC_VERSION=$(rustc --version 2>/dev/null || echo rustc) \
+            TVT_TOKIO_VERSION=$(cd "$reg" && ls -d tokio-1.* 2>/dev/null | head -n 1 | sed 's/^tokio-//') \
+            CARGO_TARGET_DIR="$target" "$cargo" build --release --offline --jobs "$JOBS" &&
+        rm -f Cargo.lock) >"$log" 2>&1; then
+        for b in "${RUST_BINS[@]}"; do
+            install_bin "$target/release/$b" "$b"
+            built+=("$BIN/$b")
+        done
     else
+        rm -f contestants/rust/Cargo.lock
         tail -n 25 "$log" >&2
-        failed+=("tokio: cargo build failed (full log: $log)")
+        failed+=("rust: cargo build failed (full log: $log)")
     fi
 }
 
@@ -130,7 +154,7 @@ has_nginx() {
 
 case "$cmd" in
 build)
-    build_tokio
+    build_rust
     build_go
     check_nginx
     for b in "${built[@]}"; do echo "contestants: ready: $b"; done
@@ -142,15 +166,21 @@ build)
     exit 0
     ;;
 list)
+    # tokio-current and rust-threads are not sized: one thread runs every task,
+    # and threads spread over whatever CPUs there are (the models the claims
+    # describe); their --workers would be processes, as the C servers'.
     if [ -x "$BIN/tokio_server" ]; then
         printf 'tokio-current\t%s --runtime current --port 0\tquery\n' "$BIN/tokio_server"
-        printf 'tokio-multi\t%s --runtime multi --port 0\tquery\n' "$BIN/tokio_server"
+        printf 'tokio-multi\t%s --runtime multi --workers {workers} --port 0\tquery\n' "$BIN/tokio_server"
+    fi
+    if [ -x "$BIN/rust_thread_server" ]; then
+        printf 'rust-threads\t%s --port 0\tquery\n' "$BIN/rust_thread_server"
     fi
     if [ -x "$BIN/go_server" ]; then
-        printf 'go\t%s --port 0\tquery\n' "$BIN/go_server"
+        printf 'go\t%s --workers {workers} --port 0\tquery\n' "$BIN/go_server"
     fi
     if has_nginx; then
-        printf 'nginx\tcontestants/nginx/nginx.sh exec {dir} --port {port} --bytes {bytes}\tfixed\n'
+        printf 'nginx\tcontestants/nginx/nginx.sh exec {dir} --port {port} --bytes {bytes} --workers {workers}\tfixed\n'
     fi
     exit 0
     ;;

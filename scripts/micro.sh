@@ -13,6 +13,9 @@
 #   OUTDIR/micro/switch_pinned.json          switch_bench --json, all units on one CPU
 #   OUTDIR/micro/switch_unpinned.json        switch_bench --json, the scheduler's choice
 #   OUTDIR/micro/perf_sched_pipe.json        the kernel's own figure, or why it is missing
+#   OUTDIR/micro/spawn_tokio-*_<runtime>.json, spawn_std-thread.json, switch_tokio_*.json
+#                                            bin/tokio_micro (make contestants), when built:
+#                                            Tokio tasks and Rust threads, same keys
 #   OUTDIR/micro/manifest.json               profile, files written, failures
 #   OUTDIR/hyperfine/spawn_<N>.json          hyperfine --export-json: whole-process time
 #                                            to create and tear down N tasks vs N threads
@@ -87,6 +90,10 @@ failures=()
 written=()
 step=0
 total=10
+tokio=""
+[ -x "$bin/tokio_micro" ] && tokio="$bin/tokio_micro" && total=$((total + 6))
+# (contestants are built into bin/ even when the C programs come from elsewhere)
+[ -z "$tokio" ] && [ -x "$here/bin/tokio_micro" ] && tokio="$here/bin/tokio_micro" && total=$((total + 6))
 progress() { step=$((step + 1)); echo "micro.sh: [$step/$total] $*"; }
 
 # run_json NAME CMD...: runs a benchmark that writes $micro/NAME.json.
@@ -124,6 +131,29 @@ progress "switch_bench pinned to CPU $cpu: rings $sw_rings, $sw_iters passes"
 run_json switch_pinned "$bin/switch_bench" --mech all --ring "$sw_rings" --iters "$sw_iters" --pin "$cpu"
 progress "switch_bench unpinned: rings $sw_rings, $sw_iters passes"
 run_json switch_unpinned "$bin/switch_bench" --mech all --ring "$sw_rings" --iters "$sw_iters"
+
+# The same in Rust, when the contestants are built: Tokio tasks (both runtimes) and
+# std::threads, in the C benchmarks' JSON, so the report and the plots read them alike.
+if [ -n "$tokio" ]; then
+    for rt in current multi; do
+        progress "tokio_micro spawn tokio-timer ($rt runtime): N=$task_counts"
+        run_json "spawn_tokio-timer_$rt" "$tokio" spawn --kind tokio-timer --runtime "$rt" \
+            --counts "$task_counts"
+    done
+    progress "tokio_micro spawn tokio-chan (multi runtime): N=$task_counts"
+    run_json spawn_tokio-chan_multi "$tokio" spawn --kind tokio-chan --runtime multi \
+        --counts "$task_counts"
+    progress "tokio_micro spawn std-thread: N=$thread_counts"
+    run_json spawn_std-thread "$tokio" spawn --kind std-thread --counts "$thread_counts" \
+        ${until_failure:+"$until_failure"}
+    # the threads' rings once (with the current-thread runtime), the tasks' with both
+    progress "tokio_micro switch (current runtime, and std threads) pinned to CPU $cpu: rings $sw_rings"
+    run_json switch_tokio_current "$tokio" switch --runtime current --mech all \
+        --ring "$sw_rings" --iters "$sw_iters" --pin "$cpu"
+    progress "tokio_micro switch (multi runtime) pinned to CPU $cpu: rings $sw_rings"
+    run_json switch_tokio_multi "$tokio" switch --runtime multi --kind task \
+        --ring "$sw_rings" --iters "$sw_iters" --pin "$cpu"
+fi
 
 # Whole-command time is what C5 ("tasks are cheap to create") is about: process start,
 # creation, teardown and exit, as a user would see them.

@@ -24,11 +24,27 @@ var body = func() []byte {
 	return b
 }()
 
-// serve runs one connection until the peer closes, an error answer, or a
-// `Connection: close` request. Pipelined requests wait in the buffer until
-// the one before them is answered. Go multiplexes these goroutines over its
-// own threads and netpoller: thread-style code on an event loop.
-func serve(c *net.TCPConn, defaults workload) {
+// server is what every connection shares.
+type server struct {
+	defaults        workload
+	idle            time.Duration // 0: never
+	upstream        *upstream     // nil: io=net answers 400
+	upstreamTimeout time.Duration
+	data            *dataFile // nil: io=file answers 400
+}
+
+// isTimeout: a deadline passed (the idle timeout).
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+// serve runs one connection until the peer closes, an error answer, an idle
+// timeout, or a `Connection: close` request. Pipelined requests wait in the
+// buffer until the one before them is answered. Go multiplexes these
+// goroutines over its own threads and netpoller: thread-style code on an
+// event loop.
+func serve(c *net.TCPConn, srv *server, id uint64) {
 	defer func() {
 		c.Close()
 		count(ctrClosed)
@@ -36,15 +52,51 @@ func serve(c *net.TCPConn, defaults workload) {
 	buf := make([]byte, readBuf)
 	start, end := 0, 0
 	out := make([]byte, 0, 256)
+	var be *backend    // at the first io=net request
+	var fileBuf []byte // at the first io=file request
+	var r *rng
+	// The whole request must arrive within the idle timeout, as in the C
+	// thread server: one read deadline per request.
+	setDeadline := func() {
+		if srv.idle > 0 {
+			c.SetReadDeadline(time.Now().Add(srv.idle))
+		}
+	}
+	// gone counts how a read ended the connection; mid: part of a request is in.
+	gone := func(err error, mid bool) {
+		if isTimeout(err) {
+			count(ctrIdleTimeouts)
+		}
+		if mid {
+			count(ctrAborted)
+		} else if err != io.EOF && !isTimeout(err) && !errors.Is(err, syscall.ECONNRESET) {
+			count(ctrIOErrors) // a reset between requests is a close
+		}
+	}
+	write := func(bufs net.Buffers) bool {
+		if srv.idle > 0 {
+			c.SetWriteDeadline(time.Now().Add(srv.idle))
+		}
+		if _, err := bufs.WriteTo(c); err != nil { // one writev, as the C servers
+			if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+				count(ctrAborted)
+			} else {
+				count(ctrIOErrors)
+			}
+			return false
+		}
+		return true
+	}
+	setDeadline()
 	for {
 		for start < end {
-			p := parseHead(buf[start:end], defaults)
+			p := parseHead(buf[start:end], srv.defaults)
 			if p.status == 0 {
 				break
 			}
 			if p.status != 200 {
 				countStatus(p.status)
-				c.Write(appendError(out[:0], p.status, p.why))
+				write(net.Buffers{appendError(out[:0], p.status, p.why)})
 				return
 			}
 			start += p.headLen
@@ -58,39 +110,74 @@ func serve(c *net.TCPConn, defaults workload) {
 				start += take
 				skip -= take
 				if skip > 0 {
-					n, _ := c.Read(buf)
+					n, err := c.Read(buf)
 					if n == 0 {
-						count(ctrAborted)
+						gone(err, true)
 						return
 					}
 					start, end = 0, n
 				}
 			}
 			w := req.work
-			if w.waitUS > 0 {
-				time.Sleep(time.Duration(w.waitUS) * time.Microsecond)
-			}
-			spin(w.workUS)
-			out = appendHeadOK(out[:0], int(w.bytes), req.keepAlive, req.minor)
-			count(ctrRequests)
-			var err error
-			if req.headOnly || w.bytes == 0 {
-				_, err = c.Write(out)
-			} else {
-				bufs := net.Buffers{out, body[:w.bytes]} // one writev, as the C servers
-				_, err = bufs.WriteTo(c)
-			}
-			if err != nil {
-				if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
-					count(ctrAborted)
-				} else {
-					count(ctrIOErrors)
-				}
+			if w.io == ioNet && srv.upstream == nil {
+				countStatus(400)
+				write(net.Buffers{appendError(out[:0], 400, "io=net needs the server started with --upstream HOST:PORT")})
 				return
+			}
+			if w.io == ioFile && srv.data == nil {
+				countStatus(400)
+				write(net.Buffers{appendError(out[:0], 400, "io=file needs the server started with --data-file PATH")})
+				return
+			}
+			var failure error
+			status := 0
+			switch w.io {
+			case ioTimer:
+				if w.waitUS > 0 {
+					time.Sleep(time.Duration(w.waitUS) * time.Microsecond)
+				}
+			case ioNet:
+				if be == nil {
+					be = &backend{}
+				}
+				if failure = be.exchange(srv.upstream, w.waitUS, srv.upstreamTimeout); failure != nil {
+					status = 502
+					count(ctrStatus502)
+					count(ctrUpstreamErrors)
+				}
+			case ioFile:
+				n := int(w.fileKiB) * 1024
+				if len(fileBuf) < n {
+					fileBuf = alignedBuf(n)
+				}
+				if r == nil {
+					r = newRng(id)
+				}
+				if failure = srv.data.read(fileBuf[:n], r); failure != nil {
+					status = 500
+					count(ctrFileErrors)
+				}
+			}
+			if failure != nil {
+				if !write(net.Buffers{appendFailure(out[:0], status, failure.Error(), req.keepAlive, req.minor)}) {
+					return
+				}
+			} else {
+				spin(w.workUS)
+				out = appendHeadOK(out[:0], int(w.bytes), req.keepAlive, req.minor)
+				count(ctrRequests)
+				bufs := net.Buffers{out}
+				if !req.headOnly && w.bytes > 0 {
+					bufs = append(bufs, body[:w.bytes])
+				}
+				if !write(bufs) {
+					return
+				}
 			}
 			if !req.keepAlive {
 				return
 			}
+			setDeadline() // the next request's time starts now
 		}
 		if start == end {
 			start, end = 0, 0
@@ -108,11 +195,7 @@ func serve(c *net.TCPConn, defaults workload) {
 		n, err := c.Read(buf[end:])
 		end += n
 		if err != nil {
-			if start < end {
-				count(ctrAborted)
-			} else if err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
-				count(ctrIOErrors) // a reset between requests is a close
-			}
+			gone(err, start < end)
 			return
 		}
 	}

@@ -1,14 +1,12 @@
-// http.go: request framing and answers, the same rules as common/framing.c and
-// common/response.c, parsed by hand (the standard library's net/http would
-// bring its own connection handling, which is not what is measured).
+// http.go: request framing, the same rules as common/framing.c, parsed by hand
+// (the standard library's net/http would bring its own connection handling,
+// which is not what is measured); the answers are in answer.go.
 package main
 
 import (
 	"bytes"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
 )
 
 const (
@@ -19,12 +17,39 @@ const (
 	waitUSMax     = 60000000
 	workUSMax     = 10000000
 	bytesMax      = 1 << 20
+	fileKiBMin    = 4
+	fileKiBMax    = 1024
+	fileKiBRule   = "a multiple of 4 from 4 to 1024"
 )
 
+// What a request waits on.
+const (
+	ioTimer = iota // waitUS of time.Sleep
+	ioNet          // a request to the --upstream backend, which answers after waitUS
+	ioFile         // fileKiB read with O_DIRECT at a random aligned offset of --data-file
+)
+
+var ioNames = []string{"timer", "net", "file"}
+
+func parseIO(s string) (int, bool) {
+	for i, n := range ioNames {
+		if s == n {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func fileKiBOK(v uint64) bool {
+	return v >= fileKiBMin && v <= fileKiBMax && v%4 == 0
+}
+
 type workload struct {
-	waitUS uint32 // simulated external I/O: time.Sleep
-	workUS uint32 // CPU time the serving thread burns
-	bytes  uint32 // body length of the answer
+	waitUS  uint32 // the wait: a timer, or the backend's (io=net)
+	workUS  uint32 // CPU time the serving thread burns
+	bytes   uint32 // body length of the answer
+	io      int    // ioTimer, ioNet, ioFile
+	fileKiB uint32 // io=file: KiB per read
 }
 
 type request struct {
@@ -262,8 +287,22 @@ func parseQuery(q []byte, w *workload) string {
 			field, max = &next.workUS, workUSMax
 		case "bytes":
 			field, max = &next.bytes, bytesMax
+		case "io":
+			k, ok := parseIO(string(value))
+			if !ok {
+				return "io must be timer, net or file, not '" + clip(value, 32) + "'"
+			}
+			next.io = k
+			continue
+		case "file_kib":
+			v, ok := decimal(value, fileKiBMax)
+			if !ok || !fileKiBOK(v) {
+				return "file_kib must be " + fileKiBRule
+			}
+			next.fileKiB = uint32(v)
+			continue
 		default:
-			return "unknown query parameter '" + clip(pair[:eq], 32) + "' (known: wait_us, work_us, bytes)"
+			return "unknown query parameter '" + clip(pair[:eq], 32) + "' (known: wait_us, work_us, bytes, io, file_kib)"
 		}
 		v, ok := decimal(value, max)
 		if !ok {
@@ -288,82 +327,4 @@ func decimal(s []byte, max uint64) (uint64, bool) {
 		v = v*10 + uint64(c-'0')
 	}
 	return v, v <= max
-}
-
-// dateCache holds the Date header's text and the second it shows, formatted
-// once a second and swapped atomically, since goroutines share it.
-type dateCache struct {
-	sec  int64
-	text []byte
-}
-
-var date atomic.Value // *dateCache
-
-func dateText() []byte {
-	now := time.Now()
-	if d, _ := date.Load().(*dateCache); d != nil && d.sec == now.Unix() {
-		return d.text
-	}
-	d := &dateCache{sec: now.Unix(), text: []byte(now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT"))}
-	date.Store(d)
-	return d.text
-}
-
-const serverHeader = "Server: tvt-go\r\n"
-
-// appendHeadOK appends the head of a 200 (status line to blank line).
-func appendHeadOK(out []byte, bodyLen int, keepAlive bool, minor int) []byte {
-	out = append(out, "HTTP/1.1 200 OK\r\n"+serverHeader+"Date: "...)
-	out = append(out, dateText()...)
-	out = append(out, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
-	out = strconv.AppendInt(out, int64(bodyLen), 10)
-	out = append(out, "\r\n"...)
-	// HTTP/1.0 clients keep the connection only when told so.
-	if !keepAlive {
-		out = append(out, "Connection: close\r\n"...)
-	} else if minor == 0 {
-		out = append(out, "Connection: keep-alive\r\n"...)
-	}
-	return append(out, "\r\n"...)
-}
-
-func reason(status int) string {
-	switch status {
-	case 200:
-		return "OK"
-	case 400:
-		return "Bad Request"
-	case 404:
-		return "Not Found"
-	case 405:
-		return "Method Not Allowed"
-	case 413:
-		return "Content Too Large"
-	case 414:
-		return "URI Too Long"
-	case 431:
-		return "Request Header Fields Too Large"
-	case 505:
-		return "HTTP Version Not Supported"
-	}
-	return "Unknown"
-}
-
-// appendError appends a whole error answer (the reason as a text body,
-// Connection: close).
-func appendError(out []byte, status int, why string) []byte {
-	if len(why) > 200 {
-		why = why[:200]
-	}
-	out = append(out, "HTTP/1.1 "...)
-	out = strconv.AppendInt(out, int64(status), 10)
-	out = append(out, ' ')
-	out = append(out, reason(status)...)
-	out = append(out, "\r\n"+serverHeader+"Date: "...)
-	out = append(out, dateText()...)
-	out = append(out, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
-	out = strconv.AppendInt(out, int64(len(why)+1), 10)
-	out = append(out, "\r\nConnection: close\r\n\r\n"...)
-	out = append(out, why...)
-	return append(out, '\n')
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -28,19 +29,29 @@ const (
 	ctrStatus413
 	ctrStatus414
 	ctrStatus431
+	ctrStatus502
+	ctrStatus503
 	ctrStatus505
 	ctrAborted
+	ctrIdleTimeouts
 	ctrIOErrors
 	ctrAcceptErrors
 	ctrAcceptEmfile
+	ctrThreadCreateFailed
+	ctrOutOfMemory
+	ctrUnfinishedAtExit
+	ctrUpstreamErrors
+	ctrFileErrors
 	ctrCount
 )
 
-// counterNames are the keys of common/counters.c.
+// counterNames are the keys of common/counters.c, every one, zero where a
+// goroutine server cannot meet the event, so that all servers' lines read alike.
 var counterNames = [ctrCount]string{
 	"accepted", "closed", "requests", "status_400", "status_404", "status_405", "status_413",
-	"status_414", "status_431", "status_505", "aborted", "io_errors", "accept_errors",
-	"accept_emfile",
+	"status_414", "status_431", "status_502", "status_503", "status_505", "aborted",
+	"idle_timeouts", "io_errors", "accept_errors", "accept_emfile", "thread_create_failed",
+	"out_of_memory", "unfinished_at_exit", "upstream_errors", "file_errors",
 }
 
 var counters [ctrCount]uint64
@@ -77,9 +88,11 @@ func countersJSON() string {
 const usageText = `usage: go_server [options]
 HTTP/1.1 keep-alive server of the tasks-vs-threads suite, in Go (a contestant):
 one goroutine per connection on raw net, standard library only.
-GET /?wait_us=N&work_us=N&bytes=N waits wait_us (time.Sleep), burns work_us of the
-thread's CPU time, then answers 200 with a body of ` + "`bytes`" + ` bytes; the flags set
-the defaults.
+GET /?wait_us=N&work_us=N&bytes=N&io=KIND&file_kib=K waits (io=timer: time.Sleep;
+io=net: a net.Conn to the backend, with deadlines; io=file: os.File.ReadAt with
+O_DIRECT, which blocks a thread: Go's poller cannot wait for a file), burns
+work_us of the thread's CPU time, then answers 200 with a body of ` + "`bytes`" + `
+bytes; the flags set the defaults.
 
   --host ADDR            address to bind (default 127.0.0.1)
   --port N               port; 0 lets the kernel pick (default 0)
@@ -87,11 +100,29 @@ the defaults.
   --work-us N            default CPU per request, 0..10000000 (default 0)
   --bytes N              default body length, 0..1048576 (default 64)
   --backlog N            listen backlog (default 4096; capped by somaxconn)
+  --idle-timeout-ms N    close a connection that sends no whole request this
+                         long; 0 never (default 60000)
+  --io timer|net|file    default wait kind (query key io=; default timer):
+                         net: GET /?wait_us=W&work_us=0&bytes=0 to --upstream on
+                         one keep-alive backend connection per client connection;
+                         file: file_kib KiB at a random 4 KiB-aligned offset of
+                         --data-file (wait_us unused)
+  --upstream HOST:PORT   the io=net backend (loopback only, unless --allow-remote)
+  --allow-remote         allow an --upstream that is not a loopback address
+  --upstream-timeout-ms N  connect + answer bound of a backend request; past it
+                         502 (default 5000)
+  --data-file PATH       the io=file data file: a regular file of at least
+                         1024 KiB on a filesystem that supports O_DIRECT
+  --file-kib K           default KiB per io=file read, a multiple of 4 from 4 to
+                         1024 (default 4; query key file_kib=)
+  --workers N            GOMAXPROCS: the threads that run goroutines at once
+                         (default: the CPUs this process may run on)
   -h, --help             this text
 
-GOMAXPROCS (default: the CPUs this process may run on) sets the threads that run
-goroutines. Prints ` + "`listening on HOST:PORT`" + ` on stdout when ready. On SIGTERM or
-SIGINT prints one JSON line of counters on stderr and exits 0.
+Prints ` + "`listening on HOST:PORT`" + ` on stdout when ready. On SIGTERM or
+SIGINT prints one JSON line of counters on stderr and exits 0. Exit 1: a
+runtime failure; 2: a usage error or a --data-file that cannot be read with
+O_DIRECT.
 `
 
 type opts struct {
@@ -99,6 +130,8 @@ type opts struct {
 	port     uint64
 	defaults workload
 	backlog  uint64
+	srv      server
+	workers  uint64
 }
 
 func usageError(msg string) {
@@ -110,13 +143,23 @@ func parseArgs() opts {
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(new(nullWriter))
 	var o opts
-	var wait, work, bytes uint64
+	var wait, work, bytes, idle, upTimeout, fileKiB uint64
+	var ioKind, upstreamArg, dataFile string
+	var allowRemote bool
 	fs.StringVar(&o.host, "host", "127.0.0.1", "")
 	fs.Uint64Var(&o.port, "port", 0, "")
 	fs.Uint64Var(&wait, "wait-us", 0, "")
 	fs.Uint64Var(&work, "work-us", 0, "")
 	fs.Uint64Var(&bytes, "bytes", 64, "")
 	fs.Uint64Var(&o.backlog, "backlog", 4096, "")
+	fs.Uint64Var(&idle, "idle-timeout-ms", 60000, "")
+	fs.StringVar(&ioKind, "io", "timer", "")
+	fs.StringVar(&upstreamArg, "upstream", "", "")
+	fs.BoolVar(&allowRemote, "allow-remote", false, "")
+	fs.Uint64Var(&upTimeout, "upstream-timeout-ms", 5000, "")
+	fs.StringVar(&dataFile, "data-file", "", "")
+	fs.Uint64Var(&fileKiB, "file-kib", 4, "")
+	fs.Uint64Var(&o.workers, "workers", 0, "")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -133,18 +176,55 @@ func parseArgs() opts {
 	if fs.NArg() > 0 {
 		usageError(fmt.Sprintf("unexpected argument '%s' (try --help)", fs.Arg(0)))
 	}
-	check := func(flag string, v, max uint64) uint32 {
-		if v > max {
-			usageError(fmt.Sprintf("--%s: '%d' is not an integer from 0 to %d", flag, v, max))
+	check := func(flag string, v, min, max uint64) uint32 {
+		if v < min || v > max {
+			usageError(fmt.Sprintf("--%s: '%d' is not an integer from %d to %d", flag, v, min, max))
 		}
 		return uint32(v)
 	}
-	check("port", o.port, 65535)
-	check("backlog", o.backlog, 1<<31-1)
+	check("port", o.port, 0, 65535)
+	check("backlog", o.backlog, 0, 1<<20)
+	if o.workers != 0 {
+		check("workers", o.workers, 1, 1024)
+	}
+	kind, ok := parseIO(ioKind)
+	if !ok {
+		usageError(fmt.Sprintf("--io: '%s' is not timer, net or file", ioKind))
+	}
+	if !fileKiBOK(fileKiB) {
+		usageError(fmt.Sprintf("--file-kib: '%d' is not %s", fileKiB, fileKiBRule))
+	}
 	o.defaults = workload{
-		waitUS: check("wait-us", wait, waitUSMax),
-		workUS: check("work-us", work, workUSMax),
-		bytes:  check("bytes", bytes, bytesMax),
+		waitUS:  check("wait-us", wait, 0, waitUSMax),
+		workUS:  check("work-us", work, 0, workUSMax),
+		bytes:   check("bytes", bytes, 0, bytesMax),
+		io:      kind,
+		fileKiB: uint32(fileKiB),
+	}
+	o.srv = server{
+		defaults:        o.defaults,
+		idle:            time.Duration(check("idle-timeout-ms", idle, 0, 24*3600*1000)) * time.Millisecond,
+		upstreamTimeout: time.Duration(check("upstream-timeout-ms", upTimeout, 1, 3600000)) * time.Millisecond,
+	}
+	if upstreamArg != "" {
+		up, err := parseUpstream(upstreamArg, allowRemote)
+		if err != nil {
+			usageError(err.Error())
+		}
+		o.srv.upstream = up
+	}
+	if kind == ioNet && o.srv.upstream == nil {
+		usageError("--io net needs --upstream HOST:PORT (the backend to ask)")
+	}
+	if kind == ioFile && dataFile == "" {
+		usageError("--io file needs --data-file PATH (the file to read)")
+	}
+	if dataFile != "" {
+		d, err := openDataFile(dataFile)
+		if err != nil {
+			usageError(err.Error())
+		}
+		o.srv.data = d
 	}
 	return o
 }
@@ -199,12 +279,13 @@ func listen(o opts) (*net.TCPListener, error) {
 	return l.(*net.TCPListener), nil
 }
 
-func acceptLoop(l *net.TCPListener, defaults workload) {
-	for {
+func acceptLoop(l *net.TCPListener, srv *server) {
+	for id := uint64(1); ; {
 		c, err := l.AcceptTCP()
 		if err == nil {
 			count(ctrAccepted)
-			go serve(c, defaults)
+			go serve(c, srv, id)
+			id++
 			continue
 		}
 		var errno syscall.Errno
@@ -226,6 +307,9 @@ func acceptLoop(l *net.TCPListener, defaults workload) {
 
 func main() {
 	o := parseArgs()
+	if o.workers > 0 {
+		runtime.GOMAXPROCS(int(o.workers))
+	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	l, err := listen(o)
@@ -233,7 +317,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 		os.Exit(1)
 	}
-	go acceptLoop(l, o.defaults)
+	go acceptLoop(l, &o.srv)
 	out := bufio.NewWriter(os.Stdout)
 	fmt.Fprintf(out, "listening on %s:%d\n", o.host, l.Addr().(*net.TCPAddr).Port)
 	out.Flush()

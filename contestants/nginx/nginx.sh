@@ -2,16 +2,19 @@
 # nginx as a contestant: one process, `return 200` with a body of a fixed size,
 # access log off, on 127.0.0.1 and a port this script picks (nginx cannot take 0).
 #
-#   contestants/nginx/nginx.sh config DIR [--port P] [--bytes N]
+#   contestants/nginx/nginx.sh config DIR [--port P] [--bytes N] [--workers W]
 #       writes DIR/nginx.conf and prints three shell-quoted lines:
 #         port=P  target=127.0.0.1:P  cmd='nginx ... (foreground)'
 #       e.g.  eval "$(contestants/nginx/nginx.sh config /tmp/run)"
 #             harness run --server-cmd "$cmd" --target "$target" --bytes 64 ...
-#   contestants/nginx/nginx.sh exec DIR --port P [--bytes N]
+#   contestants/nginx/nginx.sh exec DIR --port P [--bytes N] [--workers W]
 #       writes the config, then becomes nginx in the foreground (exec, so the
 #       PID a caller started is nginx's): the form `scripts/contestants.sh list` gives
 #   contestants/nginx/nginx.sh port     prints a free port below the ephemeral range
 #
+# --workers W: worker_processes W (default 1). At 1 nginx runs as one process
+# (master_process off), so the PID a caller starts is the one holding the
+# connections; above 1 a master and W workers, measured as the process tree.
 # nginx ignores the query string: it answers wait 0, work 0, and the --bytes of
 # its config (default 64) whatever a request asks. Run it only at such points.
 # Exit codes: 0 ok, 1 nginx missing or the folder not writable, 2 usage error.
@@ -21,7 +24,7 @@ PROG=contestants/nginx/nginx.sh
 RETURN_MAX=2048 # larger bodies come from a file: nginx caps a config token near 4 KiB
 
 usage() {
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -58,9 +61,9 @@ free_port() {
     return 1
 }
 
-# write_config DIR PORT BYTES: the nginx.conf of one run, and its body file.
+# write_config DIR PORT BYTES WORKERS: the nginx.conf of one run, and its body file.
 write_config() {
-    local dir=$1 port=$2 bytes=$3 nofile conns body temps=""
+    local dir=$1 port=$2 bytes=$3 workers=$4 nofile conns body temps="" master=off
     mkdir -p "$dir/tmp" || die 1 "cannot create $dir/tmp"
     # One process holds every connection: as many as its fd limit allows,
     # less a few for the listener, logs and the body file.
@@ -80,13 +83,15 @@ write_config() {
         body="        root $dir;
         try_files /body =500;"
     fi
+    [ "$workers" -gt 1 ] && master=on
     cat >"$dir/nginx.conf.tmp" <<EOF
 # Written by $PROG for tasks-vs-threads: nginx as a contestant.
 daemon off;
-# One process that serves, so the PID the harness starts and measures is the
-# one holding the connections (one worker, no master).
-master_process off;
-worker_processes 1;
+# One worker: one process that serves, so the PID the harness starts and
+# measures is the one holding the connections (no master). More: a master and
+# its workers, measured as the process tree.
+master_process $master;
+worker_processes $workers;
 pid $dir/nginx.pid;
 error_log stderr warn;
 
@@ -118,9 +123,11 @@ EOF
 }
 
 parse_opts() {
-    PORT="" BYTES=64
+    PORT="" BYTES=64 WORKERS=1
     while [ $# -gt 0 ]; do
         case "$1" in
+        --workers) WORKERS=${2:?--workers needs a value}; shift 2 ;;
+        --workers=*) WORKERS=${1#*=}; shift ;;
         --port) PORT=${2:?--port needs a value}; shift 2 ;;
         --port=*) PORT=${1#*=}; shift ;;
         --bytes) BYTES=${2:?--bytes needs a value}; shift 2 ;;
@@ -130,6 +137,9 @@ parse_opts() {
     done
     if ! [[ "$BYTES" =~ ^[0-9]+$ ]] || [ "$BYTES" -gt 1048576 ]; then
         die 2 "--bytes '$BYTES' is not an integer from 0 to 1048576"
+    fi
+    if ! [[ "$WORKERS" =~ ^[0-9]+$ ]] || [ "$WORKERS" -lt 1 ] || [ "$WORKERS" -gt 1024 ]; then
+        die 2 "--workers '$WORKERS' is not an integer from 1 to 1024"
     fi
     if [ -n "$PORT" ]; then
         if ! [[ "$PORT" =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
@@ -164,11 +174,11 @@ dir=$(cd "$dir" && pwd)
 
 if [ "$cmd" = exec ]; then
     [ -n "$PORT" ] || die 2 "exec needs --port (nginx cannot pick a port; see '$0 port')"
-    write_config "$dir" "$PORT" "$BYTES"
+    write_config "$dir" "$PORT" "$BYTES" "$WORKERS"
     exec "$NGINX" -p "$dir/" -e stderr -c "$dir/nginx.conf"
 fi
 
 [ -n "$PORT" ] || PORT=$(free_port) || die 1 "no free port found below the ephemeral range"
-write_config "$dir" "$PORT" "$BYTES"
+write_config "$dir" "$PORT" "$BYTES" "$WORKERS"
 printf "port=%s\ntarget=127.0.0.1:%s\ncmd='%s'\n" "$PORT" "$PORT" \
     "$NGINX -p $dir/ -e stderr -c $dir/nginx.conf"

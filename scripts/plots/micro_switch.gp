@@ -5,7 +5,7 @@ load plotdir."/style.gpi"
 # long bar labels push the plot area right: the subtitle goes on the whole image's centre
 set title "Microbenchmark: ns per switch, baseline subtracted" offset -12, 1.6
 set tmargin 5
-set label 90 "{/*0.85 blue: tasks in one libev loop; red: threads; grey: perf bench sched pipe (processes)}" at screen 0.5, screen 1 - 52.0 / H center
+set label 90 "{/*0.85 blue: tasks (a libev loop, Tokio); red: threads (pthreads, std::thread); grey: perf bench sched pipe (processes)}" at screen 0.5, screen 1 - 52.0 / H center
 set label 91 "{/*0.85 values below 1 ns (noise around the baseline) are drawn at 1 and labelled with their value}" at screen 0.5, screen 1 - 70.0 / H center
 set logscale x
 set format x "%g"

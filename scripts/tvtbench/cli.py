@@ -14,7 +14,9 @@ def report_main(argv=None):
         print("usage: report.py data|report DIR [--reference DIR]\n"
               "  data    summary.csv, hol.csv and DIR/plots/data/* (what gnuplot reads)\n"
               "  report  DIR/REPORT.md: environment, verdicts, this run beside the\n"
-              "          reference (default results/reference), plots, failures")
+              "          reference (default results/reference), plots, failures\n"
+              "  readme DIR README.md   the README's verdict tables, regenerated from DIR\n"
+              "          (between its markers; the reference run's, never by hand)")
         return 0
     ref = None
     if "--reference" in argv:
@@ -24,6 +26,8 @@ def report_main(argv=None):
             return 2
         ref = argv[i + 1]
         argv = argv[:i] + argv[i + 2:]
+    if len(argv) == 3 and argv[0] == "readme":
+        return readme_main(argv[1], argv[2])
     if len(argv) != 2 or argv[0] not in ("data", "report"):
         print("usage: report.py data|report DIR [--reference DIR] (try --help)",
               file=sys.stderr)
@@ -54,6 +58,24 @@ def report_main(argv=None):
     return 0
 
 
+def readme_main(out, readme):
+    from .report import readme_tables, splice_readme
+    from .util import write_atomic
+    if not os.path.isdir(os.path.join(out, "raw")):
+        print(f"report.py: {out}/raw not found", file=sys.stderr)
+        return 1
+    with open(readme) as f:
+        text = f.read()
+    try:
+        new = splice_readme(text, readme_tables(Results.load(out)))
+    except ValueError as e:
+        print(f"report.py: {readme}: {e}", file=sys.stderr)
+        return 1
+    write_atomic(readme, new)
+    print(f"report.py: {readme}: verdict tables regenerated from {out}")
+    return 0
+
+
 SWEEP_DOC = """The sweep behind `make bench`: runs `harness run` over a profile's points (the C
 designs, and in the full profile the contestants and the scale runs), then the head-of-line
 case (two `harness load` processes at once) and the hyperfine fixed job.
@@ -81,6 +103,8 @@ def sweep_main(argv=None):
     ap.add_argument("--profile", choices=sorted(PROFILES), default="quick")
     ap.add_argument("--out", required=True)
     ap.add_argument("--bin", default=os.environ.get("TVT_BIN_DIR", "bin"))
+    ap.add_argument("--server-cpus", type=int, default=None, metavar="K",
+                    help="CPUs for the server (default: the harness's plan, half of them)")
     ap.add_argument("--skip-hol", action="store_true", help="leave out the head-of-line case")
     ap.add_argument("--skip-hyperfine", action="store_true", help="leave out hyperfine")
     ap.add_argument("--only", default="grid,contestant,scale",
@@ -92,6 +116,9 @@ def sweep_main(argv=None):
     args.only = set(x.strip() for x in args.only.split(",") if x.strip())
     if not args.only <= {"grid", "contestant", "scale"}:
         ap.error(f"--only: parts are grid, contestant and scale, not {','.join(args.only)}")
+    if args.server_cpus is not None and not 1 <= args.server_cpus <= len(os.sched_getaffinity(0)):
+        ap.error(f"--server-cpus {args.server_cpus}: this process may use "
+                 f"{len(os.sched_getaffinity(0))} CPUs")
     harness = os.path.join(args.bin, "harness")
     if not os.access(harness, os.X_OK):
         print(f"sweep.py: {harness} not found or not executable; build it with `make` "

@@ -6,7 +6,7 @@ import os
 import sys
 
 from .compare_stats import SATURATED_CPU, load_run, parse_wrk, read_index, summarize
-from .compare_text import print_tables
+from .compare_text import print_extra, print_tables
 from .util import write_json_atomic
 
 DOC = """Arithmetic and JSON for scripts/compare.sh (`make compare`); the shell script runs things.
@@ -111,6 +111,7 @@ def cmd_summary(argv):
     path = os.path.join(out_dir, "compare.json")
     write_json_atomic(path, doc)
     print_tables(doc)
+    print_extra(doc)
     print(f"\nwritten: {path}")
     if why:
         print(f"compare: FAILED to measure: {doc['failure']}", file=sys.stderr)

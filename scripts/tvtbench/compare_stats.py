@@ -81,7 +81,10 @@ def load_run(path):
     lat = c.get("latency_us") or {}
     srv = doc.get("server") or {}
     cpu = [srv.get("cpu_user_s"), srv.get("cpu_sys_s")]
-    return doc, {"rps": rps, "errors": int(nerr), "saturated": bool(c.get("saturated")),
+    cap = doc.get("capacity") if isinstance(doc.get("capacity"), dict) else {}
+    return doc, {"rps": rps, "capacity_rps": cap.get("capacity_rps"),
+                 "slo_ms": cap.get("slo_ms"), "capacity_bound": cap.get("capacity_bound"),
+                 "capacity_note": cap.get("capacity_note"), "errors": int(nerr), "saturated": bool(c.get("saturated")),
                  "status": status, "failure": doc.get("failure"),
                  "requests": c.get("requests"), "errors_by_kind": errs,
                  "generator_cpu_s": c.get("cpu_s"), "cpu_max_thread": c.get("cpu_max_thread"),
@@ -144,9 +147,11 @@ def read_index(path):
     return rows
 
 
-def pair_section(rounds, runs, a, b, a_label, b_label, out_dir, b_skipped=False):
-    """Per-round a/b ratios; runs maps (round, name) -> index row. With b_skipped, a's
-    figures only (b absent: no ratio)."""
+def pair_section(rounds, runs, a, b, a_label, b_label, out_dir, b_skipped=False,
+                 metric="rps"):
+    """Per-round a/b ratios of `metric` (req/s, or capacity_rps of capacity runs); runs
+    maps (round, name) -> index row. With b_skipped, a's figures only (b absent: no
+    ratio)."""
     rows, env = [], None
     for r in range(1, rounds + 1):
         row = {"round": r}
@@ -167,7 +172,7 @@ def pair_section(rounds, runs, a, b, a_label, b_label, out_dir, b_skipped=False)
             f["cpu_pressure_pct"] = ix["cpu_pressure_pct"]
             f["command"] = ix["command"]
             facts[name] = f
-        ra, rb = facts[a]["rps"], facts[b]["rps"]
+        ra, rb = facts[a].get(metric), facts[b].get(metric)
         ok = facts[a]["status"] == "ok" and facts[b]["status"] == "ok" and ra and rb
         row[a_label + "_rps"] = ra
         row[b_label + "_rps"] = rb
@@ -285,4 +290,13 @@ def summarize(out_dir, params, index):
     doc = {"schema": SCHEMA, "status": "failed" if why else "ok",
            "failure": "; ".join(why) or None, "params": params,
            "env": env, "async_vs_nginx": srv, "others": others, "harness_vs_wrk": gen}
+    if "uring" in params.get("others", []):
+        doc["uring_vs_async"], _ = pair_section(rounds, runs, "uring", "async", "uring",
+                                                "async", out_dir)
+    if params.get("capacity"):
+        sec, _ = pair_section(rounds, runs, "cap-async", "cap-nginx", "async", "nginx",
+                              out_dir, b_skipped=bool(srv["skipped"]), metric="capacity_rps")
+        slos = [x["async"].get("slo_ms") for x in sec["rounds"] if x["async"].get("slo_ms")]
+        sec["slo_ms"] = slos[0] if slos else None
+        doc["capacity_async_vs_nginx"] = sec
     return doc, why

@@ -137,3 +137,34 @@ def note_swing(sec):
               f"they are in the median, not hidden")
     if sec["rounds_measured"] < len(sec["rounds"]):
         print(f"   {len(sec['rounds']) - sec['rounds_measured']} rounds gave no ratio (a run failed)")
+
+
+def print_extra(doc):
+    """The third design against the libev server, and capacity at the same SLO."""
+    u = doc.get("uring_vs_async")
+    if u:
+        print("\n3. uring_server vs async_server: same runs as 1 (req/s, and server CPU per "
+              "request: above 1 in the last column, uring spends less per answer)")
+        print(f"   {'round':<7}{'uring req/s':>14}{'async req/s':>14}{'uring/async':>13}  flags")
+        for r in u["rounds"]:
+            print(f"   {r['round']:<7}{fnum(r['uring_rps'], 14)}{fnum(r['async_rps'], 14)}"
+                  f"{fratio(r['ratio'], 13)}  {'; '.join(r['flags'])}")
+        print(f"   {'median':<7}{fnum(u['median_rps']['uring'], 14)}"
+              f"{fnum(u['median_rps']['async'], 14)}{fratio(u['median_ratio'], 13)}")
+        note_cpu(u, "uring", "async")
+    c = doc.get("capacity_async_vs_nginx")
+    if c:
+        slo = c.get("slo_ms")
+        print(f"\n4. capacity at the same SLO (p99 < {slo if slo else '?'} ms, open loop, "
+              f"harness run --capacity): async_server vs nginx")
+        print(f"   {'round':<7}{'async cap/s':>14}{'nginx cap/s':>14}{'async/nginx':>13}  flags")
+        for r in c["rounds"]:
+            print(f"   {r['round']:<7}{fnum(r['async_rps'], 14)}{fnum(r['nginx_rps'], 14)}"
+                  f"{fratio(r['ratio'], 13)}  {'; '.join(r['flags'])}")
+        print(f"   {'median':<7}{fnum(c['median_rps']['async'], 14)}"
+              f"{fnum(c['median_rps']['nginx'], 14)}{fratio(c['median_ratio'], 13)}")
+        for r in c["rounds"]:
+            for side in ("async", "nginx"):
+                f = r.get(side) or {}
+                if f.get("status") == "ok" and f.get("capacity_rps") is None:
+                    print(f"   round {r['round']}, {side}: {f.get('capacity_note')}")

@@ -3,7 +3,10 @@ ports, the default thread stack, the flags a program offers, the contestants bui
 
 import math
 import os
+import select
+import signal
 import subprocess
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -72,3 +75,37 @@ def list_contestants(bin_dir):
             if len(parts) == 3 and parts[0] not in found:
                 found[parts[0]] = {"name": parts[0], "command": parts[1], "query": parts[2]}
     return list(found.values())
+
+
+def probe_server(argv, timeout_s=5.0):
+    """Starts a server with --port 0 and waits for `listening on`: None when it started
+    (then it is stopped), else why not: its exit status and last line of stderr."""
+    try:
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    except OSError as e:
+        return f"{argv[0]}: {e.strerror}"
+    deadline = time.monotonic() + timeout_s
+    line = ""
+    try:
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                err = (p.stderr.read() or "").strip().splitlines()
+                return (f"{os.path.basename(argv[0])} exited {p.returncode}: "
+                        + (err[-1] if err else "no message"))
+            r, _, _ = select.select([p.stdout], [], [], 0.1)
+            if r:
+                line = p.stdout.readline()
+                if line.startswith("listening on"):
+                    return None
+        return f"{os.path.basename(argv[0])} did not say `listening on` within {timeout_s:g} s"
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        p.stdout.close()
+        p.stderr.close()

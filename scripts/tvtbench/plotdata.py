@@ -9,7 +9,7 @@ import statistics
 
 from . import designs
 from .fmt import dat, human_n, human_us, kib
-from .plotdata_open import write_open_loop
+from .plotdata_open import write_cores, write_open_loop
 from .results import hol_labels, hol_values, hyperfine_rows, samples, scale_figures, \
     spectrum_points
 from .util import median, write_atomic
@@ -164,6 +164,7 @@ def write_data(res):
     write_hyperfine(res, d, meta)
     write_micro(res, d, meta)
     write_open_loop(res, d, meta)
+    write_cores(res, d, meta)
     lines = ["# written by tvtbench.plotdata: what the plot scripts iterate over"]
     lines += style_functions(list(STYLE) + sorted(set(res.labels()) - set(STYLE)))
     for k, v in meta.items():

@@ -64,3 +64,33 @@ def write_open_loop(res, d, meta):
     meta["capacity_n"] = len(cpanels)
     conns = [r.conns for r in runs]
     meta["capacity_xmin"], meta["capacity_xmax"] = min(conns) / 2, max(conns) * 2
+
+
+def write_cores(res, d, meta):
+    """The K sweep: per design, req/s, CPU per request and the parallel efficiency
+    (req/s at K ÷ (K × req/s at 1)) against the server's CPUs K."""
+    runs = res.cores_runs()
+    if not runs:
+        return
+    labels = []
+    for label in sorted({r.label for r in runs}):
+        by_k = {}
+        for r in res.cores_runs(label):
+            if r.usable("rps"):
+                by_k.setdefault(r.k, []).append(r)
+        if not by_k:
+            continue
+        one = median([r.v["rps"] for r in by_k.get(1, [])])
+        lines = ["k\trps\tcpu_pr\tefficiency"]
+        for k in sorted(by_k):
+            rps = median([r.v["rps"] for r in by_k[k]])
+            cpu = median([r.v["cpu_us_per_request"] for r in by_k[k]])
+            eff = rps / (k * one) if rps is not None and one else None
+            lines.append("\t".join([str(k), dat(rps), dat(cpu), dat(eff)]))
+        write_atomic(os.path.join(d, f"cores_{label}.dat"), "\n".join(lines) + "\n")
+        labels.append(label)
+    if labels:
+        r0 = runs[0]
+        meta["cores_labels"] = " ".join(labels)
+        meta["cores_desc"] = f"{r0.conns} conns, wait {human_us(r0.wait_us)}"
+        meta["cores_kmax"] = max(r.k for r in runs)

@@ -211,3 +211,28 @@ def write_report(res, reference_dir=None):
              "the plan and what was skipped.\n")
     write_atomic(os.path.join(res.out, "REPORT.md"), "\n".join(o))
     return blocks
+
+
+README_BEGIN = "<!-- verdicts of results/reference: scripts/report.py readme -->"
+README_END = "<!-- end of the generated verdicts -->"
+
+
+def readme_tables(res):
+    """The verdict tables of a run, for the README: every block, plot links relative to the
+    repository (results/reference/plots/...)."""
+    o = []
+    for block, rows in all_blocks(res):
+        o.append(f"**{block.title[0].upper() + block.title[1:]}**\n")
+        o += [line.replace("](plots/", "](results/reference/plots/")
+              for line in verdict_table(res, block, rows, os.path.join(res.out, "plots"))]
+        o.append("")
+    return "\n".join(o)
+
+
+def splice_readme(text, tables):
+    """text with the part between the README markers replaced by tables."""
+    if README_BEGIN not in text or README_END not in text:
+        raise ValueError(f"the README has no {README_BEGIN!r} ... {README_END!r} markers")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_BEGIN}\n{tables}\n{README_END}{tail}"

@@ -8,7 +8,7 @@ import os
 from . import designs
 from .fmt import fmt_ratio, human_bytes, human_n, human_us, md_escape
 from .plotdata import spectrum_choice
-from .results import MAX_ERROR_FRACTION
+from .results import MAX_ERROR_FRACTION, capacity_steps
 from .util import median
 from .wall import thread_wall
 
@@ -240,11 +240,12 @@ def failures(res):
         if r.saturated:
             what = ((what + "; ") if what else "") + ("load generator saturated (> 90% of a "
                                                       "core): not in throughput medians")
-        for st in (r.capacity or {}).get("steps") or []:
-            if isinstance(st, dict) and st.get("generator_behind"):
-                what = ((what + "; ") if what else "") + "a capacity step's generator fell " \
-                    "behind its schedule (that step not counted)"
-                break
+        behind = [st for st in capacity_steps(r) if st["behind"]]
+        if behind:
+            causes = sorted({st["cause"] or "the generator" for st in behind})
+            what = ((what + "; ") if what else "") + (
+                f"{len(behind)} capacity step(s) fell behind their schedule ({', '.join(causes)}"
+                f"): not counted")
         if what:
             out.append((r.file, r.label, r.conns, r.wait_us, r.repeat, what))
     return out

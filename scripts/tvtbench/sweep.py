@@ -58,12 +58,17 @@ class Sweep:
         self.load_help = help_text([self.harness, "load"])
         self.server_help = {i: help_text([os.path.join(self.bin, f"{i}_server")])
                             for i in ("async", "thread")}
-        self.contestants = list_contestants(self.bin) if self.prof.get("contestants") else []
-        self.facts = {"nofile": nofile_limit()}
+        self.contestants = (list_contestants(self.bin) if self.prof.get("contestants") or
+                            self.prof.get("rust") else [])
+        self.skipped = []      # points not run, and why
+        self.server_k = getattr(args, "server_cpus", None)
+        self.data_dir = os.path.join(ROOT, "results", "data")
+        self.facts = {"nofile": nofile_limit(), "ncpus": len(os.sched_getaffinity(0))}
+        self.kinds_skip = self.capacity_skip = None
+        self.facts["skip"] = {} if args.estimate else self.series_skips()
         self.walls = {}        # series key -> (smallest conns that failed, its repeat)
         self.measured = {}     # (impl, io, wait) -> (conns, req/s) of the largest held point
         self.probed = set()    # (impl, io, wait) whose capacity basis was measured apart
-        self.skipped = []      # points not run, and why
         self.phase_errors = []  # hol / hyperfine problems, for the failure table
         self.failures = []     # (index, label, reason) for the table at the end
         self.done_est = self.done_real = self.remaining_est = 0.0
@@ -72,13 +77,55 @@ class Sweep:
             for sub in ("raw", "hol", "hyperfine", "logs", "scale"):
                 os.makedirs(os.path.join(self.out, sub), exist_ok=True)
 
+    def series_skips(self):
+        """{series: why} of the series that cannot run here, found before the plan: a
+        program or flag missing from this build, or a kernel that refuses io_uring (the
+        io_uring server exits 3 with the cause)."""
+        from .machine import probe_server
+        skip = {}
+        if "--impl async|thread|uring" not in self.run_help and "uring" not in self.run_help:
+            skip["uring"] = "this harness has no --impl uring"
+        elif not os.access(os.path.join(self.bin, "uring_server"), os.X_OK):
+            skip["uring"] = f"{self.bin}/uring_server is not built"
+        else:
+            why = probe_server([os.path.join(self.bin, "uring_server"), "--port", "0"])
+            if why:
+                skip["uring"] = skip["async-uring"] = why
+        if "--buffers" not in self.server_help.get("async", ""):
+            skip["async-lean"] = "async_server has no --buffers lean in this build"
+        if "--io" not in self.run_help:
+            for k in ("async-loop", "async-pool", "async-uring"):
+                skip.setdefault(k, "this harness has no --io")
+            self.kinds_skip = "this harness has no --io (the wait kinds need it)"
+        else:
+            self.kinds_skip = None
+        if "--capacity" not in self.run_help:
+            self.capacity_skip = "this harness has no --capacity"
+        else:
+            self.capacity_skip = None
+        for name, why in skip.items():
+            self.skipped.append({"kind": "series", "label": name, "impl": name,
+                                 "wait_us": "any", "conns": "all", "reason": why})
+        return skip
+
     def plan(self):
-        return profiles.plan(self.args.profile, self.facts, self.contestants, self.args.only)
+        pts = profiles.plan(self.args.profile, self.facts, self.contestants, self.args.only)
+        out = []
+        for pt in pts:
+            why = (self.kinds_skip if pt.get("io", "timer") != "timer" else None) or \
+                (self.capacity_skip if pt["kind"] == "capacity" else None)
+            if why and not self.args.estimate:
+                self.skipped.append(dict(pt, label=profiles.label(pt), reason=why))
+                continue
+            out.append(pt)
+        return out
 
     def estimate(self, pts):
+        from .sweep_extra import hol_designs
         return profiles.estimate(pts, self.args.profile,
                                  read_int("/proc/sys/kernel/pid_max") or 1 << 22,
-                                 self.args.skip_hol, self.args.skip_hyperfine)
+                                 self.args.skip_hol, self.args.skip_hyperfine,
+                                 len(hol_designs(self)))
 
     def eta(self, remaining_est):
         scale = self.done_real / self.done_est if self.done_est > 0 else 1.0
@@ -163,6 +210,11 @@ class Sweep:
                 os.makedirs(rundir)
                 cmd = cmd.replace("{dir}", rundir)
             cmd = cmd.replace("{bytes}", str(pt["bytes"]))
+            # the wait kinds: the harness substitutes the backend and the data file it made
+            if pt.get("io") == "net" and "{upstream}" not in cmd:
+                cmd += " --upstream {upstream}"
+            if pt.get("io") == "file" and "{data_file}" not in cmd:
+                cmd += " --data-file {data_file}"
             if "{port}" in cmd:
                 port = subprocess.run([os.path.join(ROOT, "contestants/nginx/nginx.sh"), "port"],
                                       capture_output=True, text=True, timeout=30).stdout.strip()
@@ -175,15 +227,25 @@ class Sweep:
             argv += ["--impl", pt["impl"]]
             if profiles.label(pt) != pt["impl"] and pt["kind"] != "scale":
                 argv += ["--name", profiles.label(pt)]
-        argv += ["--server-cpu", str(self.server_cpu), "--client-cpu", str(self.client_cpu),
-                 "--conns", str(pt["conns"]), "--duration", f"{pt['duration_s']:g}",
+        argv += self.placement_flags(pt)
+        argv += ["--conns", str(pt["conns"]), "--duration", f"{pt['duration_s']:g}",
                  "--warmup", f"{pt['warmup_s']:g}", "--wait-us", str(pt["wait_us"]),
                  "--work-us", str(pt["work_us"]), "--bytes", str(pt["bytes"]), "--out", out]
+        if pt.get("io", "timer") != "timer":
+            argv += ["--io", pt["io"]]
+            if pt["io"] == "file":
+                argv += ["--data-dir", self.data_dir,
+                         "--data-size-mib", str(self.prof.get("data_size_mib", 1024))]
+                if pt.get("file_kib"):
+                    argv += ["--file-kib", str(pt["file_kib"])]
+        if pt["kind"] == "capacity":
+            argv += ["--capacity", "--steps", str(pt["steps"]),
+                     "--step-min-s", f"{pt['step_min_s']:g}"]
         server_extra = []
         if pt["kind"] == "scale":
             argv += ["--think-ms", f"{pt['think_ms']:g}", "--timeout-ms", str(pt["timeout_ms"])]
             extra, server_extra = self.worker_flags(pt["impl"], pt["workers"])
-        elif pt["kind"] == "grid":
+        elif pt["kind"] in ("grid", "capacity", "cores"):
             extra, server_extra = self.scale_flags(pt["impl"], pt["conns"])
         else:
             extra = []
@@ -196,20 +258,32 @@ class Sweep:
                 argv += ["--stack-kib", str(pt["stack_kib"])]
             else:
                 server_extra = server_extra + ["--stack-kib", str(pt["stack_kib"])]
+        server_extra = list(pt.get("server_args") or []) + server_extra
         if server_extra:
             argv += ["--"] + server_extra
         return argv, rundir
 
+    def placement_flags(self, pt):
+        """The server's CPUs: K of them (a cores point: its own K), the harness plans the
+        rest; a harness without --server-cpus gets the first two CPUs, as before."""
+        k = pt.get("k") if pt["kind"] == "cores" else self.server_k
+        if "--server-cpus" in self.run_help:
+            return ["--server-cpus", str(k)] if k else []
+        return ["--server-cpu", str(self.server_cpu), "--client-cpu", str(self.client_cpu)]
+
     def run_point(self, idx, total, pt):
         name = profiles.run_name(pt)
         out = os.path.join(self.out, "raw", name + ".json")
-        reps = (self.prof["repeats"] if pt["kind"] == "grid" else
+        reps = (self.prof["repeats"] if pt["kind"] in ("grid", "capacity") else
                 (self.prof.get("contestants") or {}).get("repeats", 1)
                 if pt["kind"] == "contestant" else 1)
         basis = None
         if pt["kind"] == "scale":
             pt["think_ms"], basis = self.think_time(pt)
-        desc = (f"{profiles.label(pt):<13} conns={pt['conns']:<6} wait={pt['wait_us']}us "
+        what = {"capacity": "capacity ", "cores": f"K={pt.get('k')} "}.get(pt["kind"], "")
+        io = "" if pt.get("io", "timer") == "timer" else f"io={pt['io']} "
+        desc = (f"{profiles.label(pt):<13} {what}{io}conns={pt['conns']:<6} "
+                f"wait={pt['wait_us']}us "
                 + (f"think={pt['think_ms']:.0f}ms " if pt["think_ms"] else "")
                 + f"rep {pt['rep']}/{reps}")
         head = f"[{idx:>3}/{total}] {desc}"
@@ -357,7 +431,9 @@ class Sweep:
         if self.args.estimate:
             print(round(self.estimate(pts)))
             return 0
-        total = len(pts) + (0 if self.args.skip_hol else 2) + (0 if self.args.skip_hyperfine
+        from .sweep_extra import hol_designs
+        nhol = len(hol_designs(self))
+        total = len(pts) + (0 if self.args.skip_hol else nhol) + (0 if self.args.skip_hyperfine
                                                                  else 1)
         self.remaining_est = self.estimate(pts)
         kinds = {k: sum(1 for pt in pts if pt["kind"] == k) for k in ("grid", "contestant",
@@ -394,10 +470,14 @@ class Sweep:
         rows = [(str(i), d, r) for i, d, r in self.failures]
         skipped = {}
         for sp in self.skipped:
-            key = (profiles.label(sp), sp["wait_us"], sp["reason"])
+            if sp["kind"] == "series":
+                rows.append(("-", f"{sp['label']} (every point)", sp["reason"]))
+                continue
+            key = (profiles.label(sp), sp.get("io", "timer"), sp["wait_us"], sp["reason"])
             skipped.setdefault(key, set()).add(sp["conns"])
-        rows += [("-", f"{lab} wait={w}us conns={','.join(str(c) for c in sorted(cs))}", why)
-                 for (lab, w, why), cs in skipped.items()]
+        rows += [("-", f"{lab}{'' if io == 'timer' else ' io=' + io} wait={w}us "
+                  f"conns={','.join(str(c) for c in sorted(cs))}", why)
+                 for (lab, io, w, why), cs in skipped.items()]
         rows += [("-", a, b) for a, b in self.phase_errors]
         log(f"sweep: {fmt_dur(time.monotonic() - self.t0)} in all")
         if not rows:

@@ -6,9 +6,24 @@ import shutil
 import time
 
 from . import profiles
+from .machine import ROOT
 from .procs import Child, Server
 
-HOL_DESIGNS = ("async", "thread")
+
+def hol_designs(sw):
+    """[(label, argv of the server without its taskset)]: the C designs that can run here,
+    and the Rust pair when it is built."""
+    out = [(x, [os.path.join(sw.bin, f"{x}_server")]) for x in ("async", "uring", "thread")
+           if x not in sw.facts.get("skip", {})]
+    pair = {c["name"]: c for c in sw.contestants if c["name"] in profiles.RUST_PAIR}
+    if len(pair) == len(profiles.RUST_PAIR) and sw.prof.get("rust"):
+        for name in profiles.RUST_PAIR:
+            cmd = pair[name]["command"].replace("{workers}", "1").split()
+            args = [a for i, a in enumerate(cmd[1:]) if a != "--port" and
+                    (i == 0 or cmd[i] != "--port")]  # Server gives --port 0 itself
+            out.append((name, [os.path.join(ROOT, cmd[0]) if not os.path.isabs(cmd[0])
+                               else cmd[0]] + args))
+    return out
 
 
 def load_prefix(sw):
@@ -52,14 +67,13 @@ def hol(sw, first_idx, total):
         return
     heavy_dur = h["warmup_s"] + h["duration_s"] + 1.0
     timeout = heavy_dur + 30
-    for n, impl in enumerate(HOL_DESIGNS):
-        binary = os.path.join(sw.bin, f"{impl}_server")
+    for n, (impl, cmd) in enumerate(hol_designs(sw)):
         t = time.monotonic()
         print(f"[{first_idx + n:>3}/{total}] head-of-line {impl:<6} light {h['light_conns']} "
               f"conns at {h['light_rate']} req/s, alone and with {h['heavy_conns']} x "
               f"{h['heavy_work_us']} us CPU ... ", end="", flush=True)
         try:
-            srv = Server(binary, sw.server_cpu, [],
+            srv = Server(cmd[0], sw.server_cpu, cmd[1:],
                          os.path.join(sw.out, "logs", f"hol-{impl}-server.err"))
         except (OSError, RuntimeError) as e:
             sw.phase_errors.append((f"hol {impl}", str(e)))

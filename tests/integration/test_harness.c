@@ -99,11 +99,13 @@ static double num(json_t *obj, const char *key)
     return json_number_value(v);
 }
 
-/* Every key issue 3 lists, section by section. */
+/* Every key issue 3 lists, section by section, and the placement of issue 13. */
 static void check_schema(json_t *doc)
 {
-    const char *top[] = {"schema", "impl",   "status", "failure", "params",
-                         "env",    "client", "server", "derived", "samples"};
+    const char *top[] = {"schema", "impl",   "status",  "failure", "params",    "env",
+                         "client", "server", "derived", "samples", "placement", "capacity"};
+    const char *placement[] = {"server_cpus", "client_cpus", "backend_cpus",
+                               "overlap",     "server_k",    "cpus_allowed"};
     const char *params[] = {"conns",      "duration_s", "warmup_s", "wait_us",  "work_us",
                             "bytes",      "mode",       "rate",     "think_ms", "stack_kib",
                             "server_cpu", "client_cpu", "threads"};
@@ -139,6 +141,7 @@ static void check_schema(json_t *doc)
     get(obj, keys[i])
     EACH(doc, top);
     EACH(get(doc, "params"), params);
+    EACH(get(doc, "placement"), placement);
     EACH(get(doc, "env"), env);
     json_t *c = get(doc, "client");
     EACH(c, client);

@@ -21,7 +21,7 @@ class Lab:
             rss_per_conn=None, kstack_per_conn=0.0, ctx_per_req=None, cpu_us=5.0,
             status="ok", errors=0, requests=None, saturated=False, io="timer", think_ms=0,
             workers=1, refused=0, capacity=None, impl=None, p99_us=1000.0, stack_kib=None,
-            failure=None, mode="closed", inflight=None, server_command=None):
+            failure=None, mode="closed", inflight=None, server_command=None, cores_k=None):
         """One `harness run` file. rss_per_conn: bytes per connection over the idle RSS
         (default: 7 KiB for a task design, 16 KiB for a thread one)."""
         impl = impl or label.split("-")[0]
@@ -30,7 +30,8 @@ class Lab:
         requests = rps * 2 if requests is None else requests
         ctx = (ctx_per_req if ctx_per_req is not None else
                (1.0 if "thread" in label else 0.001)) * requests
-        name = (f"{'scale-' if think_ms else ''}{label}-c{conns}-w{wait}-u0-r{rep}"
+        name = (f"{'scale-' if think_ms else ''}{f'cores-k{cores_k}-' if cores_k else ''}"
+                f"{label}-c{conns}-w{wait}-u0-r{rep}"
                 + (f"-{io}" if io != "timer" else "") + ("-cap" if capacity else "") + ".json")
         doc = {"schema": "tvt-run/1", "impl": impl, "name": label, "status": status,
                "failure": failure if status != "ok" else None,
@@ -56,6 +57,8 @@ class Lab:
                "samples": []}
         if capacity is not None:
             doc["capacity"] = capacity
+        if cores_k:
+            doc["placement"] = {"server_k": cores_k, "server_cpus": list(range(cores_k))}
         if inflight is not None:
             doc["server"]["device_inflight"] = {"mean": inflight, "max": inflight * 2}
         if server_command:

@@ -7,9 +7,13 @@ from tvtbench import profiles
 
 def test_quick_plan_shape():
     pts = profiles.plan("quick", {"nofile": 20000})
-    grid = [p for p in pts if p["kind"] == "grid"]
-    assert {p["label"] for p in grid} == {"async", "thread", "thread-64k"}
-    assert all(p["wait_us"] == 0 for p in grid if p["label"] == "thread-64k")
+    grid = [p for p in pts if p["kind"] == "grid" and p["io"] == "timer"]
+    assert {p["label"] for p in grid} == {"async", "thread", "thread-64k", "uring",
+                                          "async-lean"}
+    assert all(p["wait_us"] == 0 for p in grid if p["label"] in ("thread-64k", "async-lean"))
+    lean = [p for p in grid if p["label"] == "async-lean"]
+    assert all(p["server_args"] == ["--buffers", "lean"] for p in lean)
+    assert min(p["conns"] for p in lean) == 100  # C1's slope starts at 100
     # conns ascend within a wait, so a wall at N skips larger N
     a = [p["conns"] for p in grid if p["label"] == "async" and p["wait_us"] == 0]
     assert a == sorted(a)
@@ -55,3 +59,42 @@ def test_estimate_stops_the_thread_series_at_its_wall():
     thread = [p for p in pts if p["impl"] == "thread"]
     assert thread[-1]["est_s"] == 0.0
     assert est == pytest.approx(sum(p["est_s"] for p in pts))
+
+
+def test_quick_has_the_kinds_and_one_capacity_curve_per_design():
+    pts = profiles.plan("quick", {"nofile": 20000})
+    files = {p["label"] for p in pts if p["io"] == "file"}
+    assert files == {"async-loop", "async-pool", "async-uring", "uring", "thread"}
+    assert {p["label"] for p in pts if p["io"] == "net"} == {"async", "uring", "thread"}
+    assert max(p["conns"] for p in pts if p["io"] != "timer") == 1000
+    cap = [p for p in pts if p["kind"] == "capacity"]
+    assert {(p["label"], p["conns"], p["wait_us"]) for p in cap} == {
+        ("async", 1000, 1000), ("uring", 1000, 1000), ("thread", 1000, 1000)}
+    assert profiles.run_name(cap[0]).startswith("cap-")
+
+
+def test_a_series_that_cannot_run_is_left_out():
+    pts = profiles.plan("quick", {"nofile": 20000, "skip": {"uring": "no io_uring"}})
+    assert "uring" not in {p["label"] for p in pts}
+
+
+def test_rust_pair_in_quick_only_when_both_are_built():
+    tokio = {"name": "tokio-multi", "command": "bin/tokio_server", "query": "query"}
+    rt = {"name": "rust-threads", "command": "bin/rust_thread_server", "query": "query"}
+    one = profiles.plan("quick", {"nofile": 20000}, [tokio])
+    assert not [p for p in one if p["kind"] == "contestant"]
+    both = profiles.plan("quick", {"nofile": 20000}, [tokio, rt])
+    c = [p for p in both if p["kind"] == "contestant"]
+    assert {p["label"] for p in c} == {"tokio-multi", "rust-threads"}
+    assert {p["io"] for p in c} == {"timer", "net", "file"}
+
+
+def test_cores_axis():
+    assert profiles.cores_axis(1) == [1]
+    assert profiles.cores_axis(2) == [1]
+    assert profiles.cores_axis(16) == [1, 2, 4, 8]
+    assert profiles.cores_axis(64) == [1, 2, 4, 8, 16, 32]
+    pts = profiles.plan("full", {"nofile": 20000, "ncpus": 16})
+    ks = {p["k"] for p in pts if p["kind"] == "cores"}
+    assert ks == {1, 2, 4, 8}
+    assert len({profiles.run_name(p) for p in pts}) == len(pts)  # every file its own

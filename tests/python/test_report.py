@@ -67,3 +67,15 @@ def test_failures_are_listed_not_averaged(tmp_path):
 def test_empty_folder_still_reports(tmp_path):
     text = report(tmp_path, Lab())
     assert "**not measurable**" in text
+
+
+def test_readme_tables_are_spliced_between_markers(tmp_path):
+    from tvtbench.report import README_BEGIN, README_END, readme_tables, splice_readme
+    res = typical().results(out=str(tmp_path))
+    text = f"intro\n{README_BEGIN}\nold table\n{README_END}\nrest\n"
+    new = splice_readme(text, readme_tables(res))
+    assert "old table" not in new and new.startswith("intro\n") and new.endswith("rest\n")
+    assert "| **C4** " in new and "**The C servers" in new
+    import pytest
+    with pytest.raises(ValueError):
+        splice_readme("no markers", "x")

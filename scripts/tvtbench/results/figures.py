@@ -184,7 +184,8 @@ def capacity_steps(r):
                     "p999_ms": ms("p999_us"), "behind": bool(st.get("generator_behind")),
                     "counted": st.get("counted", not st.get("generator_behind")),
                     "saturated": bool(st.get("server_saturated")),
-                    "error_rate": fnum(st.get("error_rate"))})
+                    "error_rate": fnum(st.get("error_rate")),
+                    "cause": st.get("behind_cause")})
     return out
 
 

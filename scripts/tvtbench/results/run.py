@@ -50,11 +50,14 @@ class Run:
         self.stack_kib = int(st) if st else None
         self.label = self._label(doc.get("name"), default_stack)
         # scale: closed loop with a think time, many processes, up to 100k conns;
-        # capacity: open-loop steps to a latency target; grid: the C designs' sweep;
-        # contestant: another runtime's server on the same grid
+        # capacity: open-loop steps to a latency target; cores: the sweep over the
+        # server's CPUs K; grid: the C designs' sweep; contestant: another runtime's
+        # server on the same grid
         self.kind = ("scale" if self.mode == "closed" and self.think_ms > 0 else
                      "capacity" if isinstance(doc.get("capacity"), dict) else
+                     "cores" if self.file.startswith("cores-") else
                      "grid" if self.label in designs.C_LABELS else "contestant")
+        self.k = int(fnum(get(doc, "placement", "server_k")) or 1)
         m = re.search(r"-r(\d+)\.json$", self.file)
         self.repeat = int(m.group(1)) if m else 1
         cl = doc.get("client") or {}
@@ -293,6 +296,10 @@ class Results:
     def scale_runs(self, impl=None):
         return sorted((r for r in self.runs if r.kind == "scale" and
                        (impl is None or r.impl == impl)), key=lambda r: (r.impl, r.conns))
+
+    def cores_runs(self, label=None):
+        return sorted((r for r in self.runs if r.kind == "cores" and
+                       (label is None or r.label == label)), key=lambda r: (r.label, r.k))
 
     def capacity_runs(self, label=None):
         return sorted((r for r in self.runs if r.kind == "capacity" and

@@ -2,7 +2,10 @@
 
 #[allow(clippy::unnecessary_cast)] // time_t and c_long are i64 here, not everywhere
 fn thread_cpu_ns() -> i64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // CPU time, not wall time, so being preempted does not shorten the work
     // (as workload_spin in common/workload.c).
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };

@@ -1,29 +1,16 @@
-//! http.rs: request framing and answers, the same rules as common/framing.c and
-//! common/response.c, on httparse instead of libhttp-parser.
+//! http.rs: request framing, the same rules as common/framing.c, on httparse
+//! instead of libhttp-parser; the answers are in answer.rs.
 
-use std::cell::Cell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use crate::workload::{self, Workload};
 
 pub const URL_MAX: usize = 2048; // longer request-target: 414
 pub const HEAD_FIELDS_MAX: usize = 8192; // header names + values: 431 past it
 pub const BODY_MAX: usize = 65536; // a GET needs no body; a larger one: 413
-pub const WAIT_US_MAX: u32 = 60_000_000;
-pub const WORK_US_MAX: u32 = 10_000_000;
-pub const BYTES_MAX: u32 = 1 << 20;
 /// Bytes of a head buffered before giving up on it: the request line and 8 KiB
 /// of fields plus their separators fit well inside.
 pub const HEAD_BUF_MAX: usize = 32 * 1024;
 /// Header lines per request; httparse parses into a fixed array.
 const HEADERS_MAX: usize = 64;
-
-const SERVER: &[u8] = b"Server: tvt-tokio\r\n";
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Workload {
-    pub wait_us: u32, // simulated external I/O: tokio::time::sleep
-    pub work_us: u32, // CPU time the serving thread burns
-    pub bytes: u32,   // body length of the answer
-}
 
 #[derive(Debug)]
 pub struct Request {
@@ -64,7 +51,11 @@ pub fn parse(buf: &[u8], defaults: &Workload) -> Parse {
     if target.len() > URL_MAX {
         return err(414, "request-target longer than 2048 bytes");
     }
-    let fields: usize = req.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let fields: usize = req
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len())
+        .sum();
     if fields > HEAD_FIELDS_MAX {
         return err(431, "request header fields larger than 8 KiB");
     }
@@ -84,7 +75,9 @@ pub fn parse(buf: &[u8], defaults: &Workload) -> Parse {
             }
         } else if h.name.eq_ignore_ascii_case("content-length") {
             match parse_decimal(trim(h.value), u64::MAX) {
-                Some(n) if n > BODY_MAX as u64 => return err(413, "request body larger than 64 KiB"),
+                Some(n) if n > BODY_MAX as u64 => {
+                    return err(413, "request body larger than 64 KiB")
+                }
                 Some(n) => body_len = n as usize,
                 None => return err(400, "malformed Content-Length"),
             }
@@ -141,8 +134,14 @@ fn partial_limits(buf: &[u8]) -> Parse {
 }
 
 fn trim(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(s.len());
-    let end = s.iter().rposition(|&c| c != b' ' && c != b'\t').map_or(start, |i| i + 1);
+    let start = s
+        .iter()
+        .position(|&c| c != b' ' && c != b'\t')
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|&c| c != b' ' && c != b'\t')
+        .map_or(start, |i| i + 1);
     &s[start..end.max(start)]
 }
 
@@ -184,7 +183,7 @@ fn parse_target(target: &str, w: &mut Workload) -> Result<(), Parse> {
         return Err(err(404, "no such path: only / is served"));
     }
     if let Some(q) = query {
-        parse_query(q, w).map_err(|why| Parse::Error(400, why))?;
+        workload::parse_query(q, w).map_err(|why| Parse::Error(400, why))?;
     }
     Ok(())
 }
@@ -198,179 +197,19 @@ fn strip_scheme(s: &str) -> Option<&str> {
     None
 }
 
-/// Applies "wait_us=2000&bytes=64" over w. Unknown keys are errors so that a
-/// typo cannot silently run the default (as workload_parse_query does).
-pub fn parse_query(q: &str, w: &mut Workload) -> Result<(), String> {
-    let mut next = *w;
-    for pair in q.split('&') {
-        if pair.is_empty() {
-            continue; // "a=1&&b=2": tolerated
-        }
-        let (key, value) = match pair.find('=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => {
-                return Err(format!("query parameter '{}' has no value", clip(pair, 32)));
-            }
-        };
-        let (field, max) = match key {
-            "wait_us" => (&mut next.wait_us, WAIT_US_MAX),
-            "work_us" => (&mut next.work_us, WORK_US_MAX),
-            "bytes" => (&mut next.bytes, BYTES_MAX),
-            _ => {
-                return Err(format!(
-                    "unknown query parameter '{}' (known: wait_us, work_us, bytes)",
-                    clip(key, 32)
-                ))
-            }
-        };
-        match parse_decimal(value.as_bytes(), max as u64) {
-            Some(v) if value.len() <= 10 => *field = v as u32,
-            _ => return Err(format!("{} must be an integer from 0 to {}", key, max)),
-        }
-    }
-    *w = next;
-    Ok(())
-}
-
-fn clip(s: &str, n: usize) -> &str {
-    let mut end = s.len().min(n);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-thread_local! {
-    /// The Date header's text and the second it shows, per thread: formatted
-    /// once a second, never shared, so no locking.
-    static DATE: Cell<(u64, [u8; 29])> = const { Cell::new((u64::MAX, [0; 29])) };
-}
-
-fn push_date(out: &mut Vec<u8>) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    DATE.with(|cell| {
-        let (sec, mut text) = cell.get();
-        if sec != now {
-            text = format_date(now);
-            cell.set((now, text));
-        }
-        out.extend_from_slice(&text);
-    });
-}
-
-/// "Sun, 06 Nov 1994 08:49:37 GMT" for seconds since the epoch.
-pub fn format_date(secs: u64) -> [u8; 29] {
-    const DAYS: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    let days = (secs / 86400) as i64;
-    let rem = secs % 86400;
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-
-    let mut t = [0u8; 29];
-    let two = |t: &mut [u8; 29], at: usize, v: u64| {
-        t[at] = b'0' + (v / 10 % 10) as u8;
-        t[at + 1] = b'0' + (v % 10) as u8;
-    };
-    t[..3].copy_from_slice(DAYS[((days + 4).rem_euclid(7)) as usize]);
-    t[3..5].copy_from_slice(b", ");
-    two(&mut t, 5, day as u64);
-    t[7] = b' ';
-    t[8..11].copy_from_slice(MONTHS[(month - 1) as usize]);
-    t[11] = b' ';
-    two(&mut t, 12, (year / 100) as u64);
-    two(&mut t, 14, (year % 100) as u64);
-    t[16] = b' ';
-    two(&mut t, 17, rem / 3600);
-    t[19] = b':';
-    two(&mut t, 20, rem / 60 % 60);
-    t[22] = b':';
-    two(&mut t, 23, rem % 60);
-    t[25..29].copy_from_slice(b" GMT");
-    t
-}
-
-fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
-/// Appends the head of a 200 (status line to blank line) to out.
-pub fn head_ok(out: &mut Vec<u8>, body_len: usize, keep_alive: bool, http_minor: u8) {
-    out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
-    out.extend_from_slice(SERVER);
-    out.extend_from_slice(b"Date: ");
-    push_date(out);
-    out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
-    push_decimal(out, body_len as u64);
-    out.extend_from_slice(b"\r\n");
-    // HTTP/1.0 clients keep the connection only when told so.
-    if !keep_alive {
-        out.extend_from_slice(b"Connection: close\r\n");
-    } else if http_minor == 0 {
-        out.extend_from_slice(b"Connection: keep-alive\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        431 => "Request Header Fields Too Large",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
-    }
-}
-
-/// Appends a whole error answer (the reason as a text body, Connection: close).
-pub fn error_answer(out: &mut Vec<u8>, status: u16, why: &str) {
-    let why = clip(why, 200);
-    out.extend_from_slice(b"HTTP/1.1 ");
-    push_decimal(out, status as u64);
-    out.push(b' ');
-    out.extend_from_slice(reason(status).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(SERVER);
-    out.extend_from_slice(b"Date: ");
-    push_date(out);
-    out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
-    push_decimal(out, why.len() as u64 + 1);
-    out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
-    out.extend_from_slice(why.as_bytes());
-    out.push(b'\n');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const D: Workload = Workload { wait_us: 0, work_us: 0, bytes: 64 };
+    use crate::workload::Io;
+
+    const D: Workload = Workload {
+        wait_us: 0,
+        work_us: 0,
+        bytes: 64,
+        io: Io::Timer,
+        file_kib: 4,
+    };
 
     fn status(p: Parse) -> u16 {
         match p {
@@ -382,10 +221,20 @@ mod tests {
 
     #[test]
     fn query_over_defaults() {
-        match parse(b"GET /?wait_us=5&bytes=3 HTTP/1.1\r\nHost: a\r\n\r\nGET", &D) {
+        match parse(
+            b"GET /?wait_us=5&bytes=3 HTTP/1.1\r\nHost: a\r\n\r\nGET",
+            &D,
+        ) {
             Parse::Request(n, r) => {
                 assert_eq!(n, 45);
-                assert_eq!(r.work, Workload { wait_us: 5, work_us: 0, bytes: 3 });
+                assert_eq!(
+                    r.work,
+                    Workload {
+                        wait_us: 5,
+                        bytes: 3,
+                        ..D
+                    }
+                );
                 assert!(r.keep_alive);
             }
             other => panic!("{:?}", other),
@@ -396,7 +245,10 @@ mod tests {
     fn errors() {
         assert_eq!(status(parse(b"GET /x HTTP/1.1\r\n\r\n", &D)), 404);
         assert_eq!(status(parse(b"POST / HTTP/1.1\r\n\r\n", &D)), 405);
-        assert_eq!(status(parse(b"GET /?bytes=1048577 HTTP/1.1\r\n\r\n", &D)), 400);
+        assert_eq!(
+            status(parse(b"GET /?bytes=1048577 HTTP/1.1\r\n\r\n", &D)),
+            400
+        );
         assert_eq!(status(parse(b"GET /?nope=1 HTTP/1.1\r\n\r\n", &D)), 400);
         assert_eq!(status(parse(b"GET /?bytes HTTP/1.1\r\n\r\n", &D)), 400);
         assert_eq!(status(parse(b"GARBAGE\r\n\r\n", &D)), 400);
@@ -407,7 +259,13 @@ mod tests {
         assert_eq!(status(parse(partial.as_bytes(), &D)), 414);
         let big = format!("GET / HTTP/1.1\r\nX-A: {}\r\n\r\n", "v".repeat(9000));
         assert_eq!(status(parse(big.as_bytes(), &D)), 431);
-        assert_eq!(status(parse(b"GET / HTTP/1.1\r\nContent-Length: 70000\r\n\r\n", &D)), 413);
+        assert_eq!(
+            status(parse(
+                b"GET / HTTP/1.1\r\nContent-Length: 70000\r\n\r\n",
+                &D
+            )),
+            413
+        );
     }
 
     #[test]
@@ -420,11 +278,5 @@ mod tests {
             Parse::Request(_, r) => assert!(!r.keep_alive),
             other => panic!("{:?}", other),
         }
-    }
-
-    #[test]
-    fn date() {
-        assert_eq!(&format_date(784111777), b"Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(&format_date(951782400), b"Tue, 29 Feb 2000 00:00:00 GMT");
     }
 }

@@ -1,0 +1,19 @@
+//! proto: the suite's protocol for the Rust contestants, once: framing (http),
+//! answers (answer), the workload and its query keys (workload), counters, the
+//! command line (cli), the io=file data file (datafile), the io=net backend's
+//! request and answer (backend), CPU work (spin), the listener (net) and
+//! --workers processes (workers). How each server waits is its own.
+
+pub mod answer;
+pub mod backend;
+pub mod cli;
+pub mod counters;
+pub mod datafile;
+pub mod http;
+pub mod net;
+pub mod spin;
+pub mod workers;
+pub mod workload;
+
+/// The whole 200 body: the first `bytes` bytes of one shared buffer.
+pub static BODY: [u8; workload::BYTES_MAX as usize] = [b'x'; workload::BYTES_MAX as usize];

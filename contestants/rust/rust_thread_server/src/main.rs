@@ -1,0 +1,299 @@
+//! rust_thread_server: the suite's protocol with blocking std::net and one
+//! std::thread per connection: the thread side of the Rust pair, beside Tokio.
+//!
+//! Each connection thread is detached (its JoinHandle dropped) and owns its
+//! socket: it reads, waits, writes and closes the socket before it ends. A
+//! registry of live connections lets the stop end them before the counters
+//! are printed, as thread_impl/server.c does.
+
+mod conn;
+mod upstream;
+
+use std::collections::HashMap;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
+use std::process::exit;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use proto::cli::{self, Extra, Parsed};
+use proto::counters::{add, add_n, Ctr};
+use proto::{answer, datafile};
+
+const PROG: &str = "rust_thread_server";
+const STACK_KIB_MIN: u32 = 32; // the connection's own state takes ~8 KiB; std the rest
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1); // at stop: for threads to end
+const WAKE_SIGNAL: libc::c_int = libc::SIGUSR1; // interrupts a blocked call at stop
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100); // after EMFILE
+
+fn usage() -> String {
+    format!(
+        "usage: {PROG} [options]
+HTTP/1.1 keep-alive server of the tasks-vs-threads suite, in Rust (a contestant):
+blocking std::net, one std::thread per connection. GET /?wait_us=N&work_us=N&bytes=N
+&io=KIND&file_kib=K waits in its thread (io=timer: clock_nanosleep; io=net: a
+blocking std TcpStream to the backend, with timeouts; io=file: pread with
+O_DIRECT), burns work_us of the thread's CPU time, then answers 200 with a body of
+`bytes` bytes; the flags set the defaults.
+
+{}  --stack-kib N          stack of each connection thread in KiB, at least
+                         {STACK_KIB_MIN}; 0 = Rust's default (2048 KiB, or RUST_MIN_STACK)
+  --workers N            N processes, each with its own SO_REUSEPORT listener on
+                         the port, as the C servers' --workers (default 1: the
+                         model the claims describe; more to pass one process's
+                         fd limit)
+  -h, --help             this text
+
+A connection for which no thread can be made is answered 503 and counted
+(thread_create_failed). Prints `listening on HOST:PORT` on stdout when ready.
+On SIGTERM or SIGINT ends its connections, prints one JSON line of counters on
+stderr and exits 0. Exit 1: a runtime failure; 2: a usage error or a
+--data-file that cannot be read with O_DIRECT.
+",
+        cli::common_usage()
+    )
+}
+
+/// Every live connection: its socket and thread, so that the stop can end
+/// them. Locked when a connection starts and ends, never per request.
+struct Registry {
+    conns: HashMap<u64, (RawFd, libc::pthread_t)>,
+    closed: bool, // stopping: no new connection joins
+}
+
+struct Server {
+    ctx: conn::Ctx,
+    reg: Mutex<Registry>,
+    empty: Condvar,
+    stack_kib: u32,
+}
+
+fn conn_main(srv: Arc<Server>, fd: RawFd, id: u64) {
+    let mut s = unsafe { TcpStream::from_raw_fd(fd) };
+    {
+        let mut reg = srv.reg.lock().unwrap_or_else(|e| e.into_inner());
+        if reg.closed {
+            drop(reg);
+            drop(s);
+            add(Ctr::Closed);
+            return;
+        }
+        reg.conns.insert(id, (fd, unsafe { libc::pthread_self() }));
+    }
+    let _ = s.set_nodelay(true);
+    if let Some(idle) = srv.ctx.idle {
+        let _ = s.set_read_timeout(Some(idle));
+        let _ = s.set_write_timeout(Some(idle));
+    }
+    conn::serve(&mut s, &srv.ctx, id);
+    // Leave before close: once the fd number is free it may be reused, and
+    // the drain must not shut down someone else's socket.
+    add(Ctr::Closed);
+    {
+        let mut reg = srv.reg.lock().unwrap_or_else(|e| e.into_inner());
+        reg.conns.remove(&id);
+        if reg.conns.is_empty() {
+            srv.empty.notify_all();
+        }
+    }
+    drop(s);
+}
+
+/// No thread for this connection: answer 503 from the accept loop and close.
+/// The socket is fresh, so the short answer fits its send buffer at once.
+fn refuse(fd: RawFd, e: &std::io::Error) {
+    use std::io::Write;
+    let mut s = unsafe { TcpStream::from_raw_fd(fd) };
+    let mut out = Vec::new();
+    answer::error_answer(
+        &mut out,
+        503,
+        &format!("no thread for this connection: thread spawn: {e}"),
+    );
+    let _ = s.set_write_timeout(Some(Duration::from_millis(100)));
+    let _ = s.write_all(&out);
+    add(Ctr::ThreadCreateFailed);
+    add(Ctr::Status503);
+    add(Ctr::Closed);
+}
+
+fn accept_loop(srv: &Arc<Server>, lfd: RawFd) {
+    let mut id = 0u64;
+    while !srv.ctx.stopping.load(Ordering::Relaxed) {
+        let fd = unsafe {
+            libc::accept4(
+                lfd,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) | Some(libc::EAGAIN) => continue,
+                _ if srv.ctx.stopping.load(Ordering::Relaxed) => break,
+                Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS)
+                | Some(libc::ENOMEM) => {
+                    add(Ctr::AcceptEmfile);
+                    std::thread::sleep(ACCEPT_PAUSE);
+                }
+                _ => add(Ctr::AcceptErrors),
+            }
+            continue;
+        }
+        add(Ctr::Accepted);
+        id += 1;
+        let mut b = std::thread::Builder::new();
+        if srv.stack_kib > 0 {
+            b = b.stack_size(srv.stack_kib as usize * 1024);
+        }
+        let s2 = srv.clone();
+        let conn_id = id;
+        if let Err(e) = b.spawn(move || conn_main(s2, fd, conn_id)) {
+            // The closure (and its Arc) is gone; the fd is still ours.
+            refuse(fd, &e);
+        }
+    }
+}
+
+/// Ends every live connection: shutdown() wakes a blocked read with EOF and
+/// fails any further write, WAKE_SIGNAL cuts a sleep or a backend read short,
+/// so nothing is answered after this returns. A thread still burning work_us
+/// after DRAIN_TIMEOUT is left to end with the process. Returns how many did.
+fn drain(srv: &Server) -> u64 {
+    let mut reg = srv.reg.lock().unwrap_or_else(|e| e.into_inner());
+    reg.closed = true;
+    for &(fd, tid) in reg.conns.values() {
+        unsafe {
+            libc::shutdown(fd, libc::SHUT_RDWR);
+            libc::pthread_kill(tid, WAKE_SIGNAL);
+        }
+    }
+    let (reg, _) = srv
+        .empty
+        .wait_timeout_while(reg, DRAIN_TIMEOUT, |r| !r.conns.is_empty())
+        .unwrap_or_else(|e| e.into_inner());
+    reg.conns.len() as u64
+}
+
+fn stop_set() -> libc::sigset_t {
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        set
+    }
+}
+
+/// One process's server: the accept loop, until SIGTERM/SIGINT.
+fn serve(srv: Arc<Server>, listener: TcpListener, ready: &dyn Fn()) -> i32 {
+    let set = stop_set();
+    // Blocked here, so in every thread made from now on: only the signal
+    // thread takes them, with sigwait.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    let lfd = listener.as_raw_fd();
+    let s2 = srv.clone();
+    let sig_thread = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut sig: libc::c_int = 0;
+            while unsafe { libc::sigwait(&set, &mut sig) } != 0 {}
+            s2.ctx.stopping.store(true, Ordering::Relaxed);
+            unsafe { libc::shutdown(lfd, libc::SHUT_RDWR) }; // a blocked accept() returns
+        });
+    let sig_thread = match sig_thread {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{PROG}: cannot start the signal thread: {e}");
+            return 1;
+        }
+    };
+    ready();
+    accept_loop(&srv, lfd);
+    let _ = sig_thread.join();
+    add_n(Ctr::UnfinishedAtExit, drain(&srv));
+    drop(listener);
+    0
+}
+
+extern "C" fn on_wake(_: libc::c_int) {} // only there to make blocked calls return EINTR
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let o = match cli::parse(
+        &args,
+        &Extra {
+            stack_kib: true,
+            runtime: false,
+        },
+    ) {
+        Parsed::Run(o) => o,
+        Parsed::Help => {
+            print!("{}", usage());
+            exit(0);
+        }
+        Parsed::Error(e) => {
+            eprintln!("{PROG}: {e}");
+            exit(2);
+        }
+    };
+    if o.stack_kib > 0 && o.stack_kib < STACK_KIB_MIN {
+        eprintln!(
+            "{PROG}: --stack-kib {} is below {STACK_KIB_MIN} KiB, too small for a connection \
+             thread (use 0 for Rust's default)",
+            o.stack_kib
+        );
+        exit(2);
+    }
+    let data = match &o.data_file {
+        Some(p) => match datafile::open_checked(p) {
+            Ok(d) => Some(Arc::new(d)),
+            Err(e) => {
+                eprintln!("{PROG}: {e}");
+                exit(2);
+            }
+        },
+        None => None,
+    };
+    // No SA_RESTART: a sleep, a read or a connect returns EINTR at the stop.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_wake as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(WAKE_SIGNAL, &sa, std::ptr::null_mut());
+    }
+    let opts = o.clone();
+    let serve_one = move |listener: TcpListener, ready: &dyn Fn()| -> i32 {
+        let srv = Arc::new(Server {
+            ctx: conn::Ctx {
+                defaults: opts.defaults,
+                idle: if opts.idle_timeout_ms > 0 {
+                    Some(Duration::from_millis(opts.idle_timeout_ms as u64))
+                } else {
+                    None
+                },
+                upstream: opts.upstream.clone(),
+                upstream_timeout: Duration::from_millis(opts.upstream_timeout_ms as u64),
+                data: data.clone(),
+                stopping: Default::default(),
+            },
+            reg: Mutex::new(Registry {
+                conns: HashMap::new(),
+                closed: false,
+            }),
+            empty: Condvar::new(),
+            stack_kib: opts.stack_kib,
+        });
+        serve(srv, listener, ready)
+    };
+    exit(proto::workers::run(
+        &o,
+        PROG,
+        "rust-threads",
+        o.workers,
+        &serve_one,
+    ));
+}

@@ -1,0 +1,155 @@
+/* Unit tests for harness/inflight: the inflight file's text, finding a device's file in a
+ * made-up sysfs tree (a disk, a partition with its own file, an old kernel's partition that
+ * falls back to its disk, a device with no entry), the window's mean and max, and a step's. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../harness/inflight.h"
+
+static char root[] = "/tmp/tvt-inflight-test-XXXXXX";
+
+static void put(const char *rel, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void dir(const char *rel)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    cr_assert_eq(mkdir(path, 0755), 0, "%s", path);
+}
+
+static void link_to(const char *target, const char *rel)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    cr_assert_eq(symlink(target, path), 0, "%s", path);
+}
+
+/* sys/dev/block/{254:0 -> vda, 254:1 -> vda/vda1 (own file), 8:2 -> sda/sda2 (none)} */
+static void setup(void)
+{
+    cr_assert_not_null(mkdtemp(root));
+    dir("dev");
+    dir("dev/block");
+    dir("block");
+    dir("block/vda");
+    dir("block/vda/vda1");
+    dir("block/sda");
+    dir("block/sda/sda2");
+    put("block/vda/inflight", "       7        2\n");
+    put("block/vda/vda1/inflight", "       3        0\n");
+    put("block/sda/inflight", "      11        1\n");
+    link_to("../../block/vda", "dev/block/254:0");
+    link_to("../../block/vda/vda1", "dev/block/254:1");
+    link_to("../../block/sda/sda2", "dev/block/8:2");
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    (void)!system(cmd);
+}
+
+TestSuite(inflight, .init = setup, .fini = teardown);
+
+Test(inflight, parse)
+{
+    long r, w;
+    cr_assert_eq(inflight_parse("       3        0\n", &r, &w), 0);
+    cr_assert_eq(r, 3);
+    cr_assert_eq(w, 0);
+    cr_assert_eq(inflight_parse("12 5", &r, &w), 0);
+    cr_assert_eq(r, 12);
+    cr_assert_eq(inflight_parse("", &r, &w), -1, "empty");
+    cr_assert_eq(inflight_parse("3", &r, &w), -1, "one field");
+    cr_assert_eq(inflight_parse("3 x", &r, &w), -1, "not a number");
+    cr_assert_eq(inflight_parse("-1 0", &r, &w), -1, "negative");
+    cr_assert_eq(inflight_parse("1 2 3", &r, &w), -1, "a third field");
+}
+
+Test(inflight, a_disk_and_a_partition_have_their_own)
+{
+    struct inflight d;
+    inflight_open_dev(&d, root, 254, 0);
+    cr_assert_geq(d.fd, 0, "%s", d.unavailable);
+    cr_assert_str_eq(d.device, "vda");
+    cr_assert_eq(inflight_sample(&d), 7);
+    inflight_close(&d);
+    inflight_open_dev(&d, root, 254, 1);
+    cr_assert_str_eq(d.device, "vda1");
+    cr_assert(strstr(d.source, "vda1/inflight"), "%s", d.source);
+    cr_assert_eq(inflight_sample(&d), 3);
+    inflight_close(&d);
+}
+
+Test(inflight, a_partition_without_one_falls_back_to_its_disk)
+{
+    struct inflight d;
+    inflight_open_dev(&d, root, 8, 2);
+    cr_assert_geq(d.fd, 0, "%s", d.unavailable);
+    cr_assert_str_eq(d.device, "sda");
+    cr_assert_eq(inflight_sample(&d), 11);
+    inflight_close(&d);
+}
+
+/* no entry: the JSON says why, with no figure */
+Test(inflight, no_device_says_why)
+{
+    struct inflight d;
+    inflight_open_dev(&d, root, 0, 45);
+    cr_assert_lt(d.fd, 0);
+    cr_assert_eq(inflight_sample(&d), -1);
+    json_t *j = inflight_json(&d);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "device")), "0:45");
+    const char *why = json_string_value(json_object_get(j, "unavailable"));
+    cr_assert(why && strstr(why, "not directly on a block device"), "%s", why ? why : "null");
+    cr_assert_null(json_object_get(j, "mean"));
+    json_decref(j);
+}
+
+/* only samples inside the window count; a step has its own mean */
+Test(inflight, window_and_step)
+{
+    struct inflight d;
+    inflight_open_dev(&d, root, 254, 1);
+    inflight_sample(&d); /* before the window */
+    d.window_on = true;
+    inflight_sample(&d);
+    put("block/vda/vda1/inflight", "       9        0\n");
+    inflight_step_begin(&d);
+    inflight_sample(&d);
+    cr_assert_float_eq(inflight_step_end(&d), 9.0, 1e-9);
+    inflight_step_begin(&d);
+    cr_assert_float_eq(inflight_step_end(&d), -1.0, 1e-9, "a step without a sample");
+    d.window_on = false;
+    inflight_sample(&d); /* after */
+    json_t *j = inflight_json(&d);
+    cr_assert_float_eq(json_real_value(json_object_get(j, "mean")), 6.0, 1e-9);
+    cr_assert_eq(json_integer_value(json_object_get(j, "max")), 9);
+    cr_assert_eq(json_integer_value(json_object_get(j, "samples")), 2);
+    json_decref(j);
+    inflight_close(&d);
+}
+
+/* the device of a real file here: found, or the reason (never a made-up figure) */
+Test(inflight, this_machine)
+{
+    struct inflight d;
+    inflight_open_file(&d, "tests/unit/test_inflight.c");
+    cr_assert(d.fd >= 0 || d.unavailable[0], "either a file or a reason");
+    if (d.fd >= 0)
+        cr_assert_geq(inflight_sample(&d), 0);
+    inflight_close(&d);
+}
