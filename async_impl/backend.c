@@ -4,7 +4,9 @@
  * that a backend that closes an idle connection is noticed before the next request. The
  * request's ev_timer bounds the whole exchange (--upstream-timeout-ms). Any failure closes
  * the backend connection, answers 502 and keeps the client's; the next io=net request
- * reconnects. */
+ * reconnects. The exchange (the request, the answer's parse state) is the task's own with
+ * --buffers conn and an allocation while the request waits with --buffers lean; the
+ * connection itself (its fd and watcher) lives as long as it stays open, in either mode. */
 #include <errno.h>
 #include <unistd.h>
 
@@ -53,6 +55,7 @@ static void backend_fail(struct server *s, struct conn *c, enum upstream_failure
 
     ev_timer_stop(s->loop, &c->wait);
     backend_close(s, c);
+    conn_xchg_close(s, c);
     counters_add(s->ctr, CTR_UPSTREAM_ERRORS, 1);
     upstream_reason(why, sizeof why, s->up, f, err, status, detail, s->opts.upstream_timeout_ms);
     if (conn_answer_failed(s, c, 502, why) > 0)
@@ -63,12 +66,13 @@ static void backend_fail(struct server *s, struct conn *c, enum upstream_failure
 static void backend_done(struct server *s, struct conn *c)
 {
     ev_timer_stop(s->loop, &c->wait);
-    if (upstream_answer_ok(&c->up_http) < 0) {
-        backend_fail(s, c, UPSTREAM_STATUS, 0, c->up_http.status, NULL);
+    if (upstream_answer_ok(&c->ux->http) < 0) {
+        backend_fail(s, c, UPSTREAM_STATUS, 0, c->ux->http.status, NULL);
         return;
     }
-    if (!c->up_http.keep_alive)
+    if (!c->ux->http.keep_alive)
         backend_close(s, c); /* the backend said close: reconnect next time */
+    conn_xchg_close(s, c);
     if (conn_answer(s, c) > 0)
         conn_process(s, c);
 }
@@ -76,8 +80,10 @@ static void backend_done(struct server *s, struct conn *c)
 /* Writes what is left of the request; then waits for the answer. */
 static void backend_send(struct server *s, struct conn *c)
 {
-    while (c->up_sent < c->up_len) {
-        ssize_t n = write(c->up_fd, c->head + c->up_sent, c->up_len - c->up_sent);
+    struct backend_xchg *x = c->ux;
+
+    while (x->sent < x->len) {
+        ssize_t n = write(c->up_fd, x->req + x->sent, x->len - x->sent);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
@@ -88,7 +94,7 @@ static void backend_send(struct server *s, struct conn *c)
             backend_fail(s, c, UPSTREAM_SEND, errno, 0, NULL);
             return;
         }
-        c->up_sent += (size_t)n;
+        x->sent += (size_t)n;
     }
     backend_watch(s, c, EV_READ);
 }
@@ -97,9 +103,13 @@ void backend_start(struct server *s, struct conn *c)
 {
     c->state = CONN_WAITING;
     conn_watch(s, c, 0); /* as during a timer wait: the client is not read meanwhile */
-    c->up_len = upstream_format_request(c->head, sizeof c->head, s->up, c->req.work.wait_us);
-    c->up_sent = 0;
-    chttp_reset(&c->up_http);
+    char *req = conn_head_buffer(s, c);
+    size_t len = upstream_format_request(req, RESPONSE_HEAD_MAX, s->up, c->req.work.wait_us);
+    if (conn_xchg_open(s, c, req, len) < 0) {
+        conn_out_of_memory(s, c);
+        return;
+    }
+    chttp_reset(&c->ux->http);
     ev_now_update(s->loop); /* the timeout counts from now */
     ev_timer_set(&c->wait, s->opts.upstream_timeout_ms * 1e-3, 0.);
     ev_timer_start(s->loop, &c->wait);
@@ -148,10 +158,10 @@ static void backend_readable(struct server *s, struct conn *c)
             backend_fail(s, c, UPSTREAM_RECV, errno, 0, NULL);
         return;
     }
-    int r = chttp_feed(&c->up_http, buf, (size_t)n, &why); /* n == 0: the backend closed */
+    int r = chttp_feed(&c->ux->http, buf, (size_t)n, &why); /* n == 0: the backend closed */
     if (r == CHTTP_COMPLETE) {
         if (n == 0)
-            c->up_http.keep_alive = false; /* an answer that ran to the close */
+            c->ux->http.keep_alive = false; /* an answer that ran to the close */
         backend_done(s, c);
     } else if (r == CHTTP_ERROR) {
         if (n == 0)
@@ -179,7 +189,7 @@ static void on_backend_io(struct ev_loop *loop, ev_io *w, int revents)
         }
         c->up_connecting = 0;
     }
-    if (c->up_sent < c->up_len) {
+    if (c->ux->sent < c->ux->len) {
         backend_send(s, c);
         return;
     }

@@ -30,35 +30,59 @@ void file_io_destroy(struct server *s)
         file_uring_stop(s);
 }
 
-/* Makes the task's buffer hold len bytes: allocated at its first read, regrown only for a
-   larger one. 0 ok, -1 out of memory. */
-static int job_buffer(struct file_job *j, size_t len)
+/* Answers c's request by the outcome of its read of len bytes at off (res, err; or its
+   failure to start): 200, or 500 naming the error. Returns as conn_answer. */
+static int answer(struct server *s, struct conn *c, ssize_t res, int err, uint64_t off,
+                  uint32_t len)
 {
-    if (j->cap >= len)
-        return 0;
-    free(j->buf);
-    j->buf = datafile_buffer(len);
-    j->cap = j->buf ? len : 0;
-    return j->buf ? 0 : -1;
+    char why[160];
+
+    if (res == (ssize_t)len)
+        return conn_answer(s, c);
+    counters_add(s->ctr, CTR_FILE_ERRORS, 1);
+    if (res < 0)
+        snprintf(why, sizeof why, "reading %u KiB of the data file at offset %llu: %s", len / 1024,
+                 (unsigned long long)off, strerror(err));
+    else
+        snprintf(why, sizeof why, "reading %u KiB of the data file at offset %llu: got %zd bytes",
+                 len / 1024, (unsigned long long)off, res);
+    return conn_answer_failed(s, c, 500, why);
+}
+
+/* Answers c's request once its read is over, after giving the job back. */
+static int file_read_answer(struct server *s, struct conn *c)
+{
+    struct file_job *j = c->job;
+    ssize_t res = j->res;
+    int err = j->err;
+    uint64_t off = j->off;
+    uint32_t len = j->len;
+
+    conn_job_close(s, c);
+    return answer(s, c, res, err, off, len);
 }
 
 int file_read_start(struct server *s, struct conn *c)
 {
-    struct file_job *j = &c->job;
+    uint32_t len = c->req.work.file_kib * 1024;
+    uint64_t off = datafile_offset(&s->rng, s->df->size, len);
+    struct file_job *j = conn_job_open(s, c, len);
 
-    j->len = c->req.work.file_kib * 1024;
-    if (job_buffer(j, j->len) < 0) {
-        j->res = -1;
-        j->err = ENOMEM;
-        return 1;
-    }
-    j->off = datafile_offset(&s->rng, s->df->size, j->len);
+    if (!j)
+        return answer(s, c, -1, ENOMEM, off, len);
+    j->len = len;
+    j->off = off;
     if (s->opts.file_io == FILE_IO_LOOP) {
         do
             j->res = pread(s->df->fd, j->buf, j->len, (off_t)j->off);
         while (j->res < 0 && errno == EINTR);
         j->err = j->res < 0 ? errno : 0;
-        return 1;
+        return file_read_answer(s, c);
+    }
+    if (conn_keep_input(c) < 0) { /* the pipelined requests behind it wait with it */
+        conn_job_close(s, c);
+        conn_out_of_memory(s, c);
+        return -1;
     }
     c->state = CONN_WAITING;
     conn_watch(s, c, 0); /* as during a timer wait: the client is not read meanwhile */
@@ -66,7 +90,7 @@ int file_read_start(struct server *s, struct conn *c)
         if (file_uring_submit(s, j) < 0) {
             j->res = -1;
             j->err = errno;
-            return 1;
+            return file_read_answer(s, c);
         }
     } else {
         file_pool_submit(s, j);
@@ -75,30 +99,13 @@ int file_read_start(struct server *s, struct conn *c)
     return 0;
 }
 
-int file_read_answer(struct server *s, struct conn *c)
-{
-    const struct file_job *j = &c->job;
-    char why[160];
-
-    if (j->res == (ssize_t)j->len)
-        return conn_answer(s, c);
-    counters_add(s->ctr, CTR_FILE_ERRORS, 1);
-    if (j->res < 0)
-        snprintf(why, sizeof why, "reading %u KiB of the data file at offset %llu: %s",
-                 j->len / 1024, (unsigned long long)j->off, strerror(j->err));
-    else
-        snprintf(why, sizeof why, "reading %u KiB of the data file at offset %llu: got %zd bytes",
-                 j->len / 1024, (unsigned long long)j->off, j->res);
-    return conn_answer_failed(s, c, 500, why);
-}
-
 void file_read_done(struct server *s, struct file_job *job)
 {
-    struct conn *c = container_of(job, struct conn, job);
+    struct conn *c = job->conn;
 
     job->inflight = 0;
     if (job->orphan) {
-        conn_free(c);
+        conn_free(s, c);
         return;
     }
     if (file_read_answer(s, c) > 0)

@@ -1,9 +1,10 @@
 /* server.c: the libev server: one loop, one thread, one task per connection.
  *
- * A task is a struct conn (task.h): its parse state, its buffers and its watchers. It
- * never blocks: a request's wait is an ev_timer, a backend answer on a second ev_io
- * (backend.c) or a file read handed to a pool or io_uring (file_read.c); a write that does
- * not fit the socket buffer resumes when the socket is writable. */
+ * A task is a struct conn (task.h): its parse state, its watchers and, with --buffers conn,
+ * its buffers (buffers.c says where its bytes live in either mode). It never blocks: a request's
+ * wait is an ev_timer, a backend answer on a second ev_io (backend.c) or a file read handed to a
+ * pool or io_uring (file_read.c); a write that does not fit the socket buffer resumes when the
+ * socket is writable. */
 #include <errno.h>
 #include <ev.h>
 #include <signal.h>
@@ -39,12 +40,6 @@ void conn_watch(struct server *s, struct conn *c, int events)
     }
 }
 
-void conn_free(struct conn *c)
-{
-    free(c->job.buf);
-    free(c);
-}
-
 /* Undoes everything conn_open did, in reverse: watchers, sockets, memory. A task whose file
  * read is in flight is left for the read's completion to free (file_read_done): the pool or
  * the kernel still writes into its buffer. */
@@ -62,10 +57,24 @@ static void conn_close(struct server *s, struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     counters_add(s->ctr, CTR_CLOSED, 1);
-    if (c->job.inflight)
-        c->job.orphan = 1;
-    else
-        conn_free(c);
+    if (c->job && c->job->inflight) {
+        conn_release(s, c); /* all but the read's job, whose buffer the read still fills */
+        c->job->orphan = 1;
+    } else {
+        conn_free(s, c);
+    }
+}
+
+void conn_out_of_memory(struct server *s, struct conn *c)
+{
+    counters_add(s->ctr, CTR_OOM, 1);
+    conn_close(s, c);
+}
+
+/* 1 when part of a request has been read: a close now aborts it. */
+static int conn_mid_request(const struct conn *c)
+{
+    return c->framer && framer_mid_request(c->framer);
 }
 
 /* Starts the clock of the next request: it must arrive whole within the idle
@@ -92,6 +101,10 @@ static int conn_flush(struct server *s, struct conn *c)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
+                if (conn_keep_output(s, c) < 0) {
+                    conn_out_of_memory(s, c);
+                    return -1;
+                }
                 c->state = CONN_WRITING;
                 conn_watch(s, c, EV_WRITE);
                 return 0;
@@ -112,6 +125,7 @@ static int conn_flush(struct server *s, struct conn *c)
             c->iov[0].iov_len -= left;
         }
     }
+    conn_output_done(c);
     if (c->closing) {
         conn_close(s, c);
         return -1;
@@ -124,13 +138,14 @@ static int conn_flush(struct server *s, struct conn *c)
 int conn_answer(struct server *s, struct conn *c)
 {
     const struct workload *w = &c->req.work;
+    char *head = conn_head_buffer(s, c);
 
     workload_spin(w->work_us);
     date_cache_update(&s->date, (time_t)ev_now(s->loop));
     c->closing = !c->req.keep_alive;
-    c->iov[0].iov_base = c->head;
+    c->iov[0].iov_base = head;
     c->iov[0].iov_len =
-        response_head_ok(c->head, w->bytes, c->req.keep_alive, c->req.http_minor, &s->date);
+        response_head_ok(head, w->bytes, c->req.keep_alive, c->req.http_minor, &s->date);
     c->iov[1].iov_base = (void *)response_body();
     c->iov[1].iov_len = w->bytes;
     c->iovcnt = c->req.head_only || w->bytes == 0 ? 1 : 2;
@@ -141,12 +156,13 @@ int conn_answer(struct server *s, struct conn *c)
 static int answer_status(struct server *s, struct conn *c, int status, const char *why,
                          int keep_alive)
 {
+    char *head = conn_head_buffer(s, c);
+
     date_cache_update(&s->date, (time_t)ev_now(s->loop));
     counters_status(s->ctr, status);
     c->closing = !keep_alive;
-    c->iov[0].iov_base = c->head;
-    c->iov[0].iov_len =
-        response_status(c->head, status, why, keep_alive, c->req.http_minor, &s->date);
+    c->iov[0].iov_base = head;
+    c->iov[0].iov_len = response_status(head, status, why, keep_alive, c->req.http_minor, &s->date);
     c->iovcnt = 1;
     return conn_flush(s, c);
 }
@@ -167,22 +183,32 @@ static void conn_answer_error(struct server *s, struct conn *c, int status, cons
 void conn_process(struct server *s, struct conn *c)
 {
     for (;;) {
-        size_t used;
-        enum framing_result r =
-            framer_feed(&c->framer, c->rbuf + c->rpos, c->rlen - c->rpos, &used, &c->req);
+        struct framer *f = conn_framer(s, c);
+        size_t start = c->rpos, used;
+        enum framing_result r = framer_feed(f, c->in + c->rpos, c->rlen - c->rpos, &used, &c->req);
         c->rpos += used;
         if (r == FRAMING_MORE) {
+            if (conn_input_consumed(s, c, f, start) < 0) {
+                conn_out_of_memory(s, c);
+                return;
+            }
             conn_read_next(s, c);
             return;
         }
         if (r == FRAMING_ERROR) {
-            conn_answer_error(s, c, c->framer.status, c->framer.error);
+            conn_answer_error(s, c, f->status, f->error);
             return;
         }
-        /* Pipelined bytes stay in rbuf until this request is answered. */
+        conn_request_done(c);
+        /* Pipelined bytes stay unparsed until this request is answered; before a wait
+           hands control back to the loop, lean copies them out of the loop's buffer. */
         int rc;
         if (c->req.work.io == IO_TIMER) {
             if (c->req.work.wait_us > 0) {
+                if (conn_keep_input(c) < 0) {
+                    conn_out_of_memory(s, c);
+                    return;
+                }
                 c->state = CONN_WAITING;
                 conn_watch(s, c, 0);
                 ev_now_update(s->loop); /* the wait counts from now, not the loop's start */
@@ -199,12 +225,14 @@ void conn_process(struct server *s, struct conn *c)
                 return;
             }
             if (c->req.work.io == IO_NET) {
+                if (conn_keep_input(c) < 0) {
+                    conn_out_of_memory(s, c);
+                    return;
+                }
                 backend_start(s, c); /* last: it may answer, and close c, at once */
                 return;
             }
-            if (file_read_start(s, c) == 0)
-                return;
-            rc = file_read_answer(s, c);
+            rc = file_read_start(s, c);
         }
         if (rc <= 0)
             return;
@@ -231,8 +259,9 @@ static void on_readable(struct server *s, struct conn *c)
 
     /* Every byte read before has been parsed (we only read when the framer
      * wants more), so the buffer starts empty. */
+    char *buf = conn_read_buffer(s, c);
     c->rpos = c->rlen = 0;
-    n = read(c->fd, c->rbuf, sizeof(c->rbuf));
+    n = read(c->fd, buf, CONN_READ_BUF);
     if (n > 0) {
         c->rlen = (size_t)n;
         conn_process(s, c);
@@ -240,7 +269,7 @@ static void on_readable(struct server *s, struct conn *c)
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-    if (framer_mid_request(&c->framer))
+    if (conn_mid_request(c))
         counters_add(s->ctr, CTR_ABORTED, 1);
     else if (n < 0 && errno != ECONNRESET) /* a reset between requests is a close */
         counters_add(s->ctr, CTR_IO_ERRORS, 1);
@@ -271,14 +300,14 @@ static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     counters_add(s->ctr, CTR_IDLE_TIMEOUTS, 1);
-    if (framer_mid_request(&c->framer))
+    if (conn_mid_request(c))
         counters_add(s->ctr, CTR_ABORTED, 1);
     conn_close(s, c);
 }
 
 static void conn_open(struct server *s, int fd)
 {
-    struct conn *c = malloc(sizeof(*c));
+    struct conn *c = conn_alloc(s);
 
     if (!c) {
         char buf[RESPONSE_HEAD_MAX];
@@ -291,16 +320,12 @@ static void conn_open(struct server *s, int fd)
         close(fd);
         return;
     }
-    /* No memset: the 4 KiB buffers stay untouched until used, as in a thread's stack. */
     c->fd = fd;
     c->closing = 0;
-    c->rpos = c->rlen = 0;
     c->iovcnt = 0;
     c->up_fd = -1;
     c->up_connecting = 0;
-    c->job = (struct file_job){.buf = NULL};
     backend_init(c);
-    framer_init(&c->framer, &s->opts.defaults);
     ev_io_init(&c->io, on_io, fd, EV_READ);
     ev_timer_init(&c->wait, on_wait_done, 0., 0.);
     ev_init(&c->idle, on_idle);
@@ -372,11 +397,13 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     int rc = 0;
 
     s->opts = *o;
+    s->lean = o->buffers == BUFFERS_LEAN;
     s->up = o->upstream ? &upstream : NULL;
     s->df = o->data_file ? &data_file : NULL;
     datafile_rng_seed(&s->rng, datafile_rng_fresh_seed());
     s->ctr = ctr;
     s->listen_fd = listen_fd;
+    buffers_init(s);
     s->loop = ev_default_loop(EVFLAG_AUTO);
     if (!s->loop) {
         fprintf(stderr, "async_server: cannot start libev (check LIBEV_FLAGS)\n");
@@ -409,6 +436,7 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     if (s->df)
         file_io_destroy(s); /* after the closes: it frees the tasks whose reads were in flight */
 stop:
+    buffers_destroy(s);
     ev_io_stop(s->loop, &s->accept_io);
     ev_timer_stop(s->loop, &s->accept_pause);
     ev_signal_stop(s->loop, &s->sigterm);
@@ -423,8 +451,8 @@ int main(int argc, char **argv)
     struct server_opts opts;
     static char msg[SERVER_HELP_MAX];
 
-    switch (server_opts_parse(&opts, argc, argv, "async_server", SERVER_OPTS_FILE_IO, msg,
-                              sizeof(msg))) {
+    switch (server_opts_parse(&opts, argc, argv, "async_server",
+                              SERVER_OPTS_FILE_IO | SERVER_OPTS_BUFFERS, msg, sizeof(msg))) {
     case OPTS_HELP: fputs(msg, stdout); return 0;
     case OPTS_ERROR: fprintf(stderr, "async_server: %s\n", msg); return 2;
     case OPTS_OK: break;

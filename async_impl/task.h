@@ -16,6 +16,7 @@
 #include "framing.h"
 #include "response.h"
 #include "server_opts.h"
+#include "spares.h"
 #include "upstream.h"
 #include "wait_clock.h"
 
@@ -25,12 +26,15 @@ enum conn_state {
     CONN_WRITING, /* an answer did not fit the socket buffer */
 };
 
-/* One io=file read of a task. The read buffer is the task's: allocated at its first io=file
-   request, grown to its largest read (file_kib), kept until the task ends; never one
-   allocation per request. In every --file-io mode a task holds one such buffer (the data is
-   the task's, as a real server's would be), and at most one read in flight. */
+/* One io=file read of a task. --buffers conn: the task's own (in its conn_bufs), its buffer
+   allocated at the task's first io=file request, grown to its largest read (file_kib) and kept
+   until the task ends; never one allocation per request. --buffers lean: a read in the loop
+   (--file-io loop) uses the loop's job and buffer; a read handed to the pool or the ring gets
+   a job and a buffer of its own, freed once the read is answered. A task has at most one
+   read in flight. */
 struct file_job {
     struct file_job *next; /* the pool's queues */
+    struct conn *conn;     /* the task it reads for */
     char *buf;             /* DATAFILE_ALIGN-aligned */
     size_t cap;            /* bytes buf holds */
     uint64_t off;
@@ -41,6 +45,23 @@ struct file_job {
     int orphan;   /* the task closed meanwhile: free it once the read completes */
 };
 
+/* io=net: one exchange with the backend, from sending the request to its whole answer. */
+struct backend_xchg {
+    struct chttp http; /* the answer's parse state */
+    char *req;         /* the request: conn: the task's head buffer; lean: after this struct */
+    size_t sent, len;  /* req[sent, len) is still to send */
+};
+
+/* --buffers conn: what a task holds for its whole life, allocated in the same block, the
+   same sizes a thread keeps on its stack. */
+struct conn_bufs {
+    struct framer framer;
+    struct backend_xchg ux;
+    struct file_job job;
+    char head[RESPONSE_HEAD_MAX]; /* the answer's head; the backend request while waiting */
+    char rbuf[CONN_READ_BUF];
+};
+
 struct conn {
     ev_io io;                 /* the client socket: readable or writable, never both */
     ev_timer wait;            /* the request's wait_us; for io=net, the backend's timeout */
@@ -49,21 +70,22 @@ struct conn {
     int fd;
     enum conn_state state;
     int closing; /* close once the answer in flight is written */
-    struct request req;
-    size_t rpos, rlen; /* unparsed input: rbuf[rpos, rlen) */
-    struct iovec iov[2];
     int iovcnt;
+    int in_kept; /* lean: in is an allocation of the task's own, not the loop's read buffer */
+    struct request req;
+    char *in;          /* the read buffer, or (lean) the unparsed input kept */
+    size_t rpos, rlen; /* unparsed input: in[rpos, rlen) */
+    struct iovec iov[2];
+    struct framer *framer;   /* conn: the task's own; lean: a partial request's, else NULL */
+    struct backend_xchg *ux; /* conn: the task's own; lean: while an io=net request needs it */
+    char *out;               /* lean: the unwritten part of a blocked answer's head */
+    struct conn_bufs *bufs;  /* conn: right after this struct; lean: NULL */
     /* io=net: the task's own keep-alive backend connection, opened at its first io=net
        request, kept across requests, closed after a failure (backend.c). */
     ev_io up_io;
-    int up_fd;              /* -1: not connected */
-    int up_connecting;      /* a non-blocking connect is in progress */
-    size_t up_sent, up_len; /* the backend request, formatted into head[0, up_len) */
-    struct chttp up_http;
-    struct file_job job; /* io=file */
-    struct framer framer;
-    char head[RESPONSE_HEAD_MAX]; /* the answer's head; the backend request while waiting */
-    char rbuf[CONN_READ_BUF];
+    int up_fd;            /* -1: not connected */
+    int up_connecting;    /* a non-blocking connect is in progress */
+    struct file_job *job; /* io=file: conn: the task's own; lean: NULL but while reading */
 };
 
 struct file_pool;
@@ -85,6 +107,15 @@ struct server {
     struct datafile_rng rng;        /* this loop's read offsets */
     struct file_pool *pool;         /* --file-io pool */
     struct file_uring *uring;       /* --file-io uring */
+    /* --buffers lean: the loop's buffers, lent to one task at a time while it runs; a task
+       that must keep bytes past its callback copies them out (buffers.c). */
+    int lean;
+    struct framer framer;         /* parses every request that arrives whole */
+    char head[RESPONSE_HEAD_MAX]; /* every answer's head, and backend requests */
+    char rbuf[CONN_READ_BUF];     /* every read */
+    struct file_job file_job;     /* --file-io loop reads; its buffer grown to the largest */
+    struct spares xchg_spares;    /* io=net exchanges given back */
+    struct spares file_spares;    /* blocks of reads handed to the pool or the ring */
 };
 
 /* server.c */
@@ -98,8 +129,58 @@ int conn_answer_failed(struct server *s, struct conn *c, int status, const char 
 void conn_process(struct server *s, struct conn *c);
 /* Makes c's client watcher wait for exactly `events` (0 = stopped). */
 void conn_watch(struct server *s, struct conn *c, int events);
-/* Frees a task (and its read buffer) whose connection is already closed. */
-void conn_free(struct conn *c);
+/* No memory for what c must keep: counted (oom) and c closed. */
+void conn_out_of_memory(struct server *s, struct conn *c);
+
+/* buffers.c: where a task's bytes live, --buffers conn|lean. In conn mode every call below
+   uses the task's own buffers and allocates nothing, but for a task's first io=file read. In
+   lean mode a task borrows the loop's buffers while its callback runs and copies out only
+   what must outlive it; the functions returning int give 0, or -1 when out of memory
+   (nothing changed; the caller closes c with conn_out_of_memory). */
+/* The loop's spares, before the first task; and their release, after the last. */
+void buffers_init(struct server *s);
+void buffers_destroy(struct server *s);
+/* A new task: conn: with its conn_bufs in the same block; lean: the task alone. Sets the
+   buffer fields (in, framer, ux, out, bufs, job); the caller sets the rest. NULL: no memory. */
+struct conn *conn_alloc(struct server *s);
+/* Frees what a task holds besides a file read in flight: lean's kept input, partial
+   request, blocked head, backend exchange and file read. Safe to call again. */
+void conn_release(struct server *s, struct conn *c);
+/* Frees a task whose connection is already closed and whose file read, if any, is over:
+   conn_release, its own file read buffer, itself. */
+void conn_free(struct server *s, struct conn *c);
+/* Where the next read goes (CONN_READ_BUF bytes); c->in is set to it. */
+char *conn_read_buffer(struct server *s, struct conn *c);
+/* The framer to feed c's input to: the task's own, or (lean) its partial request's, or the
+   loop's, freshly initialised, when no request is partial. */
+struct framer *conn_framer(struct server *s, struct conn *c);
+/* f said FRAMING_MORE, every byte of in[start, rlen) consumed: the input is done with (lean
+   frees kept input). A request left partial in the loop's framer gets a framer of its own,
+   fed again from in[start, rlen), the partial request's bytes. */
+int conn_input_consumed(struct server *s, struct conn *c, struct framer *f, size_t start);
+/* A request is complete: lean frees its partial request's framer. */
+void conn_request_done(struct conn *c);
+/* Control goes back to the loop while in[rpos, rlen) is unparsed (a wait starts, a write
+   blocks): lean copies it out of the loop's read buffer, once. */
+int conn_keep_input(struct conn *c);
+/* Where an answer's head (or a backend request) is formatted, RESPONSE_HEAD_MAX bytes. */
+char *conn_head_buffer(struct server *s, struct conn *c);
+/* A write blocked: lean copies the unwritten head out of the loop's buffer (the body is
+   the shared static one: only a pointer), and the unparsed input. */
+int conn_keep_output(struct server *s, struct conn *c);
+/* The answer is written: lean frees the kept head. */
+void conn_output_done(struct conn *c);
+/* io=net: the exchange of a backend request of len bytes (at most UPSTREAM_REQUEST_MAX)
+   formatted at req, which is conn_head_buffer (lean copies it into a spare); sets c->ux. */
+int conn_xchg_open(struct server *s, struct conn *c, const char *req, size_t len);
+/* The exchange is over: lean gives it back. Safe to call again. */
+void conn_xchg_close(struct server *s, struct conn *c);
+/* io=file: the job of c's next read of len bytes, its buffer holding them; sets c->job.
+   conn: the task's own (its buffer regrown only for a larger read); lean: the loop's for a
+   read in the loop, else a spare block. NULL: out of memory. */
+struct file_job *conn_job_open(struct server *s, struct conn *c, size_t len);
+/* The read is answered: lean gives the job back (c->job NULL). Not while it is in flight. */
+void conn_job_close(struct server *s, struct conn *c);
 
 /* backend.c */
 /* Prepares c's backend watcher (no connection yet). */
@@ -116,11 +197,10 @@ void backend_close(struct server *s, struct conn *c);
 int file_io_init(struct server *s, char *err, size_t errlen);
 /* Completes every read in flight (freeing orphaned tasks) and stops the mode. */
 void file_io_destroy(struct server *s);
-/* Starts c's io=file read. 1: done already (loop mode, or it failed to start), its outcome
-   in c->job; answer with file_read_answer. 0: in flight; file_read_done follows. */
+/* Starts c's io=file read: in the loop, it is read and answered at once; handed to the pool
+   or the ring, the unparsed input is kept and file_read_done answers later. Returns as
+   conn_answer, 0 also when the read is in flight. */
 int file_read_start(struct server *s, struct conn *c);
-/* Answers c's request after its read: 200, or 500 naming the error. Returns as conn_answer. */
-int file_read_answer(struct server *s, struct conn *c);
 /* A pool or ring read of job completed (job->res, job->err set): answers its task and
    serves what follows, or frees an orphan. */
 void file_read_done(struct server *s, struct file_job *job);

@@ -26,6 +26,7 @@ enum {
     OPT_DATA_FILE,
     OPT_FILE_IO,
     OPT_FILE_THREADS,
+    OPT_BUFFERS,
     OPT_PIN_WORKERS
 };
 
@@ -47,16 +48,23 @@ static const struct option LONG_OPTS[] = {
     {"data-file", required_argument, NULL, OPT_DATA_FILE},
     {"file-io", required_argument, NULL, OPT_FILE_IO},
     {"file-threads", required_argument, NULL, OPT_FILE_THREADS},
+    {"buffers", required_argument, NULL, OPT_BUFFERS},
     {"pin-workers", no_argument, NULL, OPT_PIN_WORKERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 static const char *const FILE_IO_NAMES[] = {"loop", "pool", "uring"};
+static const char *const BUFFERS_NAMES[] = {"conn", "lean"};
 
 const char *server_opts_file_io_name(uint32_t mode)
 {
     return mode < sizeof FILE_IO_NAMES / sizeof FILE_IO_NAMES[0] ? FILE_IO_NAMES[mode] : "?";
+}
+
+const char *server_opts_buffers_name(uint32_t mode)
+{
+    return mode < sizeof BUFFERS_NAMES / sizeof BUFFERS_NAMES[0] ? BUFFERS_NAMES[mode] : "?";
 }
 
 static void usage(char *buf, size_t len, const char *prog, unsigned features)
@@ -81,7 +89,7 @@ static void usage(char *buf, size_t len, const char *prog, unsigned features)
              "                         claims describe; more to pass one process's fd limit)\n"
              "  --pin-workers          worker i runs on the i-th CPU of the affinity mask\n"
              "                         the server started with (one loop per CPU)\n"
-             "%s"
+             "%s%s"
              "\n"
              "What a request waits on (io=KIND in the query overrides --io):\n"
              "  --io timer|net|file    timer: wait_us on a timer; net: a request to the\n"
@@ -107,6 +115,16 @@ static void usage(char *buf, size_t len, const char *prog, unsigned features)
              features & SERVER_OPTS_STACK_KIB
                  ? "  --stack-kib N          stack of each connection thread in KiB;\n"
                    "                         0 = the system default (default 0)\n"
+                 : "",
+             features & SERVER_OPTS_BUFFERS
+                 ? "  --buffers conn|lean    where a connection's bytes live. conn: a 4 KiB read\n"
+                   "                         buffer and an answer-head buffer per connection,\n"
+                   "                         held for its whole life, as a thread's stack holds\n"
+                   "                         them. lean: the loop's buffers; a connection holds\n"
+                   "                         bytes only while a request is partial, an answer\n"
+                   "                         is blocked, or pipelined requests wait behind a\n"
+                   "                         wait, so an idle one holds its fd, watchers and\n"
+                   "                         counters (default conn)\n"
                  : "",
              UPSTREAM_TIMEOUT_MS_DEFAULT, DATAFILE_MIN_BYTES >> 20, FILE_KIB_DEFAULT,
              features & SERVER_OPTS_FILE_IO
@@ -147,6 +165,7 @@ enum server_opts_result server_opts_parse(struct server_opts *o, int argc, char 
         .upstream_timeout_ms = UPSTREAM_TIMEOUT_MS_DEFAULT,
         .file_io = FILE_IO_POOL,
         .file_threads = SERVER_FILE_THREADS_DEFAULT,
+        .buffers = BUFFERS_CONN,
     };
     optind = 1;
     opterr = 0;
@@ -245,6 +264,20 @@ enum server_opts_result server_opts_parse(struct server_opts *o, int argc, char 
                 return OPTS_ERROR;
             }
             o->file_io = v;
+            break;
+        case OPT_BUFFERS:
+            if (!(features & SERVER_OPTS_BUFFERS)) {
+                snprintf(err, errlen, "--buffers is an async server flag (try --help)");
+                return OPTS_ERROR;
+            }
+            for (v = 0; v < sizeof BUFFERS_NAMES / sizeof BUFFERS_NAMES[0]; v++)
+                if (strcmp(optarg, BUFFERS_NAMES[v]) == 0)
+                    break;
+            if (v == sizeof BUFFERS_NAMES / sizeof BUFFERS_NAMES[0]) {
+                snprintf(err, errlen, "--buffers: '%s' is not conn or lean", optarg);
+                return OPTS_ERROR;
+            }
+            o->buffers = v;
             break;
         case OPT_PIN_WORKERS: o->pin_workers = 1; break;
         case 'h': usage(err, errlen, prog, features); return OPTS_HELP;

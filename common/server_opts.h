@@ -19,9 +19,16 @@ enum file_io {
     FILE_IO_URING, /* io_uring: the kernel reads, the loop reaps completions */
 };
 
+/* Where the async server keeps a connection's bytes (--buffers). */
+enum conn_buffers {
+    BUFFERS_CONN, /* a read buffer and a head buffer per connection, for its whole life */
+    BUFFERS_LEAN, /* the loop's buffers; a connection holds bytes only while it must */
+};
+
 /* What a server offers beyond the flags every server has (server_opts_parse's features). */
 #define SERVER_OPTS_STACK_KIB 1u /* --stack-kib: a thread per connection */
 #define SERVER_OPTS_FILE_IO   2u /* --file-io, --file-threads: an event loop's ways to read */
+#define SERVER_OPTS_BUFFERS   4u /* --buffers: where an event loop keeps a connection's bytes */
 
 struct server_opts {
     const char *host;
@@ -38,6 +45,7 @@ struct server_opts {
     const char *data_file;        /* --data-file PATH; NULL: io=file is refused */
     uint32_t file_io;             /* enum file_io (SERVER_OPTS_FILE_IO servers) */
     uint32_t file_threads;        /* FILE_IO_POOL's threads */
+    uint32_t buffers;             /* enum conn_buffers (SERVER_OPTS_BUFFERS servers) */
     int pin_workers;              /* worker i pins itself to the i-th CPU of its affinity mask */
 };
 
@@ -57,5 +65,8 @@ const char *server_opts_io_refusal(const struct server_opts *o, uint32_t io);
 
 /* The name of a file_io mode ("loop", "pool", "uring"). Static storage. */
 const char *server_opts_file_io_name(uint32_t mode);
+
+/* The name of a buffers mode ("conn", "lean"). Static storage. */
+const char *server_opts_buffers_name(uint32_t mode);
 
 #endif

@@ -112,7 +112,7 @@ run_integration thread build/release/tests TVT_BIN_DIR=build/thread/bin TVT_SANI
     TVT_IMPLS=thread TSAN_OPTIONS=exitcode=66:second_deadlock_stack=1
 # the libev server's one threaded part: its file-read pool (test_file_wait runs every mode)
 run_one thread/test_file_wait-async build/release/tests/integration/test_file_wait \
-    TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread TVT_IMPLS=async \
+    TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread TVT_IMPLS=async,async-lean \
     TSAN_OPTIONS=exitcode=66:second_deadlock_stack=1
 
 step "analysis package (pytest tests/python)"

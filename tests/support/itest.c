@@ -22,6 +22,7 @@
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 const struct sut SUTS[] = {
     {"async", "async_server", NULL, SUT_FILE_IO},
+    {"async-lean", "async_server", ARGS("--buffers", "lean"), SUT_FILE_IO},
     {"thread", "thread_server", NULL, SUT_THREADED},
     {"uring", "uring_server", NULL, 0},
     {"uring-conn", "uring_server", ARGS("--recv", "conn"), 0},

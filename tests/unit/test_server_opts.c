@@ -166,3 +166,38 @@ Test(server_opts, help_lists_every_io_flag)
         cr_assert(strstr(text, common[i]), "thread server help lacks %s", common[i]);
     cr_assert_null(strstr(text, "--file-io"), "only the async server reads files three ways");
 }
+
+Test(server_opts, buffers)
+{
+    static char text[SERVER_HELP_MAX];
+    struct server_opts o;
+    char err[2048] = "";
+    const char *none[] = {NULL};
+    const char *lean[] = {"--buffers", "lean", NULL};
+    const char *conn[] = {"--buffers", "conn", NULL};
+    const char *bad[] = {"--buffers", "tiny", NULL};
+    const char *help[] = {"--help", NULL};
+
+    cr_assert_eq(parse(&o, SERVER_OPTS_BUFFERS, err, sizeof(err), none), OPTS_OK, "%s", err);
+    cr_assert_eq(o.buffers, BUFFERS_CONN, "today's per-connection buffers unless told otherwise");
+    cr_assert_eq(parse(&o, SERVER_OPTS_BUFFERS, err, sizeof(err), lean), OPTS_OK, "%s", err);
+    cr_assert_eq(o.buffers, BUFFERS_LEAN);
+    cr_assert_str_eq(server_opts_buffers_name(o.buffers), "lean");
+    cr_assert_eq(parse(&o, SERVER_OPTS_BUFFERS, err, sizeof(err), conn), OPTS_OK, "%s", err);
+    cr_assert_eq(o.buffers, BUFFERS_CONN);
+    cr_assert_str_eq(server_opts_buffers_name(o.buffers), "conn");
+    cr_assert_eq(parse(&o, SERVER_OPTS_BUFFERS, err, sizeof(err), bad), OPTS_ERROR);
+    cr_assert(strstr(err, "--buffers") && strstr(err, "tiny") && strstr(err, "conn or lean"),
+              "the error names the flag, the value and the choices: %s", err);
+    cr_assert_eq(parse(&o, SERVER_OPTS_STACK_KIB, err, sizeof(err), lean), OPTS_ERROR,
+                 "a thread's buffers are on its stack: no --buffers");
+    cr_assert(strstr(err, "--buffers is an async server flag"), "%s", err);
+
+    cr_assert_eq(parse(&o, SERVER_OPTS_FILE_IO | SERVER_OPTS_BUFFERS, text, sizeof(text), help),
+                 OPTS_HELP);
+    cr_assert_lt(strlen(text), sizeof(text) - 1, "the help text was cut short");
+    cr_assert(strstr(text, "--buffers conn|lean") && strstr(text, "(default conn)"),
+              "help documents both modes and the default");
+    cr_assert_eq(parse(&o, SERVER_OPTS_STACK_KIB, text, sizeof(text), help), OPTS_HELP);
+    cr_assert_null(strstr(text, "--buffers"), "the thread server's help has no --buffers");
+}
