@@ -404,7 +404,9 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     s->ctr = ctr;
     s->listen_fd = listen_fd;
     buffers_init(s);
-    s->loop = ev_default_loop(EVFLAG_AUTO);
+    /* SIGTERM/SIGINT through a signalfd the loop watches, not an asynchronous handler: a
+     * stop is one more readable fd, whatever the thread is doing when it comes. */
+    s->loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
     if (!s->loop) {
         fprintf(stderr, "async_server: cannot start libev (check LIBEV_FLAGS)\n");
         return 1;
