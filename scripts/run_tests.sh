@@ -2,10 +2,11 @@
 # The whole test suite, what `make test` runs:
 #   1. release build with -Werror; every test binary (unit + integration)
 #   2. ASan+UBSan build of everything; every test binary again, against the
-#      sanitized programs
+#      sanitized programs, but for the end-to-end ones of RELEASE_ONLY
 #   3. TSan build of the programs; the integration tests (release test
 #      binaries) against the sanitized thread server, harness and microbenchmarks,
 #      and the file-wait tests against the libev server (its file-read pool)
+#   Each test binary's line gives its count and seconds; each step when it began.
 #   4. the analysis package's pytest suite (tests/python: the rules on synthetic
 #      result sets), make format-check, then every libFuzzer target for
 #      TVT_FUZZ_SECONDS (default 10) seconds
@@ -21,10 +22,10 @@ failures=()
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/tvt-tests.XXXXXX")
 trap 'rm -rf "$logdir"' EXIT
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (at %d s)\n' "$*" "$SECONDS"; }
 
 build() {
-    if ! make --no-print-directory -s WERROR=-Werror "$@" programs tests; then
+    if ! make --no-print-directory -s -j"$(nproc)" WERROR=-Werror "$@" programs tests; then
         echo "run_tests: build failed: make $* (see the compiler output above)" >&2
         exit 1
     fi
@@ -36,8 +37,9 @@ run_one() {
     local label=$1 bin=$2 log
     shift 2
     log="$logdir/$(echo "$label" | tr '/ ' '__').log"
+    local t0=$SECONDS
     env "$@" "$bin" --jobs "$(nproc)" >"$log" 2>&1
-    local rc=$?
+    local rc=$? took=$((SECONDS - t0))
     # Criterion's last line: "[====] Synthesis: Tested: T | Passing: P | Failing: F | Crashing: C"
     local synth tested passing
     synth=$(grep -a 'Synthesis:' "$log" | tail -1)
@@ -51,10 +53,10 @@ run_one() {
     failed=$((failed + tested - passing))
     if [ "$rc" -ne 0 ] || [ "$passing" -ne "$tested" ]; then
         failures+=("$label")
-        echo "FAIL $label ($passing/$tested)"
+        echo "FAIL $label ($passing/$tested, ${took} s)"
         grep -a -E '\[(FAIL|----)\]|Warning|ERROR|Sanitizer|runtime error|Assertion' "$log" | head -40
     else
-        echo "ok   $label ($passing/$tested)"
+        echo "ok   $label ($passing/$tested, ${took} s)"
     fi
 }
 
@@ -70,20 +72,26 @@ test_bins() {
     done
 }
 
-run_all() {
-    local label=$1 testdir=$2 bin
-    shift 2
-    for bin in $(test_bins "$testdir" "unit integration"); do
-        [ -x "$bin" ] || continue
-        run_one "$label/$(basename "$bin")" "$bin" "$@"
-    done
-}
+# End-to-end tests that drive whole sweeps, comparisons or programs built by other
+# toolchains: they run once, against the release build. The sanitized passes run every
+# other test, which between them reach every line of C these drive.
+# The open-loop capacity curves too: under ASan test_capacity checks their step code.
+RELEASE_ONLY=" test_bench test_compare test_contestants test_contestants_io test_tokio_micro "
+RELEASE_ONLY+="test_harness_capacity "
+# Under TSan also left out: the io_uring server (one thread, no TSan build), the idle-RSS
+# figures, and the harness's wait kinds (the generator's threads are those test_harness
+# runs; the thread server's waits on a backend and a file, test_net_wait and
+# test_file_wait).
+NOT_UNDER_TSAN=" test_uring test_uring_startup test_idle_memory test_harness_io "
 
-run_integration() {
-    local label=$1 testdir=$2 bin
-    shift 2
-    for bin in $(test_bins "$testdir" integration); do
+# run_set LABEL TESTDIR KINDS SKIP [VAR=VALUE...]: every test binary of those kinds whose
+# name is not in SKIP.
+run_set() {
+    local label=$1 testdir=$2 kinds=$3 skip=$4 bin
+    shift 4
+    for bin in $(test_bins "$testdir" "$kinds"); do
         [ -x "$bin" ] || continue
+        case "$skip" in *" $(basename "$bin") "*) continue ;; esac
         run_one "$label/$(basename "$bin")" "$bin" "$@"
     done
 }
@@ -95,12 +103,12 @@ build
 step "contestants (Tokio, Go, nginx) where their toolchains are installed"
 scripts/contestants.sh build || echo "run_tests: contestants build failed; their tests will say so"
 step "tests against the release build"
-run_all release build/release/tests TVT_BIN_DIR=bin TVT_SANITIZER=
+run_set release build/release/tests "unit integration" "" TVT_BIN_DIR=bin TVT_SANITIZER=
 
 step "ASan+UBSan build"
 build SANITIZER=address
 step "tests under ASan+UBSan"
-run_all address build/address/tests TVT_BIN_DIR=build/address/bin TVT_SANITIZER=address \
+run_set address build/address/tests "unit integration" "$RELEASE_ONLY" TVT_BIN_DIR=build/address/bin TVT_SANITIZER=address \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
     LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -108,7 +116,7 @@ run_all address build/address/tests TVT_BIN_DIR=build/address/bin TVT_SANITIZER=
 step "TSan build"
 build SANITIZER=thread
 step "integration tests of the threaded code under TSan"
-run_integration thread build/release/tests TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread \
+run_set thread build/release/tests integration "$RELEASE_ONLY$NOT_UNDER_TSAN" TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread \
     TVT_IMPLS=thread TSAN_OPTIONS=exitcode=66:second_deadlock_stack=1
 # the libev server's one threaded part: its file-read pool (test_file_wait runs every mode)
 run_one thread/test_file_wait-async build/release/tests/integration/test_file_wait \
