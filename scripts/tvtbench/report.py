@@ -109,13 +109,15 @@ def verdict_section(res, blocks, plots_dir):
             o.append(f"#### {block.title[0].upper() + block.title[1:]}\n")
         for row in rows:
             v = row.verdict
-            o.append(f"- **{row.cid}** ({v.outcome}{', ' + v.qualifier() if v.qualifier() else ''};"
-                     f" {v.task_label or '?'} vs {v.thread_label or '?'})")
+            q = f" {v.qualifier()}" if v.qualifier() else ""
+            thread = block.threads[0]  # a verdict without figures names no sides of its own
+            o.append(f"- **{row.cid}** ({v.outcome}{q}; {v.task_label or block.tasks[0]} vs "
+                     f"{v.thread_label or thread})")
             for d in v.details:
                 o.append(f"  - {md_escape(d)}")
             for lab, x in row.others.items():
-                o.append(f"  - {lab} vs {x.thread_label}: {x.a} vs {x.t}, ratio {x.r}: "
-                         f"{x.outcome}" + (f" ({x.qualifier()})" if x.qualifier() else "")
+                o.append(f"  - {lab} vs {x.thread_label or thread}: {x.a} vs {x.t}, ratio {x.r}: "
+                         f"{x.outcome}" + (f" {x.qualifier()}" if x.qualifier() else "")
                          + (f" — {x.note}" if x.note else ""))
         o.append("")
     return o
