@@ -11,13 +11,13 @@
 #    >= 1.0). The thread server and the contestants `scripts/contestants.sh list` gives
 #    (Tokio, Go) run in the same rounds as extra rows. Runs warm up for min(1, S/5) s.
 #    uring_server (when built) runs in the same rounds: uring/async of req/s and of server
-#    CPU per request (issue 15).
-# 3. Capacity at the same SLO (`harness run --capacity`, open loop): async_server and
-#    nginx per round, their ratio (issue 13).
+#    CPU per request (target: CPU per request at or below the libev server's).
 # 2. One async_server per round, loaded in turn by `wrk -t1 -c50 -dS` and by
 #    `harness load --threads 1 --conns 50 --duration S --warmup 0` (wrk has no warm-up),
 #    both on the generator CPU: the harness/wrk ratio per round and its median
-#    (issue 7: >= 1.0; issue 3: within 10%).
+#    (target >= 1.0, and within 10%).
+# 3. Capacity at the same SLO (`harness run --capacity`, open loop): async_server and
+#    nginx per round, their ratio.
 # Prints every round, flags rounds whose generator was saturated or saw errors, writes
 # DIR/compare.json (atomically) with every figure and the environment, and keeps each
 # run's JSON in DIR/runs/ and its output in DIR/logs/. Programs from $TVT_BIN_DIR (bin).

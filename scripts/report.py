@@ -3,6 +3,7 @@
 
     scripts/report.py data DIR     summary.csv, hol.csv, DIR/plots/data/* (what gnuplot reads)
     scripts/report.py report DIR   DIR/REPORT.md: environment, verdicts, plots, failures
+    scripts/report.py readme DIR README.md   the README's verdict tables, from DIR
 
 The work is done by the package scripts/tvtbench (its cli module); this file is the
 command. Python 3 standard library only."""
