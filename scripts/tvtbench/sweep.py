@@ -5,7 +5,6 @@ atomically. A point that fails is data: the harness writes its JSON with "status
 place so that the failure still shows up in every table."""
 
 import json
-import math
 import os
 import shutil
 import signal
@@ -18,6 +17,7 @@ from .procs import Child
 from .syswatch import SysWatch, read_int
 from .machine import cpus, help_text, list_contestants, nofile_limit, port_range, \
     source_ips_for, default_stack_kib  # noqa: F401
+from .sweep_argv import PointCommands
 from .util import load_json, write_json_atomic
 
 from .machine import ROOT
@@ -47,7 +47,7 @@ def us(v):
     return f"{v / 1000:.2f} ms" if v >= 1000 else f"{v:.0f} us"
 
 
-class Sweep:
+class Sweep(PointCommands):
     def __init__(self, args):
         self.args = args
         self.prof = profiles.PROFILES[args.profile]
@@ -140,24 +140,6 @@ class Sweep:
             f"ETA {fmt_dur(self.eta(self.remaining_est))}")
 
     # ---- one harness run --------------------------------------------------------------
-    def worker_flags(self, impl, n):
-        """(harness flags, server flags) for n server processes and as many generator
-        processes: the servers' `--workers` with `harness run --procs`; one without the
-        other cannot help. Without both the point runs as it is, and its failure (the fd
-        limit) is the data."""
-        flags, server = [], []
-        if "--procs" in self.run_help and "--workers" in self.server_help.get(impl, ""):
-            flags += ["--procs", str(n)]
-            if "--workers" in self.run_help:
-                flags += ["--workers", str(n)]  # the harness records it in params
-            else:
-                server += ["--workers", str(n)]
-        return flags, server
-
-    def scale_flags(self, impl, conns):
-        need = math.ceil(conns / max(1000, nofile_limit() - 1000))
-        return self.worker_flags(impl, need) if need > 1 else ([], [])
-
     def think_time(self, pt):
         """The scale point's think time: its connections offer at most `offer` of the
         capacity this design measured at the largest grid N at that wait (the fallback:
@@ -197,79 +179,6 @@ class Sweep:
             self.run_point(idx, total, probe)
             if key in self.measured:
                 return
-
-    def argv_for(self, pt, out):
-        """The harness command of a point, and the nginx-style run folder it needs."""
-        argv = [self.harness, "run"]
-        rundir = None
-        if pt["kind"] == "contestant":
-            cmd = pt["command"]
-            if "{dir}" in cmd:
-                rundir = os.path.join(self.out, "logs", profiles.run_name(pt) + ".server")
-                shutil.rmtree(rundir, ignore_errors=True)
-                os.makedirs(rundir)
-                cmd = cmd.replace("{dir}", rundir)
-            cmd = cmd.replace("{bytes}", str(pt["bytes"]))
-            # the wait kinds: the harness substitutes the backend and the data file it made
-            if pt.get("io") == "net" and "{upstream}" not in cmd:
-                cmd += " --upstream {upstream}"
-            if pt.get("io") == "file" and "{data_file}" not in cmd:
-                cmd += " --data-file {data_file}"
-            if "{port}" in cmd:
-                port = subprocess.run([os.path.join(ROOT, "contestants/nginx/nginx.sh"), "port"],
-                                      capture_output=True, text=True, timeout=30).stdout.strip()
-                if not port.isdigit():
-                    raise RuntimeError("contestants/nginx/nginx.sh port found no free port")
-                cmd = cmd.replace("{port}", port)
-                argv += ["--target", f"127.0.0.1:{port}"]
-            argv += ["--server-cmd", cmd, "--name", pt["impl"]]
-        else:
-            argv += ["--impl", pt["impl"]]
-            if profiles.label(pt) != pt["impl"] and pt["kind"] != "scale":
-                argv += ["--name", profiles.label(pt)]
-        argv += self.placement_flags(pt)
-        argv += ["--conns", str(pt["conns"]), "--duration", f"{pt['duration_s']:g}",
-                 "--warmup", f"{pt['warmup_s']:g}", "--wait-us", str(pt["wait_us"]),
-                 "--work-us", str(pt["work_us"]), "--bytes", str(pt["bytes"]), "--out", out]
-        if pt.get("io", "timer") != "timer":
-            argv += ["--io", pt["io"]]
-            if pt["io"] == "file":
-                argv += ["--data-dir", self.data_dir,
-                         "--data-size-mib", str(self.prof.get("data_size_mib", 1024))]
-                if pt.get("file_kib"):
-                    argv += ["--file-kib", str(pt["file_kib"])]
-        if pt["kind"] == "capacity":
-            argv += ["--capacity", "--steps", str(pt["steps"]),
-                     "--step-min-s", f"{pt['step_min_s']:g}"]
-        server_extra = []
-        if pt["kind"] == "scale":
-            argv += ["--think-ms", f"{pt['think_ms']:g}", "--timeout-ms", str(pt["timeout_ms"])]
-            extra, server_extra = self.worker_flags(pt["impl"], pt["workers"])
-        elif pt["kind"] in ("grid", "capacity", "cores"):
-            extra, server_extra = self.scale_flags(pt["impl"], pt["conns"])
-        else:
-            extra = []
-        argv += extra
-        ips = source_ips_for(pt["conns"])
-        if ips and "--source-ips" in self.run_help:
-            argv += ["--source-ips", str(ips)]
-        if pt["stack_kib"] is not None:
-            if "--stack-kib" in self.run_help:
-                argv += ["--stack-kib", str(pt["stack_kib"])]
-            else:
-                server_extra = server_extra + ["--stack-kib", str(pt["stack_kib"])]
-        server_extra = list(pt.get("server_args") or []) + server_extra
-        if server_extra:
-            argv += ["--"] + server_extra
-        return argv, rundir
-
-    def placement_flags(self, pt):
-        """The server's CPUs: K of them (a cores point: its own K), the harness plans the
-        rest; a harness without --server-cpus gets the first two CPUs, as before."""
-        k = pt.get("k") if pt["kind"] == "cores" else self.server_k
-        if "--server-cpus" in self.run_help:
-            return ["--server-cpus", str(k)] if k else []
-        return ["--server-cpu", str(self.server_cpu), "--client-cpu", str(self.client_cpu)]
 
     def run_point(self, idx, total, pt):
         name = profiles.run_name(pt)

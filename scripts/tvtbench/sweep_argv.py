@@ -1,0 +1,105 @@
+"""The harness command of a sweep point: the run's flags, its placement, the workers and
+generator processes a point past one process's fd limit needs, and a contestant's command
+with its run folder and port. Mixed into sweep.Sweep, whose state (the harness's help
+text, the profile, the data folder) it reads."""
+
+import math
+import os
+import shutil
+import subprocess
+
+from . import profiles
+from .machine import ROOT, nofile_limit, source_ips_for
+
+
+class PointCommands:
+    def worker_flags(self, impl, n):
+        """(harness flags, server flags) for n server processes and as many generator
+        processes: the servers' `--workers` with `harness run --procs`; one without the
+        other cannot help. Without both the point runs as it is, and its failure (the fd
+        limit) is the data."""
+        flags, server = [], []
+        if "--procs" in self.run_help and "--workers" in self.server_help.get(impl, ""):
+            flags += ["--procs", str(n)]
+            if "--workers" in self.run_help:
+                flags += ["--workers", str(n)]  # the harness records it in params
+            else:
+                server += ["--workers", str(n)]
+        return flags, server
+
+    def scale_flags(self, impl, conns):
+        need = math.ceil(conns / max(1000, nofile_limit() - 1000))
+        return self.worker_flags(impl, need) if need > 1 else ([], [])
+
+    def argv_for(self, pt, out):
+        """The harness command of a point, and the nginx-style run folder it needs."""
+        argv = [self.harness, "run"]
+        rundir = None
+        if pt["kind"] == "contestant":
+            cmd = pt["command"]
+            if "{dir}" in cmd:
+                rundir = os.path.join(self.out, "logs", profiles.run_name(pt) + ".server")
+                shutil.rmtree(rundir, ignore_errors=True)
+                os.makedirs(rundir)
+                cmd = cmd.replace("{dir}", rundir)
+            cmd = cmd.replace("{bytes}", str(pt["bytes"]))
+            # the wait kinds: the harness substitutes the backend and the data file it made
+            if pt.get("io") == "net" and "{upstream}" not in cmd:
+                cmd += " --upstream {upstream}"
+            if pt.get("io") == "file" and "{data_file}" not in cmd:
+                cmd += " --data-file {data_file}"
+            if "{port}" in cmd:
+                port = subprocess.run([os.path.join(ROOT, "contestants/nginx/nginx.sh"), "port"],
+                                      capture_output=True, text=True, timeout=30).stdout.strip()
+                if not port.isdigit():
+                    raise RuntimeError("contestants/nginx/nginx.sh port found no free port")
+                cmd = cmd.replace("{port}", port)
+                argv += ["--target", f"127.0.0.1:{port}"]
+            argv += ["--server-cmd", cmd, "--name", pt["impl"]]
+        else:
+            argv += ["--impl", pt["impl"]]
+            if profiles.label(pt) != pt["impl"] and pt["kind"] != "scale":
+                argv += ["--name", profiles.label(pt)]
+        argv += self.placement_flags(pt)
+        argv += ["--conns", str(pt["conns"]), "--duration", f"{pt['duration_s']:g}",
+                 "--warmup", f"{pt['warmup_s']:g}", "--wait-us", str(pt["wait_us"]),
+                 "--work-us", str(pt["work_us"]), "--bytes", str(pt["bytes"]), "--out", out]
+        if pt.get("io", "timer") != "timer":
+            argv += ["--io", pt["io"]]
+            if pt["io"] == "file":
+                argv += ["--data-dir", self.data_dir,
+                         "--data-size-mib", str(self.prof.get("data_size_mib", 1024))]
+                if pt.get("file_kib"):
+                    argv += ["--file-kib", str(pt["file_kib"])]
+        if pt["kind"] == "capacity":
+            argv += ["--capacity", "--steps", str(pt["steps"]),
+                     "--step-min-s", f"{pt['step_min_s']:g}"]
+        server_extra = []
+        if pt["kind"] == "scale":
+            argv += ["--think-ms", f"{pt['think_ms']:g}", "--timeout-ms", str(pt["timeout_ms"])]
+            extra, server_extra = self.worker_flags(pt["impl"], pt["workers"])
+        elif pt["kind"] in ("grid", "capacity", "cores"):
+            extra, server_extra = self.scale_flags(pt["impl"], pt["conns"])
+        else:
+            extra = []
+        argv += extra
+        ips = source_ips_for(pt["conns"])
+        if ips and "--source-ips" in self.run_help:
+            argv += ["--source-ips", str(ips)]
+        if pt["stack_kib"] is not None:
+            if "--stack-kib" in self.run_help:
+                argv += ["--stack-kib", str(pt["stack_kib"])]
+            else:
+                server_extra = server_extra + ["--stack-kib", str(pt["stack_kib"])]
+        server_extra = list(pt.get("server_args") or []) + server_extra
+        if server_extra:
+            argv += ["--"] + server_extra
+        return argv, rundir
+
+    def placement_flags(self, pt):
+        """The server's CPUs: K of them (a cores point: its own K), the harness plans the
+        rest; a harness without --server-cpus gets the first two CPUs, as before."""
+        k = pt.get("k") if pt["kind"] == "cores" else self.server_k
+        if "--server-cpus" in self.run_help:
+            return ["--server-cpus", str(k)] if k else []
+        return ["--server-cpu", str(self.server_cpu), "--client-cpu", str(self.client_cpu)]
