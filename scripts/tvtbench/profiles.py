@@ -237,6 +237,12 @@ def plan(profile, facts, contestants=(), only=("grid", "contestant", "scale")):
     return pts
 
 
+def fds_per_conn(io):
+    """File descriptors a server process holds per connection: with io=net a backend
+    connection beside each client's."""
+    return 2 if io == "net" else 1
+
+
 def kind_points(p, base, skip, cont, rust, single):
     """The network and file waits: the C series of each kind, the contestants too in full
     (they speak the kinds), the Rust pair in quick."""
@@ -251,7 +257,8 @@ def kind_points(p, base, skip, cont, rust, single):
                         pts.append(_series_point(base, name, io=io, conns=conns,
                                                  wait_us=wait, rep=rep,
                                                  file_kib=k.get("file_kib")))
-                    for c in cont if conns <= single else []:
+                    # a contestant is one process: the points it can hold with its fds
+                    for c in cont if conns * fds_per_conn(io) <= single else []:
                         full = rep <= (p.get("contestants") or {}).get("repeats", 0)
                         if c["query"] == "query" and (full or (c in rust and rep == 1)):
                             pts.append(_contestant_point(base, c, io=io, conns=conns,

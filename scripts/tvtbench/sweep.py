@@ -57,7 +57,7 @@ class Sweep(PointCommands):
         self.run_help = help_text([self.harness, "run"])
         self.load_help = help_text([self.harness, "load"])
         self.server_help = {i: help_text([os.path.join(self.bin, f"{i}_server")])
-                            for i in ("async", "thread")}
+                            for i in ("async", "thread", "uring")}
         self.contestants = (list_contestants(self.bin) if self.prof.get("contestants") or
                             self.prof.get("rust") else [])
         self.skipped = []      # points not run, and why

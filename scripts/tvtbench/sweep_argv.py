@@ -27,15 +27,18 @@ class PointCommands:
                 server += ["--workers", str(n)]
         return flags, server
 
-    def scale_flags(self, impl, conns):
-        need = math.ceil(conns / max(1000, nofile_limit() - 1000))
+    def scale_flags(self, impl, conns, io="timer"):
+        """Workers enough for conns connections (two fds each with io=net) within each
+        process's fd limit, with 1000 to spare."""
+        fds = conns * profiles.fds_per_conn(io)
+        need = math.ceil(fds / max(1000, nofile_limit() - 1000))
         return self.worker_flags(impl, need) if need > 1 else ([], [])
 
     def argv_for(self, pt, out):
         """The harness command of a point, and the nginx-style run folder it needs."""
         argv = [self.harness, "run"]
         rundir = None
-        if pt["kind"] == "contestant":
+        if pt.get("command"):  # another runtime's server: on the grid, a capacity curve, a K
             cmd = pt["command"]
             if "{dir}" in cmd:
                 rundir = os.path.join(self.out, "logs", profiles.run_name(pt) + ".server")
@@ -79,7 +82,7 @@ class PointCommands:
             argv += ["--think-ms", f"{pt['think_ms']:g}", "--timeout-ms", str(pt["timeout_ms"])]
             extra, server_extra = self.worker_flags(pt["impl"], pt["workers"])
         elif pt["kind"] in ("grid", "capacity", "cores"):
-            extra, server_extra = self.scale_flags(pt["impl"], pt["conns"])
+            extra, server_extra = self.scale_flags(pt["impl"], pt["conns"], pt.get("io", "timer"))
         else:
             extra = []
         argv += extra

@@ -16,7 +16,7 @@ def hol_designs(sw):
     out = [(x, [os.path.join(sw.bin, f"{x}_server")]) for x in ("async", "uring", "thread")
            if x not in sw.facts.get("skip", {})]
     pair = {c["name"]: c for c in sw.contestants if c["name"] in profiles.RUST_PAIR}
-    if len(pair) == len(profiles.RUST_PAIR) and sw.prof.get("rust"):
+    if len(pair) == len(profiles.RUST_PAIR) and (sw.prof.get("rust") or sw.prof.get("contestants")):
         for name in profiles.RUST_PAIR:
             cmd = pair[name]["command"].replace("{workers}", "1").split()
             args = [a for i, a in enumerate(cmd[1:]) if a != "--port" and

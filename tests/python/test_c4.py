@@ -91,3 +91,18 @@ def test_repeats_all_count():
                     else "ok", failure="x")
     v = verdict(lab, "C4")
     assert v.thread == 100 and v.runs == 3 and v.qualifier() == ""
+
+
+def test_a_failed_capacity_or_cores_run_is_not_a_grid_shortfall():
+    """A capacity curve or a K point that failed before writing its own file leaves a
+    stand-in without a capacity object: it is still that kind of run, and never counts
+    as a grid point the design fell short at."""
+    from scenarios import c4_equal as base
+    lab = base()
+    stand_in = lab.run("thread", 1000, 1000, rep=9, status="failed", failure="harness exited 2")
+    lab.docs["cap-thread-c1000-w1000-u0-r1.json"] = lab.docs.pop("thread-c1000-w1000-u0-r9.json")
+    assert stand_in is lab.docs["cap-thread-c1000-w1000-u0-r1.json"]
+    v = verdict(lab, "C4")
+    assert v.task == v.thread == 10000 and v.outcome == PARTLY
+    kinds = {r.file: r.kind for r in lab.results().runs}
+    assert kinds["cap-thread-c1000-w1000-u0-r1.json"] == "capacity"

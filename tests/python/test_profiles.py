@@ -37,6 +37,18 @@ def test_contestants_only_where_one_process_holds_them():
     assert all(p["wait_us"] == 0 for p in c if p["impl"] == "nginx")
 
 
+def test_a_network_wait_counts_two_fds_per_connection():
+    """With io=net each connection holds a backend connection too: a contestant (one
+    process) runs only where twice its connections fit one process's fd limit."""
+    cont = [{"name": "go", "command": "bin/go_server", "query": "query"}]
+    pts = profiles.plan("full", {"nofile": 20000}, cont)
+    net = [p for p in pts if p["kind"] == "contestant" and p["io"] == "net"]
+    timer = [p for p in pts if p["kind"] == "contestant" and p["io"] == "timer"]
+    assert net and max(p["conns"] for p in net) * 2 <= 19000
+    assert max(p["conns"] for p in timer) == 19000
+    assert profiles.fds_per_conn("net") == 2 and profiles.fds_per_conn("file") == 1
+
+
 def test_names():
     pt = {"kind": "grid", "impl": "thread", "label": "thread-64k", "conns": 10, "wait_us": 0,
           "work_us": 0, "rep": 2, "bytes": 64}

@@ -54,7 +54,8 @@ class Run:
         # server's CPUs K; grid: the C designs' sweep; contestant: another runtime's
         # server on the same grid
         self.kind = ("scale" if self.mode == "closed" and self.think_ms > 0 else
-                     "capacity" if isinstance(doc.get("capacity"), dict) else
+                     "capacity" if isinstance(doc.get("capacity"), dict) or p.get("capacity")
+                     or self.file.startswith("cap-") else
                      "cores" if self.file.startswith("cores-") else
                      "grid" if self.label in designs.C_LABELS else "contestant")
         self.k = int(fnum(get(doc, "placement", "server_k")) or 1)
