@@ -2,7 +2,7 @@
 # needs: hol.dat
 W = 1000; H = 620
 load plotdir."/style.gpi"
-set title "Light requests' latency, alone and with CPU-heavy neighbours\n{/*0.85 ".hol_desc." (open loop, server on one CPU)}"
+set title "Light requests' latency, alone and with CPU-heavy neighbours\n{/*0.85 ".hol_desc." (open loop, ".server_cpus_text.")}"
 set style data histograms
 set style histogram clustered gap 1.2
 set style fill solid 0.85 border rgb "#333333"

@@ -2,7 +2,7 @@
 # needs: series_*.dat
 W = 470 * nwaits + 60; H = 620
 load plotdir."/style.gpi"
-set multiplot title "Throughput vs connections (closed loop, server pinned to one CPU)" font ",14"
+set multiplot title "Throughput vs connections (closed loop, ".server_cpus_text.")" font ",14"
 set logscale xy
 set key off
 set xrange [xmin:xmax]

@@ -157,6 +157,9 @@ def write_data(res):
     meta["xmin"] = min(all_conns) / 1.6 if all_conns else 0.5
     meta["xmax"] = max(all_conns) * 1.6 if all_conns else 10
     meta["repeats"] = res.repeats()
+    ks = sorted({r.k for r in res.runs if r.kind == "grid"}) or [1]
+    meta["server_cpus_text"] = ("server on one CPU" if ks == [1] else
+                                f"server on {'/'.join(str(k) for k in ks)} CPUs")
     write_spectrum(res, d, meta)
     write_ramp(res, d, meta)
     write_scale(res, d, meta)
