@@ -39,15 +39,6 @@ static bool is_uring(const struct sut *s)
     return strcmp(s->binary, "uring_server") == 0;
 }
 
-/* The table's uring_server entry called name, if TVT_IMPLS enables it; else NULL. */
-static const struct sut *uring_sut(const char *name)
-{
-    for (size_t i = 0; i < NSUTS; i++)
-        if (is_uring(&SUTS[i]) && strcmp(SUTS[i].name, name) == 0)
-            return tenv_impl_enabled(name) ? &SUTS[i] : NULL;
-    return NULL;
-}
-
 /* Runs fn once per uring_server entry of the table (one per --recv mode) TVT_IMPLS enables. */
 static void for_each_mode(void (*fn)(const struct sut *s))
 {
@@ -309,7 +300,7 @@ static double idle_bytes_per_conn(const struct sut *s)
 
 Test(uring, idle_connection_memory, .timeout = 120)
 {
-    const struct sut *s = uring_sut("uring"), *sc = uring_sut("uring-conn");
+    const struct sut *s = sut_named("uring"), *sc = sut_named("uring-conn");
     if (!s || !sc)
         cr_skip_test("TVT_IMPLS=%s does not enable both uring and uring-conn", getenv("TVT_IMPLS"));
     if (tenv_sanitized())

@@ -43,20 +43,6 @@ static void release_all(void)
 
 TestSuite(uring_startup, .fini = release_all, .timeout = 60);
 
-static bool is_uring(const struct sut *s)
-{
-    return strcmp(s->binary, "uring_server") == 0;
-}
-
-/* The table's uring_server entry called name, if TVT_IMPLS enables it; else NULL. */
-static const struct sut *uring_sut(const char *name)
-{
-    for (size_t i = 0; i < NSUTS; i++)
-        if (is_uring(&SUTS[i]) && strcmp(SUTS[i].name, name) == 0)
-            return tenv_impl_enabled(name) ? &SUTS[i] : NULL;
-    return NULL;
-}
-
 /* ---- start-up refusal ------------------------------------------------------------------- */
 
 /* A seccomp filter that fails syscall nr with errno e, only when its second argument is
@@ -192,7 +178,7 @@ static void serve_one(int port)
 
 Test(uring_startup, refuses_when_seccomp_denies_io_uring)
 {
-    const struct sut *s = uring_sut("uring");
+    const struct sut *s = sut_named("uring");
     if (!s)
         cr_skip_test("TVT_IMPLS=%s excludes the uring server", getenv("TVT_IMPLS"));
     serving = s;
@@ -231,7 +217,7 @@ Test(uring_startup, refuses_when_seccomp_denies_io_uring)
    that the kernel would. */
 Test(uring_startup, refusal_names_io_uring_disabled)
 {
-    const struct sut *s = uring_sut("uring");
+    const struct sut *s = sut_named("uring");
     if (!s)
         cr_skip_test("TVT_IMPLS=%s excludes the uring server", getenv("TVT_IMPLS"));
 #ifndef __x86_64__
@@ -265,7 +251,7 @@ Test(uring_startup, refusal_names_io_uring_disabled)
 
 Test(uring_startup, recv_flag)
 {
-    const struct sut *s = uring_sut("uring");
+    const struct sut *s = sut_named("uring");
     if (!s)
         cr_skip_test("TVT_IMPLS=%s excludes the uring server", getenv("TVT_IMPLS"));
     char path[4096], out[8192];

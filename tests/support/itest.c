@@ -59,6 +59,14 @@ void for_each_server_with(unsigned flags, void (*fn)(const struct sut *s))
                      getenv("TVT_IMPLS"), names);
 }
 
+const struct sut *sut_named(const char *name)
+{
+    for (size_t i = 0; i < NSUTS; i++)
+        if (strcmp(SUTS[i].name, name) == 0)
+            return tenv_impl_enabled(name) ? &SUTS[i] : NULL;
+    return NULL;
+}
+
 void for_each_server(void (*fn)(const struct sut *s))
 {
     for_each_server_with(0, fn);

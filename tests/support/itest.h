@@ -41,6 +41,8 @@ extern const struct sut BACKEND;
 /* Runs fn once per server that TVT_IMPLS enables and that has every flag in `flags` (0: all);
    skips the test, saying why, if none. */
 void for_each_server(void (*fn)(const struct sut *s));
+/* The SUTS entry called name, if TVT_IMPLS enables it; else NULL. */
+const struct sut *sut_named(const char *name);
 void for_each_server_with(unsigned flags, void (*fn)(const struct sut *s));
 
 #define EXPECT(s, cond, fmt, ...) cr_assert((cond), "[%s] " fmt, (s)->name, ##__VA_ARGS__)
