@@ -16,7 +16,8 @@ double cap_default_slo_ms(long wait_us, long work_us, char *rule, size_t rulelen
     return slo;
 }
 
-void cap_plan(struct capacity *c, double closed_rps, int nsteps, double step_min_s)
+void cap_plan(struct capacity *c, double closed_rps, int nsteps, double step_min_s,
+              long min_requests)
 {
     if (nsteps > CAP_STEPS_MAX)
         nsteps = CAP_STEPS_MAX;
@@ -27,6 +28,7 @@ void cap_plan(struct capacity *c, double closed_rps, int nsteps, double step_min
     c->nsteps = nsteps;
     c->steps_done = 0;
     c->step_min_s = step_min_s;
+    c->step_min_requests = min_requests;
     c->capacity_rps = -1;
     c->bound = NULL;
     c->note[0] = '\0';
@@ -35,7 +37,7 @@ void cap_plan(struct capacity *c, double closed_rps, int nsteps, double step_min
         struct cap_step *s = &c->steps[i];
         memset(s, 0, sizeof *s);
         s->offered_rps = closed_rps * CAP_LOW * pow(ratio, i);
-        double need_s = s->offered_rps > 0 ? CAP_MIN_REQUESTS / s->offered_rps : step_min_s;
+        double need_s = s->offered_rps > 0 ? (double)min_requests / s->offered_rps : step_min_s;
         s->duration_s = need_s > step_min_s ? need_s : step_min_s;
         s->settle_s = s->duration_s / 4 < CAP_SETTLE_S ? s->duration_s / 4 : CAP_SETTLE_S;
         s->server_cpu_s = s->server_util = -1;
@@ -224,7 +226,7 @@ json_t *cap_json(const struct capacity *c)
     /* how the curve was made */
     json_object_set_new(j, "steps_planned", json_integer(c->nsteps));
     json_object_set_new(j, "step_min_s", json_real(c->step_min_s));
-    json_object_set_new(j, "step_min_requests", json_integer(CAP_MIN_REQUESTS));
+    json_object_set_new(j, "step_min_requests", json_integer(c->step_min_requests));
     json_object_set_new(j, "range", json_pack("[ff]", CAP_LOW, CAP_HIGH));
     json_object_set_new(j, "server_k", json_integer(c->server_k));
     json_object_set_new(j, "latency_from", json_string("intended send time (open loop)"));

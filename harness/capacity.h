@@ -14,7 +14,7 @@
 #define CAP_STEPS_DEFAULT 10
 #define CAP_LOW           0.10 /* the first step offers 10% of the closed-loop throughput */
 #define CAP_HIGH          1.50 /* the last 150% */
-#define CAP_MIN_REQUESTS  2000 /* per step: the step lasts at least this many / rate seconds */
+#define CAP_MIN_REQUESTS  2000 /* per step, unless told: it lasts >= this many / rate s */
 #define CAP_SATURATED     0.90 /* server CPU >= 90% of its K CPUs */
 #define CAP_BEHIND        0.99 /* achieved < 99% of offered */
 #define CAP_MAX_ERRORS    0.01 /* a step with more errors than this does not count */
@@ -25,7 +25,7 @@
 /* One open-loop step. Figures are unknown (negative) until measured. */
 struct cap_step {
     double offered_rps; /* planned */
-    double duration_s;  /* planned: max(step_min_s, CAP_MIN_REQUESTS / offered_rps) */
+    double duration_s;  /* planned: max(step_min_s, step_min_requests / offered_rps) */
     double settle_s;    /* before the window, and again after it: min(CAP_SETTLE_S,
 duration_s / 4) */
     bool measured;
@@ -63,8 +63,9 @@ struct capacity {
     struct cap_step steps[CAP_STEPS_MAX];
     double closed_rps; /* the closed-loop phase's throughput (good answers per second) */
     double step_min_s;
-    int server_k; /* CPUs of the server, the saturation's denominator */
-    int conns;    /* connections of the load */
+    long step_min_requests; /* each step lasts long enough for this many */
+    int server_k;           /* CPUs of the server, the saturation's denominator */
+    int conns;              /* connections of the load */
     double slo_ms;
     char slo_rule[200];
     double capacity_rps; /* < 0: no step met the target */
@@ -78,8 +79,9 @@ struct capacity {
 double cap_default_slo_ms(long wait_us, long work_us, char *rule, size_t rulelen);
 
 /* Plans nsteps (<= CAP_STEPS_MAX) rates from CAP_LOW to CAP_HIGH of closed_rps, geometrically,
- * each lasting max(step_min_s, CAP_MIN_REQUESTS / rate). Keeps slo and server_k as set. */
-void cap_plan(struct capacity *c, double closed_rps, int nsteps, double step_min_s);
+ * each lasting max(step_min_s, min_requests / rate). Keeps slo and server_k as set. */
+void cap_plan(struct capacity *c, double closed_rps, int nsteps, double step_min_s,
+              long min_requests);
 
 /* Planned seconds of the steps from index `from` on, their settling included. */
 double cap_remaining_s(const struct capacity *c, int from);

@@ -36,7 +36,7 @@ void capacity_run(struct runner *x)
     }
     double closed = w.window_s > 0 ? (double)w.c.requests / w.window_s : 0;
     load_result_free(&w);
-    cap_plan(c, closed, o->steps, o->step_min_s);
+    cap_plan(c, closed, o->steps, o->step_min_s, o->step_min_requests);
     if (closed <= 0) {
         snprintf(c->note, sizeof c->note, "the closed-loop phase had no good answer: no steps");
         return;
@@ -65,7 +65,7 @@ void capacity_run(struct runner *x)
             probe_read(x->bk->pid, NULL, PROBE_CPU, &ba);
         cpustat_read(&r->place.server, &sa);
         cpustat_read(&r->place.client, &ca);
-        inflight_step_begin(&r->dev);
+        inflight_step_begin(&r->dev, runner_now_ns());
         if (runner_watch(x, "step", runner_now_ns() + (uint64_t)(s->duration_s * 1e9), UNTIL_TIME) <
             0)
             break;
@@ -74,7 +74,7 @@ void capacity_run(struct runner *x)
             probe_read(x->bk->pid, NULL, PROBE_CPU, &bb);
         cpustat_read(&r->place.server, &sb);
         cpustat_read(&r->place.client, &cb);
-        double dev = inflight_step_end(&r->dev);
+        double dev = inflight_step_end(&r->dev, runner_now_ns());
         /* the requests due in the window get settle_s more to be answered */
         if (runner_watch(x, "step", runner_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) <
             0)

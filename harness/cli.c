@@ -53,6 +53,7 @@ enum {
     O_CAPACITY,
     O_STEPS,
     O_STEPMIN,
+    O_STEPREQ,
     O_SLO,
     O_IO,
     O_FILE_KIB,
@@ -102,6 +103,7 @@ static const struct option LONGOPTS[] = {
     {"capacity", no_argument, 0, O_CAPACITY},
     {"steps", required_argument, 0, O_STEPS},
     {"step-min-s", required_argument, 0, O_STEPMIN},
+    {"step-min-requests", required_argument, 0, O_STEPREQ},
     {"slo-ms", required_argument, 0, O_SLO},
     {"io", required_argument, 0, O_IO},
     {"file-kib", required_argument, 0, O_FILE_KIB},
@@ -179,6 +181,7 @@ static void set_defaults(enum cli_cmd cmd, struct cli_opts *o)
     o->idle_s = 0.3;
     o->steps = CAP_STEPS_DEFAULT;
     o->step_min_s = 1.0;
+    o->step_min_requests = CAP_MIN_REQUESTS;
     o->io = IO_TIMER;
     o->file_kib = -1;
     o->data_dir = CLI_DATA_DIR_DEFAULT;
@@ -338,6 +341,10 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
             rc = parse_double(name, optarg, 0.05, 600, &o->step_min_s, err, errlen);
             cap_flags = true;
             break;
+        case O_STEPREQ:
+            rc = parse_long(name, optarg, 100, 100000000, &o->step_min_requests, err, errlen);
+            cap_flags = true;
+            break;
         case O_SLO:
             rc = parse_double(name, optarg, 0.001, 600000, &o->slo_ms, err, errlen);
             cap_flags = true;
@@ -480,8 +487,8 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
     }
     if (cap_flags && !o->capacity) {
         snprintf(err, errlen,
-                 "--steps, --step-min-s and --slo-ms shape a capacity curve: add "
-                 "--capacity");
+                 "--steps, --step-min-s, --step-min-requests and --slo-ms shape a capacity "
+                 "curve: add --capacity");
         return CLI_ERROR;
     }
     if (o->capacity && (o->rate > 0 || o->requests || o->think_ms > 0)) {

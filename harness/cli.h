@@ -53,6 +53,7 @@ struct cli_opts {
     bool capacity;
     int steps;
     double step_min_s;
+    long step_min_requests;
     double slo_ms; /* 0: the default rule (capacity.h) */
     /* run --io file: the data file; run --io net: the backend */
     const char *data_dir; /* default "results/data" */

@@ -27,7 +27,7 @@ void result_init(struct run_record *r, const struct cli_opts *o)
     r->bk.cpu_s = r->bk.window_s = -1;
     r->bk.workers = -1;
     r->data.size_mib = -1;
-    r->dev.fd = -1;
+    r->dev.fd = r->dev.stat_fd = -1;
     r->sat.backend_cpu = -1;
     r->sat.client_cpus_busy = r->sat.server_cpus_busy = -1;
 }

@@ -419,7 +419,7 @@ static void close_window(struct runner *x, const struct probe *idle, const struc
     probe_read(pid, x->perf, PROBE_CPU | PROBE_PERF, &end);
     probe_read(pid, NULL, PROBE_CTX, &ctx_end);
     fill_window(x, start, &end, ctx_start, &ctx_end);
-    x->r->dev.window_on = false;
+    inflight_window_end(&x->r->dev, runner_now_ns());
     if (x->bk) {
         struct probe b;
         struct backend_result *bk = &x->r->bk;
@@ -624,7 +624,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         probe_read(x.bk->pid, NULL, PROBE_CPU, &x.bk_start);
     cpustat_read(&r->place.client, &x.cs_client);
     cpustat_read(&r->place.server, &x.cs_server);
-    r->dev.window_on = true;
+    inflight_window_begin(&r->dev, runner_now_ns());
     gen_begin_measure(x.load);
     measuring = true;
     if (o->requests)
@@ -669,7 +669,7 @@ finish:
     }
     if (o->capacity && !r->cap.on) {
         /* the run ended before the curve began: an empty one that says so */
-        cap_plan(&r->cap, 0, o->steps, o->step_min_s);
+        cap_plan(&r->cap, 0, o->steps, o->step_min_s, o->step_min_requests);
         snprintf(r->cap.note, sizeof r->cap.note,
                  "the run ended before the curve began (see failure): no steps");
     }

@@ -192,8 +192,8 @@ def plot_sentence(res, stem, rows):
                        "includes the load generator's sockets."),
         "waits": ("Throughput and CPU per request against connections, one panel per wait "
                   "kind: a timer, a backend over TCP, a file read from the device."),
-        "inflight": ("Reads in flight at the data file's device (mean of 100 ms samples of "
-                     "/sys/block/DEV/inflight) against connections: a loop that reads in "
+        "inflight": ("Reads in flight at the data file's device (mean over the window: the "
+                     "kernel's summed read time, /sys/block/DEV/stat) against connections: a loop that reads in "
                      "place holds one at a time, threads and io_uring many."),
         "cores": ("Requests per second and CPU per request against the server's cores K, per "
                   "design, at one point; and the parallel efficiency (req/s at K ÷ K × req/s "

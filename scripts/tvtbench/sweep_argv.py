@@ -77,6 +77,8 @@ class PointCommands:
         if pt["kind"] == "capacity":
             argv += ["--capacity", "--steps", str(pt["steps"]),
                      "--step-min-s", f"{pt['step_min_s']:g}"]
+            if pt.get("step_min_requests"):
+                argv += ["--step-min-requests", str(pt["step_min_requests"])]
         server_extra = []
         if pt["kind"] == "scale":
             argv += ["--think-ms", f"{pt['think_ms']:g}", "--timeout-ms", str(pt["timeout_ms"])]

@@ -32,7 +32,7 @@ Test(capacity, plans_geometric_steps_long_enough_for_2000_requests)
 {
     static struct capacity c;
     /* 10 steps over a 10k req/s point: 1000 .. 15000 req/s */
-    cap_plan(&c, 10000, 10, 1.0);
+    cap_plan(&c, 10000, 10, 1.0, CAP_MIN_REQUESTS);
     cr_assert_eq(c.nsteps, 10);
     cr_assert_float_eq(c.steps[0].offered_rps, 1000, 1e-6);
     cr_assert_float_eq(c.steps[9].offered_rps, 15000, 1e-6);
@@ -53,11 +53,15 @@ Test(capacity, plans_geometric_steps_long_enough_for_2000_requests)
     cr_assert_float_eq(cap_remaining_s(&c, 0), total, 1e-9);
     cr_assert_float_eq(cap_remaining_s(&c, 10), 0, 1e-12);
     /* 8 and 12 steps span the same range */
-    cap_plan(&c, 10000, 8, 0.3);
+    cap_plan(&c, 10000, 8, 0.3, CAP_MIN_REQUESTS);
     cr_assert_float_eq(c.steps[7].offered_rps, 15000, 1e-6);
-    cap_plan(&c, 10000, 12, 0.3);
+    cap_plan(&c, 10000, 12, 0.3, CAP_MIN_REQUESTS);
     cr_assert_float_eq(c.steps[11].offered_rps, 15000, 1e-6);
     cr_assert_float_eq(c.steps[11].duration_s, 0.3, 1e-9);
+    /* fewer requests a step: 500 at 1000 req/s is half a second */
+    cap_plan(&c, 10000, 10, 0.1, 500);
+    cr_assert_float_eq(c.steps[0].duration_s, 0.5, 1e-9);
+    cr_assert_eq(c.step_min_requests, 500);
 }
 
 /* A measured step from its figures; flags come from cap_flag_step. conns 100, K 1, target

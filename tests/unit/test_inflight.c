@@ -119,26 +119,70 @@ Test(inflight, no_device_says_why)
     json_decref(j);
 }
 
-/* only samples inside the window count; a step has its own mean */
+/* without a stat file: only samples inside the window count; a step has its own mean */
 Test(inflight, window_and_step)
 {
     struct inflight d;
     inflight_open_dev(&d, root, 254, 1);
+    cr_assert_lt(d.stat_fd, 0, "this made-up partition has no stat file");
     inflight_sample(&d); /* before the window */
-    d.window_on = true;
+    inflight_window_begin(&d, 1000000000);
     inflight_sample(&d);
     put("block/vda/vda1/inflight", "       9        0\n");
-    inflight_step_begin(&d);
+    inflight_step_begin(&d, 1100000000);
     inflight_sample(&d);
-    cr_assert_float_eq(inflight_step_end(&d), 9.0, 1e-9);
-    inflight_step_begin(&d);
-    cr_assert_float_eq(inflight_step_end(&d), -1.0, 1e-9, "a step without a sample");
-    d.window_on = false;
+    cr_assert_float_eq(inflight_step_end(&d, 1200000000), 9.0, 1e-9);
+    inflight_step_begin(&d, 1200000000);
+    cr_assert_float_eq(inflight_step_end(&d, 1300000000), -1.0, 1e-9, "a step without a sample");
+    inflight_window_end(&d, 2000000000);
     inflight_sample(&d); /* after */
     json_t *j = inflight_json(&d);
     cr_assert_float_eq(json_real_value(json_object_get(j, "mean")), 6.0, 1e-9);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "method")), "samples of DEV/inflight");
     cr_assert_eq(json_integer_value(json_object_get(j, "max")), 9);
     cr_assert_eq(json_integer_value(json_object_get(j, "samples")), 2);
+    json_decref(j);
+    inflight_close(&d);
+}
+
+/* the stat file's fields: reads completed (1) and their summed ms in flight (4) */
+Test(inflight, parse_stat)
+{
+    uint64_t reads, ms;
+    cr_assert_eq(inflight_parse_stat("  673749     7941 17971186   142588    12637    13394  "
+                                     "2204336     4936        0    27456   148347\n",
+                                     &reads, &ms),
+                 0);
+    cr_assert_eq(reads, 673749);
+    cr_assert_eq(ms, 142588);
+    cr_assert_eq(inflight_parse_stat("1 2 3", &reads, &ms), -1, "three fields");
+    cr_assert_eq(inflight_parse_stat("", &reads, &ms), -1, "empty");
+    cr_assert_eq(inflight_parse_stat("1 2 x 4", &reads, &ms), -1, "not a number");
+    cr_assert_eq(inflight_parse_stat("1 -2 3 4", &reads, &ms), -1, "negative");
+}
+
+/* with a stat file, the window's mean is the kernel's integral: 40 reads of 25 ms each in a
+   second of window are one read in flight on average, however the 100 ms samples fell (here
+   none saw a read); a step likewise */
+Test(inflight, the_kernels_integral)
+{
+    struct inflight d;
+    put("block/vda/stat", "  100 0 800 2000 0 0 0 0 0 0 0\n");
+    inflight_open_dev(&d, root, 254, 0);
+    cr_assert_geq(d.stat_fd, 0);
+    put("block/vda/inflight", "       0        0\n");
+    inflight_window_begin(&d, 5000000000);
+    inflight_sample(&d);
+    put("block/vda/stat", "  120 0 960 2500 0 0 0 0 0 0 0\n");
+    inflight_step_begin(&d, 5500000000);
+    put("block/vda/stat", "  140 0 1120 3000 0 0 0 0 0 0 0\n");
+    cr_assert_float_eq(inflight_step_end(&d, 5750000000), 2.0, 1e-9, "500 ms of reads in 250");
+    inflight_window_end(&d, 6000000000);
+    json_t *j = inflight_json(&d);
+    cr_assert_float_eq(json_real_value(json_object_get(j, "mean")), 1.0, 1e-9);
+    cr_assert_eq(json_integer_value(json_object_get(j, "reads")), 40);
+    cr_assert_float_eq(json_real_value(json_object_get(j, "sampled_mean")), 0.0, 1e-9);
+    cr_assert(strstr(json_string_value(json_object_get(j, "method")), "DEV/stat"));
     json_decref(j);
     inflight_close(&d);
 }
