@@ -357,6 +357,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             counters_add(s->ctr, CTR_ACCEPTED, 1);
+            /* a backlog of thousands takes a while to take in: each idle timeout counts from
+               its own accept, not from the start of the loop pass */
+            ev_now_update(loop);
             conn_open(s, fd);
             continue;
         }

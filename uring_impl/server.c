@@ -169,6 +169,8 @@ static void on_accept(struct server *s, const struct io_uring_cqe *cqe)
                 loop_cancel(s, op_tag(NULL, OP_ACCEPT));
             s->accept_rearm = 1;
         } else {
+            /* its idle timeout counts from its own accept, not from the start of the pass */
+            s->now_ms = loop_mono_ns() / 1000000;
             conn_open(s, cqe->res);
         }
     } else if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOBUFS ||
