@@ -314,7 +314,4 @@ static void case_burst(const struct sut *srv)
            counter(srv, ctr, "accepted"), BURST + 2);
 }
 
-Test(abuse, burst_of_bad_requests, .timeout = 60)
-{
-    for_each_server(case_burst);
-}
+SERVER_TEST(abuse, burst_of_bad_requests, 0, case_burst, .timeout = 60)

@@ -59,10 +59,7 @@ static void case_malformed(const struct sut *srv)
            counter(srv, ctr, "status_400"));
 }
 
-Test(bad_input, malformed_gets_400, .timeout = 30)
-{
-    for_each_server(case_malformed);
-}
+SERVER_TEST(bad_input, malformed_gets_400, 0, case_malformed, .timeout = 30)
 
 /* Query values out of range or not numbers: 400 and a close, not a clamp. */
 static void case_bad_query(const struct sut *srv)
@@ -83,10 +80,7 @@ static void case_bad_query(const struct sut *srv)
     stop_ok(srv, sp);
 }
 
-Test(bad_input, bad_query_values_400, .timeout = 30)
-{
-    for_each_server(case_bad_query);
-}
+SERVER_TEST(bad_input, bad_query_values_400, 0, case_bad_query, .timeout = 30)
 
 /* Headers past 8 KiB: 431 (one huge header or many small ones); 7 KiB is fine. */
 static void case_big_headers(const struct sut *srv)
@@ -117,10 +111,7 @@ static void case_big_headers(const struct sut *srv)
     stop_ok(srv, sp);
 }
 
-Test(bad_input, oversized_header_431, .timeout = 30)
-{
-    for_each_server(case_big_headers);
-}
+SERVER_TEST(bad_input, oversized_header_431, 0, case_big_headers, .timeout = 30)
 
 /* A target past 2 KiB: 414; 2000 bytes is fine. */
 static void case_long_uri(const struct sut *srv)
@@ -144,7 +135,4 @@ static void case_long_uri(const struct sut *srv)
     stop_ok(srv, sp);
 }
 
-Test(bad_input, long_uri_414, .timeout = 30)
-{
-    for_each_server(case_long_uri);
-}
+SERVER_TEST(bad_input, long_uri_414, 0, case_long_uri, .timeout = 30)

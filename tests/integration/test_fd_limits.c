@@ -78,10 +78,7 @@ static void case_fd_limit(const struct sut *srv)
            counter(srv, ctr, "accept_emfile"));
 }
 
-Test(fd_limits, fd_limit_recovers, .timeout = 30)
-{
-    for_each_server(case_fd_limit);
-}
+SERVER_TEST(fd_limits, fd_limit_recovers, 0, case_fd_limit, .timeout = 30)
 
 /* ---- fd exhaustion -------------------------------------------------------------------- */
 
@@ -230,7 +227,4 @@ static void case_emfile(const struct sut *srv)
            counter(srv, ctr, "accepted"), n + 2);
 }
 
-Test(fd_limits, fd_exhaustion_no_spin, .timeout = 60)
-{
-    for_each_server(case_emfile);
-}
+SERVER_TEST(fd_limits, fd_exhaustion_no_spin, 0, case_emfile, .timeout = 60)

@@ -109,10 +109,7 @@ static void case_answered(const struct sut *srv)
     for_each_mode(srv, mode_answered);
 }
 
-Test(file_wait, reads_from_the_device, .timeout = 60)
-{
-    for_each_server(case_answered);
-}
+SERVER_TEST(file_wait, reads_from_the_device, 0, case_answered, .timeout = 60)
 
 /* Pipelined requests of all three kinds, some waiting long and some not at all, answer in
    the order they came (bodies of 1..9 bytes tell them apart). */
@@ -162,10 +159,7 @@ static void case_pipelined(const struct sut *srv)
     for_each_mode(srv, mode_pipelined);
 }
 
-Test(file_wait, pipelined_kinds_in_order, .timeout = 60)
-{
-    for_each_server(case_pipelined);
-}
+SERVER_TEST(file_wait, pipelined_kinds_in_order, 0, case_pipelined, .timeout = 60)
 
 /* SIGTERM while 1 MiB reads are in flight on 20 connections: exit 0 at once, nothing
    answered after, and (under ASan) no task freed while the pool or the kernel still writes
@@ -199,10 +193,7 @@ static void case_sigterm(const struct sut *srv)
     for_each_mode(srv, mode_sigterm);
 }
 
-Test(file_wait, sigterm_with_reads_in_flight, .timeout = 60)
-{
-    for_each_server(case_sigterm);
-}
+SERVER_TEST(file_wait, sigterm_with_reads_in_flight, 0, case_sigterm, .timeout = 60)
 
 /* Runs srv with args; asserts exit 2 and a message naming each of needles. */
 static void expect_refused(const struct sut *srv, const char *const *args, const char *what,
@@ -258,10 +249,7 @@ static void case_startup(const struct sut *srv)
     expect_refused(srv, a_remote, "a remote backend", "loopback", "--allow-remote", NULL);
 }
 
-Test(file_wait, bad_data_file_stops_the_start, .timeout = 60)
-{
-    for_each_server(case_startup);
-}
+SERVER_TEST(file_wait, bad_data_file_stops_the_start, 0, case_startup, .timeout = 60)
 
 /* A data file on tmpfs: O_DIRECT opens there (Linux 6.6 on) but reads are memory copies,
    so the server refuses it, naming tmpfs and the fix. */
@@ -281,13 +269,15 @@ static void case_tmpfs(const struct sut *srv)
     shm_file[0] = '\0';
 }
 
-Test(file_wait, tmpfs_data_file_refused, .timeout = 30)
+static void case_tmpfs_here(const struct sut *srv)
 {
     struct statfs sf;
     if (statfs("/dev/shm", &sf) != 0 || sf.f_type != TMPFS_MAGIC)
         cr_skip_test("/dev/shm is not tmpfs here: no tmpfs to put a data file on");
-    for_each_server(case_tmpfs);
+    case_tmpfs(srv);
 }
+
+SERVER_TEST(file_wait, tmpfs_data_file_refused, 0, case_tmpfs_here, .timeout = 30)
 
 /* Bad io= and file_kib= values, and kinds the server was not started for: 400 naming the
    rule or the missing flag, then a close; the server goes on. */
@@ -323,7 +313,4 @@ static void case_bad_query(const struct sut *srv)
            counter(srv, ctr, "status_400"));
 }
 
-Test(file_wait, bad_io_queries_400, .timeout = 30)
-{
-    for_each_server(case_bad_query);
-}
+SERVER_TEST(file_wait, bad_io_queries_400, 0, case_bad_query, .timeout = 30)

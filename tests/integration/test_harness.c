@@ -99,7 +99,7 @@ static double num(json_t *obj, const char *key)
     return json_number_value(v);
 }
 
-/* Every key issue 3 lists, section by section, and the placement of issue 13. */
+/* Every key of the run schema, section by section, and the placement. */
 static void check_schema(json_t *doc)
 {
     const char *top[] = {"schema", "impl",   "status",  "failure", "params",    "env",

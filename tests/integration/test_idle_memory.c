@@ -124,7 +124,5 @@ static void case_idle_memory(const struct sut *srv)
     }
 }
 
-Test(idle_memory, idle_connections_hold_little, .timeout = 120)
-{
-    for_each_server_with(SUT_FILE_IO, case_idle_memory);
-}
+SERVER_TEST(idle_memory, idle_connections_hold_little, SUT_FILE_IO, case_idle_memory,
+            .timeout = 120)

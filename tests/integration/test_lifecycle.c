@@ -66,10 +66,7 @@ static void case_sigterm(const struct sut *srv)
            counter(srv, ctr, "requests"));
 }
 
-Test(lifecycle, sigterm_exit_and_counters, .timeout = 30)
-{
-    for_each_server(case_sigterm);
-}
+SERVER_TEST(lifecycle, sigterm_exit_and_counters, 0, case_sigterm, .timeout = 30)
 
 /* Command-line errors exit 2 naming the flag; --help exits 0. The server's own arguments
    (its line in the table) come first, as when the tests start it. */
@@ -110,10 +107,7 @@ static void case_cli(const struct sut *srv)
     }
 }
 
-Test(lifecycle, command_line, .timeout = 30)
-{
-    for_each_server(case_cli);
-}
+SERVER_TEST(lifecycle, command_line, 0, case_cli, .timeout = 30)
 
 /* ---- SIGTERM under load --------------------------------------------------------------- */
 
@@ -175,17 +169,12 @@ static void case_sigterm_load(const struct sut *srv)
     sigterm_load(srv, 700, false);
 }
 
-Test(lifecycle, sigterm_under_load, .timeout = 60)
-{
-    for_each_server(case_sigterm_load);
-}
+SERVER_TEST(lifecycle, sigterm_under_load, 0, case_sigterm_load, .timeout = 60)
 
 static void case_sigterm_accounting(const struct sut *srv)
 {
     sigterm_load(srv, 400, true);
 }
 
-Test(lifecycle, sigterm_counters_count_every_answer, .timeout = 60)
-{
-    for_each_server(case_sigterm_accounting);
-}
+SERVER_TEST(lifecycle, sigterm_counters_count_every_answer, 0, case_sigterm_accounting,
+            .timeout = 60)

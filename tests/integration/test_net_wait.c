@@ -99,10 +99,7 @@ static void case_answered(const struct sut *srv)
            counter(srv, ctr, "requests"));
 }
 
-Test(net_wait, answered_after_the_backend, .timeout = 60)
-{
-    for_each_server(case_answered);
-}
+SERVER_TEST(net_wait, answered_after_the_backend, 0, case_answered, .timeout = 60)
 
 /* Every way a backend can fail is a 502 naming it, on a connection that goes on: a timer
    request after it is served, and so is the next io=net request (reconnecting). */
@@ -174,10 +171,7 @@ static void case_failures(const struct sut *srv)
     }
 }
 
-Test(net_wait, backend_failures_502, .timeout = 60)
-{
-    for_each_server(case_failures);
-}
+SERVER_TEST(net_wait, backend_failures_502, 0, case_failures, .timeout = 60)
 
 /* The backend goes away in the middle of a run and comes back on the same port: io=net
    requests get 502s meanwhile (one in flight when it goes, too), while timer requests on
@@ -229,10 +223,7 @@ static void case_killed(const struct sut *srv)
     stop_ok(&BACKEND, be);
 }
 
-Test(net_wait, backend_killed_and_back, .timeout = 60)
-{
-    for_each_server(case_killed);
-}
+SERVER_TEST(net_wait, backend_killed_and_back, 0, case_killed, .timeout = 60)
 
 /* SIGTERM while requests wait on the backend: not answered, exit 0 at once, as with a timer
    wait (a sanitizer would report a leak or a use after free as a failed exit). */
@@ -257,7 +248,4 @@ static void case_sigterm(const struct sut *srv)
     stop_ok(&BACKEND, be);
 }
 
-Test(net_wait, sigterm_while_waiting, .timeout = 60)
-{
-    for_each_server(case_sigterm);
-}
+SERVER_TEST(net_wait, sigterm_while_waiting, 0, case_sigterm, .timeout = 60)

@@ -54,10 +54,7 @@ static void case_keep_alive(const struct sut *srv)
            counter(srv, ctr, "requests"));
 }
 
-Test(protocol, keep_alive_sequence, .timeout = 30)
-{
-    for_each_server(case_keep_alive);
-}
+SERVER_TEST(protocol, keep_alive_sequence, 0, case_keep_alive, .timeout = 30)
 
 /* Requests in one write are answered in order, even when an early one waits; a malformed
    one in the middle is answered 400 after the ones before it, and ends the connection. */
@@ -131,10 +128,7 @@ static void case_pipelined(const struct sut *srv)
     stop_ok(srv, sp);
 }
 
-Test(protocol, pipelined_in_order, .timeout = 30)
-{
-    for_each_server(case_pipelined);
-}
+SERVER_TEST(protocol, pipelined_in_order, 0, case_pipelined, .timeout = 30)
 
 /* A request that arrives one byte at a time, and one split in two at every position. */
 static void case_split(const struct sut *srv)
@@ -163,10 +157,7 @@ static void case_split(const struct sut *srv)
     stop_ok(srv, sp);
 }
 
-Test(protocol, split_at_every_byte, .timeout = 30)
-{
-    for_each_server(case_split);
-}
+SERVER_TEST(protocol, split_at_every_byte, 0, case_split, .timeout = 30)
 
 /* HTTP/1.0 and `Connection: close` end the connection after the answer; HTTP/1.0 with
    `Connection: keep-alive` keeps it. */
@@ -225,7 +216,4 @@ static void case_close_semantics(const struct sut *srv)
     stop_ok(srv, sp);
 }
 
-Test(protocol, close_semantics, .timeout = 30)
-{
-    for_each_server(case_close_semantics);
-}
+SERVER_TEST(protocol, close_semantics, 0, case_close_semantics, .timeout = 30)

@@ -54,10 +54,7 @@ static void case_vanish(const struct sut *srv)
            counter(srv, ctr, "aborted"));
 }
 
-Test(resets, client_vanishes_mid_request, .timeout = 30)
-{
-    for_each_server(case_vanish);
-}
+SERVER_TEST(resets, client_vanishes_mid_request, 0, case_vanish, .timeout = 30)
 
 /* ---- resets and fd leaks -------------------------------------------------------------- */
 
@@ -142,10 +139,7 @@ static void case_resets(const struct sut *srv)
            "requests = %lld, want %d to %d", req, 2 + 2 * RESET_EACH, 2 + 13 * RESET_EACH);
 }
 
-Test(resets, resets_leak_no_fds, .timeout = 60)
-{
-    for_each_server(case_resets);
-}
+SERVER_TEST(resets, resets_leak_no_fds, 0, case_resets, .timeout = 60)
 
 /* ---- SIGPIPE -------------------------------------------------------------------------- */
 
@@ -205,7 +199,4 @@ static void case_sigpipe(const struct sut *srv)
            PIPE_EACH);
 }
 
-Test(resets, sigpipe_never_kills, .timeout = 60)
-{
-    for_each_server(case_sigpipe);
-}
+SERVER_TEST(resets, sigpipe_never_kills, 0, case_sigpipe, .timeout = 60)

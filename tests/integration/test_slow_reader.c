@@ -191,10 +191,7 @@ static void case_slow_mib(const struct sut *srv)
            counter(srv, ctr, "requests"), n + 2);
 }
 
-Test(slow_reader, mib_answer_read_slowly, .timeout = 90)
-{
-    for_each_server(case_slow_mib);
-}
+SERVER_TEST(slow_reader, mib_answer_read_slowly, 0, case_slow_mib, .timeout = 90)
 
 static char heads_reqs[MAX_REQS * 64]; /* heads_pipeline's, static: megabytes */
 static struct want heads_want[MAX_REQS];
@@ -241,10 +238,7 @@ static void case_slow_heads(const struct sut *srv)
            counter(srv, ctr, "requests"), n + 1);
 }
 
-Test(slow_reader, pipelined_heads_read_slowly, .timeout = 90)
-{
-    for_each_server(case_slow_heads);
-}
+SERVER_TEST(slow_reader, pipelined_heads_read_slowly, 0, case_slow_heads, .timeout = 90)
 
 /* Slow readers that give up: halfway through a 1 MiB answer with requests behind it, the
    last one partial; and with the server's socket full of heads, one of them cut. The server
@@ -283,7 +277,4 @@ static void case_slow_gives_up(const struct sut *srv)
     stop_ok(srv, sp);
 }
 
-Test(slow_reader, slow_reader_gives_up, .timeout = 60)
-{
-    for_each_server(case_slow_gives_up);
-}
+SERVER_TEST(slow_reader, slow_reader_gives_up, 0, case_slow_gives_up, .timeout = 60)

@@ -24,51 +24,64 @@ TestSuite(slowloris, .fini = itest_release, .timeout = 60);
 
 /* ---- slowloris ------------------------------------------------------------------------ */
 
-/* 1000 connections send a request line and then one header byte a second; the idle timeout
-   (a whole request must arrive within it) closes each about 2.5 s after it opened, while a
-   normal client is served within 100 ms + its wait throughout. The drips come 1 and 2 s after
-   the first connection opened, half a second away from any close, so that no byte is in
-   flight when the server closes and the slow clients see a clean FIN, not a reset. */
+/* 1000 connections send a request line and then a header byte now and then; the idle
+   timeout (a whole request must arrive within it) closes each one its timeout after it opened,
+   while a normal client is served within 100 ms + its wait throughout. Every time is
+   measured from what it depends on: each connection drips on its own schedule, counted from
+   the moment it opened (at a third and two thirds of its life, so that no byte is in flight
+   when the server closes and the slow clients see a clean FIN, not a reset), and the probes
+   run from the moment the server holds every connection to just before the first one's
+   close. How long the server takes to hold them all depends on the build and on what else
+   the machine does (the TSan thread server makes a thread in a few ms): the test measures it
+   first, on a server without an idle timeout, and sets the timeout from it. */
 #define SLOW_MAX      1000
-#define SLOW_IDLE_MS  2500
+#define SLOW_IDLE_MIN 1000 /* ms; more when holding the connections takes long here */
 #define SLOW_DRIPS    2
 #define PROBE_WAIT_MS 10
+#define PROBE_GAP_MS  100
+#define PROBES_MIN    5
 
 enum { OPEN = 0, CLOSED_EOF, CLOSED_RESET };
 
 struct trickle {
     struct hc_conn **c;
     int n;
-    const char *drip; /* header bytes, one a second */
+    const char *drip; /* header bytes, SLOW_DRIPS of them in each connection's life */
     size_t drip_len;
-    double first_drip_ms; /* absolute, CLOCK_MONOTONIC ms; then one a second */
+    const double *opened; /* CLOCK_MONOTONIC ms of each connect */
+    double drip_every_ms; /* a connection drips this long after it opened, and again */
     double give_up_ms;
     /* results */
     size_t sent[SLOW_MAX];
     int state[SLOW_MAX];
     double closed_ms[SLOW_MAX];
     size_t data_bytes[SLOW_MAX]; /* anything the server sent: it should just close */
-    atomic_int ticks;            /* read by the test thread while this one runs */
     int send_errors;             /* other than EPIPE/ECONNRESET */
 };
 
 static struct trickle trk;
 
-/* Drips a byte on every open connection once a second and polls them all for the close. */
+/* When connection i drips its next byte (absolute ms), or a time past give_up when done. */
+static double next_drip(const struct trickle *t, int i)
+{
+    if (t->state[i] != OPEN || t->sent[i] >= SLOW_DRIPS)
+        return t->give_up_ms + 1;
+    return t->opened[i] + t->drip_every_ms * (double)(t->sent[i] + 1);
+}
+
+/* Drips a byte on every open connection when its time comes, and polls them all for the
+   close. */
 static void *trickle_main(void *arg)
 {
     struct trickle *t = arg;
     static struct pollfd pfd[SLOW_MAX];
     static int idx[SLOW_MAX];
-    double next = t->first_drip_ms;
     while (!atomic_load(&bg_stop)) {
-        double now = hc_now_ms();
+        double now = hc_now_ms(), soonest = t->give_up_ms;
         if (now >= t->give_up_ms)
             break;
-        if (now >= next && atomic_load(&t->ticks) < SLOW_DRIPS) {
-            for (int i = 0; i < t->n; i++) {
-                if (t->state[i] != OPEN || t->sent[i] >= t->drip_len)
-                    continue;
+        for (int i = 0; i < t->n; i++) {
+            if (next_drip(t, i) <= now) {
                 ssize_t k = send(t->c[i]->fd, t->drip + t->sent[i], 1, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (k == 1)
                     t->sent[i]++;
@@ -78,8 +91,8 @@ static void *trickle_main(void *arg)
                 } else
                     t->send_errors++;
             }
-            atomic_fetch_add(&t->ticks, 1);
-            next += 1000;
+            double d = next_drip(t, i);
+            soonest = d < soonest ? d : soonest;
         }
         int n = 0;
         for (int i = 0; i < t->n; i++)
@@ -89,7 +102,7 @@ static void *trickle_main(void *arg)
             }
         if (n == 0)
             break;
-        double wait = atomic_load(&t->ticks) < SLOW_DRIPS ? next - hc_now_ms() : 50;
+        double wait = soonest - hc_now_ms();
         int r = poll(pfd, (nfds_t)n, wait < 0 ? 0 : wait > 50 ? 50 : (int)wait + 1);
         for (int k = 0; k < n && r > 0; k++) {
             if (!pfd[k].revents)
@@ -114,51 +127,99 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static struct hc_conn *slow[SLOW_MAX];
+static double opened[SLOW_MAX];     /* CLOCK_MONOTONIC ms once connect returned */
+static double connecting[SLOW_MAX]; /* and before it began: the server's clock starts between */
+
+/* Opens n connections to port, each sending head, and waits until the server holds them (its
+   fds, fds0 before, up to limit_ms after the first opened). Returns ms from the first connect
+   to the server holding them all; < 0 if it never did. */
+static double open_slow(const struct sut *srv, struct server_proc *sp, int n, const char *head,
+                        int fds0, double limit_ms, double *t_open)
+{
+    int port = server_port(sp);
+    double t_first = hc_now_ms();
+    for (int i = 0; i < n; i++) {
+        connecting[i] = hc_now_ms();
+        slow[i] = connect_ok(srv, port);
+        opened[i] = hc_now_ms();
+        send_ok(srv, slow[i], head, strlen(head), "a slowloris request line");
+    }
+    *t_open = hc_now_ms() - t_first;
+    int fds = fd_count(server_pid(sp), 0);
+    while (fds >= 0 && fds < fds0 + n && hc_now_ms() < t_first + limit_ms) {
+        tenv_sleep_ms(5);
+        fds = fd_count(server_pid(sp), 0);
+    }
+    return fds >= fds0 + n ? hc_now_ms() - t_first : -1;
+}
+
+/* How long this server, built as it is and on the machine as busy as it is now, takes to hold
+   n trickling connections: ms, from a server without an idle timeout. */
+static double time_to_hold(const struct sut *srv, int n, const char *head)
+{
+    const char *args[] = {"--idle-timeout-ms", "0", NULL};
+    struct server_proc *sp = start(srv, args);
+    double t_open;
+    double ms =
+        open_slow(srv, sp, n, head, fd_count(server_pid(sp), 0), 20000 * tenv_slack(), &t_open);
+    EXPECT(srv, ms >= 0, "the server never held %d connections (opened in %.0f ms)", n, t_open);
+    for (int i = 0; i < n; i++) {
+        hc_close(slow[i]);
+        slow[i] = NULL;
+    }
+    stop_ok(srv, sp);
+    return ms;
+}
+
 static void case_slowloris(const struct sut *srv)
 {
     const int n = tenv_scaled(SLOW_MAX);
+    const char *head = "GET /?bytes=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    /* the probes need the server holding every connection, then time for PROBES_MIN probes
+       (twice their nominal time) and a margin before the first close; twice the hold time
+       covers a slower second opening */
+    double hold_ms = time_to_hold(srv, n, head);
+    double idle_ms = 2 * hold_ms + 2 * PROBES_MIN * (PROBE_GAP_MS + PROBE_WAIT_MS) + 600;
+    if (idle_ms < SLOW_IDLE_MIN)
+        idle_ms = SLOW_IDLE_MIN;
     char idle[16];
-    snprintf(idle, sizeof idle, "%d", SLOW_IDLE_MS);
+    snprintf(idle, sizeof idle, "%.0f", idle_ms);
     const char *args[] = {"--idle-timeout-ms", idle, NULL};
     struct server_proc *sp = start(srv, args);
     int port = server_port(sp);
     int fds0 = fd_count(server_pid(sp), 0);
-    static struct hc_conn *slow[SLOW_MAX];
-    static double opened[SLOW_MAX];
-    const char *head = "GET /?bytes=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n";
     memset(&trk, 0, sizeof trk);
     trk.c = slow;
     trk.n = n;
     trk.drip = "X-Slowloris: 0123456789abcdef0123456789abcdef\r\n\r\n";
     trk.drip_len = strlen(trk.drip);
-    double t_first = hc_now_ms();
-    for (int i = 0; i < n; i++) {
-        slow[i] = connect_ok(srv, port);
-        opened[i] = hc_now_ms();
-        send_ok(srv, slow[i], head, strlen(head), "a slowloris request line");
-    }
-    double t_open = hc_now_ms() - t_first;
+    trk.opened = opened;
+    trk.drip_every_ms = idle_ms / (SLOW_DRIPS + 1);
     /* The probes measure a server holding n trickling connections, not one still accepting
-       them (the thread server spawns a thread per connection in its accept loop). */
-    int fds = fd_count(server_pid(sp), 0);
-    while (fds >= 0 && fds < fds0 + n && hc_now_ms() < opened[0] + 1000 * tenv_slack()) {
-        tenv_sleep_ms(5);
-        fds = fd_count(server_pid(sp), 0);
-    }
-    double t_accepted = hc_now_ms() - t_first;
-    EXPECT(srv, fds >= fds0 + n,
-           "the server holds %d fds (%d before) %.0f ms after %d connections opened", fds, fds0,
-           t_accepted, n);
-    trk.first_drip_ms = opened[0] + 1000;
-    trk.give_up_ms = opened[n - 1] + SLOW_IDLE_MS + 2500 * tenv_slack();
+       them (the thread server spawns a thread per connection in its accept loop). The drips
+       start once all are open; the first is due a third of the timeout after each opened. */
+    double t_open;
+    double t_accepted = open_slow(srv, sp, n, head, fds0, idle_ms - 300, &t_open);
+    EXPECT(srv, t_accepted >= 0,
+           "the server does not hold %d connections %.0f ms after the first opened (it held "
+           "them after %.0f ms before, without an idle timeout)",
+           n, idle_ms - 300, hold_ms);
+    trk.give_up_ms = opened[n - 1] + idle_ms + 2500 * tenv_slack();
     bg_start(trickle_main, &trk);
 
-    /* Fresh connections while every slow one still trickles (the first closes at 2.5 s). */
+    /* Fresh connections while every slow one still trickles: from now, when the server holds
+       them all, to just before the first one's close. */
+    double probe_end = opened[0] + idle_ms - 300;
+    EXPECT(srv, probe_end - hc_now_ms() >= PROBES_MIN * (PROBE_GAP_MS + PROBE_WAIT_MS),
+           "opening %d connections took %.0f ms and the server took %.0f ms more to hold them: "
+           "%.0f ms are left for the probes before the %.0f ms idle timeout closes the first",
+           n, t_open, t_accepted - t_open, probe_end - hc_now_ms(), idle_ms);
     int probes = 0;
     double lat[64], worst = 0, bound = (100 + PROBE_WAIT_MS) * tenv_slack();
     char target[64];
     snprintf(target, sizeof target, "/?wait_us=%d&bytes=16", PROBE_WAIT_MS * 1000);
-    while (hc_now_ms() < opened[0] + SLOW_IDLE_MS - 300) {
+    while (hc_now_ms() < probe_end) {
         double t0 = hc_now_ms();
         struct hc_conn *c = connect_ok(srv, port);
         send_get(srv, c, target);
@@ -173,9 +234,8 @@ static void case_slowloris(const struct sut *srv)
                "with %d slowloris connections, a normal request (wait %d ms) took %.1f ms, "
                "want under %.0f",
                n, PROBE_WAIT_MS, ms, bound);
-        tenv_sleep_ms(100);
+        tenv_sleep_ms(PROBE_GAP_MS);
     }
-    int ticks_during_probes = atomic_load(&trk.ticks);
     bg_join(false);
 
     int eof = 0, rst = 0, still = 0, early = 0, late = 0;
@@ -188,31 +248,35 @@ static void case_slowloris(const struct sut *srv)
         }
         eof += trk.state[i] == CLOSED_EOF;
         rst += trk.state[i] == CLOSED_RESET;
+        /* a busy machine can hold this thread between the handshake and its timestamp: too
+           early counts from before the connect, too late from after it */
         double life = trk.closed_ms[i] - opened[i];
+        double longest = trk.closed_ms[i] - connecting[i];
         first_close = life < first_close ? life : first_close;
         last_close = life > last_close ? life : last_close;
-        early += life < SLOW_IDLE_MS - 50;
-        late += life > SLOW_IDLE_MS + 1000 * tenv_slack();
+        early += longest < idle_ms - 50;
+        late += life > idle_ms + 1000 * tenv_slack();
         data += trk.data_bytes[i];
         min_sent = trk.sent[i] < min_sent ? trk.sent[i] : min_sent;
     }
     int nlat = probes < 64 ? probes : 64;
     qsort(lat, (size_t)nlat, sizeof lat[0], cmp_double);
-    cr_log_info("[%s] slowloris: %d connections opened in %.0f ms, accepted in %.0f ms; "
+    cr_log_info("[%s] slowloris: %d connections held after %.0f ms without a timeout, so "
+                "idle timeout %.0f ms; opened in %.0f ms, accepted in %.0f ms; "
                 "%d probes, median %.1f ms, worst %.1f ms; closed after %.0f..%.0f ms "
                 "(%d FIN, %d reset)",
-                srv->name, n, t_open, t_accepted, probes, nlat ? lat[nlat / 2] : 0, worst,
-                first_close, last_close, eof, rst);
-    EXPECT(srv, probes >= 5 && ticks_during_probes == SLOW_DRIPS,
-           "only %d probes and %d drip rounds while the slowloris connections were open", probes,
-           ticks_during_probes);
+                srv->name, n, hold_ms, idle_ms, t_open, t_accepted, probes,
+                nlat ? lat[nlat / 2] : 0, worst, first_close, last_close, eof, rst);
+    EXPECT(srv, probes >= PROBES_MIN, "only %d probes while the slowloris connections were open",
+           probes);
     EXPECT(srv, still == 0,
-           "%d of %d slowloris connections still open %.0f ms after opening (idle timeout %d ms)",
-           still, n, trk.give_up_ms - opened[n - 1], SLOW_IDLE_MS);
+           "%d of %d slowloris connections still open %.0f ms after opening (idle timeout %.0f "
+           "ms)",
+           still, n, trk.give_up_ms - opened[n - 1], idle_ms);
     EXPECT(srv, early == 0 && late == 0,
            "slowloris connections closed after %.0f..%.0f ms: %d too early, %d too late "
-           "(idle timeout %d ms)",
-           first_close, last_close, early, late, SLOW_IDLE_MS);
+           "(idle timeout %.0f ms)",
+           first_close, last_close, early, late, idle_ms);
     EXPECT(srv, data == 0, "the server sent %zu bytes to slowloris clients; it should just close",
            data);
     EXPECT(srv, min_sent == SLOW_DRIPS && trk.send_errors == 0,
@@ -233,7 +297,4 @@ static void case_slowloris(const struct sut *srv)
            counter(srv, ctr, "accepted"), n + probes + 1);
 }
 
-Test(slowloris, slowloris_1000_connections, .timeout = 60)
-{
-    for_each_server(case_slowloris);
-}
+SERVER_TEST(slowloris, slowloris_1000_connections, 0, case_slowloris, .timeout = 60)

@@ -101,10 +101,8 @@ static void case_thread_503(const struct sut *srv)
            counter(srv, ctr, "status_503"), n503);
 }
 
-Test(thread_limits, thread_server_503_without_threads, .timeout = 30)
-{
-    for_each_server_with(SUT_THREADED, case_thread_503);
-}
+SERVER_TEST(thread_limits, thread_server_503_without_threads, SUT_THREADED, case_thread_503,
+            .timeout = 30)
 
 static struct load ld;
 
@@ -210,7 +208,5 @@ static void case_503_while_serving(const struct sut *srv)
            counter(srv, ctr, "thread_create_failed"), n503);
 }
 
-Test(thread_limits, thread_503_while_serving, .timeout = 60)
-{
-    for_each_server_with(SUT_THREADED, case_503_while_serving);
-}
+SERVER_TEST(thread_limits, thread_503_while_serving, SUT_THREADED, case_503_while_serving,
+            .timeout = 60)

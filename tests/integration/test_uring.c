@@ -268,7 +268,7 @@ Test(uring, pipelining_past_the_read_ahead_cap)
 }
 
 /* RSS per idle keep-alive connection (each served one request): in ring mode a task holds
-   no buffer and no parser state, at most 1 KiB (issue 16's lean target); in conn mode it
+   no buffer and no parser state, at most 1 KiB (the lean target); in conn mode it
    holds its 4 KiB buffer and its framer, at least 3 KiB more. Release builds only: the
    sanitizers' allocators change what a malloc costs. */
 #define IDLE_CONNS 2000

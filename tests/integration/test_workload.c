@@ -58,10 +58,7 @@ static void case_wait(const struct sut *srv)
     stop_ok(srv, sp);
 }
 
-Test(workload, wait_us_honoured, .timeout = 30)
-{
-    for_each_server(case_wait);
-}
+SERVER_TEST(workload, wait_us_honoured, 0, case_wait, .timeout = 30)
 
 /* The query sets the body length exactly, from 0 to the 1 MiB maximum, and work_us burns
    at least that long. */
@@ -84,10 +81,7 @@ static void case_query(const struct sut *srv)
     stop_ok(srv, sp);
 }
 
-Test(workload, query_overrides, .timeout = 30)
-{
-    for_each_server(case_query);
-}
+SERVER_TEST(workload, query_overrides, 0, case_query, .timeout = 30)
 
 /* --bytes and --work-us set the defaults; the query overrides them per request. */
 static void case_flag_defaults(const struct sut *srv)
@@ -103,10 +97,7 @@ static void case_flag_defaults(const struct sut *srv)
     stop_ok(srv, sp);
 }
 
-Test(workload, flag_defaults, .timeout = 30)
-{
-    for_each_server(case_flag_defaults);
-}
+SERVER_TEST(workload, flag_defaults, 0, case_flag_defaults, .timeout = 30)
 
 /* ---- real clients and many connections ---------------------------------------------- */
 
@@ -149,10 +140,7 @@ static void case_curl(const struct sut *srv)
     stop_ok(srv, sp);
 }
 
-Test(workload, curl_works, .timeout = 30)
-{
-    for_each_server(case_curl);
-}
+SERVER_TEST(workload, curl_works, 0, case_curl, .timeout = 30)
 
 /* 200 connections each send a request that waits 100 ms; all are answered correctly, and
    together in far less than 200 x 100 ms, so they were served concurrently. */
@@ -223,7 +211,4 @@ static void case_concurrent(const struct sut *srv)
            counter(srv, ctr, "requests"), CONCURRENT);
 }
 
-Test(workload, concurrent_200_connections, .timeout = 60)
-{
-    for_each_server(case_concurrent);
-}
+SERVER_TEST(workload, concurrent_200_connections, 0, case_concurrent, .timeout = 60)

@@ -40,23 +40,29 @@ static void impl_of(const struct sut *s, char *out, size_t len)
     snprintf(out, len, "%.*s", (int)n, s->binary);
 }
 
-void for_each_server_with(unsigned flags, void (*fn)(const struct sut *s))
+#define SUTS_MAX  8
+#define FLAGS_MAX 4
+struct criterion_test_params itest_params(unsigned flags)
 {
-    int ran = 0;
-    char names[256] = "";
-    for (size_t i = 0; i < NSUTS; i++) {
-        if ((SUTS[i].flags & flags) != flags)
-            continue;
-        size_t used = strlen(names);
-        snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", SUTS[i].name);
-        if (!tenv_impl_enabled(SUTS[i].name))
-            continue;
-        fn(&SUTS[i]);
-        ran++;
+    /* one array per flags value: Criterion keeps the pointer until the tests have run */
+    static struct sut_param params[FLAGS_MAX][SUTS_MAX];
+    if (flags >= FLAGS_MAX || NSUTS > SUTS_MAX) { /* the runner, not a test: no cr_assert */
+        fprintf(stderr, "itest_params: flags %u or %zu servers out of range\n", flags, NSUTS);
+        abort();
     }
-    if (!ran)
-        cr_skip_test("TVT_IMPLS=%s enables none of the servers this case is for (%s)",
-                     getenv("TVT_IMPLS"), names);
+    size_t n = 0;
+    for (size_t i = 0; i < NSUTS; i++)
+        if ((SUTS[i].flags & flags) == flags)
+            params[flags][n++].index = i;
+    return cr_make_param_array(struct sut_param, params[flags], n);
+}
+
+void itest_run(const struct sut_param *p, void (*fn)(const struct sut *s))
+{
+    const struct sut *s = &SUTS[p->index];
+    if (!tenv_impl_enabled(s->name))
+        cr_skip_test("TVT_IMPLS=%s leaves out %s", getenv("TVT_IMPLS"), s->name);
+    fn(s);
 }
 
 const struct sut *sut_named(const char *name)
@@ -65,11 +71,6 @@ const struct sut *sut_named(const char *name)
         if (strcmp(SUTS[i].name, name) == 0)
             return tenv_impl_enabled(name) ? &SUTS[i] : NULL;
     return NULL;
-}
-
-void for_each_server(void (*fn)(const struct sut *s))
-{
-    for_each_server_with(0, fn);
 }
 
 /* ---- starting and stopping -------------------------------------------------------------- */

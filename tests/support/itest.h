@@ -6,6 +6,7 @@
 #ifndef TVT_ITEST_H
 #define TVT_ITEST_H
 
+#include <criterion/parameterized.h>
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -38,12 +39,33 @@ extern const size_t NSUTS;
 /* The suite's own async_server, as the io=net backend of the servers under test. */
 extern const struct sut BACKEND;
 
-/* Runs fn once per server that TVT_IMPLS enables and that has every flag in `flags` (0: all);
-   skips the test, saying why, if none. */
-void for_each_server(void (*fn)(const struct sut *s));
+/* One Criterion test per server of SUTS that has every flag in `flags` (0: all of them):
+   Criterion runs each on its own, several at once with --jobs, and names it by its index in
+   SUTS; fn gets the server. A server TVT_IMPLS leaves out is skipped, saying so. The test's
+   options (.timeout = 30) follow fn.
+     static void case_idle(const struct sut *srv) { ... }
+     SERVER_TEST(idle, idle_timeout_closes, 0, case_idle, .timeout = 30) */
+#define SERVER_TEST(suite, name, flags, fn, ...)                                                   \
+    ParameterizedTestParameters(suite, name)                                                       \
+    {                                                                                              \
+        return itest_params(flags);                                                                \
+    }                                                                                              \
+    ParameterizedTest(const struct sut_param *p, suite, name, ##__VA_ARGS__)                       \
+    {                                                                                              \
+        itest_run(p, fn);                                                                          \
+    }
+
+/* A SERVER_TEST's parameter: which line of SUTS. */
+struct sut_param {
+    size_t index;
+};
+/* The parameters of the servers with every flag in `flags` (for SERVER_TEST). */
+struct criterion_test_params itest_params(unsigned flags);
+/* Runs fn on the server of p, or skips the test when TVT_IMPLS leaves it out. */
+void itest_run(const struct sut_param *p, void (*fn)(const struct sut *s));
+
 /* The SUTS entry called name, if TVT_IMPLS enables it; else NULL. */
 const struct sut *sut_named(const char *name);
-void for_each_server_with(unsigned flags, void (*fn)(const struct sut *s));
 
 #define EXPECT(s, cond, fmt, ...) cr_assert((cond), "[%s] " fmt, (s)->name, ##__VA_ARGS__)
 
