@@ -94,7 +94,7 @@ def sweep_main(argv=None):
     import signal
 
     from .procs import Child
-    from .profiles import PROFILES
+    from .profiles import PARTS, PROFILES
     from .sweep import Sweep, log
 
     ap = argparse.ArgumentParser(description=SWEEP_DOC.splitlines()[0],
@@ -107,15 +107,17 @@ def sweep_main(argv=None):
                     help="CPUs for the server (default: the harness's plan, half of them)")
     ap.add_argument("--skip-hol", action="store_true", help="leave out the head-of-line case")
     ap.add_argument("--skip-hyperfine", action="store_true", help="leave out hyperfine")
-    ap.add_argument("--only", default="grid,contestant,scale",
-                    help="comma-separated parts of the profile to run: grid (the C designs), "
-                         "contestant, scale (default: all the profile has)")
+    ap.add_argument("--only", default=",".join(PARTS),
+                    help="comma-separated parts of the profile to run: grid (the C designs' "
+                         "grid), kinds (the network and file waits), capacity, cores, "
+                         "contestant (the other runtimes, in those parts), scale (default: "
+                         "all the profile has)")
     ap.add_argument("--estimate", action="store_true",
                     help="print the plan's expected seconds and exit")
     args = ap.parse_args(argv)
     args.only = set(x.strip() for x in args.only.split(",") if x.strip())
-    if not args.only <= {"grid", "contestant", "scale"}:
-        ap.error(f"--only: parts are grid, contestant and scale, not {','.join(args.only)}")
+    if not args.only <= set(PARTS):
+        ap.error(f"--only: parts are {', '.join(PARTS)}, not {','.join(sorted(args.only))}")
     if args.server_cpus is not None and not 1 <= args.server_cpus <= len(os.sched_getaffinity(0)):
         ap.error(f"--server-cpus {args.server_cpus}: this process may use "
                  f"{len(os.sched_getaffinity(0))} CPUs")

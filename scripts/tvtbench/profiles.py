@@ -46,12 +46,12 @@ PROFILES = {
                            "series": ["async-uring", "thread"], "file_kib": 4}},
         "data_size_mib": 16,
         "capacity": {"points": [[10, 1000]], "series": ["async", "thread"], "steps": 8,
-                     "step_min_s": 0.25},
-        "duration_s": 1.0,
-        "warmup_s": 0.3,
+                     "step_min_s": 0.15, "step_min_requests": 500},
+        "duration_s": 0.5,
+        "warmup_s": 0.2,
         "repeats": 1,
         "bytes": 64,
-        "hol": {"duration_s": 1.0, "warmup_s": 0.3, "light_conns": 4, "light_rate": 100,
+        "hol": {"duration_s": 0.6, "warmup_s": 0.2, "light_conns": 4, "light_rate": 100,
                 "heavy_conns": 2, "heavy_work_us": 5000},
         "hyperfine": {"conns": 10, "requests": 200, "wait_us": 1000, "runs": 3},
     },
@@ -178,10 +178,14 @@ def _contestant_point(base, c, **kw):
                 kind="contestant", command=c["command"], query=c["query"], **kw)
 
 
-def plan(profile, facts, contestants=(), only=("grid", "contestant", "scale")):
+PARTS = ("grid", "kinds", "capacity", "cores", "contestant", "scale")
+
+
+def plan(profile, facts, contestants=(), only=PARTS):
     """Points in run order: repeat outermost so that drift spreads over all points, then
     wait, then conns ascending (a wall found at N skips larger N of that series); the wait
-    kinds, the capacity curves, the K sweep; the scale runs last. facts: {"nofile": soft
+    kinds, the capacity curves, the K sweep; the scale runs last. only: the PARTS to
+    plan (the contestants join the grid, kinds, capacity and cores that are). facts: {"nofile": soft
     RLIMIT_NOFILE, "ncpus": CPUs this process may use, "skip": {series: why}}."""
     p = PROFILES[profile]
     skip = facts.get("skip") or {}
@@ -219,11 +223,13 @@ def plan(profile, facts, contestants=(), only=("grid", "contestant", "scale")):
                     if not (full or pair) or (c["query"] != "query" and wait != 0):
                         continue  # a server that answers fixed (nginx): wait 0 only
                     pts.append(_contestant_point(base, c, conns=conns, wait_us=wait, rep=rep))
-    if "grid" in only:
-        pts += kind_points(p, base, skip, cont if "contestant" in only else [], rust, single)
-        pts += capacity_points(p, base, skip, cont if "contestant" in only else [])
-        pts += cores_points(p, base, skip, cont if "contestant" in only else [],
-                            facts.get("ncpus", 1))
+    others = cont if "contestant" in only else []
+    if "kinds" in only:
+        pts += kind_points(p, base, skip, others, rust, single)
+    if "capacity" in only:
+        pts += capacity_points(p, base, skip, others)
+    if "cores" in only:
+        pts += cores_points(p, base, skip, others, facts.get("ncpus", 1))
     sc = p.get("scale")
     if sc and "scale" in only:
         w = scale_workers(p, facts["nofile"])
@@ -278,13 +284,15 @@ def capacity_points(p, base, skip, cont):
                 if name not in skip:
                     pts.append(_series_point(base, name, kind="capacity", conns=conns,
                                              wait_us=wait, rep=rep, steps=cap["steps"],
-                                             step_min_s=cap["step_min_s"]))
+                                             step_min_s=cap["step_min_s"],
+                                             step_min_requests=cap.get("step_min_requests")))
             if rep == 1 and cap.get("contestants"):
                 for c in cont:
                     if c["query"] == "query" or wait == 0:
                         pts.append(dict(_contestant_point(base, c, conns=conns, wait_us=wait,
                                                           rep=rep), kind="capacity",
-                                        steps=cap["steps"], step_min_s=cap["step_min_s"]))
+                                        steps=cap["steps"], step_min_s=cap["step_min_s"],
+                                        step_min_requests=cap.get("step_min_requests")))
     return pts
 
 
