@@ -102,9 +102,13 @@ contestants:
 compare: all
 	@scripts/compare.sh
 
-FUZZ_SECONDS ?= 60
+# make fuzz: every libFuzzer target, in parallel, until FUZZ_RUNS executions each (at most
+# FUZZ_SECONDS), then the source coverage its corpus reaches; the corpus grows from run to
+# run in results/fuzz/corpus/.
+FUZZ_RUNS    ?= 10000000
+FUZZ_SECONDS ?= 540
 fuzz: deps
-	@scripts/fuzz.sh --seconds $(FUZZ_SECONDS)
+	@scripts/fuzz.sh --runs $(FUZZ_RUNS) --seconds $(FUZZ_SECONDS) --coverage
 
 clean:
 	rm -rf build bin
@@ -120,7 +124,7 @@ help:
 	@echo "  make                 build bin/ (installs missing Debian packages as root)"
 	@echo "  make test            unit + integration tests, sanitizer builds included"
 	@echo "  make bench           the default sweep (PROFILE=smoke|quick|full, SERVER_CPUS=K), plots, report"
-	@echo "  make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
+	@echo "  make fuzz            libFuzzer targets: FUZZ_RUNS executions each (10M, at most FUZZ_SECONDS), coverage"
 	@echo "  make contestants     Tokio, Rust-thread, Go and nginx servers and tokio_micro, where their toolchains are"
 	@echo "  make compare         async_server vs nginx, harness vs wrk, several rounds"
 	@echo "  make SANITIZER=address|undefined|thread   sanitizer build under build/<name>/"

@@ -1,26 +1,40 @@
 #!/usr/bin/env bash
 # The whole test suite, what `make test` runs:
-#   1. release build with -Werror; every test binary (unit + integration)
-#   2. ASan+UBSan build of everything; every test binary again, against the
-#      sanitized programs, but for the end-to-end ones of RELEASE_ONLY
-#   3. TSan build of the programs; the integration tests (release test
-#      binaries) against the sanitized thread server, harness and microbenchmarks,
-#      and the file-wait tests against the libev server (its file-read pool)
-#   Each test binary's line gives its count and seconds; each step when it began.
-#   4. the analysis package's pytest suite (tests/python: the rules on synthetic
-#      result sets), make format-check, then every libFuzzer target for
-#      TVT_FUZZ_SECONDS (default 10) seconds
+#   1. release build with -Werror; every test binary (unit + integration); meanwhile the
+#      ASan+UBSan and TSan builds compile in the background, at the lowest priority
+#   2. every test binary again against the ASan+UBSan programs, but for the end-to-end
+#      ones of RELEASE_ONLY
+#   3. the integration tests (release test binaries) against the TSan thread server,
+#      harness and microbenchmarks, and the file-wait tests against the libev server (its
+#      file-read pool); meanwhile every libFuzzer target runs for TVT_FUZZ_SECONDS
+#      (default 10) seconds, at the lowest priority
+#   4. the analysis package's pytest suite (tests/python: the rules on synthetic result
+#      sets), make format-check, and the fuzzers' results
+# Each test binary's line gives its count and seconds; each step when it began. A failing
+# binary's whole log is kept in build/test-logs/.
+# Criterion runs a binary's tests JOBS at a time, each in a session of its own. Tests that
+# drive the harness pin processes to CPUs: they run one at a time (SERIAL), since with the
+# kernel's autogroups a pinned server can be starved by pinned work in another session. The
+# others mostly wait (timeouts, sleeps) and run several at once.
 # A sanitizer report makes the sanitized program exit non-zero, and every
 # integration test checks its servers' exit status, so a report fails a test.
 # Prints one closing line "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+JOBS=${TVT_TEST_JOBS:-$(($(nproc) + 2))}
+SERIAL=" test_bench test_compare test_harness test_harness_capacity test_harness_faults "
+SERIAL+="test_harness_io test_harness_placement test_micro test_tokio_micro test_contestants "
+SERIAL+="test_contestants_io "
+
 passed=0
 failed=0
 failures=()
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/tvt-tests.XXXXXX")
-trap 'rm -rf "$logdir"' EXIT
+keep=build/test-logs
+bg_pids=()
+trap 'rm -rf "$logdir"; for p in "${bg_pids[@]}"; do kill -- -"$p" 2>/dev/null; done' EXIT
+rm -rf "$keep"
 
 step() { printf '\n== %s (at %d s)\n' "$*" "$SECONDS"; }
 
@@ -31,6 +45,23 @@ build() {
     fi
 }
 
+# background NAME COMMAND...: runs the command at the lowest priority, in a session of its
+# own whose autogroup is niced too (nice alone does not reach across the sessions the
+# tests run in), output in $logdir/NAME.log; `await NAME` waits for it.
+declare -A bg_of
+background() {
+    local name=$1
+    shift
+    setsid bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"' _ "$@" \
+        >"$logdir/$name.log" 2>&1 &
+    bg_of[$name]=$!
+    bg_pids+=("$!")
+}
+await() {
+    local name=$1
+    wait "${bg_of[$name]}"
+}
+
 # run_one LABEL BINARY [VAR=VALUE...]: runs a Criterion binary with those
 # variables set, adds its counts to the totals.
 run_one() {
@@ -38,7 +69,9 @@ run_one() {
     shift 2
     log="$logdir/$(echo "$label" | tr '/ ' '__').log"
     local t0=$SECONDS
-    env "$@" "$bin" --jobs "$(nproc)" >"$log" 2>&1
+    local jobs=$JOBS
+    case "$SERIAL" in *" $(basename "$bin") "*) jobs=1 ;; esac
+    env "$@" "$bin" --jobs "$jobs" >"$log" 2>&1
     local rc=$? took=$((SECONDS - t0))
     # Criterion's last line: "[====] Synthesis: Tested: T | Passing: P | Failing: F | Crashing: C"
     local synth tested passing
@@ -53,8 +86,10 @@ run_one() {
     failed=$((failed + tested - passing))
     if [ "$rc" -ne 0 ] || [ "$passing" -ne "$tested" ]; then
         failures+=("$label")
-        echo "FAIL $label ($passing/$tested, ${took} s)"
+        echo "FAIL $label ($passing/$tested, ${took} s; its log: $keep/$(basename "$log"))"
         grep -a -E '\[(FAIL|----)\]|Warning|ERROR|Sanitizer|runtime error|Assertion' "$log" | head -40
+        mkdir -p "$keep"
+        cp "$log" "$keep/"
     else
         echo "ok   $label ($passing/$tested, ${took} s)"
     fi
@@ -102,20 +137,27 @@ step "release build (-Werror)"
 build
 step "contestants (Tokio, Go, nginx) where their toolchains are installed"
 scripts/contestants.sh build || echo "run_tests: contestants build failed; their tests will say so"
-step "tests against the release build"
+background sanitizers bash -c "make --no-print-directory -s -j$(nproc) WERROR=-Werror \
+    SANITIZER=address programs tests && make --no-print-directory -s -j$(nproc) \
+    WERROR=-Werror SANITIZER=thread programs"
+step "tests against the release build (the sanitizer builds compile meanwhile)"
 run_set release build/release/tests "unit integration" "" TVT_BIN_DIR=bin TVT_SANITIZER=
 
-step "ASan+UBSan build"
-build SANITIZER=address
+step "ASan+UBSan and TSan builds"
+if ! await sanitizers; then
+    cat "$logdir/sanitizers.log" >&2
+    echo "run_tests: a sanitizer build failed (the compiler output above)" >&2
+    exit 1
+fi
 step "tests under ASan+UBSan"
 run_set address build/address/tests "unit integration" "$RELEASE_ONLY" TVT_BIN_DIR=build/address/bin TVT_SANITIZER=address \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
     LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-step "TSan build"
-build SANITIZER=thread
-step "integration tests of the threaded code under TSan"
+fuzz_s=${TVT_FUZZ_SECONDS:-10}
+background fuzz scripts/fuzz.sh --seconds "$fuzz_s"
+step "integration tests of the threaded code under TSan (fuzz targets, $fuzz_s s each, meanwhile)"
 run_set thread build/release/tests integration "$RELEASE_ONLY$NOT_UNDER_TSAN" TVT_BIN_DIR=build/thread/bin TVT_SANITIZER=thread \
     TVT_IMPLS=thread TSAN_OPTIONS=exitcode=66:second_deadlock_stack=1
 # the libev server's one threaded part: its file-read pool (test_file_wait runs every mode)
@@ -166,7 +208,10 @@ else
     failures+=("format-check")
 fi
 
-step "fuzz targets, ${TVT_FUZZ_SECONDS:-10} s each"
+step "fuzz targets"
+await fuzz
+frc=$?
+failed_before=$failed
 while read -r line; do
     echo "$line"
     case "$line" in
@@ -176,7 +221,11 @@ while read -r line; do
         failures+=("${line%%:*}")
         ;;
     esac
-done < <(scripts/fuzz.sh --seconds "${TVT_FUZZ_SECONDS:-10}" 2>&1)
+done < <(grep -a -v '^$' "$logdir/fuzz.log")
+if [ "$frc" -ne 0 ] && [ "$failed" -eq "$failed_before" ]; then
+    failed=$((failed + 1))
+    failures+=("fuzz.sh (exit $frc)")
+fi
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then
