@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the microbenchmarks (issue 5: spawn and switch cost of tasks vs threads) at one
+# Runs the microbenchmarks (spawn and switch cost of tasks vs threads) at one
 # profile and writes their JSON under OUTDIR.
 #   scripts/micro.sh --profile smoke|quick|full --out OUTDIR [--bin DIR]
 #     smoke  seconds: tiny N, to see that everything runs

@@ -253,18 +253,18 @@ def summarize(out_dir, params, index):
                        "median_ratio_to_nginx": spread(ratios)["median"]})
 
     # 2. the harness vs wrk
-    gen = {"skipped": skips.get("wrk"), "target_issue7": TARGET_HARNESS_WRK,
-           "within_issue3": WITHIN_WRK}
+    gen = {"skipped": skips.get("wrk"), "target": TARGET_HARNESS_WRK,
+           "tolerance": WITHIN_WRK}
     if not gen["skipped"]:
         sec, env2 = pair_section(rounds, runs, "harness-load", "wrk", "harness", "wrk", out_dir)
         env = env or env2
         gen.update(sec)
         m = sec["median_ratio"]
-        gen["met_issue7"] = m is not None and m >= TARGET_HARNESS_WRK
-        gen["within_10pct_issue3"] = m is not None and abs(m - 1.0) <= WITHIN_WRK
+        gen["meets_target"] = m is not None and m >= TARGET_HARNESS_WRK
+        gen["within_tolerance"] = m is not None and abs(m - 1.0) <= WITHIN_WRK
     else:
-        gen.update({"rounds": [], "median_ratio": None, "met_issue7": None,
-                    "within_10pct_issue3": None})
+        gen.update({"rounds": [], "median_ratio": None, "meets_target": None,
+                    "within_tolerance": None})
 
     loads = [float(x["loadavg"]) for x in index if x["loadavg"]]
     psi = spread([x["cpu_pressure_pct"] for x in index])

@@ -97,8 +97,8 @@ def print_tables(doc):
         m = gen["median_ratio"]
         print(f"   {'median':<7}{fnum(gen['median_rps']['harness'], 14)}"
               f"{fnum(gen['median_rps']['wrk'], 14)}{fratio(m, 13)}{'':>12}  "
-              + verdict(gen["met_issue7"], f"issue 7: >= {TARGET_HARNESS_WRK:.1f}") + ", "
-              + verdict(gen["within_10pct_issue3"], "issue 3: within 10%"
+              + verdict(gen["meets_target"], f"target: >= {TARGET_HARNESS_WRK:.1f}") + ", "
+              + verdict(gen["within_tolerance"], f"within {WITHIN_WRK * 100:.0f}% of wrk"
                         + ("" if m is None or abs(m - 1) <= WITHIN_WRK else
                            f", the harness {'faster' if m > 1 else 'slower'} by "
                            f"{abs(m - 1) * 100:.0f}%")))

@@ -28,7 +28,7 @@ def typical():
 
 @scenario
 def c4_fewer_waits():
-    """The bug of the issue: thread-64k runs at wait 0 only and holds 10000 there, the
+    """A series with fewer waits: thread-64k runs at wait 0 only and holds 10000 there, the
     default-stack series falls short at 10000 at wait 10 ms."""
     lab = Lab()
     grid(lab, ["async"])

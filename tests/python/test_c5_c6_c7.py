@@ -51,3 +51,22 @@ def test_c7_is_never_measurable():
         v = verdict(lab, "C7")
         assert v.outcome == NOT_MEASURABLE
     assert verdict(typical(), "C7").task > 0  # the suite's own async_impl/ lines
+
+
+def test_c5_is_one_figure_per_block_not_per_design(tmp_path):
+    """The spawn microbenchmark measures tasks, not servers: the uring column of the C5 row
+    shows "–", not the task figure again."""
+    from scenarios import with_uring
+    from tvtbench.claims import block_rows
+    from tvtbench.report import verdict_table
+    from tvtbench.blocks import C_BLOCK
+    lab = with_uring()
+    res = lab.results()
+    rows_ = block_rows(res, C_BLOCK)
+    c5 = next(r for r in rows_ if r.cid == "C5")
+    assert c5.others == {}
+    table = verdict_table(res, C_BLOCK, rows_, str(tmp_path))
+    assert table[0].split(" | ")[2:4] == ["async", "uring"]
+    line = next(x for x in table if x.startswith("| **C5**"))
+    cells = [c.strip() for c in line.split("|")]
+    assert cells[3] != "–" and cells[4] == "–", line

@@ -28,6 +28,8 @@ def _row(m, res, block, task, io=None, cid=None, candidates=None):
         return Row(cid or m.CID, m.CLAIM, m.RULE, v, {})
     v = m.evaluate(res, block, task, **kw)
     others = {}
+    if not getattr(m, "PER_DESIGN", True):
+        candidates = []
     present = block.present(res, io or "timer")[0] if candidates is None else candidates
     for t in (block.tasks if candidates is None else candidates):
         if t != task and t in present:
