@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
+
 /* Folder part of path ("." when there is none), into buf. */
 static void dir_of(const char *path, char *buf, size_t cap)
 {
@@ -20,22 +22,6 @@ static void dir_of(const char *path, char *buf, size_t cap)
         snprintf(buf, cap, "/");
     else
         snprintf(buf, cap, "%.*s", (int)(slash - path), path);
-}
-
-/* Writes all of buf, retrying EINTR and short writes. 0 ok, -1 errno. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 int jsonfile_write(const char *path, const json_t *doc, char *err, size_t errlen)
@@ -74,7 +60,7 @@ int jsonfile_write(const char *path, const json_t *doc, char *err, size_t errlen
     if (fchmod(fd, 0644) < 0)
         goto fail;
     step = "cannot write the temporary file (disk full?)";
-    if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0)
+    if (fdio_write_all(fd, text, strlen(text)) < 0 || fdio_write_all(fd, "\n", 1) < 0)
         goto fail;
     step = "cannot fsync the temporary file";
     if (fsync(fd) < 0)

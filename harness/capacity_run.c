@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "capacity.h"
+#include "clock.h"
 #include "cpustat.h"
 #include "runner_int.h"
 
@@ -57,16 +58,15 @@ void capacity_run(struct runner *x)
             result_fail(r, "capacity step %d: %s", i + 1, why);
             break;
         }
-        if (runner_watch(x, "step", runner_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) <
-            0)
+        if (runner_watch(x, "step", clock_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
             break;
         probe_read(x->sp->pid, NULL, PROBE_CPU, &a);
         if (x->bk)
             probe_read(x->bk->pid, NULL, PROBE_CPU, &ba);
         cpustat_read(&r->place.server, &sa);
         cpustat_read(&r->place.client, &ca);
-        inflight_step_begin(&r->dev, runner_now_ns());
-        if (runner_watch(x, "step", runner_now_ns() + (uint64_t)(s->duration_s * 1e9), UNTIL_TIME) <
+        inflight_step_begin(&r->dev, clock_now_ns());
+        if (runner_watch(x, "step", clock_now_ns() + (uint64_t)(s->duration_s * 1e9), UNTIL_TIME) <
             0)
             break;
         probe_read(x->sp->pid, NULL, PROBE_CPU, &b);
@@ -74,10 +74,9 @@ void capacity_run(struct runner *x)
             probe_read(x->bk->pid, NULL, PROBE_CPU, &bb);
         cpustat_read(&r->place.server, &sb);
         cpustat_read(&r->place.client, &cb);
-        double dev = inflight_step_end(&r->dev, runner_now_ns());
+        double dev = inflight_step_end(&r->dev, clock_now_ns());
         /* the requests due in the window get settle_s more to be answered */
-        if (runner_watch(x, "step", runner_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) <
-            0)
+        if (runner_watch(x, "step", clock_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
             break;
         if (gen_step_end(x->load, &w, why, sizeof why) < 0) {
             result_fail(r, "capacity step %d: %s", i + 1, why);

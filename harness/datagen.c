@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "datafile.h"
+#include "fdio.h"
 
 #define CHUNK (1u << 20) /* bytes per write: a MiB, O_DIRECT-aligned */
 
@@ -22,13 +24,6 @@ const char *datagen_name(long size_mib, char *buf, size_t len)
 {
     snprintf(buf, len, "tvt-data-%ldMiB.bin", size_mib);
     return buf;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* mkdir -p */
@@ -112,23 +107,6 @@ static bool reusable(const char *path, uint64_t bytes)
            (uint64_t)st.st_blocks * 512 >= bytes;
 }
 
-static int write_all(int fd, const char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = ENOSPC;
-            return -1;
-        }
-        buf += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Writes bytes of pseudo-random data into tmp. -1 with the cause in err (tmp is removed). */
 static int write_file(const char *tmp, uint64_t bytes, const char *dir, const char *fs,
                       datagen_progress progress, void *arg, char *err, size_t errlen)
@@ -157,7 +135,7 @@ static int write_file(const char *tmp, uint64_t bytes, const char *dir, const ch
     for (uint64_t done = 0; done < bytes; done += CHUNK) {
         for (size_t i = 0; i < CHUNK / sizeof *buf; i++)
             buf[i] = datafile_rng_next(&rng);
-        if (write_all(fd, (const char *)buf, CHUNK) < 0) {
+        if (fdio_write_all(fd, (const char *)buf, CHUNK) < 0) {
             snprintf(err, errlen, "writing %s: %s (free space, or lower --data-size-mib)", tmp,
                      strerror(errno));
             goto fail;
@@ -232,7 +210,7 @@ int datagen_prepare(const char *dir, long size_mib, datagen_progress progress, v
                  dir, (unsigned long long)((uint64_t)sv.f_bavail * sv.f_frsize >> 20), size_mib);
         return -1;
     }
-    double t0 = now_s();
+    double t0 = (double)clock_now_ns() / 1e9;
     if (write_file(tmp, out->bytes, dir, out->fs, progress, arg, err, errlen) < 0)
         return -1;
     if (rename(tmp, out->path) < 0) {
@@ -245,7 +223,7 @@ int datagen_prepare(const char *dir, long size_mib, datagen_progress progress, v
         fsync(dfd); /* the rename itself survives a crash */
         close(dfd);
     }
-    out->write_s = now_s() - t0;
+    out->write_s = (double)clock_now_ns() / 1e9 - t0;
     if (!reusable(out->path, out->bytes)) {
         snprintf(err, errlen,
                  "%s: written, but the filesystem (%s) did not allocate every block (sparse or "

@@ -1,5 +1,7 @@
 /* gen: the generator as one process or as P forked ones (each its own fd table), merged exactly. */
 #include "gen.h"
+#include "clock.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,34 +45,12 @@ struct gen {
     struct child *kids;
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Reads exactly len bytes within the deadline. 0 ok, -1 (EOF, error, timeout). */
 static int read_all(int fd, void *buf, size_t len, uint64_t deadline_ms)
 {
     char *p = buf;
     while (len > 0) {
-        uint64_t now = now_ms();
+        uint64_t now = clock_now_ms();
         if (now >= deadline_ms)
             return -1;
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -90,9 +70,9 @@ static int read_all(int fd, void *buf, size_t len, uint64_t deadline_ms)
 /* A result, then its two histograms: what the parent's read_result takes. 0 ok, -1. */
 static int write_result(int fd, const struct load_result *res)
 {
-    return write_all(fd, res, sizeof *res) == 0 &&
-                   write_all(fd, res->latency, sizeof *res->latency) == 0 &&
-                   write_all(fd, res->latency_raw, sizeof *res->latency_raw) == 0
+    return fdio_write_all(fd, res, sizeof *res) == 0 &&
+                   fdio_write_all(fd, res->latency, sizeof *res->latency) == 0 &&
+                   fdio_write_all(fd, res->latency_raw, sizeof *res->latency_raw) == 0
                ? 0
                : -1;
 }
@@ -134,7 +114,7 @@ static void child_main(const struct load_opts *o, int cmd_fd, int status_fd, int
     memset(&st, 0, sizeof st);
     struct load *l = load_start(o, st.error, sizeof st.error);
     if (!l) {
-        write_all(status_fd, &st, sizeof st);
+        fdio_write_all(status_fd, &st, sizeof st);
         _exit(1);
     }
     child_publish(l, status_fd);
@@ -159,11 +139,11 @@ static void child_main(const struct load_opts *o, int cmd_fd, int status_fd, int
             } else if (c == 'B') {
                 double arg[3] = {0, 0, 0}; /* rate, settle_s, length_s */
                 /* the parent writes the 25 bytes at once: they are all there */
-                char ok = read_all(cmd_fd, arg, sizeof arg, now_ms() + 1000) == 0 &&
+                char ok = read_all(cmd_fd, arg, sizeof arg, clock_now_ms() + 1000) == 0 &&
                                   load_step_begin(l, arg[0], arg[1], arg[2]) == 0
                               ? '+'
                               : '-';
-                if (write_all(result_fd, &ok, 1) < 0)
+                if (fdio_write_all(result_fd, &ok, 1) < 0)
                     _exit(1);
             }
         }
@@ -332,7 +312,7 @@ struct gen *gen_start(const struct load_opts *o, int procs, char *err, size_t er
     /* each child reports once it runs, or why it could not start */
     for (int k = 0; k < g->n; k++) {
         struct child *c = &g->kids[k];
-        if (read_all(c->status_fd, &c->last, sizeof c->last, now_ms() + START_WAIT_MS) < 0) {
+        if (read_all(c->status_fd, &c->last, sizeof c->last, clock_now_ms() + START_WAIT_MS) < 0) {
             snprintf(err, errlen, "generator process %d did not start", k);
             goto fail;
         }
@@ -476,7 +456,7 @@ static int collect(struct gen *g, struct load_result *out, char *err, size_t err
         load_result_free(out);
         return -1;
     }
-    uint64_t deadline = now_ms() + RESULT_WAIT_MS;
+    uint64_t deadline = clock_now_ms() + RESULT_WAIT_MS;
     for (int k = 0; k < g->n; k++) {
         struct child *c = &g->kids[k];
         struct load_result r;
@@ -529,14 +509,15 @@ int gen_step_begin(struct gen *g, double rate, double settle_s, double length_s,
         char msg[1 + sizeof arg];
         msg[0] = 'B';
         memcpy(msg + 1, arg, sizeof arg);
-        if (write_all(g->kids[k].cmd_fd, msg, sizeof msg) < 0) {
+        if (fdio_write_all(g->kids[k].cmd_fd, msg, sizeof msg) < 0) {
             snprintf(err, errlen, "generator process %d is gone", k);
             return -1;
         }
     }
     for (int k = 0; k < g->n; k++) {
         char ok = 0;
-        if (read_all(g->kids[k].result_fd, &ok, 1, now_ms() + RESULT_WAIT_MS) < 0 || ok != '+') {
+        if (read_all(g->kids[k].result_fd, &ok, 1, clock_now_ms() + RESULT_WAIT_MS) < 0 ||
+            ok != '+') {
             snprintf(err, errlen, "generator process %d could not start a step", k);
             return -1;
         }

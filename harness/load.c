@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "container.h"
 #include "load_int.h"
 
@@ -95,7 +96,7 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
     struct load *l = t->l;
     unsigned seq = atomic_load_explicit(&l->seq, memory_order_acquire);
     int ph = atomic_load(&l->phase);
-    uint64_t now = ld_now_ns();
+    uint64_t now = clock_now_ns();
     /* a jump from the ramp straight to cooldown (a run that failed early) still opens and
        closes an empty window, so that the ramp's connect errors are reported */
     if (ph >= PH_WARMUP && t->seen_phase < PH_WARMUP)
@@ -147,7 +148,7 @@ static void *thread_main(void *arg)
     ev_run(t->loop, 0);
 
     if (!t->frozen)
-        ld_freeze(t, ld_now_ns());
+        ld_freeze(t, clock_now_ns());
     for (int k = 0; k < t->nconns; k++)
         ld_conn_close(&t->conns[k]);
     return NULL;
@@ -299,7 +300,7 @@ struct load *load_start(const struct load_opts *o, char *err, size_t errlen)
             goto fail;
         first += n;
     }
-    l->start_ns = ld_now_ns();
+    l->start_ns = clock_now_ns();
     for (int i = 0; i < l->nthreads; i++) {
         int rc = pthread_create(&l->t[i].tid, NULL, thread_main, &l->t[i]);
         if (rc != 0) {
@@ -419,12 +420,12 @@ static int command_wait(struct load *l)
     for (int i = 0; i < l->nthreads; i++)
         if (l->t[i].started)
             ev_async_send(l->t[i].loop, &l->t[i].wake);
-    uint64_t deadline = ld_now_ns() + COMMAND_WAIT_NS;
+    uint64_t deadline = clock_now_ns() + COMMAND_WAIT_NS;
     for (int i = 0; i < l->nthreads; i++) {
         struct lthread *t = &l->t[i];
         while (t->started &&
                (int)(atomic_load_explicit(&t->pub_seq, memory_order_acquire) - seq) < 0) {
-            if (ld_now_ns() > deadline)
+            if (clock_now_ns() > deadline)
                 return -1;
             struct timespec pause = {0, 200000}; /* 0.2 ms */
             nanosleep(&pause, NULL);

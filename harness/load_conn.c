@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "container.h"
 #include "load_int.h"
 
@@ -18,13 +19,6 @@ static const char *ERR_NAMES[LOAD_ERR_N] = {"connect", "read", "write", "timeout
 const char *load_err_name(int kind)
 {
     return kind >= 0 && kind < LOAD_ERR_N ? ERR_NAMES[kind] : "?";
-}
-
-uint64_t ld_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static double thread_cpu_s(void)
@@ -98,7 +92,7 @@ static void quota_step(struct lthread *t)
         return;
     if (t->measuring && t->quota && !t->quota_reached && ++t->measured >= t->quota) {
         t->quota_reached = true;
-        ld_freeze(t, ld_now_ns());
+        ld_freeze(t, clock_now_ns());
         atomic_store(&t->pub_quota_done, 1);
     }
 }
@@ -334,7 +328,7 @@ static void conn_write(struct conn *c)
             io_events(c, EV_READ | EV_WRITE);
             return;
         }
-        conn_fail(c, LOAD_ERR_WRITE, errno, "send", ld_now_ns());
+        conn_fail(c, LOAD_ERR_WRITE, errno, "send", clock_now_ns());
         return;
     }
     io_events(c, EV_READ);
@@ -355,7 +349,7 @@ static void conn_answered(struct conn *c)
 {
     struct lthread *t = c->t;
     const struct load_opts *o = &t->l->o;
-    uint64_t now = ld_now_ns();
+    uint64_t now = clock_now_ns();
     c->state = CS_IDLE;
     t->all_responses++;
     struct acc *a = acc_of(c);
@@ -393,7 +387,7 @@ static void conn_answered(struct conn *c)
  * dropping an idle keep-alive connection (not an error). */
 static void conn_eof(struct conn *c)
 {
-    uint64_t now = ld_now_ns();
+    uint64_t now = clock_now_ns();
     if (c->state != CS_WAITING) {
         conn_reopen(c, now);
         return;
@@ -423,7 +417,7 @@ static void conn_read(struct conn *c)
             int r = c->state == CS_WAITING ? chttp_feed(&c->http, t->rbuf, (size_t)n, &why)
                                            : CHTTP_ERROR;
             if (r == CHTTP_ERROR) {
-                conn_fail(c, LOAD_ERR_PARSE, 0, why, ld_now_ns());
+                conn_fail(c, LOAD_ERR_PARSE, 0, why, clock_now_ns());
                 return;
             }
             if (r == CHTTP_COMPLETE) {
@@ -441,7 +435,7 @@ static void conn_read(struct conn *c)
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
-            conn_fail(c, LOAD_ERR_READ, errno, "read", ld_now_ns());
+            conn_fail(c, LOAD_ERR_READ, errno, "read", clock_now_ns());
         return;
     }
 }
@@ -456,9 +450,9 @@ void ld_on_io(struct ev_loop *loop, ev_io *w, int revents)
         if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
             err = errno;
         if (err)
-            connect_failed(c, err, "connect", ld_now_ns());
+            connect_failed(c, err, "connect", clock_now_ns());
         else
-            conn_connected(c, ld_now_ns());
+            conn_connected(c, clock_now_ns());
         return;
     }
     int fd = c->fd;
@@ -478,7 +472,7 @@ void ld_on_timerfd(struct ev_loop *loop, ev_io *w, int revents)
     if (read(t->tfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
         return;
     t->armed_ns = 0;
-    uint64_t now = ld_now_ns();
+    uint64_t now = clock_now_ns();
     struct sched_node *n;
     while ((n = sched_peek(&t->sched)) && n->due_ns <= now) {
         sched_pop(&t->sched);
@@ -506,7 +500,7 @@ void ld_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
     (void)revents;
     struct lthread *t = container_of(w, struct lthread, rearm);
     if (t->nready > 0) {
-        uint64_t now = ld_now_ns();
+        uint64_t now = clock_now_ns();
         int n = t->nready;
         t->nready = 0;
         for (int i = 0; i < n; i++) {
@@ -537,7 +531,7 @@ void ld_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct lthread *t = container_of(w, struct lthread, tick);
-    uint64_t now = ld_now_ns();
+    uint64_t now = clock_now_ns();
     const struct load_opts *o = &t->l->o;
     uint64_t limit = (uint64_t)o->timeout_ms * 1000000ULL;
     uint64_t climit = (uint64_t)o->connect_timeout_ms * 1000000ULL;

@@ -131,9 +131,6 @@ struct load {
     _Atomic uint64_t step_settle_ns, step_length_ns;
 };
 
-/* CLOCK_MONOTONIC, ns. */
-uint64_t ld_now_ns(void);
-
 /* Opens window a at now; closes it (counting the connections still failing to reconnect as
  * connect errors), and stops counting there if it was t->cur. */
 void ld_acc_open(struct acc *a, uint64_t now);

@@ -1,5 +1,6 @@
 /* probe: one reading of the server process and of the system, from /proc and perf. */
 #include "probe.h"
+#include "clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -99,13 +100,11 @@ int probe_tree(pid_t pid, pid_t *out, int cap)
 
 void probe_read(pid_t pid, struct perfcs *perf, int what, struct probe *p)
 {
-    struct timespec ts;
     pid_t tree[PROBE_TREE_MAX];
     memset(p, 0, sizeof *p);
     p->perf_cs = -1;
     p->pss_kib = -1;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    p->t_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    p->t_ns = clock_now_ns();
     int n = what & (PROBE_MEM | PROBE_CTX | PROBE_CPU | PROBE_PSS)
                 ? probe_tree(pid, tree, PROBE_TREE_MAX)
                 : 0;
@@ -154,6 +153,5 @@ void probe_read(pid_t pid, struct perfcs *perf, int what, struct probe *p)
         p->sys_ok = procfs_read_meminfo(&p->sys) == 0;
         p->sock_ok = procfs_read_sockstat(&p->tcp_inuse, &p->tcp_pages) == 0;
     }
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    p->t_end_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    p->t_end_ns = clock_now_ns();
 }

@@ -12,6 +12,8 @@
 
 #include "capacity.h"
 #include "client_http.h"
+#include "clock.h"
+#include "fdio.h"
 #include "gen.h"
 #include "machine.h"
 #include "perfcs.h"
@@ -31,31 +33,6 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
     stop_signal = sig;
-}
-
-uint64_t runner_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_until(uint64_t t)
-{
-    struct timespec ts = {(time_t)(t / 1000000000ULL), (long)(t % 1000000000ULL)};
-    /* EINTR (a signal) returns early: the caller looks at stop_signal */
-    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-}
-
-static void last_line(const char *text, char *out, size_t outlen)
-{
-    size_t n = strlen(text);
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-        n--;
-    size_t start = n;
-    while (start > 0 && text[start - 1] != '\n')
-        start--;
-    snprintf(out, outlen, "%.*s", (int)(n - start), text + start);
 }
 
 static void sample_server(struct runner *x, uint64_t now)
@@ -111,7 +88,7 @@ static int tick(struct runner *x, uint64_t now)
     if (x->sp) {
         spawn_drain(x->sp);
         if (spawn_poll_exit(x->sp)) {
-            last_line(x->sp->err, line, sizeof line);
+            fdio_last_line(x->sp->err, line, sizeof line);
             result_fail(x->r, "the server %s during the %s phase, %.1f s after it was ready%s%s",
                         spawn_describe(x->sp->status, desc, sizeof desc), x->phase,
                         (double)(now - x->t0_ns) / 1e9, line[0] ? "; its stderr: " : "", line);
@@ -122,7 +99,7 @@ static int tick(struct runner *x, uint64_t now)
     if (x->bk) {
         spawn_drain(x->bk);
         if (spawn_poll_exit(x->bk)) {
-            last_line(x->bk->err, line, sizeof line);
+            fdio_last_line(x->bk->err, line, sizeof line);
             result_fail(x->r, "the backend %s during the %s phase%s%s",
                         spawn_describe(x->bk->status, desc, sizeof desc), x->phase,
                         line[0] ? "; its stderr: " : "", line);
@@ -158,11 +135,11 @@ static int tick(struct runner *x, uint64_t now)
 int runner_watch(struct runner *x, const char *phase, uint64_t end_ns, enum until until)
 {
     x->phase = phase;
-    x->phase_ns = x->print_ns = runner_now_ns();
+    x->phase_ns = x->print_ns = clock_now_ns();
     if (x->load)
         x->print_answers = gen_progress(x->load, NULL);
     for (;;) {
-        uint64_t now = runner_now_ns();
+        uint64_t now = clock_now_ns();
         if (until == UNTIL_RAMPED && gen_ramped(x->load))
             return 0;
         if (until == UNTIL_QUOTA && gen_quota_done(x->load))
@@ -189,7 +166,7 @@ int runner_watch(struct runner *x, const char *phase, uint64_t end_ns, enum unti
         uint64_t wake = x->next_sample_ns < end_ns ? x->next_sample_ns : end_ns;
         if (until != UNTIL_TIME && wake > now + 5000000ULL)
             wake = now + 5000000ULL; /* ramp and quota ends are polled every 5 ms */
-        sleep_until(wake);
+        clock_sleep_until_ns(wake);
     }
 }
 
@@ -419,7 +396,7 @@ static void close_window(struct runner *x, const struct probe *idle, const struc
     probe_read(pid, x->perf, PROBE_CPU | PROBE_PERF, &end);
     probe_read(pid, NULL, PROBE_CTX, &ctx_end);
     fill_window(x, start, &end, ctx_start, &ctx_end);
-    inflight_window_end(&x->r->dev, runner_now_ns());
+    inflight_window_end(&x->r->dev, clock_now_ns());
     if (x->bk) {
         struct probe b;
         struct backend_result *bk = &x->r->bk;
@@ -511,7 +488,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
                                                   (o->rate > 0 ? o->conns / o->rate : 0) +
                                                   o->wait_us / 1e6 + o->work_us / 1e6) *
                             1e9);
-    x.t0_ns = runner_now_ns();
+    x.t0_ns = clock_now_ns();
     x.next_sample_ns = x.t0_ns;
     x.phase = "idle";
 
@@ -548,7 +525,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         pid_t tree[PROBE_TREE_MAX];
         int ntree = probe_tree(sp->pid, tree, PROBE_TREE_MAX);
         x.perf = perfcs_open(tree, ntree, r->srv.ctx_perf_note, sizeof r->srv.ctx_perf_note);
-        x.t0_ns = runner_now_ns();
+        x.t0_ns = clock_now_ns();
         x.next_sample_ns = x.t0_ns;
         if (runner_watch(&x, "idle", x.t0_ns + (uint64_t)(o->idle_s * 1e9), UNTIL_TIME) < 0)
             goto finish;
@@ -603,7 +580,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     }
     ramp_cap_s = (o->connect_rate > 0 ? o->conns / o->connect_rate : 0) +
                  (o->connect_retries + 1) * (o->connect_timeout_ms / 1000.0 + 1.0) + 10.0;
-    if (runner_watch(&x, "ramp", runner_now_ns() + (uint64_t)(ramp_cap_s * 1e9), UNTIL_RAMPED) < 0)
+    if (runner_watch(&x, "ramp", clock_now_ns() + (uint64_t)(ramp_cap_s * 1e9), UNTIL_RAMPED) < 0)
         goto finish;
     gen_conns(x.load, &open, &failed);
     if (open == 0) {
@@ -614,7 +591,7 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         goto finish;
     }
     gen_start_traffic(x.load);
-    if (runner_watch(&x, "warmup", runner_now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME) < 0)
+    if (runner_watch(&x, "warmup", clock_now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME) < 0)
         goto finish;
     if (sp) {
         probe_read(sp->pid, NULL, PROBE_CTX, &ctx_start);
@@ -624,13 +601,13 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         probe_read(x.bk->pid, NULL, PROBE_CPU, &x.bk_start);
     cpustat_read(&r->place.client, &x.cs_client);
     cpustat_read(&r->place.server, &x.cs_server);
-    inflight_window_begin(&r->dev, runner_now_ns());
+    inflight_window_begin(&r->dev, clock_now_ns());
     gen_begin_measure(x.load);
     measuring = true;
     if (o->requests)
         runner_watch(&x, "measure", UINT64_MAX, UNTIL_QUOTA);
     else
-        runner_watch(&x, "measure", runner_now_ns() + (uint64_t)(o->duration_s * 1e9), UNTIL_TIME);
+        runner_watch(&x, "measure", clock_now_ns() + (uint64_t)(o->duration_s * 1e9), UNTIL_TIME);
     if (o->capacity && !r->failed) {
         /* the closed-loop phase is the run's window; the steps come after it */
         gen_end_measure(x.load);

@@ -34,9 +34,6 @@ struct runner {
 
 enum until { UNTIL_TIME, UNTIL_RAMPED, UNTIL_QUOTA };
 
-/* CLOCK_MONOTONIC, ns. */
-uint64_t runner_now_ns(void);
-
 /* Watches the run until `until` (a time, the end of the ramp, the request quota), sampling the
  * server and printing progress as phase. 0 ok, -1 the run failed (x->r says why). */
 int runner_watch(struct runner *x, const char *phase, uint64_t end_ns, enum until until);

@@ -1,5 +1,7 @@
 /* spawn: the server under test as a child process: start, pin, ready line, stop, rusage. */
 #include "spawn.h"
+#include "clock.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,13 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 const char *spawn_describe(int status, char *buf, size_t len)
 {
@@ -213,21 +208,10 @@ static bool probe_accepts(const struct sockaddr *sa, socklen_t len)
     return ok;
 }
 
-static void last_line(const char *text, char *out, size_t outlen)
-{
-    size_t n = strlen(text);
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-        n--;
-    size_t start = n;
-    while (start > 0 && text[start - 1] != '\n')
-        start--;
-    snprintf(out, outlen, "%.*s", (int)(n - start), text + start);
-}
-
 int spawn_wait_ready(struct spawn *s, int timeout_ms, const struct sockaddr *probe,
                      socklen_t probelen, char *err, size_t errlen)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = clock_now_ms() + (uint64_t)timeout_ms;
     char why[128], line[256];
     for (;;) {
         spawn_drain(s);
@@ -236,13 +220,13 @@ int spawn_wait_ready(struct spawn *s, int timeout_ms, const struct sockaddr *pro
         if (probe && probe_accepts(probe, probelen))
             return 0;
         if (spawn_poll_exit(s)) {
-            last_line(s->err, line, sizeof line);
+            fdio_last_line(s->err, line, sizeof line);
             snprintf(err, errlen, "the server %s before it was ready%s%s",
                      spawn_describe(s->status, why, sizeof why), line[0] ? "; its stderr: " : "",
                      line);
             return -1;
         }
-        if (now_ms() >= deadline) {
+        if (clock_now_ms() >= deadline) {
             snprintf(err, errlen,
                      "the server did not %s within %d ms (--ready-timeout-ms; a --server-cmd "
                      "that prints no `listening on HOST:PORT` needs --target)",
@@ -261,9 +245,9 @@ int spawn_stop(struct spawn *s, int sig, int timeout_ms)
     if (spawn_poll_exit(s))
         return 0;
     kill(s->pid, sig);
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = clock_now_ms() + (uint64_t)timeout_ms;
     while (!spawn_poll_exit(s)) {
-        if (now_ms() >= deadline) {
+        if (clock_now_ms() >= deadline) {
             s->killed = true;
             kill(-s->pid, SIGKILL);
             kill(s->pid, SIGKILL);

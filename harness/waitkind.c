@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "datafile.h"
 #include "datagen.h"
 #include "runner_int.h"
@@ -26,7 +27,7 @@ struct progress {
 static int on_progress(void *arg, uint64_t done_mib, uint64_t total_mib)
 {
     struct progress *p = arg;
-    uint64_t now = runner_now_ns();
+    uint64_t now = clock_now_ns();
     if (!p->quiet && (now - p->last_ns >= 1000000000ULL || done_mib == total_mib)) {
         printf("  data file: writing %s: %llu of %llu MiB\n", p->path, (unsigned long long)done_mib,
                (unsigned long long)total_mib);
@@ -52,7 +53,7 @@ static int prepare_data(struct runner *x, volatile const sig_atomic_t *stop, cha
     } else {
         struct datagen g;
         char name[64], path[PATH_MAX];
-        struct progress p = {path, o->quiet, stop, runner_now_ns()};
+        struct progress p = {path, o->quiet, stop, clock_now_ns()};
         snprintf(path, sizeof path, "%.3000s/%s", o->data_dir,
                  datagen_name(o->data_size_mib, name, sizeof name));
         if (datagen_prepare(o->data_dir, o->data_size_mib, on_progress, &p, &g, err, errlen) < 0)
