@@ -6,11 +6,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include "plan/cli.h"
 #include "jsonfile.h"
-#include "result.h"
-#include "runner.h"
-#include "summary.h"
+#include "record/result.h"
+#include "run/runner.h"
+#include "record/summary.h"
 
 static int usage_error(const char *msg)
 {

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../harness/capacity.h"
+#include "../../harness/run/capacity.h"
 
 Test(capacity, default_target_follows_the_service_time)
 {

@@ -13,7 +13,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "../../harness/datagen.h"
+#include "../../harness/run/datagen.h"
 
 static char dir[128];
 

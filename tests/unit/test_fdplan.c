@@ -4,8 +4,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../harness/fdplan.h"
-#include "../../harness/load.h"
+#include "../../harness/plan/fdplan.h"
+#include "../../harness/load/load.h"
 
 struct fd_case {
     long conns;

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../harness/inflight.h"
+#include "../../harness/observe/inflight.h"
 
 static char root[] = "/tmp/tvt-inflight-test-XXXXXX";
 

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../harness/placement.h"
+#include "../../harness/plan/placement.h"
 
 enum {
     BACKEND = 1,  /* the run starts a backend server */

@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../harness/probe.h"
+#include "../../harness/observe/probe.h"
 
 Test(probe, parses_utime_and_stime)
 {

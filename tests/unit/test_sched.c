@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <stdint.h>
 
-#include "../../harness/sched.h"
+#include "../../harness/load/sched.h"
 
 #define N 1000
 

@@ -1,0 +1,155 @@
+/* waitkind: what io=net and io=file runs need before they start: the fds, the data file, the
+ * backend's address, the device to sample. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "datafile.h"
+#include "run/datagen.h"
+#include "run/runner_int.h"
+#include "load/target.h"
+#include "workload.h"
+
+struct progress {
+    const char *path;
+    bool quiet;
+    volatile const sig_atomic_t *stop;
+    uint64_t last_ns;
+};
+
+static int on_progress(void *arg, uint64_t done_mib, uint64_t total_mib)
+{
+    struct progress *p = arg;
+    uint64_t now = clock_now_ns();
+    if (!p->quiet && (now - p->last_ns >= 1000000000ULL || done_mib == total_mib)) {
+        printf("  data file: writing %s: %llu of %llu MiB\n", p->path, (unsigned long long)done_mib,
+               (unsigned long long)total_mib);
+        fflush(stdout);
+        p->last_ns = now;
+    }
+    return *p->stop != 0;
+}
+
+/* The file the servers read: --data-file's, or one written (or found) in --data-dir. Each is
+ * checked as the servers check it, so that a refusal comes now, named. */
+static int prepare_data(struct runner *x, volatile const sig_atomic_t *stop, char *err,
+                        size_t errlen)
+{
+    const struct cli_opts *o = x->o;
+    struct data_result *d = &x->r->data;
+    struct datafile df;
+    d->on = true;
+    if (o->data_file) {
+        snprintf(d->path, sizeof d->path, "%s", o->data_file);
+        d->size_mib = -1;
+        d->reused = -1;
+    } else {
+        struct datagen g;
+        char name[64], path[PATH_MAX];
+        struct progress p = {path, o->quiet, stop, clock_now_ns()};
+        snprintf(path, sizeof path, "%.3000s/%s", o->data_dir,
+                 datagen_name(o->data_size_mib, name, sizeof name));
+        if (datagen_prepare(o->data_dir, o->data_size_mib, on_progress, &p, &g, err, errlen) < 0)
+            return -1;
+        snprintf(d->path, sizeof d->path, "%s", g.path);
+        d->size_mib = o->data_size_mib;
+        d->reused = g.reused;
+        d->write_s = g.write_s;
+    }
+    if (datafile_open(&df, d->path, err, errlen) < 0)
+        return -1;
+    /* the server gets (and the record keeps) the whole path: a --server-cmd may cd */
+    char shown[PATH_MAX], abs[PATH_MAX];
+    snprintf(shown, sizeof shown, "%s", d->path);
+    if (realpath(d->path, abs))
+        snprintf(d->path, sizeof d->path, "%s", abs);
+    char line[96];
+    if (d->reused == 1)
+        snprintf(line, sizeof line, "%ld MiB, reused", d->size_mib);
+    else if (d->reused == 0)
+        snprintf(line, sizeof line, "%ld MiB, written in %.1f s", d->size_mib, d->write_s);
+    else
+        snprintf(line, sizeof line, "%llu MiB, --data-file, on %s",
+                 (unsigned long long)(df.size >> 20), df.fs);
+    datafile_close(&df);
+    printf("data file: %s (%s)\n", shown, line);
+    fflush(stdout);
+    inflight_open_file(&x->r->dev, d->path);
+    x->r->dev_on = true;
+    return 0;
+}
+
+/* --upstream: resolved by the targets' rule, and answering now. */
+static int check_upstream(struct runner *x, char *err, size_t errlen)
+{
+    const struct cli_opts *o = x->o;
+    struct backend_result *b = &x->r->bk;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char host[192], why[400];
+    if (target_resolve(o->upstream, o->allow_remote, &ss, &len, host, sizeof host, why,
+                       sizeof why) < 0) {
+        snprintf(err, errlen, "--upstream: %s", why);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {2, 0};
+    int rc = -1, e = errno;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        rc = connect(fd, (struct sockaddr *)&ss, len);
+        e = errno;
+        close(fd);
+    }
+    if (rc < 0) {
+        snprintf(err, errlen,
+                 "--upstream %s: connect: %s (start the backend first, or drop --upstream and "
+                 "the harness starts one)",
+                 o->upstream, strerror(e));
+        return -1;
+    }
+    snprintf(b->upstream, sizeof b->upstream, "%s", o->upstream);
+    return 0;
+}
+
+int waitkind_prepare(struct runner *x, volatile const sig_atomic_t *stop, char *err, size_t errlen)
+{
+    const struct cli_opts *o = x->o;
+    struct run_record *r = x->r;
+    bool run = o->cmd == CLI_RUN;
+    bool start_backend = run && o->io == IO_NET && !o->upstream;
+    if (run && o->io == IO_NET) {
+        r->bk.on = true;
+        r->bk.started = false;
+        r->bk.cpu_s = r->bk.window_s = -1;
+        r->bk.shares_client_cpus =
+            start_backend && (r->place.backend.n == 0 || r->place.client.n == 0 ||
+                              place_intersects(&r->place.backend, &r->place.client));
+        if (start_backend)
+            r->bk.workers = launch_backend_workers(&r->place, o->conns, r->nofile_soft);
+    }
+    struct fdplan_req rq = {
+        .conns = o->conns,
+        .net = o->io == IO_NET,
+        .server_workers = run && o->impl ? launch_server_workers(o, &r->place) : 0,
+        .procs = o->procs,
+        .threads = r->threads,
+        .backend_workers = start_backend ? r->bk.workers : 0,
+        .nofile = r->nofile_soft,
+    };
+    struct fdplan plan;
+    if (fdplan_check(&rq, &plan, err, errlen) < 0)
+        return -1;
+    if (run && o->io == IO_NET && o->upstream && check_upstream(x, err, errlen) < 0)
+        return -1;
+    if (run && o->io == IO_FILE && prepare_data(x, stop, err, errlen) < 0)
+        return -1;
+    return 0;
+}
