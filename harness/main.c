@@ -6,11 +6,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "plan/cli.h"
 #include "jsonfile.h"
+#include "plan/cli.h"
 #include "record/result.h"
-#include "run/runner.h"
 #include "record/summary.h"
+#include "run/runner.h"
 
 static int usage_error(const char *msg)
 {

@@ -43,6 +43,12 @@ enum {
 };
 void probe_read(pid_t pid, struct perfcs *perf, int what, struct probe *p);
 
+/* The middle of a reading's time span. */
+static inline uint64_t probe_mid_ns(const struct probe *p)
+{
+    return p->t_ns + (p->t_end_ns - p->t_ns) / 2;
+}
+
 /* pid, then its descendants (children of their main threads, recursively), at most cap.
  * Returns how many were written (0 if pid is gone). */
 int probe_tree(pid_t pid, pid_t *out, int cap);

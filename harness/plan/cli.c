@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run/capacity.h"
 #include "datafile.h"
 #include "plan/placement.h"
+#include "run/capacity.h"
 #include "workload.h"
 
 enum {

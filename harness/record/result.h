@@ -9,11 +9,11 @@
 #include <limits.h>
 #include <stdint.h>
 
-#include "run/capacity.h"
-#include "plan/cli.h"
-#include "observe/inflight.h"
 #include "load/load.h"
+#include "observe/inflight.h"
+#include "plan/cli.h"
 #include "plan/placement.h"
+#include "run/capacity.h"
 
 #define RESULT_SCHEMA "tvt-run/1"
 

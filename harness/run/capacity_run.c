@@ -2,12 +2,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "run/capacity.h"
 #include "clock.h"
 #include "observe/cpustat.h"
-#include "run/runner_int.h"
+#include "run/capacity.h"
+#include "run/capacity_run.h"
+#include "run/watch.h"
 
-static void print_step(const struct runner *x, int i)
+static void print_step(const struct run *x, int i)
 {
     const struct capacity *c = &x->r->cap;
     const struct cap_step *s = &c->steps[i];
@@ -24,7 +25,7 @@ static void print_step(const struct runner *x, int i)
 /* Once the closed-loop window has closed: its throughput X, then the open-loop steps from
  * CAP_LOW to CAP_HIGH of X on the same server and connections. A failure is in r; the steps
  * measured so far are kept and decided on. */
-void capacity_run(struct runner *x)
+void capacity_run(struct run *x)
 {
     const struct cli_opts *o = x->o;
     struct run_record *r = x->r;
@@ -58,7 +59,7 @@ void capacity_run(struct runner *x)
             result_fail(r, "capacity step %d: %s", i + 1, why);
             break;
         }
-        if (runner_watch(x, "step", clock_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
+        if (watch_until(x, "step", clock_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
             break;
         probe_read(x->sp->pid, NULL, PROBE_CPU, &a);
         if (x->bk)
@@ -66,7 +67,7 @@ void capacity_run(struct runner *x)
         cpustat_read(&r->place.server, &sa);
         cpustat_read(&r->place.client, &ca);
         inflight_step_begin(&r->dev, clock_now_ns());
-        if (runner_watch(x, "step", clock_now_ns() + (uint64_t)(s->duration_s * 1e9), UNTIL_TIME) <
+        if (watch_until(x, "step", clock_now_ns() + (uint64_t)(s->duration_s * 1e9), UNTIL_TIME) <
             0)
             break;
         probe_read(x->sp->pid, NULL, PROBE_CPU, &b);
@@ -76,14 +77,14 @@ void capacity_run(struct runner *x)
         cpustat_read(&r->place.client, &cb);
         double dev = inflight_step_end(&r->dev, clock_now_ns());
         /* the requests due in the window get settle_s more to be answered */
-        if (runner_watch(x, "step", clock_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
+        if (watch_until(x, "step", clock_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
             break;
         if (gen_step_end(x->load, &w, why, sizeof why) < 0) {
             result_fail(r, "capacity step %d: %s", i + 1, why);
             break;
         }
         bool cpu = a.cpu_ok && b.cpu_ok;
-        s->server_window_s = cpu ? (double)(runner_mid_ns(&b) - runner_mid_ns(&a)) / 1e9 : -1;
+        s->server_window_s = cpu ? (double)(probe_mid_ns(&b) - probe_mid_ns(&a)) / 1e9 : -1;
         s->server_cpus_busy = cpustat_busy(&sa, &sb);
         s->client_cpus_busy = cpustat_busy(&ca, &cb);
         cap_measure_step(c, s, &w,

@@ -9,8 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "load/target.h"
 #include "plan/placement.h"
-#include "run/runner_int.h"
+#include "plan/plan.h"
+#include "run/launch.h"
 
 #define SERVER_ARGS_MAX 64
 
@@ -32,30 +34,6 @@ void launch_bin_dir(char *out, size_t len)
     if (slash)
         *slash = '\0';
     snprintf(out, len, "%s", self);
-}
-
-long launch_flag_from_args(const struct cli_opts *o, const char *flag, long dflt)
-{
-    size_t n = strlen(flag);
-    for (int i = 0; i < o->n_server_args; i++) {
-        const char *a = o->server_args[i];
-        if (strcmp(a, flag) == 0 && i + 1 < o->n_server_args)
-            return atol(o->server_args[i + 1]);
-        if (strncmp(a, flag, n) == 0 && a[n] == '=')
-            return atol(a + n + 1);
-    }
-    return dflt;
-}
-
-long launch_server_workers(const struct cli_opts *o, const struct placement *pl)
-{
-    if (!o->impl)
-        return -1;
-    /* event loops: one per server CPU, each on its own (the thread server's threads run free
-       over the set instead) */
-    bool loops = strcmp(o->impl, "thread") != 0;
-    long given = launch_flag_from_args(o, "--workers", o->workers);
-    return given >= 0 ? given : loops ? pl->server_k : 1;
 }
 
 /* One placeholder of --server-cmd and what it becomes. */
@@ -122,23 +100,12 @@ static void cpu_set_of(const struct cpu_list *l, cpu_set_t *set)
         CPU_SET(l->cpu[i], set);
 }
 
-int launch_server(struct runner *x)
+/* Every server may size itself from TVT_SERVER_CPUS; the wait kinds' resources are in the
+ * environment too, for --server-cmd servers that read them there. */
+static void server_env(const struct run_record *r, const char *upstream, const char *data_file)
 {
-    const struct cli_opts *o = x->o;
-    struct run_record *r = x->r;
-    struct server_result *s = &r->srv;
-    const struct placement *pl = &r->place;
-    char err[512], path[PATH_MAX + 16], stackbuf[24], workersbuf[24], kbuf[24];
-    static char cmd[sizeof s->command];
-    char *argv_buf[SERVER_ARGS_MAX + 16];
-    int n = 0;
-    cpu_set_t set;
-    cpu_set_of(&pl->server, &set);
-    bool pinned = pl->server_pinned && pl->server.n > 0;
-    const char *upstream = r->bk.on ? r->bk.upstream : NULL;
-    const char *data_file = r->data.on ? r->data.path : NULL;
-    /* every server may size itself from this; --server-cmd ones get {workers} too */
-    snprintf(kbuf, sizeof kbuf, "%d", pl->server_k);
+    char kbuf[24];
+    snprintf(kbuf, sizeof kbuf, "%d", r->place.server_k);
     setenv("TVT_SERVER_CPUS", kbuf, 1);
     if (upstream)
         setenv("TVT_UPSTREAM", upstream, 1);
@@ -148,58 +115,93 @@ int launch_server(struct runner *x)
         setenv("TVT_DATA_FILE", data_file, 1);
     else
         unsetenv("TVT_DATA_FILE");
+}
+
+/* The command line of an --impl server into argv (NULL-terminated; its strings live in buf
+ * and o); r->workers and r->pin_workers as passed. -1 with the cause in r when the binary is
+ * missing. */
+static int impl_argv(struct run *x, char **argv, char (*buf)[PATH_MAX + 16], const char *upstream,
+                     const char *data_file)
+{
+    const struct cli_opts *o = x->o;
+    struct run_record *r = x->r;
+    const struct placement *pl = &r->place;
+    char dir[PATH_MAX];
+    int n = 0;
+    launch_bin_dir(dir, sizeof dir);
+    snprintf(buf[0], sizeof buf[0], "%s/%s_server", dir, o->impl);
+    if (access(buf[0], X_OK) < 0) {
+        result_fail(r,
+                    "--impl %s: %s: %s (build it with `make`%s, or point TVT_BIN_DIR at the "
+                    "folder that has it)",
+                    o->impl, buf[0], strerror(errno),
+                    strcmp(o->impl, "uring") == 0 ? "; bin/uring_server needs liburing-dev" : "");
+        return -1;
+    }
+    argv[n++] = buf[0];
+    argv[n++] = "--host";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    if (o->stack_kib >= 0) {
+        snprintf(buf[1], sizeof buf[1], "%ld", o->stack_kib);
+        argv[n++] = "--stack-kib";
+        argv[n++] = buf[1];
+    }
+    bool loops = strcmp(o->impl, "thread") != 0;
+    bool pinned = pl->server_pinned && pl->server.n > 0;
+    long given = plan_flag_from_args(o, "--workers", o->workers);
+    long w = plan_server_workers(o, pl);
+    if (o->workers >= 0 || (given < 0 && w > 1)) {
+        snprintf(buf[2], sizeof buf[2], "%ld", w);
+        argv[n++] = "--workers";
+        argv[n++] = buf[2];
+    }
+    r->workers = w;
+    if (loops && pinned && w > 1 && w == pl->server.n) {
+        if (!has_arg(o, "--pin-workers"))
+            argv[n++] = "--pin-workers";
+        r->pin_workers = true;
+    }
+    if (upstream) {
+        argv[n++] = "--upstream";
+        argv[n++] = (char *)upstream;
+        if (o->allow_remote && !has_arg(o, "--allow-remote"))
+            argv[n++] = "--allow-remote";
+    }
+    if (data_file) {
+        argv[n++] = "--data-file";
+        argv[n++] = (char *)data_file;
+    }
+    for (int i = 0; i < o->n_server_args && n < SERVER_ARGS_MAX - 1; i++)
+        argv[n++] = o->server_args[i];
+    argv[n] = NULL;
+    return 0;
+}
+
+/* Starts the server (x->sp): its command line, pinning and environment. 0 ok; -1 with the
+ * cause in x->r. */
+static int launch_server(struct run *x)
+{
+    const struct cli_opts *o = x->o;
+    struct run_record *r = x->r;
+    struct server_result *s = &r->srv;
+    const struct placement *pl = &r->place;
+    char err[512], kbuf[24];
+    static char buf[3][PATH_MAX + 16], cmd[sizeof s->command];
+    char *argv[SERVER_ARGS_MAX + 16];
+    cpu_set_t set;
+    cpu_set_of(&pl->server, &set);
+    bool pinned = pl->server_pinned && pl->server.n > 0;
+    const char *upstream = r->bk.on ? r->bk.upstream : NULL;
+    const char *data_file = r->data.on ? r->data.path : NULL;
+    server_env(r, upstream, data_file);
     if (o->impl) {
-        char dir[PATH_MAX];
-        launch_bin_dir(dir, sizeof dir);
-        snprintf(path, sizeof path, "%s/%s_server", dir, o->impl);
-        if (access(path, X_OK) < 0) {
-            result_fail(r,
-                        "--impl %s: %s: %s (build it with `make`%s, or point TVT_BIN_DIR at the "
-                        "folder that has it)",
-                        o->impl, path, strerror(errno),
-                        strcmp(o->impl, "uring") == 0 ? "; bin/uring_server needs liburing-dev"
-                                                      : "");
+        if (impl_argv(x, argv, buf, upstream, data_file) < 0)
             return -1;
-        }
-        argv_buf[n++] = path;
-        argv_buf[n++] = "--host";
-        argv_buf[n++] = "127.0.0.1";
-        argv_buf[n++] = "--port";
-        argv_buf[n++] = "0";
-        if (o->stack_kib >= 0) {
-            snprintf(stackbuf, sizeof stackbuf, "%ld", o->stack_kib);
-            argv_buf[n++] = "--stack-kib";
-            argv_buf[n++] = stackbuf;
-        }
-        bool loops = strcmp(o->impl, "thread") != 0;
-        long given = launch_flag_from_args(o, "--workers", o->workers);
-        long w = launch_server_workers(o, pl);
-        if (o->workers >= 0 || (given < 0 && w > 1)) {
-            snprintf(workersbuf, sizeof workersbuf, "%ld", w);
-            argv_buf[n++] = "--workers";
-            argv_buf[n++] = workersbuf;
-        }
-        r->workers = w;
-        if (loops && pinned && w > 1 && w == pl->server.n) {
-            if (!has_arg(o, "--pin-workers"))
-                argv_buf[n++] = "--pin-workers";
-            r->pin_workers = true;
-        }
-        if (upstream) {
-            argv_buf[n++] = "--upstream";
-            argv_buf[n++] = (char *)upstream;
-            if (o->allow_remote && !has_arg(o, "--allow-remote"))
-                argv_buf[n++] = "--allow-remote";
-        }
-        if (data_file) {
-            argv_buf[n++] = "--data-file";
-            argv_buf[n++] = (char *)data_file;
-        }
-        for (int i = 0; i < o->n_server_args && n < SERVER_ARGS_MAX - 1; i++)
-            argv_buf[n++] = o->server_args[i];
-        argv_buf[n] = NULL;
-        join_argv(argv_buf, s->command, sizeof s->command);
+        join_argv(argv, s->command, sizeof s->command);
     } else {
+        snprintf(kbuf, sizeof kbuf, "%d", pl->server_k);
         const struct subst subs[] = {
             {"{workers}", kbuf, ""},
             {"{upstream}", upstream, "--io net"},
@@ -211,7 +213,7 @@ int launch_server(struct runner *x)
         }
         snprintf(s->command, sizeof s->command, "%s", cmd);
     }
-    if (spawn_start(x->sp, argv_buf, o->server_cmd ? cmd : NULL, pinned ? &set : NULL, err,
+    if (spawn_start(x->sp, argv, o->server_cmd ? cmd : NULL, pinned ? &set : NULL, err,
                     sizeof err) < 0) {
         result_fail(r, "%s%s", err,
                     o->impl ? " (build the servers with `make`, or point TVT_BIN_DIR at them)"
@@ -223,20 +225,9 @@ int launch_server(struct runner *x)
     return 0;
 }
 
-long launch_backend_workers(const struct placement *pl, long conns, long nofile)
-{
-    /* one loop per backend CPU, at most K (the server's share): the backend must not be
-       the limit; more processes only where one's fds would not hold its connections */
-    long w = pl->backend.n < pl->server_k ? pl->backend.n : pl->server_k;
-    if (w < 1)
-        w = 1;
-    while (nofile >= 0 && w < FDPLAN_MAX_PROCS &&
-           fdplan_share(conns, w, true) + FDPLAN_SERVER_RESERVE > nofile)
-        w++;
-    return w;
-}
-
-int launch_backend(struct runner *x)
+/* Starts the backend (x->bk) on the backend CPUs and waits for its `listening on` line:
+ * x->r->bk.upstream. 0 ok; -1 with the cause in x->r. */
+static int launch_backend(struct run *x)
 {
     const struct cli_opts *o = x->o;
     struct run_record *r = x->r;
@@ -287,7 +278,9 @@ int launch_backend(struct runner *x)
     return 0;
 }
 
-void launch_backend_stop(struct runner *x, int wait_ms)
+/* SIGTERM, wait up to wait_ms (then SIGKILL), keep its exit and stderr; a bad exit fails the
+ * run. Safe when it never started. */
+static void launch_backend_stop(struct run *x, int wait_ms)
 {
     struct backend_result *b = &x->r->bk;
     struct spawn *sp = x->bk;
@@ -307,4 +300,107 @@ void launch_backend_stop(struct runner *x, int wait_ms)
     spawn_cleanup(sp);
     free(b->stderr_text);
     b->stderr_text = sp->err_len ? strdup(sp->err) : NULL;
+}
+
+/* The target of a spawned server: its `listening on` line, unless --target was given. */
+static int server_target(struct run *x)
+{
+    char spec[192], err[512], host[192];
+    const char *h = x->sp->host;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (strcmp(h, "0.0.0.0") == 0 || h[0] == '\0')
+        h = "127.0.0.1";
+    else if (strcmp(h, "::") == 0 || strcmp(h, "[::]") == 0)
+        h = "::1";
+    if (strchr(h, ':') && h[0] != '[')
+        snprintf(spec, sizeof spec, "[%s]:%d", h, x->sp->port);
+    else
+        snprintf(spec, sizeof spec, "%s:%d", h, x->sp->port);
+    if (target_resolve(spec, x->o->allow_remote, &ss, &len, host, sizeof host, err, sizeof err) <
+            0 ||
+        plan_target(&x->plan, x->r, &ss, len, host, err, sizeof err) < 0) {
+        result_fail(x->r, "the server listens on %s: %s", spec, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* A child's struct spawn, never started yet. NULL when out of memory (the run fails). */
+static struct spawn *spawn_new(struct run_record *r)
+{
+    struct spawn *sp = calloc(1, sizeof *sp);
+    if (!sp) {
+        result_fail(r, "out of memory");
+        return NULL;
+    }
+    sp->pid = -1;
+    sp->out_fd = sp->err_fd = -1;
+    return sp;
+}
+
+int launch_all(struct run *x)
+{
+    const struct cli_opts *o = x->o;
+    char why[600];
+    if (x->plan.start_backend && (!(x->bk = spawn_new(x->r)) || launch_backend(x) < 0))
+        return -1;
+    if (!(x->sp = spawn_new(x->r)) || launch_server(x) < 0)
+        return -1;
+    const struct load_opts *lo = &x->plan.load;
+    if (spawn_wait_ready(x->sp, o->ready_timeout_ms,
+                         o->target ? (const struct sockaddr *)&lo->target : NULL, lo->target_len,
+                         why, sizeof why) < 0) {
+        result_fail(x->r, "%s", why);
+        return -1;
+    }
+    if (!o->target && server_target(x) < 0)
+        return -1;
+    pid_t tree[PROBE_TREE_MAX];
+    int ntree = probe_tree(x->sp->pid, tree, PROBE_TREE_MAX);
+    x->perf = perfcs_open(tree, ntree, x->r->srv.ctx_perf_note, sizeof x->r->srv.ctx_perf_note);
+    return 0;
+}
+
+/* SIGTERM, then what its exit tells: a server that does not exit cleanly fails the run. */
+static void server_stop(struct run *x)
+{
+    struct server_result *s = &x->r->srv;
+    struct spawn *sp = x->sp;
+    bool was_running = !sp->exited;
+    spawn_stop(sp, SIGTERM, LAUNCH_STOP_WAIT_MS);
+    if (!sp->exited)
+        return;
+    s->killed = sp->killed;
+    spawn_describe(sp->status, s->exit_desc, sizeof s->exit_desc);
+    s->lifetime_ok = true;
+    s->maxrss_kib = sp->ru.ru_maxrss;
+    s->nvcsw = sp->ru.ru_nvcsw;
+    s->nivcsw = sp->ru.ru_nivcsw;
+    if (!was_running)
+        return;
+    if (sp->killed)
+        result_fail(x->r, "the server did not exit within %d ms of SIGTERM (killed)",
+                    LAUNCH_STOP_WAIT_MS);
+    else if (!(WIFEXITED(sp->status) && WEXITSTATUS(sp->status) == 0) &&
+             !(WIFSIGNALED(sp->status) && WTERMSIG(sp->status) == SIGTERM))
+        result_fail(x->r, "the server %s after SIGTERM (expected status 0)", s->exit_desc);
+}
+
+void launch_stop_all(struct run *x)
+{
+    if (x->sp) {
+        if (x->sp->pid > 0)
+            server_stop(x);
+        spawn_cleanup(x->sp);
+        x->r->srv.stderr_text = x->sp->err_len ? strdup(x->sp->err) : NULL;
+        free(x->sp);
+        x->sp = NULL;
+    }
+    /* after the server: its last answers may still wait on it */
+    if (x->bk) {
+        launch_backend_stop(x, LAUNCH_STOP_WAIT_MS);
+        free(x->bk);
+        x->bk = NULL;
+    }
 }

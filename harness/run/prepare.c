@@ -1,5 +1,5 @@
-/* waitkind: what io=net and io=file runs need before they start: the fds, the data file, the
- * backend's address, the device to sample. */
+/* prepare: what io=net and io=file runs need before the server starts: the data file (written
+ * or reused, or --data-file checked), an --upstream answering, the device to sample. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,9 +12,10 @@
 
 #include "clock.h"
 #include "datafile.h"
-#include "run/datagen.h"
-#include "run/runner_int.h"
 #include "load/target.h"
+#include "run/datagen.h"
+#include "run/prepare.h"
+#include "run/watch.h"
 #include "workload.h"
 
 struct progress {
@@ -39,8 +40,7 @@ static int on_progress(void *arg, uint64_t done_mib, uint64_t total_mib)
 
 /* The file the servers read: --data-file's, or one written (or found) in --data-dir. Each is
  * checked as the servers check it, so that a refusal comes now, named. */
-static int prepare_data(struct runner *x, volatile const sig_atomic_t *stop, char *err,
-                        size_t errlen)
+static int prepare_data(struct run *x, volatile const sig_atomic_t *stop, char *err, size_t errlen)
 {
     const struct cli_opts *o = x->o;
     struct data_result *d = &x->r->data;
@@ -87,7 +87,7 @@ static int prepare_data(struct runner *x, volatile const sig_atomic_t *stop, cha
 }
 
 /* --upstream: resolved by the targets' rule, and answering now. */
-static int check_upstream(struct runner *x, char *err, size_t errlen)
+static int check_upstream(struct run *x, char *err, size_t errlen)
 {
     const struct cli_opts *o = x->o;
     struct backend_result *b = &x->r->bk;
@@ -119,37 +119,14 @@ static int check_upstream(struct runner *x, char *err, size_t errlen)
     return 0;
 }
 
-int waitkind_prepare(struct runner *x, volatile const sig_atomic_t *stop, char *err, size_t errlen)
+int prepare_waits(struct run *x, char *err, size_t errlen)
 {
     const struct cli_opts *o = x->o;
-    struct run_record *r = x->r;
-    bool run = o->cmd == CLI_RUN;
-    bool start_backend = run && o->io == IO_NET && !o->upstream;
-    if (run && o->io == IO_NET) {
-        r->bk.on = true;
-        r->bk.started = false;
-        r->bk.cpu_s = r->bk.window_s = -1;
-        r->bk.shares_client_cpus =
-            start_backend && (r->place.backend.n == 0 || r->place.client.n == 0 ||
-                              place_intersects(&r->place.backend, &r->place.client));
-        if (start_backend)
-            r->bk.workers = launch_backend_workers(&r->place, o->conns, r->nofile_soft);
-    }
-    struct fdplan_req rq = {
-        .conns = o->conns,
-        .net = o->io == IO_NET,
-        .server_workers = run && o->impl ? launch_server_workers(o, &r->place) : 0,
-        .procs = o->procs,
-        .threads = r->threads,
-        .backend_workers = start_backend ? r->bk.workers : 0,
-        .nofile = r->nofile_soft,
-    };
-    struct fdplan plan;
-    if (fdplan_check(&rq, &plan, err, errlen) < 0)
+    if (o->cmd != CLI_RUN)
+        return 0;
+    if (o->io == IO_NET && o->upstream && check_upstream(x, err, errlen) < 0)
         return -1;
-    if (run && o->io == IO_NET && o->upstream && check_upstream(x, err, errlen) < 0)
-        return -1;
-    if (run && o->io == IO_FILE && prepare_data(x, stop, err, errlen) < 0)
+    if (o->io == IO_FILE && prepare_data(x, watch_stop_flag(), err, errlen) < 0)
         return -1;
     return 0;
 }
