@@ -1,4 +1,5 @@
-/* gen: the generator as one process or as P forked ones (each its own fd table), merged exactly. */
+/* gen: the generator, in this process or as P forked ones (each its own fd table), merged exactly.
+ */
 #ifndef TVT_GEN_H
 #define TVT_GEN_H
 

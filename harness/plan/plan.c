@@ -96,8 +96,8 @@ static void plan_backend(const struct cli_opts *o, struct run_record *r, struct 
 }
 
 /* Each process's open files: refused now, naming the fix, rather than minutes into a ramp. */
-static int plan_fds(const struct cli_opts *o, struct run_record *r, struct run_plan *p,
-                    char *err, size_t errlen)
+static int plan_fds(const struct cli_opts *o, struct run_record *r, struct run_plan *p, char *err,
+                    size_t errlen)
 {
     struct fdplan_req rq = {
         .conns = o->conns,
@@ -136,10 +136,10 @@ static void plan_load(const struct cli_opts *o, const struct run_record *r, stru
 /* How long a run may go without an answer, and how long the ramp may take. */
 static void plan_bounds(const struct cli_opts *o, struct run_plan *p)
 {
-    double stall_s = o->stall_s > 0 ? o->stall_s
-                                    : 5.0 + o->think_ms / 1000.0 +
-                                          (o->rate > 0 ? o->conns / o->rate : 0) +
-                                          o->wait_us / 1e6 + o->work_us / 1e6;
+    double stall_s = o->stall_s > 0
+                         ? o->stall_s
+                         : 5.0 + o->think_ms / 1000.0 + (o->rate > 0 ? o->conns / o->rate : 0) +
+                               o->wait_us / 1e6 + o->work_us / 1e6;
     p->stall_ns = (uint64_t)(stall_s * 1e9);
     p->ramp_cap_s = (o->connect_rate > 0 ? o->conns / o->connect_rate : 0) +
                     (o->connect_retries + 1) * (o->connect_timeout_ms / 1000.0 + 1.0) + 10.0;
@@ -166,18 +166,20 @@ int plan_make(const struct cli_opts *o, struct run_record *r, struct run_plan *p
         char probe[sizeof p->load.request];
         struct chttp_query q = {o->wait_us, o->work_us, o->bytes, o->io_set ? "timer" : NULL,
                                 o->file_kib >= 0 ? o->file_kib : (long)FILE_KIB_DEFAULT};
-        if (chttp_format_request_q(probe, sizeof probe, "[ffff:ffff:ffff:ffff:ffff:ffff:255."
-                                   "255.255.255]:65535", o->path, &q) < 0) {
-            snprintf(err, errlen, "the request for --path '%s' does not fit in %zu bytes",
-                     o->path, sizeof probe);
+        if (chttp_format_request_q(probe, sizeof probe,
+                                   "[ffff:ffff:ffff:ffff:ffff:ffff:255."
+                                   "255.255.255]:65535",
+                                   o->path, &q) < 0) {
+            snprintf(err, errlen, "the request for --path '%s' does not fit in %zu bytes", o->path,
+                     sizeof probe);
             return -1;
         }
     } else {
         struct sockaddr_storage ss;
         socklen_t len;
         char host[192];
-        if (target_resolve(o->target, o->allow_remote, &ss, &len, host, sizeof host, err,
-                           errlen) < 0 ||
+        if (target_resolve(o->target, o->allow_remote, &ss, &len, host, sizeof host, err, errlen) <
+                0 ||
             plan_target(p, r, &ss, len, host, err, errlen) < 0)
             return -1;
         p->have_target = true;

@@ -165,9 +165,8 @@ static int ramp_timed_out(struct run *x)
 {
     int open, failed;
     gen_conns(x->load, &open, &failed);
-    result_fail(x->r,
-                "the connection ramp did not finish: %d of %d connections open, %d failed", open,
-                x->o->conns, failed);
+    result_fail(x->r, "the connection ramp did not finish: %d of %d connections open, %d failed",
+                open, x->o->conns, failed);
     return -1;
 }
 
