@@ -164,106 +164,96 @@ static void signal_all(const pid_t *pids, int n, int sig)
             kill(pids[i], sig);
 }
 
-static int run_workers(const struct server_opts *o, const char *prog, const char *impl,
-                       int nonblock, worker_fn fn)
-{
+/* The supervisor's state while its workers run. */
+struct team {
+    const struct server_opts *o;
+    const char *prog;
+    pid_t *pids;
+    int *cpus; /* worker i's CPU with --pin-workers, else -1 */
+    int ready_pipe[2], ctr_pipe[2];
     sigset_t stop_set, old_set;
-    int ready_pipe[2] = {-1, -1}, ctr_pipe[2] = {-1, -1};
-    pid_t *pids = calloc((size_t)o->workers, sizeof(*pids));
-    int *cpus = calloc((size_t)o->workers, sizeof(*cpus));
-    int reserve = -1, ready = 0, failed = 0, rc = 1, complete = 0;
-    char err[512];
+};
 
-    if (!pids || !cpus) {
-        fprintf(stderr, "%s: out of memory\n", prog);
-        goto out;
-    }
-    for (int i = 0; i < (int)o->workers; i++)
-        cpus[i] = -1;
-    if (o->pin_workers && plan_pins(o, prog, cpus) < 0)
-        goto out;
-    /* Bound but not listening: it holds the port and gets no connections. */
-    reserve = net_listen(o->host, o->port, -1, 0, 1, err, sizeof(err));
-    if (reserve < 0) {
-        fprintf(stderr, "%s: %s\n", prog, err);
-        goto out;
-    }
-    announce_host = o->host;
-    announce_port = net_local_port(reserve);
-    if (pipe2(ready_pipe, O_CLOEXEC) < 0 || pipe2(ctr_pipe, O_CLOEXEC) < 0) {
-        fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
-        goto out;
-    }
-    sigemptyset(&stop_set);
-    sigaddset(&stop_set, SIGTERM);
-    sigaddset(&stop_set, SIGINT);
-    sigaddset(&stop_set, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &stop_set, &old_set);
-    fflush(NULL);
-    for (int i = 0; i < (int)o->workers; i++) {
-        pids[i] = fork();
-        if (pids[i] < 0) {
-            fprintf(stderr, "%s: fork of worker %d: %s\n", prog, i, strerror(errno));
-            failed = 1;
-            break;
+/* Forks the W workers, each listening on port. 0 ok; -1 printed (those forked keep running). */
+static int fork_workers(struct team *t, const char *impl, int nonblock, worker_fn fn, int port,
+                        int reserve)
+{
+    for (int i = 0; i < (int)t->o->workers; i++) {
+        t->pids[i] = fork();
+        if (t->pids[i] < 0) {
+            fprintf(stderr, "%s: fork of worker %d: %s\n", t->prog, i, strerror(errno));
+            return -1;
         }
-        if (pids[i] == 0) {
-            sigprocmask(SIG_SETMASK, &old_set, NULL);
+        if (t->pids[i] == 0) {
+            sigprocmask(SIG_SETMASK, &t->old_set, NULL);
             close(reserve);
-            close(ready_pipe[0]);
-            close(ctr_pipe[0]);
-            ready_fd = ready_pipe[1];
-            worker_main(o, prog, impl, nonblock, fn, announce_port, ctr_pipe[1], cpus[i]);
+            close(t->ready_pipe[0]);
+            close(t->ctr_pipe[0]);
+            ready_fd = t->ready_pipe[1];
+            worker_main(t->o, t->prog, impl, nonblock, fn, port, t->ctr_pipe[1], t->cpus[i]);
         }
     }
-    close(ready_pipe[1]);
-    close(ctr_pipe[1]);
-    ready_pipe[1] = ctr_pipe[1] = -1;
-    while (!failed && ready < (int)o->workers) {
-        struct pollfd p = {.fd = ready_pipe[0], .events = POLLIN};
+    return 0;
+}
+
+/* Waits for a byte from each worker once it listens. 0 ok; -1 printed. */
+static int await_ready(struct team *t)
+{
+    int ready = 0;
+    while (ready < (int)t->o->workers) {
+        struct pollfd p = {.fd = t->ready_pipe[0], .events = POLLIN};
         char buf[64];
         int n = poll(&p, 1, READY_TIMEOUT_MS);
-        ssize_t got = n > 0 ? read(ready_pipe[0], buf, sizeof(buf)) : 0;
+        ssize_t got = n > 0 ? read(t->ready_pipe[0], buf, sizeof(buf)) : 0;
         if (n < 0 && errno == EINTR)
             continue;
         if (got <= 0) { /* EOF: a worker died before it was ready; 0: timed out */
-            fprintf(stderr, "%s: only %d of %u workers became ready\n", prog, ready, o->workers);
-            failed = 1;
-            break;
+            fprintf(stderr, "%s: only %d of %u workers became ready\n", t->prog, ready,
+                    t->o->workers);
+            return -1;
         }
         ready += (int)got;
     }
-    close(reserve);
-    reserve = -1;
-    if (!failed)
-        announce();
-    while (!failed) {
+    return 0;
+}
+
+/* Until SIGTERM/SIGINT. -1 (printed) when a worker ended on its own first: the server is
+ * broken. */
+static int supervise(struct team *t)
+{
+    for (;;) {
         siginfo_t si;
-        if (sigwaitinfo(&stop_set, &si) < 0)
+        if (sigwaitinfo(&t->stop_set, &si) < 0)
             continue;
         if (si.si_signo != SIGCHLD)
-            break;
-        /* A worker ended without being told to: the server is broken. */
+            return 0;
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid <= 0)
             continue;
-        for (int i = 0; i < (int)o->workers; i++)
-            if (pids[i] == pid)
-                pids[i] = -1;
-        fprintf(stderr, "%s: worker %d ended on its own (%s %d); stopping the others\n", prog,
+        for (int i = 0; i < (int)t->o->workers; i++)
+            if (t->pids[i] == pid)
+                t->pids[i] = -1;
+        fprintf(stderr, "%s: worker %d ended on its own (%s %d); stopping the others\n", t->prog,
                 (int)pid, WIFSIGNALED(status) ? "signal" : "exit code",
                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        failed = 1;
+        return -1;
     }
-    signal_all(pids, (int)o->workers, SIGTERM);
-    json_t *sum = merge_counters(ctr_pipe[0], impl, (int)o->workers, &complete);
-    ctr_pipe[0] = -1;
-    for (int i = 0; i < (int)o->workers; i++) {
+}
+
+/* Stops the workers, prints the sum of their counters; -1 when one did not exit 0 or did not
+ * report. */
+static int stop_and_sum(struct team *t, const char *impl)
+{
+    int failed = 0, complete = 0;
+    signal_all(t->pids, (int)t->o->workers, SIGTERM);
+    json_t *sum = merge_counters(t->ctr_pipe[0], impl, (int)t->o->workers, &complete);
+    t->ctr_pipe[0] = -1;
+    for (int i = 0; i < (int)t->o->workers; i++) {
         int status;
-        if (pids[i] <= 0)
+        if (t->pids[i] <= 0)
             continue;
-        while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
+        while (waitpid(t->pids[i], &status, 0) < 0 && errno == EINTR)
             ;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             failed = 1;
@@ -274,18 +264,67 @@ static int run_workers(const struct server_opts *o, const char *prog, const char
         free(text);
     }
     json_decref(sum);
-    rc = failed || !complete ? 1 : 0;
+    return failed || !complete ? -1 : 0;
+}
+
+static int run_workers(const struct server_opts *o, const char *prog, const char *impl,
+                       int nonblock, worker_fn fn)
+{
+    struct team t = {.o = o, .prog = prog, .ready_pipe = {-1, -1}, .ctr_pipe = {-1, -1}};
+    int reserve = -1, rc = 1;
+    char err[512];
+    t.pids = calloc((size_t)o->workers, sizeof(*t.pids));
+    t.cpus = calloc((size_t)o->workers, sizeof(*t.cpus));
+    if (!t.pids || !t.cpus) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto out;
+    }
+    for (int i = 0; i < (int)o->workers; i++)
+        t.cpus[i] = -1;
+    if (o->pin_workers && plan_pins(o, prog, t.cpus) < 0)
+        goto out;
+    /* Bound but not listening: it holds the port and gets no connections. */
+    reserve = net_listen(o->host, o->port, -1, 0, 1, err, sizeof(err));
+    if (reserve < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto out;
+    }
+    announce_host = o->host;
+    announce_port = net_local_port(reserve);
+    if (pipe2(t.ready_pipe, O_CLOEXEC) < 0 || pipe2(t.ctr_pipe, O_CLOEXEC) < 0) {
+        fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
+        goto out;
+    }
+    sigemptyset(&t.stop_set);
+    sigaddset(&t.stop_set, SIGTERM);
+    sigaddset(&t.stop_set, SIGINT);
+    sigaddset(&t.stop_set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &t.stop_set, &t.old_set);
+    fflush(NULL);
+    int failed = fork_workers(&t, impl, nonblock, fn, announce_port, reserve);
+    close(t.ready_pipe[1]);
+    close(t.ctr_pipe[1]);
+    t.ready_pipe[1] = t.ctr_pipe[1] = -1;
+    if (!failed)
+        failed = await_ready(&t);
+    close(reserve);
+    reserve = -1;
+    if (!failed) {
+        announce();
+        failed = supervise(&t);
+    }
+    rc = stop_and_sum(&t, impl) < 0 || failed ? 1 : 0;
 out:
     if (reserve >= 0)
         close(reserve);
     for (int i = 0; i < 2; i++) {
-        if (ready_pipe[i] >= 0)
-            close(ready_pipe[i]);
-        if (ctr_pipe[i] >= 0)
-            close(ctr_pipe[i]);
+        if (t.ready_pipe[i] >= 0)
+            close(t.ready_pipe[i]);
+        if (t.ctr_pipe[i] >= 0)
+            close(t.ctr_pipe[i]);
     }
-    free(pids);
-    free(cpus);
+    free(t.pids);
+    free(t.cpus);
     return rc;
 }
 

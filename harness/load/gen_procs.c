@@ -137,8 +137,7 @@ static void share_of(const struct load_opts *o, int procs, int k, int first, str
     /* each process paces its own connections: its share of the rate */
     s->rate = o->rate * s->conns / o->conns;
     if (o->requests)
-        s->requests =
-            o->requests / (uint64_t)procs + ((uint64_t)k < o->requests % (uint64_t)procs);
+        s->requests = o->requests / (uint64_t)procs + ((uint64_t)k < o->requests % (uint64_t)procs);
 }
 
 /* Each child reports once it runs, or why it could not start. */

@@ -14,12 +14,12 @@
 
 /* Message kinds. Parent to process: */
 enum {
-    WIRE_OPTS = 'O',    /* struct load_opts: start the load (the first message) */
-    WIRE_TRAFFIC = 'W', /* the ramp is over: connections start sending */
-    WIRE_MEASURE = 'M', /* the measured window opens */
-    WIRE_END = 'E',     /* it closes */
-    WIRE_WINDOW = 'P',  /* send the measured window (a WIRE_RESULT) */
-    WIRE_STEP = 'B',    /* three doubles: rate, settle_s, length_s; answered by WIRE_ACK */
+    WIRE_OPTS = 'O',     /* struct load_opts: start the load (the first message) */
+    WIRE_TRAFFIC = 'W',  /* the ramp is over: connections start sending */
+    WIRE_MEASURE = 'M',  /* the measured window opens */
+    WIRE_END = 'E',      /* it closes */
+    WIRE_WINDOW = 'P',   /* send the measured window (a WIRE_RESULT) */
+    WIRE_STEP = 'B',     /* three doubles: rate, settle_s, length_s; answered by WIRE_ACK */
     WIRE_STEP_END = 'F', /* close the step and send it (a WIRE_RESULT) */
     WIRE_STOP = 'S',     /* stop, send the whole run's result (a WIRE_RESULT) and exit */
 };

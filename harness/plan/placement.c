@@ -146,24 +146,11 @@ static int check_overlap(const char *flag, const struct cpu_list *l, const struc
     return -1;
 }
 
-int place_plan(const struct place_req *rq, struct placement *p, char *err, size_t errlen)
+/* The server: an exact set, or the K lowest allowed CPUs. */
+static int plan_server(const struct place_req *rq, struct placement *p, char *err, size_t errlen)
 {
-    char a[256], b[256], text[200];
-    struct cpu_list rest;
-    const char *cflag = rq->client_flag ? rq->client_flag : "--client-cpus";
-    memset(p, 0, sizeof *p);
-    for (int i = 0; i < rq->nallowed && p->allowed.n < PLACE_MAX_CPUS; i++)
-        if (rq->allowed[i] >= 0 && rq->allowed[i] < PLACE_MAX_CPUS)
-            p->allowed.cpu[p->allowed.n++] = rq->allowed[i];
-    normalize(&p->allowed);
+    char a[256];
     int n = p->allowed.n;
-    if (n == 0) {
-        snprintf(err, errlen, "this process may run on no CPU (sched_getaffinity)");
-        return -1;
-    }
-    bool one_cpu = n == 1;
-
-    /* the server: an exact set, or the K lowest CPUs */
     if (rq->server) {
         if (check_allowed(rq->server_flag ? rq->server_flag : "--server-cpu", rq->server,
                           &p->allowed, err, errlen) < 0)
@@ -182,20 +169,28 @@ int place_plan(const struct place_req *rq, struct placement *p, char *err, size_
         memcpy(p->server.cpu, p->allowed.cpu, (size_t)k * sizeof p->server.cpu[0]);
     }
     p->server_k = p->server.n;
-    int k = p->server_k;
-    subtract(&p->allowed, &p->server, false, &rest);
+    return 0;
+}
 
-    /* the generator: its own list, or the rest */
-    bool planned_client = false;
+/* The generator: its own list, or the rest (*planned then), or the server's CPUs where that is
+ * allowed. */
+static int plan_client(const struct place_req *rq, const struct cpu_list *rest, struct placement *p,
+                       bool *planned, char *err, size_t errlen)
+{
+    char a[256], text[200];
+    const char *cflag = rq->client_flag ? rq->client_flag : "--client-cpus";
+    bool one_cpu = p->allowed.n == 1;
+    int k = p->server_k;
+    *planned = false;
     if (rq->client_unpinned) {
         p->client.n = 0;
     } else if (rq->client) {
         if (check_allowed(cflag, rq->client, &p->allowed, err, errlen) < 0)
             return -1;
         p->client = *rq->client;
-    } else if (rest.n > 0) {
-        p->client = rest;
-        planned_client = true;
+    } else if (rest->n > 0) {
+        p->client = *rest;
+        *planned = true;
     } else if (one_cpu || rq->server_external || rq->allow_overlap) {
         p->client = p->allowed;
         if (!one_cpu && !rq->server_external) {
@@ -210,44 +205,58 @@ int place_plan(const struct place_req *rq, struct placement *p, char *err, size_
                  "--server-cpus %d takes every CPU this process may use (%s), leaving none for "
                  "the load generator: ask for at most %d, give the generator its own with "
                  "--client-cpus, or add --allow-overlap to share them",
-                 k, place_format(&p->allowed, a, sizeof a), n - 1);
+                 k, place_format(&p->allowed, a, sizeof a), p->allowed.n - 1);
         return -1;
     }
+    return 0;
+}
 
-    /* the backend: its own list, CPUs left beyond the generator's share, or the generator's */
+/* The backend: its own list, CPUs left beyond the generator's share, or the generator's. */
+static int plan_backend(const struct place_req *rq, const struct cpu_list *rest,
+                        bool planned_client, struct placement *p, char *err, size_t errlen)
+{
+    int k = p->server_k;
     if (rq->backend && !rq->need_backend) {
         snprintf(err, errlen,
                  "--backend-cpus: this run starts no backend server (only a run whose requests "
                  "wait on the network does)");
         return -1;
     }
-    if (rq->need_backend) {
-        if (rq->backend) {
-            if (check_allowed("--backend-cpus", rq->backend, &p->allowed, err, errlen) < 0)
-                return -1;
-            p->backend = *rq->backend;
-        } else if (planned_client && rest.n > k) {
-            /* the generator keeps at least K; the backend takes at most K of the others */
-            int nb = rest.n - k < k ? rest.n - k : k;
-            p->backend.n = nb;
-            memcpy(p->backend.cpu, rest.cpu + rest.n - nb, (size_t)nb * sizeof rest.cpu[0]);
-            p->client.n = rest.n - nb;
+    if (!rq->need_backend)
+        return 0;
+    if (rq->backend) {
+        if (check_allowed("--backend-cpus", rq->backend, &p->allowed, err, errlen) < 0)
+            return -1;
+        p->backend = *rq->backend;
+    } else if (planned_client && rest->n > k) {
+        /* the generator keeps at least K; the backend takes at most K of the others */
+        int nb = rest->n - k < k ? rest->n - k : k;
+        p->backend.n = nb;
+        memcpy(p->backend.cpu, rest->cpu + rest->n - nb, (size_t)nb * sizeof rest->cpu[0]);
+        p->client.n = rest->n - nb;
+    } else {
+        struct cpu_list left;
+        subtract(rest, &p->client, false, &left);
+        if (!planned_client && left.n > 0) {
+            p->backend.n = left.n < k ? left.n : k;
+            memcpy(p->backend.cpu, left.cpu, (size_t)p->backend.n * sizeof left.cpu[0]);
+        } else if (p->client.n > 0) {
+            p->backend = p->client;
         } else {
-            struct cpu_list left;
-            subtract(&rest, &p->client, false, &left);
-            if (!planned_client && left.n > 0) {
-                p->backend.n = left.n < k ? left.n : k;
-                memcpy(p->backend.cpu, left.cpu, (size_t)p->backend.n * sizeof left.cpu[0]);
-            } else if (p->client.n > 0) {
-                p->backend = p->client;
-            } else {
-                p->backend = rest.n > 0 ? rest : p->allowed;
-            }
+            p->backend = rest->n > 0 ? *rest : p->allowed;
         }
     }
+    return 0;
+}
 
-    /* overlap: only where asked for, or where one CPU leaves no choice */
-    bool external = rq->server_external || rq->server_unpinned;
+/* Overlap only where asked for, or where one CPU leaves no choice; the notes the plan needs. */
+static int plan_overlap(const struct place_req *rq, bool planned_client, struct placement *p,
+                        char *err, size_t errlen)
+{
+    char a[256], b[256], text[200];
+    const char *cflag = rq->client_flag ? rq->client_flag : "--client-cpus";
+    bool one_cpu = p->allowed.n == 1, external = rq->server_external || rq->server_unpinned;
+    int k = p->server_k;
     p->server_pinned = !external;
     p->client_pinned = p->client.n > 0;
     if (!external) {
@@ -282,4 +291,26 @@ int place_plan(const struct place_req *rq, struct placement *p, char *err, size_
         p->server.n = 0;
     }
     return 0;
+}
+
+int place_plan(const struct place_req *rq, struct placement *p, char *err, size_t errlen)
+{
+    struct cpu_list rest;
+    bool planned_client;
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < rq->nallowed && p->allowed.n < PLACE_MAX_CPUS; i++)
+        if (rq->allowed[i] >= 0 && rq->allowed[i] < PLACE_MAX_CPUS)
+            p->allowed.cpu[p->allowed.n++] = rq->allowed[i];
+    normalize(&p->allowed);
+    if (p->allowed.n == 0) {
+        snprintf(err, errlen, "this process may run on no CPU (sched_getaffinity)");
+        return -1;
+    }
+    if (plan_server(rq, p, err, errlen) < 0)
+        return -1;
+    subtract(&p->allowed, &p->server, false, &rest);
+    if (plan_client(rq, &rest, p, &planned_client, err, errlen) < 0 ||
+        plan_backend(rq, &rest, planned_client, p, err, errlen) < 0)
+        return -1;
+    return plan_overlap(rq, planned_client, p, err, errlen);
 }
