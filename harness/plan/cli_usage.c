@@ -128,7 +128,7 @@ static const char USAGE_RUN[] =
     "  --stall-s S          no answer for S seconds fails the run (default 5 + think time)\n"
     "  -- FLAGS...          passed to the server unchanged (e.g. -- --backlog 128)\n"
     "\n"
-    "result keys added by placement and capacity (README's harness section has them all):\n"
+    "result keys added by placement and capacity (harness/README.md has them all):\n"
     "  placement  {server_cpus, client_cpus, backend_cpus: [CPU numbers, [] when none],\n"
     "             overlap, server_k, cpus_allowed, server_pinned, client_pinned,\n"
     "             generator_loops, note}; in `load` results too\n"

@@ -4,8 +4,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../harness/plan/fdplan.h"
 #include "../../harness/load/load.h"
+#include "../../harness/plan/fdplan.h"
 
 struct fd_case {
     long conns;
