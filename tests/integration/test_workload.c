@@ -43,7 +43,7 @@ static void case_wait(const struct sut *srv)
     ms = timed_get(srv, c, "/?wait_us=2000", 8);
     EXPECT(srv, ms >= 2 && ms < 2 + extra, "wait_us=2000: answered after %.2f ms", ms);
     /* Sub-millisecond waits stay sub-millisecond: libev's epoll backend alone would round
-       a 500 us timer up to about 1 ms (DESIGN.md 6). The fastest of 7 resists noise. */
+       a 500 us timer up to about 1 ms. The fastest of 7 resists noise. */
     double best = 1e9;
     for (int i = 0; i < 7; i++) {
         ms = timed_get(srv, c, "/?wait_us=500", 8);

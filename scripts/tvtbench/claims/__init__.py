@@ -1,4 +1,4 @@
-"""The claims, one module each (C1..C7), and the rows of a verdict block: every claim
+"""The claims, one module each (C1..C8), and the rows of a verdict block: every claim
 evaluated for the block's deciding task design against its thread design, and for the
 block's other task designs beside it."""
 
