@@ -63,6 +63,11 @@ int gen_step_end(struct gen *g, struct load_result *out, char *err, size_t errle
     return g->ops->step_end(g->impl, out, err, errlen);
 }
 
+int gen_stop_watch(struct gen *g, char *err, size_t errlen)
+{
+    return g->ops->watch(g->impl, err, errlen);
+}
+
 int gen_stop(struct gen *g, struct load_result *out, char *err, size_t errlen)
 {
     err[0] = '\0';

@@ -34,6 +34,10 @@ int gen_step_begin(struct gen *g, double rate, double settle_s, double length_s,
                    size_t errlen);
 int gen_step_end(struct gen *g, struct load_result *out, char *err, size_t errlen);
 
+/* A stop watch, over every process (load_stop_watch): returns once every process has sent its
+ * slow requests. 0 ok; -1 with the cause in err. */
+int gen_stop_watch(struct gen *g, char *err, size_t errlen);
+
 /* Stops every process and merges their results into *out (histograms merged, not
  * percentiles averaged). Frees g. 0 ok; -1 with the cause in err if a process died or could
  * not report (out then holds what the others measured). */

@@ -47,6 +47,10 @@ static int on_command(struct load *l, char cmd, const char *payload, size_t len,
     case WIRE_END: load_end_measure(l); return 0;
     case WIRE_WINDOW:
     case WIRE_STEP_END: return send_window(l, cmd, out_fd);
+    case WIRE_WATCH: {
+        char ok = load_stop_watch(l) == 0 ? '+' : '-';
+        return wire_send(out_fd, WIRE_ACK, &ok, 1, clock_now_ms() + RESULT_SEND_MS);
+    }
     case WIRE_STEP: {
         double arg[3]; /* rate, settle_s, length_s */
         char ok = '-';

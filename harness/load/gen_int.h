@@ -22,6 +22,7 @@ struct gen_ops {
     int (*step_begin)(void *impl, double rate, double settle_s, double length_s, char *err,
                       size_t errlen);
     int (*step_end)(void *impl, struct load_result *out, char *err, size_t errlen);
+    int (*watch)(void *impl, char *err, size_t errlen);
     int (*stop)(void *impl, struct load_result *out, char *err, size_t errlen);
 };
 

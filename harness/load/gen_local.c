@@ -60,6 +60,14 @@ static int local_step_end(void *impl, struct load_result *out, char *err, size_t
     return -1;
 }
 
+static int local_watch(void *impl, char *err, size_t errlen)
+{
+    if (load_stop_watch(impl) == 0)
+        return 0;
+    snprintf(err, errlen, "the generator's loops did not all start the stop watch");
+    return -1;
+}
+
 static int local_stop(void *impl, struct load_result *out, char *err, size_t errlen)
 {
     if (load_stop(impl, out) == 0)
@@ -77,6 +85,7 @@ static const struct gen_ops LOCAL = {
     .measured = local_measured,
     .step_begin = local_step_begin,
     .step_end = local_step_end,
+    .watch = local_watch,
     .stop = local_stop,
 };
 

@@ -136,6 +136,9 @@ static void share_of(const struct load_opts *o, int procs, int k, int first, str
     s->first_loop = o->first_loop + k * o->threads;
     /* each process paces its own connections: its share of the rate */
     s->rate = o->rate * s->conns / o->conns;
+    s->slow_conns = o->slow_conns / procs + (k < o->slow_conns % procs);
+    if (s->slow_conns > s->conns)
+        s->slow_conns = s->conns;
     if (o->requests)
         s->requests = o->requests / (uint64_t)procs + ((uint64_t)k < o->requests % (uint64_t)procs);
 }
@@ -244,6 +247,9 @@ static void merge(struct load_result *out, const struct load_result *r)
     out->conns_failed += r->conns_failed;
     out->conns_open_peak += r->conns_open_peak;
     out->conns_open_end += r->conns_open_end;
+    for (int k = 0; k < LOAD_STOP_N; k++)
+        out->stop[k] += r->stop[k];
+    out->stop_open += r->stop_open;
     if (r->ramp_s < 0 || out->ramp_s < 0)
         out->ramp_s = -1;
     else if (r->ramp_s > out->ramp_s)
@@ -295,6 +301,23 @@ static int procs_measured(void *impl, struct load_result *out, char *err, size_t
     return collect(impl, out, err, errlen);
 }
 
+/* Every child's acknowledgement of a command, within RESULT_WAIT_MS. 0 all '+'; -1. */
+static int await_acks(struct procs *p, const char *what, char *err, size_t errlen)
+{
+    for (int k = 0; k < p->n; k++) {
+        struct child *c = &p->kids[k];
+        const char *payload;
+        size_t len;
+        if (!wire_rx_wait(&c->rx, c->from_fd, WIRE_ACK, &payload, &len,
+                          clock_now_ms() + RESULT_WAIT_MS, on_status, c) ||
+            len != 1 || payload[0] != '+') {
+            snprintf(err, errlen, "generator process %d could not %s", k, what);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int procs_step_begin(void *impl, double rate, double settle_s, double length_s, char *err,
                             size_t errlen)
 {
@@ -306,18 +329,13 @@ static int procs_step_begin(void *impl, double rate, double settle_s, double len
             return -1;
         }
     }
-    for (int k = 0; k < p->n; k++) {
-        struct child *c = &p->kids[k];
-        const char *payload;
-        size_t len;
-        if (!wire_rx_wait(&c->rx, c->from_fd, WIRE_ACK, &payload, &len,
-                          clock_now_ms() + RESULT_WAIT_MS, on_status, c) ||
-            len != 1 || payload[0] != '+') {
-            snprintf(err, errlen, "generator process %d could not start a step", k);
-            return -1;
-        }
-    }
-    return 0;
+    return await_acks(p, "start a step", err, errlen);
+}
+
+static int procs_watch(void *impl, char *err, size_t errlen)
+{
+    send_all(impl, WIRE_WATCH);
+    return await_acks(impl, "start the stop watch", err, errlen);
 }
 
 static int procs_step_end(void *impl, struct load_result *out, char *err, size_t errlen)
@@ -356,6 +374,7 @@ static const struct gen_ops PROCS = {
     .measured = procs_measured,
     .step_begin = procs_step_begin,
     .step_end = procs_step_end,
+    .watch = procs_watch,
     .stop = procs_stop,
 };
 

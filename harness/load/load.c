@@ -89,6 +89,25 @@ static void thread_traffic(struct lthread *t, uint64_t now)
     }
 }
 
+/* A stop watch begins: the first slow_conns of this process's connections send the slow
+ * request; from now on every connection only watches for its end. */
+static void thread_watch(struct lthread *t, uint64_t now)
+{
+    const struct load_opts *o = &t->l->o;
+    t->watching = true;
+    t->traffic = false;
+    for (int i = 0; i < t->nconns; i++) {
+        struct conn *c = &t->conns[i];
+        sched_remove(&t->sched, &c->due);
+        c->in_ready = false;
+        if (c->idx - o->first_idx < o->slow_conns && c->state == CS_IDLE && c->fd >= 0) {
+            c->slow = true;
+            c->intended_ns = now;
+            ld_conn_send(c, now);
+        }
+    }
+}
+
 static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
 {
     (void)revents;
@@ -108,6 +127,8 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
     if (ph >= PH_STOP)
         ev_break(loop, EVBREAK_ALL);
     t->seen_phase = ph;
+    if (atomic_load(&l->watch) && !t->watching && ph < PH_STOP)
+        thread_watch(t, now);
     unsigned gen = atomic_load(&l->step_gen);
     if (gen != t->step_gen && ph < PH_STOP) {
         t->step_gen = gen;
@@ -149,8 +170,11 @@ static void *thread_main(void *arg)
 
     if (!t->frozen)
         ld_freeze(t, clock_now_ns());
-    for (int k = 0; k < t->nconns; k++)
+    for (int k = 0; k < t->nconns; k++) {
+        if (t->watching && t->conns[k].fd >= 0 && !t->conns[k].stop_end)
+            t->stop_open++;
         ld_conn_close(&t->conns[k]);
+    }
     return NULL;
 }
 
@@ -469,6 +493,12 @@ int load_step_end(struct load *l, struct load_result *out)
     return 0;
 }
 
+int load_stop_watch(struct load *l)
+{
+    atomic_store(&l->watch, 1);
+    return command_wait(l);
+}
+
 int load_stop(struct load *l, struct load_result *out)
 {
     join_all(l);
@@ -493,6 +523,9 @@ int load_stop(struct load *l, struct load_result *out)
                 memcpy(out->first_error[k], t->first_error[k], sizeof out->first_error[k]);
         if (t->measuring)
             merge_acc(out, &t->win);
+        for (int k = 0; k < LOAD_STOP_N; k++)
+            out->stop[k] += t->stop[k];
+        out->stop_open += t->stop_open;
     }
     if (ramp_done && ramp_end)
         out->ramp_s = (double)(ramp_end - l->start_ns) / 1e9;

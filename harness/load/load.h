@@ -35,6 +35,20 @@ static inline long load_fds_needed(long conns, long threads)
 /* Name of an error kind as in the JSON ("connect", "read", ...). */
 const char *load_err_name(int kind);
 
+/* How each connection ended once a stop watch began (load_stop_watch): the server was told to
+ * stop, and the generator only watches. */
+enum load_stop_kind {
+    LOAD_STOP_ANSWERED,     /* a slow request, answered completely with status 200 */
+    LOAD_STOP_ANSWERED_ERR, /* answered completely with another status (a 503) */
+    LOAD_STOP_CUT,          /* a slow request whose connection closed before its answer */
+    LOAD_STOP_IDLE_FIN,     /* an idle connection the server closed with a FIN */
+    LOAD_STOP_IDLE_RST,     /* an idle connection closed by a reset */
+    LOAD_STOP_N
+};
+
+/* Name of a stop outcome as in the JSON ("answered", ...). */
+const char *load_stop_name(int kind);
+
 struct load_opts {
     struct sockaddr_storage target; /* where to connect */
     socklen_t target_len;
@@ -54,9 +68,13 @@ struct load_opts {
     int first_idx;          /* index of this generator's first connection among all processes */
     int ramp_window;        /* most connections opened but not yet answered at once during the
                                ramp, over this process's loops; 0 = 1024 */
-    cpu_set_t cpus;         /* the generator's CPUs: loop j runs on the (j mod n)-th of them */
-    bool pin;               /* apply cpus */
-    int first_loop;         /* index of this process's first loop among all processes' */
+    int slow_conns;         /* a stop watch: this many of this process's connections (its first)
+                               send slow_request; the others stay idle */
+    char slow_request[512];
+    int slow_request_len;
+    cpu_set_t cpus; /* the generator's CPUs: loop j runs on the (j mod n)-th of them */
+    bool pin;       /* apply cpus */
+    int first_loop; /* index of this process's first loop among all processes' */
 };
 
 /* Counters of one phase; all answers are counted, only good ones go into the latency. */
@@ -77,12 +95,14 @@ struct load_result {
     double window_s;          /* measured window: earliest thread start to latest thread end */
     uint64_t window_start_ns, window_end_ns; /* CLOCK_MONOTONIC; 0 if nothing was measured */
     double cpu_s;                            /* CPU of the loop threads in their windows */
-    double cpu_max_thread; /* the busiest thread's CPU over its window (1.0 = one core) */
-    int conns_connected;   /* connections that connected during the ramp */
-    int conns_failed;      /* connections given up on (also in errors.connect) */
-    int conns_open_peak;   /* most connections open at once (sum of the threads' peaks) */
-    int conns_open_end;    /* connections open when the window closed */
-    double ramp_s;         /* time until every connection had connected or failed */
+    double cpu_max_thread;      /* the busiest thread's CPU over its window (1.0 = one core) */
+    int conns_connected;        /* connections that connected during the ramp */
+    int conns_failed;           /* connections given up on (also in errors.connect) */
+    int conns_open_peak;        /* most connections open at once (sum of the threads' peaks) */
+    int conns_open_end;         /* connections open when the window closed */
+    double ramp_s;              /* time until every connection had connected or failed */
+    uint64_t stop[LOAD_STOP_N]; /* a stop watch: how the connections ended */
+    uint64_t stop_open;         /* and those still open when it stopped */
     char first_error[LOAD_ERR_N][128]; /* first error of each kind, "" if none */
 };
 
@@ -121,6 +141,12 @@ int load_step_begin(struct load *l, double rate, double settle_s, double length_
 /* Closes the step and merges its window into *out (histograms allocated). The connections keep
  * the step's pace until the next step or load_stop. 0 ok; -1 as load_measured. */
 int load_step_end(struct load *l, struct load_result *out);
+
+/* A stop watch begins: the connections (open since the ramp, parked) send o->slow_request on
+ * the first o->slow_conns of them and then only watch: no more requests, no reconnects, no
+ * timeouts; each connection's end is counted (load_stop_kind). Returns once every thread has
+ * sent its slow requests. 0 ok; -1 a thread did not answer. */
+int load_stop_watch(struct load *l);
 
 /* true once every thread has measured its share of o->requests (always false without). */
 bool load_quota_done(struct load *l);

@@ -21,6 +21,24 @@ const char *load_err_name(int kind)
     return kind >= 0 && kind < LOAD_ERR_N ? ERR_NAMES[kind] : "?";
 }
 
+static const char *STOP_NAMES[LOAD_STOP_N] = {"answered", "answered_not_200", "cut", "idle_fin",
+                                              "idle_rst"};
+
+const char *load_stop_name(int kind)
+{
+    return kind >= 0 && kind < LOAD_STOP_N ? STOP_NAMES[kind] : "?";
+}
+
+void ld_stop_end(struct conn *c, int kind)
+{
+    if (!c->stop_end) {
+        c->stop_end = (uint8_t)(1 + kind);
+        c->t->stop[kind]++;
+    }
+    ld_conn_close(c);
+    c->state = CS_RETIRED;
+}
+
 static double thread_cpu_s(void)
 {
     struct timespec ts;
@@ -29,7 +47,6 @@ static double thread_cpu_s(void)
 }
 
 static void conn_connect(struct conn *c, uint64_t now);
-static void conn_send(struct conn *c, uint64_t now);
 
 /* The request in flight is done (answered or failed): its connection's next open-loop slot, or
  * the one a new step gave it. false in the closed loop (the caller sets next_ns). */
@@ -218,7 +235,7 @@ void ld_conn_next(struct conn *c, uint64_t now)
         c->in_ready = true;
         t->ready[t->nready++] = c;
     } else if (!c->in_ready) {
-        conn_send(c, now);
+        ld_conn_send(c, now);
     }
 }
 
@@ -242,7 +259,7 @@ static void conn_connected(struct conn *c, uint64_t now)
         /* the first request goes at once: its answer confirms the connection (a handshake
            can complete on our side while the server's accept queue drops it) */
         c->intended_ns = now;
-        conn_send(c, now);
+        ld_conn_send(c, now);
         return;
     }
     ld_conn_next(c, now);
@@ -297,6 +314,10 @@ static void conn_reopen(struct conn *c, uint64_t now)
 static void conn_fail(struct conn *c, int kind, int err, const char *why, uint64_t now)
 {
     struct lthread *t = c->t;
+    if (t->watching) {
+        ld_stop_end(c, c->state == CS_WAITING ? LOAD_STOP_CUT : LOAD_STOP_IDLE_RST);
+        return;
+    }
     if (!c->confirmed) {
         /* no first answer yet: the connection is not really open (a handshake the server's
            full accept queue dropped looks like this), so it retries as a connect does and
@@ -315,9 +336,10 @@ static void conn_fail(struct conn *c, int kind, int err, const char *why, uint64
 static void conn_write(struct conn *c)
 {
     const struct load_opts *o = &c->t->l->o;
-    while (c->woff < o->request_len) {
-        ssize_t n =
-            send(c->fd, o->request + c->woff, (size_t)(o->request_len - c->woff), MSG_NOSIGNAL);
+    const char *req = c->slow ? o->slow_request : o->request;
+    int len = c->slow ? o->slow_request_len : o->request_len;
+    while (c->woff < len) {
+        ssize_t n = send(c->fd, req + c->woff, (size_t)(len - c->woff), MSG_NOSIGNAL);
         if (n >= 0) {
             c->woff += (int)n;
             continue;
@@ -334,7 +356,7 @@ static void conn_write(struct conn *c)
     io_events(c, EV_READ);
 }
 
-static void conn_send(struct conn *c, uint64_t now)
+void ld_conn_send(struct conn *c, uint64_t now)
 {
     c->state = CS_WAITING;
     c->state_ns = now;
@@ -352,6 +374,10 @@ static void conn_answered(struct conn *c)
     uint64_t now = clock_now_ns();
     c->state = CS_IDLE;
     t->all_responses++;
+    if (t->watching) { /* its end, whatever comes after (a FIN: the answer said close) */
+        ld_stop_end(c, c->http.status == 200 ? LOAD_STOP_ANSWERED : LOAD_STOP_ANSWERED_ERR);
+        return;
+    }
     struct acc *a = acc_of(c);
     if (a) {
         char why[96];
@@ -388,6 +414,10 @@ static void conn_answered(struct conn *c)
 static void conn_eof(struct conn *c)
 {
     uint64_t now = clock_now_ns();
+    if (c->t->watching && c->state != CS_WAITING) {
+        ld_stop_end(c, LOAD_STOP_IDLE_FIN);
+        return;
+    }
     if (c->state != CS_WAITING) {
         conn_reopen(c, now);
         return;
@@ -488,7 +518,7 @@ void ld_on_timerfd(struct ev_loop *loop, ev_io *w, int revents)
         if (c->state == CS_WAIT_CONNECT)
             conn_connect(c, now);
         else if (c->state == CS_IDLE)
-            conn_send(c, now);
+            ld_conn_send(c, now);
     }
 }
 
@@ -508,7 +538,7 @@ void ld_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
             /* a connection closed meanwhile has in_ready cleared: its entry is stale */
             if (c->in_ready && c->state == CS_IDLE) {
                 c->in_ready = false;
-                conn_send(c, now);
+                ld_conn_send(c, now);
             }
         }
     }
@@ -536,7 +566,7 @@ void ld_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     uint64_t limit = (uint64_t)o->timeout_ms * 1000000ULL;
     uint64_t climit = (uint64_t)o->connect_timeout_ms * 1000000ULL;
     char why[64];
-    for (int i = 0; i < t->nconns; i++) {
+    for (int i = 0; i < t->nconns && !t->watching; i++) {
         struct conn *c = &t->conns[i];
         if (c->state == CS_CONNECTING && now - c->state_ns > climit) {
             connect_failed(c, ETIMEDOUT, "connect", now);

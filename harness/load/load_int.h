@@ -63,6 +63,8 @@ struct conn {
     uint64_t next_ns;     /* closed loop with think time: earliest next send */
     uint64_t restart_ns;  /* a new step's slot for the request after the one in flight */
     bool resched;         /* restart_ns replaces the schedule once the request in flight ends */
+    bool slow;            /* a stop watch's slow request is its request */
+    uint8_t stop_end;     /* a stop watch: 1 + its load_stop_kind once it ended; 0 not yet */
 };
 
 /* The figures of one measured window of one thread. */
@@ -104,6 +106,8 @@ struct lthread {
     int ramp_head, ramp_tail;
     uint64_t ramp_done_ns;
     bool traffic, measuring, frozen, quota_reached;
+    bool watching; /* a stop watch: only how connections end counts */
+    uint64_t stop[LOAD_STOP_N], stop_open;
     uint64_t quota, measured;
     struct acc win;  /* the measured window (begin_measure .. end_measure) */
     struct acc step; /* the open-loop step of a capacity curve, after the window */
@@ -129,7 +133,12 @@ struct load {
     _Atomic int step_open;     /* 1: a step runs at step_rate; 0: none */
     _Atomic double step_rate;  /* this process's share, requests/s */
     _Atomic uint64_t step_settle_ns, step_length_ns;
+    _Atomic int watch; /* 1: a stop watch (load_stop_watch) */
 };
+
+/* A stop watch: connection c ended as kind (its first end counts); its fd is closed, and it
+ * is never reopened. */
+void ld_stop_end(struct conn *c, int kind);
 
 /* Opens window a at now; closes it (counting the connections still failing to reconnect as
  * connect errors), and stops counting there if it was t->cur. */
@@ -138,6 +147,9 @@ void ld_acc_close(struct lthread *t, struct acc *a, uint64_t now);
 
 /* Ends the measured window of t (once). */
 void ld_freeze(struct lthread *t, uint64_t now);
+
+/* Sends the connection's request now (its slow one in a stop watch). */
+void ld_conn_send(struct conn *c, uint64_t now);
 
 /* Decides a connection's next send: at once, at its open-loop slot, or after the think time. */
 void ld_conn_next(struct conn *c, uint64_t now);

@@ -21,6 +21,7 @@ enum {
     WIRE_WINDOW = 'P',   /* send the measured window (a WIRE_RESULT) */
     WIRE_STEP = 'B',     /* three doubles: rate, settle_s, length_s; answered by WIRE_ACK */
     WIRE_STEP_END = 'F', /* close the step and send it (a WIRE_RESULT) */
+    WIRE_WATCH = 'T',    /* a stop watch begins (load_stop_watch); answered by WIRE_ACK */
     WIRE_STOP = 'S',     /* stop, send the whole run's result (a WIRE_RESULT) and exit */
 };
 /* Process to parent: */

@@ -60,7 +60,9 @@ enum {
     O_DATA_DIR,
     O_DATA_MIB,
     O_DATA_FILE,
-    O_UPSTREAM
+    O_UPSTREAM,
+    O_STOP,
+    O_STOP_INFLIGHT
 };
 
 static const struct option LONGOPTS[] = {
@@ -111,6 +113,8 @@ static const struct option LONGOPTS[] = {
     {"data-size-mib", required_argument, 0, O_DATA_MIB},
     {"data-file", required_argument, 0, O_DATA_FILE},
     {"upstream", required_argument, 0, O_UPSTREAM},
+    {"stop", no_argument, 0, O_STOP},
+    {"stop-inflight", required_argument, 0, O_STOP_INFLIGHT},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -184,6 +188,7 @@ static void set_defaults(enum cli_cmd cmd, struct cli_opts *o)
     o->step_min_requests = CAP_MIN_REQUESTS;
     o->io = IO_TIMER;
     o->file_kib = -1;
+    o->stop_inflight = -1;
     o->data_dir = CLI_DATA_DIR_DEFAULT;
     o->data_size_mib = CLI_DATA_MIB_DEFAULT;
 }
@@ -282,7 +287,14 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
             break;
         case O_RATE: rc = parse_double(name, optarg, 0.001, 1e9, &o->rate, err, errlen); break;
         case O_THINK: rc = parse_double(name, optarg, 0, 3600000, &o->think_ms, err, errlen); break;
-        case O_WAIT: rc = parse_long(name, optarg, 0, 60000000, &o->wait_us, err, errlen); break;
+        case O_WAIT:
+            rc = parse_long(name, optarg, 0, 60000000, &o->wait_us, err, errlen);
+            o->wait_set = true;
+            break;
+        case O_STOP: o->stop = true; break;
+        case O_STOP_INFLIGHT:
+            rc = parse_long(name, optarg, 0, 10000000, &o->stop_inflight, err, errlen);
+            break;
         case O_WORK: rc = parse_long(name, optarg, 0, 10000000, &o->work_us, err, errlen); break;
         case O_BYTES: rc = parse_long(name, optarg, 0, 1 << 20, &o->bytes, err, errlen); break;
         case O_PATH:
@@ -497,6 +509,31 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
                  "drop --rate, --requests and --think-ms");
         return CLI_ERROR;
     }
+    if (cmd == CLI_LOAD && (o->stop || o->stop_inflight >= 0)) {
+        snprintf(err, errlen,
+                 "--stop and --stop-inflight belong to `harness run` (it stops the server it "
+                 "started)");
+        return CLI_ERROR;
+    }
+    if (o->stop_inflight >= 0 && !o->stop) {
+        snprintf(err, errlen, "--stop-inflight shapes a stop scenario: add --stop");
+        return CLI_ERROR;
+    }
+    if (o->stop && (o->capacity || o->rate > 0 || o->requests || o->think_ms > 0)) {
+        snprintf(err, errlen,
+                 "--stop is its own scenario (N connections, M requests in flight, SIGTERM): "
+                 "drop --capacity, --rate, --requests and --think-ms");
+        return CLI_ERROR;
+    }
+    if (o->stop && o->stop_inflight > o->conns) {
+        snprintf(err, errlen, "--stop-inflight %ld: more than the %d connections", o->stop_inflight,
+                 o->conns);
+        return CLI_ERROR;
+    }
+    if (o->stop && !o->wait_set)
+        o->wait_us = 1000000; /* a request in flight for a second: long past any signal */
+    if (o->stop && o->stop_inflight < 0)
+        o->stop_inflight = o->conns / 10 > 0 ? o->conns / 10 : 1;
     if (o->capacity && !duration_given)
         o->duration_s = 2; /* the closed-loop phase only has to find the point's throughput */
     if (o->requests && duration_given) {

@@ -55,6 +55,10 @@ struct cli_opts {
     double step_min_s;
     long step_min_requests;
     double slo_ms; /* 0: the default rule (capacity.h) */
+    /* run --stop: the stop scenario instead of a load */
+    bool stop;
+    long stop_inflight; /* connections with a request in flight at the SIGTERM; -1: N / 10 */
+    bool wait_set;      /* --wait-us given (a stop scenario's default is 1 s) */
     /* run --io file: the data file; run --io net: the backend */
     const char *data_dir; /* default "results/data" */
     long data_size_mib;   /* default 1024 */

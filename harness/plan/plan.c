@@ -126,6 +126,7 @@ static void plan_load(const struct cli_opts *o, const struct run_record *r, stru
     lo->connect_timeout_ms = o->connect_timeout_ms;
     lo->requests = o->requests;
     lo->expect_bytes = o->body_check ? o->bytes : -1;
+    lo->slow_conns = o->stop ? (int)o->stop_inflight : 0;
     CPU_ZERO(&lo->cpus);
     for (int i = 0; i < r->place.client.n; i++)
         CPU_SET(r->place.client.cpu[i], &lo->cpus);
@@ -227,8 +228,14 @@ int plan_target(struct run_plan *p, struct run_record *r, const struct sockaddr_
         : o->io == IO_FILE ? (long)FILE_KIB_DEFAULT
                            : -1,
     };
+    if (o->stop) {
+        /* the ramp's first requests confirm each connection at once; the slow ones wait */
+        lo->slow_request_len =
+            chttp_format_request_q(lo->slow_request, sizeof lo->slow_request, host, o->path, &q);
+        q.wait_us = q.work_us = 0;
+    }
     lo->request_len = chttp_format_request_q(lo->request, sizeof lo->request, host, o->path, &q);
-    if (lo->request_len < 0) {
+    if (lo->request_len < 0 || lo->slow_request_len < 0) {
         snprintf(err, errlen, "the request for --path '%s' does not fit in %zu bytes", o->path,
                  sizeof lo->request);
         return -1;

@@ -24,6 +24,8 @@ void result_init(struct run_record *r, const struct cli_opts *o)
     s->ctx_voluntary = s->ctx_involuntary = s->ctx_perf = -1;
     s->cpu_user_s = s->cpu_sys_s = s->window_s = s->ctx_window_s = -1;
     s->maxrss_kib = s->nvcsw = s->nivcsw = -1;
+    s->stop_s = -1;
+    r->stop.signal_to_exit_s = r->stop.cpu_s = -1;
     r->bk.cpu_s = r->bk.window_s = -1;
     r->bk.workers = -1;
     r->data.size_mib = -1;
@@ -324,6 +326,10 @@ static json_t *server_json(const struct run_record *r)
                         s->ctx_perf_note[0] ? json_string(s->ctx_perf_note) : json_null());
     json_object_set_new(j, "exit", s->exit_desc[0] ? json_string(s->exit_desc) : json_null());
     json_object_set_new(j, "killed", json_boolean(s->killed));
+    json_object_set_new(j, "stop_s", jreal(s->stop_s, s->stop_s >= 0));
+    json_object_set_new(j, "stop_clean",
+                        json_boolean(s->stop_s >= 0 && !s->killed &&
+                                     strcmp(s->exit_desc, "exited with status 0") == 0));
     /* the servers print one JSON line of counters on stderr when they stop */
     json_t *counters = result_counters(s->stderr_text);
     if (s->stderr_text) {
@@ -456,6 +462,7 @@ json_t *result_json(const struct run_record *r)
     json_object_set_new(doc, "backend", backend_json(r));
     json_object_set_new(doc, "derived", derived_json(r));
     json_object_set_new(doc, "capacity", cap_json(&r->cap));
+    json_object_set_new(doc, "stop", result_stop_json(r));
     json_object_set_new(doc, "samples", samples_json(r));
     return doc;
 }

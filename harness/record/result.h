@@ -41,7 +41,8 @@ struct server_result {
     bool lifetime_ok; /* wait4 reaped it */
     long maxrss_kib, nvcsw, nivcsw;
     char exit_desc[128];
-    bool killed;
+    bool killed;        /* it did not exit within the wait after SIGTERM: SIGKILL */
+    double stop_s;      /* SIGTERM to reaped, at the end of the run; < 0: not stopped by us */
     char *stderr_text;  /* what it printed on stderr (its counters line last); owned */
     char command[1024]; /* how it was started */
 };
@@ -68,6 +69,19 @@ struct data_result {
     long size_mib; /* -1: an explicit --data-file */
     int reused;    /* 1 reused, 0 written by this run, -1 an explicit --data-file */
     double write_s;
+};
+
+/* run --stop: how the server stopped (the connections' ends are in load.stop). */
+struct stop_result {
+    bool on;
+    int inflight, idle;      /* connections with a request in flight at the signal, and idle */
+    double settle_s;         /* from the slow requests sent to the signal */
+    double signal_to_exit_s; /* SIGTERM to the server reaped; < 0: never */
+    bool killed;             /* still there past its grace and STOP_SPARE_S: SIGKILL */
+    long grace_ms;           /* the server's --grace-ms as passed; -1 its own default */
+    double cpu_s;            /* the server's CPU from the signal to its exit; < 0 unknown */
+    long connects_tried, connects_refused, connects_accepted, connects_other;
+    char connect_other_error[64]; /* the first `other`'s errno text */
 };
 
 /* The figures the saturated flag was decided on. */
@@ -107,6 +121,7 @@ struct run_record {
     struct inflight dev; /* io=file in run: reads in flight at the data file's device */
     bool dev_on;
     struct capacity cap; /* --capacity; cap.on false otherwise */
+    struct stop_result stop;
     struct sample *samples;
     int nsamples, samples_cap;
 };
@@ -123,6 +138,9 @@ void result_fail(struct run_record *r, const char *fmt, ...) __attribute__((form
 /* The JSON document: schema, impl, status, failure, params, env, client, server, derived,
  * samples (and a few more keys). Caller owns it; NULL only if jansson cannot allocate. */
 json_t *result_json(const struct run_record *r);
+
+/* The `stop` object of a --stop run; null otherwise. Caller owns it. */
+json_t *result_stop_json(const struct run_record *r);
 
 /* The last line of a server's stderr as a JSON object (its counters), or NULL. Caller owns
  * it. */

@@ -63,10 +63,38 @@ static void capacity_print(FILE *f, const struct capacity *c)
         fprintf(f, "Capacity at p99 < %g ms: none (%s)\n", c->slo_ms, c->note);
 }
 
+/* A stop scenario: how the server stopped, and how its connections ended. */
+static void stop_print(FILE *f, const struct run_record *r)
+{
+    const struct stop_result *s = &r->stop;
+    const uint64_t *e = r->load.stop;
+    fprintf(f, "%s: stop with %d connections, %d with a request in flight (wait %ld us)\n",
+            r->impl ? r->impl : "?", r->o->conns, s->inflight, r->o->wait_us);
+    if (s->signal_to_exit_s >= 0)
+        fprintf(f, "  SIGTERM to exit: %.3f s%s; server CPU meanwhile %.3f s\n",
+                s->signal_to_exit_s, s->killed ? " (killed past its grace)" : "", s->cpu_s);
+    else
+        fprintf(f, "  the server was not seen to exit\n");
+    if (r->load_done)
+        fprintf(f,
+                "  in flight: %llu answered, %llu answered with another status, %llu cut; idle: "
+                "%llu closed by FIN, %llu by reset, %llu still open\n",
+                (unsigned long long)e[LOAD_STOP_ANSWERED],
+                (unsigned long long)e[LOAD_STOP_ANSWERED_ERR], (unsigned long long)e[LOAD_STOP_CUT],
+                (unsigned long long)e[LOAD_STOP_IDLE_FIN],
+                (unsigned long long)e[LOAD_STOP_IDLE_RST], (unsigned long long)r->load.stop_open);
+    fprintf(f, "  connects after the signal: %ld tried, %ld refused, %ld accepted, %ld other\n",
+            s->connects_tried, s->connects_refused, s->connects_accepted, s->connects_other);
+}
+
 void summary_print(FILE *f, const struct run_record *r)
 {
     const struct cli_opts *o = r->o;
     const struct load_result *l = &r->load;
+    if (r->stop.on) {
+        stop_print(f, r);
+        return;
+    }
     fprintf(f, "%s: %d connections, %d thread%s", r->impl ? r->impl : "load", o->conns, r->threads,
             r->threads == 1 ? "" : "s");
     if (o->procs > 1)

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "load/target.h"
 #include "plan/placement.h"
 #include "plan/plan.h"
@@ -362,28 +363,30 @@ int launch_all(struct run *x)
     return 0;
 }
 
-/* SIGTERM, then what its exit tells: a server that does not exit cleanly fails the run. */
+/* SIGTERM, then what its exit tells: a server that exits badly fails the run; one that does not
+ * exit in time is killed and says so (stop_s, killed), but what it served stands: how a server
+ * stops is a finding of its own, not a failure to serve. */
 static void server_stop(struct run *x)
 {
     struct server_result *s = &x->r->srv;
     struct spawn *sp = x->sp;
     bool was_running = !sp->exited;
+    uint64_t t0 = clock_now_ns();
     spawn_stop(sp, SIGTERM, LAUNCH_STOP_WAIT_MS);
     if (!sp->exited)
         return;
+    if (was_running)
+        s->stop_s = (double)(clock_now_ns() - t0) / 1e9;
     s->killed = sp->killed;
     spawn_describe(sp->status, s->exit_desc, sizeof s->exit_desc);
     s->lifetime_ok = true;
     s->maxrss_kib = sp->ru.ru_maxrss;
     s->nvcsw = sp->ru.ru_nvcsw;
     s->nivcsw = sp->ru.ru_nivcsw;
-    if (!was_running)
+    if (!was_running || sp->killed)
         return;
-    if (sp->killed)
-        result_fail(x->r, "the server did not exit within %d ms of SIGTERM (killed)",
-                    LAUNCH_STOP_WAIT_MS);
-    else if (!(WIFEXITED(sp->status) && WEXITSTATUS(sp->status) == 0) &&
-             !(WIFSIGNALED(sp->status) && WTERMSIG(sp->status) == SIGTERM))
+    if (!(WIFEXITED(sp->status) && WEXITSTATUS(sp->status) == 0) &&
+        !(WIFSIGNALED(sp->status) && WTERMSIG(sp->status) == SIGTERM))
         result_fail(x->r, "the server %s after SIGTERM (expected status 0)", s->exit_desc);
 }
 

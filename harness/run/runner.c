@@ -11,6 +11,7 @@
 #include "run/launch.h"
 #include "run/prepare.h"
 #include "run/run.h"
+#include "run/stop.h"
 #include "run/watch.h"
 #include "run/window.h"
 
@@ -29,9 +30,8 @@ static int start_load(struct run *x)
     return 0;
 }
 
-/* The connections open (all of them, or the run fails), their traffic starts, the warm-up
- * passes. -1 when the run failed. */
-static int ramp_and_warm_up(struct run *x)
+/* The connections open: all of them, or the run fails. -1 then. */
+static int ramp(struct run *x)
 {
     const struct cli_opts *o = x->o;
     int open = 0, failed = 0;
@@ -46,14 +46,17 @@ static int ramp_and_warm_up(struct run *x)
                     o->conns, failed);
         return -1;
     }
-    gen_start_traffic(x->load);
-    return watch_until(x, "warmup", clock_now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME);
+    return 0;
 }
 
-/* The measured window (by --duration or --requests), then a capacity curve's steps. */
+/* The connections' traffic starts, the warm-up passes, the measured window (by --duration or
+ * --requests), then a capacity curve's steps. */
 static void measure(struct run *x)
 {
     const struct cli_opts *o = x->o;
+    gen_start_traffic(x->load);
+    if (watch_until(x, "warmup", clock_now_ns() + (uint64_t)(o->warmup_s * 1e9), UNTIL_TIME) < 0)
+        return;
     window_open(x);
     gen_begin_measure(x->load);
     if (o->requests)
@@ -145,8 +148,12 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
         if (watch_until(&x, "idle", x.t0_ns + (uint64_t)(o->idle_s * 1e9), UNTIL_TIME) == 0)
             window_baseline(&x);
     }
-    if (!r->failed && start_load(&x) == 0 && ramp_and_warm_up(&x) == 0)
-        measure(&x);
+    if (!r->failed && start_load(&x) == 0 && ramp(&x) == 0) {
+        if (o->stop)
+            stop_scenario(&x);
+        else
+            measure(&x);
+    }
     finish(&x);
     watch_signals_restore();
     return r->failed ? 1 : 0;
