@@ -55,6 +55,16 @@ int chttp_format_request_q(char *buf, size_t cap, const char *host_port, const c
             return -1;
         qn += (size_t)w;
     }
+    if (q->state) {
+        char share[32] = "";
+        if (q->share_us >= 0)
+            snprintf(share, sizeof share, "&share_us=%ld", q->share_us);
+        int w = snprintf(qs + qn, sizeof qs - qn, "%sstate=%s%s%s", qn ? "&" : "", q->state, share,
+                         q->key ? "&" CHTTP_KEY_DIGITS "00" : "");
+        if (w < 0 || (size_t)w >= sizeof qs - qn)
+            return -1;
+        qn += (size_t)w;
+    }
     const char *sep = qn == 0 ? "" : strchr(path, '?') ? "&" : "?";
     int n = snprintf(buf, cap, "GET %s%s%s HTTP/1.1\r\nHost: %s\r\n\r\n", path, sep, qs, host_port);
     return n < 0 || (size_t)n >= cap ? -1 : n;
@@ -63,7 +73,7 @@ int chttp_format_request_q(char *buf, size_t cap, const char *host_port, const c
 int chttp_format_request(char *buf, size_t cap, const char *host_port, const char *path,
                          long wait_us, long work_us, long bytes)
 {
-    struct chttp_query q = {wait_us, work_us, bytes, NULL, -1};
+    struct chttp_query q = {wait_us, work_us, bytes, NULL, -1, NULL, 0, false};
     return chttp_format_request_q(buf, cap, host_port, path, &q);
 }
 

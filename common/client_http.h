@@ -39,7 +39,14 @@ struct chttp_query {
     long wait_us, work_us, bytes;
     const char *io; /* "timer", "net", "file" (workload_io_name) */
     long file_kib;
+    const char *state; /* "shared" or "none" (NULL: not sent); with it share_us= and key= */
+    long share_us;     /* < 0: not sent (the server's default) */
+    bool key;          /* key=kNN: NN two digits the sender sets per connection
+                          (CHTTP_KEY_DIGITS finds them) */
 };
+
+/* "key=k" before the two digits of a request's key (chttp_query.key). */
+#define CHTTP_KEY_DIGITS "key=k"
 
 /* chttp_format_request with every key of q, in the order wait_us, work_us, bytes, io,
  * file_kib: "GET /?wait_us=1000&work_us=0&bytes=64&io=file&file_kib=4 HTTP/1.1". Same

@@ -68,8 +68,11 @@ struct load_opts {
     int first_idx;          /* index of this generator's first connection among all processes */
     int ramp_window;        /* most connections opened but not yet answered at once during the
                                ramp, over this process's loops; 0 = 1024 */
-    int slow_conns;         /* a stop watch: this many of this process's connections (its first)
-                               send slow_request; the others stay idle */
+    int key_off;            /* >= 0: the request's two key digits (key=kNN) at this offset,
+                               each connection's own: its index mod keys */
+    int keys;
+    int slow_conns; /* a stop watch: this many of this process's connections (its first)
+                       send slow_request; the others stay idle */
     char slow_request[512];
     int slow_request_len;
     cpu_set_t cpus; /* the generator's CPUs: loop j runs on the (j mod n)-th of them */

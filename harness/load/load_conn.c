@@ -338,6 +338,15 @@ static void conn_write(struct conn *c)
     const struct load_opts *o = &c->t->l->o;
     const char *req = c->slow ? o->slow_request : o->request;
     int len = c->slow ? o->slow_request_len : o->request_len;
+    char keyed[sizeof o->request];
+    if (o->key_off >= 0 && !c->slow) {
+        /* the connection's own key: a copy of the request with its two digits set */
+        int k = c->idx % (o->keys > 0 ? o->keys : 1);
+        memcpy(keyed, req, (size_t)len);
+        keyed[o->key_off] = (char)('0' + k / 10);
+        keyed[o->key_off + 1] = (char)('0' + k % 10);
+        req = keyed;
+    }
     while (c->woff < len) {
         ssize_t n = send(c->fd, req + c->woff, (size_t)(len - c->woff), MSG_NOSIGNAL);
         if (n >= 0) {

@@ -62,7 +62,10 @@ enum {
     O_DATA_FILE,
     O_UPSTREAM,
     O_STOP,
-    O_STOP_INFLIGHT
+    O_STOP_INFLIGHT,
+    O_STATE,
+    O_SHARE_US,
+    O_KEYS
 };
 
 static const struct option LONGOPTS[] = {
@@ -114,6 +117,9 @@ static const struct option LONGOPTS[] = {
     {"data-file", required_argument, 0, O_DATA_FILE},
     {"upstream", required_argument, 0, O_UPSTREAM},
     {"stop", no_argument, 0, O_STOP},
+    {"state", required_argument, 0, O_STATE},
+    {"share-us", required_argument, 0, O_SHARE_US},
+    {"keys", required_argument, 0, O_KEYS},
     {"stop-inflight", required_argument, 0, O_STOP_INFLIGHT},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
@@ -189,6 +195,8 @@ static void set_defaults(enum cli_cmd cmd, struct cli_opts *o)
     o->io = IO_TIMER;
     o->file_kib = -1;
     o->stop_inflight = -1;
+    o->share_us = -1;
+    o->keys = 16;
     o->data_dir = CLI_DATA_DIR_DEFAULT;
     o->data_size_mib = CLI_DATA_MIB_DEFAULT;
 }
@@ -292,6 +300,20 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
             o->wait_set = true;
             break;
         case O_STOP: o->stop = true; break;
+        case O_STATE:
+            if (strcmp(optarg, "shared") != 0 && strcmp(optarg, "none") != 0) {
+                snprintf(err, errlen, "--state '%s': expected shared or none", optarg);
+                rc = -1;
+            }
+            o->state = optarg;
+            break;
+        case O_SHARE_US:
+            rc = parse_long(name, optarg, 0, 1000000, &o->share_us, err, errlen);
+            break;
+        case O_KEYS:
+            rc = parse_long(name, optarg, 1, 100, &v, err, errlen);
+            o->keys = (int)v;
+            break;
         case O_STOP_INFLIGHT:
             rc = parse_long(name, optarg, 0, 10000000, &o->stop_inflight, err, errlen);
             break;
@@ -507,6 +529,10 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
         snprintf(err, errlen,
                  "--capacity sets the pace itself (a closed-loop phase, then open-loop steps): "
                  "drop --rate, --requests and --think-ms");
+        return CLI_ERROR;
+    }
+    if (!o->state && o->share_us >= 0) {
+        snprintf(err, errlen, "--share-us is the CPU of a shared-table update: add --state shared");
         return CLI_ERROR;
     }
     if (cmd == CLI_LOAD && (o->stop || o->stop_inflight >= 0)) {

@@ -55,6 +55,10 @@ struct cli_opts {
     double step_min_s;
     long step_min_requests;
     double slo_ms; /* 0: the default rule (capacity.h) */
+    /* requests that update the server's shared table: state=, share_us=, key= */
+    const char *state; /* "shared" or "none"; NULL: not sent */
+    long share_us;     /* CPU inside the update; -1: the server's default */
+    int keys;          /* distinct keys over the connections (key=k00..), 1..100 */
     /* run --stop: the stop scenario instead of a load */
     bool stop;
     long stop_inflight; /* connections with a request in flight at the SIGTERM; -1: N / 10 */

@@ -116,6 +116,7 @@ static void plan_load(const struct cli_opts *o, const struct run_record *r, stru
 {
     struct load_opts *lo = &p->load;
     memset(lo, 0, sizeof *lo);
+    lo->key_off = -1;
     lo->conns = o->conns;
     lo->threads = r->threads;
     lo->rate = o->rate;
@@ -165,8 +166,14 @@ int plan_make(const struct cli_opts *o, struct run_record *r, struct run_plan *p
     if (!o->target) {
         /* the server names its address once it runs: the request must fit with any */
         char probe[sizeof p->load.request];
-        struct chttp_query q = {o->wait_us, o->work_us, o->bytes, o->io_set ? "timer" : NULL,
-                                o->file_kib >= 0 ? o->file_kib : (long)FILE_KIB_DEFAULT};
+        struct chttp_query q = {o->wait_us,
+                                o->work_us,
+                                o->bytes,
+                                o->io_set ? "timer" : NULL,
+                                o->file_kib >= 0 ? o->file_kib : (long)FILE_KIB_DEFAULT,
+                                o->state,
+                                o->share_us,
+                                o->state != NULL};
         if (chttp_format_request_q(probe, sizeof probe,
                                    "[ffff:ffff:ffff:ffff:ffff:ffff:255."
                                    "255.255.255]:65535",
@@ -227,6 +234,9 @@ int plan_target(struct run_plan *p, struct run_record *r, const struct sockaddr_
         o->file_kib >= 0   ? o->file_kib
         : o->io == IO_FILE ? (long)FILE_KIB_DEFAULT
                            : -1,
+        o->state,
+        o->share_us,
+        o->state != NULL,
     };
     if (o->stop) {
         /* the ramp's first requests confirm each connection at once; the slow ones wait */
@@ -240,6 +250,10 @@ int plan_target(struct run_plan *p, struct run_record *r, const struct sockaddr_
                  sizeof lo->request);
         return -1;
     }
+    /* each connection asks for its own key: the two digits after key=k */
+    const char *key = o->state ? strstr(lo->request, CHTTP_KEY_DIGITS) : NULL;
+    lo->key_off = key ? (int)(key - lo->request + strlen(CHTTP_KEY_DIGITS)) : -1;
+    lo->keys = o->keys;
     int ips = source_ips_for(o, (const struct sockaddr *)ss, err, errlen);
     if (ips < 0)
         return -1;

@@ -15,11 +15,11 @@
 #include "plan/plan.h"
 #include "run/watch.h"
 
-#define STOP_SPARE_S     5.0 /* past the server's grace: then SIGKILL */
-#define STOP_GRACE_MS    5000 /* a server's default grace period (its --grace-ms) */
-#define PROBE_EVERY_NS   10000000ULL /* a new connect every 10 ms after the signal */
-#define SETTLE_MAX_NS    200000000ULL /* the slow requests reach the server before the signal */
-#define ENDS_SETTLE_NS   200000000ULL /* after the exit, the connections see their ends */
+#define STOP_SPARE_S   5.0          /* past the server's grace: then SIGKILL */
+#define STOP_GRACE_MS  5000         /* a server's default grace period (its --grace-ms) */
+#define PROBE_EVERY_NS 10000000ULL  /* a new connect every 10 ms after the signal */
+#define SETTLE_MAX_NS  200000000ULL /* the slow requests reach the server before the signal */
+#define ENDS_SETTLE_NS 200000000ULL /* after the exit, the connections see their ends */
 
 /* One connect to the server, as a new client after the signal would try. */
 static void probe_connect(struct run *x)

@@ -38,24 +38,38 @@ Test(client_http, formats_the_query)
 Test(client_http, formats_the_io_keys)
 {
     char buf[256];
-    struct chttp_query q = {1000, 0, 64, "file", 4};
+    struct chttp_query q = {1000, 0, 64, "file", 4, NULL, 0, false};
     int n = chttp_format_request_q(buf, sizeof buf, "127.0.0.1:80", "/", &q);
     cr_assert_str_eq(buf, "GET /?wait_us=1000&work_us=0&bytes=64&io=file&file_kib=4 "
                           "HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n");
     cr_assert_eq(n, (int)strlen(buf));
-    struct chttp_query net = {-1, -1, -1, "net", -1};
+    struct chttp_query net = {-1, -1, -1, "net", -1, NULL, 0, false};
     chttp_format_request_q(buf, sizeof buf, "h:1", "/x?a=1", &net);
     cr_assert_str_eq(buf, "GET /x?a=1&io=net HTTP/1.1\r\nHost: h:1\r\n\r\n");
-    struct chttp_query kib = {-1, -1, 5, NULL, 1024};
+    struct chttp_query kib = {-1, -1, 5, NULL, 1024, NULL, 0, false};
     chttp_format_request_q(buf, sizeof buf, "h:1", "/", &kib);
     cr_assert_str_eq(buf, "GET /?bytes=5&file_kib=1024 HTTP/1.1\r\nHost: h:1\r\n\r\n");
     /* the old call is the new one without io and file_kib */
     char old[256];
-    struct chttp_query same = {10, 0, 64, NULL, -1};
+    struct chttp_query same = {10, 0, 64, NULL, -1, NULL, 0, false};
     chttp_format_request(old, sizeof old, "h:1", "/", 10, 0, 64);
     chttp_format_request_q(buf, sizeof buf, "h:1", "/", &same);
     cr_assert_str_eq(buf, old);
     cr_assert_eq(chttp_format_request_q(buf, 40, "h:1", "/", &q), -1, "too small");
+}
+
+/* shared state: state=, share_us= and a key whose two digits each connection sets */
+Test(client_http, formats_the_shared_state_keys)
+{
+    char buf[256];
+    struct chttp_query q = {0, -1, 8, NULL, -1, "shared", 3, true};
+    chttp_format_request_q(buf, sizeof buf, "h:1", "/", &q);
+    cr_assert_str_eq(buf, "GET /?wait_us=0&bytes=8&state=shared&share_us=3&key=k00 "
+                          "HTTP/1.1\r\nHost: h:1\r\n\r\n");
+    cr_assert_not_null(strstr(buf, CHTTP_KEY_DIGITS "00"));
+    struct chttp_query none = {-1, -1, -1, NULL, -1, "none", 0, false};
+    chttp_format_request_q(buf, sizeof buf, "h:1", "/", &none);
+    cr_assert_str_eq(buf, "GET /?state=none&share_us=0 HTTP/1.1\r\nHost: h:1\r\n\r\n");
 }
 
 Test(client_http, complete_response_counts_the_body)
