@@ -41,8 +41,8 @@ void conn_watch(struct server *s, struct conn *c, int events)
 }
 
 /* Undoes everything conn_open did, in reverse: watchers, sockets, memory. A task whose file
- * read is in flight is left for the read's completion to free (file_read_done): the pool or
- * the kernel still writes into its buffer. */
+ * read is in flight is left for the read's end to free (file_read.c): the pool or the kernel
+ * still writes into its buffer. */
 static void conn_close(struct server *s, struct conn *c)
 {
     ev_io_stop(s->loop, &c->io);
@@ -426,7 +426,7 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     ev_signal_start(s->loop, &s->sigterm);
     ev_signal_init(&s->sigint, on_signal, SIGINT);
     ev_signal_start(s->loop, &s->sigint);
-    if (s->df && file_io_init(s, err, sizeof err) < 0) {
+    if (s->df && file_read_init(s, err, sizeof err) < 0) {
         fprintf(stderr, "async_server: --file-io %s: %s\n", server_opts_file_io_name(o->file_io),
                 err);
         rc = 2;
@@ -439,7 +439,7 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     while (s->conns)
         conn_close(s, s->conns);
     if (s->df)
-        file_io_destroy(s); /* after the closes: it frees the tasks whose reads were in flight */
+        file_read_destroy(s); /* after the closes: it frees the tasks whose reads were in flight */
 stop:
     buffers_destroy(s);
     ev_io_stop(s->loop, &s->accept_io);

@@ -1,7 +1,8 @@
 /* task.h: the async server's task (struct conn) and its loop's state, shared by the modules
- * of the server: server.c (the task's life, timer waits), backend.c (io=net), file_read.c
- * (io=file) with file_pool.c and file_uring.c. Everything runs on the loop's thread, except
- * the file pool's threads, which touch only the file_job they were handed. */
+ * of the server: server.c (the task's life, timer waits), buffers.c (where its bytes live),
+ * backend.c (io=net) and file_read.c (io=file, read by one of file_io.h's modes). Everything
+ * runs on the loop's thread, except the file pool's threads, which touch only the file_job
+ * they were handed. */
 #ifndef TVT_TASK_H
 #define TVT_TASK_H
 
@@ -13,6 +14,7 @@
 #include "client_http.h"
 #include "counters.h"
 #include "datafile.h"
+#include "file_io.h"
 #include "framing.h"
 #include "response.h"
 #include "server_opts.h"
@@ -24,25 +26,6 @@ enum conn_state {
     CONN_READING, /* waiting for (the rest of) a request */
     CONN_WAITING, /* the request's wait: a timer, the backend or a file read */
     CONN_WRITING, /* an answer did not fit the socket buffer */
-};
-
-/* One io=file read of a task. --buffers conn: the task's own (in its conn_bufs), its buffer
-   allocated at the task's first io=file request, grown to its largest read (file_kib) and kept
-   until the task ends; never one allocation per request. --buffers lean: a read in the loop
-   (--file-io loop) uses the loop's job and buffer; a read handed to the pool or the ring gets
-   a job and a buffer of its own, freed once the read is answered. A task has at most one
-   read in flight. */
-struct file_job {
-    struct file_job *next; /* the pool's queues */
-    struct conn *conn;     /* the task it reads for */
-    char *buf;             /* DATAFILE_ALIGN-aligned */
-    size_t cap;            /* bytes buf holds */
-    uint64_t off;
-    uint32_t len;
-    ssize_t res; /* bytes read, or -1 with err */
-    int err;
-    int inflight; /* handed to the pool or the ring: the task must outlive the read */
-    int orphan;   /* the task closed meanwhile: free it once the read completes */
 };
 
 /* io=net: one exchange with the backend, from sending the request to its whole answer. */
@@ -80,16 +63,19 @@ struct conn {
     struct backend_xchg *ux; /* conn: the task's own; lean: while an io=net request needs it */
     char *out;               /* lean: the unwritten part of a blocked answer's head */
     struct conn_bufs *bufs;  /* conn: right after this struct; lean: NULL */
+    /* io=file: a task's read (file_io.h), its conn the task, at most one in flight.
+       --buffers conn: the task's own (in its conn_bufs), its buffer allocated at the task's
+       first io=file request, grown to its largest read (file_kib) and kept until the task
+       ends; never one allocation per request. --buffers lean: a read in the loop (--file-io
+       loop) uses the loop's job and buffer; a read handed to the pool or the ring gets a job
+       and a buffer of its own, freed once the read is answered. */
     /* io=net: the task's own keep-alive backend connection, opened at its first io=net
        request, kept across requests, closed after a failure (backend.c). */
     ev_io up_io;
     int up_fd;            /* -1: not connected */
     int up_connecting;    /* a non-blocking connect is in progress */
-    struct file_job *job; /* io=file: conn: the task's own; lean: NULL but while reading */
+    struct file_job *job; /* conn: the task's own; lean: NULL but while reading */
 };
-
-struct file_pool;
-struct file_uring;
 
 struct server {
     struct ev_loop *loop;
@@ -105,8 +91,7 @@ struct server {
     const struct upstream_addr *up; /* io=net; NULL without --upstream */
     const struct datafile *df;      /* io=file; NULL without --data-file */
     struct datafile_rng rng;        /* this loop's read offsets */
-    struct file_pool *pool;         /* --file-io pool */
-    struct file_uring *uring;       /* --file-io uring */
+    struct file_reader reader;      /* io=file: the --file-io mode */
     /* --buffers lean: the loop's buffers, lent to one task at a time while it runs; a task
        that must keep bytes past its callback copies them out (buffers.c). */
     int lean;
@@ -193,27 +178,13 @@ void backend_timeout(struct server *s, struct conn *c);
 void backend_close(struct server *s, struct conn *c);
 
 /* file_read.c */
-/* Starts the loop's --file-io mode; 0 ok, -1 with a message in err. */
-int file_io_init(struct server *s, char *err, size_t errlen);
-/* Completes every read in flight (freeing orphaned tasks) and stops the mode. */
-void file_io_destroy(struct server *s);
-/* Starts c's io=file read: in the loop, it is read and answered at once; handed to the pool
-   or the ring, the unparsed input is kept and file_read_done answers later. Returns as
-   conn_answer, 0 also when the read is in flight. */
+/* Starts the loop's --file-io mode for the data file; 0 ok, -1 with a message in err. */
+int file_read_init(struct server *s, char *err, size_t errlen);
+/* Ends every read in flight (freeing the tasks closed meanwhile) and stops the mode. */
+void file_read_destroy(struct server *s);
+/* Starts c's io=file read: read at once (the loop's mode, or it could not start), it is
+   answered at once; queued, the unparsed input is kept and the read's end answers later.
+   Returns as conn_answer, 0 also when the read is queued. */
 int file_read_start(struct server *s, struct conn *c);
-/* A pool or ring read of job completed (job->res, job->err set): answers its task and
-   serves what follows, or frees an orphan. */
-void file_read_done(struct server *s, struct file_job *job);
-
-/* file_pool.c: FILE_IO_POOL. */
-int file_pool_start(struct server *s, char *err, size_t errlen);
-void file_pool_submit(struct server *s, struct file_job *job);
-void file_pool_stop(struct server *s);
-
-/* file_uring.c: FILE_IO_URING. */
-int file_uring_start(struct server *s, char *err, size_t errlen);
-/* 0 queued (submitted before the loop next sleeps); -1 the ring is full (errno EBUSY). */
-int file_uring_submit(struct server *s, struct file_job *job);
-void file_uring_stop(struct server *s);
 
 #endif
