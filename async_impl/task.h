@@ -1,8 +1,9 @@
 /* task.h: the async server's task (struct conn) and its loop's state, shared by the modules
- * of the server: server.c (the task's life, timer waits), buffers.c (where its bytes live),
- * backend.c (io=net) and file_read.c (io=file, read by one of file_io.h's modes). Everything
- * runs on the loop's thread, except the file pool's threads, which touch only the file_job
- * they were handed. */
+ * of the server: server.c (the loop: accept, signals, start and stop), conn.c (the task's
+ * life, its requests and answers, timer waits), buffers.c (where its bytes live), backend.c
+ * (io=net) and file_read.c (io=file, read by one of file_io.h's modes). Everything runs on the
+ * loop's thread, except the file pool's threads, which touch only the file_job they were
+ * handed. */
 #ifndef TVT_TASK_H
 #define TVT_TASK_H
 
@@ -103,7 +104,13 @@ struct server {
     struct spares file_spares;    /* blocks of reads handed to the pool or the ring */
 };
 
-/* server.c */
+/* conn.c: a task's life, its requests and answers. */
+/* Takes an accepted socket (non-blocking): a new task, reading. Without the memory for one,
+   a best-effort 503 and a close. */
+void conn_open(struct server *s, int fd);
+/* Undoes everything conn_open did, in reverse: watchers, sockets, memory. A task whose file
+   read is in flight stays, an orphan, until the read is over. */
+void conn_close(struct server *s, struct conn *c);
 /* Answers c's request 200 (after burning work_us) and starts writing. 1 written, 0 the
    rest waits for writability, -1 the connection was closed. */
 int conn_answer(struct server *s, struct conn *c);
