@@ -22,7 +22,7 @@
 
 /* Makes the io watcher wait for exactly `events` (0 = stopped). libev only
  * touches epoll when the set really changes. */
-void conn_watch(struct server *s, struct conn *c, int events)
+static void conn_watch(struct server *s, struct conn *c, int events)
 {
     if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
         return;
@@ -58,7 +58,8 @@ void conn_close(struct server *s, struct conn *c)
     }
 }
 
-void conn_out_of_memory(struct server *s, struct conn *c)
+/* No memory for what c must keep: counted (oom) and c closed. */
+static void conn_out_of_memory(struct server *s, struct conn *c)
 {
     counters_add(s->ctr, CTR_OOM, 1);
     conn_close(s, c);
@@ -127,8 +128,8 @@ static int conn_flush(struct server *s, struct conn *c)
     return 1;
 }
 
-/* Formats the answer to c->req (after its wait) and starts writing it. */
-int conn_answer(struct server *s, struct conn *c)
+/* Answers c's request 200 (after burning work_us) and starts writing. Returns as conn_flush. */
+static int conn_answer(struct server *s, struct conn *c)
 {
     const struct workload *w = &c->req.work;
     char *head = conn_head_buffer(s, c);
@@ -146,6 +147,8 @@ int conn_answer(struct server *s, struct conn *c)
     return conn_flush(s, c);
 }
 
+/* Answers `status` with why as the body, counted by status; a close follows the write unless
+   keep_alive. Returns as conn_flush. */
 static int answer_status(struct server *s, struct conn *c, int status, const char *why,
                          int keep_alive)
 {
@@ -160,20 +163,91 @@ static int answer_status(struct server *s, struct conn *c, int status, const cha
     return conn_flush(s, c);
 }
 
-int conn_answer_failed(struct server *s, struct conn *c, int status, const char *why)
+/* Answers c's request by its wait's outcome: 200, or `status` (500, 502) with why as the body,
+   keeping the connection unless the client asked to close; counted by status. Returns as
+   conn_flush. */
+static int conn_answer_outcome(struct server *s, struct conn *c, int status, const char *why)
 {
+    if (status == 200)
+        return conn_answer(s, c);
     return answer_status(s, c, status, why, c->req.keep_alive);
 }
 
-/* Bad input: the answer, then a close. */
-static void conn_answer_error(struct server *s, struct conn *c, int status, const char *why)
+/* Bad input: the answer, then a close. Returns as conn_flush (never 1). */
+static int conn_answer_error(struct server *s, struct conn *c, int status, const char *why)
 {
-    answer_status(s, c, status, why, 0);
+    return answer_status(s, c, status, why, 0);
+}
+
+/* Control goes back to the loop while c's request waits: the client is not read meanwhile,
+   and the pipelined bytes behind the request wait with it (lean copies them out of the loop's
+   buffer). 0, or -1 when c was closed for want of memory to keep them. */
+static int conn_wait(struct server *s, struct conn *c)
+{
+    if (conn_keep_input(c) < 0) {
+        conn_out_of_memory(s, c);
+        return -1;
+    }
+    c->state = CONN_WAITING;
+    conn_watch(s, c, 0);
+    return 0;
+}
+
+/* io=timer with wait_us > 0: on_wait_done answers. 0, or -1 when c was closed. */
+static int conn_wait_timer(struct server *s, struct conn *c)
+{
+    if (conn_wait(s, c) < 0)
+        return -1;
+    ev_now_update(s->loop); /* the wait counts from now, not the loop's start */
+    wait_clock_add(&s->clock, c->req.work.wait_us);
+    ev_timer_set(&c->wait, c->req.work.wait_us * 1e-6, 0.);
+    ev_timer_start(s->loop, &c->wait);
+    return 0;
+}
+
+/* io=net: conn_wait_end answers, perhaps at once (c may be closed when this returns 0). 0, or
+   -1 when c was closed. */
+static int conn_wait_backend(struct server *s, struct conn *c)
+{
+    if (conn_wait(s, c) < 0)
+        return -1;
+    if (backend_start(s, c) < 0) {
+        conn_out_of_memory(s, c);
+        return -1;
+    }
+    return 0;
+}
+
+/* io=file: a queued read waits for conn_wait_end, a read over at once is answered now.
+   Returns as conn_flush; 0 also when the read is queued. */
+static int conn_wait_file(struct server *s, struct conn *c)
+{
+    char why[160];
+    int status = file_read_start(s, c, why, sizeof why);
+
+    if (status == 0)
+        return conn_wait(s, c); /* a close now leaves the queued read an orphan */
+    return conn_answer_outcome(s, c, status, why);
+}
+
+/* Starts c's complete request: its wait, or its answer at once. Returns as conn_flush; 0 also
+   when a wait started. */
+static int conn_start(struct server *s, struct conn *c)
+{
+    const struct workload *w = &c->req.work;
+
+    if (w->io == IO_TIMER)
+        return w->wait_us > 0 ? conn_wait_timer(s, c) : conn_answer(s, c);
+    const char *refused = server_opts_io_refusal(&s->opts, w->io);
+    if (refused)
+        return conn_answer_error(s, c, 400, refused);
+    return w->io == IO_NET ? conn_wait_backend(s, c) : conn_wait_file(s, c);
 }
 
 /* Parses buffered input and serves complete requests in order, until input
- * runs out, a wait starts, or a write blocks. */
-void conn_process(struct server *s, struct conn *c)
+ * runs out, a wait starts, or a write blocks. Pipelined bytes stay unparsed until the request
+ * before them is answered. */
+static void conn_process(struct server *s, struct conn *c)
 {
     for (;;) {
         struct framer *f = conn_framer(s, c);
@@ -193,43 +267,15 @@ void conn_process(struct server *s, struct conn *c)
             return;
         }
         conn_request_done(c);
-        /* Pipelined bytes stay unparsed until this request is answered; before a wait
-           hands control back to the loop, lean copies them out of the loop's buffer. */
-        int rc;
-        if (c->req.work.io == IO_TIMER) {
-            if (c->req.work.wait_us > 0) {
-                if (conn_keep_input(c) < 0) {
-                    conn_out_of_memory(s, c);
-                    return;
-                }
-                c->state = CONN_WAITING;
-                conn_watch(s, c, 0);
-                ev_now_update(s->loop); /* the wait counts from now, not the loop's start */
-                wait_clock_add(&s->clock, c->req.work.wait_us);
-                ev_timer_set(&c->wait, c->req.work.wait_us * 1e-6, 0.);
-                ev_timer_start(s->loop, &c->wait);
-                return;
-            }
-            rc = conn_answer(s, c);
-        } else {
-            const char *refused = server_opts_io_refusal(&s->opts, c->req.work.io);
-            if (refused) {
-                conn_answer_error(s, c, 400, refused);
-                return;
-            }
-            if (c->req.work.io == IO_NET) {
-                if (conn_keep_input(c) < 0) {
-                    conn_out_of_memory(s, c);
-                    return;
-                }
-                backend_start(s, c); /* last: it may answer, and close c, at once */
-                return;
-            }
-            rc = file_read_start(s, c);
-        }
-        if (rc <= 0)
+        if (conn_start(s, c) <= 0)
             return;
     }
+}
+
+void conn_wait_end(struct server *s, struct conn *c, int status, const char *why)
+{
+    if (conn_answer_outcome(s, c, status, why) > 0)
+        conn_process(s, c);
 }
 
 static void on_wait_done(struct ev_loop *loop, ev_timer *w, int revents)
@@ -242,8 +288,7 @@ static void on_wait_done(struct ev_loop *loop, ev_timer *w, int revents)
         backend_timeout(s, c);
         return;
     }
-    if (conn_answer(s, c) > 0)
-        conn_process(s, c);
+    conn_wait_end(s, c, 200, NULL);
 }
 
 static void on_readable(struct server *s, struct conn *c)

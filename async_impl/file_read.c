@@ -1,33 +1,31 @@
 /* file_read.c: io=file in the async server: a task's read of file_kib KiB of the data file,
- * handed to the loop's --file-io mode (file_io.h), and the answer it comes to. The offset
- * comes from this loop's PRNG by datafile.h's rule, the same in every mode. */
+ * handed to the loop's --file-io mode (file_io.h), and the answer's status it comes to. The
+ * offset comes from this loop's PRNG by datafile.h's rule, the same in every mode. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "task.h"
 
-/* Answers c's request by the outcome of its read of len bytes at off (res, err; or its
-   failure to start): 200, or 500 naming the error. Returns as conn_answer. */
-static int answer(struct server *s, struct conn *c, ssize_t res, int err, uint64_t off,
-                  uint32_t len)
+/* The status of a read of len bytes at off that ended with res (err): 200, or 500 with why
+   naming the error (counted). */
+static int read_status(struct server *s, ssize_t res, int err, uint64_t off, uint32_t len,
+                       char *why, size_t whylen)
 {
-    char why[160];
-
     if (res == (ssize_t)len)
-        return conn_answer(s, c);
+        return 200;
     counters_add(s->ctr, CTR_FILE_ERRORS, 1);
     if (res < 0)
-        snprintf(why, sizeof why, "reading %u KiB of the data file at offset %llu: %s", len / 1024,
+        snprintf(why, whylen, "reading %u KiB of the data file at offset %llu: %s", len / 1024,
                  (unsigned long long)off, strerror(err));
     else
-        snprintf(why, sizeof why, "reading %u KiB of the data file at offset %llu: got %zd bytes",
+        snprintf(why, whylen, "reading %u KiB of the data file at offset %llu: got %zd bytes",
                  len / 1024, (unsigned long long)off, res);
-    return conn_answer_failed(s, c, 500, why);
+    return 500;
 }
 
-/* Answers c's request once its read is over, after giving the job back. */
-static int file_read_answer(struct server *s, struct conn *c)
+/* c's read is over: its job goes back, its status (as read_status) comes out. */
+static int read_over(struct server *s, struct conn *c, char *why, size_t whylen)
 {
     struct file_job *j = c->job;
     ssize_t res = j->res;
@@ -36,23 +34,24 @@ static int file_read_answer(struct server *s, struct conn *c)
     uint32_t len = j->len;
 
     conn_job_close(s, c);
-    return answer(s, c, res, err, off, len);
+    return read_status(s, res, err, off, len, why, whylen);
 }
 
 /* file_done_fn: a queued read is over. A task closed meanwhile is freed now that nothing
-   writes into its buffer any more; any other is answered and serves what follows. */
+   writes into its buffer any more; any other is handed back to be answered. */
 static void on_read_done(void *data, struct file_job *job)
 {
     struct server *s = data;
     struct conn *c = job->conn;
+    char why[160];
 
     job->inflight = 0;
     if (job->orphan) {
         conn_free(s, c);
         return;
     }
-    if (file_read_answer(s, c) > 0)
-        conn_process(s, c);
+    int status = read_over(s, c, why, sizeof why);
+    s->on_wait_end(s, c, status, why);
 }
 
 int file_read_init(struct server *s, char *err, size_t errlen)
@@ -66,24 +65,19 @@ void file_read_destroy(struct server *s)
     file_io_stop(&s->reader);
 }
 
-int file_read_start(struct server *s, struct conn *c)
+int file_read_start(struct server *s, struct conn *c, char *why, size_t whylen)
 {
     uint32_t len = c->req.work.file_kib * 1024;
     uint64_t off = datafile_offset(&s->rng, s->df->size, len);
     struct file_job *j = conn_job_open(s, c, len);
 
     if (!j)
-        return answer(s, c, -1, ENOMEM, off, len);
+        return read_status(s, -1, ENOMEM, off, len, why, whylen);
     j->len = len;
     j->off = off;
-    if (file_io_submit(&s->reader, j) == FILE_READ_OVER)
-        return file_read_answer(s, c);
-    j->inflight = 1;
-    if (conn_keep_input(c) < 0) { /* the pipelined requests behind it wait with it */
-        conn_out_of_memory(s, c); /* the read is queued: the task stays, an orphan, till its end */
-        return -1;
+    if (file_io_submit(&s->reader, j) == FILE_READ_QUEUED) {
+        j->inflight = 1;
+        return 0;
     }
-    c->state = CONN_WAITING;
-    conn_watch(s, c, 0); /* as during a timer wait: the client is not read meanwhile */
-    return 0;
+    return read_over(s, c, why, whylen);
 }

@@ -84,6 +84,7 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     datafile_rng_seed(&s->rng, datafile_rng_fresh_seed());
     s->ctr = ctr;
     s->listen_fd = listen_fd;
+    s->on_wait_end = conn_wait_end;
     buffers_init(s);
     /* SIGTERM/SIGINT through a signalfd the loop watches, not an asynchronous handler: a
      * stop is one more readable fd, whatever the thread is doing when it comes. */

@@ -78,6 +78,12 @@ struct conn {
     struct file_job *job; /* conn: the task's own; lean: NULL but while reading */
 };
 
+struct server;
+
+/* How a backend or file wait hands its task back, the wait over: c's request is answered,
+   200 or status with why as the body, and what follows is served (conn.c). It may close c. */
+typedef void wait_end_fn(struct server *s, struct conn *c, int status, const char *why);
+
 struct server {
     struct ev_loop *loop;
     struct server_opts opts;
@@ -93,6 +99,7 @@ struct server {
     const struct datafile *df;      /* io=file; NULL without --data-file */
     struct datafile_rng rng;        /* this loop's read offsets */
     struct file_reader reader;      /* io=file: the --file-io mode */
+    wait_end_fn *on_wait_end;       /* backend.c and file_read.c end a wait through it */
     /* --buffers lean: the loop's buffers, lent to one task at a time while it runs; a task
        that must keep bytes past its callback copies them out (buffers.c). */
     int lean;
@@ -111,24 +118,14 @@ void conn_open(struct server *s, int fd);
 /* Undoes everything conn_open did, in reverse: watchers, sockets, memory. A task whose file
    read is in flight stays, an orphan, until the read is over. */
 void conn_close(struct server *s, struct conn *c);
-/* Answers c's request 200 (after burning work_us) and starts writing. 1 written, 0 the
-   rest waits for writability, -1 the connection was closed. */
-int conn_answer(struct server *s, struct conn *c);
-/* Answers c's request `status` (500, 502) with why as the body, keeping the connection
-   unless the client asked to close; counted by status. Returns as conn_answer. */
-int conn_answer_failed(struct server *s, struct conn *c, int status, const char *why);
-/* Serves buffered requests in order until input runs out, a wait starts or a write blocks. */
-void conn_process(struct server *s, struct conn *c);
-/* Makes c's client watcher wait for exactly `events` (0 = stopped). */
-void conn_watch(struct server *s, struct conn *c, int events);
-/* No memory for what c must keep: counted (oom) and c closed. */
-void conn_out_of_memory(struct server *s, struct conn *c);
+/* wait_end_fn: what s->on_wait_end points to. */
+void conn_wait_end(struct server *s, struct conn *c, int status, const char *why);
 
 /* buffers.c: where a task's bytes live, --buffers conn|lean. In conn mode every call below
    uses the task's own buffers and allocates nothing, but for a task's first io=file read. In
    lean mode a task borrows the loop's buffers while its callback runs and copies out only
    what must outlive it; the functions returning int give 0, or -1 when out of memory
-   (nothing changed; the caller closes c with conn_out_of_memory). */
+   (nothing changed; the caller closes c, counted as oom). */
 /* The loop's spares, before the first task; and their release, after the last. */
 void buffers_init(struct server *s);
 void buffers_destroy(struct server *s);
@@ -177,8 +174,11 @@ void conn_job_close(struct server *s, struct conn *c);
 /* backend.c */
 /* Prepares c's backend watcher (no connection yet). */
 void backend_init(struct conn *c);
-/* Sends c's io=net request to the backend; the answer (or a 502) comes later. */
-void backend_start(struct server *s, struct conn *c);
+/* Sends c's io=net request to the backend, the task waiting (CONN_WAITING) already; the
+   answer, or a 502, comes through s->on_wait_end, later or at once (a connect that failed
+   at once): c may be closed when this returns 0. -1: no memory for the exchange, nothing
+   started (the caller closes c). */
+int backend_start(struct server *s, struct conn *c);
 /* The request's ev_timer fired while waiting on the backend: a 502. */
 void backend_timeout(struct server *s, struct conn *c);
 /* Stops watching and closes c's backend connection, if any. */
@@ -189,9 +189,9 @@ void backend_close(struct server *s, struct conn *c);
 int file_read_init(struct server *s, char *err, size_t errlen);
 /* Ends every read in flight (freeing the tasks closed meanwhile) and stops the mode. */
 void file_read_destroy(struct server *s);
-/* Starts c's io=file read: read at once (the loop's mode, or it could not start), it is
-   answered at once; queued, the unparsed input is kept and the read's end answers later.
-   Returns as conn_answer, 0 also when the read is queued. */
-int file_read_start(struct server *s, struct conn *c);
+/* Starts c's io=file read. 0: queued, its end comes through s->on_wait_end (the caller makes
+   c wait); else it is over already (read in the loop, or it could not start): 200, or 500
+   with why set (counted). */
+int file_read_start(struct server *s, struct conn *c, char *why, size_t whylen);
 
 #endif
