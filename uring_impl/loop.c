@@ -6,19 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "counters.h"
 #include "loop.h"
-
-int64_t loop_mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Submits early until the submission ring has n free slots: only when a pass queues more
  * than the ring holds. Every slot handed out before is fully prepared by then. */

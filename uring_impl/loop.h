@@ -122,8 +122,6 @@ void loop_sqe_pair(struct server *s, struct io_uring_sqe **a, struct io_uring_sq
 /* Queues a cancellation of the operation tagged `tag`; its own result comes back as OP_NONE. */
 void loop_cancel(struct server *s, uint64_t tag);
 
-int64_t loop_mono_ns(void);
-
 /* The soft RLIMIT_NOFILE, read at most once per loop pass. */
 rlim_t loop_nofile_limit(struct server *s);
 

@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "counters.h"
 #include "loop.h"
 #include "response.h"
@@ -73,7 +74,7 @@ static void on_accept(struct server *s, const struct io_uring_cqe *cqe)
             s->accept_rearm = 1;
         } else {
             /* its idle timeout counts from its own accept, not from the start of the pass */
-            s->now_ms = loop_mono_ns() / 1000000;
+            s->now_ms = (int64_t)clock_now_ms();
             conn_open(s, cqe->res);
         }
     } else if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOBUFS ||
@@ -150,7 +151,7 @@ static int loop_pass(struct server *s, int64_t max_wait_ms)
 
     if (s->recv == RECV_RING)
         buf_ring_publish(&s->bufs);
-    s->now_ms = loop_mono_ns() / 1000000;
+    s->now_ms = (int64_t)clock_now_ms();
     wait_ms = conn_next_deadline_ms(s);
     if (max_wait_ms >= 0 && (wait_ms < 0 || wait_ms > max_wait_ms))
         wait_ms = max_wait_ms;
@@ -164,7 +165,7 @@ static int loop_pass(struct server *s, int64_t max_wait_ms)
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
         return rc;
     s->pass++;
-    s->now_ms = loop_mono_ns() / 1000000;
+    s->now_ms = (int64_t)clock_now_ms();
     io_uring_for_each_cqe(&s->ring, head, cqe)
     {
         dispatch(s, cqe);
@@ -179,7 +180,7 @@ static int loop_pass(struct server *s, int64_t max_wait_ms)
  * completion is in, so that nothing is freed under the kernel. */
 static void drain(struct server *s)
 {
-    int64_t until = loop_mono_ns() / 1000000 + DRAIN_MS;
+    int64_t until = (int64_t)clock_now_ms() + DRAIN_MS;
 
     conn_close_all(s);
     for (int op = OP_ACCEPT; op <= OP_SIGNAL; op++)
@@ -240,7 +241,7 @@ static int uring_serve(const struct server_opts *o, int listen_fd, struct counte
             return 1;
         }
     }
-    s->now_ms = loop_mono_ns() / 1000000;
+    s->now_ms = (int64_t)clock_now_ms();
     arm_accept(s);
     arm_signal(s);
 
