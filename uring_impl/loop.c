@@ -77,20 +77,20 @@ void loop_park(struct server *s, int fd)
     s->parked[s->nparked++] = fd;
 }
 
-void loop_fd_freed(struct server *s, int fd)
+int loop_fd_freed(struct server *s, int fd)
 {
     if (s->stop || s->nparked == 0)
-        return;
+        return -1;
     s->nofile_pass = 0; /* read the limit afresh */
     if ((rlim_t)fd >= loop_nofile_limit(s))
-        return;
+        return -1;
     int parked = s->parked[0];
     memmove(s->parked, s->parked + 1, --s->nparked * sizeof(*s->parked));
     if (dup3(parked, fd, O_CLOEXEC) == fd) {
         close(parked);
         parked = fd;
     }
-    conn_open(s, parked);
+    return parked;
 }
 
 void loop_close_parked(struct server *s)

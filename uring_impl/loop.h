@@ -131,9 +131,9 @@ rlim_t loop_nofile_limit(struct server *s);
  * it is closed (counted: oom). */
 void loop_park(struct server *s, int fd);
 
-/* A task closed fd: the first parked connection moves (dup3) into it if fd is under the
- * limit, and is served. */
-void loop_fd_freed(struct server *s, int fd);
+/* A task closed fd: when fd is under the limit, the first parked connection moves (dup3) into
+ * it and is returned, for the caller to serve (conn_open); -1 when none is to be served. */
+int loop_fd_freed(struct server *s, int fd);
 
 /* At exit: closes every parked connection (counted as closed) and frees the list. */
 void loop_close_parked(struct server *s);
