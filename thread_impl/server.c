@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +29,7 @@
 #include "registry.h"
 #include "response.h"
 #include "server_opts.h"
+#include "timeout.h"
 #include "workers.h"
 
 #define STACK_KIB_MIN   32         /* the connection's own state takes ~8 KiB; libc the rest */
@@ -67,21 +67,6 @@ struct conn {
     char head[RESPONSE_HEAD_MAX]; /* the answer's head; the backend request while waiting */
     char rbuf[CONN_READ_BUF];
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void set_timeout(int fd, int opt, int64_t ms)
-{
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-
-    setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
-}
 
 /* A blocking sleep of the request's wait, resumed after signals unless the
  * server is stopping (then WAKE_SIGNAL cut it short). */
@@ -128,7 +113,7 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
                                         size_t *rlen)
 {
     const int64_t idle_ms = s->opts.idle_timeout_ms;
-    int64_t deadline = idle_ms ? mono_ms() + idle_ms : 0;
+    int64_t deadline = idle_ms ? timeout_deadline(idle_ms) : 0;
     int narrowed = 0;
     enum framing_result r;
 
@@ -141,13 +126,13 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
         if (narrowed || (deadline && framer_mid_request(&c->framer))) {
             /* Mid-request: the whole request must arrive within the idle
              * timeout, not each byte (a one-byte-a-second client is idle). */
-            int64_t left = deadline - mono_ms();
+            int64_t left = timeout_left(deadline);
             if (left <= 0) {
                 counters_add(s->ctr, CTR_IDLE_TIMEOUTS, 1);
                 counters_add(s->ctr, CTR_ABORTED, 1);
                 return FRAMING_MORE;
             }
-            set_timeout(c->fd, SO_RCVTIMEO, left);
+            timeout_set(c->fd, SO_RCVTIMEO, left);
             narrowed = 1;
         }
         ssize_t n = read(c->fd, c->rbuf, sizeof(c->rbuf));
@@ -167,7 +152,7 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
         return FRAMING_MORE;
     }
     if (narrowed)
-        set_timeout(c->fd, SO_RCVTIMEO, idle_ms);
+        timeout_set(c->fd, SO_RCVTIMEO, idle_ms);
     return r;
 }
 
@@ -311,8 +296,8 @@ static void *conn_main(void *arg)
     framer_init(&c.framer, &s->opts.defaults);
     net_set_nodelay(c.fd);
     if (s->opts.idle_timeout_ms) {
-        set_timeout(c.fd, SO_RCVTIMEO, s->opts.idle_timeout_ms);
-        set_timeout(c.fd, SO_SNDTIMEO, s->opts.idle_timeout_ms);
+        timeout_set(c.fd, SO_RCVTIMEO, s->opts.idle_timeout_ms);
+        timeout_set(c.fd, SO_SNDTIMEO, s->opts.idle_timeout_ms);
     }
     serve(s, &c);
     counters_add(s->ctr, CTR_CLOSED, 1);
@@ -334,7 +319,7 @@ static void refuse(struct server *s, int fd, int err)
     snprintf(why, sizeof(why), "no thread for this connection: pthread_create: %s", strerror(err));
     date_cache_update(&dc, time(NULL));
     len = response_error(buf, 503, why, &dc);
-    set_timeout(fd, SO_SNDTIMEO, 100);
+    timeout_set(fd, SO_SNDTIMEO, 100);
     (void)net_write_all(fd, buf, len);
     close(fd);
     counters_add(s->ctr, CTR_THREAD_CREATE_FAILED, 1);
