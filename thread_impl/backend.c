@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "timeout.h"
 
 #define ANSWER_CHUNK 4096 /* backend answers are read through the stack, never kept */
@@ -104,21 +105,17 @@ enum backend_result backend_exchange(struct backend *b, const struct upstream_ad
             return fail(b, why, whylen, u, UPSTREAM_CONNECT, err, 0, NULL, timeout_ms);
     }
     int fd = atomic_load(&b->fd);
-    size_t len = upstream_format_request(buf, cap, u, wait_us), sent = 0;
-    while (sent < len) {
-        ssize_t n = write(fd, buf + sent, len - sent);
-        if (n < 0 && errno == EINTR) {
-            if (atomic_load(stopping)) {
-                backend_close(b);
-                return BACKEND_STOPPED;
-            }
-            continue;
+    size_t len = upstream_format_request(buf, cap, u, wait_us);
+    if (fdio_write_all(fd, buf, len) < 0) {
+        /* A stop shuts the socket down before its signal interrupts us: the write retried
+           after EINTR fails, and the stop is what ended it. */
+        if (atomic_load(stopping)) {
+            backend_close(b);
+            return BACKEND_STOPPED;
         }
-        if (n < 0)
-            return fail(b, why, whylen, u,
-                        errno == EAGAIN || errno == EWOULDBLOCK ? UPSTREAM_TIMEOUT : UPSTREAM_SEND,
-                        errno, 0, NULL, timeout_ms);
-        sent += (size_t)n;
+        return fail(b, why, whylen, u,
+                    errno == EAGAIN || errno == EWOULDBLOCK ? UPSTREAM_TIMEOUT : UPSTREAM_SEND,
+                    errno, 0, NULL, timeout_ms);
     }
 
     int64_t deadline = timeout_deadline(timeout_ms);

@@ -24,6 +24,7 @@
 #include "backend.h"
 #include "counters.h"
 #include "datafile.h"
+#include "fdio.h"
 #include "framing.h"
 #include "net.h"
 #include "registry.h"
@@ -83,8 +84,10 @@ static void on_wake(int sig)
     (void)sig; /* only there to make clock_nanosleep return EINTR */
 }
 
-/* Writes every iovec, resuming short writes. 0 ok, -1 errno. */
-static int write_all(int fd, struct iovec *iov, int iovcnt)
+/* Writes every iovec (an answer's head and body in one system call), resuming short writes;
+ * the one gathering write of the servers' blocking ones, so it is not in common/fdio.h. 0 ok,
+ * -1 errno. */
+static int writev_all(int fd, struct iovec *iov, int iovcnt)
 {
     while (iovcnt > 0) {
         ssize_t n = writev(fd, iov, iovcnt);
@@ -161,11 +164,11 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
 static int answer_status(struct server *s, struct conn *c, int status, const char *why,
                          int keep_alive)
 {
-    struct iovec iov = {.iov_base = c->head};
+    size_t len;
 
     counters_status(s->ctr, status);
-    iov.iov_len = response_status(c->head, status, why, keep_alive, c->req.http_minor, &c->date);
-    if (write_all(c->fd, &iov, 1) < 0) {
+    len = response_status(c->head, status, why, keep_alive, c->req.http_minor, &c->date);
+    if (fdio_write_all(c->fd, c->head, len) < 0) {
         counters_add(s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS,
                      1);
         return -1;
@@ -263,7 +266,7 @@ static void serve(struct server *s, struct conn *c)
         iov[1].iov_base = (void *)response_body();
         iov[1].iov_len = w->bytes;
         counters_add(s->ctr, CTR_REQUESTS, 1);
-        if (write_all(c->fd, iov, c->req.head_only || w->bytes == 0 ? 1 : 2) < 0) {
+        if (writev_all(c->fd, iov, c->req.head_only || w->bytes == 0 ? 1 : 2) < 0) {
             counters_add(s->ctr,
                          errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
             return;
@@ -320,7 +323,7 @@ static void refuse(struct server *s, int fd, int err)
     date_cache_update(&dc, time(NULL));
     len = response_error(buf, 503, why, &dc);
     timeout_set(fd, SO_SNDTIMEO, 100);
-    (void)net_write_all(fd, buf, len);
+    (void)fdio_write_all(fd, buf, len);
     close(fd);
     counters_add(s->ctr, CTR_THREAD_CREATE_FAILED, 1);
     counters_status(s->ctr, 503);
