@@ -64,17 +64,17 @@ struct conn {
     struct backend_xchg *ux; /* conn: the task's own; lean: while an io=net request needs it */
     char *out;               /* lean: the unwritten part of a blocked answer's head */
     struct conn_bufs *bufs;  /* conn: right after this struct; lean: NULL */
+    /* io=net: the task's own keep-alive backend connection, opened at its first io=net
+       request, kept across requests, closed after a failure (backend.c). */
+    ev_io up_io;
+    int up_fd;         /* -1: not connected */
+    int up_connecting; /* a non-blocking connect is in progress */
     /* io=file: a task's read (file_io.h), its conn the task, at most one in flight.
        --buffers conn: the task's own (in its conn_bufs), its buffer allocated at the task's
        first io=file request, grown to its largest read (file_kib) and kept until the task
        ends; never one allocation per request. --buffers lean: a read in the loop (--file-io
        loop) uses the loop's job and buffer; a read handed to the pool or the ring gets a job
        and a buffer of its own, freed once the read is answered. */
-    /* io=net: the task's own keep-alive backend connection, opened at its first io=net
-       request, kept across requests, closed after a failure (backend.c). */
-    ev_io up_io;
-    int up_fd;            /* -1: not connected */
-    int up_connecting;    /* a non-blocking connect is in progress */
     struct file_job *job; /* conn: the task's own; lean: NULL but while reading */
 };
 
