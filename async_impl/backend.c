@@ -4,7 +4,8 @@
  * that a backend that closes an idle connection is noticed before the next request. The
  * request's ev_timer bounds the whole exchange (--upstream-timeout-ms). Any failure closes
  * the backend connection, answers 502 and keeps the client's; the next io=net request
- * reconnects. The exchange (the request, the answer's parse state) is the task's own with
+ * reconnects. The exchange's end, an answer or a 502, goes back to the task through
+ * s->on_wait_end. The exchange (the request, the answer's parse state) is the task's own with
  * --buffers conn and an allocation while the request waits with --buffers lean; the
  * connection itself (its fd and watcher) lives as long as it stays open, in either mode. */
 #include <errno.h>
@@ -58,8 +59,7 @@ static void backend_fail(struct server *s, struct conn *c, enum upstream_failure
     conn_xchg_close(s, c);
     counters_add(s->ctr, CTR_UPSTREAM_ERRORS, 1);
     upstream_reason(why, sizeof why, s->up, f, err, status, detail, s->opts.upstream_timeout_ms);
-    if (conn_answer_failed(s, c, 502, why) > 0)
-        conn_process(s, c);
+    s->on_wait_end(s, c, 502, why);
 }
 
 /* The whole answer arrived: the client's answer follows. */
@@ -73,8 +73,7 @@ static void backend_done(struct server *s, struct conn *c)
     if (!c->ux->http.keep_alive)
         backend_close(s, c); /* the backend said close: reconnect next time */
     conn_xchg_close(s, c);
-    if (conn_answer(s, c) > 0)
-        conn_process(s, c);
+    s->on_wait_end(s, c, 200, NULL);
 }
 
 /* Writes what is left of the request; then waits for the answer. */
@@ -99,16 +98,13 @@ static void backend_send(struct server *s, struct conn *c)
     backend_watch(s, c, EV_READ);
 }
 
-void backend_start(struct server *s, struct conn *c)
+int backend_start(struct server *s, struct conn *c)
 {
-    c->state = CONN_WAITING;
-    conn_watch(s, c, 0); /* as during a timer wait: the client is not read meanwhile */
     char *req = conn_head_buffer(s, c);
     size_t len = upstream_format_request(req, RESPONSE_HEAD_MAX, s->up, c->req.work.wait_us);
-    if (conn_xchg_open(s, c, req, len) < 0) {
-        conn_out_of_memory(s, c);
-        return;
-    }
+
+    if (conn_xchg_open(s, c, req, len) < 0)
+        return -1;
     chttp_reset(&c->ux->http);
     ev_now_update(s->loop); /* the timeout counts from now */
     ev_timer_set(&c->wait, s->opts.upstream_timeout_ms * 1e-3, 0.);
@@ -118,16 +114,17 @@ void backend_start(struct server *s, struct conn *c)
         int fd = upstream_connect(s->up, &pending);
         if (fd < 0) {
             backend_fail(s, c, UPSTREAM_CONNECT, errno, 0, NULL);
-            return;
+            return 0;
         }
         c->up_fd = fd;
         c->up_connecting = pending;
         if (pending) {
             backend_watch(s, c, EV_WRITE);
-            return;
+            return 0;
         }
     }
     backend_send(s, c);
+    return 0;
 }
 
 void backend_timeout(struct server *s, struct conn *c)

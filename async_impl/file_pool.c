@@ -1,8 +1,8 @@
 /* file_pool.c: --file-io pool: --file-threads threads do the loop's file reads, as libuv's
- * and tokio::fs's blocking pools do. A task hands its read over through a locked queue;
- * a thread preads, puts the job on the done queue and wakes the loop with ev_async_send;
- * the loop drains the whole done queue in one callback (sends coalesce). The threads touch
- * only the jobs they were handed, never the loop or a task's other fields. */
+ * and tokio::fs's blocking pools do. A read is handed over through a locked queue; a thread
+ * preads, puts the job on the done queue and wakes the loop with ev_async_send; the loop
+ * drains the whole done queue in one callback (sends coalesce) and hands each job back. The
+ * threads touch only the jobs they were handed and the reader's fd, never the loop's state. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "container.h"
-#include "task.h"
+#include "file_io.h"
 
 struct job_queue {
     struct file_job *head, *tail;
@@ -26,8 +26,7 @@ struct file_pool {
     pthread_mutex_t done_mu; /* guards done */
     struct job_queue done;
     ev_async wake;
-    struct server *s;
-    int fd; /* the data file */
+    struct file_reader *r; /* the loop, the data file, whom to hand a read back */
     pthread_t *threads;
     uint32_t nthreads;
 };
@@ -72,7 +71,7 @@ static void *pool_main(void *arg)
 
         ssize_t n;
         do
-            n = pread(p->fd, j->buf, j->len, (off_t)j->off);
+            n = pread(p->r->fd, j->buf, j->len, (off_t)j->off);
         while (n < 0 && errno == EINTR);
         j->res = n;
         j->err = n < 0 ? errno : 0;
@@ -80,19 +79,19 @@ static void *pool_main(void *arg)
         pthread_mutex_lock(&p->done_mu);
         queue_push(&p->done, j);
         pthread_mutex_unlock(&p->done_mu);
-        ev_async_send(p->s->loop, &p->wake);
+        ev_async_send(p->r->loop, &p->wake);
     }
 }
 
-/* Completes every job on the done queue. */
+/* Hands every job on the done queue back. */
 static void drain_done(struct file_pool *p)
 {
     pthread_mutex_lock(&p->done_mu);
     struct file_job *j = queue_take_all(&p->done);
     pthread_mutex_unlock(&p->done_mu);
     while (j) {
-        struct file_job *next = j->next; /* file_read_done may free j's task */
-        file_read_done(p->s, j);
+        struct file_job *next = j->next; /* done may free j */
+        p->r->done(p->r->data, j);
         j = next;
     }
 }
@@ -104,22 +103,25 @@ static void on_reads_done(struct ev_loop *loop, ev_async *w, int revents)
     drain_done(container_of(w, struct file_pool, wake));
 }
 
-void file_pool_submit(struct server *s, struct file_job *job)
+static int pool_submit(struct file_reader *r, struct file_job *job)
 {
-    struct file_pool *p = s->pool;
+    struct file_pool *p = r->state;
 
     pthread_mutex_lock(&p->todo_mu);
     queue_push(&p->todo, job);
     pthread_cond_signal(&p->todo_cv);
     pthread_mutex_unlock(&p->todo_mu);
+    return FILE_READ_QUEUED;
 }
 
-int file_pool_start(struct server *s, char *err, size_t errlen)
+static void pool_stop(struct file_reader *r);
+
+static int pool_start(struct file_reader *r, char *err, size_t errlen)
 {
     struct file_pool *p = calloc(1, sizeof *p);
     int rc;
 
-    if (!p || !(p->threads = calloc(s->opts.file_threads, sizeof *p->threads))) {
+    if (!p || !(p->threads = calloc(r->threads, sizeof *p->threads))) {
         free(p);
         snprintf(err, errlen, "out of memory for the file pool");
         return -1;
@@ -127,26 +129,25 @@ int file_pool_start(struct server *s, char *err, size_t errlen)
     pthread_mutex_init(&p->todo_mu, NULL);
     pthread_cond_init(&p->todo_cv, NULL);
     pthread_mutex_init(&p->done_mu, NULL);
-    p->s = s;
-    p->fd = s->df->fd;
+    p->r = r;
     ev_async_init(&p->wake, on_reads_done);
-    ev_async_start(s->loop, &p->wake);
-    s->pool = p;
-    for (; p->nthreads < s->opts.file_threads; p->nthreads++) {
+    ev_async_start(r->loop, &p->wake);
+    r->state = p;
+    for (; p->nthreads < r->threads; p->nthreads++) {
         rc = pthread_create(&p->threads[p->nthreads], NULL, pool_main, p);
         if (rc != 0) {
-            snprintf(err, errlen, "starting file thread %u of %u: %s", p->nthreads + 1,
-                     s->opts.file_threads, strerror(rc));
-            file_pool_stop(s);
+            snprintf(err, errlen, "starting file thread %u of %u: %s", p->nthreads + 1, r->threads,
+                     strerror(rc));
+            pool_stop(r);
             return -1;
         }
     }
     return 0;
 }
 
-void file_pool_stop(struct server *s)
+static void pool_stop(struct file_reader *r)
 {
-    struct file_pool *p = s->pool;
+    struct file_pool *p = r->state;
 
     pthread_mutex_lock(&p->todo_mu);
     p->stopping = 1;
@@ -154,12 +155,18 @@ void file_pool_stop(struct server *s)
     pthread_mutex_unlock(&p->todo_mu);
     for (uint32_t i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
-    drain_done(p); /* every read has completed: free the orphaned tasks */
-    ev_async_stop(s->loop, &p->wake);
+    drain_done(p); /* every read is over: hand the last ones back */
+    ev_async_stop(r->loop, &p->wake);
     pthread_mutex_destroy(&p->todo_mu);
     pthread_cond_destroy(&p->todo_cv);
     pthread_mutex_destroy(&p->done_mu);
     free(p->threads);
     free(p);
-    s->pool = NULL;
+    r->state = NULL;
 }
+
+const struct file_io_ops file_pool_ops = {
+    .start = pool_start,
+    .submit = pool_submit,
+    .stop = pool_stop,
+};

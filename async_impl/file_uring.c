@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "container.h"
-#include "task.h"
+#include "file_io.h"
 
 /* The submission queue bounds one batch; the completion queue must hold every read in
    flight at once, at most one per connection, and a process has at most 20000 fds here
@@ -27,7 +27,7 @@ struct file_uring {
     ev_prepare submit_w;
     unsigned queued;   /* SQEs not yet submitted */
     unsigned inflight; /* submitted or queued, not yet reaped */
-    struct server *s;
+    struct file_reader *r;
 };
 
 /* Reaps every completion the ring holds. */
@@ -41,7 +41,7 @@ static void reap(struct file_uring *u)
         j->err = cqe->res < 0 ? -cqe->res : 0;
         io_uring_cqe_seen(&u->ring, cqe);
         u->inflight--;
-        file_read_done(u->s, j); /* may queue the task's next read */
+        u->r->done(u->r->data, j); /* may queue the next read */
     }
 }
 
@@ -79,9 +79,11 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
     submit(container_of(w, struct file_uring, submit_w));
 }
 
-int file_uring_submit(struct server *s, struct file_job *job)
+/* Queued, to be submitted before the loop next sleeps; over at once (EBUSY) when the ring is
+   full. */
+static int uring_submit(struct file_reader *r, struct file_job *job)
 {
-    struct file_uring *u = s->uring;
+    struct file_uring *u = r->state;
     struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
 
     if (!sqe) { /* this batch filled the queue: send it now */
@@ -89,17 +91,18 @@ int file_uring_submit(struct server *s, struct file_job *job)
         sqe = io_uring_get_sqe(&u->ring);
     }
     if (!sqe || u->inflight >= URING_CQ_ENTRIES) {
-        errno = EBUSY;
-        return -1;
+        job->res = -1;
+        job->err = EBUSY;
+        return FILE_READ_OVER;
     }
-    io_uring_prep_read(sqe, s->df->fd, job->buf, job->len, job->off);
+    io_uring_prep_read(sqe, r->fd, job->buf, job->len, job->off);
     io_uring_sqe_set_data(sqe, job);
     u->queued++;
     u->inflight++;
-    return 0;
+    return FILE_READ_QUEUED;
 }
 
-int file_uring_start(struct server *s, char *err, size_t errlen)
+static int uring_start(struct file_reader *r, char *err, size_t errlen)
 {
     struct file_uring *u = calloc(1, sizeof *u);
     struct io_uring_params params = {.flags = IORING_SETUP_CQSIZE, .cq_entries = URING_CQ_ENTRIES};
@@ -109,7 +112,7 @@ int file_uring_start(struct server *s, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory for io_uring");
         return -1;
     }
-    u->s = s;
+    u->r = r;
     rc = io_uring_queue_init_params(URING_SQ_ENTRIES, &u->ring, &params);
     if (rc < 0) {
         snprintf(err, errlen,
@@ -130,28 +133,33 @@ int file_uring_start(struct server *s, char *err, size_t errlen)
         return -1;
     }
     ev_io_init(&u->efd_w, on_completions, u->efd, EV_READ);
-    ev_io_start(s->loop, &u->efd_w);
+    ev_io_start(r->loop, &u->efd_w);
     ev_prepare_init(&u->submit_w, on_prepare);
-    ev_prepare_start(s->loop, &u->submit_w);
-    s->uring = u;
+    ev_prepare_start(r->loop, &u->submit_w);
+    r->state = u;
     return 0;
 }
 
-void file_uring_stop(struct server *s)
+static void uring_stop(struct file_reader *r)
 {
-    struct file_uring *u = s->uring;
+    struct file_uring *u = r->state;
     struct io_uring_cqe *cqe;
 
-    /* Every task is closed by now: wait for its read (a device read cannot be taken back)
-       and free it. */
+    /* Wait for every read (a device read cannot be taken back) and hand it back. */
     submit(u);
     while (u->inflight > 0 && io_uring_wait_cqe(&u->ring, &cqe) == 0)
         reap(u);
-    ev_io_stop(s->loop, &u->efd_w);
-    ev_prepare_stop(s->loop, &u->submit_w);
+    ev_io_stop(r->loop, &u->efd_w);
+    ev_prepare_stop(r->loop, &u->submit_w);
     io_uring_unregister_eventfd(&u->ring);
     io_uring_queue_exit(&u->ring);
     close(u->efd);
     free(u);
-    s->uring = NULL;
+    r->state = NULL;
 }
+
+const struct file_io_ops file_uring_ops = {
+    .start = uring_start,
+    .submit = uring_submit,
+    .stop = uring_stop,
+};

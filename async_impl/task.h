@@ -1,7 +1,9 @@
 /* task.h: the async server's task (struct conn) and its loop's state, shared by the modules
- * of the server: server.c (the task's life, timer waits), backend.c (io=net), file_read.c
- * (io=file) with file_pool.c and file_uring.c. Everything runs on the loop's thread, except
- * the file pool's threads, which touch only the file_job they were handed. */
+ * of the server: server.c (the loop: accept, signals, start and stop), conn.c (the task's
+ * life, its requests and answers, timer waits), buffers.c (where its bytes live), backend.c
+ * (io=net) and file_read.c (io=file, read by one of file_io.h's modes). Everything runs on the
+ * loop's thread, except the file pool's threads, which touch only the file_job they were
+ * handed. */
 #ifndef TVT_TASK_H
 #define TVT_TASK_H
 
@@ -13,6 +15,7 @@
 #include "client_http.h"
 #include "counters.h"
 #include "datafile.h"
+#include "file_io.h"
 #include "framing.h"
 #include "response.h"
 #include "server_opts.h"
@@ -24,25 +27,6 @@ enum conn_state {
     CONN_READING, /* waiting for (the rest of) a request */
     CONN_WAITING, /* the request's wait: a timer, the backend or a file read */
     CONN_WRITING, /* an answer did not fit the socket buffer */
-};
-
-/* One io=file read of a task. --buffers conn: the task's own (in its conn_bufs), its buffer
-   allocated at the task's first io=file request, grown to its largest read (file_kib) and kept
-   until the task ends; never one allocation per request. --buffers lean: a read in the loop
-   (--file-io loop) uses the loop's job and buffer; a read handed to the pool or the ring gets
-   a job and a buffer of its own, freed once the read is answered. A task has at most one
-   read in flight. */
-struct file_job {
-    struct file_job *next; /* the pool's queues */
-    struct conn *conn;     /* the task it reads for */
-    char *buf;             /* DATAFILE_ALIGN-aligned */
-    size_t cap;            /* bytes buf holds */
-    uint64_t off;
-    uint32_t len;
-    ssize_t res; /* bytes read, or -1 with err */
-    int err;
-    int inflight; /* handed to the pool or the ring: the task must outlive the read */
-    int orphan;   /* the task closed meanwhile: free it once the read completes */
 };
 
 /* io=net: one exchange with the backend, from sending the request to its whole answer. */
@@ -83,13 +67,22 @@ struct conn {
     /* io=net: the task's own keep-alive backend connection, opened at its first io=net
        request, kept across requests, closed after a failure (backend.c). */
     ev_io up_io;
-    int up_fd;            /* -1: not connected */
-    int up_connecting;    /* a non-blocking connect is in progress */
-    struct file_job *job; /* io=file: conn: the task's own; lean: NULL but while reading */
+    int up_fd;         /* -1: not connected */
+    int up_connecting; /* a non-blocking connect is in progress */
+    /* io=file: a task's read (file_io.h), its conn the task, at most one in flight.
+       --buffers conn: the task's own (in its conn_bufs), its buffer allocated at the task's
+       first io=file request, grown to its largest read (file_kib) and kept until the task
+       ends; never one allocation per request. --buffers lean: a read in the loop (--file-io
+       loop) uses the loop's job and buffer; a read handed to the pool or the ring gets a job
+       and a buffer of its own, freed once the read is answered. */
+    struct file_job *job; /* conn: the task's own; lean: NULL but while reading */
 };
 
-struct file_pool;
-struct file_uring;
+struct server;
+
+/* How a backend or file wait hands its task back, the wait over: c's request is answered,
+   200 or status with why as the body, and what follows is served (conn.c). It may close c. */
+typedef void wait_end_fn(struct server *s, struct conn *c, int status, const char *why);
 
 struct server {
     struct ev_loop *loop;
@@ -105,8 +98,8 @@ struct server {
     const struct upstream_addr *up; /* io=net; NULL without --upstream */
     const struct datafile *df;      /* io=file; NULL without --data-file */
     struct datafile_rng rng;        /* this loop's read offsets */
-    struct file_pool *pool;         /* --file-io pool */
-    struct file_uring *uring;       /* --file-io uring */
+    struct file_reader reader;      /* io=file: the --file-io mode */
+    wait_end_fn *on_wait_end;       /* backend.c and file_read.c end a wait through it */
     /* --buffers lean: the loop's buffers, lent to one task at a time while it runs; a task
        that must keep bytes past its callback copies them out (buffers.c). */
     int lean;
@@ -118,25 +111,21 @@ struct server {
     struct spares file_spares;    /* blocks of reads handed to the pool or the ring */
 };
 
-/* server.c */
-/* Answers c's request 200 (after burning work_us) and starts writing. 1 written, 0 the
-   rest waits for writability, -1 the connection was closed. */
-int conn_answer(struct server *s, struct conn *c);
-/* Answers c's request `status` (500, 502) with why as the body, keeping the connection
-   unless the client asked to close; counted by status. Returns as conn_answer. */
-int conn_answer_failed(struct server *s, struct conn *c, int status, const char *why);
-/* Serves buffered requests in order until input runs out, a wait starts or a write blocks. */
-void conn_process(struct server *s, struct conn *c);
-/* Makes c's client watcher wait for exactly `events` (0 = stopped). */
-void conn_watch(struct server *s, struct conn *c, int events);
-/* No memory for what c must keep: counted (oom) and c closed. */
-void conn_out_of_memory(struct server *s, struct conn *c);
+/* conn.c: a task's life, its requests and answers. */
+/* Takes an accepted socket (non-blocking): a new task, reading. Without the memory for one,
+   a best-effort 503 and a close. */
+void conn_open(struct server *s, int fd);
+/* Undoes everything conn_open did, in reverse: watchers, sockets, memory. A task whose file
+   read is in flight stays, an orphan, until the read is over. */
+void conn_close(struct server *s, struct conn *c);
+/* wait_end_fn: what s->on_wait_end points to. */
+void conn_wait_end(struct server *s, struct conn *c, int status, const char *why);
 
 /* buffers.c: where a task's bytes live, --buffers conn|lean. In conn mode every call below
    uses the task's own buffers and allocates nothing, but for a task's first io=file read. In
    lean mode a task borrows the loop's buffers while its callback runs and copies out only
    what must outlive it; the functions returning int give 0, or -1 when out of memory
-   (nothing changed; the caller closes c with conn_out_of_memory). */
+   (nothing changed; the caller closes c, counted as oom). */
 /* The loop's spares, before the first task; and their release, after the last. */
 void buffers_init(struct server *s);
 void buffers_destroy(struct server *s);
@@ -185,35 +174,24 @@ void conn_job_close(struct server *s, struct conn *c);
 /* backend.c */
 /* Prepares c's backend watcher (no connection yet). */
 void backend_init(struct conn *c);
-/* Sends c's io=net request to the backend; the answer (or a 502) comes later. */
-void backend_start(struct server *s, struct conn *c);
+/* Sends c's io=net request to the backend, the task waiting (CONN_WAITING) already; the
+   answer, or a 502, comes through s->on_wait_end, later or at once (a connect that failed
+   at once): c may be closed when this returns 0. -1: no memory for the exchange, nothing
+   started (the caller closes c). */
+int backend_start(struct server *s, struct conn *c);
 /* The request's ev_timer fired while waiting on the backend: a 502. */
 void backend_timeout(struct server *s, struct conn *c);
 /* Stops watching and closes c's backend connection, if any. */
 void backend_close(struct server *s, struct conn *c);
 
 /* file_read.c */
-/* Starts the loop's --file-io mode; 0 ok, -1 with a message in err. */
-int file_io_init(struct server *s, char *err, size_t errlen);
-/* Completes every read in flight (freeing orphaned tasks) and stops the mode. */
-void file_io_destroy(struct server *s);
-/* Starts c's io=file read: in the loop, it is read and answered at once; handed to the pool
-   or the ring, the unparsed input is kept and file_read_done answers later. Returns as
-   conn_answer, 0 also when the read is in flight. */
-int file_read_start(struct server *s, struct conn *c);
-/* A pool or ring read of job completed (job->res, job->err set): answers its task and
-   serves what follows, or frees an orphan. */
-void file_read_done(struct server *s, struct file_job *job);
-
-/* file_pool.c: FILE_IO_POOL. */
-int file_pool_start(struct server *s, char *err, size_t errlen);
-void file_pool_submit(struct server *s, struct file_job *job);
-void file_pool_stop(struct server *s);
-
-/* file_uring.c: FILE_IO_URING. */
-int file_uring_start(struct server *s, char *err, size_t errlen);
-/* 0 queued (submitted before the loop next sleeps); -1 the ring is full (errno EBUSY). */
-int file_uring_submit(struct server *s, struct file_job *job);
-void file_uring_stop(struct server *s);
+/* Starts the loop's --file-io mode for the data file; 0 ok, -1 with a message in err. */
+int file_read_init(struct server *s, char *err, size_t errlen);
+/* Ends every read in flight (freeing the tasks closed meanwhile) and stops the mode. */
+void file_read_destroy(struct server *s);
+/* Starts c's io=file read. 0: queued, its end comes through s->on_wait_end (the caller makes
+   c wait); else it is over already (read in the loop, or it could not start): 200, or 500
+   with why set (counted). */
+int file_read_start(struct server *s, struct conn *c, char *why, size_t whylen);
 
 #endif

@@ -1,6 +1,7 @@
 /* wait_clock.c: a timerfd armed at the earliest wait deadline (see wait_clock.h). */
 #include "wait_clock.h"
 
+#include "clock.h"
 #include "container.h"
 
 #include <errno.h>
@@ -8,14 +9,6 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void heap_pop(struct wait_clock *wc)
 {
@@ -39,7 +32,7 @@ static void heap_pop(struct wait_clock *wc)
 
 int wait_clock_add(struct wait_clock *wc, uint32_t wait_us)
 {
-    int64_t deadline = mono_ns() + (int64_t)wait_us * 1000;
+    int64_t deadline = (int64_t)clock_now_ns() + (int64_t)wait_us * 1000;
     size_t i;
 
     if (wc->len == wc->cap) {
@@ -66,7 +59,7 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
     (void)revents;
     if (wc->len == 0)
         return;
-    now = mono_ns();
+    now = (int64_t)clock_now_ns();
     while (wc->len > 0 && wc->heap[0] <= now)
         heap_pop(wc); /* due or stale: libev's own timeout already covers them */
     if (wc->len == 0 || wc->heap[0] == wc->armed_ns)

@@ -19,8 +19,4 @@ int net_local_port(int fd);
  * 0 ok, -1 errno. */
 int net_set_nodelay(int fd);
 
-/* Writes all len bytes to a blocking socket, retrying EINTR and short
- * writes. 0 ok, -1 errno. */
-int net_write_all(int fd, const void *buf, size_t len);
-
 #endif

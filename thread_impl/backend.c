@@ -6,26 +6,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
+#include "timeout.h"
+
 #define ANSWER_CHUNK 4096 /* backend answers are read through the stack, never kept */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void set_timeout(int fd, int opt, int64_t ms)
-{
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-
-    setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
-}
 
 void backend_init(struct backend *b)
 {
@@ -67,10 +53,10 @@ static enum backend_result backend_connect(struct backend *b, const struct upstr
         return BACKEND_FAILED;
     }
     atomic_store(&b->fd, fd);
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = timeout_deadline(timeout_ms);
     while (pending) {
         struct pollfd p = {.fd = fd, .events = POLLOUT};
-        int64_t left = deadline - mono_ms();
+        int64_t left = timeout_left(deadline);
         int r = left > 0 ? poll(&p, 1, (int)left) : 0;
         if (r < 0 && errno == EINTR) {
             if (atomic_load(stopping))
@@ -86,8 +72,8 @@ static enum backend_result backend_connect(struct backend *b, const struct upstr
             return BACKEND_FAILED;
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    set_timeout(fd, SO_SNDTIMEO, timeout_ms);
-    set_timeout(fd, SO_RCVTIMEO, timeout_ms);
+    timeout_set(fd, SO_SNDTIMEO, timeout_ms);
+    timeout_set(fd, SO_RCVTIMEO, timeout_ms);
     b->rcv_timeout_ms = (int)timeout_ms;
     return BACKEND_OK;
 }
@@ -119,26 +105,22 @@ enum backend_result backend_exchange(struct backend *b, const struct upstream_ad
             return fail(b, why, whylen, u, UPSTREAM_CONNECT, err, 0, NULL, timeout_ms);
     }
     int fd = atomic_load(&b->fd);
-    size_t len = upstream_format_request(buf, cap, u, wait_us), sent = 0;
-    while (sent < len) {
-        ssize_t n = write(fd, buf + sent, len - sent);
-        if (n < 0 && errno == EINTR) {
-            if (atomic_load(stopping)) {
-                backend_close(b);
-                return BACKEND_STOPPED;
-            }
-            continue;
+    size_t len = upstream_format_request(buf, cap, u, wait_us);
+    if (fdio_write_all(fd, buf, len) < 0) {
+        /* A stop shuts the socket down before its signal interrupts us: the write retried
+           after EINTR fails, and the stop is what ended it. */
+        if (atomic_load(stopping)) {
+            backend_close(b);
+            return BACKEND_STOPPED;
         }
-        if (n < 0)
-            return fail(b, why, whylen, u,
-                        errno == EAGAIN || errno == EWOULDBLOCK ? UPSTREAM_TIMEOUT : UPSTREAM_SEND,
-                        errno, 0, NULL, timeout_ms);
-        sent += (size_t)n;
+        return fail(b, why, whylen, u,
+                    errno == EAGAIN || errno == EWOULDBLOCK ? UPSTREAM_TIMEOUT : UPSTREAM_SEND,
+                    errno, 0, NULL, timeout_ms);
     }
 
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = timeout_deadline(timeout_ms);
     if (b->rcv_timeout_ms != (int)timeout_ms) { /* a longer answer last time narrowed it */
-        set_timeout(fd, SO_RCVTIMEO, timeout_ms);
+        timeout_set(fd, SO_RCVTIMEO, timeout_ms);
         b->rcv_timeout_ms = (int)timeout_ms;
     }
     chttp_reset(&b->http);
@@ -163,10 +145,10 @@ enum backend_result backend_exchange(struct backend *b, const struct upstream_ad
                 break;
         }
         /* More to come: the rest of the answer gets what is left of the timeout. */
-        int64_t left = deadline - mono_ms();
+        int64_t left = timeout_left(deadline);
         if (left <= 0)
             return fail(b, why, whylen, u, UPSTREAM_TIMEOUT, 0, 0, NULL, timeout_ms);
-        set_timeout(fd, SO_RCVTIMEO, left);
+        timeout_set(fd, SO_RCVTIMEO, left);
         b->rcv_timeout_ms = (int)left;
     }
     if (upstream_answer_ok(&b->http) < 0)

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,11 +24,13 @@
 #include "backend.h"
 #include "counters.h"
 #include "datafile.h"
+#include "fdio.h"
 #include "framing.h"
 #include "net.h"
 #include "registry.h"
 #include "response.h"
 #include "server_opts.h"
+#include "timeout.h"
 #include "workers.h"
 
 #define STACK_KIB_MIN   32         /* the connection's own state takes ~8 KiB; libc the rest */
@@ -68,21 +69,6 @@ struct conn {
     char rbuf[CONN_READ_BUF];
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void set_timeout(int fd, int opt, int64_t ms)
-{
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-
-    setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
-}
-
 /* A blocking sleep of the request's wait, resumed after signals unless the
  * server is stopping (then WAKE_SIGNAL cut it short). */
 static void wait_sleep(uint32_t wait_us)
@@ -98,8 +84,10 @@ static void on_wake(int sig)
     (void)sig; /* only there to make clock_nanosleep return EINTR */
 }
 
-/* Writes every iovec, resuming short writes. 0 ok, -1 errno. */
-static int write_all(int fd, struct iovec *iov, int iovcnt)
+/* Writes every iovec (an answer's head and body in one system call), resuming short writes;
+ * the one gathering write of the servers' blocking ones, so it is not in common/fdio.h. 0 ok,
+ * -1 errno. */
+static int writev_all(int fd, struct iovec *iov, int iovcnt)
 {
     while (iovcnt > 0) {
         ssize_t n = writev(fd, iov, iovcnt);
@@ -128,7 +116,7 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
                                         size_t *rlen)
 {
     const int64_t idle_ms = s->opts.idle_timeout_ms;
-    int64_t deadline = idle_ms ? mono_ms() + idle_ms : 0;
+    int64_t deadline = idle_ms ? timeout_deadline(idle_ms) : 0;
     int narrowed = 0;
     enum framing_result r;
 
@@ -141,13 +129,13 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
         if (narrowed || (deadline && framer_mid_request(&c->framer))) {
             /* Mid-request: the whole request must arrive within the idle
              * timeout, not each byte (a one-byte-a-second client is idle). */
-            int64_t left = deadline - mono_ms();
+            int64_t left = timeout_left(deadline);
             if (left <= 0) {
                 counters_add(s->ctr, CTR_IDLE_TIMEOUTS, 1);
                 counters_add(s->ctr, CTR_ABORTED, 1);
                 return FRAMING_MORE;
             }
-            set_timeout(c->fd, SO_RCVTIMEO, left);
+            timeout_set(c->fd, SO_RCVTIMEO, left);
             narrowed = 1;
         }
         ssize_t n = read(c->fd, c->rbuf, sizeof(c->rbuf));
@@ -167,7 +155,7 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
         return FRAMING_MORE;
     }
     if (narrowed)
-        set_timeout(c->fd, SO_RCVTIMEO, idle_ms);
+        timeout_set(c->fd, SO_RCVTIMEO, idle_ms);
     return r;
 }
 
@@ -176,11 +164,11 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
 static int answer_status(struct server *s, struct conn *c, int status, const char *why,
                          int keep_alive)
 {
-    struct iovec iov = {.iov_base = c->head};
+    size_t len;
 
     counters_status(s->ctr, status);
-    iov.iov_len = response_status(c->head, status, why, keep_alive, c->req.http_minor, &c->date);
-    if (write_all(c->fd, &iov, 1) < 0) {
+    len = response_status(c->head, status, why, keep_alive, c->req.http_minor, &c->date);
+    if (fdio_write_all(c->fd, c->head, len) < 0) {
         counters_add(s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS,
                      1);
         return -1;
@@ -278,7 +266,7 @@ static void serve(struct server *s, struct conn *c)
         iov[1].iov_base = (void *)response_body();
         iov[1].iov_len = w->bytes;
         counters_add(s->ctr, CTR_REQUESTS, 1);
-        if (write_all(c->fd, iov, c->req.head_only || w->bytes == 0 ? 1 : 2) < 0) {
+        if (writev_all(c->fd, iov, c->req.head_only || w->bytes == 0 ? 1 : 2) < 0) {
             counters_add(s->ctr,
                          errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
             return;
@@ -311,8 +299,8 @@ static void *conn_main(void *arg)
     framer_init(&c.framer, &s->opts.defaults);
     net_set_nodelay(c.fd);
     if (s->opts.idle_timeout_ms) {
-        set_timeout(c.fd, SO_RCVTIMEO, s->opts.idle_timeout_ms);
-        set_timeout(c.fd, SO_SNDTIMEO, s->opts.idle_timeout_ms);
+        timeout_set(c.fd, SO_RCVTIMEO, s->opts.idle_timeout_ms);
+        timeout_set(c.fd, SO_SNDTIMEO, s->opts.idle_timeout_ms);
     }
     serve(s, &c);
     counters_add(s->ctr, CTR_CLOSED, 1);
@@ -334,8 +322,8 @@ static void refuse(struct server *s, int fd, int err)
     snprintf(why, sizeof(why), "no thread for this connection: pthread_create: %s", strerror(err));
     date_cache_update(&dc, time(NULL));
     len = response_error(buf, 503, why, &dc);
-    set_timeout(fd, SO_SNDTIMEO, 100);
-    (void)net_write_all(fd, buf, len);
+    timeout_set(fd, SO_SNDTIMEO, 100);
+    (void)fdio_write_all(fd, buf, len);
     close(fd);
     counters_add(s->ctr, CTR_THREAD_CREATE_FAILED, 1);
     counters_status(s->ctr, 503);

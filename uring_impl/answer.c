@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "task.h"
 
 static void conn_send(struct server *s, struct conn *c)
@@ -107,7 +108,7 @@ void conn_start(struct server *s, struct conn *c, const struct request *req)
     }
     /* Absolute, from the moment the request was parsed, as the other servers count it;
      * a relative timeout would start only at the submission that ends this loop pass. */
-    int64_t t = loop_mono_ns() + (int64_t)req->work.wait_us * 1000;
+    int64_t t = (int64_t)clock_now_ns() + (int64_t)req->work.wait_us * 1000;
     b->deadline.tv_sec = t / 1000000000;
     b->deadline.tv_nsec = t % 1000000000;
     struct io_uring_sqe *sqe = loop_sqe(s);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "net.h"
 #include "task.h"
 
@@ -90,7 +91,7 @@ static void backend_begin(struct server *s, struct conn *c)
 void backend_start(struct server *s, struct conn *c)
 {
     struct req_block *b = c->blk;
-    int64_t t = loop_mono_ns() + (int64_t)s->opts.upstream_timeout_ms * 1000000;
+    int64_t t = (int64_t)clock_now_ns() + (int64_t)s->opts.upstream_timeout_ms * 1000000;
 
     b->deadline.tv_sec = t / 1000000000;
     b->deadline.tv_nsec = t % 1000000000;

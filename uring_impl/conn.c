@@ -88,7 +88,9 @@ void conn_close(struct server *s, struct conn *c)
 static void conn_destroy(struct server *s, struct conn *c)
 {
     close(c->fd);
-    loop_fd_freed(s, c->fd);
+    int parked = loop_fd_freed(s, c->fd);
+    if (parked >= 0)
+        conn_open(s, parked);
     if (c->up_fd >= 0)
         close(c->up_fd);
     free(c->pending);

@@ -1,4 +1,5 @@
-/* loop.h: the io_uring server's loop state and its tasks, shared by server.c and conn.c. */
+/* loop.h: the io_uring server's loop state, what its loop does for the tasks (loop.c), and the
+ * tasks' entry points (conn.c), shared by server.c, loop.c and the task's modules. */
 #ifndef TVT_LOOP_H
 #define TVT_LOOP_H
 
@@ -44,6 +45,9 @@ enum op {
 };
 #define OP_MASK 15u
 _Static_assert(OP__COUNT <= OP_MASK + 1, "op kinds must fit the low bits of user_data");
+
+/* An op's bit in a set of operations in flight (struct server's and struct conn's armed). */
+#define BIT(op) (1u << (op))
 
 static inline uint64_t op_tag(const void *owner, enum op op)
 {
@@ -105,8 +109,10 @@ struct server {
     uint64_t pass, nofile_pass;
 };
 
+/* loop.c */
+
 /* A free submission slot; submits early (a second system call in this pass) only when the
- * submission ring is full. Never NULL. */
+ * submission ring is full. Never NULL (exits when the kernel refuses submissions for good). */
 struct io_uring_sqe *loop_sqe(struct server *s);
 
 /* Two adjacent free slots (an operation and its IOSQE_IO_LINK'ed timeout must not be split
@@ -116,10 +122,21 @@ void loop_sqe_pair(struct server *s, struct io_uring_sqe **a, struct io_uring_sq
 /* Queues a cancellation of the operation tagged `tag`; its own result comes back as OP_NONE. */
 void loop_cancel(struct server *s, uint64_t tag);
 
-int64_t loop_mono_ns(void);
+/* The soft RLIMIT_NOFILE, read at most once per loop pass. */
+rlim_t loop_nofile_limit(struct server *s);
 
-/* A task closed fd: a connection parked above a lowered fd limit moves into it. */
-void loop_fd_freed(struct server *s, int fd);
+/* io_uring reads RLIMIT_NOFILE when an accept is armed, so a multishot accept armed before
+ * the limit was lowered (prlimit) installs fds above it. Such a connection is parked,
+ * unserved, as it would have waited in the backlog (FIFO); without the memory to park it,
+ * it is closed (counted: oom). */
+void loop_park(struct server *s, int fd);
+
+/* A task closed fd: when fd is under the limit, the first parked connection moves (dup3) into
+ * it and is returned, for the caller to serve (conn_open); -1 when none is to be served. */
+int loop_fd_freed(struct server *s, int fd);
+
+/* At exit: closes every parked connection (counted as closed) and frees the list. */
+void loop_close_parked(struct server *s);
 
 /* conn.c: a task per connection. */
 

@@ -6,17 +6,15 @@
  * their completions: each loop pass is one io_uring_enter that submits everything
  * the previous pass queued and waits for the next completions. */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "counters.h"
 #include "loop.h"
 #include "response.h"
@@ -35,53 +33,7 @@
 #define BUF_COUNT 1024
 #define BUF_SIZE  CONN_READ_BUF
 
-#define BIT(op) (1u << (op))
-
 static enum recv_mode recv_mode = RECV_RING;
-
-int64_t loop_mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Submits early until the submission ring has n free slots: only when a pass queues more
- * than the ring holds. Every slot handed out before is fully prepared by then. */
-static void loop_make_room(struct server *s, unsigned n)
-{
-    for (int tries = 0; io_uring_sq_space_left(&s->ring) < n; tries++) {
-        int rc = io_uring_submit(&s->ring);
-        if (rc < 0 && tries > 1000) {
-            fprintf(stderr, "uring_server: io_uring_submit: %s\n", strerror(-rc));
-            exit(1);
-        }
-        if (rc < 0)
-            sched_yield();
-    }
-}
-
-struct io_uring_sqe *loop_sqe(struct server *s)
-{
-    loop_make_room(s, 1);
-    return io_uring_get_sqe(&s->ring);
-}
-
-void loop_sqe_pair(struct server *s, struct io_uring_sqe **a, struct io_uring_sqe **b)
-{
-    loop_make_room(s, 2);
-    *a = io_uring_get_sqe(&s->ring);
-    *b = io_uring_get_sqe(&s->ring);
-}
-
-void loop_cancel(struct server *s, uint64_t tag)
-{
-    struct io_uring_sqe *sqe = loop_sqe(s);
-
-    io_uring_prep_cancel64(sqe, tag, 0);
-    io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_NONE));
-}
 
 /* ---- the server's own operations ------------------------------------------------------ */
 
@@ -103,56 +55,6 @@ static void arm_signal(struct server *s)
     s->armed |= BIT(OP_SIGNAL);
 }
 
-/* The soft RLIMIT_NOFILE, read at most once per loop pass. */
-static rlim_t nofile_limit(struct server *s)
-{
-    struct rlimit rl;
-
-    if (s->nofile_pass != s->pass || s->nofile == 0) {
-        s->nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : RLIM_INFINITY;
-        s->nofile_pass = s->pass;
-    }
-    return s->nofile;
-}
-
-/* io_uring reads RLIMIT_NOFILE when an accept is armed, so a multishot accept armed before
- * the limit was lowered (prlimit) installs fds above it. Such a connection is parked,
- * unserved, as it would have waited in the backlog, and the accept is armed again under the
- * new limit; the parked connection moves (dup3) into the first fd under the limit that a
- * closing task frees. */
-static void park(struct server *s, int fd)
-{
-    if (s->nparked == s->parked_cap) {
-        size_t cap = s->parked_cap ? 2 * s->parked_cap : 16;
-        int *grown = realloc(s->parked, cap * sizeof(*grown));
-        if (!grown) {
-            counters_add(s->ctr, CTR_OOM, 1);
-            counters_add(s->ctr, CTR_CLOSED, 1);
-            close(fd);
-            return;
-        }
-        s->parked = grown;
-        s->parked_cap = cap;
-    }
-    s->parked[s->nparked++] = fd;
-}
-
-void loop_fd_freed(struct server *s, int fd)
-{
-    if (s->stop || s->nparked == 0)
-        return;
-    s->nofile_pass = 0; /* read the limit afresh */
-    if ((rlim_t)fd >= nofile_limit(s))
-        return;
-    int parked = s->parked[0];
-    memmove(s->parked, s->parked + 1, --s->nparked * sizeof(*s->parked));
-    if (dup3(parked, fd, O_CLOEXEC) == fd) {
-        close(parked);
-        parked = fd;
-    }
-    conn_open(s, parked);
-}
-
 static void on_accept(struct server *s, const struct io_uring_cqe *cqe)
 {
     int more = (cqe->flags & IORING_CQE_F_MORE) != 0;
@@ -162,15 +64,17 @@ static void on_accept(struct server *s, const struct io_uring_cqe *cqe)
         if (s->stop) {
             close(cqe->res); /* accepted while shutting down */
             counters_add(s->ctr, CTR_CLOSED, 1);
-        } else if ((rlim_t)cqe->res >= nofile_limit(s)) {
+        } else if ((rlim_t)cqe->res >= loop_nofile_limit(s)) {
+            /* armed before the limit was lowered: parked until a task frees an fd under it,
+               and the accept armed again under the new limit */
             counters_add(s->ctr, CTR_ACCEPT_EMFILE, 1);
-            park(s, cqe->res);
+            loop_park(s, cqe->res);
             if (more && !s->accept_rearm)
                 loop_cancel(s, op_tag(NULL, OP_ACCEPT));
             s->accept_rearm = 1;
         } else {
             /* its idle timeout counts from its own accept, not from the start of the pass */
-            s->now_ms = loop_mono_ns() / 1000000;
+            s->now_ms = (int64_t)clock_now_ms();
             conn_open(s, cqe->res);
         }
     } else if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOBUFS ||
@@ -247,7 +151,7 @@ static int loop_pass(struct server *s, int64_t max_wait_ms)
 
     if (s->recv == RECV_RING)
         buf_ring_publish(&s->bufs);
-    s->now_ms = loop_mono_ns() / 1000000;
+    s->now_ms = (int64_t)clock_now_ms();
     wait_ms = conn_next_deadline_ms(s);
     if (max_wait_ms >= 0 && (wait_ms < 0 || wait_ms > max_wait_ms))
         wait_ms = max_wait_ms;
@@ -261,7 +165,7 @@ static int loop_pass(struct server *s, int64_t max_wait_ms)
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
         return rc;
     s->pass++;
-    s->now_ms = loop_mono_ns() / 1000000;
+    s->now_ms = (int64_t)clock_now_ms();
     io_uring_for_each_cqe(&s->ring, head, cqe)
     {
         dispatch(s, cqe);
@@ -276,7 +180,7 @@ static int loop_pass(struct server *s, int64_t max_wait_ms)
  * completion is in, so that nothing is freed under the kernel. */
 static void drain(struct server *s)
 {
-    int64_t until = loop_mono_ns() / 1000000 + DRAIN_MS;
+    int64_t until = (int64_t)clock_now_ms() + DRAIN_MS;
 
     conn_close_all(s);
     for (int op = OP_ACCEPT; op <= OP_SIGNAL; op++)
@@ -337,7 +241,7 @@ static int uring_serve(const struct server_opts *o, int listen_fd, struct counte
             return 1;
         }
     }
-    s->now_ms = loop_mono_ns() / 1000000;
+    s->now_ms = (int64_t)clock_now_ms();
     arm_accept(s);
     arm_signal(s);
 
@@ -354,11 +258,7 @@ static int uring_serve(const struct server_opts *o, int listen_fd, struct counte
     drain(s);
     io_uring_queue_exit(&s->ring);
     conn_free_all(s); /* only what the drain did not see complete */
-    for (size_t i = 0; i < s->nparked; i++) {
-        close(s->parked[i]);
-        counters_add(s->ctr, CTR_CLOSED, 1);
-    }
-    free(s->parked);
+    loop_close_parked(s);
     buf_ring_destroy(&s->bufs, NULL);
     pool_destroy(&s->blocks);
     pool_destroy(&s->framers);

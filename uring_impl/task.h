@@ -9,8 +9,6 @@
 #include "framing.h"
 #include "loop.h"
 
-#define BIT(op) (1u << (op))
-
 /* The operations a task can have in flight, one of each kind at most. */
 #define CONN_OPS                                                                                   \
     (BIT(OP_RECV) | BIT(OP_SEND) | BIT(OP_TIMER) | BIT(OP_UP_CONNECT) | BIT(OP_UP_SEND) |          \
