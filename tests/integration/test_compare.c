@@ -39,29 +39,6 @@ static void cleanup(void)
         unlink(log_path);
 }
 
-/* True if an executable NAME is in $PATH or in one of the extra folders (NULL-ended). */
-static bool have_program(const char *name, const char *const *extra)
-{
-    char p[512];
-    const char *path = getenv("PATH");
-    for (const char *s = path ? path : ""; *s;) {
-        const char *end = strchr(s, ':');
-        size_t n = end ? (size_t)(end - s) : strlen(s);
-        if (n > 0) {
-            snprintf(p, sizeof p, "%.*s/%s", (int)n, s, name);
-            if (access(p, X_OK) == 0)
-                return true;
-        }
-        s += n + (end ? 1 : 0);
-    }
-    for (; extra && *extra; extra++) {
-        snprintf(p, sizeof p, "%s/%s", *extra, name);
-        if (access(p, X_OK) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* The last bytes of the run's log, for a failure message. Static storage. */
 static const char *log_tail(void)
 {
@@ -151,14 +128,13 @@ TestSuite(compare, .fini = cleanup, .timeout = COMPARE_TIMEOUT_S + 30);
 
 Test(compare, one_round_gives_both_ratios)
 {
-    static const char *const sbin[] = {"/usr/sbin", "/usr/local/sbin", NULL};
     char p[512];
     snprintf(p, sizeof p, "%s/harness", tenv_bin_dir());
     if (access(p, X_OK) != 0)
         cr_skip("%s not built: compare.sh needs the harness", p);
-    if (!have_program("nginx", sbin))
+    if (!tenv_find_program("nginx", p, sizeof p))
         cr_skip("nginx is not installed (apt-get install nginx-light): no async/nginx ratio");
-    if (!have_program("wrk", NULL))
+    if (!tenv_find_program("wrk", p, sizeof p))
         cr_skip("wrk is not installed (apt-get install wrk): no harness/wrk ratio");
 
     cr_assert_not_null(mkdtemp(out_dir), "mkdtemp: %s", strerror(errno));

@@ -157,7 +157,7 @@ static void expect_refusal(const struct contestant *who, const char *file, const
     argv[n++] = "--data-file";
     argv[n++] = (char *)file;
     argv[n] = NULL;
-    int st = tenv_run_cmd(argv, out, sizeof out, ct_io_ms());
+    int st = tenv_run_cmd(argv, out, sizeof out, tenv_io_ms());
     EXPECT(who->name, WIFEXITED(st) && WEXITSTATUS(st) == 2,
            "%s: status %d, want exit 2 at start; output: %s", what, st, out);
     EXPECT(who->name, strstr(out, file), "%s: the message does not name %s: %s", what, file, out);

@@ -38,25 +38,6 @@ static bool resp_used[MAX_RESP];
 static json_t *counters_doc;
 static char data_path[128];
 
-int ct_io_ms(void)
-{
-    return (int)(5000 * tenv_slack());
-}
-
-bool ct_find_program(const char *prog, char *out, size_t outlen)
-{
-    const char *path = getenv("PATH");
-    char dirs[4096];
-    snprintf(dirs, sizeof dirs, "%s:/usr/sbin:/sbin", path ? path : "/usr/bin:/bin");
-    char *save = NULL;
-    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(out, outlen, "%s/%s", *d ? d : ".", prog);
-        if (access(out, X_OK) == 0)
-            return true;
-    }
-    return false;
-}
-
 void ct_binary(const struct contestant *who, char *out, size_t outlen)
 {
     snprintf(out, outlen, "%s/%s_server", CT_BIN, who->impl);
@@ -146,7 +127,7 @@ static void start_nginx(struct ct_running *r, const char *const *extra)
     for (int i = 0; extra && extra[i] && n < 15; i++)
         argv[n++] = (char *)extra[i];
     argv[n] = NULL;
-    int st = tenv_run_cmd(argv, script_out, sizeof script_out, ct_io_ms());
+    int st = tenv_run_cmd(argv, script_out, sizeof script_out, tenv_io_ms());
     CT_EXPECT("nginx", WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s config failed (status %d): %s",
               NGINX_SCRIPT, st, script_out);
     const char *p = strstr(script_out, "port=");
@@ -175,7 +156,7 @@ static void start_nginx(struct ct_running *r, const char *const *extra)
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
-    double deadline = tenv_now_ms() + ct_io_ms();
+    double deadline = tenv_now_ms() + tenv_io_ms();
     while (!accepts(r->port)) {
         int wst;
         if (waitpid(r->pid, &wst, WNOHANG) == r->pid) {
@@ -188,7 +169,7 @@ static void start_nginx(struct ct_running *r, const char *const *extra)
             cr_assert_fail("[nginx] exited before listening (status %d): %s", wst, err);
         }
         CT_EXPECT("nginx", tenv_now_ms() < deadline, "port %d accepts nothing after %d ms (%s)",
-                  r->port, ct_io_ms(), cmd);
+                  r->port, tenv_io_ms(), cmd);
         tenv_sleep_ms(10);
     }
 }
@@ -200,7 +181,7 @@ struct ct_running *ct_start(const struct contestant *who, const char *const *ext
     r->who = who;
     if (!who->impl) {
         char path[4096];
-        if (!ct_find_program("nginx", path, sizeof path))
+        if (!tenv_find_program("nginx", path, sizeof path))
             cr_skip_test("nginx is not installed (apt-get install nginx-light)");
         start_nginx(r, extra);
         return r;
@@ -222,7 +203,7 @@ struct ct_running *ct_start(const struct contestant *who, const char *const *ext
     if (saved)
         snprintf(keep, sizeof keep, "%s", saved);
     setenv("TVT_BIN_DIR", CT_BIN, 1);
-    struct server_spec spec = {.impl = who->impl, .args = args, .ready_timeout_ms = ct_io_ms()};
+    struct server_spec spec = {.impl = who->impl, .args = args, .ready_timeout_ms = tenv_io_ms()};
     r->sp = server_start(&spec, err, sizeof err);
     if (saved)
         setenv("TVT_BIN_DIR", keep, 1);
@@ -246,10 +227,10 @@ json_t *ct_stop(struct ct_running *r, long long want_requests)
     if (r->pid > 0) {
         kill(r->pid, SIGTERM);
         int st = 0;
-        double deadline = tenv_now_ms() + ct_io_ms();
+        double deadline = tenv_now_ms() + tenv_io_ms();
         while (waitpid(r->pid, &st, WNOHANG) == 0) {
             CT_EXPECT(name, tenv_now_ms() < deadline, "no exit within %d ms of SIGTERM",
-                      ct_io_ms());
+                      tenv_io_ms());
             tenv_sleep_ms(5);
         }
         r->pid = 0;
@@ -258,9 +239,9 @@ json_t *ct_stop(struct ct_running *r, long long want_requests)
         return NULL;
     }
     struct server_exit ex;
-    int rc = server_stop(r->sp, SIGTERM, ct_io_ms(), &ex);
+    int rc = server_stop(r->sp, SIGTERM, tenv_io_ms(), &ex);
     CT_EXPECT(name, rc == 0 && !ex.killed, "no exit within %d ms of SIGTERM (stderr: %s)",
-              ct_io_ms(), ex.err);
+              tenv_io_ms(), ex.err);
     CT_EXPECT(name, ex.exited && ex.code == 0,
               "exit after SIGTERM: exited=%d code=%d signal=%d; %s", ex.exited, ex.code, ex.signal,
               ex.err);
@@ -290,7 +271,7 @@ json_t *ct_stop(struct ct_running *r, long long want_requests)
 
 struct hc_conn *ct_connect(const struct ct_running *r)
 {
-    struct hc_conn *c = hc_connect(r->port, ct_io_ms());
+    struct hc_conn *c = hc_connect(r->port, tenv_io_ms());
     int e = errno;
     CT_EXPECT(r->who->name, c, "connect to port %d: %s", r->port, strerror(e));
     return c;
@@ -298,7 +279,7 @@ struct hc_conn *ct_connect(const struct ct_running *r)
 
 void ct_send(const struct ct_running *r, struct hc_conn *c, const char *data, const char *what)
 {
-    int rc = hc_send_str(c, data, ct_io_ms());
+    int rc = hc_send_str(c, data, tenv_io_ms());
     int e = errno;
     CT_EXPECT(r->who->name, rc == 0, "%s: send: %s", what, strerror(e));
 }
@@ -306,7 +287,7 @@ void ct_send(const struct ct_running *r, struct hc_conn *c, const char *data, co
 void ct_expect_200(const struct ct_running *r, struct hc_conn *c, size_t bytes, const char *what)
 {
     struct hc_response *resp = ct_resp_new();
-    int rc = hc_read_response(c, resp, ct_io_ms());
+    int rc = hc_read_response(c, resp, tenv_io_ms());
     int e = errno;
     const char *name = r->who->name;
     CT_EXPECT(name, rc == 0, "%s: no complete answer: %s", what, strerror(e));
@@ -322,7 +303,7 @@ void ct_expect_status(const struct ct_running *r, struct hc_conn *c, int status,
                       const char *body_has, bool keep, const char *what)
 {
     struct hc_response *resp = ct_resp_new();
-    int rc = hc_read_response(c, resp, ct_io_ms());
+    int rc = hc_read_response(c, resp, tenv_io_ms());
     int e = errno;
     const char *name = r->who->name;
     CT_EXPECT(name, rc == 0, "%s: no complete answer: %s", what, strerror(e));
@@ -339,22 +320,22 @@ void ct_expect_error_close(const struct ct_running *r, const char *data, int sta
                            const char *body_has, const char *what)
 {
     struct hc_conn *c = ct_connect(r);
-    hc_send_str(c, data, ct_io_ms()); /* the server may close before reading it all */
+    hc_send_str(c, data, tenv_io_ms()); /* the server may close before reading it all */
     ct_expect_status(r, c, status, body_has, false, what);
-    CT_EXPECT(r->who->name, hc_wait_close(c, ct_io_ms()) == 1, "%s: still open after the %d", what,
-              status);
+    CT_EXPECT(r->who->name, hc_wait_close(c, tenv_io_ms()) == 1, "%s: still open after the %d",
+              what, status);
     hc_close(c);
 }
 
 struct server_proc *ct_backend_start(int port)
 {
     char path[4096], portbuf[16], err[4096];
-    snprintf(path, sizeof path, "%s/async_server", server_bin_dir());
+    snprintf(path, sizeof path, "%s/async_server", tenv_bin_dir());
     if (access(path, X_OK) < 0)
         cr_skip_test("%s: %s (the io=net backend; build it with `make`)", path, strerror(errno));
     snprintf(portbuf, sizeof portbuf, "%d", port);
     const char *args[] = {"--port", portbuf, NULL};
-    struct server_spec spec = {.impl = "async", .args = args, .ready_timeout_ms = ct_io_ms()};
+    struct server_spec spec = {.impl = "async", .args = args, .ready_timeout_ms = tenv_io_ms()};
     int slot = 0;
     while (slot < MAX_BACKENDS && backends[slot])
         slot++;

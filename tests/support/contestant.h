@@ -35,12 +35,6 @@ struct ct_running {
     char dir[64]; /* nginx's run folder, removed at the end */
 };
 
-/* Time bound of one send or read, stretched under sanitizers. */
-int ct_io_ms(void);
-
-/* Full path of an executable on PATH (or /usr/sbin, /sbin) into out; false if none. */
-bool ct_find_program(const char *prog, char *out, size_t outlen);
-
 /* bin/<impl>_server, or skips the test saying how to build it. */
 void ct_binary(const struct contestant *who, char *out, size_t outlen);
 

@@ -77,9 +77,6 @@ extern struct hc_response resp_slot[MAX_RESP];
 extern bool resp_used[MAX_RESP];
 extern json_t *counters_doc;
 
-/* Time bound of one send or read, stretched under sanitizers. */
-int io_ms(void);
-
 /* Starts server s with its own arguments and then args (NULL-terminated, may be NULL), with
    the resource limits set before exec; asserts it listens on 127.0.0.1 and registers it so
    that itest_release() stops it after a failed assertion. */
@@ -119,7 +116,7 @@ void send_ok(const struct sut *s, struct hc_conn *c, const void *data, size_t le
 void get_req(char *buf, size_t len, const char *target, const char *extra_headers);
 void send_get(const struct sut *s, struct hc_conn *c, const char *target);
 
-/* Reads one complete answer within io_ms() into r (asserts it came). */
+/* Reads one complete answer within tenv_io_ms() into r (asserts it came). */
 void read_ok(const struct sut *s, struct hc_conn *c, struct hc_response *r, const char *what);
 /* Reads one answer (within timeout_ms) and checks it is a 200 with exactly `bytes` 'x'. */
 void expect_200_within(const struct sut *s, struct hc_conn *c, size_t bytes, int timeout_ms,

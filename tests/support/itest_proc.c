@@ -59,13 +59,13 @@ long thread_count(pid_t pid)
 
 bool settle(pid_t pid, int want_fds, long want_threads, int timeout_ms, int *fds, long *threads)
 {
-    double deadline = hc_now_ms() + timeout_ms;
+    double deadline = tenv_now_ms() + timeout_ms;
     for (;;) {
         *fds = fd_count(pid, 0);
         *threads = want_threads >= 0 ? thread_count(pid) : -1;
         if (*fds == want_fds && *threads == want_threads)
             return true;
-        if (hc_now_ms() > deadline)
+        if (tenv_now_ms() > deadline)
             return false;
         tenv_sleep_ms(10);
     }

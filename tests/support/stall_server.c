@@ -13,8 +13,9 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 #define MAX_FD   1024
 #define REQ_MAX  1024
@@ -24,13 +25,6 @@
 static char req[MAX_FD][REQ_MAX];
 static int req_len[MAX_FD];
 static char out[256 + BODY_MAX];
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static long query_bytes(const char *r, int len)
 {
@@ -96,7 +90,7 @@ static void child_loop(int lfd, int after_ms, int stall_ms)
     struct epoll_event evs[64];
     for (;;) {
         int n = epoll_wait(ep, evs, 64, 10);
-        if (first && !stalled && mono_ms() >= first + (uint64_t)after_ms) {
+        if (first && !stalled && clock_now_ms() >= first + (uint64_t)after_ms) {
             stalled = 1;
             usleep((useconds_t)stall_ms * 1000);
         }
@@ -121,7 +115,7 @@ static void child_loop(int lfd, int after_ms, int stall_ms)
             if (r > 0) {
                 req_len[fd] += (int)r;
                 if (!first)
-                    first = mono_ms();
+                    first = clock_now_ms();
             }
             if (r <= 0 || serve(fd) < 0) {
                 epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);

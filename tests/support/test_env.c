@@ -5,12 +5,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 const char *tenv_bin_dir(void)
 {
@@ -63,12 +66,14 @@ int tenv_scaled(int n)
     return *s ? n / 2 : n;
 }
 
+int tenv_io_ms(void)
+{
+    return (int)(5000 * tenv_slack());
+}
+
 double tenv_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return (double)clock_now_ns() / 1e6;
 }
 
 void tenv_sleep_ms(double ms)
@@ -78,6 +83,21 @@ void tenv_sleep_ms(double ms)
 
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
+}
+
+bool tenv_find_program(const char *prog, char *out, size_t outlen)
+{
+    const char *path = getenv("PATH");
+    char dirs[4096];
+    snprintf(dirs, sizeof dirs, "%s:/usr/local/sbin:/usr/sbin:/sbin",
+             path && *path ? path : "/usr/bin:/bin");
+    char *save = NULL;
+    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(out, outlen, "%s/%s", d, prog);
+        if (access(out, X_OK) == 0)
+            return true;
+    }
+    return false;
 }
 
 int tenv_run_cmd(char *const argv[], char *out, size_t outlen, int timeout_ms)

@@ -27,11 +27,18 @@ double tenv_slack(void);
  * so that a test file stays short. */
 int tenv_scaled(int n);
 
-/* Milliseconds on CLOCK_MONOTONIC. */
+/* Time bound of one send or read (5 s), stretched under sanitizers. */
+int tenv_io_ms(void);
+
+/* Milliseconds on CLOCK_MONOTONIC (common/clock.h's clock), for deadlines and timing. */
 double tenv_now_ms(void);
 
 /* Sleeps ms milliseconds, resuming after signals. */
 void tenv_sleep_ms(double ms);
+
+/* Full path of the executable prog into out: the first on PATH, else in /usr/local/sbin,
+ * /usr/sbin or /sbin (nginx lives there). false if there is none. */
+bool tenv_find_program(const char *prog, char *out, size_t outlen);
 
 /* Runs argv (PATH lookup) with stdout+stderr captured into out, bounded by
  * timeout_ms (SIGKILL after). Returns the raw wait status, or -1 if it could
