@@ -41,8 +41,8 @@ void tenv_sleep_ms(double ms);
 bool tenv_find_program(const char *prog, char *out, size_t outlen);
 
 /* Runs argv (PATH lookup) with stdout+stderr captured into out, bounded by
- * timeout_ms (SIGKILL after). Returns the raw wait status, or -1 if it could
- * not run. */
+ * timeout_ms (SIGKILL after): child_run (child_proc.h), its output copied. Returns the raw
+ * wait status (that of the SIGKILL when it had to be stopped). */
 int tenv_run_cmd(char *const argv[], char *out, size_t outlen, int timeout_ms);
 
 #endif
