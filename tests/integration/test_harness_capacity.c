@@ -6,15 +6,14 @@
  * CPU at the same time. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
+#include "../support/files.h"
 #include "../support/harness_run.h"
 #include "../support/test_env.h"
 
@@ -23,25 +22,17 @@
 
 static char tmp_dir[] = "/tmp/tvt-capacity-test-XXXXXX";
 
-/* The server measured: async unless TVT_IMPLS leaves only the thread server (TSan). */
-static const char *impl(void)
-{
-    return tenv_impl_enabled("async") ? "async" : "thread";
-}
 static int lock_fd = -1;
 
 static void setup(void)
 {
-    cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp: %s", strerror(errno));
-    lock_fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    cr_assert(lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0, "%s: %s", LOCK_PATH, strerror(errno));
+    tfile_mkdtemp(tmp_dir);
+    lock_fd = tfile_lock(LOCK_PATH);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    (void)!system(cmd);
+    tfile_rm_tree(tmp_dir);
     if (lock_fd >= 0)
         close(lock_fd); /* releases the lock */
     lock_fd = -1;
@@ -56,25 +47,27 @@ TestSuite(capacity, .init = setup, .fini = teardown, .timeout = 240);
 /* harness run --capacity against the async server, with extra flags; the parsed result. */
 static json_t *capacity_run(const char *name, const char *const *extra)
 {
-    char out[600], reqs[16];
-    snprintf(out, sizeof out, "%s/%s.json", tmp_dir, name);
+    char reqs[16];
     snprintf(reqs, sizeof reqs, "%d", STEP_REQUESTS);
-    const char *args[48] = {"run",        "--impl", impl(),     "--capacity",
-                            "--steps",    "8",      "--warmup", "0.3",
-                            "--duration", "1",      "--idle-s", "0.1",
-                            "--quiet",    "--out",  out,        "--step-min-requests",
+    const char *args[48] = {"run",
+                            "--impl",
+                            hrun_impl(),
+                            "--capacity",
+                            "--steps",
+                            "8",
+                            "--warmup",
+                            "0.3",
+                            "--duration",
+                            "1",
+                            "--idle-s",
+                            "0.1",
+                            "--step-min-requests",
                             reqs};
-    int n = 17;
+    int n = 14;
     for (int i = 0; extra[i]; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    int rc = hrun(tmp_dir, name, args, TIMEOUT_S);
-    char *log = hrun_log(tmp_dir, name);
-    cr_assert_eq(rc, 0, "harness exited %d:\n%s", rc, log);
-    free(log);
-    json_t *doc = hjson_load(out);
-    cr_assert_str_eq(hstr(doc, "status"), "ok");
-    return doc;
+    return hrun_ok(tmp_dir, name, args, TIMEOUT_S);
 }
 
 /* Every key the sweep reads, in the capacity object and in each step. */
@@ -260,10 +253,10 @@ Test(capacity, an_open_loop_rate_is_split_over_processes)
     char out[600];
     snprintf(out, sizeof out, "%s/rate.json", tmp_dir);
     /* 2000 req/s in total over two generator processes, not 2000 each */
-    const char *args[] = {"run",     "--impl",   impl(),   "--conns",  "20",
-                          "--procs", "2",        "--rate", "2000",     "--duration",
-                          "1",       "--warmup", "0.2",    "--idle-s", "0",
-                          "--quiet", "--out",    out,      NULL};
+    const char *args[] = {"run",     "--impl",   hrun_impl(), "--conns",  "20",
+                          "--procs", "2",        "--rate",    "2000",     "--duration",
+                          "1",       "--warmup", "0.2",       "--idle-s", "0",
+                          "--quiet", "--out",    out,         NULL};
     int rc = hrun(tmp_dir, "rate", args, TIMEOUT_S);
     cr_assert_eq(rc, 0, "harness exited %d", rc);
     json_t *doc = hjson_load(out);

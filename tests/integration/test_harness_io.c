@@ -9,7 +9,6 @@
  * CPUs at the same time. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <linux/magic.h>
 #include <signal.h>
@@ -17,13 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "../support/files.h"
 #include "../support/harness_run.h"
 #include "../support/server_proc.h"
 #include "../support/test_env.h"
@@ -37,17 +35,17 @@ static int lock_fd = -1;
 
 static void setup(void)
 {
-    cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp: %s", strerror(errno));
+    tfile_mkdtemp(tmp_dir);
     snprintf(data_dir, sizeof data_dir, "build/itest-harness-io.%d/data", (int)getpid());
-    lock_fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    cr_assert(lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0, "%s: %s", LOCK_PATH, strerror(errno));
+    lock_fd = tfile_lock(LOCK_PATH);
 }
 
 static void teardown(void)
 {
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' build/itest-harness-io.%d", tmp_dir, (int)getpid());
-    (void)!system(cmd);
+    char build_dir[64];
+    snprintf(build_dir, sizeof build_dir, "build/itest-harness-io.%d", (int)getpid());
+    tfile_rm_tree(tmp_dir);
+    tfile_rm_tree(build_dir);
     if (lock_fd >= 0)
         close(lock_fd);
     lock_fd = -1;
@@ -55,40 +53,16 @@ static void teardown(void)
 
 TestSuite(harness_io, .init = setup, .fini = teardown, .timeout = 300);
 
-/* harness with args (NULL-terminated) and `--out DIR/NAME.json --quiet` (before a `--`: what
-   follows it goes to the server); its exit code, and the parsed result in *doc when it wrote
-   one (else NULL). */
+/* harness with args and `--out DIR/NAME.json --quiet` (hrun_result); a run that must
+   succeed (hrun_ok). */
 static int run(const char *name, const char *const *args, json_t **doc)
 {
-    char out[600];
-    const char *argv[64];
-    int n = 0, i = 0;
-    snprintf(out, sizeof out, "%s/%s.json", tmp_dir, name);
-    unlink(out);
-    for (; args[i] && strcmp(args[i], "--") != 0; i++)
-        argv[n++] = args[i];
-    argv[n++] = "--out";
-    argv[n++] = out;
-    argv[n++] = "--quiet";
-    for (; args[i]; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    int rc = hrun(tmp_dir, name, argv, TIMEOUT_S);
-    *doc = access(out, F_OK) == 0 ? hjson_load(out) : NULL;
-    return rc;
+    return hrun_result(tmp_dir, name, args, TIMEOUT_S, doc);
 }
 
-/* A run that must succeed; its parsed result. */
 static json_t *run_ok(const char *name, const char *const *args)
 {
-    json_t *doc;
-    int rc = run(name, args, &doc);
-    char *log = hrun_log(tmp_dir, name);
-    cr_assert_eq(rc, 0, "%s: harness exited %d:\n%s", name, rc, log);
-    cr_assert_not_null(doc);
-    cr_assert_str_eq(hstr(doc, "status"), "ok", "%s:\n%s", name, log);
-    free(log);
-    return doc;
+    return hrun_ok(tmp_dir, name, args, TIMEOUT_S);
 }
 
 /* A run refused before it starts: exit 2, and the log has every one of the words. */
@@ -117,13 +91,6 @@ static bool alive(pid_t pid)
     return strstr(cmd, "async_server") != NULL; /* a reused pid is someone else */
 }
 
-static long long counter(json_t *obj, const char *key)
-{
-    json_t *v = hget(obj, key);
-    cr_assert(json_is_integer(v), "%s is not an integer", key);
-    return json_integer_value(v);
-}
-
 /* The backend object of an io=net run the harness started: it answered about as many requests
    as the server did (the warm-up's and the ramp's too, so more than the window's), its CPU is
    counted, and it is gone. */
@@ -135,14 +102,14 @@ static void check_backend(json_t *doc, double warmup_s, double duration_s, bool 
     cr_assert(strstr(hstr(b, "command"), "async_server"), "%s", hstr(b, "command"));
     cr_assert(!in_cmd || strstr(hstr(hget(doc, "params"), "server_command"), hstr(b, "upstream")),
               "the server was handed the backend");
-    long long front = counter(counters, "requests"), back = counter(b, "requests");
+    long long front = hint(counters, "requests"), back = hint(b, "requests");
     double window = hnum(client, "requests");
     cr_assert(back >= window, "backend %lld < the window's %g answers", back, window);
     cr_assert(back >= front - 60 && back <= front + 60,
               "backend %lld vs the server's %lld 200s: one backend request each", back, front);
     cr_assert(back <= window * (warmup_s + duration_s + 1.5) / duration_s,
               "backend %lld: more than the warm-up's share over the window's %g", back, window);
-    cr_assert_eq(counter(b, "accepted"), 50, "one backend connection per front connection");
+    cr_assert_eq(hint(b, "accepted"), 50, "one backend connection per front connection");
     cr_assert_gt(hnum(b, "cpu_s"), 0);
     cr_assert_gt(hnum(b, "cpu_us_per_request"), 0);
     cr_assert_str_eq(hstr(b, "exit"), "exited with status 0");
@@ -243,11 +210,11 @@ Test(harness_io, net_upstream_given)
     const char *line = strrchr(ex.err, '{');
     json_t *bc = line ? json_loads(line, 0, NULL) : NULL;
     cr_assert_not_null(bc, "the backend's counters: %s", ex.err);
-    long long front = counter(hget(hget(doc, "server"), "counters"), "requests");
+    long long front = hint(hget(hget(doc, "server"), "counters"), "requests");
     /* 20 connections, and the harness's check that it answers */
-    cr_assert(counter(bc, "requests") >= front && counter(bc, "accepted") == 21,
+    cr_assert(hint(bc, "requests") >= front && hint(bc, "accepted") == 21,
               "backend %lld requests, %lld connections; the server answered %lld",
-              counter(bc, "requests"), counter(bc, "accepted"), front);
+              hint(bc, "requests"), hint(bc, "accepted"), front);
     json_decref(bc);
     server_free(bk);
     json_decref(doc);
@@ -294,37 +261,20 @@ Test(harness_io, net_failed_runs_leave_no_backend)
 /* SIGTERM to the harness in the middle of the window: the run ends failed, the backend with it */
 Test(harness_io, net_interrupted_run_leaves_no_backend)
 {
-    char path[512], out[600], log[600];
-    snprintf(path, sizeof path, "%s/harness", tenv_bin_dir());
+    char out[600], log[600];
     snprintf(out, sizeof out, "%s/sigterm.json", tmp_dir);
     snprintf(log, sizeof log, "%s/sigterm.log", tmp_dir);
-    const char *argv[] = {path,        "run",  "--impl",  "thread", "--io",       "net",
-                          "--wait-us", "1000", "--conns", "10",     "--duration", "20",
-                          "--warmup",  "0.2",  "--out",   out,      "--quiet",    NULL};
-    pid_t h = fork();
-    cr_assert(h >= 0);
-    if (h == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(path, (char *const *)argv);
-        _exit(127);
-    }
+    const char *args[] = {"run",  "--impl",  "thread", "--io",       "net", "--wait-us",
+                          "1000", "--conns", "10",     "--duration", "20",  "--warmup",
+                          "0.2",  "--out",   out,      "--quiet",    NULL};
+    struct child_opts o = {.log = log};
+    static struct child h;
+    child_start(&h, hrun_argv(args), &o);
     tenv_sleep_ms(1500 * tenv_slack());
-    kill(h, SIGTERM);
-    int status = 0;
-    double deadline = tenv_now_ms() + 30000;
-    while (waitpid(h, &status, WNOHANG) != h) {
-        if (tenv_now_ms() > deadline) {
-            kill(h, SIGKILL);
-            waitpid(h, NULL, 0);
-            cr_assert_fail("the harness did not end within 30 s of SIGTERM");
-        }
-        usleep(20000);
-    }
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status 0x%x: a failed run", status);
+    kill(h.pid, SIGTERM);
+    int code = child_wait(&h, 30000);
+    cr_assert_neq(code, -1, "the harness did not end within 30 s of SIGTERM");
+    cr_assert_eq(code, 1, "exit %d: a failed run", code);
     json_t *doc = hjson_load(out);
     cr_assert(strstr(hstr(doc, "failure"), "interrupted by signal"), "%s", hstr(doc, "failure"));
     json_t *b = hget(doc, "backend");

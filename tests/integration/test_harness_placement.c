@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../support/files.h"
 #include "../support/harness_run.h"
 #include "../support/server_proc.h"
 #include "../support/test_env.h"
@@ -21,22 +22,16 @@
 
 static char tmp_dir[] = "/tmp/tvt-placement-test-XXXXXX";
 
-/* The server the runs start: async unless TVT_IMPLS leaves only the thread server (TSan). */
-static const char *impl(void)
-{
-    return tenv_impl_enabled("async") ? "async" : "thread";
-}
-
 static bool loops(void)
 {
-    return strcmp(impl(), "async") == 0;
+    return strcmp(hrun_impl(), "async") == 0;
 }
 static int allowed[CPU_SETSIZE], nallowed;
 
 static void setup(void)
 {
     cpu_set_t set;
-    cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp: %s", strerror(errno));
+    tfile_mkdtemp(tmp_dir);
     cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
     nallowed = 0;
     for (int c = 0; c < CPU_SETSIZE; c++)
@@ -46,9 +41,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    (void)!system(cmd);
+    tfile_rm_tree(tmp_dir);
 }
 
 TestSuite(placement, .init = setup, .fini = teardown, .timeout = 120);
@@ -82,22 +75,13 @@ static const char *span(int lo, int hi, char *buf, size_t len)
 /* A short, light run of the async server; the parsed result. */
 static json_t *short_run(const char *name, const char *const *extra)
 {
-    char out[600];
-    snprintf(out, sizeof out, "%s/%s.json", tmp_dir, name);
-    const char *args[48] = {"run",        "--impl",  impl(),     "--conns", "10",
-                            "--duration", "0.5",     "--warmup", "0.1",     "--idle-s",
-                            "0.1",        "--quiet", "--out",    out};
-    int n = 14;
+    const char *args[48] = {"run", "--impl",   hrun_impl(), "--conns",  "10", "--duration",
+                            "0.5", "--warmup", "0.1",       "--idle-s", "0.1"};
+    int n = 11;
     for (int i = 0; extra && extra[i]; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    int rc = hrun(tmp_dir, name, args, TIMEOUT_S);
-    char *log = hrun_log(tmp_dir, name);
-    cr_assert_eq(rc, 0, "harness exited %d: %s", rc, log);
-    free(log);
-    json_t *doc = hjson_load(out);
-    cr_assert_str_eq(hstr(doc, "status"), "ok");
-    return doc;
+    return hrun_ok(tmp_dir, name, args, TIMEOUT_S);
 }
 
 Test(placement, default_plan_is_in_the_json)
@@ -137,7 +121,7 @@ Test(placement, default_plan_is_in_the_json)
 Test(placement, load_leaves_the_server_cpus_free)
 {
     char err[1024], target[64], out[600], got[256], want[256];
-    struct server_spec spec = {.impl = impl()};
+    struct server_spec spec = {.impl = hrun_impl()};
     struct server_proc *sp = server_start(&spec, err, sizeof err);
     cr_assert_not_null(sp, "%s", err);
     snprintf(target, sizeof target, "127.0.0.1:%d", server_port(sp));
@@ -224,7 +208,7 @@ Test(placement, pin_workers_puts_each_worker_on_its_cpu)
     char err[2048], n[16], got[256], want[16];
     snprintf(n, sizeof n, "%d", nallowed);
     const char *args[] = {"--workers", n, "--pin-workers", NULL};
-    struct server_spec spec = {.impl = impl(), .args = args};
+    struct server_spec spec = {.impl = hrun_impl(), .args = args};
     struct server_proc *sp = server_start(&spec, err, sizeof err);
     cr_assert_not_null(sp, "%s", err);
     /* worker i runs on the i-th CPU of the mask the server started with */
@@ -277,7 +261,7 @@ Test(placement, server_cmd_is_told_k)
     snprintf(cmd, sizeof cmd,
              "sh -c 'echo tvt-k=$TVT_SERVER_CPUS workers={workers} >&2; exec %s/%s_server "
              "--port 0 --workers {workers}'",
-             tenv_bin_dir(), impl());
+             tenv_bin_dir(), hrun_impl());
     snprintf(out, sizeof out, "%s/cmd.json", tmp_dir);
     const char *args[] = {"run", "--server-cmd", cmd,     "--name",   "told", "--conns",
                           "5",   "--duration",   "0.3",   "--warmup", "0",    "--idle-s",
