@@ -13,6 +13,7 @@
 
 #include "../support/files.h"
 #include "../support/harness_run.h"
+#include "../support/micro_schema.h"
 #include "../support/stall_server.h"
 #include "../support/test_env.h"
 
@@ -40,10 +41,6 @@ static void check_schema(json_t *doc)
     const char *params[] = {"conns",      "duration_s", "warmup_s", "wait_us",  "work_us",
                             "bytes",      "mode",       "rate",     "think_ms", "stack_kib",
                             "server_cpu", "client_cpu", "threads"};
-    const char *env[] = {"kernel",        "cpu_model",     "cores",       "mem_kib",
-                         "pid_max",       "threads_max",   "nproc_limit", "nofile_limit",
-                         "max_map_count", "libev_version", "cc_version",  "git_commit",
-                         "date"};
     const char *client[] = {"requests", "rps", "errors", "latency_us", "cpu_s", "saturated"};
     const char *errors[] = {"connect", "read", "write", "timeout", "status", "body"};
     const char *latency[] = {"min", "p50", "p90", "p99", "p999", "max", "mean"};
@@ -73,7 +70,8 @@ static void check_schema(json_t *doc)
     EACH(doc, top);
     EACH(hget(doc, "params"), params);
     EACH(hget(doc, "placement"), placement);
-    EACH(hget(doc, "env"), env);
+    for (const char *const *k = SCHEMA_ENV_KEYS; *k; k++) /* microbench/SCHEMA.md's env */
+        hget(hget(doc, "env"), *k);
     json_t *c = hget(doc, "client");
     EACH(c, client);
     EACH(hget(c, "errors"), errors);
