@@ -314,7 +314,7 @@ Test(contestants, rust_threads_503_without_a_thread)
     int n503 = 0;
     for (int j = 0; j < 6; j++) {
         struct hc_conn *x = ct_connect(r);
-        struct hc_response *resp = ct_resp_new();
+        struct hc_response *resp = resp_new();
         /* It sends nothing: an answer can only be the 503. */
         if (hc_read_response(x, resp, (int)(300 * tenv_slack())) == 0) {
             EXPECT(who, resp->status == 503, "excess connection %d: unasked answer %d", j,
@@ -323,7 +323,7 @@ Test(contestants, rust_threads_503_without_a_thread)
                    resp->body);
             n503++;
         }
-        ct_resp_done(resp);
+        resp_done(resp);
     }
     EXPECT(who, n503 >= 4, "%d of 6 excess connections got 503, want at least 4", n503);
     ct_send(r, kept, "GET /?bytes=2 HTTP/1.1\r\nHost: a\r\n\r\n", "after the limit");

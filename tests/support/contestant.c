@@ -3,24 +3,19 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child_proc.h"
+#include "files.h"
 #include "test_env.h"
 
-#define NGINX_SCRIPT  "contestants/nginx/nginx.sh"
-#define DATA_FILE_MIB 8
-#define MAX_BACKENDS  2
-#define MAX_RESP      4
+#define NGINX_SCRIPT "contestants/nginx/nginx.sh"
+#define MAX_BACKENDS 2
 
 static const char *const TOKIO_CURRENT[] = {"--runtime", "current", NULL};
 static const char *const TOKIO_MULTI[] = {"--runtime", "multi", NULL};
@@ -33,10 +28,7 @@ const struct contestant CT_NGINX = {"nginx", NULL, NULL};
 
 static struct ct_running live;
 static struct server_proc *backends[MAX_BACKENDS];
-static struct hc_response resp_slot[MAX_RESP];
-static bool resp_used[MAX_RESP];
 static json_t *counters_doc;
-static char data_path[128];
 
 void ct_binary(const struct contestant *who, char *out, size_t outlen)
 {
@@ -44,14 +36,6 @@ void ct_binary(const struct contestant *who, char *out, size_t outlen)
     if (access(out, X_OK) < 0)
         cr_skip_test("%s: %s (build it with `make contestants`; it needs %s)", out, strerror(errno),
                      strcmp(who->impl, "go") == 0 ? "golang-go" : "cargo and librust-tokio-dev");
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 void ct_release(void)
@@ -66,7 +50,7 @@ void ct_release(void)
         live.pid = 0;
     }
     if (live.dir[0]) {
-        nftw(live.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        tfile_rm_tree(live.dir);
         live.dir[0] = '\0';
     }
     for (int i = 0; i < MAX_BACKENDS; i++) {
@@ -74,34 +58,9 @@ void ct_release(void)
         backends[i] = NULL;
     }
     hc_close_all();
-    for (int i = 0; i < MAX_RESP; i++)
-        if (resp_used[i]) {
-            hc_response_free(&resp_slot[i]);
-            resp_used[i] = false;
-        }
+    resp_release();
     json_decref(counters_doc);
     counters_doc = NULL;
-    if (data_path[0]) {
-        unlink(data_path);
-        data_path[0] = '\0';
-    }
-}
-
-struct hc_response *ct_resp_new(void)
-{
-    for (int i = 0; i < MAX_RESP; i++)
-        if (!resp_used[i]) {
-            resp_used[i] = true;
-            return &resp_slot[i];
-        }
-    cr_assert_fail("more than %d responses held at once", MAX_RESP);
-    return NULL;
-}
-
-void ct_resp_done(struct hc_response *r)
-{
-    hc_response_free(r);
-    resp_used[r - resp_slot] = false;
 }
 
 static bool accepts(int port)
@@ -117,7 +76,7 @@ static bool accepts(int port)
    `harness run --server-cmd` does (sh -c "exec CMD"), and waits for its port. */
 static void start_nginx(struct ct_running *r, const char *const *extra)
 {
-    char script_out[4096], err[4096] = "";
+    char script_out[4096];
     snprintf(r->dir, sizeof r->dir, "/tmp/tvt-contestants-XXXXXX");
     cr_assert(mkdtemp(r->dir), "mkdtemp: %s", strerror(errno));
     char bytes[16];
@@ -142,31 +101,17 @@ static void start_nginx(struct ct_running *r, const char *const *extra)
 
     char log[128];
     snprintf(log, sizeof log, "%s/stderr.log", r->dir);
-    pid_t parent = getpid();
-    r->pid = fork();
-    cr_assert(r->pid >= 0, "fork: %s", strerror(errno));
-    if (r->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (fd < 0 || devnull < 0 || dup2(devnull, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-            _exit(127);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
+    static struct child nginx; /* reaped by its PID: ct_stop, ct_release */
+    const char *sh[] = {"/bin/sh", "-c", cmd, NULL};
+    struct child_opts o = {.log = log};
+    child_start(&nginx, sh, &o);
+    r->pid = nginx.pid;
     double deadline = tenv_now_ms() + tenv_io_ms();
     while (!accepts(r->port)) {
         int wst;
         if (waitpid(r->pid, &wst, WNOHANG) == r->pid) {
             r->pid = 0;
-            FILE *f = fopen(log, "r");
-            size_t got = f ? fread(err, 1, sizeof err - 1, f) : 0;
-            err[got] = '\0';
-            if (f)
-                fclose(f);
-            cr_assert_fail("[nginx] exited before listening (status %d): %s", wst, err);
+            cr_assert_fail("[nginx] exited before listening (status %d): %s", wst, tfile_tail(log));
         }
         CT_EXPECT("nginx", tenv_now_ms() < deadline, "port %d accepts nothing after %d ms (%s)",
                   r->port, tenv_io_ms(), cmd);
@@ -286,7 +231,7 @@ void ct_send(const struct ct_running *r, struct hc_conn *c, const char *data, co
 
 void ct_expect_200(const struct ct_running *r, struct hc_conn *c, size_t bytes, const char *what)
 {
-    struct hc_response *resp = ct_resp_new();
+    struct hc_response *resp = resp_new();
     int rc = hc_read_response(c, resp, tenv_io_ms());
     int e = errno;
     const char *name = r->who->name;
@@ -296,13 +241,13 @@ void ct_expect_200(const struct ct_running *r, struct hc_conn *c, size_t bytes, 
     CT_EXPECT(name, hc_body_is(resp, bytes, 'x'), "%s: body is %zu bytes, not %zu 'x'", what,
               resp->body_len, bytes);
     CT_EXPECT(name, !resp->conn_close, "%s: keep-alive answer says Connection: close", what);
-    ct_resp_done(resp);
+    resp_done(resp);
 }
 
 void ct_expect_status(const struct ct_running *r, struct hc_conn *c, int status,
                       const char *body_has, bool keep, const char *what)
 {
-    struct hc_response *resp = ct_resp_new();
+    struct hc_response *resp = resp_new();
     int rc = hc_read_response(c, resp, tenv_io_ms());
     int e = errno;
     const char *name = r->who->name;
@@ -313,7 +258,7 @@ void ct_expect_status(const struct ct_running *r, struct hc_conn *c, int status,
               resp->body, body_has);
     CT_EXPECT(name, resp->conn_close == !keep, "%s: Connection: close is %s, want %s", what,
               resp->conn_close ? "there" : "absent", keep ? "absent" : "there");
-    ct_resp_done(resp);
+    resp_done(resp);
 }
 
 void ct_expect_error_close(const struct ct_running *r, const char *data, int status,
@@ -351,43 +296,4 @@ void ct_backend_kill(struct server_proc *sp)
         if (backends[i] == sp)
             backends[i] = NULL;
     server_free(sp); /* SIGKILL: the backend is gone at once, as a crash would leave it */
-}
-
-const char *ct_data_file(void)
-{
-    if (data_path[0])
-        return data_path;
-    mkdir("build", 0755);
-    snprintf(data_path, sizeof data_path, "build/itest-data-%d.bin", (int)getpid());
-    int fd = open(data_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    cr_assert(fd >= 0, "cannot create the data file %s: %s", data_path, strerror(errno));
-    /* Real bytes (xorshift), not a hole: a sparse file's reads never reach the device. */
-    static uint64_t block[65536 / 8];
-    uint64_t x = 0x9E3779B97F4A7C15u ^ (uint64_t)getpid();
-    for (int i = 0; i < DATA_FILE_MIB * 16; i++) {
-        for (size_t j = 0; j < sizeof block / 8; j++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            block[j] = x;
-        }
-        ssize_t w = write(fd, block, sizeof block);
-        cr_assert(w == (ssize_t)sizeof block, "writing %s: %s", data_path, strerror(errno));
-    }
-    cr_assert(fsync(fd) == 0 && close(fd) == 0, "writing %s: %s", data_path, strerror(errno));
-    return data_path;
-}
-
-long long ct_read_bytes(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strstr(buf, "\nread_bytes:");
-    return p ? atoll(p + 12) : -1;
 }

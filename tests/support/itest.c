@@ -79,9 +79,7 @@ const struct sut *sut_named(const char *name)
 #define MAX_ARGS 64
 static struct server_proc *live[MAX_LIVE];
 
-struct hc_response resp_slot[MAX_RESP];
-bool resp_used[MAX_RESP];
-json_t *counters_doc;
+static json_t *counters_doc; /* the last stop_counters document */
 
 void forget(struct server_proc *sp)
 {
@@ -192,23 +190,6 @@ long long counter(const struct sut *s, json_t *doc, const char *key)
 }
 
 /* ---- requests and answers --------------------------------------------------------------- */
-
-struct hc_response *resp_new(void)
-{
-    for (int i = 0; i < MAX_RESP; i++)
-        if (!resp_used[i]) {
-            resp_used[i] = true;
-            return &resp_slot[i];
-        }
-    cr_assert_fail("more than %d responses held at once", MAX_RESP);
-    return NULL;
-}
-
-void resp_done(struct hc_response *r)
-{
-    hc_response_free(r);
-    resp_used[r - resp_slot] = false;
-}
 
 struct hc_conn *connect_ok(const struct sut *s, int port)
 {
@@ -351,9 +332,7 @@ void itest_release(void)
     bg_join(true); /* before closing the sockets it drives */
     stop_leftovers();
     hc_close_all();
-    for (int i = 0; i < MAX_RESP; i++)
-        if (resp_used[i])
-            resp_done(&resp_slot[i]);
+    resp_release();
     json_decref(counters_doc);
     counters_doc = NULL;
 }

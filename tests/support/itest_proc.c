@@ -1,5 +1,7 @@
-/* itest_proc.c: the fixtures of itest.h that look at the server process from /proc, and
-   the data file of the io=file tests. */
+/* itest_proc.c: the fixtures that look at the server process from /proc, and the data file
+   of the io=file tests. */
+#include "itest_proc.h"
+
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -13,7 +15,6 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "itest.h"
 #include "procfs.h"
 #include "test_env.h"
 
