@@ -186,7 +186,7 @@ Test(harness, server_that_exits_mid_run_fails_and_still_writes)
 /* harness load against a fresh stall server; returns the result */
 static json_t *load_stalling(const char *name, const char *rate)
 {
-    struct stall_server ss;
+    struct forked_server ss;
     char target[64], out[600];
     /* the stall starts 0.7 s after the first request, inside the 2 s window */
     cr_assert_eq(stall_server_start(&ss, 700, 300), 0, "stall server: %s", strerror(errno));
@@ -202,7 +202,7 @@ static json_t *load_stalling(const char *name, const char *rate)
     }
     args[n] = NULL;
     int rc = hrun(tmp_dir, name, args, HARNESS_TIMEOUT_S);
-    stall_server_stop(&ss);
+    forked_server_stop(&ss);
     cr_assert_eq(rc, 0, "harness load exited %d (log in %s)", rc, tmp_dir);
     json_t *doc = hjson_load(out);
     cr_assert_str_eq(hstr(doc, "status"), "ok");

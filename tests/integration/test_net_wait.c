@@ -20,12 +20,12 @@
 #include "../support/server_proc.h"
 #include "../support/test_env.h"
 
-static struct fake_backend fake = {.pid = -1};
+static struct forked_server fake = {.pid = -1};
 
 static void release_all(void)
 {
     itest_release();
-    fake_backend_stop(&fake);
+    forked_server_stop(&fake);
 }
 
 TestSuite(net_wait, .fini = release_all, .timeout = 60);
@@ -167,7 +167,7 @@ static void case_failures(const struct sut *srv)
                CASES[i].cause, counter(srv, ctr, "requests"));
         if (be)
             stop_counters(&BACKEND, be, SIGTERM, NULL);
-        fake_backend_stop(&fake);
+        forked_server_stop(&fake);
     }
 }
 

@@ -1,18 +1,13 @@
 /* stall_server: a tiny keep-alive HTTP server for tests that stalls exactly once. */
 #include "stall_server.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -125,43 +120,18 @@ static void child_loop(int lfd, int after_ms, int stall_ms)
     }
 }
 
-int stall_server_start(struct stall_server *s, int after_ms, int stall_ms)
+struct stall {
+    int after_ms, stall_ms;
+};
+
+static void serve_all(int lfd, void *arg)
 {
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 512) < 0 ||
-        getsockname(lfd, (struct sockaddr *)&a, &len) < 0) {
-        int e = errno;
-        close(lfd);
-        errno = e;
-        return -1;
-    }
-    s->port = ntohs(a.sin_port);
-    s->pid = fork();
-    if (s->pid < 0) {
-        int e = errno;
-        close(lfd);
-        errno = e;
-        return -1;
-    }
-    if (s->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGPIPE, SIG_IGN);
-        child_loop(lfd, after_ms, stall_ms);
-        _exit(0);
-    }
-    close(lfd);
-    return 0;
+    const struct stall *st = arg;
+    child_loop(lfd, st->after_ms, st->stall_ms);
 }
 
-void stall_server_stop(struct stall_server *s)
+int stall_server_start(struct forked_server *s, int after_ms, int stall_ms)
 {
-    if (s->pid > 0) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, NULL, 0);
-    }
-    s->pid = -1;
+    struct stall st = {after_ms, stall_ms}; /* the child has its own copy */
+    return forked_server_start(s, 512, serve_all, &st);
 }
