@@ -19,18 +19,6 @@
 
 #define HARNESS_TIMEOUT_S 30
 
-static char tmp_dir[] = "/tmp/tvt-harness-test-XXXXXX";
-
-static void setup(void)
-{
-    tfile_mkdtemp(tmp_dir);
-}
-
-static void teardown(void)
-{
-    tfile_rm_tree(tmp_dir);
-}
-
 /* Every key of the run schema, section by section, and the placement. */
 static void check_schema(json_t *doc)
 {
@@ -95,7 +83,7 @@ static json_t *run_impl(const char *impl, const char *conns, const char *wait_us
                           split,       "2",        "--workers", workers,    "--duration",
                           "1",         "--warmup", "0.2",       "--idle-s", "0.2",
                           "--wait-us", wait_us,    "--bytes",   "100",      NULL};
-    json_t *doc = hrun_ok(tmp_dir, impl, args, HARNESS_TIMEOUT_S);
+    json_t *doc = hrun_ok(tfile_scratch, impl, args, HARNESS_TIMEOUT_S);
     check_schema(doc);
     cr_assert(json_is_null(hget(doc, "failure")));
     cr_assert_str_eq(hstr(doc, "impl"), impl);
@@ -128,12 +116,12 @@ static void check_plausible(json_t *doc, long conns, long wait_us)
     cr_assert_gt(hnum(hget(doc, "derived"), "cpu_us_per_request"), 0);
 }
 
-TestSuite(harness, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(harness, .init = tfile_scratch_make, .fini = tfile_scratch_remove, .timeout = 60);
 
 Test(harness, run_async_writes_every_key)
 {
     if (!tenv_impl_enabled("async"))
-        cr_skip_test("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
+        TFILE_SKIP("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
     const char *conns = tenv_sanitized() ? "10" : "30";
     /* two generator processes, two server processes: both sides are merged */
     json_t *doc = run_impl("async", conns, "1000", "--procs", "2");
@@ -148,7 +136,7 @@ Test(harness, run_async_writes_every_key)
 Test(harness, run_thread_writes_every_key)
 {
     if (!tenv_impl_enabled("thread"))
-        cr_skip_test("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
+        TFILE_SKIP("TVT_IMPLS=%s", getenv("TVT_IMPLS"));
     const char *conns = tenv_sanitized() ? "10" : "30";
     /* two generator threads: their hand-offs run under TSan too */
     json_t *doc = run_impl("thread", conns, "1000", "--threads", "1");
@@ -161,13 +149,13 @@ Test(harness, run_thread_writes_every_key)
 Test(harness, server_that_exits_mid_run_fails_and_still_writes)
 {
     char out[600], cmd[600];
-    snprintf(out, sizeof out, "%s/dies.json", tmp_dir);
+    snprintf(out, sizeof out, "%s/dies.json", tfile_scratch);
     /* a real server, stopped by timeout(1) one second in: the harness must notice */
     snprintf(cmd, sizeof cmd, "timeout 1 %s/%s_server --port 0", tenv_bin_dir(), hrun_impl());
     const char *args[] = {"run", "--server-cmd", cmd,     "--name",   "dies", "--conns",
                           "5",   "--duration",   "5",     "--warmup", "0",    "--idle-s",
                           "0",   "--quiet",      "--out", out,        NULL};
-    int rc = hrun(tmp_dir, "dies", args, HARNESS_TIMEOUT_S);
+    int rc = hrun(tfile_scratch, "dies", args, HARNESS_TIMEOUT_S);
     cr_assert_eq(rc, 1, "harness should exit 1 when the server dies, not %d", rc);
     struct stat st;
     cr_assert_eq(stat(out, &st), 0, "the result file was not written");
@@ -191,7 +179,7 @@ static json_t *load_stalling(const char *name, const char *rate)
     /* the stall starts 0.7 s after the first request, inside the 2 s window */
     cr_assert_eq(stall_server_start(&ss, 700, 300), 0, "stall server: %s", strerror(errno));
     snprintf(target, sizeof target, "127.0.0.1:%d", ss.port);
-    snprintf(out, sizeof out, "%s/%s.json", tmp_dir, name);
+    snprintf(out, sizeof out, "%s/%s.json", tfile_scratch, name);
     const char *args[20] = {"load",       "--target", target,     "--conns", "4",
                             "--duration", "2",        "--warmup", "0",       "--bytes",
                             "16",         "--quiet",  "--out",    out};
@@ -201,9 +189,9 @@ static json_t *load_stalling(const char *name, const char *rate)
         args[n++] = rate;
     }
     args[n] = NULL;
-    int rc = hrun(tmp_dir, name, args, HARNESS_TIMEOUT_S);
+    int rc = hrun(tfile_scratch, name, args, HARNESS_TIMEOUT_S);
     forked_server_stop(&ss);
-    cr_assert_eq(rc, 0, "harness load exited %d (log in %s)", rc, tmp_dir);
+    cr_assert_eq(rc, 0, "harness load exited %d (log in %s)", rc, tfile_scratch);
     json_t *doc = hjson_load(out);
     cr_assert_str_eq(hstr(doc, "status"), "ok");
     cr_assert_str_eq(hstr(hget(doc, "params"), "mode"), rate ? "open" : "closed");
@@ -234,9 +222,9 @@ Test(harness, open_loop_shows_a_stall_that_closed_loop_hides)
 Test(harness, refuses_a_remote_target_and_bad_flags)
 {
     const char *remote[] = {"load", "--target", "192.0.2.1:80", "--duration", "1", NULL};
-    cr_assert_eq(hrun(tmp_dir, "remote", remote, HARNESS_TIMEOUT_S), 2);
+    cr_assert_eq(hrun(tfile_scratch, "remote", remote, HARNESS_TIMEOUT_S), 2);
     const char *both[] = {"run", "--impl", "async", "--server-cmd", "true", NULL};
-    cr_assert_eq(hrun(tmp_dir, "both", both, HARNESS_TIMEOUT_S), 2);
+    cr_assert_eq(hrun(tfile_scratch, "both", both, HARNESS_TIMEOUT_S), 2);
     const char *help[] = {"--help", NULL};
-    cr_assert_eq(hrun(tmp_dir, "help", help, HARNESS_TIMEOUT_S), 0);
+    cr_assert_eq(hrun(tfile_scratch, "help", help, HARNESS_TIMEOUT_S), 0);
 }

@@ -20,19 +20,17 @@
 #define TIMEOUT_S 90
 #define LOCK_PATH "/tmp/tvt-capacity-test.lock"
 
-static char tmp_dir[] = "/tmp/tvt-capacity-test-XXXXXX";
-
 static int lock_fd = -1;
 
 static void setup(void)
 {
-    tfile_mkdtemp(tmp_dir);
+    tfile_scratch_make();
     lock_fd = tfile_lock(LOCK_PATH);
 }
 
 static void teardown(void)
 {
-    tfile_rm_tree(tmp_dir);
+    tfile_scratch_remove();
     if (lock_fd >= 0)
         close(lock_fd); /* releases the lock */
     lock_fd = -1;
@@ -67,7 +65,7 @@ static json_t *capacity_run(const char *name, const char *const *extra)
     for (int i = 0; extra[i]; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    return hrun_ok(tmp_dir, name, args, TIMEOUT_S);
+    return hrun_ok(tfile_scratch, name, args, TIMEOUT_S);
 }
 
 /* Every key the sweep reads, in the capacity object and in each step. */
@@ -251,13 +249,13 @@ Test(capacity, the_default_target_follows_the_wait)
 Test(capacity, an_open_loop_rate_is_split_over_processes)
 {
     char out[600];
-    snprintf(out, sizeof out, "%s/rate.json", tmp_dir);
+    snprintf(out, sizeof out, "%s/rate.json", tfile_scratch);
     /* 2000 req/s in total over two generator processes, not 2000 each */
     const char *args[] = {"run",     "--impl",   hrun_impl(), "--conns",  "20",
                           "--procs", "2",        "--rate",    "2000",     "--duration",
                           "1",       "--warmup", "0.2",       "--idle-s", "0",
                           "--quiet", "--out",    out,         NULL};
-    int rc = hrun(tmp_dir, "rate", args, TIMEOUT_S);
+    int rc = hrun(tfile_scratch, "rate", args, TIMEOUT_S);
     cr_assert_eq(rc, 0, "harness exited %d", rc);
     json_t *doc = hjson_load(out);
     double rps = hnum(hget(doc, "client"), "rps");

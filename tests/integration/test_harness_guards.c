@@ -18,19 +18,7 @@
 #include "../support/server_proc.h"
 #include "../support/test_env.h"
 
-static char tmp_dir[] = "/tmp/tvt-harness-guards-XXXXXX";
-
-static void setup(void)
-{
-    tfile_mkdtemp(tmp_dir);
-}
-
-static void teardown(void)
-{
-    tfile_rm_tree(tmp_dir);
-}
-
-TestSuite(harness_faults, .init = setup, .fini = teardown, .timeout = 90);
+TestSuite(harness_faults, .init = tfile_scratch_make, .fini = tfile_scratch_remove, .timeout = 90);
 
 /* ---- targets outside loopback ---- */
 
@@ -41,8 +29,8 @@ static int run_isolated(struct child *c, const char *const *args)
     struct child_opts o = {.netns = true};
     int code = hrun_child(c, args, &o);
     if (code == CHILD_NETNS_FAILED)
-        TFILE_SKIP(tmp_dir, "cannot create a network namespace (needs CAP_SYS_ADMIN); not risking "
-                            "traffic to a remote address outside one");
+        TFILE_SKIP("cannot create a network namespace (needs CAP_SYS_ADMIN); not risking "
+                   "traffic to a remote address outside one");
     return code;
 }
 
@@ -74,7 +62,7 @@ Test(harness_faults, refuses_remote_targets_at_once_without_connecting)
 
     /* `run` refuses before it starts the server */
     char marker[600], cmd[700];
-    snprintf(marker, sizeof marker, "%s/server-started", tmp_dir);
+    snprintf(marker, sizeof marker, "%s/server-started", tfile_scratch);
     snprintf(cmd, sizeof cmd, "touch '%s'", marker);
     const char *run_args[] = {"run", "--server-cmd", cmd, "--target", "10.1.2.3:80", NULL};
     cr_assert_eq(run_isolated(&c, run_args), 2, "run --target 10.1.2.3:80:\n%s", c.out);
@@ -85,7 +73,7 @@ Test(harness_faults, refuses_remote_targets_at_once_without_connecting)
     if (strace_works()) {
         for (size_t i = 0; i < 2; i++) {
             char log[600];
-            snprintf(log, sizeof log, "%s/strace-%zu.log", tmp_dir, i);
+            snprintf(log, sizeof log, "%s/strace-%zu.log", tfile_scratch, i);
             const char *args[] = {
                 "strace",  "-f",         "-qq",       "-e",   "trace=connect,sendto,sendmsg",
                 "-o",      log,          hrun_path(), "load", "--target",
@@ -95,7 +83,7 @@ Test(harness_faults, refuses_remote_targets_at_once_without_connecting)
             struct child_opts o = {.netns = true, .env = env};
             int code = child_run(&c, args, &o, HRUN_TIMEOUT_MS);
             if (code == CHILD_NETNS_FAILED)
-                TFILE_SKIP(tmp_dir, "no network namespace");
+                TFILE_SKIP("no network namespace");
             cr_assert_eq(code, 2, "under strace, --target %s: exit %d:\n%s", remote[i], code,
                          c.out);
             FILE *f = fopen(log, "r");
@@ -153,7 +141,7 @@ Test(harness_faults, conns_beyond_the_open_files_limit_name_the_limit)
     struct server_proc *sp = server_start(&spec, err, sizeof err);
     cr_assert_not_null(sp, "server: %s", err);
     snprintf(target, sizeof target, "127.0.0.1:%d", server_port(sp));
-    snprintf(out, sizeof out, "%s/nofile.json", tmp_dir);
+    snprintf(out, sizeof out, "%s/nofile.json", tfile_scratch);
 
     /* 400 connections cannot fit in 256 descriptors: a usage error before any connect, naming
        the limit and the way out */

@@ -29,13 +29,12 @@
 #define TIMEOUT_S 120
 #define LOCK_PATH "/tmp/tvt-harness-io-test.lock"
 
-static char tmp_dir[] = "/tmp/tvt-harness-io-test-XXXXXX";
 static char data_dir[128]; /* under build/: a disk here, unlike /tmp on some machines */
 static int lock_fd = -1;
 
 static void setup(void)
 {
-    tfile_mkdtemp(tmp_dir);
+    tfile_scratch_make();
     snprintf(data_dir, sizeof data_dir, "build/itest-harness-io.%d/data", (int)getpid());
     lock_fd = tfile_lock(LOCK_PATH);
 }
@@ -44,7 +43,7 @@ static void teardown(void)
 {
     char build_dir[64];
     snprintf(build_dir, sizeof build_dir, "build/itest-harness-io.%d", (int)getpid());
-    tfile_rm_tree(tmp_dir);
+    tfile_scratch_remove();
     tfile_rm_tree(build_dir);
     if (lock_fd >= 0)
         close(lock_fd);
@@ -53,16 +52,23 @@ static void teardown(void)
 
 TestSuite(harness_io, .init = setup, .fini = teardown, .timeout = 300);
 
+/* Criterion runs no .fini after a skip: the folders and the lock go first. */
+#define SKIP(...)                                                                                  \
+    do {                                                                                           \
+        teardown();                                                                                \
+        cr_skip_test(__VA_ARGS__);                                                                 \
+    } while (0)
+
 /* harness with args and `--out DIR/NAME.json --quiet` (hrun_result); a run that must
    succeed (hrun_ok). */
 static int run(const char *name, const char *const *args, json_t **doc)
 {
-    return hrun_result(tmp_dir, name, args, TIMEOUT_S, doc);
+    return hrun_result(tfile_scratch, name, args, TIMEOUT_S, doc);
 }
 
 static json_t *run_ok(const char *name, const char *const *args)
 {
-    return hrun_ok(tmp_dir, name, args, TIMEOUT_S);
+    return hrun_ok(tfile_scratch, name, args, TIMEOUT_S);
 }
 
 /* A run refused before it starts: exit 2, and the log has every one of the words. */
@@ -70,7 +76,7 @@ static void run_refused(const char *name, const char *const *args, const char *w
 {
     json_t *doc;
     int rc = run(name, args, &doc);
-    char *log = hrun_log(tmp_dir, name);
+    char *log = hrun_log(tfile_scratch, name);
     cr_assert_eq(rc, 2, "%s: exit %d, expected 2:\n%s", name, rc, log);
     cr_assert_null(doc, "a refused run writes no result");
     cr_assert(strstr(log, w1), "%s: '%s' not in:\n%s", name, w1, log);
@@ -145,7 +151,7 @@ static void check_backend(json_t *doc, double warmup_s, double duration_s, bool 
 static void net_run(const char *impl)
 {
     if (!tenv_impl_enabled(impl))
-        cr_skip_test("TVT_IMPLS leaves out %s", impl);
+        SKIP("TVT_IMPLS leaves out %s", impl);
     const char *args[] = {"run",  "--impl",   impl,  "--io",       "net", "--wait-us",
                           "1000", "--conns",  "50",  "--duration", "1",   "--warmup",
                           "0.5",  "--idle-s", "0.1", NULL};
@@ -187,7 +193,7 @@ Test(harness_io, net_server_cmd)
 Test(harness_io, net_upstream_given)
 {
     if (!tenv_impl_enabled("thread"))
-        cr_skip_test("TVT_IMPLS leaves out thread");
+        SKIP("TVT_IMPLS leaves out thread");
     char err[512], up[64];
     struct server_spec spec = {.impl = "async"};
     struct server_proc *bk = server_start(&spec, err, sizeof err);
@@ -242,7 +248,7 @@ Test(harness_io, net_failed_runs_leave_no_backend)
     for (int i = 0; i < 2; i++) {
         json_t *doc;
         int rc = run(names[i], cases[i], &doc);
-        char *log = hrun_log(tmp_dir, names[i]);
+        char *log = hrun_log(tfile_scratch, names[i]);
         cr_assert_eq(rc, 1, "%s: exit %d, expected 1 (a failed run):\n%s", names[i], rc, log);
         cr_assert_not_null(doc);
         cr_assert_str_eq(hstr(doc, "status"), "failed");
@@ -262,8 +268,8 @@ Test(harness_io, net_failed_runs_leave_no_backend)
 Test(harness_io, net_interrupted_run_leaves_no_backend)
 {
     char out[600], log[600];
-    snprintf(out, sizeof out, "%s/sigterm.json", tmp_dir);
-    snprintf(log, sizeof log, "%s/sigterm.log", tmp_dir);
+    snprintf(out, sizeof out, "%s/sigterm.json", tfile_scratch);
+    snprintf(log, sizeof log, "%s/sigterm.log", tfile_scratch);
     const char *args[] = {"run",  "--impl",  "thread", "--io",       "net", "--wait-us",
                           "1000", "--conns", "10",     "--duration", "20",  "--warmup",
                           "0.2",  "--out",   out,      "--quiet",    NULL};
@@ -290,7 +296,7 @@ Test(harness_io, file_written_once_then_reused)
 {
     struct statfs sf;
     if (statfs("build", &sf) == 0 && (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC))
-        cr_skip_test("build/ is on a memory filesystem");
+        SKIP("build/ is on a memory filesystem");
     const char *args[] = {"run",    "--impl",          "thread", "--io",     "file", "--data-dir",
                           data_dir, "--data-size-mib", "16",     "--conns",  "50",   "--duration",
                           "1",      "--warmup",        "0.3",    "--idle-s", "0.1",  NULL};
@@ -305,7 +311,7 @@ Test(harness_io, file_written_once_then_reused)
     cr_assert_eq(stat(path, &a), 0, "%s: %s", path, strerror(errno));
     cr_assert_eq(a.st_size, 16 << 20);
     cr_assert_geq((long long)a.st_blocks * 512, (long long)a.st_size, "not sparse");
-    char *log = hrun_log(tmp_dir, "file-1");
+    char *log = hrun_log(tfile_scratch, "file-1");
     cr_assert(strstr(log, "data file: ") && strstr(log, "tvt-data-16MiB.bin (16 MiB, written"),
               "where the file is, in one line:\n%s", log);
     free(log);
@@ -317,7 +323,7 @@ Test(harness_io, file_written_once_then_reused)
     cr_assert_eq(a.st_ino, b.st_ino, "the same file");
     cr_assert(a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec,
               "not written again");
-    log = hrun_log(tmp_dir, "file-2");
+    log = hrun_log(tfile_scratch, "file-2");
     cr_assert(strstr(log, "(16 MiB, reused)"), "%s", log);
     free(log);
 
@@ -325,8 +331,7 @@ Test(harness_io, file_written_once_then_reused)
     cr_assert(json_is_object(dev), "server.device_inflight is an object");
     if (json_object_get(dev, "unavailable")) {
         cr_assert_null(json_object_get(dev, "mean"), "no figure without a device");
-        cr_skip_test("no inflight figure for %s: %s", hstr(dev, "device"),
-                     hstr(dev, "unavailable"));
+        SKIP("no inflight figure for %s: %s", hstr(dev, "device"), hstr(dev, "unavailable"));
     }
     cr_assert_gt(hnum(dev, "samples"), 3);
     char *text = json_dumps(dev, JSON_COMPACT);
@@ -369,7 +374,7 @@ Test(harness_io, file_refuses_tmpfs_and_bad_sizes)
 Test(harness_io, load_file_without_data_file_counts_400s)
 {
     if (!tenv_impl_enabled("thread"))
-        cr_skip_test("TVT_IMPLS leaves out thread");
+        SKIP("TVT_IMPLS leaves out thread");
     char err[512], target[64];
     struct server_spec spec = {.impl = "thread"};
     struct server_proc *sp = server_start(&spec, err, sizeof err);

@@ -22,19 +22,7 @@
 #include "../support/server_proc.h"
 #include "../support/test_env.h"
 
-static char tmp_dir[] = "/tmp/tvt-harness-out-XXXXXX";
-
-static void setup(void)
-{
-    tfile_mkdtemp(tmp_dir);
-}
-
-static void teardown(void)
-{
-    tfile_rm_tree(tmp_dir);
-}
-
-TestSuite(harness_faults, .init = setup, .fini = teardown, .timeout = 90);
+TestSuite(harness_faults, .init = tfile_scratch_make, .fini = tfile_scratch_remove, .timeout = 90);
 
 /* true if folder holds an entry whose name starts with prefix */
 static bool has_entry(const char *folder, const char *prefix)
@@ -89,11 +77,11 @@ Test(harness_faults, out_under_a_regular_file_is_a_clear_error)
 {
     char file[600], out[700];
     struct child c;
-    snprintf(file, sizeof file, "%s/not-a-folder", tmp_dir);
+    snprintf(file, sizeof file, "%s/not-a-folder", tfile_scratch);
     close(open(file, O_WRONLY | O_CREAT, 0644));
     snprintf(out, sizeof out, "%s/r.json", file);
     int code = load_to(&c, out, NULL, 0);
-    expect_write_error(&c, code, out, tmp_dir, "Not a directory");
+    expect_write_error(&c, code, out, tfile_scratch, "Not a directory");
     struct stat st;
     cr_assert(stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0);
 }
@@ -102,10 +90,10 @@ Test(harness_faults, out_in_a_missing_folder_is_a_clear_error)
 {
     char out[700], missing[600];
     struct child c;
-    snprintf(missing, sizeof missing, "%s/missing", tmp_dir);
+    snprintf(missing, sizeof missing, "%s/missing", tfile_scratch);
     snprintf(out, sizeof out, "%s/r.json", missing);
     int code = load_to(&c, out, NULL, 0);
-    expect_write_error(&c, code, out, tmp_dir, "No such file or directory");
+    expect_write_error(&c, code, out, tfile_scratch, "No such file or directory");
     cr_assert_neq(access(missing, F_OK), 0, "the harness created %s", missing);
 }
 
@@ -113,10 +101,10 @@ Test(harness_faults, out_over_a_folder_is_a_clear_error)
 {
     char out[600];
     struct child c;
-    snprintf(out, sizeof out, "%s/a-folder", tmp_dir);
+    snprintf(out, sizeof out, "%s/a-folder", tfile_scratch);
     cr_assert_eq(mkdir(out, 0755), 0);
     int code = load_to(&c, out, NULL, 0);
-    expect_write_error(&c, code, out, tmp_dir, "Is a directory");
+    expect_write_error(&c, code, out, tfile_scratch, "Is a directory");
     struct stat st;
     cr_assert(stat(out, &st) == 0 && S_ISDIR(st.st_mode), "the folder was replaced");
 }
@@ -129,7 +117,7 @@ Test(harness_faults, full_disk_is_a_clear_error_and_leaves_no_half_file)
     char dir[600], out[700];
     struct child c;
     struct child_limit fsize = {RLIMIT_FSIZE, 512};
-    snprintf(dir, sizeof dir, "%s/results", tmp_dir);
+    snprintf(dir, sizeof dir, "%s/results", tfile_scratch);
     cr_assert_eq(mkdir(dir, 0755), 0);
     snprintf(out, sizeof out, "%s/r.json", dir);
     int code = load_to(&c, out, &fsize, 1);

@@ -20,8 +20,6 @@
 
 #define TIMEOUT_S 60
 
-static char tmp_dir[] = "/tmp/tvt-placement-test-XXXXXX";
-
 static bool loops(void)
 {
     return strcmp(hrun_impl(), "async") == 0;
@@ -31,7 +29,7 @@ static int allowed[CPU_SETSIZE], nallowed;
 static void setup(void)
 {
     cpu_set_t set;
-    tfile_mkdtemp(tmp_dir);
+    tfile_scratch_make();
     cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
     nallowed = 0;
     for (int c = 0; c < CPU_SETSIZE; c++)
@@ -39,12 +37,7 @@ static void setup(void)
             allowed[nallowed++] = c;
 }
 
-static void teardown(void)
-{
-    tfile_rm_tree(tmp_dir);
-}
-
-TestSuite(placement, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(placement, .init = setup, .fini = tfile_scratch_remove, .timeout = 120);
 
 /* The JSON array of CPU numbers a, as "0,1,5". */
 static const char *list(json_t *a, char *buf, size_t len)
@@ -81,7 +74,7 @@ static json_t *short_run(const char *name, const char *const *extra)
     for (int i = 0; extra && extra[i]; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    return hrun_ok(tmp_dir, name, args, TIMEOUT_S);
+    return hrun_ok(tfile_scratch, name, args, TIMEOUT_S);
 }
 
 Test(placement, default_plan_is_in_the_json)
@@ -125,10 +118,10 @@ Test(placement, load_leaves_the_server_cpus_free)
     struct server_proc *sp = server_start(&spec, err, sizeof err);
     cr_assert_not_null(sp, "%s", err);
     snprintf(target, sizeof target, "127.0.0.1:%d", server_port(sp));
-    snprintf(out, sizeof out, "%s/load.json", tmp_dir);
+    snprintf(out, sizeof out, "%s/load.json", tfile_scratch);
     const char *args[] = {"load",     "--target", target,    "--conns", "5", "--duration", "0.3",
                           "--warmup", "0",        "--quiet", "--out",   out, NULL};
-    int rc = hrun(tmp_dir, "load", args, TIMEOUT_S);
+    int rc = hrun(tfile_scratch, "load", args, TIMEOUT_S);
     struct server_exit ex;
     server_stop(sp, SIGTERM, 5000, &ex);
     server_free(sp);
@@ -149,20 +142,20 @@ Test(placement, load_leaves_the_server_cpus_free)
 Test(placement, overlap_is_refused_unless_asked_for)
 {
     if (nallowed < 2)
-        cr_skip_test("one CPU: the server and the generator always share it");
+        TFILE_SKIP("one CPU: the server and the generator always share it");
     char kbuf[16], first[16], got[256], want[256];
     snprintf(kbuf, sizeof kbuf, "%d", nallowed);
     snprintf(first, sizeof first, "%d", allowed[0]);
     /* K = every CPU leaves none to the generator: refused, naming the CPUs and the fix */
     const char *all[] = {"run", "--impl", "async", "--server-cpus", kbuf, "--duration", "1", NULL};
-    cr_assert_eq(hrun(tmp_dir, "all", all, TIMEOUT_S), 2);
-    char *log = hrun_log(tmp_dir, "all");
+    cr_assert_eq(hrun(tfile_scratch, "all", all, TIMEOUT_S), 2);
+    char *log = hrun_log(tfile_scratch, "all");
     cr_assert(strstr(log, "--allow-overlap") && strstr(log, "takes every CPU"), "%s", log);
     free(log);
     /* a generator set on the server's CPU: refused too */
     const char *onto[] = {"run", "--impl", "async", "--client-cpus", first, NULL};
-    cr_assert_eq(hrun(tmp_dir, "onto", onto, TIMEOUT_S), 2);
-    log = hrun_log(tmp_dir, "onto");
+    cr_assert_eq(hrun(tfile_scratch, "onto", onto, TIMEOUT_S), 2);
+    log = hrun_log(tfile_scratch, "onto");
     cr_assert(strstr(log, "--allow-overlap") && strstr(log, "shares CPU"), "%s", log);
     free(log);
 
@@ -262,11 +255,11 @@ Test(placement, server_cmd_is_told_k)
              "sh -c 'echo tvt-k=$TVT_SERVER_CPUS workers={workers} >&2; exec %s/%s_server "
              "--port 0 --workers {workers}'",
              tenv_bin_dir(), hrun_impl());
-    snprintf(out, sizeof out, "%s/cmd.json", tmp_dir);
+    snprintf(out, sizeof out, "%s/cmd.json", tfile_scratch);
     const char *args[] = {"run", "--server-cmd", cmd,     "--name",   "told", "--conns",
                           "5",   "--duration",   "0.3",   "--warmup", "0",    "--idle-s",
                           "0",   "--quiet",      "--out", out,        NULL};
-    int rc = hrun(tmp_dir, "cmd", args, TIMEOUT_S);
+    int rc = hrun(tfile_scratch, "cmd", args, TIMEOUT_S);
     cr_assert_eq(rc, 0, "harness exited %d", rc);
     json_t *doc = hjson_load(out);
     int k = nallowed / 2 > 0 ? nallowed / 2 : 1;
@@ -283,10 +276,10 @@ Test(placement, a_missing_uring_server_is_named)
     char path[512], out[600];
     snprintf(path, sizeof path, "%s/uring_server", tenv_bin_dir());
     if (access(path, X_OK) == 0)
-        cr_skip_test("%s exists", path);
-    snprintf(out, sizeof out, "%s/uring.json", tmp_dir);
+        TFILE_SKIP("%s exists", path);
+    snprintf(out, sizeof out, "%s/uring.json", tfile_scratch);
     const char *args[] = {"run", "--impl", "uring", "--quiet", "--out", out, NULL};
-    cr_assert_eq(hrun(tmp_dir, "uring", args, TIMEOUT_S), 1);
+    cr_assert_eq(hrun(tfile_scratch, "uring", args, TIMEOUT_S), 1);
     json_t *doc = hjson_load(out);
     const char *why = hstr(doc, "failure");
     cr_assert(strstr(why, "--impl uring") && strstr(why, "uring_server"), "%s", why);
@@ -322,8 +315,8 @@ Test(placement, bad_flags_are_named)
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         char name[32];
         snprintf(name, sizeof name, "bad%zu", i);
-        int rc = hrun(tmp_dir, name, BAD[i].args, TIMEOUT_S);
-        char *log = hrun_log(tmp_dir, name);
+        int rc = hrun(tfile_scratch, name, BAD[i].args, TIMEOUT_S);
+        char *log = hrun_log(tfile_scratch, name);
         cr_assert_eq(rc, 2, "case %zu exited %d: %s", i, rc, log);
         cr_assert(strstr(log, BAD[i].mention), "case %zu: '%s' does not name %s", i, log,
                   BAD[i].mention);
@@ -334,8 +327,8 @@ Test(placement, bad_flags_are_named)
 Test(placement, help_documents_the_flags)
 {
     const char *run[] = {"help", "run", NULL};
-    cr_assert_eq(hrun(tmp_dir, "help", run, TIMEOUT_S), 0);
-    char *log = hrun_log(tmp_dir, "help");
+    cr_assert_eq(hrun(tfile_scratch, "help", run, TIMEOUT_S), 0);
+    char *log = hrun_log(tfile_scratch, "help");
     const char *flags[] = {"--server-cpus",   "--client-cpus", "--backend-cpus", "--allow-overlap",
                            "--capacity",      "--steps",       "--step-min-s",   "--slo-ms",
                            "TVT_SERVER_CPUS", "{workers}",     "--pin-workers",  "uring"};

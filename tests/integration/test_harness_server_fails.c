@@ -16,19 +16,7 @@
 #include "../support/harness_run.h"
 #include "../support/test_env.h"
 
-static char tmp_dir[] = "/tmp/tvt-harness-server-fails-XXXXXX";
-
-static void setup(void)
-{
-    tfile_mkdtemp(tmp_dir);
-}
-
-static void teardown(void)
-{
-    tfile_rm_tree(tmp_dir);
-}
-
-TestSuite(harness_faults, .init = setup, .fini = teardown, .timeout = 90);
+TestSuite(harness_faults, .init = tfile_scratch_make, .fini = tfile_scratch_remove, .timeout = 90);
 
 /* The samples of the result, of one phase (NULL: all of them). */
 static int count_samples(json_t *doc, const char *phase)
@@ -51,7 +39,7 @@ Test(harness_faults, server_sigkilled_while_measuring_fails_and_keeps_samples)
     const char *impl = hrun_impl();
     char out[600], comm[32];
     struct child c;
-    snprintf(out, sizeof out, "%s/killed.json", tmp_dir);
+    snprintf(out, sizeof out, "%s/killed.json", tfile_scratch);
     snprintf(comm, sizeof comm, "%s_server", impl);
     /* no --quiet: the progress line of the measure phase says when to kill */
     const char *args[] = {"run",      "--impl", impl,       "--conns", "4",     "--duration", "8",
@@ -93,8 +81,8 @@ Test(harness_faults, server_cmd_that_sigkills_itself_fails_the_run)
 {
     char out[600], script[600], real[PATH_MAX], text[PATH_MAX + 64];
     struct child c;
-    snprintf(out, sizeof out, "%s/selfkill.json", tmp_dir);
-    snprintf(script, sizeof script, "%s/selfkill.sh", tmp_dir);
+    snprintf(out, sizeof out, "%s/selfkill.json", tfile_scratch);
+    snprintf(script, sizeof script, "%s/selfkill.sh", tfile_scratch);
     char srv_path[PATH_MAX];
     snprintf(srv_path, sizeof srv_path, "%s/%s_server", tenv_bin_dir(), hrun_impl());
     cr_assert_not_null(realpath(srv_path, real), "%s: %s", srv_path, strerror(errno));

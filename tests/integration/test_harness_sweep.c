@@ -20,19 +20,7 @@
 #include "../support/json_read.h"
 #include "../support/test_env.h"
 
-static char tmp_dir[] = "/tmp/tvt-harness-sweep-XXXXXX";
-
-static void setup(void)
-{
-    tfile_mkdtemp(tmp_dir);
-}
-
-static void teardown(void)
-{
-    tfile_rm_tree(tmp_dir);
-}
-
-TestSuite(harness_faults, .init = setup, .fini = teardown, .timeout = 90);
+TestSuite(harness_faults, .init = tfile_scratch_make, .fini = tfile_scratch_remove, .timeout = 90);
 
 /* The raw result of one sweep point, by content (file names are the sweep's business):
  * impl, params.conns, params.wait_us and whether params.stack_kib is set, of the series
@@ -72,14 +60,14 @@ static json_t *find_point(const char *raw, const char *impl, int conns, int wait
 Test(harness_faults, sweep_goes_on_past_a_failed_point)
 {
     if (tenv_sanitized())
-        TFILE_SKIP(tmp_dir, "the sweep's logic does not depend on the build");
+        TFILE_SKIP("the sweep's logic does not depend on the build");
     if (!tenv_impl_enabled("async") || !tenv_impl_enabled("thread"))
-        TFILE_SKIP(tmp_dir, "needs both servers (TVT_IMPLS=%s)", getenv("TVT_IMPLS"));
+        TFILE_SKIP("needs both servers (TVT_IMPLS=%s)", getenv("TVT_IMPLS"));
     if (access("scripts/sweep.py", R_OK) != 0)
-        TFILE_SKIP(tmp_dir, "run from the repository root");
+        TFILE_SKIP("run from the repository root");
     char real[PATH_MAX], fake[PATH_MAX + 16], path[PATH_MAX + 64], text[4 * PATH_MAX];
     cr_assert_not_null(realpath(tenv_bin_dir(), real), "%s: %s", tenv_bin_dir(), strerror(errno));
-    snprintf(fake, sizeof fake, "%s/fakebin", tmp_dir);
+    snprintf(fake, sizeof fake, "%s/fakebin", tfile_scratch);
     cr_assert_eq(mkdir(fake, 0755), 0);
     /* The sweep takes its programs from --bin: a harness in front of the real one shortens
      * every run and breaks two points. async 1 conn wait 0: its server is SIGKILLed half a
@@ -116,7 +104,7 @@ Test(harness_faults, sweep_goes_on_past_a_failed_point)
     tfile_write_script(path, text);
 
     char outdir[PATH_MAX + 16], envbin[PATH_MAX + 32];
-    snprintf(outdir, sizeof outdir, "%s/sweep", tmp_dir);
+    snprintf(outdir, sizeof outdir, "%s/sweep", tfile_scratch);
     snprintf(envbin, sizeof envbin, "TVT_BIN_DIR=%s", fake);
     const char *env[] = {envbin, NULL};
     struct child_opts o = {.env = env};
@@ -127,7 +115,7 @@ Test(harness_faults, sweep_goes_on_past_a_failed_point)
     child_start(&c, argv, &o);
     int code = child_wait(&c, 80000);
     if (code == 127)
-        TFILE_SKIP(tmp_dir, "python3 is not installed");
+        TFILE_SKIP("python3 is not installed");
     cr_assert_eq(code, 0, "sweep.py exited %d:\n%s", code, c.out);
 
     char raw[PATH_MAX + 32];

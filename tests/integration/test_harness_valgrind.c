@@ -15,28 +15,17 @@
 #include "../support/server_proc.h"
 #include "../support/test_env.h"
 
-static char tmp_dir[] = "/tmp/tvt-harness-valgrind-XXXXXX";
-
-static void setup(void)
-{
-    tfile_mkdtemp(tmp_dir);
-}
-
-static void teardown(void)
-{
-    tfile_rm_tree(tmp_dir);
-}
-
-TestSuite(harness_valgrind, .init = setup, .fini = teardown, .timeout = 90);
+TestSuite(harness_valgrind, .init = tfile_scratch_make, .fini = tfile_scratch_remove,
+          .timeout = 90);
 
 static void skip_without_valgrind(void)
 {
     struct child c;
     const char *probe[] = {"valgrind", "--version", NULL};
     if (tenv_sanitized())
-        TFILE_SKIP(tmp_dir, "valgrind cannot run %s-sanitized programs", getenv("TVT_SANITIZER"));
+        TFILE_SKIP("valgrind cannot run %s-sanitized programs", getenv("TVT_SANITIZER"));
     if (child_run(&c, probe, NULL, HRUN_TIMEOUT_MS) != 0)
-        TFILE_SKIP(tmp_dir, "valgrind is not installed");
+        TFILE_SKIP("valgrind is not installed");
 }
 
 /* Runs `valgrind --leak-check=full ... harness ARGS`; only the harness process reports
@@ -46,9 +35,9 @@ static void memcheck(const char *name, const char *const *args)
 {
     struct child c;
     char log[600], logopt[640], out[600];
-    snprintf(log, sizeof log, "%s/%s.vg.log", tmp_dir, name);
+    snprintf(log, sizeof log, "%s/%s.vg.log", tfile_scratch, name);
     snprintf(logopt, sizeof logopt, "--log-file=%s", log);
-    snprintf(out, sizeof out, "%s/%s.json", tmp_dir, name);
+    snprintf(out, sizeof out, "%s/%s.json", tfile_scratch, name);
     const char *argv[64] = {"valgrind",
                             "--leak-check=full",
                             "--errors-for-leak-kinds=definite,indirect",

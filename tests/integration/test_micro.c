@@ -17,20 +17,8 @@
 
 #define RUN_TIMEOUT_MS 30000
 
-static char tmpdir[] = "/tmp/tvt-micro-XXXXXX";
-
-static void setup(void)
-{
-    strcpy(tmpdir, "/tmp/tvt-micro-XXXXXX");
-    tfile_mkdtemp(tmpdir);
-}
-
-static void teardown(void)
-{
-    tfile_rm_tree(tmpdir); /* only files this test made, in its own mkdtemp folder */
-}
-
-TestSuite(micro, .init = setup, .fini = teardown, .timeout = 60);
+/* the scratch folder holds only files this test made */
+TestSuite(micro, .init = tfile_scratch_make, .fini = tfile_scratch_remove, .timeout = 60);
 
 static struct child last; /* the last run: its stdout and stderr in last.out */
 
@@ -53,11 +41,11 @@ static int run(char *const argv[], rlim_t as_limit_bytes)
     return code;
 }
 
-/* The parsed JSON file tmpdir/file. */
+/* The parsed JSON file tfile_scratch/file. */
 static json_t *load(const char *file)
 {
     char path[600];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, file);
+    snprintf(path, sizeof path, "%s/%s", tfile_scratch, file);
     return hjson_load(path);
 }
 
@@ -68,7 +56,7 @@ static json_t *check_spawn(const char *kind, const char *counts, const char *sta
                       (char *)counts, "--json", "spawn.json"};
     int argc = 7;
     char json_arg[600];
-    snprintf(json_arg, sizeof json_arg, "%s/spawn.json", tmpdir);
+    snprintf(json_arg, sizeof json_arg, "%s/spawn.json", tfile_scratch);
     argv[6] = json_arg;
     if (stack_kib) {
         argv[argc++] = "--stack-kib";
@@ -160,9 +148,9 @@ Test(micro, spawn_thread_wall_reports_limit)
        the system-wide pid space that others share. Sanitizers reserve terabytes of
        shadow memory, which RLIMIT_AS forbids, so this runs in the plain build only. */
     if (tenv_sanitized())
-        cr_skip_test("RLIMIT_AS and sanitizer shadow memory do not mix");
+        TFILE_SKIP("RLIMIT_AS and sanitizer shadow memory do not mix");
     char json_arg[600];
-    snprintf(json_arg, sizeof json_arg, "%s/wall.json", tmpdir);
+    snprintf(json_arg, sizeof json_arg, "%s/wall.json", tfile_scratch);
     char *argv[] = {"spawn_bench", "--kind",          "thread", "--stack-kib", "8192", "--count",
                     "2000",        "--until-failure", "--json", json_arg,      NULL};
     int rc = run(argv, 400u << 20);
@@ -211,7 +199,7 @@ Test(micro, switch_all_mechanisms)
 {
     const char *iters = tenv_sanitized() ? "500" : "3000";
     char json_arg[600];
-    snprintf(json_arg, sizeof json_arg, "%s/switch.json", tmpdir);
+    snprintf(json_arg, sizeof json_arg, "%s/switch.json", tfile_scratch);
     char *argv[] = {"switch_bench", "--mech",      "all",    "--ring", "2,7",
                     "--iters",      (char *)iters, "--json", json_arg, NULL};
     int rc = run(argv, 0);
@@ -248,7 +236,7 @@ Test(micro, switch_pinned_threads_switch_every_pass)
 {
     /* On one CPU a pass cannot complete without the kernel switching threads. */
     char json_arg[600];
-    snprintf(json_arg, sizeof json_arg, "%s/pinned.json", tmpdir);
+    snprintf(json_arg, sizeof json_arg, "%s/pinned.json", tfile_scratch);
     char *argv[] = {"switch_bench", "--mech", "thread-pipe,thread-cond",
                     "--ring",       "2",      "--iters",
                     "2000",         "--pin",  "0",

@@ -16,6 +16,22 @@ void tfile_mkdtemp(char *tmpl)
     cr_assert_not_null(mkdtemp(tmpl), "mkdtemp %s: %s", tmpl, strerror(errno));
 }
 
+char tfile_scratch[128];
+
+void tfile_scratch_make(void)
+{
+    snprintf(tfile_scratch, sizeof tfile_scratch, "/tmp/tvt-%s-XXXXXX",
+             program_invocation_short_name);
+    tfile_mkdtemp(tfile_scratch);
+}
+
+void tfile_scratch_remove(void)
+{
+    if (tfile_scratch[0])
+        tfile_rm_tree(tfile_scratch);
+    tfile_scratch[0] = '\0';
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st, (void)flag, (void)ftw;

@@ -8,6 +8,14 @@
 /* mkdtemp(tmpl), asserting it worked: tmpl ("/tmp/tvt-NAME-XXXXXX") becomes the path. */
 void tfile_mkdtemp(char *tmpl);
 
+/* A test's scratch folder. tfile_scratch_make, as a suite's .init (or called from it), makes
+   /tmp/tvt-PROGRAM-XXXXXX (PROGRAM: the test binary's name) and puts its path in
+   tfile_scratch; tfile_scratch_remove, as its .fini, removes it with everything in it.
+     TestSuite(harness_faults, .init = tfile_scratch_make, .fini = tfile_scratch_remove); */
+extern char tfile_scratch[128];
+void tfile_scratch_make(void);
+void tfile_scratch_remove(void);
+
 /* Removes path and everything below it (symlinks not followed); nothing if it is absent. */
 void tfile_rm_tree(const char *path);
 
@@ -16,11 +24,11 @@ void tfile_rm_tree(const char *path);
    the CPUs at the same time as another job of the same binary. */
 int tfile_lock(const char *path);
 
-/* Criterion runs no .fini after a skip: removes dir (the suite's scratch folder), then skips
-   the test with the message. */
-#define TFILE_SKIP(dir, ...)                                                                       \
+/* Criterion runs no .fini after a skip: removes the scratch folder, then skips the test with
+   the message. */
+#define TFILE_SKIP(...)                                                                            \
     do {                                                                                           \
-        tfile_rm_tree(dir);                                                                        \
+        tfile_scratch_remove();                                                                    \
         cr_skip_test(__VA_ARGS__);                                                                 \
     } while (0)
 
