@@ -10,6 +10,7 @@
 
 #include "../support/child_proc.h"
 #include "../support/files.h"
+#include "../support/harness_run.h"
 #include "../support/test_env.h"
 
 /* smoke takes well under a minute here; sanitizer builds are slower. */
@@ -88,10 +89,7 @@ TestSuite(bench, .fini = cleanup, .timeout = BENCH_TIMEOUT_S + 60);
 
 Test(bench, smoke_profile_produces_plots_summary_and_verdicts)
 {
-    char harness[256];
-    snprintf(harness, sizeof harness, "%s/harness", tenv_bin_dir());
-    if (access(harness, X_OK) != 0)
-        cr_skip("%s not built: the bench needs the harness", harness);
+    hrun_need("the bench");
     tfile_mkdtemp(out_dir);
     snprintf(log_path, sizeof log_path, "%s.log", out_dir);
 

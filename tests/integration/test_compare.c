@@ -10,6 +10,7 @@
 
 #include "../support/child_proc.h"
 #include "../support/files.h"
+#include "../support/harness_run.h"
 #include "../support/json_read.h"
 #include "../support/test_env.h"
 
@@ -74,9 +75,7 @@ TestSuite(compare, .fini = cleanup, .timeout = COMPARE_TIMEOUT_S + 30);
 Test(compare, one_round_gives_both_ratios)
 {
     char p[512];
-    snprintf(p, sizeof p, "%s/harness", tenv_bin_dir());
-    if (access(p, X_OK) != 0)
-        cr_skip("%s not built: compare.sh needs the harness", p);
+    hrun_need("compare.sh");
     if (!tenv_find_program("nginx", p, sizeof p))
         cr_skip("nginx is not installed (apt-get install nginx-light): no async/nginx ratio");
     if (!tenv_find_program("wrk", p, sizeof p))

@@ -133,14 +133,11 @@ Test(harness_faults, allow_remote_and_loopback_pass_the_check)
 
 Test(harness_faults, conns_beyond_the_open_files_limit_name_the_limit)
 {
-    char err[512], target[64], out[600];
+    char target[64], out[600];
     struct child c;
     struct child_limit nofile = {RLIMIT_NOFILE, 256};
     struct child_opts o = {.limits = &nofile, .nlimits = 1};
-    struct server_spec spec = {.impl = hrun_impl()};
-    struct server_proc *sp = server_start(&spec, err, sizeof err);
-    cr_assert_not_null(sp, "server: %s", err);
-    snprintf(target, sizeof target, "127.0.0.1:%d", server_port(sp));
+    struct server_proc *sp = hrun_server(hrun_impl(), target, sizeof target);
     snprintf(out, sizeof out, "%s/nofile.json", tfile_scratch);
 
     /* 400 connections cannot fit in 256 descriptors: a usage error before any connect, naming

@@ -194,11 +194,8 @@ Test(harness_io, net_upstream_given)
 {
     if (!tenv_impl_enabled("thread"))
         SKIP("TVT_IMPLS leaves out thread");
-    char err[512], up[64];
-    struct server_spec spec = {.impl = "async"};
-    struct server_proc *bk = server_start(&spec, err, sizeof err);
-    cr_assert_not_null(bk, "%s", err);
-    snprintf(up, sizeof up, "127.0.0.1:%d", server_port(bk));
+    char up[64];
+    struct server_proc *bk = hrun_server("async", up, sizeof up);
     const char *args[] = {"run", "--impl",    "thread", "--io",     "net", "--upstream",
                           up,    "--wait-us", "1000",   "--conns",  "20",  "--duration",
                           "0.5", "--warmup",  "0.2",    "--idle-s", "0.1", NULL};
@@ -375,11 +372,8 @@ Test(harness_io, load_file_without_data_file_counts_400s)
 {
     if (!tenv_impl_enabled("thread"))
         SKIP("TVT_IMPLS leaves out thread");
-    char err[512], target[64];
-    struct server_spec spec = {.impl = "thread"};
-    struct server_proc *sp = server_start(&spec, err, sizeof err);
-    cr_assert_not_null(sp, "%s", err);
-    snprintf(target, sizeof target, "127.0.0.1:%d", server_port(sp));
+    char target[64];
+    struct server_proc *sp = hrun_server("thread", target, sizeof target);
     const char *args[] = {"load", "--target",   target, "--io",     "file", "--conns",
                           "4",    "--duration", "0.5",  "--warmup", "0.1",  NULL};
     json_t *doc;

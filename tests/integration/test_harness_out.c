@@ -43,11 +43,8 @@ static bool has_entry(const char *folder, const char *prefix)
 static int load_to(struct child *c, const char *out, const struct child_limit *limits,
                    size_t nlimits)
 {
-    char err[512], target[64];
-    struct server_spec spec = {.impl = hrun_impl()};
-    struct server_proc *sp = server_start(&spec, err, sizeof err);
-    cr_assert_not_null(sp, "server: %s", err);
-    snprintf(target, sizeof target, "127.0.0.1:%d", server_port(sp));
+    char target[64];
+    struct server_proc *sp = hrun_server(hrun_impl(), target, sizeof target);
     const char *args[] = {"load",     "--target", target,    "--conns", "2", "--duration", "0.3",
                           "--warmup", "0",        "--quiet", "--out",   out, NULL};
     struct child_opts o = {.limits = limits, .nlimits = nlimits};

@@ -113,11 +113,8 @@ Test(placement, default_plan_is_in_the_json)
 
 Test(placement, load_leaves_the_server_cpus_free)
 {
-    char err[1024], target[64], out[600], got[256], want[256];
-    struct server_spec spec = {.impl = hrun_impl()};
-    struct server_proc *sp = server_start(&spec, err, sizeof err);
-    cr_assert_not_null(sp, "%s", err);
-    snprintf(target, sizeof target, "127.0.0.1:%d", server_port(sp));
+    char target[64], out[600], got[256], want[256];
+    struct server_proc *sp = hrun_server(hrun_impl(), target, sizeof target);
     snprintf(out, sizeof out, "%s/load.json", tfile_scratch);
     const char *args[] = {"load",     "--target", target,    "--conns", "5", "--duration", "0.3",
                           "--warmup", "0",        "--quiet", "--out",   out, NULL};

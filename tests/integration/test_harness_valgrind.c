@@ -75,11 +75,8 @@ static void memcheck(const char *name, const char *const *args)
 Test(harness_valgrind, load_has_no_leak_and_no_error)
 {
     skip_without_valgrind();
-    char err[512], target[64];
-    struct server_spec spec = {.impl = hrun_impl()};
-    struct server_proc *sp = server_start(&spec, err, sizeof err);
-    cr_assert_not_null(sp, "server: %s", err);
-    snprintf(target, sizeof target, "127.0.0.1:%d", server_port(sp));
+    char target[64];
+    struct server_proc *sp = hrun_server(hrun_impl(), target, sizeof target);
     const char *args[] = {"load", "--target", target, "--conns", "4", "--duration",
                           "1",    "--warmup", "0.2",  "--quiet", NULL};
     memcheck("load", args);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "files.h"
+#include "server_proc.h"
 #include "test_env.h"
 
 #define MAX_ARGS 96
@@ -16,6 +17,24 @@
 const char *hrun_impl(void)
 {
     return tenv_impl_enabled("async") ? "async" : "thread";
+}
+
+struct server_proc *hrun_server(const char *impl, char *target, size_t len)
+{
+    char err[2048];
+    struct server_spec spec = {.impl = impl};
+    struct server_proc *sp = server_start(&spec, err, sizeof err);
+    cr_assert_not_null(sp, "%s server: %s", impl, err);
+    snprintf(target, len, "127.0.0.1:%d", server_port(sp));
+    return sp;
+}
+
+void hrun_need(const char *who)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/harness", tenv_bin_dir());
+    if (access(path, X_OK) != 0)
+        cr_skip_test("%s not built: %s needs the harness", path, who);
 }
 
 const char *hrun_path(void)

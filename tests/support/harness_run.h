@@ -5,6 +5,7 @@
 #define TVT_HARNESS_RUN_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 #include "child_proc.h"
 #include "json_read.h"
@@ -14,6 +15,14 @@
 /* The server the harness tests start: async unless TVT_IMPLS leaves only the thread server
    (the TSan pass). */
 const char *hrun_impl(void);
+
+/* Starts $TVT_BIN_DIR/<impl>_server (server_proc.h) for a `harness load --target`, asserting
+   it listens, and writes its address ("127.0.0.1:PORT") into target. Stop it with
+   server_stop and server_free. */
+struct server_proc *hrun_server(const char *impl, char *target, size_t len);
+
+/* Skips the test, saying that `who` needs it, when $TVT_BIN_DIR/harness is not built. */
+void hrun_need(const char *who);
 
 /* $TVT_BIN_DIR/harness, asserting it is built. Static storage. */
 const char *hrun_path(void);
