@@ -96,7 +96,6 @@ static void check_keys(json_t *cap)
                           "counted",
                           "server_cpus_busy",
                           "client_cpus_busy"};
-    const char *kinds[] = {"connect", "read", "write", "timeout", "status", "body"};
     for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
         hget(cap, top[i]);
     json_t *steps = hget(cap, "steps"), *s;
@@ -105,8 +104,8 @@ static void check_keys(json_t *cap)
     {
         for (size_t k = 0; k < sizeof step / sizeof step[0]; k++)
             hget(s, step[k]);
-        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-            hnum(hget(s, "errors"), kinds[k]);
+        for (const char *const *k = HRUN_ERROR_KINDS; *k; k++)
+            hnum(hget(s, "errors"), *k);
     }
 }
 

@@ -14,6 +14,9 @@
 
 #define MAX_ARGS 96
 
+const char *const HRUN_ERROR_KINDS[] = {"connect", "read", "write", "timeout",
+                                        "status",  "body", NULL};
+
 const char *hrun_impl(void)
 {
     return tenv_impl_enabled("async") ? "async" : "thread";

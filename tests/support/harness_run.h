@@ -12,6 +12,10 @@
 
 #define HRUN_TIMEOUT_MS 30000 /* hrun_child's bound */
 
+/* The kinds a result counts its errors by (client.errors, capacity.steps[].errors),
+   NULL-terminated. */
+extern const char *const HRUN_ERROR_KINDS[];
+
 /* The server the harness tests start: async unless TVT_IMPLS leaves only the thread server
    (the TSan pass). */
 const char *hrun_impl(void);
