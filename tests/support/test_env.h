@@ -1,4 +1,5 @@
-/* test_env.h: what the integration tests read from their environment, in one place.
+/* test_env.h: what the integration tests read from their environment, in one place, with
+ * the clock, the time bounds and the command runner they all use.
  *
  *   TVT_BIN_DIR    where the programs are (default "bin", repo-relative)
  *   TVT_IMPLS      which servers to start, by their names in tests/support/itest.c's table:
