@@ -78,7 +78,7 @@ static void start_nginx(struct ct_running *r, const char *const *extra)
 {
     char script_out[4096];
     snprintf(r->dir, sizeof r->dir, "/tmp/tvt-contestants-XXXXXX");
-    cr_assert(mkdtemp(r->dir), "mkdtemp: %s", strerror(errno));
+    tfile_mkdtemp(r->dir);
     char bytes[16];
     snprintf(bytes, sizeof bytes, "%d", CT_NGINX_BYTES);
     char *argv[16] = {NGINX_SCRIPT, "config", r->dir, "--bytes", bytes};
