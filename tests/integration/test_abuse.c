@@ -220,10 +220,10 @@ static void case_burst(const struct sut *srv)
     for (int i = 0; i < BURST; i++)
         c[i] = connect_ok(srv, port);
 
-    double t0 = hc_now_ms(), deadline = t0 + 5000 * tenv_slack();
+    double t0 = tenv_now_ms(), deadline = t0 + 5000 * tenv_slack();
     int left = BURST;
     long send_cut = 0; /* sends the server cut short by closing: fine */
-    while (left > 0 && hc_now_ms() < deadline) {
+    while (left > 0 && tenv_now_ms() < deadline) {
         static struct pollfd pfd[BURST];
         static int idx[BURST];
         int n = 0;
@@ -259,7 +259,7 @@ static void case_burst(const struct sut *srv)
             }
         }
     }
-    double ms = hc_now_ms() - t0;
+    double ms = tenv_now_ms() - t0;
     int answered[600] = {0}, silent = 0;
     for (int i = 0; i < BURST; i++) {
         int kind = i % K__COUNT;

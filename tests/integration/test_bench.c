@@ -1,20 +1,17 @@
 /* Integration test of `make bench`: scripts/bench.sh --profile smoke into a temporary folder,
  * then checks what a reader gets: valid PNG and SVG plots, one summary.csv row per raw run,
  * and a verdict row for each claim C1..C7 in REPORT.md. */
-#include "../support/test_env.h"
 #include <criterion/criterion.h>
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "../support/child_proc.h"
+#include "../support/files.h"
+#include "../support/harness_run.h"
+#include "../support/test_env.h"
 
 /* smoke takes well under a minute here; sanitizer builds are slower. */
 #define BENCH_TIMEOUT_S 200
@@ -22,98 +19,23 @@
 static char out_dir[] = "/tmp/tvt-bench-XXXXXX";
 static char log_path[64];
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static void cleanup(void)
 {
-    nftw(out_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tfile_rm_tree(out_dir);
     unlink(log_path);
 }
 
-/* Whole file into a NUL-terminated heap buffer (caller frees), or NULL. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (cap - n - 1 == 0) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
-/* The last bytes of the bench log, for a failure message. Static storage. */
-static const char *log_tail(void)
-{
-    static char tail[2048];
-    size_t n = 0;
-    char *all = slurp(log_path, &n);
-    tail[0] = '\0';
-    if (all) {
-        const char *from = n > sizeof tail - 1 ? all + n - (sizeof tail - 1) : all;
-        snprintf(tail, sizeof tail, "%s", from);
-        free(all);
-    }
-    return tail;
-}
-
 /* Runs scripts/bench.sh --profile smoke --out out_dir in its own process group, output in
- * log_path; stops the group if it outlives BENCH_TIMEOUT_S. Returns the exit status. */
+ * log_path; stops the group if it outlives BENCH_TIMEOUT_S. Returns its exit code. */
 static int run_bench(void)
 {
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        setpgid(0, 0);
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execl("scripts/bench.sh", "scripts/bench.sh", "--profile", "smoke", "--out", out_dir,
-              (char *)NULL);
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int status = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec > BENCH_TIMEOUT_S) {
-            kill(-pid, SIGTERM);
-            waitpid(pid, &status, 0);
-            cr_assert_fail("bench.sh --profile smoke ran over %d s; log tail:\n%s", BENCH_TIMEOUT_S,
-                           log_tail());
-        }
-        usleep(100 * 1000);
-    }
-    return status;
+    static struct child c;
+    const char *argv[] = {"scripts/bench.sh", "--profile", "smoke", "--out", out_dir, NULL};
+    struct child_opts o = {.log = log_path, .group = true};
+    int code = child_run(&c, argv, &o, BENCH_TIMEOUT_S * 1000);
+    cr_assert_neq(code, -1, "bench.sh --profile smoke ran over %d s; log tail:\n%s",
+                  BENCH_TIMEOUT_S, tfile_tail(log_path));
+    return code;
 }
 
 static int has_suffix(const char *s, const char *suf)
@@ -152,7 +74,7 @@ static void check_plot(const char *name)
     char p[512];
     size_t len = 0;
     snprintf(p, sizeof p, "%s/plots/%s", out_dir, name);
-    char *data = slurp(p, &len);
+    char *data = tfile_slurp(p, &len);
     cr_assert_not_null(data, "cannot read %s", p);
     if (has_suffix(name, ".png")) {
         cr_expect(len > 1000 && !memcmp(data, "\x89PNG\r\n\x1a\n", 8), "%s is not a PNG", p);
@@ -167,16 +89,12 @@ TestSuite(bench, .fini = cleanup, .timeout = BENCH_TIMEOUT_S + 60);
 
 Test(bench, smoke_profile_produces_plots_summary_and_verdicts)
 {
-    char harness[256];
-    snprintf(harness, sizeof harness, "%s/harness", tenv_bin_dir());
-    if (access(harness, X_OK) != 0)
-        cr_skip("%s not built: the bench needs the harness", harness);
-    cr_assert_not_null(mkdtemp(out_dir));
+    hrun_need("the bench");
+    tfile_mkdtemp(out_dir);
     snprintf(log_path, sizeof log_path, "%s.log", out_dir);
 
-    int status = run_bench();
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-              "bench.sh exited with status %d; log tail:\n%s", status, log_tail());
+    int code = run_bench();
+    cr_assert_eq(code, 0, "bench.sh exited %d; log tail:\n%s", code, tfile_tail(log_path));
 
     /* Plots: the sweep's, the head-of-line and hyperfine ones always; every file valid,
      * each in both formats. */
@@ -187,7 +105,7 @@ Test(bench, smoke_profile_produces_plots_summary_and_verdicts)
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
         snprintf(p, sizeof p, "%s/plots/%s.png", out_dir, required[i]);
         cr_expect_eq(access(p, R_OK), 0, "plot %s.png missing; log tail:\n%s", required[i],
-                     log_tail());
+                     tfile_tail(log_path));
     }
     snprintf(p, sizeof p, "%s/plots", out_dir);
     DIR *d = opendir(p);
@@ -213,7 +131,7 @@ Test(bench, smoke_profile_produces_plots_summary_and_verdicts)
     int raw = count_raw();
     cr_assert_gt(raw, 0, "no raw runs written");
     snprintf(p, sizeof p, "%s/summary.csv", out_dir);
-    char *csv = slurp(p, NULL);
+    char *csv = tfile_slurp(p, NULL);
     cr_assert_not_null(csv, "summary.csv missing");
     cr_expect(!strncmp(csv, "file,label,impl,status", 22), "summary.csv header: %.60s", csv);
     /* ...and one more per step of an open-loop capacity run (kind capacity-step). */
@@ -242,7 +160,7 @@ Test(bench, smoke_profile_produces_plots_summary_and_verdicts)
     /* REPORT.md: one verdict row per claim, with one of the four verdicts, and every plot
      * embedded. */
     snprintf(p, sizeof p, "%s/REPORT.md", out_dir);
-    char *report = slurp(p, NULL);
+    char *report = tfile_slurp(p, NULL);
     cr_assert_not_null(report, "REPORT.md missing");
     for (int c = 1; c <= 7; c++) {
         char key[32];

@@ -36,13 +36,13 @@ static bool honours_query(const struct ct_running *r)
 static void case_curl(const struct contestant *who)
 {
     char curl[4096], url[128], out[4096];
-    if (!ct_find_program("curl", curl, sizeof curl))
+    if (!tenv_find_program("curl", curl, sizeof curl))
         cr_skip_test("curl is not installed (apt-get install curl)");
     struct ct_running *r = ct_start(who, NULL);
     size_t bytes = honours_query(r) ? 13 : CT_NGINX_BYTES;
     snprintf(url, sizeof url, "http://127.0.0.1:%d/?bytes=%zu", r->port, bytes);
     char *argv[] = {curl, "-s", "--max-time", "5", "-w", "\n%{http_code}", url, NULL};
-    int st = tenv_run_cmd(argv, out, sizeof out, ct_io_ms() + 1000);
+    int st = tenv_run_cmd(argv, out, sizeof out, tenv_io_ms() + 1000);
     EXPECT(who->name, WIFEXITED(st) && WEXITSTATUS(st) == 0, "curl %s: status %d: %s", url, st,
            out);
     char want[64];
@@ -137,9 +137,9 @@ static void case_idle_timeout(const struct contestant *who)
         ct_send(r, busy, "GET /?bytes=2&wait_us=100000 HTTP/1.1\r\nHost: a\r\n\r\n", "busy");
         ct_expect_200(r, busy, 2, "a request every 100 ms");
     }
-    EXPECT(who->name, hc_wait_close(silent, ct_io_ms()) == 1,
+    EXPECT(who->name, hc_wait_close(silent, tenv_io_ms()) == 1,
            "a silent connection is still open well past --idle-timeout-ms 300");
-    EXPECT(who->name, hc_wait_close(partial, ct_io_ms()) == 1,
+    EXPECT(who->name, hc_wait_close(partial, tenv_io_ms()) == 1,
            "a connection stuck mid-request is still open well past --idle-timeout-ms 300");
     EXPECT(who->name, silent->len == 0 && partial->len == 0, "an idle close sent bytes");
     ct_send(r, busy, "GET /?bytes=3 HTTP/1.1\r\nHost: a\r\n\r\n", "busy, last");
@@ -236,7 +236,7 @@ Test(contestants, list_sizes_runtimes_with_workers)
 {
     char out[8192];
     char *argv[] = {"scripts/contestants.sh", "list", NULL};
-    int st = tenv_run_cmd(argv, out, sizeof out, ct_io_ms());
+    int st = tenv_run_cmd(argv, out, sizeof out, tenv_io_ms());
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "contestants.sh list: status %d: %s", st, out);
     static const struct {
         const char *name, *bin;
@@ -266,7 +266,7 @@ Test(contestants, list_sizes_runtimes_with_workers)
                   want[i].name, l, want[i].sized ? "lacks" : "should not have");
     }
     char nginx[4096];
-    if (ct_find_program("nginx", nginx, sizeof nginx))
+    if (tenv_find_program("nginx", nginx, sizeof nginx))
         cr_expect(strstr(out, "nginx\tcontestants/nginx/nginx.sh exec {dir} --port {port} "
                               "--bytes {bytes} --workers {workers}\tfixed"),
                   "the nginx line is not the expected one: %s", out);
@@ -279,7 +279,7 @@ Test(contestants, rust_threads_stack_kib)
     char path[256], out[4096];
     ct_binary(&CT_RUST_THREADS, path, sizeof path);
     char *argv[] = {path, "--stack-kib", "16", NULL};
-    int st = tenv_run_cmd(argv, out, sizeof out, ct_io_ms());
+    int st = tenv_run_cmd(argv, out, sizeof out, tenv_io_ms());
     EXPECT(who, WIFEXITED(st) && WEXITSTATUS(st) == 2, "--stack-kib 16: status %d, want exit 2",
            st);
     EXPECT(who, strstr(out, "--stack-kib"), "--stack-kib 16 refused without naming it: %s", out);
@@ -314,7 +314,7 @@ Test(contestants, rust_threads_503_without_a_thread)
     int n503 = 0;
     for (int j = 0; j < 6; j++) {
         struct hc_conn *x = ct_connect(r);
-        struct hc_response *resp = ct_resp_new();
+        struct hc_response *resp = resp_new();
         /* It sends nothing: an answer can only be the 503. */
         if (hc_read_response(x, resp, (int)(300 * tenv_slack())) == 0) {
             EXPECT(who, resp->status == 503, "excess connection %d: unasked answer %d", j,
@@ -323,7 +323,7 @@ Test(contestants, rust_threads_503_without_a_thread)
                    resp->body);
             n503++;
         }
-        ct_resp_done(resp);
+        resp_done(resp);
     }
     EXPECT(who, n503 >= 4, "%d of 6 excess connections got 503, want at least 4", n503);
     ct_send(r, kept, "GET /?bytes=2 HTTP/1.1\r\nHost: a\r\n\r\n", "after the limit");

@@ -2,8 +2,8 @@
  * both runtimes, the Rust thread server, Go).
  *
  * Against a backend (the suite's async_server, started here on port 0) and a data file
- * written under build/ (8 MiB of real data): io=timer, io=net and io=file each answer 200
- * after at least their wait (the backend's wait_us; for the file, the bytes the device
+ * under build/ (itest_proc.h's: 16 MiB of real data): io=timer, io=net and io=file each answer
+ * 200 after at least their wait (the backend's wait_us; for the file, the bytes the device
  * delivered, from /proc/PID/io); pipelined requests of mixed kinds answer in order; a
  * killed backend gives 502 on a connection that stays open while timer requests go on being
  * served, and service comes back with the backend; a data file on tmpfs (/dev/shm), a
@@ -29,13 +29,13 @@
 #define FILE_KIB 8
 #define SLACK_MS 0.5 /* timers may round a little below; never by a whole ms */
 
-/* Starts who with --upstream on the backend and --data-file on a fresh data file. */
+/* Starts who with --upstream on the backend and --data-file on the shared data file. */
 static struct ct_running *start_io(const struct contestant *who, struct server_proc *backend)
 {
     static char upstream[64];
     snprintf(upstream, sizeof upstream, "127.0.0.1:%d", server_port(backend));
     const char *const args[] = {
-        "--upstream", upstream, "--data-file", ct_data_file(), "--upstream-timeout-ms",
+        "--upstream", upstream, "--data-file", test_data_file(), "--upstream-timeout-ms",
         "3000",       NULL};
     return ct_start(who, args);
 }
@@ -73,13 +73,13 @@ static void case_kinds(const struct contestant *who)
                "io=net wait_us=%d answered after %.1f ms: before the backend", WAIT_MS * 1000, t);
     }
 
-    long long before = ct_read_bytes(pid);
+    long long before = storage_read_bytes(pid);
     for (int i = 0; i < 3; i++) {
         snprintf(target, sizeof target, "/?io=file&file_kib=%d&bytes=4", FILE_KIB);
         timed_200(r, c, target, 4, "io=file");
     }
     timed_200(r, c, "/?io=file&file_kib=1024&bytes=1", 1, "io=file, 1024 KiB");
-    long long after = ct_read_bytes(pid);
+    long long after = storage_read_bytes(pid);
     /* O_DIRECT reads come from the device, so the kernel counts them in read_bytes (a
        page-cache hit would not). */
     if (before >= 0 && after >= 0)
@@ -157,7 +157,7 @@ static void expect_refusal(const struct contestant *who, const char *file, const
     argv[n++] = "--data-file";
     argv[n++] = (char *)file;
     argv[n] = NULL;
-    int st = tenv_run_cmd(argv, out, sizeof out, ct_io_ms());
+    int st = tenv_run_cmd(argv, out, sizeof out, tenv_io_ms());
     EXPECT(who->name, WIFEXITED(st) && WEXITSTATUS(st) == 2,
            "%s: status %d, want exit 2 at start; output: %s", what, st, out);
     EXPECT(who->name, strstr(out, file), "%s: the message does not name %s: %s", what, file, out);

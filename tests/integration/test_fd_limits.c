@@ -39,10 +39,10 @@ static void case_fd_limit(const struct sut *srv)
         c[i] = connect_ok(srv, port); /* the kernel completes the handshake into the backlog */
         send_get(srv, c[i], "/?bytes=1");
     }
-    double cpu0 = cpu_seconds(server_pid(sp)), t0 = hc_now_ms();
+    double cpu0 = cpu_seconds(server_pid(sp)), t0 = tenv_now_ms();
     for (int i = 0; i < FD_CONNS; i++) {
         struct hc_response *r = resp_new();
-        int rc = hc_read_response(c[i], r, i == 0 ? io_ms() : (int)(50 * tenv_slack()));
+        int rc = hc_read_response(c[i], r, i == 0 ? tenv_io_ms() : (int)(50 * tenv_slack()));
         int e = errno;
         EXPECT(srv, rc == 0 || e == ETIMEDOUT, "connection %d: %s", i, strerror(e));
         if (rc == 0) {
@@ -53,7 +53,7 @@ static void case_fd_limit(const struct sut *srv)
         resp_done(r);
     }
     tenv_sleep_ms(300); /* the server sits at its fd limit */
-    double cpu = cpu_seconds(server_pid(sp)) - cpu0, wall = (hc_now_ms() - t0) / 1e3;
+    double cpu = cpu_seconds(server_pid(sp)) - cpu0, wall = (tenv_now_ms() - t0) / 1e3;
     cr_log_info("[%s] %d of %d connections served at RLIMIT_NOFILE 32; %.2f s CPU in %.2f s",
                 srv->name, n, FD_CONNS, cpu, wall);
     EXPECT(srv, n >= 16 && n < FD_CONNS,
@@ -93,11 +93,11 @@ SERVER_TEST(fd_limits, fd_limit_recovers, 0, case_fd_limit, .timeout = 30)
 #define FD_FREED   3
 static int count_answered(struct hc_conn **c, bool *answered, int n, int timeout_ms, int stop_at)
 {
-    double deadline = hc_now_ms() + timeout_ms;
+    double deadline = tenv_now_ms() + timeout_ms;
     int got = 0;
     for (int i = 0; i < n; i++)
         got += answered[i];
-    while (got < stop_at && hc_now_ms() < deadline) {
+    while (got < stop_at && tenv_now_ms() < deadline) {
         struct pollfd pfd[FD_ROOM + FD_WAITING];
         int idx[FD_ROOM + FD_WAITING], k = 0;
         for (int i = 0; i < n; i++)
@@ -107,7 +107,7 @@ static int count_answered(struct hc_conn **c, bool *answered, int n, int timeout
             }
         if (k == 0)
             break;
-        int left = (int)(deadline - hc_now_ms());
+        int left = (int)(deadline - tenv_now_ms());
         if (poll(pfd, (nfds_t)k, left > 0 ? left : 0) <= 0)
             continue;
         for (int j = 0; j < k; j++)
@@ -139,7 +139,7 @@ static void case_emfile(const struct sut *srv)
     int fds0 = fd_count(pid, 0), fds;
     long thr;
     expect_served(srv, port, "before the fd limit");
-    EXPECT(srv, settle(pid, fds0, -1, io_ms(), &fds, &thr),
+    EXPECT(srv, settle(pid, fds0, -1, tenv_io_ms(), &fds, &thr),
            "the warm-up connection left %d fds open, %d before", fds, fds0);
     rlim_t lim = (rlim_t)fds0 + FD_ROOM;
     EXPECT(srv, server_set_rlimit(sp, RLIMIT_NOFILE, lim, lim) == 0,
@@ -153,31 +153,31 @@ static void case_emfile(const struct sut *srv)
         c[i] = connect_ok(srv, port); /* the kernel completes the handshake into the backlog */
         send_get(srv, c[i], "/?bytes=1");
     }
-    int got = count_answered(c, answered, n, io_ms(), room);
+    int got = count_answered(c, answered, n, tenv_io_ms(), room);
     EXPECT(srv, got >= 0, "a connection got a wrong answer or was closed at the fd limit");
     got = count_answered(c, answered, n, (int)(300 * tenv_slack()), n); /* and no more come */
     EXPECT(srv, got == room, "%d of %d connections served with room for %d fds", got, n, room);
 
     /* One second at the limit: the open ones keep being served, the server stays idle. */
-    double cpu0 = cpu_seconds(pid), t0 = hc_now_ms(), worst = 0;
+    double cpu0 = cpu_seconds(pid), t0 = tenv_now_ms(), worst = 0;
     int served = 0;
     for (int round = 0; round < 10; round++) {
         for (int i = 0; i < n; i++) {
             if (!answered[i])
                 continue;
-            double s = hc_now_ms();
+            double s = tenv_now_ms();
             send_get(srv, c[i], "/?bytes=2");
             expect_200_within(srv, c[i], 2, (int)(200 * tenv_slack()),
                               "a keep-alive request on an open connection at the fd limit");
-            double ms = hc_now_ms() - s;
+            double ms = tenv_now_ms() - s;
             worst = ms > worst ? ms : worst;
             served++;
         }
         double next = t0 + 100.0 * (round + 1);
-        if (next > hc_now_ms())
-            tenv_sleep_ms(next - hc_now_ms());
+        if (next > tenv_now_ms())
+            tenv_sleep_ms(next - tenv_now_ms());
     }
-    double cpu = cpu_seconds(pid) - cpu0, wall = (hc_now_ms() - t0) / 1e3;
+    double cpu = cpu_seconds(pid) - cpu0, wall = (tenv_now_ms() - t0) / 1e3;
     expect_alive(srv, sp, "at its fd limit");
     int waiting_answered = count_answered(c, answered, n, 0, n) - room;
     cr_log_info("[%s] fd limit: %d fds in use, RLIMIT_NOFILE %d: %d served, %d waiting; %d "
@@ -198,9 +198,9 @@ static void case_emfile(const struct sut *srv)
             c[i] = NULL;
             closed++;
         }
-    double tf = hc_now_ms();
-    got = count_answered(c, answered, n, io_ms(), room + FD_FREED);
-    double in_ms = hc_now_ms() - tf;
+    double tf = tenv_now_ms();
+    got = count_answered(c, answered, n, tenv_io_ms(), room + FD_FREED);
+    double in_ms = tenv_now_ms() - tf;
     EXPECT(srv, got == room + FD_FREED, "after %d connections closed, %d waiting ones got in",
            FD_FREED, got - room);
     got = count_answered(c, answered, n, (int)(300 * tenv_slack()), n);
@@ -215,7 +215,7 @@ static void case_emfile(const struct sut *srv)
             hc_close(c[i]);
             c[i] = NULL;
         }
-    got = count_answered(c, answered, n, io_ms(), n);
+    got = count_answered(c, answered, n, tenv_io_ms(), n);
     EXPECT(srv, got == n, "after every open connection closed, %d of %d were served", got, n);
     for (int i = 0; i < n; i++)
         hc_close(c[i]);

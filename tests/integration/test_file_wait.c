@@ -202,7 +202,7 @@ static void expect_refused(const struct sut *srv, const char *const *args, const
     char path[4096], out[8192];
     char *argv[16] = {path};
     int n = 1;
-    snprintf(path, sizeof path, "%s/%s", server_bin_dir(), srv->binary);
+    snprintf(path, sizeof path, "%s/%s", tenv_bin_dir(), srv->binary);
     for (size_t i = 0; srv->args && srv->args[i] && n < 8; i++)
         argv[n++] = (char *)srv->args[i];
     for (size_t i = 0; args[i] && n < 15; i++)
@@ -303,7 +303,7 @@ static void case_bad_query(const struct sut *srv)
         EXPECT(srv, r->status == 400 && strstr(r->body, BAD[i].names),
                "%s: status %d, want 400 naming '%s'; body: %.200s", BAD[i].target, r->status,
                BAD[i].names, r->body);
-        EXPECT(srv, hc_wait_close(c, io_ms()) == 1, "%s: open after the 400", BAD[i].target);
+        EXPECT(srv, hc_wait_close(c, tenv_io_ms()) == 1, "%s: open after the 400", BAD[i].target);
         resp_done(r);
         hc_close(c);
     }

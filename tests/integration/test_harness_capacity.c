@@ -6,42 +6,31 @@
  * CPU at the same time. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
+#include "../support/files.h"
 #include "../support/harness_run.h"
 #include "../support/test_env.h"
 
 #define TIMEOUT_S 90
 #define LOCK_PATH "/tmp/tvt-capacity-test.lock"
 
-static char tmp_dir[] = "/tmp/tvt-capacity-test-XXXXXX";
-
-/* The server measured: async unless TVT_IMPLS leaves only the thread server (TSan). */
-static const char *impl(void)
-{
-    return tenv_impl_enabled("async") ? "async" : "thread";
-}
 static int lock_fd = -1;
 
 static void setup(void)
 {
-    cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp: %s", strerror(errno));
-    lock_fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    cr_assert(lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0, "%s: %s", LOCK_PATH, strerror(errno));
+    tfile_scratch_make();
+    lock_fd = tfile_lock(LOCK_PATH);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    (void)!system(cmd);
+    tfile_scratch_remove();
     if (lock_fd >= 0)
         close(lock_fd); /* releases the lock */
     lock_fd = -1;
@@ -56,25 +45,27 @@ TestSuite(capacity, .init = setup, .fini = teardown, .timeout = 240);
 /* harness run --capacity against the async server, with extra flags; the parsed result. */
 static json_t *capacity_run(const char *name, const char *const *extra)
 {
-    char out[600], reqs[16];
-    snprintf(out, sizeof out, "%s/%s.json", tmp_dir, name);
+    char reqs[16];
     snprintf(reqs, sizeof reqs, "%d", STEP_REQUESTS);
-    const char *args[48] = {"run",        "--impl", impl(),     "--capacity",
-                            "--steps",    "8",      "--warmup", "0.3",
-                            "--duration", "1",      "--idle-s", "0.1",
-                            "--quiet",    "--out",  out,        "--step-min-requests",
+    const char *args[48] = {"run",
+                            "--impl",
+                            hrun_impl(),
+                            "--capacity",
+                            "--steps",
+                            "8",
+                            "--warmup",
+                            "0.3",
+                            "--duration",
+                            "1",
+                            "--idle-s",
+                            "0.1",
+                            "--step-min-requests",
                             reqs};
-    int n = 17;
+    int n = 14;
     for (int i = 0; extra[i]; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    int rc = hrun(tmp_dir, name, args, TIMEOUT_S);
-    char *log = hrun_log(tmp_dir, name);
-    cr_assert_eq(rc, 0, "harness exited %d:\n%s", rc, log);
-    free(log);
-    json_t *doc = hjson_load(out);
-    cr_assert_str_eq(hstr(doc, "status"), "ok");
-    return doc;
+    return hrun_ok(tfile_scratch, name, args, TIMEOUT_S);
 }
 
 /* Every key the sweep reads, in the capacity object and in each step. */
@@ -105,7 +96,6 @@ static void check_keys(json_t *cap)
                           "counted",
                           "server_cpus_busy",
                           "client_cpus_busy"};
-    const char *kinds[] = {"connect", "read", "write", "timeout", "status", "body"};
     for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
         hget(cap, top[i]);
     json_t *steps = hget(cap, "steps"), *s;
@@ -114,8 +104,8 @@ static void check_keys(json_t *cap)
     {
         for (size_t k = 0; k < sizeof step / sizeof step[0]; k++)
             hget(s, step[k]);
-        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-            hnum(hget(s, "errors"), kinds[k]);
+        for (const char *const *k = HRUN_ERROR_KINDS; *k; k++)
+            hnum(hget(s, "errors"), *k);
     }
 }
 
@@ -258,13 +248,13 @@ Test(capacity, the_default_target_follows_the_wait)
 Test(capacity, an_open_loop_rate_is_split_over_processes)
 {
     char out[600];
-    snprintf(out, sizeof out, "%s/rate.json", tmp_dir);
+    snprintf(out, sizeof out, "%s/rate.json", tfile_scratch);
     /* 2000 req/s in total over two generator processes, not 2000 each */
-    const char *args[] = {"run",     "--impl",   impl(),   "--conns",  "20",
-                          "--procs", "2",        "--rate", "2000",     "--duration",
-                          "1",       "--warmup", "0.2",    "--idle-s", "0",
-                          "--quiet", "--out",    out,      NULL};
-    int rc = hrun(tmp_dir, "rate", args, TIMEOUT_S);
+    const char *args[] = {"run",     "--impl",   hrun_impl(), "--conns",  "20",
+                          "--procs", "2",        "--rate",    "2000",     "--duration",
+                          "1",       "--warmup", "0.2",       "--idle-s", "0",
+                          "--quiet", "--out",    out,         NULL};
+    int rc = hrun(tfile_scratch, "rate", args, TIMEOUT_S);
     cr_assert_eq(rc, 0, "harness exited %d", rc);
     json_t *doc = hjson_load(out);
     double rps = hnum(hget(doc, "client"), "rps");

@@ -9,7 +9,6 @@
  * CPUs at the same time. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <linux/magic.h>
 #include <signal.h>
@@ -17,13 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "../support/files.h"
 #include "../support/harness_run.h"
 #include "../support/server_proc.h"
 #include "../support/test_env.h"
@@ -31,23 +29,22 @@
 #define TIMEOUT_S 120
 #define LOCK_PATH "/tmp/tvt-harness-io-test.lock"
 
-static char tmp_dir[] = "/tmp/tvt-harness-io-test-XXXXXX";
 static char data_dir[128]; /* under build/: a disk here, unlike /tmp on some machines */
 static int lock_fd = -1;
 
 static void setup(void)
 {
-    cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp: %s", strerror(errno));
+    tfile_scratch_make();
     snprintf(data_dir, sizeof data_dir, "build/itest-harness-io.%d/data", (int)getpid());
-    lock_fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    cr_assert(lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0, "%s: %s", LOCK_PATH, strerror(errno));
+    lock_fd = tfile_lock(LOCK_PATH);
 }
 
 static void teardown(void)
 {
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' build/itest-harness-io.%d", tmp_dir, (int)getpid());
-    (void)!system(cmd);
+    char build_dir[64];
+    snprintf(build_dir, sizeof build_dir, "build/itest-harness-io.%d", (int)getpid());
+    tfile_scratch_remove();
+    tfile_rm_tree(build_dir);
     if (lock_fd >= 0)
         close(lock_fd);
     lock_fd = -1;
@@ -55,40 +52,23 @@ static void teardown(void)
 
 TestSuite(harness_io, .init = setup, .fini = teardown, .timeout = 300);
 
-/* harness with args (NULL-terminated) and `--out DIR/NAME.json --quiet` (before a `--`: what
-   follows it goes to the server); its exit code, and the parsed result in *doc when it wrote
-   one (else NULL). */
+/* Criterion runs no .fini after a skip: the folders and the lock go first. */
+#define SKIP(...)                                                                                  \
+    do {                                                                                           \
+        teardown();                                                                                \
+        cr_skip_test(__VA_ARGS__);                                                                 \
+    } while (0)
+
+/* harness with args and `--out DIR/NAME.json --quiet` (hrun_result); a run that must
+   succeed (hrun_ok). */
 static int run(const char *name, const char *const *args, json_t **doc)
 {
-    char out[600];
-    const char *argv[64];
-    int n = 0, i = 0;
-    snprintf(out, sizeof out, "%s/%s.json", tmp_dir, name);
-    unlink(out);
-    for (; args[i] && strcmp(args[i], "--") != 0; i++)
-        argv[n++] = args[i];
-    argv[n++] = "--out";
-    argv[n++] = out;
-    argv[n++] = "--quiet";
-    for (; args[i]; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    int rc = hrun(tmp_dir, name, argv, TIMEOUT_S);
-    *doc = access(out, F_OK) == 0 ? hjson_load(out) : NULL;
-    return rc;
+    return hrun_result(tfile_scratch, name, args, TIMEOUT_S, doc);
 }
 
-/* A run that must succeed; its parsed result. */
 static json_t *run_ok(const char *name, const char *const *args)
 {
-    json_t *doc;
-    int rc = run(name, args, &doc);
-    char *log = hrun_log(tmp_dir, name);
-    cr_assert_eq(rc, 0, "%s: harness exited %d:\n%s", name, rc, log);
-    cr_assert_not_null(doc);
-    cr_assert_str_eq(hstr(doc, "status"), "ok", "%s:\n%s", name, log);
-    free(log);
-    return doc;
+    return hrun_ok(tfile_scratch, name, args, TIMEOUT_S);
 }
 
 /* A run refused before it starts: exit 2, and the log has every one of the words. */
@@ -96,7 +76,7 @@ static void run_refused(const char *name, const char *const *args, const char *w
 {
     json_t *doc;
     int rc = run(name, args, &doc);
-    char *log = hrun_log(tmp_dir, name);
+    char *log = hrun_log(tfile_scratch, name);
     cr_assert_eq(rc, 2, "%s: exit %d, expected 2:\n%s", name, rc, log);
     cr_assert_null(doc, "a refused run writes no result");
     cr_assert(strstr(log, w1), "%s: '%s' not in:\n%s", name, w1, log);
@@ -117,13 +97,6 @@ static bool alive(pid_t pid)
     return strstr(cmd, "async_server") != NULL; /* a reused pid is someone else */
 }
 
-static long long counter(json_t *obj, const char *key)
-{
-    json_t *v = hget(obj, key);
-    cr_assert(json_is_integer(v), "%s is not an integer", key);
-    return json_integer_value(v);
-}
-
 /* The backend object of an io=net run the harness started: it answered about as many requests
    as the server did (the warm-up's and the ramp's too, so more than the window's), its CPU is
    counted, and it is gone. */
@@ -135,14 +108,14 @@ static void check_backend(json_t *doc, double warmup_s, double duration_s, bool 
     cr_assert(strstr(hstr(b, "command"), "async_server"), "%s", hstr(b, "command"));
     cr_assert(!in_cmd || strstr(hstr(hget(doc, "params"), "server_command"), hstr(b, "upstream")),
               "the server was handed the backend");
-    long long front = counter(counters, "requests"), back = counter(b, "requests");
+    long long front = hint(counters, "requests"), back = hint(b, "requests");
     double window = hnum(client, "requests");
     cr_assert(back >= window, "backend %lld < the window's %g answers", back, window);
     cr_assert(back >= front - 60 && back <= front + 60,
               "backend %lld vs the server's %lld 200s: one backend request each", back, front);
     cr_assert(back <= window * (warmup_s + duration_s + 1.5) / duration_s,
               "backend %lld: more than the warm-up's share over the window's %g", back, window);
-    cr_assert_eq(counter(b, "accepted"), 50, "one backend connection per front connection");
+    cr_assert_eq(hint(b, "accepted"), 50, "one backend connection per front connection");
     cr_assert_gt(hnum(b, "cpu_s"), 0);
     cr_assert_gt(hnum(b, "cpu_us_per_request"), 0);
     cr_assert_str_eq(hstr(b, "exit"), "exited with status 0");
@@ -178,7 +151,7 @@ static void check_backend(json_t *doc, double warmup_s, double duration_s, bool 
 static void net_run(const char *impl)
 {
     if (!tenv_impl_enabled(impl))
-        cr_skip_test("TVT_IMPLS leaves out %s", impl);
+        SKIP("TVT_IMPLS leaves out %s", impl);
     const char *args[] = {"run",  "--impl",   impl,  "--io",       "net", "--wait-us",
                           "1000", "--conns",  "50",  "--duration", "1",   "--warmup",
                           "0.5",  "--idle-s", "0.1", NULL};
@@ -220,12 +193,9 @@ Test(harness_io, net_server_cmd)
 Test(harness_io, net_upstream_given)
 {
     if (!tenv_impl_enabled("thread"))
-        cr_skip_test("TVT_IMPLS leaves out thread");
-    char err[512], up[64];
-    struct server_spec spec = {.impl = "async"};
-    struct server_proc *bk = server_start(&spec, err, sizeof err);
-    cr_assert_not_null(bk, "%s", err);
-    snprintf(up, sizeof up, "127.0.0.1:%d", server_port(bk));
+        SKIP("TVT_IMPLS leaves out thread");
+    char up[64];
+    struct server_proc *bk = hrun_server("async", up, sizeof up);
     const char *args[] = {"run", "--impl",    "thread", "--io",     "net", "--upstream",
                           up,    "--wait-us", "1000",   "--conns",  "20",  "--duration",
                           "0.5", "--warmup",  "0.2",    "--idle-s", "0.1", NULL};
@@ -243,11 +213,11 @@ Test(harness_io, net_upstream_given)
     const char *line = strrchr(ex.err, '{');
     json_t *bc = line ? json_loads(line, 0, NULL) : NULL;
     cr_assert_not_null(bc, "the backend's counters: %s", ex.err);
-    long long front = counter(hget(hget(doc, "server"), "counters"), "requests");
+    long long front = hint(hget(hget(doc, "server"), "counters"), "requests");
     /* 20 connections, and the harness's check that it answers */
-    cr_assert(counter(bc, "requests") >= front && counter(bc, "accepted") == 21,
+    cr_assert(hint(bc, "requests") >= front && hint(bc, "accepted") == 21,
               "backend %lld requests, %lld connections; the server answered %lld",
-              counter(bc, "requests"), counter(bc, "accepted"), front);
+              hint(bc, "requests"), hint(bc, "accepted"), front);
     json_decref(bc);
     server_free(bk);
     json_decref(doc);
@@ -275,7 +245,7 @@ Test(harness_io, net_failed_runs_leave_no_backend)
     for (int i = 0; i < 2; i++) {
         json_t *doc;
         int rc = run(names[i], cases[i], &doc);
-        char *log = hrun_log(tmp_dir, names[i]);
+        char *log = hrun_log(tfile_scratch, names[i]);
         cr_assert_eq(rc, 1, "%s: exit %d, expected 1 (a failed run):\n%s", names[i], rc, log);
         cr_assert_not_null(doc);
         cr_assert_str_eq(hstr(doc, "status"), "failed");
@@ -294,37 +264,20 @@ Test(harness_io, net_failed_runs_leave_no_backend)
 /* SIGTERM to the harness in the middle of the window: the run ends failed, the backend with it */
 Test(harness_io, net_interrupted_run_leaves_no_backend)
 {
-    char path[512], out[600], log[600];
-    snprintf(path, sizeof path, "%s/harness", tenv_bin_dir());
-    snprintf(out, sizeof out, "%s/sigterm.json", tmp_dir);
-    snprintf(log, sizeof log, "%s/sigterm.log", tmp_dir);
-    const char *argv[] = {path,        "run",  "--impl",  "thread", "--io",       "net",
-                          "--wait-us", "1000", "--conns", "10",     "--duration", "20",
-                          "--warmup",  "0.2",  "--out",   out,      "--quiet",    NULL};
-    pid_t h = fork();
-    cr_assert(h >= 0);
-    if (h == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(path, (char *const *)argv);
-        _exit(127);
-    }
+    char out[600], log[600];
+    snprintf(out, sizeof out, "%s/sigterm.json", tfile_scratch);
+    snprintf(log, sizeof log, "%s/sigterm.log", tfile_scratch);
+    const char *args[] = {"run",  "--impl",  "thread", "--io",       "net", "--wait-us",
+                          "1000", "--conns", "10",     "--duration", "20",  "--warmup",
+                          "0.2",  "--out",   out,      "--quiet",    NULL};
+    struct child_opts o = {.log = log};
+    static struct child h;
+    child_start(&h, hrun_argv(args), &o);
     tenv_sleep_ms(1500 * tenv_slack());
-    kill(h, SIGTERM);
-    int status = 0;
-    double deadline = tenv_now_ms() + 30000;
-    while (waitpid(h, &status, WNOHANG) != h) {
-        if (tenv_now_ms() > deadline) {
-            kill(h, SIGKILL);
-            waitpid(h, NULL, 0);
-            cr_assert_fail("the harness did not end within 30 s of SIGTERM");
-        }
-        usleep(20000);
-    }
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status 0x%x: a failed run", status);
+    kill(h.pid, SIGTERM);
+    int code = child_wait(&h, 30000);
+    cr_assert_neq(code, -1, "the harness did not end within 30 s of SIGTERM");
+    cr_assert_eq(code, 1, "exit %d: a failed run", code);
     json_t *doc = hjson_load(out);
     cr_assert(strstr(hstr(doc, "failure"), "interrupted by signal"), "%s", hstr(doc, "failure"));
     json_t *b = hget(doc, "backend");
@@ -340,7 +293,7 @@ Test(harness_io, file_written_once_then_reused)
 {
     struct statfs sf;
     if (statfs("build", &sf) == 0 && (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC))
-        cr_skip_test("build/ is on a memory filesystem");
+        SKIP("build/ is on a memory filesystem");
     const char *args[] = {"run",    "--impl",          "thread", "--io",     "file", "--data-dir",
                           data_dir, "--data-size-mib", "16",     "--conns",  "50",   "--duration",
                           "1",      "--warmup",        "0.3",    "--idle-s", "0.1",  NULL};
@@ -355,7 +308,7 @@ Test(harness_io, file_written_once_then_reused)
     cr_assert_eq(stat(path, &a), 0, "%s: %s", path, strerror(errno));
     cr_assert_eq(a.st_size, 16 << 20);
     cr_assert_geq((long long)a.st_blocks * 512, (long long)a.st_size, "not sparse");
-    char *log = hrun_log(tmp_dir, "file-1");
+    char *log = hrun_log(tfile_scratch, "file-1");
     cr_assert(strstr(log, "data file: ") && strstr(log, "tvt-data-16MiB.bin (16 MiB, written"),
               "where the file is, in one line:\n%s", log);
     free(log);
@@ -367,7 +320,7 @@ Test(harness_io, file_written_once_then_reused)
     cr_assert_eq(a.st_ino, b.st_ino, "the same file");
     cr_assert(a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec,
               "not written again");
-    log = hrun_log(tmp_dir, "file-2");
+    log = hrun_log(tfile_scratch, "file-2");
     cr_assert(strstr(log, "(16 MiB, reused)"), "%s", log);
     free(log);
 
@@ -375,8 +328,7 @@ Test(harness_io, file_written_once_then_reused)
     cr_assert(json_is_object(dev), "server.device_inflight is an object");
     if (json_object_get(dev, "unavailable")) {
         cr_assert_null(json_object_get(dev, "mean"), "no figure without a device");
-        cr_skip_test("no inflight figure for %s: %s", hstr(dev, "device"),
-                     hstr(dev, "unavailable"));
+        SKIP("no inflight figure for %s: %s", hstr(dev, "device"), hstr(dev, "unavailable"));
     }
     cr_assert_gt(hnum(dev, "samples"), 3);
     char *text = json_dumps(dev, JSON_COMPACT);
@@ -419,12 +371,9 @@ Test(harness_io, file_refuses_tmpfs_and_bad_sizes)
 Test(harness_io, load_file_without_data_file_counts_400s)
 {
     if (!tenv_impl_enabled("thread"))
-        cr_skip_test("TVT_IMPLS leaves out thread");
-    char err[512], target[64];
-    struct server_spec spec = {.impl = "thread"};
-    struct server_proc *sp = server_start(&spec, err, sizeof err);
-    cr_assert_not_null(sp, "%s", err);
-    snprintf(target, sizeof target, "127.0.0.1:%d", server_port(sp));
+        SKIP("TVT_IMPLS leaves out thread");
+    char target[64];
+    struct server_proc *sp = hrun_server("thread", target, sizeof target);
     const char *args[] = {"load", "--target",   target, "--io",     "file", "--conns",
                           "4",    "--duration", "0.5",  "--warmup", "0.1",  NULL};
     json_t *doc;

@@ -13,30 +13,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../support/files.h"
 #include "../support/harness_run.h"
 #include "../support/server_proc.h"
 #include "../support/test_env.h"
 
 #define TIMEOUT_S 60
 
-static char tmp_dir[] = "/tmp/tvt-placement-test-XXXXXX";
-
-/* The server the runs start: async unless TVT_IMPLS leaves only the thread server (TSan). */
-static const char *impl(void)
-{
-    return tenv_impl_enabled("async") ? "async" : "thread";
-}
-
 static bool loops(void)
 {
-    return strcmp(impl(), "async") == 0;
+    return strcmp(hrun_impl(), "async") == 0;
 }
 static int allowed[CPU_SETSIZE], nallowed;
 
 static void setup(void)
 {
     cpu_set_t set;
-    cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp: %s", strerror(errno));
+    tfile_scratch_make();
     cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
     nallowed = 0;
     for (int c = 0; c < CPU_SETSIZE; c++)
@@ -44,14 +37,7 @@ static void setup(void)
             allowed[nallowed++] = c;
 }
 
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    (void)!system(cmd);
-}
-
-TestSuite(placement, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(placement, .init = setup, .fini = tfile_scratch_remove, .timeout = 120);
 
 /* The JSON array of CPU numbers a, as "0,1,5". */
 static const char *list(json_t *a, char *buf, size_t len)
@@ -82,22 +68,13 @@ static const char *span(int lo, int hi, char *buf, size_t len)
 /* A short, light run of the async server; the parsed result. */
 static json_t *short_run(const char *name, const char *const *extra)
 {
-    char out[600];
-    snprintf(out, sizeof out, "%s/%s.json", tmp_dir, name);
-    const char *args[48] = {"run",        "--impl",  impl(),     "--conns", "10",
-                            "--duration", "0.5",     "--warmup", "0.1",     "--idle-s",
-                            "0.1",        "--quiet", "--out",    out};
-    int n = 14;
+    const char *args[48] = {"run", "--impl",   hrun_impl(), "--conns",  "10", "--duration",
+                            "0.5", "--warmup", "0.1",       "--idle-s", "0.1"};
+    int n = 11;
     for (int i = 0; extra && extra[i]; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    int rc = hrun(tmp_dir, name, args, TIMEOUT_S);
-    char *log = hrun_log(tmp_dir, name);
-    cr_assert_eq(rc, 0, "harness exited %d: %s", rc, log);
-    free(log);
-    json_t *doc = hjson_load(out);
-    cr_assert_str_eq(hstr(doc, "status"), "ok");
-    return doc;
+    return hrun_ok(tfile_scratch, name, args, TIMEOUT_S);
 }
 
 Test(placement, default_plan_is_in_the_json)
@@ -136,15 +113,12 @@ Test(placement, default_plan_is_in_the_json)
 
 Test(placement, load_leaves_the_server_cpus_free)
 {
-    char err[1024], target[64], out[600], got[256], want[256];
-    struct server_spec spec = {.impl = impl()};
-    struct server_proc *sp = server_start(&spec, err, sizeof err);
-    cr_assert_not_null(sp, "%s", err);
-    snprintf(target, sizeof target, "127.0.0.1:%d", server_port(sp));
-    snprintf(out, sizeof out, "%s/load.json", tmp_dir);
+    char target[64], out[600], got[256], want[256];
+    struct server_proc *sp = hrun_server(hrun_impl(), target, sizeof target);
+    snprintf(out, sizeof out, "%s/load.json", tfile_scratch);
     const char *args[] = {"load",     "--target", target,    "--conns", "5", "--duration", "0.3",
                           "--warmup", "0",        "--quiet", "--out",   out, NULL};
-    int rc = hrun(tmp_dir, "load", args, TIMEOUT_S);
+    int rc = hrun(tfile_scratch, "load", args, TIMEOUT_S);
     struct server_exit ex;
     server_stop(sp, SIGTERM, 5000, &ex);
     server_free(sp);
@@ -165,20 +139,20 @@ Test(placement, load_leaves_the_server_cpus_free)
 Test(placement, overlap_is_refused_unless_asked_for)
 {
     if (nallowed < 2)
-        cr_skip_test("one CPU: the server and the generator always share it");
+        TFILE_SKIP("one CPU: the server and the generator always share it");
     char kbuf[16], first[16], got[256], want[256];
     snprintf(kbuf, sizeof kbuf, "%d", nallowed);
     snprintf(first, sizeof first, "%d", allowed[0]);
     /* K = every CPU leaves none to the generator: refused, naming the CPUs and the fix */
     const char *all[] = {"run", "--impl", "async", "--server-cpus", kbuf, "--duration", "1", NULL};
-    cr_assert_eq(hrun(tmp_dir, "all", all, TIMEOUT_S), 2);
-    char *log = hrun_log(tmp_dir, "all");
+    cr_assert_eq(hrun(tfile_scratch, "all", all, TIMEOUT_S), 2);
+    char *log = hrun_log(tfile_scratch, "all");
     cr_assert(strstr(log, "--allow-overlap") && strstr(log, "takes every CPU"), "%s", log);
     free(log);
     /* a generator set on the server's CPU: refused too */
     const char *onto[] = {"run", "--impl", "async", "--client-cpus", first, NULL};
-    cr_assert_eq(hrun(tmp_dir, "onto", onto, TIMEOUT_S), 2);
-    log = hrun_log(tmp_dir, "onto");
+    cr_assert_eq(hrun(tfile_scratch, "onto", onto, TIMEOUT_S), 2);
+    log = hrun_log(tfile_scratch, "onto");
     cr_assert(strstr(log, "--allow-overlap") && strstr(log, "shares CPU"), "%s", log);
     free(log);
 
@@ -224,7 +198,7 @@ Test(placement, pin_workers_puts_each_worker_on_its_cpu)
     char err[2048], n[16], got[256], want[16];
     snprintf(n, sizeof n, "%d", nallowed);
     const char *args[] = {"--workers", n, "--pin-workers", NULL};
-    struct server_spec spec = {.impl = impl(), .args = args};
+    struct server_spec spec = {.impl = hrun_impl(), .args = args};
     struct server_proc *sp = server_start(&spec, err, sizeof err);
     cr_assert_not_null(sp, "%s", err);
     /* worker i runs on the i-th CPU of the mask the server started with */
@@ -277,12 +251,12 @@ Test(placement, server_cmd_is_told_k)
     snprintf(cmd, sizeof cmd,
              "sh -c 'echo tvt-k=$TVT_SERVER_CPUS workers={workers} >&2; exec %s/%s_server "
              "--port 0 --workers {workers}'",
-             tenv_bin_dir(), impl());
-    snprintf(out, sizeof out, "%s/cmd.json", tmp_dir);
+             tenv_bin_dir(), hrun_impl());
+    snprintf(out, sizeof out, "%s/cmd.json", tfile_scratch);
     const char *args[] = {"run", "--server-cmd", cmd,     "--name",   "told", "--conns",
                           "5",   "--duration",   "0.3",   "--warmup", "0",    "--idle-s",
                           "0",   "--quiet",      "--out", out,        NULL};
-    int rc = hrun(tmp_dir, "cmd", args, TIMEOUT_S);
+    int rc = hrun(tfile_scratch, "cmd", args, TIMEOUT_S);
     cr_assert_eq(rc, 0, "harness exited %d", rc);
     json_t *doc = hjson_load(out);
     int k = nallowed / 2 > 0 ? nallowed / 2 : 1;
@@ -299,10 +273,10 @@ Test(placement, a_missing_uring_server_is_named)
     char path[512], out[600];
     snprintf(path, sizeof path, "%s/uring_server", tenv_bin_dir());
     if (access(path, X_OK) == 0)
-        cr_skip_test("%s exists", path);
-    snprintf(out, sizeof out, "%s/uring.json", tmp_dir);
+        TFILE_SKIP("%s exists", path);
+    snprintf(out, sizeof out, "%s/uring.json", tfile_scratch);
     const char *args[] = {"run", "--impl", "uring", "--quiet", "--out", out, NULL};
-    cr_assert_eq(hrun(tmp_dir, "uring", args, TIMEOUT_S), 1);
+    cr_assert_eq(hrun(tfile_scratch, "uring", args, TIMEOUT_S), 1);
     json_t *doc = hjson_load(out);
     const char *why = hstr(doc, "failure");
     cr_assert(strstr(why, "--impl uring") && strstr(why, "uring_server"), "%s", why);
@@ -338,8 +312,8 @@ Test(placement, bad_flags_are_named)
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         char name[32];
         snprintf(name, sizeof name, "bad%zu", i);
-        int rc = hrun(tmp_dir, name, BAD[i].args, TIMEOUT_S);
-        char *log = hrun_log(tmp_dir, name);
+        int rc = hrun(tfile_scratch, name, BAD[i].args, TIMEOUT_S);
+        char *log = hrun_log(tfile_scratch, name);
         cr_assert_eq(rc, 2, "case %zu exited %d: %s", i, rc, log);
         cr_assert(strstr(log, BAD[i].mention), "case %zu: '%s' does not name %s", i, log,
                   BAD[i].mention);
@@ -350,8 +324,8 @@ Test(placement, bad_flags_are_named)
 Test(placement, help_documents_the_flags)
 {
     const char *run[] = {"help", "run", NULL};
-    cr_assert_eq(hrun(tmp_dir, "help", run, TIMEOUT_S), 0);
-    char *log = hrun_log(tmp_dir, "help");
+    cr_assert_eq(hrun(tfile_scratch, "help", run, TIMEOUT_S), 0);
+    char *log = hrun_log(tfile_scratch, "help");
     const char *flags[] = {"--server-cpus",   "--client-cpus", "--backend-cpus", "--allow-overlap",
                            "--capacity",      "--steps",       "--step-min-s",   "--slo-ms",
                            "TVT_SERVER_CPUS", "{workers}",     "--pin-workers",  "uring"};

@@ -61,14 +61,14 @@ static void case_idle(const struct sut *srv)
     struct hc_conn *c[3];
     double since[3];
     c[0] = connect_ok(srv, port);
-    since[0] = hc_now_ms();
+    since[0] = tenv_now_ms();
     c[1] = connect_ok(srv, port);
     send_get(srv, c[1], "/?bytes=1");
     expect_200(srv, c[1], 1, names[1]);
-    since[1] = hc_now_ms();
+    since[1] = tenv_now_ms();
     c[2] = connect_ok(srv, port);
     send_ok(srv, c[2], "GET / HT", 8, names[2]);
-    since[2] = hc_now_ms();
+    since[2] = tenv_now_ms();
 
     struct hc_conn *busy = connect_ok(srv, port);
     for (int i = 0; i < 7; i++) { /* 700 ms, never 300 ms silent */
@@ -82,7 +82,7 @@ static void case_idle(const struct sut *srv)
     hc_close(busy);
     for (int i = 0; i < 3; i++) {
         int closed = hc_wait_close(c[i], (int)(2000 * tenv_slack()));
-        double ms = hc_now_ms() - since[i];
+        double ms = tenv_now_ms() - since[i];
         EXPECT(srv, closed == 1, "%s: still open %.0f ms later (idle timeout 300 ms)", names[i],
                ms);
         EXPECT(srv, c[i]->len == 0, "%s: unexpected bytes before the close: %.200s", names[i],
@@ -92,11 +92,11 @@ static void case_idle(const struct sut *srv)
     /* Those closed while the busy loop ran; a fresh silent connection times the close: not
        too early counted from before the connect (the server's clock starts after it), not too
        late counted from after it (a busy machine may hold this thread in between). */
-    double t_before = hc_now_ms();
+    double t_before = tenv_now_ms();
     struct hc_conn *fresh = connect_ok(srv, port);
-    double t0 = hc_now_ms();
+    double t0 = tenv_now_ms();
     int closed = hc_wait_close(fresh, (int)(2000 * tenv_slack()));
-    double ms = hc_now_ms() - t0, longest = hc_now_ms() - t_before;
+    double ms = tenv_now_ms() - t0, longest = tenv_now_ms() - t_before;
     EXPECT(srv, closed == 1 && longest >= 250 && ms < 300 + 700 * tenv_slack(),
            "a silent connection closed=%d after %.0f ms (%.0f from before its connect; idle "
            "timeout 300 ms)",
@@ -116,19 +116,19 @@ static void case_trickle(const struct sut *srv)
 {
     const char *args[] = {"--idle-timeout-ms", "300", NULL};
     struct server_proc *sp = start(srv, args);
-    double t_before = hc_now_ms(); /* the server's clock starts after this, see case_idle */
+    double t_before = tenv_now_ms(); /* the server's clock starts after this, see case_idle */
     struct hc_conn *c = connect_ok(srv, server_port(sp));
     const char *req = "GET /?bytes=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 0123456789\r\n\r\n";
-    double t0 = hc_now_ms(), closed_at = -1;
+    double t0 = tenv_now_ms(), closed_at = -1;
     double give_up = 300 + 1200 * tenv_slack();
-    for (size_t i = 0; req[i] && closed_at < 0 && hc_now_ms() - t0 < give_up; i++) {
-        if (hc_send(c, req + i, 1, io_ms()) < 0 || hc_wait_close(c, 100) == 1)
-            closed_at = hc_now_ms() - t0;
+    for (size_t i = 0; req[i] && closed_at < 0 && tenv_now_ms() - t0 < give_up; i++) {
+        if (hc_send(c, req + i, 1, tenv_io_ms()) < 0 || hc_wait_close(c, 100) == 1)
+            closed_at = tenv_now_ms() - t0;
     }
     EXPECT(srv, closed_at >= 0,
            "a request trickled over %.0f ms (one byte per 100 ms) was never cut off by the "
            "300 ms idle timeout",
-           hc_now_ms() - t0);
+           tenv_now_ms() - t0);
     EXPECT(srv, closed_at + (t0 - t_before) >= 250 && closed_at < 300 + 700 * tenv_slack(),
            "the trickling client was closed after %.0f ms (idle timeout 300 ms)", closed_at);
     hc_close(c);

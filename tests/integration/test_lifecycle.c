@@ -44,9 +44,9 @@ static void case_sigterm(const struct sut *srv)
     struct hc_conn *waiting = connect_ok(srv, port);
     send_get(srv, waiting, "/?wait_us=5000000"); /* still waiting when the signal comes */
     tenv_sleep_ms(50);
-    double t0 = hc_now_ms();
+    double t0 = tenv_now_ms();
     json_t *ctr = stop_counters(srv, sp, SIGTERM, NULL);
-    double ms = hc_now_ms() - t0;
+    double ms = tenv_now_ms() - t0;
     EXPECT(srv, ms < 2000 * tenv_slack(), "SIGTERM with open connections took %.0f ms to exit", ms);
     EXPECT(srv, counter(srv, ctr, "accepted") == 5, "accepted = %lld, want 5",
            counter(srv, ctr, "accepted"));
@@ -73,7 +73,7 @@ SERVER_TEST(lifecycle, sigterm_exit_and_counters, 0, case_sigterm, .timeout = 30
 static void case_cli(const struct sut *srv)
 {
     char path[4096], out[8192];
-    snprintf(path, sizeof path, "%s/%s", server_bin_dir(), srv->binary);
+    snprintf(path, sizeof path, "%s/%s", tenv_bin_dir(), srv->binary);
     size_t own = 0;
     while (srv->args && srv->args[own])
         own++;
@@ -130,16 +130,16 @@ static void sigterm_load(const struct sut *srv, int load_ms, bool accounting)
     /* the signal comes while answers flow: ten more since the last look (a busy machine may
        hold the server or the clients for a while; then this waits for them) */
     long before = atomic_load(&ld.ok);
-    double flow_deadline = hc_now_ms() + io_ms();
-    while (atomic_load(&ld.ok) - before < 10 && hc_now_ms() < flow_deadline)
+    double flow_deadline = tenv_now_ms() + tenv_io_ms();
+    while (atomic_load(&ld.ok) - before < 10 && tenv_now_ms() < flow_deadline)
         tenv_sleep_ms(5);
     long at_signal = atomic_load(&ld.ok);
     double cpu = cpu_seconds(server_pid(sp));
     double elapsed;
     json_t *ctr = stop_counters(srv, sp, SIGTERM, &elapsed);
     /* The server is gone, so every connection closes; the helper ends with them. */
-    double deadline = hc_now_ms() + io_ms();
-    while (hc_now_ms() < deadline && atomic_load(&ld.closed) < n)
+    double deadline = tenv_now_ms() + tenv_io_ms();
+    while (tenv_now_ms() < deadline && atomic_load(&ld.closed) < n)
         tenv_sleep_ms(10);
     bg_join(true);
     long ok = atomic_load(&ld.ok);
@@ -152,7 +152,7 @@ static void sigterm_load(const struct sut *srv, int load_ms, bool accounting)
         requests);
     EXPECT(srv, at_signal - before >= 10,
            "only %ld answers in the %d ms before the signal: the server was not under load",
-           at_signal - before, io_ms());
+           at_signal - before, tenv_io_ms());
     EXPECT(srv, ld.bad == 0, "%ld wrong answers under load, the first: %s", ld.bad, ld.first_bad);
     if (accounting) {
         EXPECT(srv, requests >= ok,

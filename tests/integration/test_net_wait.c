@@ -20,12 +20,12 @@
 #include "../support/server_proc.h"
 #include "../support/test_env.h"
 
-static struct fake_backend fake = {.pid = -1};
+static struct forked_server fake = {.pid = -1};
 
 static void release_all(void)
 {
     itest_release();
-    fake_backend_stop(&fake);
+    forked_server_stop(&fake);
 }
 
 TestSuite(net_wait, .fini = release_all, .timeout = 60);
@@ -136,11 +136,11 @@ static void case_failures(const struct sut *srv)
         struct server_proc *sp = start_front(srv, port, "--upstream-timeout-ms", "150");
         struct hc_conn *c = connect_ok(srv, server_port(sp));
         for (int k = 0; k < 2; k++) {
-            double t0 = hc_now_ms();
+            double t0 = tenv_now_ms();
             send_get(srv, c, CASES[i].query);
             expect_502(srv, c, CASES[i].cause, CASES[i].cause);
             if (CASES[i].fake == -1) {
-                double ms = hc_now_ms() - t0;
+                double ms = tenv_now_ms() - t0;
                 EXPECT(srv, ms >= 140 && ms < 150 + 1000 * tenv_slack(),
                        "a 150 ms timeout gave its 502 after %.0f ms", ms);
             }
@@ -156,7 +156,7 @@ static void case_failures(const struct sut *srv)
         EXPECT(srv, r->status == 502 && r->conn_close, "status %d, close %d", r->status,
                r->conn_close);
         resp_done(r);
-        EXPECT(srv, hc_wait_close(c, io_ms()) == 1, "open after a 502 with Connection: close");
+        EXPECT(srv, hc_wait_close(c, tenv_io_ms()) == 1, "open after a 502 with Connection: close");
         hc_close(c);
         json_t *ctr = stop_counters(srv, sp, SIGTERM, NULL);
         EXPECT(srv,
@@ -167,7 +167,7 @@ static void case_failures(const struct sut *srv)
                CASES[i].cause, counter(srv, ctr, "requests"));
         if (be)
             stop_counters(&BACKEND, be, SIGTERM, NULL);
-        fake_backend_stop(&fake);
+        forked_server_stop(&fake);
     }
 }
 
@@ -201,8 +201,8 @@ static void case_killed(const struct sut *srv)
         tenv_sleep_ms(20);
     }
     /* the timer clients go on meanwhile: twenty answers, however long a busy machine takes */
-    double flow_deadline = hc_now_ms() + io_ms();
-    while (atomic_load(&ld.ok) - before < 20 && hc_now_ms() < flow_deadline)
+    double flow_deadline = tenv_now_ms() + tenv_io_ms();
+    while (atomic_load(&ld.ok) - before < 20 && tenv_now_ms() < flow_deadline)
         tenv_sleep_ms(5);
     long during = atomic_load(&ld.ok) - before;
     be = start_backend(be_port);

@@ -77,7 +77,7 @@ static void case_pipelined(const struct sut *srv)
         snprintf(what, sizeof what, "pipelined answer %d", i);
         expect_200(srv, c, (size_t)i, what);
     }
-    EXPECT(srv, hc_wait_close(c, io_ms()) == 1,
+    EXPECT(srv, hc_wait_close(c, tenv_io_ms()) == 1,
            "not closed after the pipelined `Connection: close` request");
     hc_close(c);
 
@@ -91,7 +91,7 @@ static void case_pipelined(const struct sut *srv)
     read_ok(srv, c, r, "the malformed pipelined request");
     EXPECT(srv, r->status == 400, "malformed pipelined request: status %d, want 400", r->status);
     resp_done(r);
-    EXPECT(srv, hc_wait_close(c, io_ms()) == 1 && c->len == 0,
+    EXPECT(srv, hc_wait_close(c, tenv_io_ms()) == 1 && c->len == 0,
            "after the 400 the connection should close with nothing more (got %zu bytes)", c->len);
     hc_close(c);
 
@@ -139,7 +139,7 @@ static void case_split(const struct sut *srv)
     get_req(req, sizeof req, "/?bytes=11&wait_us=0", "User-Agent: tvt-test\r\nAccept: */*\r\n");
     size_t len = strlen(req);
     for (int round = 0; round < 2; round++) {
-        int rc = hc_send_pieces(c, req, len, 1, 300, io_ms());
+        int rc = hc_send_pieces(c, req, len, 1, 300, tenv_io_ms());
         int e = errno;
         EXPECT(srv, rc == 0, "byte-by-byte send: %s", strerror(e));
         expect_200(srv, c, 11, "a request sent byte by byte");
@@ -184,7 +184,7 @@ static void case_close_semantics(const struct sut *srv)
         read_ok(srv, c, r, cases[i].what);
         EXPECT(srv, r->status == 200 && hc_body_is(r, cases[i].bytes, 'x'),
                "%s: status %d, %zu body bytes", cases[i].what, r->status, r->body_len);
-        int closed = hc_wait_close(c, cases[i].closes ? io_ms() : 100);
+        int closed = hc_wait_close(c, cases[i].closes ? tenv_io_ms() : 100);
         EXPECT(srv, closed == (cases[i].closes ? 1 : 0), "%s: connection %s after the answer",
                cases[i].what, closed == 1 ? "closed" : "still open");
         if (cases[i].closes)
@@ -211,7 +211,7 @@ static void case_close_semantics(const struct sut *srv)
     send_ok(srv, c, req, strlen(req), "a request followed by FIN");
     EXPECT(srv, hc_shutdown_write(c) == 0, "shutdown(SHUT_WR): %s", strerror(errno));
     expect_200(srv, c, 6, "a request followed by the client's FIN");
-    EXPECT(srv, hc_wait_close(c, io_ms()) == 1, "not closed after the half-closed request");
+    EXPECT(srv, hc_wait_close(c, tenv_io_ms()) == 1, "not closed after the half-closed request");
     hc_close(c);
     stop_ok(srv, sp);
 }

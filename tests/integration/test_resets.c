@@ -74,7 +74,7 @@ static void case_resets(const struct sut *srv)
     expect_served(srv, port, "before the resets");
     int fds;
     long thr;
-    bool back = settle(pid, fds0, thr0, io_ms(), &fds, &thr);
+    bool back = settle(pid, fds0, thr0, tenv_io_ms(), &fds, &thr);
     EXPECT(srv, back, "after one normal connection: %d fds, %ld threads; %d and %ld before", fds,
            thr, fds0, thr0);
 
@@ -91,7 +91,7 @@ static void case_resets(const struct sut *srv)
     for (int i = 2; i < 3 * RESET_EACH; i += 3) {
         c[i] = connect_ok(srv, port);
         send_ok(srv, c[i], big, used, "12 pipelined 1 MiB requests");
-        read_at_least(c[i], 65536, io_ms());
+        read_at_least(c[i], 65536, tenv_io_ms());
         mid_answer += c[i]->len >= 65536 && !c[i]->eof && !c[i]->reset;
     }
     EXPECT(srv, mid_answer == RESET_EACH, "only %d of %d clients got 64 KiB of their answers",
@@ -105,16 +105,16 @@ static void case_resets(const struct sut *srv)
         else
             send_get(srv, c[i], "/?wait_us=200000&bytes=100");
     }
-    double t_sent = hc_now_ms();
+    double t_sent = tenv_now_ms();
     int during = fd_count(pid, 0);
-    while (during < fds0 + 3 * RESET_EACH && hc_now_ms() < t_sent + 100) {
+    while (during < fds0 + 3 * RESET_EACH && tenv_now_ms() < t_sent + 100) {
         tenv_sleep_ms(2);
         during = fd_count(pid, 0);
     }
     long thr_during = threads ? thread_count(pid) : -1;
     for (int i = 0; i < 3 * RESET_EACH; i++)
         hc_abort(c[i]);
-    back = settle(pid, fds0, thr0, io_ms(), &fds, &thr);
+    back = settle(pid, fds0, thr0, tenv_io_ms(), &fds, &thr);
     cr_log_info("[%s] resets: fds %d before, %d with %d connections, %d after; threads %ld, %ld, "
                 "%ld",
                 srv->name, fds0, during, 3 * RESET_EACH, fds, thr0, thr_during, thr);
@@ -124,7 +124,7 @@ static void case_resets(const struct sut *srv)
     EXPECT(srv, back,
            "after %d resets the server holds %d fds and %ld threads, %d and %ld before (waited "
            "%d ms)",
-           3 * RESET_EACH, fds, thr, fds0, thr0, io_ms());
+           3 * RESET_EACH, fds, thr, fds0, thr0, tenv_io_ms());
     expect_alive(srv, sp, "after the resets");
     expect_served(srv, port, "after the resets");
     json_t *ctr = stop_counters(srv, sp, SIGTERM, NULL);
@@ -179,7 +179,7 @@ static void case_sigpipe(const struct sut *srv)
     for (int i = 0; i < 3 * PIPE_EACH; i++) {
         if (!c[i])
             continue;
-        read_at_least(c[i], i % 3 == 1 ? 256 * 1024 : 65536, io_ms());
+        read_at_least(c[i], i % 3 == 1 ? 256 * 1024 : 65536, tenv_io_ms());
         /* Take what has arrived, so that the close is more often a FIN than a reset. */
         size_t had = c[i]->len;
         while (c[i]->len < had + 1048576 && hc_fill(c[i]) > 0)

@@ -57,13 +57,13 @@ struct want {
 static void pump(const struct sut *s, struct hc_conn *c, const char *data, size_t len,
                  const struct want *w, int n, int timeout_ms)
 {
-    double deadline = hc_now_ms() + timeout_ms;
+    double deadline = tenv_now_ms() + timeout_ms;
     size_t sent = 0;
     int got = 0;
     char tmp[SIP];
     while (got < n) {
-        EXPECT(s, hc_now_ms() < deadline, "%d of %d answers in %d ms (%zu of %zu bytes sent)", got,
-               n, timeout_ms, sent, len);
+        EXPECT(s, tenv_now_ms() < deadline, "%d of %d answers in %d ms (%zu of %zu bytes sent)",
+               got, n, timeout_ms, sent, len);
         while (sent < len) { /* as much as the socket takes: the server never waits for input */
             ssize_t k = send(c->fd, data + sent, len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
             EXPECT(s, k >= 0 || errno == EAGAIN || errno == EINTR, "send: %s", strerror(errno));
@@ -125,13 +125,13 @@ static void pump(const struct sut *s, struct hc_conn *c, const char *data, size_
 static size_t fill(const struct sut *s, struct hc_conn *c, const char *data, size_t len)
 {
     size_t sent = 0;
-    double last = hc_now_ms();
-    while (sent < len && hc_now_ms() - last < STALL_MS) {
+    double last = tenv_now_ms();
+    while (sent < len && tenv_now_ms() - last < STALL_MS) {
         ssize_t k = send(c->fd, data + sent, len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
         EXPECT(s, k >= 0 || errno == EAGAIN || errno == EINTR, "send: %s", strerror(errno));
         if (k > 0) {
             sent += (size_t)k;
-            last = hc_now_ms();
+            last = tenv_now_ms();
         } else {
             tenv_sleep_ms(1);
         }
@@ -256,7 +256,7 @@ static void case_slow_gives_up(const struct sut *srv)
         used = add_get(reqs, sizeof reqs, used, "/?bytes=0");
         used += (size_t)snprintf(reqs + used, sizeof reqs - used, "GET /?bytes=1 HT");
         send_ok(srv, c, reqs, used, "pipelined requests, the last one partial");
-        read_at_least(c, 8192, io_ms());
+        read_at_least(c, 8192, tenv_io_ms());
         EXPECT(srv, c->len > 0, "round %d: nothing of the 1 MiB answer arrived", round);
         if (round % 2)
             hc_abort(c); /* a reset */

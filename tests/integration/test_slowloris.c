@@ -77,7 +77,7 @@ static void *trickle_main(void *arg)
     static struct pollfd pfd[SLOW_MAX];
     static int idx[SLOW_MAX];
     while (!atomic_load(&bg_stop)) {
-        double now = hc_now_ms(), soonest = t->give_up_ms;
+        double now = tenv_now_ms(), soonest = t->give_up_ms;
         if (now >= t->give_up_ms)
             break;
         for (int i = 0; i < t->n; i++) {
@@ -87,7 +87,7 @@ static void *trickle_main(void *arg)
                     t->sent[i]++;
                 else if (errno == EPIPE || errno == ECONNRESET) {
                     t->state[i] = CLOSED_RESET;
-                    t->closed_ms[i] = hc_now_ms();
+                    t->closed_ms[i] = tenv_now_ms();
                 } else
                     t->send_errors++;
             }
@@ -102,7 +102,7 @@ static void *trickle_main(void *arg)
             }
         if (n == 0)
             break;
-        double wait = soonest - hc_now_ms();
+        double wait = soonest - tenv_now_ms();
         int r = poll(pfd, (nfds_t)n, wait < 0 ? 0 : wait > 50 ? 50 : (int)wait + 1);
         for (int k = 0; k < n && r > 0; k++) {
             if (!pfd[k].revents)
@@ -114,7 +114,7 @@ static void *trickle_main(void *arg)
                 t->data_bytes[i] += (size_t)got;
             } else if (got == 0 || errno == ECONNRESET) {
                 t->state[i] = got == 0 ? CLOSED_EOF : CLOSED_RESET;
-                t->closed_ms[i] = hc_now_ms();
+                t->closed_ms[i] = tenv_now_ms();
             }
         }
     }
@@ -138,20 +138,20 @@ static double open_slow(const struct sut *srv, struct server_proc *sp, int n, co
                         int fds0, double limit_ms, double *t_open)
 {
     int port = server_port(sp);
-    double t_first = hc_now_ms();
+    double t_first = tenv_now_ms();
     for (int i = 0; i < n; i++) {
-        connecting[i] = hc_now_ms();
+        connecting[i] = tenv_now_ms();
         slow[i] = connect_ok(srv, port);
-        opened[i] = hc_now_ms();
+        opened[i] = tenv_now_ms();
         send_ok(srv, slow[i], head, strlen(head), "a slowloris request line");
     }
-    *t_open = hc_now_ms() - t_first;
+    *t_open = tenv_now_ms() - t_first;
     int fds = fd_count(server_pid(sp), 0);
-    while (fds >= 0 && fds < fds0 + n && hc_now_ms() < t_first + limit_ms) {
+    while (fds >= 0 && fds < fds0 + n && tenv_now_ms() < t_first + limit_ms) {
         tenv_sleep_ms(5);
         fds = fd_count(server_pid(sp), 0);
     }
-    return fds >= fds0 + n ? hc_now_ms() - t_first : -1;
+    return fds >= fds0 + n ? tenv_now_ms() - t_first : -1;
 }
 
 /* How long this server, built as it is and on the machine as busy as it is now, takes to hold
@@ -211,20 +211,20 @@ static void case_slowloris(const struct sut *srv)
     /* Fresh connections while every slow one still trickles: from now, when the server holds
        them all, to just before the first one's close. */
     double probe_end = opened[0] + idle_ms - 300;
-    EXPECT(srv, probe_end - hc_now_ms() >= PROBES_MIN * (PROBE_GAP_MS + PROBE_WAIT_MS),
+    EXPECT(srv, probe_end - tenv_now_ms() >= PROBES_MIN * (PROBE_GAP_MS + PROBE_WAIT_MS),
            "opening %d connections took %.0f ms and the server took %.0f ms more to hold them: "
            "%.0f ms are left for the probes before the %.0f ms idle timeout closes the first",
-           n, t_open, t_accepted - t_open, probe_end - hc_now_ms(), idle_ms);
+           n, t_open, t_accepted - t_open, probe_end - tenv_now_ms(), idle_ms);
     int probes = 0;
     double lat[64], worst = 0, bound = (100 + PROBE_WAIT_MS) * tenv_slack();
     char target[64];
     snprintf(target, sizeof target, "/?wait_us=%d&bytes=16", PROBE_WAIT_MS * 1000);
-    while (hc_now_ms() < probe_end) {
-        double t0 = hc_now_ms();
+    while (tenv_now_ms() < probe_end) {
+        double t0 = tenv_now_ms();
         struct hc_conn *c = connect_ok(srv, port);
         send_get(srv, c, target);
         expect_200(srv, c, 16, "a normal client among the slowloris connections");
-        double ms = hc_now_ms() - t0;
+        double ms = tenv_now_ms() - t0;
         hc_close(c);
         worst = ms > worst ? ms : worst;
         if (probes < 64)

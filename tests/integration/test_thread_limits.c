@@ -66,7 +66,8 @@ static void case_thread_503(const struct sut *srv)
             continue;
         }
         EXPECT(srv, r->status == 503, "held connection %d: unasked answer %d", i, r->status);
-        EXPECT(srv, hc_wait_close(c[i], io_ms()) == 1, "held connection %d: open after 503", i);
+        EXPECT(srv, hc_wait_close(c[i], tenv_io_ms()) == 1, "held connection %d: open after 503",
+               i);
         got503[i] = true;
         n503++;
         resp_done(r);
@@ -142,7 +143,7 @@ static void case_503_while_serving(const struct sut *srv)
     struct hc_conn *x[EXCESS];
     bool refused[EXCESS] = {false};
     int n503 = 0;
-    double t_begin = hc_now_ms();
+    double t_begin = tenv_now_ms();
     for (int j = 0; j < EXCESS; j++) {
         x[j] = connect_ok(srv, port);
         /* It sends nothing: an answer can only be the 503. */
@@ -151,8 +152,8 @@ static void case_503_while_serving(const struct sut *srv)
         int e = errno;
         if (rc == 0) {
             EXPECT(srv, r->status == 503, "excess connection %d: unasked answer %d", j, r->status);
-            EXPECT(srv, hc_wait_close(x[j], io_ms()) == 1, "excess connection %d: open after 503",
-                   j);
+            EXPECT(srv, hc_wait_close(x[j], tenv_io_ms()) == 1,
+                   "excess connection %d: open after 503", j);
             refused[j] = true;
             n503++;
         } else {
@@ -161,7 +162,7 @@ static void case_503_while_serving(const struct sut *srv)
         resp_done(r);
         tenv_sleep_ms(20);
     }
-    double t_end = hc_now_ms();
+    double t_end = tenv_now_ms();
     tenv_sleep_ms(50);
     bg_join(true);
     int fewest = 1 << 30;

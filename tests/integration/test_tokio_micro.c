@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../support/json_read.h"
+#include "../support/micro_schema.h"
 #include "../support/test_env.h"
 
 #define MICRO "bin/tokio_micro"
@@ -53,70 +55,10 @@ static json_t *run_json(const char *const *args)
     int st = tenv_run_cmd(argv, out, sizeof out, (int)(60000 * tenv_slack()));
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s %s: status %d: %s", MICRO, args[0], st,
               out);
-    json_error_t err;
     json_decref(doc);
-    doc = json_load_file(json_path, 0, &err);
-    cr_assert(doc, "%s: not JSON: %s (line %d)", json_path, err.text, err.line);
+    doc = hjson_load(json_path);
     return doc;
 }
-
-static void expect_keys(json_t *o, const char *const *keys, const char *where)
-{
-    for (int i = 0; keys[i]; i++)
-        cr_expect(json_object_get(o, keys[i]), "%s has no '%s'", where, keys[i]);
-}
-
-static const char *const SPAWN_KEYS[] = {"bench",  "kind",  "unit",   "params", "env", "baseline",
-                                         "points", "slope", "totals", "wall",   "ok",  NULL};
-static const char *const PARAMS_KEYS[] = {
-    "counts", "stack_kib", "stack_kib_effective", "state_bytes", "hold_ms", "until_failure", NULL};
-static const char *const ENV_KEYS[] = {"kernel",        "cpu_model",
-                                       "cores",         "mem_kib",
-                                       "pid_max",       "threads_max",
-                                       "nproc_limit",   "nofile_limit",
-                                       "max_map_count", "libev_version",
-                                       "cc_version",    "git_commit",
-                                       "date",          NULL};
-static const char *const BASELINE_KEYS[] = {"rss_kib",      "vsz_kib", "pss_kib",
-                                            "rss_anon_kib", "threads", NULL};
-static const char *const POINT_KEYS[] = {"requested",
-                                         "created",
-                                         "ready",
-                                         "torn_down",
-                                         "create_ns",
-                                         "ready_ns",
-                                         "teardown_ns",
-                                         "create_ns_per_unit",
-                                         "ready_ns_per_unit",
-                                         "teardown_ns_per_unit",
-                                         "rss_kib",
-                                         "vsz_kib",
-                                         "pss_kib",
-                                         "rss_anon_kib",
-                                         "threads",
-                                         "rss_delta_kib",
-                                         "vsz_delta_kib",
-                                         "pss_delta_kib",
-                                         "rss_anon_delta_kib",
-                                         "rss_bytes_per_unit",
-                                         "vsz_bytes_per_unit",
-                                         "pss_bytes_per_unit",
-                                         "kernel_stack_delta_kib",
-                                         "sunreclaim_delta_kib",
-                                         "kernel_stack_bytes_per_unit",
-                                         "sunreclaim_bytes_per_unit",
-                                         "failure",
-                                         NULL};
-static const char *const SLOPE_KEYS[] = {"points_used",
-                                         "rss_bytes_per_unit",
-                                         "vsz_bytes_per_unit",
-                                         "pss_bytes_per_unit",
-                                         "rss_anon_bytes_per_unit",
-                                         "kernel_stack_bytes_per_unit",
-                                         "sunreclaim_bytes_per_unit",
-                                         "create_ns_per_unit",
-                                         "teardown_ns_per_unit",
-                                         NULL};
 
 static void check_spawn(const char *kind, const char *runtime, const char *unit)
 {
@@ -127,11 +69,11 @@ static void check_spawn(const char *kind, const char *runtime, const char *unit)
                           "256",      runtime ? "--runtime" : NULL,
                           runtime,    NULL};
     json_t *d = run_json(args);
-    expect_keys(d, SPAWN_KEYS, "the spawn file");
-    expect_keys(json_object_get(d, "params"), PARAMS_KEYS, "params");
-    expect_keys(json_object_get(d, "env"), ENV_KEYS, "env");
-    expect_keys(json_object_get(d, "baseline"), BASELINE_KEYS, "baseline");
-    expect_keys(json_object_get(d, "slope"), SLOPE_KEYS, "slope");
+    hexpect_keys(d, SCHEMA_SPAWN_KEYS, "the spawn file");
+    hexpect_keys(json_object_get(d, "params"), SCHEMA_SPAWN_PARAMS_KEYS, "params");
+    hexpect_keys(json_object_get(d, "env"), SCHEMA_ENV_KEYS, "env");
+    hexpect_keys(json_object_get(d, "baseline"), SCHEMA_BASELINE_KEYS, "baseline");
+    hexpect_keys(json_object_get(d, "slope"), SCHEMA_SLOPE_KEYS, "slope");
     cr_assert_str_eq(json_string_value(json_object_get(d, "bench")), "spawn");
     cr_assert_str_eq(json_string_value(json_object_get(d, "kind")), kind);
     cr_assert_str_eq(json_string_value(json_object_get(d, "unit")), unit);
@@ -140,7 +82,7 @@ static void check_spawn(const char *kind, const char *runtime, const char *unit)
     cr_assert(json_array_size(pts) == 2, "%zu points, want 2", json_array_size(pts));
     for (size_t i = 0; i < 2; i++) {
         json_t *p = json_array_get(pts, i);
-        expect_keys(p, POINT_KEYS, "a point");
+        hexpect_keys(p, SCHEMA_POINT_KEYS, "a point");
         json_int_t want = i ? 2000 : 200;
         cr_assert(json_integer_value(json_object_get(p, "created")) == want &&
                       json_integer_value(json_object_get(p, "ready")) == want &&
@@ -185,36 +127,14 @@ Test(tokio_micro, spawn_std_thread)
     check_spawn("std-thread", NULL, "thread");
 }
 
-static const char *const RESULT_KEYS[] = {"mechanism",
-                                          "unit",
-                                          "ring",
-                                          "iters",
-                                          "warmup",
-                                          "hops_counted",
-                                          "elapsed_ns",
-                                          "ns_per_hop",
-                                          "baseline_ns_per_hop",
-                                          "ns_per_switch",
-                                          "nvcsw",
-                                          "nivcsw",
-                                          "switches_per_hop",
-                                          "verified",
-                                          "created",
-                                          "torn_down",
-                                          "ok",
-                                          "error",
-                                          NULL};
-
 static void check_switch(const char *runtime)
 {
     need_micro();
     const char *args[] = {"switch",  "--mech", "all",       "--ring", "2,20",
                           "--iters", "3000",   "--runtime", runtime,  NULL};
     json_t *d = run_json(args);
-    static const char *const TOP[] = {"bench", "params", "env", "results", "ok", NULL};
-    static const char *const PARAMS[] = {"mechanisms", "rings", "iters", "warmup", "pin_cpu", NULL};
-    expect_keys(d, TOP, "the switch file");
-    expect_keys(json_object_get(d, "params"), PARAMS, "params");
+    hexpect_keys(d, SCHEMA_SWITCH_KEYS, "the switch file");
+    hexpect_keys(json_object_get(d, "params"), SCHEMA_SWITCH_PARAMS_KEYS, "params");
     cr_assert_str_eq(json_string_value(json_object_get(d, "bench")), "switch");
     json_t *rs = json_object_get(d, "results");
     cr_assert(json_array_size(rs) == 8, "%zu results, want 4 mechanisms x 2 rings",
@@ -222,7 +142,7 @@ static void check_switch(const char *runtime)
     for (size_t i = 0; i < json_array_size(rs); i++) {
         json_t *r = json_array_get(rs, i);
         const char *m = json_string_value(json_object_get(r, "mechanism"));
-        expect_keys(r, RESULT_KEYS, m ? m : "a result");
+        hexpect_keys(r, SCHEMA_RESULT_KEYS, m ? m : "a result");
         cr_assert(json_is_true(json_object_get(r, "ok")), "%s: not ok: %s", m,
                   json_string_value(json_object_get(r, "error")));
         json_int_t hops = json_integer_value(json_object_get(r, "hops_counted"));

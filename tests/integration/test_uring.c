@@ -57,7 +57,7 @@ static void for_each_mode(void (*fn)(const struct sut *s))
 static bool fds_settle(pid_t pid, int want, int *got)
 {
     long threads;
-    return settle(pid, want, -1, io_ms(), got, &threads);
+    return settle(pid, want, -1, tenv_io_ms(), got, &threads);
 }
 
 /* Twelve pipelined 1 MiB requests: more than the socket buffers hold, so the server is
@@ -198,7 +198,7 @@ static void case_idle_cancel(const struct sut *s)
         }
     }
     for (int i = 0; i < 2 * EACH; i++)
-        EXPECT(s, hc_wait_close(c[i], io_ms()) == 1,
+        EXPECT(s, hc_wait_close(c[i], tenv_io_ms()) == 1,
                "connection %d still open past the idle timeout", i);
     EXPECT(s, fds_settle(pid, fds0, &fds), "%d fds after the idle timeouts, %d before", fds, fds0);
     json_t *ctr = stop_counters(s, sp, SIGTERM, NULL);
@@ -238,7 +238,7 @@ static void case_pipeline_flood(const struct sut *s)
         }
         /* Read what has come, without blocking the sending for long. */
         struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        if (poll(&pfd, 1, sent < PIPELINED ? 1 : io_ms()) > 0)
+        if (poll(&pfd, 1, sent < PIPELINED ? 1 : tenv_io_ms()) > 0)
             while (hc_fill(c) > 0)
                 ;
         struct hc_response r;
@@ -254,7 +254,7 @@ static void case_pipeline_flood(const struct sut *s)
         EXPECT(s, !c->eof && !c->reset, "closed after %d of %d answers", got, PIPELINED);
         if (sent == PIPELINED && pfd.revents == 0)
             EXPECT(s, got == PIPELINED, "only %d of %d answers within %d ms", got, PIPELINED,
-                   io_ms());
+                   tenv_io_ms());
     }
     hc_close(c);
     json_t *ctr = stop_counters(s, sp, SIGTERM, NULL);

@@ -94,7 +94,7 @@ static void run_filtered(const char *const *args, int nr, long arg1, int e, cons
     char path[4096];
     char *argv[8] = {path};
     int p[2];
-    snprintf(path, sizeof path, "%s/uring_server", server_bin_dir());
+    snprintf(path, sizeof path, "%s/uring_server", tenv_bin_dir());
     for (int i = 0; args[i] && i < 6; i++)
         argv[i + 1] = (char *)args[i];
     cr_assert(pipe(p) == 0, "pipe: %s", strerror(errno));
@@ -116,12 +116,12 @@ static void run_filtered(const char *const *args, int nr, long arg1, int e, cons
     }
     close(p[1]);
     size_t len = 0;
-    double deadline = hc_now_ms() + 10000 * tenv_slack();
+    double deadline = tenv_now_ms() + 10000 * tenv_slack();
     run->listened = false;
     run->port = -1;
     for (;;) {
         struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        int left = (int)(deadline - hc_now_ms());
+        int left = (int)(deadline - tenv_now_ms());
         if (left <= 0 || poll(&pfd, 1, left) <= 0)
             break;
         ssize_t n = read(p[0], run->out + len, sizeof run->out - 1 - len);
@@ -142,7 +142,7 @@ static void run_filtered(const char *const *args, int nr, long arg1, int e, cons
     run->out[len] = '\0';
     close(p[0]);
     pid_t done;
-    while ((done = waitpid(pid, &run->status, WNOHANG)) == 0 && hc_now_ms() < deadline)
+    while ((done = waitpid(pid, &run->status, WNOHANG)) == 0 && tenv_now_ms() < deadline)
         tenv_sleep_ms(5); /* the output ended: the exit follows */
     if (done == 0) {
         kill(pid, SIGKILL);
@@ -255,7 +255,7 @@ Test(uring_startup, recv_flag)
     if (!s)
         cr_skip_test("TVT_IMPLS=%s excludes the uring server", getenv("TVT_IMPLS"));
     char path[4096], out[8192];
-    snprintf(path, sizeof path, "%s/uring_server", server_bin_dir());
+    snprintf(path, sizeof path, "%s/uring_server", tenv_bin_dir());
     struct {
         const char *args[3];
         int code;

@@ -151,21 +151,21 @@ static void case_concurrent(const struct sut *srv)
     int port = server_port(sp);
     struct hc_conn *c[CONCURRENT];
     bool done[CONCURRENT] = {false};
-    double t0 = hc_now_ms(), deadline = t0 + 10000 * tenv_slack();
+    double t0 = tenv_now_ms(), deadline = t0 + 10000 * tenv_slack();
     for (int i = 0; i < CONCURRENT; i++) {
-        int left_ms = (int)(deadline - hc_now_ms());
+        int left_ms = (int)(deadline - tenv_now_ms());
         c[i] = left_ms > 0 ? hc_connect(port, left_ms) : NULL;
         int e = left_ms > 0 ? errno : ETIMEDOUT;
         EXPECT(srv, c[i], "connection %d of %d: connect: %s", i, CONCURRENT, strerror(e));
     }
-    t0 = hc_now_ms();
+    t0 = tenv_now_ms();
     for (int i = 0; i < CONCURRENT; i++) {
         char target[64];
         snprintf(target, sizeof target, "/?wait_us=100000&bytes=%d", i % 97 + 1);
         send_get(srv, c[i], target);
     }
     int left = CONCURRENT;
-    while (left > 0 && hc_now_ms() < deadline) {
+    while (left > 0 && tenv_now_ms() < deadline) {
         struct pollfd pfd[CONCURRENT];
         int idx[CONCURRENT], n = 0;
         for (int i = 0; i < CONCURRENT; i++)
@@ -197,7 +197,7 @@ static void case_concurrent(const struct sut *srv)
             left--;
         }
     }
-    double ms = hc_now_ms() - t0;
+    double ms = tenv_now_ms() - t0;
     EXPECT(srv, left == 0, "%d of %d connections got no answer within %.0f ms", left, CONCURRENT,
            ms);
     EXPECT(srv, ms >= 100 && ms < 3000 * tenv_slack(),

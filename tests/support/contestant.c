@@ -3,24 +3,19 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child_proc.h"
+#include "files.h"
 #include "test_env.h"
 
-#define NGINX_SCRIPT  "contestants/nginx/nginx.sh"
-#define DATA_FILE_MIB 8
-#define MAX_BACKENDS  2
-#define MAX_RESP      4
+#define NGINX_SCRIPT "contestants/nginx/nginx.sh"
+#define MAX_BACKENDS 2
 
 static const char *const TOKIO_CURRENT[] = {"--runtime", "current", NULL};
 static const char *const TOKIO_MULTI[] = {"--runtime", "multi", NULL};
@@ -33,29 +28,7 @@ const struct contestant CT_NGINX = {"nginx", NULL, NULL};
 
 static struct ct_running live;
 static struct server_proc *backends[MAX_BACKENDS];
-static struct hc_response resp_slot[MAX_RESP];
-static bool resp_used[MAX_RESP];
 static json_t *counters_doc;
-static char data_path[128];
-
-int ct_io_ms(void)
-{
-    return (int)(5000 * tenv_slack());
-}
-
-bool ct_find_program(const char *prog, char *out, size_t outlen)
-{
-    const char *path = getenv("PATH");
-    char dirs[4096];
-    snprintf(dirs, sizeof dirs, "%s:/usr/sbin:/sbin", path ? path : "/usr/bin:/bin");
-    char *save = NULL;
-    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(out, outlen, "%s/%s", *d ? d : ".", prog);
-        if (access(out, X_OK) == 0)
-            return true;
-    }
-    return false;
-}
 
 void ct_binary(const struct contestant *who, char *out, size_t outlen)
 {
@@ -63,14 +36,6 @@ void ct_binary(const struct contestant *who, char *out, size_t outlen)
     if (access(out, X_OK) < 0)
         cr_skip_test("%s: %s (build it with `make contestants`; it needs %s)", out, strerror(errno),
                      strcmp(who->impl, "go") == 0 ? "golang-go" : "cargo and librust-tokio-dev");
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 void ct_release(void)
@@ -85,7 +50,7 @@ void ct_release(void)
         live.pid = 0;
     }
     if (live.dir[0]) {
-        nftw(live.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        tfile_rm_tree(live.dir);
         live.dir[0] = '\0';
     }
     for (int i = 0; i < MAX_BACKENDS; i++) {
@@ -93,34 +58,9 @@ void ct_release(void)
         backends[i] = NULL;
     }
     hc_close_all();
-    for (int i = 0; i < MAX_RESP; i++)
-        if (resp_used[i]) {
-            hc_response_free(&resp_slot[i]);
-            resp_used[i] = false;
-        }
+    resp_release();
     json_decref(counters_doc);
     counters_doc = NULL;
-    if (data_path[0]) {
-        unlink(data_path);
-        data_path[0] = '\0';
-    }
-}
-
-struct hc_response *ct_resp_new(void)
-{
-    for (int i = 0; i < MAX_RESP; i++)
-        if (!resp_used[i]) {
-            resp_used[i] = true;
-            return &resp_slot[i];
-        }
-    cr_assert_fail("more than %d responses held at once", MAX_RESP);
-    return NULL;
-}
-
-void ct_resp_done(struct hc_response *r)
-{
-    hc_response_free(r);
-    resp_used[r - resp_slot] = false;
 }
 
 static bool accepts(int port)
@@ -136,9 +76,9 @@ static bool accepts(int port)
    `harness run --server-cmd` does (sh -c "exec CMD"), and waits for its port. */
 static void start_nginx(struct ct_running *r, const char *const *extra)
 {
-    char script_out[4096], err[4096] = "";
+    char script_out[4096];
     snprintf(r->dir, sizeof r->dir, "/tmp/tvt-contestants-XXXXXX");
-    cr_assert(mkdtemp(r->dir), "mkdtemp: %s", strerror(errno));
+    tfile_mkdtemp(r->dir);
     char bytes[16];
     snprintf(bytes, sizeof bytes, "%d", CT_NGINX_BYTES);
     char *argv[16] = {NGINX_SCRIPT, "config", r->dir, "--bytes", bytes};
@@ -146,7 +86,7 @@ static void start_nginx(struct ct_running *r, const char *const *extra)
     for (int i = 0; extra && extra[i] && n < 15; i++)
         argv[n++] = (char *)extra[i];
     argv[n] = NULL;
-    int st = tenv_run_cmd(argv, script_out, sizeof script_out, ct_io_ms());
+    int st = tenv_run_cmd(argv, script_out, sizeof script_out, tenv_io_ms());
     CT_EXPECT("nginx", WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s config failed (status %d): %s",
               NGINX_SCRIPT, st, script_out);
     const char *p = strstr(script_out, "port=");
@@ -161,34 +101,20 @@ static void start_nginx(struct ct_running *r, const char *const *extra)
 
     char log[128];
     snprintf(log, sizeof log, "%s/stderr.log", r->dir);
-    pid_t parent = getpid();
-    r->pid = fork();
-    cr_assert(r->pid >= 0, "fork: %s", strerror(errno));
-    if (r->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (fd < 0 || devnull < 0 || dup2(devnull, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-            _exit(127);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    double deadline = tenv_now_ms() + ct_io_ms();
+    static struct child nginx; /* reaped by its PID: ct_stop, ct_release */
+    const char *sh[] = {"/bin/sh", "-c", cmd, NULL};
+    struct child_opts o = {.log = log};
+    child_start(&nginx, sh, &o);
+    r->pid = nginx.pid;
+    double deadline = tenv_now_ms() + tenv_io_ms();
     while (!accepts(r->port)) {
         int wst;
         if (waitpid(r->pid, &wst, WNOHANG) == r->pid) {
             r->pid = 0;
-            FILE *f = fopen(log, "r");
-            size_t got = f ? fread(err, 1, sizeof err - 1, f) : 0;
-            err[got] = '\0';
-            if (f)
-                fclose(f);
-            cr_assert_fail("[nginx] exited before listening (status %d): %s", wst, err);
+            cr_assert_fail("[nginx] exited before listening (status %d): %s", wst, tfile_tail(log));
         }
         CT_EXPECT("nginx", tenv_now_ms() < deadline, "port %d accepts nothing after %d ms (%s)",
-                  r->port, ct_io_ms(), cmd);
+                  r->port, tenv_io_ms(), cmd);
         tenv_sleep_ms(10);
     }
 }
@@ -200,7 +126,7 @@ struct ct_running *ct_start(const struct contestant *who, const char *const *ext
     r->who = who;
     if (!who->impl) {
         char path[4096];
-        if (!ct_find_program("nginx", path, sizeof path))
+        if (!tenv_find_program("nginx", path, sizeof path))
             cr_skip_test("nginx is not installed (apt-get install nginx-light)");
         start_nginx(r, extra);
         return r;
@@ -222,7 +148,7 @@ struct ct_running *ct_start(const struct contestant *who, const char *const *ext
     if (saved)
         snprintf(keep, sizeof keep, "%s", saved);
     setenv("TVT_BIN_DIR", CT_BIN, 1);
-    struct server_spec spec = {.impl = who->impl, .args = args, .ready_timeout_ms = ct_io_ms()};
+    struct server_spec spec = {.impl = who->impl, .args = args, .ready_timeout_ms = tenv_io_ms()};
     r->sp = server_start(&spec, err, sizeof err);
     if (saved)
         setenv("TVT_BIN_DIR", keep, 1);
@@ -246,10 +172,10 @@ json_t *ct_stop(struct ct_running *r, long long want_requests)
     if (r->pid > 0) {
         kill(r->pid, SIGTERM);
         int st = 0;
-        double deadline = tenv_now_ms() + ct_io_ms();
+        double deadline = tenv_now_ms() + tenv_io_ms();
         while (waitpid(r->pid, &st, WNOHANG) == 0) {
             CT_EXPECT(name, tenv_now_ms() < deadline, "no exit within %d ms of SIGTERM",
-                      ct_io_ms());
+                      tenv_io_ms());
             tenv_sleep_ms(5);
         }
         r->pid = 0;
@@ -258,9 +184,9 @@ json_t *ct_stop(struct ct_running *r, long long want_requests)
         return NULL;
     }
     struct server_exit ex;
-    int rc = server_stop(r->sp, SIGTERM, ct_io_ms(), &ex);
+    int rc = server_stop(r->sp, SIGTERM, tenv_io_ms(), &ex);
     CT_EXPECT(name, rc == 0 && !ex.killed, "no exit within %d ms of SIGTERM (stderr: %s)",
-              ct_io_ms(), ex.err);
+              tenv_io_ms(), ex.err);
     CT_EXPECT(name, ex.exited && ex.code == 0,
               "exit after SIGTERM: exited=%d code=%d signal=%d; %s", ex.exited, ex.code, ex.signal,
               ex.err);
@@ -290,7 +216,7 @@ json_t *ct_stop(struct ct_running *r, long long want_requests)
 
 struct hc_conn *ct_connect(const struct ct_running *r)
 {
-    struct hc_conn *c = hc_connect(r->port, ct_io_ms());
+    struct hc_conn *c = hc_connect(r->port, tenv_io_ms());
     int e = errno;
     CT_EXPECT(r->who->name, c, "connect to port %d: %s", r->port, strerror(e));
     return c;
@@ -298,15 +224,15 @@ struct hc_conn *ct_connect(const struct ct_running *r)
 
 void ct_send(const struct ct_running *r, struct hc_conn *c, const char *data, const char *what)
 {
-    int rc = hc_send_str(c, data, ct_io_ms());
+    int rc = hc_send_str(c, data, tenv_io_ms());
     int e = errno;
     CT_EXPECT(r->who->name, rc == 0, "%s: send: %s", what, strerror(e));
 }
 
 void ct_expect_200(const struct ct_running *r, struct hc_conn *c, size_t bytes, const char *what)
 {
-    struct hc_response *resp = ct_resp_new();
-    int rc = hc_read_response(c, resp, ct_io_ms());
+    struct hc_response *resp = resp_new();
+    int rc = hc_read_response(c, resp, tenv_io_ms());
     int e = errno;
     const char *name = r->who->name;
     CT_EXPECT(name, rc == 0, "%s: no complete answer: %s", what, strerror(e));
@@ -315,14 +241,14 @@ void ct_expect_200(const struct ct_running *r, struct hc_conn *c, size_t bytes, 
     CT_EXPECT(name, hc_body_is(resp, bytes, 'x'), "%s: body is %zu bytes, not %zu 'x'", what,
               resp->body_len, bytes);
     CT_EXPECT(name, !resp->conn_close, "%s: keep-alive answer says Connection: close", what);
-    ct_resp_done(resp);
+    resp_done(resp);
 }
 
 void ct_expect_status(const struct ct_running *r, struct hc_conn *c, int status,
                       const char *body_has, bool keep, const char *what)
 {
-    struct hc_response *resp = ct_resp_new();
-    int rc = hc_read_response(c, resp, ct_io_ms());
+    struct hc_response *resp = resp_new();
+    int rc = hc_read_response(c, resp, tenv_io_ms());
     int e = errno;
     const char *name = r->who->name;
     CT_EXPECT(name, rc == 0, "%s: no complete answer: %s", what, strerror(e));
@@ -332,29 +258,29 @@ void ct_expect_status(const struct ct_running *r, struct hc_conn *c, int status,
               resp->body, body_has);
     CT_EXPECT(name, resp->conn_close == !keep, "%s: Connection: close is %s, want %s", what,
               resp->conn_close ? "there" : "absent", keep ? "absent" : "there");
-    ct_resp_done(resp);
+    resp_done(resp);
 }
 
 void ct_expect_error_close(const struct ct_running *r, const char *data, int status,
                            const char *body_has, const char *what)
 {
     struct hc_conn *c = ct_connect(r);
-    hc_send_str(c, data, ct_io_ms()); /* the server may close before reading it all */
+    hc_send_str(c, data, tenv_io_ms()); /* the server may close before reading it all */
     ct_expect_status(r, c, status, body_has, false, what);
-    CT_EXPECT(r->who->name, hc_wait_close(c, ct_io_ms()) == 1, "%s: still open after the %d", what,
-              status);
+    CT_EXPECT(r->who->name, hc_wait_close(c, tenv_io_ms()) == 1, "%s: still open after the %d",
+              what, status);
     hc_close(c);
 }
 
 struct server_proc *ct_backend_start(int port)
 {
     char path[4096], portbuf[16], err[4096];
-    snprintf(path, sizeof path, "%s/async_server", server_bin_dir());
+    snprintf(path, sizeof path, "%s/async_server", tenv_bin_dir());
     if (access(path, X_OK) < 0)
         cr_skip_test("%s: %s (the io=net backend; build it with `make`)", path, strerror(errno));
     snprintf(portbuf, sizeof portbuf, "%d", port);
     const char *args[] = {"--port", portbuf, NULL};
-    struct server_spec spec = {.impl = "async", .args = args, .ready_timeout_ms = ct_io_ms()};
+    struct server_spec spec = {.impl = "async", .args = args, .ready_timeout_ms = tenv_io_ms()};
     int slot = 0;
     while (slot < MAX_BACKENDS && backends[slot])
         slot++;
@@ -370,43 +296,4 @@ void ct_backend_kill(struct server_proc *sp)
         if (backends[i] == sp)
             backends[i] = NULL;
     server_free(sp); /* SIGKILL: the backend is gone at once, as a crash would leave it */
-}
-
-const char *ct_data_file(void)
-{
-    if (data_path[0])
-        return data_path;
-    mkdir("build", 0755);
-    snprintf(data_path, sizeof data_path, "build/itest-data-%d.bin", (int)getpid());
-    int fd = open(data_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    cr_assert(fd >= 0, "cannot create the data file %s: %s", data_path, strerror(errno));
-    /* Real bytes (xorshift), not a hole: a sparse file's reads never reach the device. */
-    static uint64_t block[65536 / 8];
-    uint64_t x = 0x9E3779B97F4A7C15u ^ (uint64_t)getpid();
-    for (int i = 0; i < DATA_FILE_MIB * 16; i++) {
-        for (size_t j = 0; j < sizeof block / 8; j++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            block[j] = x;
-        }
-        ssize_t w = write(fd, block, sizeof block);
-        cr_assert(w == (ssize_t)sizeof block, "writing %s: %s", data_path, strerror(errno));
-    }
-    cr_assert(fsync(fd) == 0 && close(fd) == 0, "writing %s: %s", data_path, strerror(errno));
-    return data_path;
-}
-
-long long ct_read_bytes(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strstr(buf, "\nread_bytes:");
-    return p ? atoll(p + 12) : -1;
 }

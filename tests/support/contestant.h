@@ -1,8 +1,10 @@
 /* contestant.h: fixtures of the contestant integration tests (test_contestants*.c): start a
    contestant from bin/ (or nginx through its script), talk to it, stop it, and the io=
-   kinds' helpers: a backend (the suite's async_server) and a data file on disk. Every
-   function asserts through Criterion, naming the contestant ("[tokio-current] ...").
-   Call ct_release() from the test suite's .fini: it stops what a failed assertion left. */
+   kinds' backend (the suite's async_server). The responses are resp_pool.h's, the data file
+   and the storage reads itest_proc.h's (both included). Every function asserts through
+   Criterion, naming the contestant ("[tokio-current] ...").
+   Call ct_release() from the test suite's .fini: it stops what a failed assertion left and
+   frees the responses it held. */
 #ifndef TVT_CONTESTANT_H
 #define TVT_CONTESTANT_H
 
@@ -12,6 +14,8 @@
 #include <sys/types.h>
 
 #include "http_client.h"
+#include "itest_proc.h"
+#include "resp_pool.h"
 #include "server_proc.h"
 
 #define CT_BIN         "bin" /* `make contestants` builds into bin/ only, never TVT_BIN_DIR */
@@ -35,12 +39,6 @@ struct ct_running {
     char dir[64]; /* nginx's run folder, removed at the end */
 };
 
-/* Time bound of one send or read, stretched under sanitizers. */
-int ct_io_ms(void);
-
-/* Full path of an executable on PATH (or /usr/sbin, /sbin) into out; false if none. */
-bool ct_find_program(const char *prog, char *out, size_t outlen);
-
 /* bin/<impl>_server, or skips the test saying how to build it. */
 void ct_binary(const struct contestant *who, char *out, size_t outlen);
 
@@ -56,10 +54,6 @@ json_t *ct_stop(struct ct_running *r, long long want_requests);
 
 /* The integer counter key of a counters document (asserts it is there). */
 long long ct_counter(const char *who, json_t *doc, const char *key);
-
-/* Response slots released by ct_release after a failed assertion. */
-struct hc_response *ct_resp_new(void);
-void ct_resp_done(struct hc_response *r);
 
 struct hc_conn *ct_connect(const struct ct_running *r);
 void ct_send(const struct ct_running *r, struct hc_conn *c, const char *data, const char *what);
@@ -81,13 +75,6 @@ void ct_expect_error_close(const struct ct_running *r, const char *data, int sta
    bin/); skips the test when it is not built. Stopped by ct_backend_kill or ct_release. */
 struct server_proc *ct_backend_start(int port);
 void ct_backend_kill(struct server_proc *sp);
-
-/* A data file of 8 MiB of real (pseudo-random, not sparse) data under build/, written once
-   per test process and removed by ct_release. Its path (static storage). */
-const char *ct_data_file(void);
-
-/* Bytes this process read from storage so far (/proc/PID/io read_bytes), or -1. */
-long long ct_read_bytes(pid_t pid);
 
 void ct_release(void);
 

@@ -1,14 +1,8 @@
 /* fake_backend: a backend for io=net tests that misbehaves in one chosen way. */
 #include "fake_backend.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static void write_str(int fd, const char *s)
@@ -50,48 +44,20 @@ static void serve(int fd, enum fake_backend_mode mode)
     }
 }
 
-int fake_backend_start(struct fake_backend *b, enum fake_backend_mode mode)
+/* The child: one connection after another. */
+static void serve_all(int lfd, void *arg)
 {
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof a;
-    if (bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 64) < 0 ||
-        getsockname(lfd, (struct sockaddr *)&a, &alen) < 0) {
-        int e = errno;
-        close(lfd);
-        errno = e;
-        return -1;
+    enum fake_backend_mode mode = *(const enum fake_backend_mode *)arg;
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        serve(fd, mode);
+        close(fd);
     }
-    b->port = ntohs(a.sin_port);
-    b->pid = fork();
-    if (b->pid < 0) {
-        int e = errno;
-        close(lfd);
-        errno = e;
-        return -1;
-    }
-    if (b->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGPIPE, SIG_IGN);
-        for (;;) {
-            int fd = accept(lfd, NULL, NULL);
-            if (fd < 0)
-                continue;
-            serve(fd, mode);
-            close(fd);
-        }
-    }
-    close(lfd);
-    return 0;
 }
 
-void fake_backend_stop(struct fake_backend *b)
+int fake_backend_start(struct forked_server *b, enum fake_backend_mode mode)
 {
-    if (b->pid > 0) {
-        kill(b->pid, SIGKILL);
-        waitpid(b->pid, NULL, 0);
-    }
-    b->pid = -1;
+    return forked_server_start(b, 64, serve_all, &mode); /* the child has its own copy */
 }

@@ -2,7 +2,7 @@
 #ifndef TVT_FAKE_BACKEND_H
 #define TVT_FAKE_BACKEND_H
 
-#include <sys/types.h>
+#include "forked_server.h"
 
 enum fake_backend_mode {
     FAKE_STATUS_503, /* answers every request "503 Service Unavailable", keep-alive */
@@ -11,17 +11,8 @@ enum fake_backend_mode {
     FAKE_RESET,      /* resets (RST) once it has the request */
 };
 
-struct fake_backend {
-    pid_t pid;
-    int port;
-};
-
-/* Forks a child serving one connection at a time on 127.0.0.1 (port picked by the kernel),
- * reading each request head and then doing what mode says. The child dies with the calling
- * thread. 0 ok, -1 with errno. */
-int fake_backend_start(struct fake_backend *b, enum fake_backend_mode mode);
-
-/* Kills (SIGKILL) and reaps it. */
-void fake_backend_stop(struct fake_backend *b);
+/* Starts a forked_server serving one connection at a time, reading each request head and
+ * then doing what mode says; forked_server_stop stops it. 0 ok, -1 with errno. */
+int fake_backend_start(struct forked_server *b, enum fake_backend_mode mode);
 
 #endif

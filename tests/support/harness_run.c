@@ -1,105 +1,122 @@
-/* harness_run: run bin/harness from a test (bounded, output to a log) and read its JSON result. */
+/* harness_run: run bin/harness from a test and read its JSON result. */
 #include "harness_run.h"
 
 #include <criterion/criterion.h>
-#include <fcntl.h>
-#include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <time.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "files.h"
+#include "server_proc.h"
 #include "test_env.h"
+
+#define MAX_ARGS 96
+
+const char *const HRUN_ERROR_KINDS[] = {"connect", "read", "write", "timeout",
+                                        "status",  "body", NULL};
+
+const char *hrun_impl(void)
+{
+    return tenv_impl_enabled("async") ? "async" : "thread";
+}
+
+struct server_proc *hrun_server(const char *impl, char *target, size_t len)
+{
+    char err[2048];
+    struct server_spec spec = {.impl = impl};
+    struct server_proc *sp = server_start(&spec, err, sizeof err);
+    cr_assert_not_null(sp, "%s server: %s", impl, err);
+    snprintf(target, len, "127.0.0.1:%d", server_port(sp));
+    return sp;
+}
+
+void hrun_need(const char *who)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/harness", tenv_bin_dir());
+    if (access(path, X_OK) != 0)
+        cr_skip_test("%s not built: %s needs the harness", path, who);
+}
+
+const char *hrun_path(void)
+{
+    static char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/harness", tenv_bin_dir());
+    cr_assert(access(path, X_OK) == 0, "%s is not built (TVT_BIN_DIR=%s)", path, tenv_bin_dir());
+    return path;
+}
+
+const char *const *hrun_argv(const char *const *args)
+{
+    static const char *argv[MAX_ARGS];
+    int n = 0;
+    argv[n++] = hrun_path();
+    for (int i = 0; args[i]; i++) {
+        cr_assert(n < MAX_ARGS - 1, "more than %d harness arguments", MAX_ARGS - 2);
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    return argv;
+}
+
+int hrun_child(struct child *c, const char *const *args, const struct child_opts *o)
+{
+    return child_run(c, hrun_argv(args), o, HRUN_TIMEOUT_MS);
+}
 
 int hrun(const char *dir, const char *name, const char *const *args, int timeout_s)
 {
-    char path[512], log[512];
-    snprintf(path, sizeof path, "%s/harness", tenv_bin_dir());
-    cr_assert(access(path, X_OK) == 0, "%s is not built (TVT_BIN_DIR=%s)", path, tenv_bin_dir());
+    static struct child c; /* its output buffer is large for a stack (unused with a log) */
+    char log[512];
     snprintf(log, sizeof log, "%s/%s.log", dir, name);
-    const char *argv[96];
-    int n = 0;
-    argv[n++] = path;
-    for (int i = 0; args[i] && n < 95; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(path, (char *const *)argv);
-        _exit(127);
-    }
-    double deadline = tenv_now_ms() + timeout_s * 1000.0;
-    for (;;) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (tenv_now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            return -1;
-        }
-        usleep(20000);
-    }
+    struct child_opts o = {.log = log};
+    return child_run(&c, hrun_argv(args), &o, timeout_s * 1000);
 }
 
 char *hrun_log(const char *dir, const char *name)
 {
     char log[512];
     snprintf(log, sizeof log, "%s/%s.log", dir, name);
-    FILE *f = fopen(log, "r");
-    cr_assert_not_null(f, "no log %s", log);
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    cr_assert_not_null(buf);
-    for (;;) {
-        if (cap - len < 4096) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            cr_assert_not_null(buf);
-        }
-        size_t n = fread(buf + len, 1, cap - 1 - len, f);
-        if (n == 0)
-            break;
-        len += n;
+    char *text = tfile_slurp(log, NULL);
+    cr_assert_not_null(text, "no log %s", log);
+    return text;
+}
+
+int hrun_result(const char *dir, const char *name, const char *const *args, int timeout_s,
+                json_t **doc)
+{
+    char out[600];
+    const char *argv[MAX_ARGS];
+    int n = 0, i = 0;
+    snprintf(out, sizeof out, "%s/%s.json", dir, name);
+    unlink(out);
+    for (; args[i] && strcmp(args[i], "--") != 0; i++) {
+        cr_assert(n < MAX_ARGS - 4, "too many harness arguments");
+        argv[n++] = args[i];
     }
-    buf[len] = '\0';
-    fclose(f);
-    return buf;
+    argv[n++] = "--out";
+    argv[n++] = out;
+    argv[n++] = "--quiet";
+    for (; args[i]; i++) {
+        cr_assert(n < MAX_ARGS - 1, "too many harness arguments");
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    int rc = hrun(dir, name, argv, timeout_s);
+    *doc = access(out, F_OK) == 0 ? hjson_load(out) : NULL;
+    return rc;
 }
 
-json_t *hjson_load(const char *path)
+json_t *hrun_ok(const char *dir, const char *name, const char *const *args, int timeout_s)
 {
-    json_error_t e;
-    json_t *doc = json_load_file(path, 0, &e);
-    cr_assert_not_null(doc, "%s is not valid JSON: %s (line %d)", path, e.text, e.line);
+    json_t *doc;
+    int rc = hrun_result(dir, name, args, timeout_s, &doc);
+    char *log = hrun_log(dir, name);
+    cr_assert_eq(rc, 0, "%s: harness exited %d:\n%s", name, rc, log);
+    cr_assert_not_null(doc, "%s: no result file:\n%s", name, log);
+    cr_assert_str_eq(hstr(doc, "status"), "ok", "%s:\n%s", name, log);
+    free(log);
     return doc;
-}
-
-json_t *hget(json_t *obj, const char *key)
-{
-    cr_assert(json_is_object(obj), "parent of '%s' is not an object", key);
-    json_t *v = json_object_get(obj, key);
-    cr_assert_not_null(v, "key '%s' is missing", key);
-    return v;
-}
-
-double hnum(json_t *obj, const char *key)
-{
-    json_t *v = hget(obj, key);
-    cr_assert(json_is_number(v), "key '%s' is not a number", key);
-    return json_number_value(v);
-}
-
-const char *hstr(json_t *obj, const char *key)
-{
-    json_t *v = hget(obj, key);
-    cr_assert(json_is_string(v), "key '%s' is not a string", key);
-    return json_string_value(v);
 }

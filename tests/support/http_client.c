@@ -14,21 +14,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_env.h"
+
 #define HEAD_MAX (64 * 1024) /* a response head longer than this is garbage */
 
 static struct hc_conn *open_conns; /* list head, see hc_close_all */
 
-double hc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* Milliseconds left until deadline (never negative). */
 static int left_ms(double deadline)
 {
-    double left = deadline - hc_now_ms();
+    double left = deadline - tenv_now_ms();
     return left <= 0 ? 0 : (int)(left + 0.999);
 }
 
@@ -52,7 +47,7 @@ struct hc_conn *hc_connect(int port, int timeout_ms)
     if (!c)
         return NULL;
     c->fd = -1;
-    double deadline = hc_now_ms() + timeout_ms;
+    double deadline = tenv_now_ms() + timeout_ms;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         goto fail;
@@ -94,7 +89,7 @@ fail:;
 
 int hc_send(struct hc_conn *c, const void *data, size_t len, int timeout_ms)
 {
-    double deadline = hc_now_ms() + timeout_ms;
+    double deadline = tenv_now_ms() + timeout_ms;
     const char *p = data;
     while (len > 0) {
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
@@ -127,7 +122,7 @@ int hc_send_pieces(struct hc_conn *c, const void *data, size_t len, size_t piece
                    int timeout_ms)
 {
     const char *p = data;
-    double deadline = hc_now_ms() + timeout_ms;
+    double deadline = tenv_now_ms() + timeout_ms;
     if (piece == 0)
         piece = 1;
     while (len > 0) {
@@ -287,7 +282,7 @@ int hc_try_response(struct hc_conn *c, struct hc_response *r)
 
 int hc_read_response(struct hc_conn *c, struct hc_response *r, int timeout_ms)
 {
-    double deadline = hc_now_ms() + timeout_ms;
+    double deadline = tenv_now_ms() + timeout_ms;
     for (;;) {
         int t = hc_try_response(c, r);
         if (t == 1)
@@ -318,7 +313,7 @@ int hc_read_response(struct hc_conn *c, struct hc_response *r, int timeout_ms)
 
 int hc_wait_close(struct hc_conn *c, int timeout_ms)
 {
-    double deadline = hc_now_ms() + timeout_ms;
+    double deadline = tenv_now_ms() + timeout_ms;
     for (;;) {
         if (c->eof || c->reset)
             return 1;

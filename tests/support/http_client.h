@@ -77,7 +77,4 @@ void hc_abort(struct hc_conn *c);
    own hc_close calls. The list is not locked: use the client from one thread. */
 void hc_close_all(void);
 
-/* Milliseconds on CLOCK_MONOTONIC, for timing requests. */
-double hc_now_ms(void);
-
 #endif

@@ -79,14 +79,7 @@ const struct sut *sut_named(const char *name)
 #define MAX_ARGS 64
 static struct server_proc *live[MAX_LIVE];
 
-struct hc_response resp_slot[MAX_RESP];
-bool resp_used[MAX_RESP];
-json_t *counters_doc;
-
-int io_ms(void)
-{
-    return (int)(5000 * tenv_slack());
-}
+static json_t *counters_doc; /* the last stop_counters document */
 
 void forget(struct server_proc *sp)
 {
@@ -198,26 +191,9 @@ long long counter(const struct sut *s, json_t *doc, const char *key)
 
 /* ---- requests and answers --------------------------------------------------------------- */
 
-struct hc_response *resp_new(void)
-{
-    for (int i = 0; i < MAX_RESP; i++)
-        if (!resp_used[i]) {
-            resp_used[i] = true;
-            return &resp_slot[i];
-        }
-    cr_assert_fail("more than %d responses held at once", MAX_RESP);
-    return NULL;
-}
-
-void resp_done(struct hc_response *r)
-{
-    hc_response_free(r);
-    resp_used[r - resp_slot] = false;
-}
-
 struct hc_conn *connect_ok(const struct sut *s, int port)
 {
-    struct hc_conn *c = hc_connect(port, io_ms());
+    struct hc_conn *c = hc_connect(port, tenv_io_ms());
     int e = errno;
     EXPECT(s, c, "connect to port %d: %s", port, strerror(e));
     return c;
@@ -225,7 +201,7 @@ struct hc_conn *connect_ok(const struct sut *s, int port)
 
 void send_ok(const struct sut *s, struct hc_conn *c, const void *data, size_t len, const char *what)
 {
-    int rc = hc_send(c, data, len, io_ms());
+    int rc = hc_send(c, data, len, tenv_io_ms());
     int e = errno;
     EXPECT(s, rc == 0, "%s: send: %s", what, strerror(e));
 }
@@ -245,7 +221,7 @@ void send_get(const struct sut *s, struct hc_conn *c, const char *target)
 
 void read_ok(const struct sut *s, struct hc_conn *c, struct hc_response *r, const char *what)
 {
-    int rc = hc_read_response(c, r, io_ms());
+    int rc = hc_read_response(c, r, tenv_io_ms());
     int e = errno;
     EXPECT(s, rc == 0, "%s: no complete response: %s (%zu bytes buffered: %.200s)", what,
            strerror(e), c->len, c->buf ? c->buf : "");
@@ -270,15 +246,15 @@ void expect_200_within(const struct sut *s, struct hc_conn *c, size_t bytes, int
 
 void expect_200(const struct sut *s, struct hc_conn *c, size_t bytes, const char *what)
 {
-    expect_200_within(s, c, bytes, io_ms(), what);
+    expect_200_within(s, c, bytes, tenv_io_ms(), what);
 }
 
 double timed_get(const struct sut *s, struct hc_conn *c, const char *target, size_t bytes)
 {
-    double t0 = hc_now_ms();
+    double t0 = tenv_now_ms();
     send_get(s, c, target);
     expect_200(s, c, bytes, target);
-    return hc_now_ms() - t0;
+    return tenv_now_ms() - t0;
 }
 
 void expect_served(const struct sut *s, int port, const char *when)
@@ -297,14 +273,14 @@ void expect_error_close(const struct sut *s, int port, const char *data, size_t 
     struct hc_conn *c = connect_ok(s, port);
     /* The server may answer and close before it has read everything: a failed send is
        fine, the answer is what counts. */
-    hc_send(c, data, len, io_ms());
+    hc_send(c, data, len, tenv_io_ms());
     struct hc_response *r = resp_new();
     read_ok(s, c, r, what);
     EXPECT(s, r->status == status, "%s: status %d, want %d; head: %s body: %.200s", what, r->status,
            status, r->head, r->body);
     EXPECT(s, r->conn_close, "%s: a %d should say Connection: close; head: %s", what, status,
            r->head);
-    int closed = hc_wait_close(c, io_ms());
+    int closed = hc_wait_close(c, tenv_io_ms());
     EXPECT(s, closed == 1, "%s: connection still open after the %d", what, status);
     EXPECT(s, c->len == 0, "%s: %zu unexpected bytes after the %d: %.200s", what, c->len, status,
            c->buf);
@@ -314,8 +290,8 @@ void expect_error_close(const struct sut *s, int port, const char *data, size_t 
 
 void read_at_least(struct hc_conn *c, size_t want, int timeout_ms)
 {
-    double deadline = hc_now_ms() + timeout_ms;
-    while (c->len < want && !c->eof && !c->reset && hc_now_ms() < deadline) {
+    double deadline = tenv_now_ms() + timeout_ms;
+    while (c->len < want && !c->eof && !c->reset && tenv_now_ms() < deadline) {
         int f = hc_fill(c);
         if (f < 0)
             break;
@@ -356,9 +332,7 @@ void itest_release(void)
     bg_join(true); /* before closing the sockets it drives */
     stop_leftovers();
     hc_close_all();
-    for (int i = 0; i < MAX_RESP; i++)
-        if (resp_used[i])
-            resp_done(&resp_slot[i]);
+    resp_release();
     json_decref(counters_doc);
     counters_doc = NULL;
 }

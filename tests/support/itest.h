@@ -14,6 +14,8 @@
 #include <sys/types.h>
 
 #include "http_client.h"
+#include "itest_proc.h"
+#include "resp_pool.h"
 #include "server_proc.h"
 
 /* ---- servers under test ----------------------------------------------------------------- */
@@ -71,15 +73,6 @@ const struct sut *sut_named(const char *name);
 
 /* ---- starting and stopping -------------------------------------------------------------- */
 
-/* Response slots and the last counters document, released by itest_release(). */
-#define MAX_RESP 8
-extern struct hc_response resp_slot[MAX_RESP];
-extern bool resp_used[MAX_RESP];
-extern json_t *counters_doc;
-
-/* Time bound of one send or read, stretched under sanitizers. */
-int io_ms(void);
-
 /* Starts server s with its own arguments and then args (NULL-terminated, may be NULL), with
    the resource limits set before exec; asserts it listens on 127.0.0.1 and registers it so
    that itest_release() stops it after a failed assertion. */
@@ -106,9 +99,7 @@ long long counter(const struct sut *s, json_t *doc, const char *key);
 
 /* ---- requests and answers --------------------------------------------------------------- */
 
-/* A response slot (asserts when all MAX_RESP are held); resp_done frees it. */
-struct hc_response *resp_new(void);
-void resp_done(struct hc_response *r);
+/* Responses: resp_new and resp_done of resp_pool.h (included). */
 
 struct hc_conn *connect_ok(const struct sut *s, int port);
 void send_ok(const struct sut *s, struct hc_conn *c, const void *data, size_t len,
@@ -119,7 +110,7 @@ void send_ok(const struct sut *s, struct hc_conn *c, const void *data, size_t le
 void get_req(char *buf, size_t len, const char *target, const char *extra_headers);
 void send_get(const struct sut *s, struct hc_conn *c, const char *target);
 
-/* Reads one complete answer within io_ms() into r (asserts it came). */
+/* Reads one complete answer within tenv_io_ms() into r (asserts it came). */
 void read_ok(const struct sut *s, struct hc_conn *c, struct hc_response *r, const char *what);
 /* Reads one answer (within timeout_ms) and checks it is a 200 with exactly `bytes` 'x'. */
 void expect_200_within(const struct sut *s, struct hc_conn *c, size_t bytes, int timeout_ms,
@@ -134,31 +125,6 @@ void expect_error_close(const struct sut *s, int port, const char *data, size_t 
                         const char *what);
 /* Reads until at least `want` bytes are buffered (or the peer closes, or timeout_ms). */
 void read_at_least(struct hc_conn *c, size_t want, int timeout_ms);
-
-/* ---- the server process, from /proc ----------------------------------------------------- */
-
-/* CPU seconds (user + system) the process has used so far, from /proc/PID/stat. */
-double cpu_seconds(pid_t pid);
-/* Open fds of pid, counting only those numbered below `below` (0: all); -1 on error. */
-int fd_count(pid_t pid, int below);
-long thread_count(pid_t pid);
-/* Polls until the server's fd count (and, for want_threads >= 0, its thread count) is back
-   at the given figures, or timeout_ms passes. true when reached; the last figures in *fds,
-   *threads. Closing is asynchronous in every server: a reset is noticed on the next read. */
-bool settle(pid_t pid, int want_fds, long want_threads, int timeout_ms, int *fds, long *threads);
-
-/* Bytes the process has made the storage layer read (read_bytes of /proc/PID/io, all its
-   threads): O_DIRECT reads count, page cache hits do not. -1 on error. */
-long long storage_read_bytes(pid_t pid);
-
-/* ---- io=file ---------------------------------------------------------------------------- */
-
-#define TEST_DATA_MIB 16
-/* A data file of TEST_DATA_MIB MiB of real (random, not sparse) data under build/, written
-   once and shared by the tests (created under a temporary name and renamed, so tests
-   running at once never see half a file). Skips the test, saying why, when build/ is on a
-   memory filesystem. Static storage. */
-const char *test_data_file(void);
 
 /* ---- one helper thread that drives sockets ---------------------------------------------- */
 

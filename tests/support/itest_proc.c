@@ -1,5 +1,7 @@
-/* itest_proc.c: the fixtures of itest.h that look at the server process from /proc, and
-   the data file of the io=file tests. */
+/* itest_proc.c: the fixtures that look at the server process from /proc, and the data file
+   of the io=file tests. */
+#include "itest_proc.h"
+
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -13,7 +15,6 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "itest.h"
 #include "procfs.h"
 #include "test_env.h"
 
@@ -59,13 +60,13 @@ long thread_count(pid_t pid)
 
 bool settle(pid_t pid, int want_fds, long want_threads, int timeout_ms, int *fds, long *threads)
 {
-    double deadline = hc_now_ms() + timeout_ms;
+    double deadline = tenv_now_ms() + timeout_ms;
     for (;;) {
         *fds = fd_count(pid, 0);
         *threads = want_threads >= 0 ? thread_count(pid) : -1;
         if (*fds == want_fds && *threads == want_threads)
             return true;
-        if (hc_now_ms() > deadline)
+        if (tenv_now_ms() > deadline)
             return false;
         tenv_sleep_ms(10);
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "itest.h"
+#include "test_env.h"
 
 static int load_send(struct load *l, int i)
 {
@@ -46,14 +47,14 @@ void *load_main(void *arg)
     }
     for (;;) {
         if (drain_until < 0 && atomic_load(&bg_stop))
-            drain_until = hc_now_ms() + 2000;
+            drain_until = tenv_now_ms() + 2000;
         int n = 0;
         for (int i = 0; i < l->n; i++)
             if (l->open[i] && (drain_until < 0 || l->inflight[i] > 0)) {
                 pfd[n] = (struct pollfd){.fd = l->c[i]->fd, .events = POLLIN};
                 idx[n++] = i;
             }
-        if (n == 0 || (drain_until >= 0 && hc_now_ms() > drain_until))
+        if (n == 0 || (drain_until >= 0 && tenv_now_ms() > drain_until))
             break;
         if (poll(pfd, (nfds_t)n, 20) <= 0)
             continue;
@@ -80,7 +81,7 @@ void *load_main(void *arg)
                 if (r.status == 200 && hc_body_is(&r, want, 'x')) {
                     atomic_fetch_add(&l->ok, 1);
                     if (i < 4 && l->ndone[i] < LOAD_TIMES)
-                        l->done_ms[i][l->ndone[i]++] = hc_now_ms();
+                        l->done_ms[i][l->ndone[i]++] = tenv_now_ms();
                 } else if (l->bad++ == 0) {
                     snprintf(l->first_bad, sizeof l->first_bad,
                              "connection %d: status %d, %zu body bytes, want 200 and %u", i,

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_env.h"
+
 #define READY_TIMEOUT_MS  10000
 #define DRAIN_EOF_WAIT_MS 1000       /* after the reap; a grandchild could still hold a pipe */
 #define CAPTURE_MAX       (4u << 20) /* more than this is a runaway server; keep the head */
@@ -41,13 +43,6 @@ struct server_proc {
     int status;
 };
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static void deadline_ts(struct timespec *ts, int ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
@@ -57,12 +52,6 @@ static void deadline_ts(struct timespec *ts, int ms)
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
     }
-}
-
-const char *server_bin_dir(void)
-{
-    const char *d = getenv("TVT_BIN_DIR");
-    return d && *d ? d : "bin";
 }
 
 static void capture_append(struct capture *c, const char *data, size_t n)
@@ -274,9 +263,9 @@ struct server_proc *server_start(const struct server_spec *spec, char *err, size
     pthread_mutex_init(&sp->mu, NULL);
 
     if (spec->binary)
-        snprintf(path, sizeof path, "%s/%s", server_bin_dir(), spec->binary);
+        snprintf(path, sizeof path, "%s/%s", tenv_bin_dir(), spec->binary);
     else
-        snprintf(path, sizeof path, "%s/%s_server", server_bin_dir(), spec->impl);
+        snprintf(path, sizeof path, "%s/%s_server", tenv_bin_dir(), spec->impl);
     if (access(path, X_OK) < 0) {
         snprintf(err, errlen, "%s: %s (build it with `make`, or point TVT_BIN_DIR at it)", path,
                  strerror(errno));
@@ -411,10 +400,10 @@ static void drain_finish(struct server_proc *sp)
 int server_stop(struct server_proc *sp, int sig, int timeout_ms, struct server_exit *out)
 {
     memset(out, 0, sizeof *out);
-    double t0 = now_ms();
+    double t0 = tenv_now_ms();
     if (sp->pid > 0 && server_alive(sp)) {
         kill(sp->pid, sig);
-        while (!sp->reaped && now_ms() - t0 < timeout_ms) {
+        while (!sp->reaped && tenv_now_ms() - t0 < timeout_ms) {
             if (!server_alive(sp))
                 break;
             struct timespec nap = {0, 2 * 1000 * 1000};
@@ -434,7 +423,7 @@ int server_stop(struct server_proc *sp, int sig, int timeout_ms, struct server_e
             sp->status = st;
         }
     }
-    out->elapsed_ms = now_ms() - t0;
+    out->elapsed_ms = tenv_now_ms() - t0;
     drain_finish(sp);
     out->status = sp->status;
     out->exited = sp->reaped && WIFEXITED(sp->status);

@@ -37,9 +37,6 @@ struct server_exit {
 
 struct server_proc;
 
-/* Directory holding the programs: env TVT_BIN_DIR, default "bin". Static storage. */
-const char *server_bin_dir(void);
-
 /* Forks and execs the server with stdout/stderr on pipes that a helper thread drains, then
    waits for its `listening on HOST:PORT` line. The child dies with the calling thread
    (PR_SET_PDEATHSIG), so an aborted test leaves no server behind. Returns a handle (free it

@@ -1,20 +1,16 @@
 /* stall_server: a tiny keep-alive HTTP server for tests that stalls exactly once. */
 #include "stall_server.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 #define MAX_FD   1024
 #define REQ_MAX  1024
@@ -24,13 +20,6 @@
 static char req[MAX_FD][REQ_MAX];
 static int req_len[MAX_FD];
 static char out[256 + BODY_MAX];
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static long query_bytes(const char *r, int len)
 {
@@ -96,7 +85,7 @@ static void child_loop(int lfd, int after_ms, int stall_ms)
     struct epoll_event evs[64];
     for (;;) {
         int n = epoll_wait(ep, evs, 64, 10);
-        if (first && !stalled && mono_ms() >= first + (uint64_t)after_ms) {
+        if (first && !stalled && clock_now_ms() >= first + (uint64_t)after_ms) {
             stalled = 1;
             usleep((useconds_t)stall_ms * 1000);
         }
@@ -121,7 +110,7 @@ static void child_loop(int lfd, int after_ms, int stall_ms)
             if (r > 0) {
                 req_len[fd] += (int)r;
                 if (!first)
-                    first = mono_ms();
+                    first = clock_now_ms();
             }
             if (r <= 0 || serve(fd) < 0) {
                 epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
@@ -131,43 +120,18 @@ static void child_loop(int lfd, int after_ms, int stall_ms)
     }
 }
 
-int stall_server_start(struct stall_server *s, int after_ms, int stall_ms)
+struct stall {
+    int after_ms, stall_ms;
+};
+
+static void serve_all(int lfd, void *arg)
 {
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 512) < 0 ||
-        getsockname(lfd, (struct sockaddr *)&a, &len) < 0) {
-        int e = errno;
-        close(lfd);
-        errno = e;
-        return -1;
-    }
-    s->port = ntohs(a.sin_port);
-    s->pid = fork();
-    if (s->pid < 0) {
-        int e = errno;
-        close(lfd);
-        errno = e;
-        return -1;
-    }
-    if (s->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGPIPE, SIG_IGN);
-        child_loop(lfd, after_ms, stall_ms);
-        _exit(0);
-    }
-    close(lfd);
-    return 0;
+    const struct stall *st = arg;
+    child_loop(lfd, st->after_ms, st->stall_ms);
 }
 
-void stall_server_stop(struct stall_server *s)
+int stall_server_start(struct forked_server *s, int after_ms, int stall_ms)
 {
-    if (s->pid > 0) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, NULL, 0);
-    }
-    s->pid = -1;
+    struct stall st = {after_ms, stall_ms}; /* the child has its own copy */
+    return forked_server_start(s, 512, serve_all, &st);
 }

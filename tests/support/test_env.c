@@ -2,15 +2,14 @@
 #include "test_env.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "child_proc.h"
+#include "clock.h"
 
 const char *tenv_bin_dir(void)
 {
@@ -63,12 +62,14 @@ int tenv_scaled(int n)
     return *s ? n / 2 : n;
 }
 
+int tenv_io_ms(void)
+{
+    return (int)(5000 * tenv_slack());
+}
+
 double tenv_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return (double)clock_now_ns() / 1e6;
 }
 
 void tenv_sleep_ms(double ms)
@@ -80,60 +81,25 @@ void tenv_sleep_ms(double ms)
         ;
 }
 
+bool tenv_find_program(const char *prog, char *out, size_t outlen)
+{
+    const char *path = getenv("PATH");
+    char dirs[4096];
+    snprintf(dirs, sizeof dirs, "%s:/usr/local/sbin:/usr/sbin:/sbin",
+             path && *path ? path : "/usr/bin:/bin");
+    char *save = NULL;
+    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(out, outlen, "%s/%s", d, prog);
+        if (access(out, X_OK) == 0)
+            return true;
+    }
+    return false;
+}
+
 int tenv_run_cmd(char *const argv[], char *out, size_t outlen, int timeout_ms)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -1;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
-            _exit(127);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    double deadline = tenv_now_ms() + timeout_ms;
-    size_t used = 0;
-    out[0] = '\0';
-    for (;;) {
-        int left = (int)(deadline - tenv_now_ms());
-        if (left <= 0)
-            break;
-        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        int r = poll(&pfd, 1, left);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        char chunk[4096];
-        ssize_t n = read(p[0], chunk, sizeof chunk);
-        if (n <= 0)
-            break;
-        size_t take = (size_t)n < outlen - 1 - used ? (size_t)n : outlen - 1 - used;
-        memcpy(out + used, chunk, take);
-        used += take;
-        out[used] = '\0';
-    }
-    close(p[0]);
-    int st = 0;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (tenv_now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            break;
-        }
-        tenv_sleep_ms(2);
-    }
-    return st;
+    static struct child c; /* its output buffer is large for a stack */
+    child_run(&c, (const char *const *)argv, NULL, timeout_ms);
+    snprintf(out, outlen, "%s", c.out);
+    return c.status;
 }

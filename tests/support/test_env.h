@@ -1,4 +1,5 @@
-/* test_env.h: what the integration tests read from their environment, in one place.
+/* test_env.h: what the integration tests read from their environment, in one place, with
+ * the clock, the time bounds and the command runner they all use.
  *
  *   TVT_BIN_DIR    where the programs are (default "bin", repo-relative)
  *   TVT_IMPLS      which servers to start, by their names in tests/support/itest.c's table:
@@ -27,15 +28,22 @@ double tenv_slack(void);
  * so that a test file stays short. */
 int tenv_scaled(int n);
 
-/* Milliseconds on CLOCK_MONOTONIC. */
+/* Time bound of one send or read (5 s), stretched under sanitizers. */
+int tenv_io_ms(void);
+
+/* Milliseconds on CLOCK_MONOTONIC (common/clock.h's clock), for deadlines and timing. */
 double tenv_now_ms(void);
 
 /* Sleeps ms milliseconds, resuming after signals. */
 void tenv_sleep_ms(double ms);
 
+/* Full path of the executable prog into out: the first on PATH, else in /usr/local/sbin,
+ * /usr/sbin or /sbin (nginx lives there). false if there is none. */
+bool tenv_find_program(const char *prog, char *out, size_t outlen);
+
 /* Runs argv (PATH lookup) with stdout+stderr captured into out, bounded by
- * timeout_ms (SIGKILL after). Returns the raw wait status, or -1 if it could
- * not run. */
+ * timeout_ms (SIGKILL after): child_run (child_proc.h), its output copied. Returns the raw
+ * wait status (that of the SIGKILL when it had to be stopped). */
 int tenv_run_cmd(char *const argv[], char *out, size_t outlen, int timeout_ms);
 
 #endif
