@@ -1,4 +1,4 @@
-/* mbutil: small helpers the microbenchmarks share: clock, list flags, CPU pinning, slopes. */
+/* mbutil: small helpers the microbenchmarks share: list flags, CPU pinning, slopes, sleep. */
 #include "mbutil.h"
 
 #include <errno.h>
@@ -6,13 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-uint64_t mb_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int mb_parse_counts(const char *s, uint64_t *out, int cap, uint64_t max)
 {

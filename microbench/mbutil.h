@@ -1,12 +1,9 @@
-/* mbutil: small helpers the microbenchmarks share: clock, list flags, CPU pinning, slopes. */
+/* mbutil: small helpers the microbenchmarks share: list flags, CPU pinning, slopes, sleep. */
 #ifndef TVT_MBUTIL_H
 #define TVT_MBUTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* CLOCK_MONOTONIC in nanoseconds. Thread-safe. */
-uint64_t mb_now_ns(void);
 
 /* Parses "1000,10000,1e5" (plain or with k/M suffix: "10k", "1M") into out, at most cap
    values, each in [1, max]. Number of values, or -1 if malformed. */
