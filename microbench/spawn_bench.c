@@ -32,7 +32,6 @@
 #include "mbutil.h"
 #include "procfs.h"
 #include "spawn_json.h"
-#include "sysenv.h"
 #include "wall.h"
 
 #include <errno.h>
@@ -265,55 +264,32 @@ static void print_point(const struct spawn_point *p, const struct proc_mem *base
     }
 }
 
-int main(int argc, char **argv)
+/* Runs one point per count into pts, tallying run (np, created, torn_down, wall, ok); stops
+   at the first wall. 0 done; -1 when units could not be set up at all. */
+static int run_points(const struct opts *o, struct spawn_point *pts, struct spawn_run *run)
 {
-    signal(SIGXFSZ, SIG_IGN); /* a full disk is a write error jsonfile_write reports */
-    struct opts o;
-    static struct spawn_point pts[MB_COUNTS_MAX];
-    struct proc_mem base;
-    long base_pss = -1;
-    int np = 0, ok = 1, rc = 1;
-    size_t created = 0, torn = 0;
-    const struct spawn_point *wall = NULL;
-    json_t *doc = NULL;
-    char err[512];
-
-    switch (parse_opts(argc, argv, &o, err, sizeof err)) {
-    case OPTS_HELP: usage(stdout); return 0;
-    case OPTS_ERROR: fprintf(stderr, "spawn_bench: %s\n", err); return 2;
-    case OPTS_OK: break;
-    }
-    if (procfs_read_status(0, &base) < 0) {
-        fprintf(stderr, "spawn_bench: cannot read /proc/self/status: %s (is /proc mounted?)\n",
-                strerror(errno));
-        return 1;
-    }
-    procfs_read_pss(0, &base_pss);
-    reserve_take();
-    print_header(&o);
-
-    for (int i = 0; i < o.counts.n; i++) {
-        struct spawn_point *p = &pts[np];
-        if (run_point(&o, o.counts.v[i], p) < 0) {
-            fprintf(stderr, "spawn_bench: cannot set up %s units: %s: %s\n", kind_names[o.cfg.kind],
+    for (int i = 0; i < o->counts.n; i++) {
+        struct spawn_point *p = &pts[run->np];
+        if (run_point(o, o->counts.v[i], p) < 0) {
+            fprintf(stderr, "spawn_bench: cannot set up %s units: %s: %s\n", run->kind,
                     p->r.failed_call, strerror(p->r.err));
-            goto out;
+            return -1;
         }
-        np++;
+        run->np++;
         if (p->read_err) {
             fprintf(stderr, "spawn_bench: cannot read /proc at N=%zu: %s\n", p->r.requested,
                     strerror(p->read_err));
-            ok = 0;
+            run->ok = false;
         }
-        print_point(p, &base, base_pss);
-        created += p->r.created;
-        torn += p->r.torn_down;
+        print_point(p, &run->base, run->base_pss);
+        run->created += p->r.created;
+        run->torn_down += p->r.torn_down;
         if (p->r.torn_down != p->r.created)
-            ok = 0;
+            run->ok = false;
         if (p->r.err) {
-            wall = p;
-            if (!o.until_failure) {
-                ok = 0;
+            run->wall = p;
+            if (!o->until_failure) {
+                run->ok = false;
                 fprintf(stderr,
                         "spawn_bench: %s failed at unit %zu of %zu: %s; use a smaller "
                         "--count, or --until-failure to look for the wall\n",
@@ -322,65 +298,72 @@ int main(int argc, char **argv)
             break; /* larger N would only hit the same wall */
         }
     }
+    return 0;
+}
 
-    json_t *slope = spawn_json_slope(pts, np, &base, base_pss);
+/* The closing lines: the slope of the document and the totals. */
+static void print_summary(const json_t *doc, const struct spawn_run *run)
+{
+    const json_t *slope = json_object_get(doc, "slope");
     printf("slope over %d point(s): rss %.0f B/unit, pss %.0f B/unit, vsz %.0f B/unit, "
            "kernel stack %.0f B/unit, slab %.0f B/unit, create %.0f ns/unit\n",
-           np, json_real_value(json_object_get(slope, "rss_bytes_per_unit")),
+           run->np, json_real_value(json_object_get(slope, "rss_bytes_per_unit")),
            json_real_value(json_object_get(slope, "pss_bytes_per_unit")),
            json_real_value(json_object_get(slope, "vsz_bytes_per_unit")),
            json_real_value(json_object_get(slope, "kernel_stack_bytes_per_unit")),
            json_real_value(json_object_get(slope, "sunreclaim_bytes_per_unit")),
            json_real_value(json_object_get(slope, "create_ns_per_unit")));
-    printf("created %zu, torn down %zu%s\n", created, torn, created == torn ? "" : "  <- MISMATCH");
+    printf("created %zu, torn down %zu%s\n", run->created, run->torn_down,
+           run->created == run->torn_down ? "" : "  <- MISMATCH");
+}
 
-    doc = json_object();
-    json_t *params = json_object(), *counts = json_array(), *points = json_array();
-    for (int i = 0; i < o.counts.n; i++)
-        json_array_append_new(counts, json_integer((json_int_t)o.counts.v[i]));
-    json_object_set_new(params, "counts", counts);
-    json_object_set_new(params, "stack_kib", json_integer((json_int_t)o.cfg.stack_kib));
-    json_object_set_new(params, "stack_kib_effective",
-                        is_thread(o.cfg.kind)
-                            ? json_integer((json_int_t)spawn_threads_stack_kib(&o.cfg))
-                            : json_null());
-    json_object_set_new(params, "state_bytes", json_integer((json_int_t)o.cfg.state_bytes));
-    json_object_set_new(params, "hold_ms", json_integer(o.hold_ms));
-    json_object_set_new(params, "until_failure", json_boolean(o.until_failure));
-    json_object_set_new(doc, "bench", json_string("spawn"));
-    json_object_set_new(doc, "kind", json_string(kind_names[o.cfg.kind]));
-    json_object_set_new(doc, "unit", json_string(is_thread(o.cfg.kind) ? "thread" : "task"));
-    json_object_set_new(doc, "params", params);
-    json_object_set_new(doc, "env", sysenv_json());
-    json_object_set_new(doc, "baseline",
-                        json_pack("{s:I, s:I, s:o, s:I, s:I}", "rss_kib", (json_int_t)base.rss_kib,
-                                  "vsz_kib", (json_int_t)base.vsz_kib, "pss_kib",
-                                  base_pss >= 0 ? json_integer(base_pss) : json_null(),
-                                  "rss_anon_kib", (json_int_t)base.rss_anon_kib, "threads",
-                                  (json_int_t)base.threads));
-    for (int i = 0; i < np; i++)
-        json_array_append_new(points, spawn_json_point(&pts[i], &base, base_pss));
-    json_object_set_new(doc, "points", points);
-    json_object_set_new(doc, "slope", slope);
-    json_object_set_new(doc, "totals",
-                        json_pack("{s:I, s:I, s:b}", "created", (json_int_t)created, "torn_down",
-                                  (json_int_t)torn, "all_torn_down", created == torn));
-    if (wall) {
-        json_object_set_new(doc, "wall", spawn_json_wall(wall));
-    } else {
-        json_object_set_new(doc, "wall", json_null());
+int main(int argc, char **argv)
+{
+    signal(SIGXFSZ, SIG_IGN); /* a full disk is a write error jsonfile_write reports */
+    static struct spawn_point pts[MB_COUNTS_MAX];
+    struct opts o;
+    char err[512];
+    json_t *doc = NULL;
+    int rc = 1;
+
+    switch (parse_opts(argc, argv, &o, err, sizeof err)) {
+    case OPTS_HELP: usage(stdout); return 0;
+    case OPTS_ERROR: fprintf(stderr, "spawn_bench: %s\n", err); return 2;
+    case OPTS_OK: break;
     }
-    json_object_set_new(doc, "ok", json_boolean(ok && created == torn));
-
+    struct spawn_run run = {
+        .kind = kind_names[o.cfg.kind],
+        .threads = is_thread(o.cfg.kind),
+        .cfg = &o.cfg,
+        .counts = o.counts.v,
+        .ncounts = o.counts.n,
+        .hold_ms = o.hold_ms,
+        .until_failure = o.until_failure,
+        .base_pss = -1,
+        .pts = pts,
+        .ok = true,
+    };
+    if (procfs_read_status(0, &run.base) < 0) {
+        fprintf(stderr, "spawn_bench: cannot read /proc/self/status: %s (is /proc mounted?)\n",
+                strerror(errno));
+        return 1;
+    }
+    procfs_read_pss(0, &run.base_pss);
+    reserve_take();
+    print_header(&o);
+    if (run_points(&o, pts, &run) < 0)
+        goto out;
+    doc = spawn_json_doc(&run);
+    print_summary(doc, &run);
     if (o.json_path && jsonfile_write(o.json_path, doc, err, sizeof err) < 0) {
         fprintf(stderr, "spawn_bench: %s\n", err);
         goto out;
     }
-    rc = ok && created == torn ? 0 : 1;
+    rc = run.ok && run.created == run.torn_down ? 0 : 1;
 out:
     reserve_release();
     json_decref(doc);
-    for (int i = 0; i < np; i++)
+    for (int i = 0; i < run.np; i++)
         json_decref(pts[i].wall);
     return rc;
 }
