@@ -2,9 +2,11 @@
 #ifndef TVT_SERVER_OPTS_H
 #define TVT_SERVER_OPTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "opts.h"
 #include "workload.h"
 
 #define SERVER_BACKLOG_DEFAULT      4096
@@ -25,10 +27,17 @@ enum conn_buffers {
     BUFFERS_LEAN, /* the loop's buffers; a connection holds bytes only while it must */
 };
 
+/* Where the io_uring server's receives land (--recv). */
+enum recv_mode {
+    RECV_RING, /* multishot recv into the shared provided-buffer ring */
+    RECV_CONN, /* one recv at a time into the connection's own 4 KiB buffer */
+};
+
 /* What a server offers beyond the flags every server has (server_opts_parse's features). */
 #define SERVER_OPTS_STACK_KIB 1u /* --stack-kib: a thread per connection */
 #define SERVER_OPTS_FILE_IO   2u /* --file-io, --file-threads: an event loop's ways to read */
 #define SERVER_OPTS_BUFFERS   4u /* --buffers: where an event loop keeps a connection's bytes */
+#define SERVER_OPTS_RECV      8u /* --recv: where an io_uring server's receives land */
 
 struct server_opts {
     const char *host;
@@ -41,23 +50,21 @@ struct server_opts {
     /* io=net and io=file (defaults.io, defaults.file_kib are --io and --file-kib) */
     const char *upstream;         /* --upstream HOST:PORT; NULL: io=net is refused */
     uint32_t upstream_timeout_ms; /* from sending the backend request to its whole answer */
-    int allow_remote;             /* --allow-remote: a non-loopback upstream */
+    bool allow_remote;            /* --allow-remote: a non-loopback upstream */
     const char *data_file;        /* --data-file PATH; NULL: io=file is refused */
     uint32_t file_io;             /* enum file_io (SERVER_OPTS_FILE_IO servers) */
     uint32_t file_threads;        /* FILE_IO_POOL's threads */
     uint32_t buffers;             /* enum conn_buffers (SERVER_OPTS_BUFFERS servers) */
-    int pin_workers;              /* worker i pins itself to the i-th CPU of its affinity mask */
+    uint32_t recv;                /* enum recv_mode (SERVER_OPTS_RECV servers) */
+    bool pin_workers;             /* worker i pins itself to the i-th CPU of its affinity mask */
 };
-
-enum server_opts_result { OPTS_OK, OPTS_HELP, OPTS_ERROR };
 
 /* Parses argv into o. features (SERVER_OPTS_*) enables the flags of one kind of server;
  * 0 gives the common ones. OPTS_HELP: the usage text is in err (print it to stdout, exit 0;
  * it needs SERVER_HELP_MAX bytes). OPTS_ERROR: a message naming the bad flag is in err
  * (exit 2), also for --io net without --upstream and --io file without --data-file. */
-enum server_opts_result server_opts_parse(struct server_opts *o, int argc, char **argv,
-                                          const char *prog, unsigned features, char *err,
-                                          size_t errlen);
+enum opts_result server_opts_parse(struct server_opts *o, int argc, char **argv, const char *prog,
+                                   unsigned features, char *err, size_t errlen);
 
 /* Why a request of io kind `io` cannot be served by a server started with o (the flag it
  * lacks), or NULL when it can. Static storage. */

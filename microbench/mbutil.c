@@ -1,20 +1,14 @@
-/* mbutil: small helpers the microbenchmarks share: clock, list flags, CPU pinning, slopes. */
+/* mbutil: small helpers the microbenchmarks share: list flags, CPU pinning, slopes, sleep. */
 #include "mbutil.h"
 
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-uint64_t mb_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-int mb_parse_counts(const char *s, uint64_t *out, int cap, uint64_t max)
+int mb_parse_counts(const char *s, uint64_t *out, int cap, uint64_t min, uint64_t max)
 {
     int n = 0;
     const char *p = s;
@@ -35,7 +29,7 @@ int mb_parse_counts(const char *s, uint64_t *out, int cap, uint64_t max)
             v *= 1e6;
             end++;
         }
-        if (v < 1 || v > (double)max || v != (double)(uint64_t)v || n == cap)
+        if (v < (double)min || v > (double)max || v != (double)(uint64_t)v || n == cap)
             return -1;
         out[n++] = (uint64_t)v;
         if (*end == ',')
@@ -45,6 +39,31 @@ int mb_parse_counts(const char *s, uint64_t *out, int cap, uint64_t max)
         p = end;
     }
     return n;
+}
+
+int mb_opt_count(const struct opt *o, const char *arg, void *field, char *err, size_t errlen)
+{
+    uint64_t v;
+    if (mb_parse_counts(arg, &v, 1, (uint64_t)o->min, (uint64_t)o->max) == 1) {
+        *(uint64_t *)field = v;
+        return 0;
+    }
+    snprintf(err, errlen, "expected a whole number in %.0f..%.0f (10k, 1M, 1e6 are accepted)",
+             o->min, o->max);
+    return -1;
+}
+
+int mb_opt_counts(const struct opt *o, const char *arg, void *field, char *err, size_t errlen)
+{
+    struct mb_counts c;
+    c.n = mb_parse_counts(arg, c.v, MB_COUNTS_MAX, (uint64_t)o->min, (uint64_t)o->max);
+    if (c.n > 0) {
+        *(struct mb_counts *)field = c;
+        return 0;
+    }
+    snprintf(err, errlen, "expected a comma list of at most %d whole numbers in %.0f..%.0f",
+             MB_COUNTS_MAX, o->min, o->max);
+    return -1;
 }
 
 int mb_pin_cpu(int cpu)

@@ -1,16 +1,28 @@
-/* mbutil: small helpers the microbenchmarks share: clock, list flags, CPU pinning, slopes. */
+/* mbutil: small helpers the microbenchmarks share: list flags, CPU pinning, slopes, sleep. */
 #ifndef TVT_MBUTIL_H
 #define TVT_MBUTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* CLOCK_MONOTONIC in nanoseconds. Thread-safe. */
-uint64_t mb_now_ns(void);
+#include "opts.h"
+
+#define MB_COUNTS_MAX 16 /* values in one list flag (--counts, --ring) */
+
+/* A list flag's values, in the order given. */
+struct mb_counts {
+    uint64_t v[MB_COUNTS_MAX];
+    int n;
+};
 
 /* Parses "1000,10000,1e5" (plain or with k/M suffix: "10k", "1M") into out, at most cap
-   values, each in [1, max]. Number of values, or -1 if malformed. */
-int mb_parse_counts(const char *s, uint64_t *out, int cap, uint64_t max);
+   values, each in [min, max]. Number of values, or -1 if malformed. */
+int mb_parse_counts(const char *s, uint64_t *out, int cap, uint64_t min, uint64_t max);
+
+/* opts readers (OPT_CUSTOM) of counts as mb_parse_counts reads them, each in the row's
+   min..max: mb_opt_count one into a uint64_t, mb_opt_counts a list into a struct mb_counts. */
+int mb_opt_count(const struct opt *o, const char *arg, void *field, char *err, size_t errlen);
+int mb_opt_counts(const struct opt *o, const char *arg, void *field, char *err, size_t errlen);
 
 /* Pins the calling thread (and the threads it creates later) to one CPU.
    0 ok, -1 with errno (EINVAL: no such CPU in this process's allowed set). */

@@ -32,21 +32,18 @@
 #include "mbutil.h"
 #include "procfs.h"
 #include "spawn_json.h"
-#include "sysenv.h"
 #include "wall.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define MAX_POINTS 16
 
 /* Per-unit state each unit writes. 256 bytes is what a waiting connection keeps besides
    its I/O buffers: parser state, a few timestamps, counters, peer address, pointers. Both
@@ -56,14 +53,15 @@
 
 struct opts {
     struct spawn_cfg cfg;
-    uint64_t counts[MAX_POINTS];
-    int ncounts;
-    unsigned hold_ms;
-    int until_failure;
+    struct mb_counts counts;
+    uint32_t hold_ms;
+    bool until_failure;
     const char *json_path;
 };
 
-static const char *kind_names[] = {"task-timer", "task-io", "thread-cond", "thread-pipe"};
+/* enum spawn_kind's names, then two aliases: task = task-timer, thread = thread-cond. */
+static const char *const kind_names[] = {"task-timer", "task-io", "thread-cond", "thread-pipe",
+                                         "task",       "thread",  NULL};
 
 /* Descriptors held back so that /proc can still be read, and the wall diagnosed, when the
    units have used every fd (task-io at RLIMIT_NOFILE). */
@@ -85,151 +83,117 @@ static void reserve_release(void)
     }
 }
 
-static int is_thread(enum spawn_kind k)
+static bool is_thread(enum spawn_kind k)
 {
     return k == SPAWN_THREAD_COND || k == SPAWN_THREAD_PIPE;
 }
 
+static int parse_kind(const struct opt *o, const char *arg, void *field, char *err, size_t errlen)
+{
+    (void)o;
+    int k = opts_choice(kind_names, arg, err, errlen);
+    if (k < 0)
+        return -1;
+    *(enum spawn_kind *)field = k == 4 ? SPAWN_TASK_TIMER : k == 5 ? SPAWN_THREAD_COND : k;
+    return 0;
+}
+
+/* --count N: the list of one. */
+static int parse_count(const struct opt *o, const char *arg, void *field, char *err, size_t errlen)
+{
+    struct mb_counts *c = field;
+    uint64_t n;
+    if (mb_opt_count(o, arg, &n, err, errlen) < 0)
+        return -1;
+    c->v[0] = n;
+    c->n = 1;
+    return 0;
+}
+
+#define F(member) offsetof(struct opts, member)
+
+static const struct opt ROWS[] = {
+    {"kind", OPT_CUSTOM, F(cfg.kind), .parse = parse_kind, .meta = "KIND",
+     .help = "task-timer  heap struct + ev_timer far in the future (one loop)\n"
+             "task-io     heap struct + ev_io on a socketpair (2 fds/unit)\n"
+             "thread-cond pthread blocked on a condition variable\n"
+             "thread-pipe pthread blocked in read() on a shared pipe\n"
+             "task = task-timer, thread = thread-cond (default: task)"},
+    {"count", OPT_CUSTOM, F(counts), .parse = parse_count, .min = 1, .max = 1e8, .meta = "N",
+     .help = "one N, {range} (accepts 10k, 1M)"},
+    {"counts", OPT_CUSTOM, F(counts), .parse = mb_opt_counts, .min = 1, .max = 1e8, .meta = "LIST",
+     .help = "several N, ascending, in one run: memory per unit is the slope"},
+    {"stack-kib", OPT_SIZE, F(cfg.stack_kib), .max = 1 << 20, .meta = "K",
+     .help = "thread stack size in KiB, {range} (default: the system default)"},
+    {"state-bytes", OPT_SIZE, F(cfg.state_bytes), .max = 1 << 20, .meta = "B",
+     .help = "per-unit state each unit writes, {range} (default {default})"},
+    {"hold-ms", OPT_UINT32, F(hold_ms), .max = 3600000, .meta = "MS",
+     .help = "hold the units this long at steady state, {range} (default {default})"},
+    {"until-failure", OPT_FLAG, F(until_failure),
+     .help = "a creation failure ends the run normally (the thread wall)"},
+    {"json", OPT_STRING, F(json_path), .meta = "FILE",
+     .help = "write the results as JSON (atomically)"},
+    {"help", OPT_HELP, .help = "this text"},
+    {0},
+};
+
+static const struct opts_table TABLE = {.rows = ROWS};
+
+static void set_defaults(struct opts *o)
+{
+    *o = (struct opts){.cfg = {.kind = SPAWN_TASK_TIMER, .state_bytes = DEFAULT_STATE_BYTES}};
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: spawn_bench [--kind KIND] (--count N | --counts N1,N2,...) [options]\n"
-            "Creates N waiting units, holds them, measures memory, tears them down.\n"
-            "  --kind KIND        task-timer  heap struct + ev_timer far in the future (one loop)\n"
-            "                     task-io     heap struct + ev_io on a socketpair (2 fds/unit)\n"
-            "                     thread-cond pthread blocked on a condition variable\n"
-            "                     thread-pipe pthread blocked in read() on a shared pipe\n"
-            "                     task = task-timer, thread = thread-cond (default: task)\n"
-            "  --count N          one N (accepts 10k, 1M)\n"
-            "  --counts LIST      several N, ascending, in one run: memory per unit is the slope\n"
-            "  --stack-kib K      thread stack size in KiB (default: the system default)\n"
-            "  --state-bytes B    per-unit state each unit writes (default %d)\n"
-            "  --hold-ms MS       hold the units this long at steady state (default 0)\n"
-            "  --until-failure    a creation failure ends the run normally (the thread wall)\n"
-            "  --json FILE        write the results as JSON (atomically)\n"
-            "  --help             this text\n"
-            "Exit: 0 ok, 1 runtime failure (units not created or not torn down), 2 usage.\n",
-            DEFAULT_STATE_BYTES);
+    struct opts defaults;
+    set_defaults(&defaults);
+    fputs("usage: spawn_bench [--kind KIND] (--count N | --counts N1,N2,...) [options]\n"
+          "Creates N waiting units, holds them, measures memory, tears them down.\n",
+          f);
+    opts_usage(f, &TABLE, 0, &defaults);
+    fputs("Exit: 0 ok, 1 runtime failure (units not created or not torn down), 2 usage.\n", f);
 }
 
-static int parse_size(const char *s, size_t *out, size_t max)
+/* What the flags cannot say one by one. 0 ok; -1 with the reason in err. */
+static int check_opts(const struct opts *o, char *err, size_t errlen)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || errno || v > max || s[0] == '-')
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
-static int parse_opts(int argc, char **argv, struct opts *o)
-{
-    static const struct option longopts[] = {{"kind", required_argument, NULL, 'k'},
-                                             {"count", required_argument, NULL, 'n'},
-                                             {"counts", required_argument, NULL, 'N'},
-                                             {"stack-kib", required_argument, NULL, 's'},
-                                             {"state-bytes", required_argument, NULL, 'b'},
-                                             {"hold-ms", required_argument, NULL, 'H'},
-                                             {"until-failure", no_argument, NULL, 'u'},
-                                             {"json", required_argument, NULL, 'j'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    size_t v;
-    int c;
-
-    memset(o, 0, sizeof *o);
-    o->cfg.kind = SPAWN_TASK_TIMER;
-    o->cfg.state_bytes = DEFAULT_STATE_BYTES;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'k':
-            if (!strcmp(optarg, "task"))
-                optarg = "task-timer";
-            else if (!strcmp(optarg, "thread"))
-                optarg = "thread-cond";
-            for (v = 0; v < 4 && strcmp(optarg, kind_names[v]); v++)
-                ;
-            if (v == 4) {
-                fprintf(stderr,
-                        "spawn_bench: unknown --kind '%s' (task-timer, task-io, "
-                        "thread-cond, thread-pipe)\n",
-                        optarg);
-                return -1;
-            }
-            o->cfg.kind = (enum spawn_kind)v;
-            break;
-        case 'n':
-        case 'N':
-            o->ncounts = mb_parse_counts(optarg, o->counts, c == 'n' ? 1 : MAX_POINTS, 100000000);
-            if (o->ncounts < 0) {
-                fprintf(stderr,
-                        "spawn_bench: bad --%s '%s': want %s of whole numbers "
-                        "1..1e8\n",
-                        c == 'n' ? "count" : "counts", optarg,
-                        c == 'n' ? "one" : "a comma list (at most 16)");
-                return -1;
-            }
-            break;
-        case 's':
-            if (parse_size(optarg, &o->cfg.stack_kib, 1 << 20) < 0) {
-                fprintf(stderr, "spawn_bench: bad --stack-kib '%s'\n", optarg);
-                return -1;
-            }
-            break;
-        case 'b':
-            if (parse_size(optarg, &o->cfg.state_bytes, 1 << 20) < 0) {
-                fprintf(stderr, "spawn_bench: bad --state-bytes '%s' (0..1048576)\n", optarg);
-                return -1;
-            }
-            break;
-        case 'H':
-            if (parse_size(optarg, &v, 3600000) < 0) {
-                fprintf(stderr, "spawn_bench: bad --hold-ms '%s'\n", optarg);
-                return -1;
-            }
-            o->hold_ms = (unsigned)v;
-            break;
-        case 'u': o->until_failure = 1; break;
-        case 'j': o->json_path = optarg; break;
-        case 'h': usage(stdout); exit(0);
-        default: return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "spawn_bench: unexpected argument '%s'\n", argv[optind]);
+    if (o->counts.n == 0) {
+        snprintf(err, errlen, "say how many units: --count N or --counts N1,N2,...");
         return -1;
     }
-    if (o->ncounts == 0) {
-        fprintf(stderr, "spawn_bench: say how many units: --count N or --counts N1,N2,...\n");
-        return -1;
-    }
-    for (int i = 1; i < o->ncounts; i++)
-        if (o->counts[i] <= o->counts[i - 1]) {
+    for (int i = 1; i < o->counts.n; i++)
+        if (o->counts.v[i] <= o->counts.v[i - 1]) {
             /* Ascending, so memory freed by one point is reused by the next rather than
                hiding in the baseline. */
-            fprintf(stderr, "spawn_bench: --counts must be ascending\n");
+            snprintf(err, errlen, "--counts must be ascending");
             return -1;
         }
-    if (is_thread(o->cfg.kind)) {
-        long min = sysconf(_SC_THREAD_STACK_MIN);
-        if (o->cfg.stack_kib && min > 0 && o->cfg.stack_kib * 1024 < (size_t)min) {
-            fprintf(stderr,
-                    "spawn_bench: --stack-kib %zu is below this system's minimum of "
-                    "%ld KiB\n",
-                    o->cfg.stack_kib, (min + 1023) / 1024);
-            return -1;
-        }
-        size_t stack = spawn_threads_stack_kib(&o->cfg) * 1024;
-        if (stack && o->cfg.state_bytes > stack / 2) {
-            fprintf(stderr,
-                    "spawn_bench: --state-bytes %zu does not fit a %zu KiB stack; "
-                    "use at most half the stack\n",
-                    o->cfg.state_bytes, stack / 1024);
-            return -1;
-        }
+    if (!is_thread(o->cfg.kind))
+        return 0;
+    long min = sysconf(_SC_THREAD_STACK_MIN);
+    if (o->cfg.stack_kib && min > 0 && o->cfg.stack_kib * 1024 < (size_t)min) {
+        snprintf(err, errlen, "--stack-kib %zu is below this system's minimum of %ld KiB",
+                 o->cfg.stack_kib, (min + 1023) / 1024);
+        return -1;
+    }
+    size_t stack = spawn_threads_stack_kib(&o->cfg) * 1024;
+    if (stack && o->cfg.state_bytes > stack / 2) {
+        snprintf(err, errlen,
+                 "--state-bytes %zu does not fit a %zu KiB stack; use at most half the stack",
+                 o->cfg.state_bytes, stack / 1024);
+        return -1;
     }
     return 0;
+}
+
+static enum opts_result parse_opts(int argc, char **argv, struct opts *o, char *err, size_t errlen)
+{
+    set_defaults(o);
+    enum opts_result r = opts_parse(&TABLE, 0, argc, argv, o, NULL, err, errlen);
+    if (r == OPTS_OK && check_opts(o, err, errlen) < 0)
+        r = OPTS_ERROR;
+    return r;
 }
 
 static double per_unit(double total, size_t n)
@@ -300,53 +264,32 @@ static void print_point(const struct spawn_point *p, const struct proc_mem *base
     }
 }
 
-int main(int argc, char **argv)
+/* Runs one point per count into pts, tallying run (np, created, torn_down, wall, ok); stops
+   at the first wall. 0 done; -1 when units could not be set up at all. */
+static int run_points(const struct opts *o, struct spawn_point *pts, struct spawn_run *run)
 {
-    signal(SIGXFSZ, SIG_IGN); /* a full disk is a write error jsonfile_write reports */
-    struct opts o;
-    static struct spawn_point pts[MAX_POINTS];
-    struct proc_mem base;
-    long base_pss = -1;
-    int np = 0, ok = 1, rc = 1;
-    size_t created = 0, torn = 0;
-    const struct spawn_point *wall = NULL;
-    json_t *doc = NULL;
-
-    if (parse_opts(argc, argv, &o) < 0) {
-        fprintf(stderr, "spawn_bench: try --help\n");
-        return 2;
-    }
-    if (procfs_read_status(0, &base) < 0) {
-        fprintf(stderr, "spawn_bench: cannot read /proc/self/status: %s (is /proc mounted?)\n",
-                strerror(errno));
-        return 1;
-    }
-    procfs_read_pss(0, &base_pss);
-    reserve_take();
-    print_header(&o);
-
-    for (int i = 0; i < o.ncounts; i++) {
-        struct spawn_point *p = &pts[np];
-        if (run_point(&o, o.counts[i], p) < 0) {
-            fprintf(stderr, "spawn_bench: cannot set up %s units: %s: %s\n", kind_names[o.cfg.kind],
+    for (int i = 0; i < o->counts.n; i++) {
+        struct spawn_point *p = &pts[run->np];
+        if (run_point(o, o->counts.v[i], p) < 0) {
+            fprintf(stderr, "spawn_bench: cannot set up %s units: %s: %s\n", run->kind,
                     p->r.failed_call, strerror(p->r.err));
-            goto out;
+            return -1;
         }
-        np++;
+        run->np++;
         if (p->read_err) {
             fprintf(stderr, "spawn_bench: cannot read /proc at N=%zu: %s\n", p->r.requested,
                     strerror(p->read_err));
-            ok = 0;
+            run->ok = false;
         }
-        print_point(p, &base, base_pss);
-        created += p->r.created;
-        torn += p->r.torn_down;
+        print_point(p, &run->base, run->base_pss);
+        run->created += p->r.created;
+        run->torn_down += p->r.torn_down;
         if (p->r.torn_down != p->r.created)
-            ok = 0;
+            run->ok = false;
         if (p->r.err) {
-            wall = p;
-            if (!o.until_failure) {
-                ok = 0;
+            run->wall = p;
+            if (!o->until_failure) {
+                run->ok = false;
                 fprintf(stderr,
                         "spawn_bench: %s failed at unit %zu of %zu: %s; use a smaller "
                         "--count, or --until-failure to look for the wall\n",
@@ -355,68 +298,72 @@ int main(int argc, char **argv)
             break; /* larger N would only hit the same wall */
         }
     }
+    return 0;
+}
 
-    json_t *slope = spawn_json_slope(pts, np, &base, base_pss);
+/* The closing lines: the slope of the document and the totals. */
+static void print_summary(const json_t *doc, const struct spawn_run *run)
+{
+    const json_t *slope = json_object_get(doc, "slope");
     printf("slope over %d point(s): rss %.0f B/unit, pss %.0f B/unit, vsz %.0f B/unit, "
            "kernel stack %.0f B/unit, slab %.0f B/unit, create %.0f ns/unit\n",
-           np, json_real_value(json_object_get(slope, "rss_bytes_per_unit")),
+           run->np, json_real_value(json_object_get(slope, "rss_bytes_per_unit")),
            json_real_value(json_object_get(slope, "pss_bytes_per_unit")),
            json_real_value(json_object_get(slope, "vsz_bytes_per_unit")),
            json_real_value(json_object_get(slope, "kernel_stack_bytes_per_unit")),
            json_real_value(json_object_get(slope, "sunreclaim_bytes_per_unit")),
            json_real_value(json_object_get(slope, "create_ns_per_unit")));
-    printf("created %zu, torn down %zu%s\n", created, torn, created == torn ? "" : "  <- MISMATCH");
+    printf("created %zu, torn down %zu%s\n", run->created, run->torn_down,
+           run->created == run->torn_down ? "" : "  <- MISMATCH");
+}
 
-    doc = json_object();
-    json_t *params = json_object(), *counts = json_array(), *points = json_array();
-    for (int i = 0; i < o.ncounts; i++)
-        json_array_append_new(counts, json_integer((json_int_t)o.counts[i]));
-    json_object_set_new(params, "counts", counts);
-    json_object_set_new(params, "stack_kib", json_integer((json_int_t)o.cfg.stack_kib));
-    json_object_set_new(params, "stack_kib_effective",
-                        is_thread(o.cfg.kind)
-                            ? json_integer((json_int_t)spawn_threads_stack_kib(&o.cfg))
-                            : json_null());
-    json_object_set_new(params, "state_bytes", json_integer((json_int_t)o.cfg.state_bytes));
-    json_object_set_new(params, "hold_ms", json_integer(o.hold_ms));
-    json_object_set_new(params, "until_failure", json_boolean(o.until_failure));
-    json_object_set_new(doc, "bench", json_string("spawn"));
-    json_object_set_new(doc, "kind", json_string(kind_names[o.cfg.kind]));
-    json_object_set_new(doc, "unit", json_string(is_thread(o.cfg.kind) ? "thread" : "task"));
-    json_object_set_new(doc, "params", params);
-    json_object_set_new(doc, "env", sysenv_json());
-    json_object_set_new(doc, "baseline",
-                        json_pack("{s:I, s:I, s:o, s:I, s:I}", "rss_kib", (json_int_t)base.rss_kib,
-                                  "vsz_kib", (json_int_t)base.vsz_kib, "pss_kib",
-                                  base_pss >= 0 ? json_integer(base_pss) : json_null(),
-                                  "rss_anon_kib", (json_int_t)base.rss_anon_kib, "threads",
-                                  (json_int_t)base.threads));
-    for (int i = 0; i < np; i++)
-        json_array_append_new(points, spawn_json_point(&pts[i], &base, base_pss));
-    json_object_set_new(doc, "points", points);
-    json_object_set_new(doc, "slope", slope);
-    json_object_set_new(doc, "totals",
-                        json_pack("{s:I, s:I, s:b}", "created", (json_int_t)created, "torn_down",
-                                  (json_int_t)torn, "all_torn_down", created == torn));
-    if (wall) {
-        json_object_set_new(doc, "wall", spawn_json_wall(wall));
-    } else {
-        json_object_set_new(doc, "wall", json_null());
-    }
-    json_object_set_new(doc, "ok", json_boolean(ok && created == torn));
+int main(int argc, char **argv)
+{
+    signal(SIGXFSZ, SIG_IGN); /* a full disk is a write error jsonfile_write reports */
+    static struct spawn_point pts[MB_COUNTS_MAX];
+    struct opts o;
+    char err[512];
+    json_t *doc = NULL;
+    int rc = 1;
 
-    if (o.json_path) {
-        char err[512];
-        if (jsonfile_write(o.json_path, doc, err, sizeof err) < 0) {
-            fprintf(stderr, "spawn_bench: %s\n", err);
-            goto out;
-        }
+    switch (parse_opts(argc, argv, &o, err, sizeof err)) {
+    case OPTS_HELP: usage(stdout); return 0;
+    case OPTS_ERROR: fprintf(stderr, "spawn_bench: %s\n", err); return 2;
+    case OPTS_OK: break;
     }
-    rc = ok && created == torn ? 0 : 1;
+    struct spawn_run run = {
+        .kind = kind_names[o.cfg.kind],
+        .threads = is_thread(o.cfg.kind),
+        .cfg = &o.cfg,
+        .counts = o.counts.v,
+        .ncounts = o.counts.n,
+        .hold_ms = o.hold_ms,
+        .until_failure = o.until_failure,
+        .base_pss = -1,
+        .pts = pts,
+        .ok = true,
+    };
+    if (procfs_read_status(0, &run.base) < 0) {
+        fprintf(stderr, "spawn_bench: cannot read /proc/self/status: %s (is /proc mounted?)\n",
+                strerror(errno));
+        return 1;
+    }
+    procfs_read_pss(0, &run.base_pss);
+    reserve_take();
+    print_header(&o);
+    if (run_points(&o, pts, &run) < 0)
+        goto out;
+    doc = spawn_json_doc(&run);
+    print_summary(doc, &run);
+    if (o.json_path && jsonfile_write(o.json_path, doc, err, sizeof err) < 0) {
+        fprintf(stderr, "spawn_bench: %s\n", err);
+        goto out;
+    }
+    rc = run.ok && run.created == run.torn_down ? 0 : 1;
 out:
     reserve_release();
     json_decref(doc);
-    for (int i = 0; i < np; i++)
+    for (int i = 0; i < run.np; i++)
         json_decref(pts[i].wall);
     return rc;
 }

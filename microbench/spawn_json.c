@@ -2,6 +2,7 @@
 #include "spawn_json.h"
 
 #include "mbutil.h"
+#include "sysenv.h"
 
 #include <string.h>
 
@@ -12,7 +13,9 @@ static double per_unit(double total, size_t n)
     return n ? total / (double)n : 0;
 }
 
-json_t *spawn_json_point(const struct spawn_point *p, const struct proc_mem *base, long base_pss)
+/* One element of "points": counts, times, memory and its deltas against base / base_pss
+   (-1: no PSS), failure. */
+static json_t *point_json(const struct spawn_point *p, const struct proc_mem *base, long base_pss)
 {
     const struct spawn_result *r = &p->r;
     size_t n = r->created;
@@ -66,8 +69,9 @@ json_t *spawn_json_point(const struct spawn_point *p, const struct proc_mem *bas
     return o;
 }
 
-json_t *spawn_json_slope(const struct spawn_point *pts, int np, const struct proc_mem *base,
-                         long base_pss)
+/* "slope": least-squares bytes (or ns) per unit over the np points with created > 0. */
+static json_t *slope_json(const struct spawn_point *pts, int np, const struct proc_mem *base,
+                          long base_pss)
 {
     double x[MAX_SLOPE_POINTS], y[MAX_SLOPE_POINTS];
     json_t *o = json_object();
@@ -113,7 +117,8 @@ json_t *spawn_json_slope(const struct spawn_point *pts, int np, const struct pro
     return o;
 }
 
-json_t *spawn_json_wall(const struct spawn_point *p)
+/* "wall": the failure of p (which has r.err set) with its diagnosis. */
+static json_t *wall_json(const struct spawn_point *p)
 {
     json_t *w =
         json_pack("{s:I, s:I, s:s, s:i, s:s}", "requested", (json_int_t)p->r.requested, "created",
@@ -124,4 +129,46 @@ json_t *spawn_json_wall(const struct spawn_point *p)
                                 : json_string("unknown"));
     json_object_set_new(w, "limits", p->wall ? json_incref(p->wall) : json_null());
     return w;
+}
+
+static json_t *params_json(const struct spawn_run *run)
+{
+    json_t *counts = json_array();
+    for (int i = 0; i < run->ncounts; i++)
+        json_array_append_new(counts, json_integer((json_int_t)run->counts[i]));
+    return json_pack("{s:o, s:I, s:o, s:I, s:I, s:b}", "counts", counts, "stack_kib",
+                     (json_int_t)run->cfg->stack_kib, "stack_kib_effective",
+                     run->threads ? json_integer((json_int_t)spawn_threads_stack_kib(run->cfg))
+                                  : json_null(),
+                     "state_bytes", (json_int_t)run->cfg->state_bytes, "hold_ms",
+                     (json_int_t)run->hold_ms, "until_failure", run->until_failure);
+}
+
+json_t *spawn_json_doc(const struct spawn_run *run)
+{
+    const struct proc_mem *base = &run->base;
+    json_t *doc = json_object(), *points = json_array();
+
+    for (int i = 0; i < run->np; i++)
+        json_array_append_new(points, point_json(&run->pts[i], base, run->base_pss));
+    json_object_set_new(doc, "bench", json_string("spawn"));
+    json_object_set_new(doc, "kind", json_string(run->kind));
+    json_object_set_new(doc, "unit", json_string(run->threads ? "thread" : "task"));
+    json_object_set_new(doc, "params", params_json(run));
+    json_object_set_new(doc, "env", sysenv_json());
+    json_object_set_new(doc, "baseline",
+                        json_pack("{s:I, s:I, s:o, s:I, s:I}", "rss_kib", (json_int_t)base->rss_kib,
+                                  "vsz_kib", (json_int_t)base->vsz_kib, "pss_kib",
+                                  run->base_pss >= 0 ? json_integer(run->base_pss) : json_null(),
+                                  "rss_anon_kib", (json_int_t)base->rss_anon_kib, "threads",
+                                  (json_int_t)base->threads));
+    json_object_set_new(doc, "points", points);
+    json_object_set_new(doc, "slope", slope_json(run->pts, run->np, base, run->base_pss));
+    json_object_set_new(doc, "totals",
+                        json_pack("{s:I, s:I, s:b}", "created", (json_int_t)run->created,
+                                  "torn_down", (json_int_t)run->torn_down, "all_torn_down",
+                                  run->created == run->torn_down));
+    json_object_set_new(doc, "wall", run->wall ? wall_json(run->wall) : json_null());
+    json_object_set_new(doc, "ok", json_boolean(run->ok && run->created == run->torn_down));
+    return doc;
 }

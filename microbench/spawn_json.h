@@ -6,6 +6,7 @@
 #include "spawn.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 
 /* What spawn_bench measured at one N. */
 struct spawn_point {
@@ -17,15 +18,26 @@ struct spawn_point {
     int read_err; /* errno if /proc could not be read at steady state */
 };
 
-/* One element of "points": counts, times, memory and its deltas against base / base_pss
-   (-1: no PSS), failure. New object, caller owns it. */
-json_t *spawn_json_point(const struct spawn_point *p, const struct proc_mem *base, long base_pss);
+/* What one spawn_bench run was asked and what it found. */
+struct spawn_run {
+    const char *kind;              /* "task-timer", "task-io", "thread-cond", "thread-pipe" */
+    bool threads;                  /* the units are threads (else tasks) */
+    const struct spawn_cfg *cfg;   /* kind, stack and state asked for */
+    const uint64_t *counts;        /* the N asked for, ascending */
+    int ncounts;                   /* ... of them */
+    uint32_t hold_ms;              /* steady-state hold */
+    bool until_failure;            /* a creation failure ends the run normally */
+    struct proc_mem base;          /* the process before any unit */
+    long base_pss;                 /* -1: no PSS */
+    const struct spawn_point *pts; /* one per N measured, ascending */
+    int np;
+    const struct spawn_point *wall; /* the point whose creation failed, or NULL */
+    size_t created, torn_down;      /* summed over the points */
+    bool ok; /* every point made its units (or met the wall under until_failure) */
+};
 
-/* "slope": least-squares bytes (or ns) per unit over the np points with created > 0. */
-json_t *spawn_json_slope(const struct spawn_point *pts, int np, const struct proc_mem *base,
-                         long base_pss);
-
-/* "wall": the failure of p (which has r.err set) with its diagnosis. */
-json_t *spawn_json_wall(const struct spawn_point *p);
+/* The whole spawn_*.json document of run, keys as microbench/SCHEMA.md has them; its "ok"
+   also needs created == torn_down. New object, caller owns it. */
+json_t *spawn_json_doc(const struct spawn_run *run);
 
 #endif

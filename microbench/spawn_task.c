@@ -1,7 +1,7 @@
 /* spawn_task: N tasks in one libev loop, each a heap struct with an embedded watcher. */
 #include "spawn.h"
 
-#include "mbutil.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -105,7 +105,7 @@ struct spawn_set *spawn_tasks_create(const struct spawn_cfg *cfg, struct spawn_r
     }
     ev_set_userdata(s->loop, s);
 
-    uint64_t t0 = mb_now_ns();
+    uint64_t t0 = clock_now_ns();
     for (size_t i = 0; i < r->requested; i++) {
         if (task_start(s, cfg->state_bytes, &s->tasks[i], &r->failed_call) < 0) {
             r->err = errno;
@@ -114,11 +114,11 @@ struct spawn_set *spawn_tasks_create(const struct spawn_cfg *cfg, struct spawn_r
         s->n++;
     }
     r->created = s->n;
-    r->create_ns = mb_now_ns() - t0;
+    r->create_ns = clock_now_ns() - t0;
     /* libev registers fds with epoll lazily, at the next loop iteration: run one
        non-blocking iteration so every task is really waiting in the kernel too. */
     ev_run(s->loop, EVRUN_NOWAIT);
-    r->ready_ns = mb_now_ns() - t0;
+    r->ready_ns = clock_now_ns() - t0;
     r->ready = s->n - s->fired;
     return s;
 
@@ -132,12 +132,12 @@ fail:
 
 void spawn_tasks_teardown(struct spawn_set *s, struct spawn_result *r)
 {
-    uint64_t t0 = mb_now_ns();
+    uint64_t t0 = clock_now_ns();
     for (size_t i = 0; i < s->n; i++) {
         task_stop(s, s->tasks[i]);
         r->torn_down++;
     }
-    r->teardown_ns = mb_now_ns() - t0;
+    r->teardown_ns = clock_now_ns() - t0;
     ev_loop_destroy(s->loop);
     free(s->tasks);
     free(s);

@@ -1,7 +1,7 @@
 /* spawn_thread: N pthreads, each blocked on a condition variable or in read() on a pipe. */
 #include "spawn.h"
 
-#include "mbutil.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -118,7 +118,7 @@ struct spawn_set *spawn_threads_create(const struct spawn_cfg *cfg, struct spawn
     }
 
     void *(*body)(void *) = s->kind == SPAWN_THREAD_COND ? on_cond_unit : on_pipe_unit;
-    uint64_t t0 = mb_now_ns();
+    uint64_t t0 = clock_now_ns();
     for (size_t i = 0; i < r->requested; i++) {
         int rc = pthread_create(&s->tids[i], &attr, body, s);
         if (rc != 0) {
@@ -130,13 +130,13 @@ struct spawn_set *spawn_threads_create(const struct spawn_cfg *cfg, struct spawn
         s->n++;
     }
     r->created = s->n;
-    r->create_ns = mb_now_ns() - t0;
+    r->create_ns = clock_now_ns() - t0;
     pthread_mutex_lock(&s->mu);
     while (s->ready < s->n)
         pthread_cond_wait(&s->settled, &s->mu);
     r->ready = s->ready;
     pthread_mutex_unlock(&s->mu);
-    r->ready_ns = mb_now_ns() - t0;
+    r->ready_ns = clock_now_ns() - t0;
     pthread_attr_destroy(&attr);
     return s;
 
@@ -175,7 +175,7 @@ static void release_pipe_units(struct spawn_set *s)
 
 void spawn_threads_teardown(struct spawn_set *s, struct spawn_result *r)
 {
-    uint64_t t0 = mb_now_ns();
+    uint64_t t0 = clock_now_ns();
     if (s->kind == SPAWN_THREAD_COND) {
         pthread_mutex_lock(&s->mu);
         s->stop = 1;
@@ -187,7 +187,7 @@ void spawn_threads_teardown(struct spawn_set *s, struct spawn_result *r)
     for (size_t i = 0; i < s->n; i++)
         if (pthread_join(s->tids[i], NULL) == 0)
             r->torn_down++;
-    r->teardown_ns = mb_now_ns() - t0;
+    r->teardown_ns = clock_now_ns() - t0;
     if (s->pipefd[0] >= 0) {
         close(s->pipefd[0]);
         close(s->pipefd[1]);

@@ -2,7 +2,7 @@
    ring's cost minus this is the switch alone (as jimblandy/context-switch and Bendersky do). */
 #include "switch.h"
 
-#include "mbutil.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,11 +99,11 @@ int switch_baseline(const struct switch_cfg *cfg, double *ns_per_hop)
     uint64_t total = cfg->warmup + cfg->iters, t0 = 0;
     for (uint64_t v = 0; v < total; v++) {
         if (v == cfg->warmup)
-            t0 = mb_now_ns();
+            t0 = clock_now_ns();
         if (hop(cfg->mech, &slots[(v + 1) % k], ep, v) < 0)
             goto fail;
     }
-    *ns_per_hop = (double)(mb_now_ns() - t0) / (double)cfg->iters;
+    *ns_per_hop = (double)(clock_now_ns() - t0) / (double)cfg->iters;
     rc = 0;
 fail:
     saved = errno;

@@ -21,23 +21,21 @@
 #include "sysenv.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_RINGS 8
-
-static const char *mech_names[SW_NMECH] = {"thread-pipe", "thread-cond", "task-io", "task-feed",
-                                           "task-async"};
+/* enum switch_mech's names, then the word --mech takes for all of them. */
+static const char *const mech_names[SW_NMECH + 2] = {
+    "thread-pipe", "thread-cond", "task-io", "task-feed", "task-async", "all", NULL};
 
 struct opts {
     int mech_on[SW_NMECH];
-    uint64_t rings[MAX_RINGS];
-    int nrings;
+    struct mb_counts rings;
     uint64_t iters, warmup;
-    int warmup_set;
+    bool warmup_set;
     int pin_cpu; /* -1 = unpinned */
     const char *json_path;
 };
@@ -47,140 +45,108 @@ static int is_thread(enum switch_mech m)
     return m == SW_THREAD_PIPE || m == SW_THREAD_COND;
 }
 
-static void usage(FILE *f)
+/* Sets on[] to the mechanisms of a comma list of mech_names. 0 ok; -1 with the reason in err
+   (on[] untouched). */
+static int set_mechs(int *on, const char *list, char *err, size_t errlen)
 {
-    fprintf(f,
-            "usage: switch_bench [--mech LIST | --kind task|thread] [options]\n"
-            "Passes a token around a ring of K units and reports ns per switch, minus a\n"
-            "one-thread baseline that makes the same calls without switching.\n"
-            "  --mech LIST    comma list of: thread-pipe  threads, read()/write() on pipes\n"
-            "                                thread-cond  threads, condition variables (futex)\n"
-            "                                task-io      libev tasks, ev_io on pipes, one loop\n"
-            "                                task-feed    libev tasks, ev_feed_event: no syscall\n"
-            "                                task-async   libev tasks, ev_async_send\n"
-            "                 or all (default: all)\n"
-            "  --kind K       task = task-io,task-feed; thread = thread-pipe,thread-cond\n"
-            "  --ring LIST    ring sizes K >= 2 (default 2,500)\n"
-            "  --iters N      passes measured per run (default 100000; accepts 10k, 1M)\n"
-            "  --warmup N     passes before measuring (default iters/10, at most 10000)\n"
-            "  --pin CPU      pin every unit to this CPU (default: unpinned)\n"
-            "  --json FILE    write the results as JSON (atomically)\n"
-            "  --help         this text\n"
-            "Exit: 0 ok, 1 a run failed or its switches could not be verified, 2 usage.\n");
-}
-
-static int set_mechs(struct opts *o, const char *list)
-{
-    char buf[256];
-    if (strlen(list) >= sizeof buf)
+    char buf[256], why[200];
+    int want[SW_NMECH] = {0}, words = 0;
+    if (strlen(list) >= sizeof buf) {
+        snprintf(err, errlen, "a list of at most %zu characters", sizeof buf - 1);
         return -1;
+    }
     strcpy(buf, list);
-    memset(o->mech_on, 0, sizeof o->mech_on);
     for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        int m;
-        if (!strcmp(t, "all")) {
-            for (m = 0; m < SW_NMECH; m++)
-                o->mech_on[m] = 1;
-            continue;
-        }
-        for (m = 0; m < SW_NMECH && strcmp(t, mech_names[m]); m++)
-            ;
-        if (m == SW_NMECH) {
-            fprintf(stderr, "switch_bench: unknown mechanism '%s' (see --help)\n", t);
+        int m = opts_choice(mech_names, t, why, sizeof why);
+        if (m < 0) {
+            snprintf(err, errlen, "unknown mechanism '%s'; %s", t, why);
             return -1;
         }
-        o->mech_on[m] = 1;
+        for (int k = 0; k < SW_NMECH; k++)
+            want[k] |= m == SW_NMECH || m == k;
+        words++;
     }
+    if (words == 0) {
+        opts_choice(mech_names, "", why, sizeof why);
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    memcpy(on, want, sizeof want);
     return 0;
 }
 
-static int parse_opts(int argc, char **argv, struct opts *o)
+static int parse_mech(const struct opt *o, const char *arg, void *field, char *err, size_t errlen)
 {
-    static const struct option longopts[] = {{"mech", required_argument, NULL, 'm'},
-                                             {"kind", required_argument, NULL, 'k'},
-                                             {"ring", required_argument, NULL, 'r'},
-                                             {"iters", required_argument, NULL, 'i'},
-                                             {"warmup", required_argument, NULL, 'w'},
-                                             {"pin", required_argument, NULL, 'p'},
-                                             {"json", required_argument, NULL, 'j'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    uint64_t v;
-    int c;
+    (void)o;
+    return set_mechs(field, arg, err, errlen);
+}
 
-    memset(o, 0, sizeof *o);
-    set_mechs(o, "all");
-    o->rings[0] = 2;
-    o->rings[1] = 500;
-    o->nrings = 2;
-    o->iters = 100000;
-    o->pin_cpu = -1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            if (set_mechs(o, optarg) < 0)
-                return -1;
-            break;
-        case 'k':
-            if (!strcmp(optarg, "task"))
-                set_mechs(o, "task-io,task-feed");
-            else if (!strcmp(optarg, "thread"))
-                set_mechs(o, "thread-pipe,thread-cond");
-            else {
-                fprintf(stderr, "switch_bench: --kind is task or thread, not '%s'\n", optarg);
-                return -1;
-            }
-            break;
-        case 'r':
-            o->nrings = mb_parse_counts(optarg, o->rings, MAX_RINGS, 10000);
-            if (o->nrings < 0) {
-                fprintf(stderr, "switch_bench: bad --ring '%s' (comma list, 2..10000)\n", optarg);
-                return -1;
-            }
-            for (int i = 0; i < o->nrings; i++)
-                if (o->rings[i] < 2) {
-                    fprintf(stderr, "switch_bench: a ring needs at least 2 units\n");
-                    return -1;
-                }
-            break;
-        case 'i':
-        case 'w':
-            if (c == 'w' && !strcmp(optarg, "0")) {
-                o->warmup = 0;
-                o->warmup_set = 1;
-                break;
-            }
-            if (mb_parse_counts(optarg, &v, 1, 1000000000) != 1) {
-                fprintf(stderr, "switch_bench: bad --%s '%s' (1..1e9)\n",
-                        c == 'i' ? "iters" : "warmup", optarg);
-                return -1;
-            }
-            if (c == 'i') {
-                o->iters = v;
-            } else {
-                o->warmup = v;
-                o->warmup_set = 1;
-            }
-            break;
-        case 'p':
-            if (mb_parse_counts(optarg, &v, 1, 4095) != 1 && strcmp(optarg, "0")) {
-                fprintf(stderr, "switch_bench: bad --pin '%s' (a CPU number)\n", optarg);
-                return -1;
-            }
-            o->pin_cpu = strcmp(optarg, "0") ? (int)v : 0;
-            break;
-        case 'j': o->json_path = optarg; break;
-        case 'h': usage(stdout); exit(0);
-        default: return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "switch_bench: unexpected argument '%s'\n", argv[optind]);
+/* --kind task|thread: the mechanisms of one kind of unit. */
+static int parse_kind(const struct opt *o, const char *arg, void *field, char *err, size_t errlen)
+{
+    static const char *const kinds[] = {"task", "thread", NULL};
+    (void)o;
+    int k = opts_choice(kinds, arg, err, errlen);
+    if (k < 0)
         return -1;
-    }
-    if (!o->warmup_set)
+    return set_mechs(field, k == 0 ? "task-io,task-feed" : "thread-pipe,thread-cond", err, errlen);
+}
+
+#define F(member) offsetof(struct opts, member)
+
+static const struct opt ROWS[] = {
+    {"mech", OPT_CUSTOM, F(mech_on), .parse = parse_mech, .meta = "LIST",
+     .help = "comma list of: thread-pipe  threads, read()/write() on pipes\n"
+             "               thread-cond  threads, condition variables (futex)\n"
+             "               task-io      libev tasks, ev_io on pipes, one loop\n"
+             "               task-feed    libev tasks, ev_feed_event: no syscall\n"
+             "               task-async   libev tasks, ev_async_send\n"
+             "or all (default: all)"},
+    {"kind", OPT_CUSTOM, F(mech_on), .parse = parse_kind, .meta = "K",
+     .help = "task = task-io,task-feed; thread = thread-pipe,thread-cond"},
+    {"ring", OPT_CUSTOM, F(rings), .parse = mb_opt_counts, .min = 2, .max = 10000, .meta = "LIST",
+     .help = "ring sizes K, {range} (default 2,500)"},
+    {"iters", OPT_CUSTOM, F(iters), .parse = mb_opt_count, .min = 1, .max = 1e9, .meta = "N",
+     .help = "passes measured per run, {range} (default 100000; accepts 10k, 1M)"},
+    {"warmup", OPT_CUSTOM, F(warmup), OPT_GIVEN(struct opts, warmup_set), .parse = mb_opt_count,
+     .min = 0, .max = 1e9, .meta = "N",
+     .help = "passes before measuring (default iters/10, at most 10000)"},
+    {"pin", OPT_INT, F(pin_cpu), .min = 0, .max = 4095, .meta = "CPU",
+     .help = "pin every unit to this CPU, {range} (default: unpinned)"},
+    {"json", OPT_STRING, F(json_path), .meta = "FILE",
+     .help = "write the results as JSON (atomically)"},
+    {"help", OPT_HELP, .help = "this text"},
+    {0},
+};
+
+static const struct opts_table TABLE = {.rows = ROWS};
+
+static void set_defaults(struct opts *o)
+{
+    *o = (struct opts){.rings = {.v = {2, 500}, .n = 2}, .iters = 100000, .pin_cpu = -1};
+    for (int m = 0; m < SW_NMECH; m++)
+        o->mech_on[m] = 1;
+}
+
+static void usage(FILE *f)
+{
+    struct opts defaults;
+    set_defaults(&defaults);
+    fputs("usage: switch_bench [--mech LIST | --kind task|thread] [options]\n"
+          "Passes a token around a ring of K units and reports ns per switch, minus a\n"
+          "one-thread baseline that makes the same calls without switching.\n",
+          f);
+    opts_usage(f, &TABLE, 0, &defaults);
+    fputs("Exit: 0 ok, 1 a run failed or its switches could not be verified, 2 usage.\n", f);
+}
+
+static enum opts_result parse_opts(int argc, char **argv, struct opts *o, char *err, size_t errlen)
+{
+    set_defaults(o);
+    enum opts_result r = opts_parse(&TABLE, 0, argc, argv, o, NULL, err, errlen);
+    if (r == OPTS_OK && !o->warmup_set)
         o->warmup = o->iters / 10 < 10000 ? o->iters / 10 : 10000;
-    return 0;
+    return r;
 }
 
 /* Runs one (mechanism, ring) and returns its JSON result; *ok cleared on failure. */
@@ -245,11 +211,13 @@ int main(int argc, char **argv)
 {
     signal(SIGXFSZ, SIG_IGN); /* a full disk is a write error jsonfile_write reports */
     struct opts o;
+    char err[512];
     int ok = 1;
 
-    if (parse_opts(argc, argv, &o) < 0) {
-        fprintf(stderr, "switch_bench: try --help\n");
-        return 2;
+    switch (parse_opts(argc, argv, &o, err, sizeof err)) {
+    case OPTS_HELP: usage(stdout); return 0;
+    case OPTS_ERROR: fprintf(stderr, "switch_bench: %s\n", err); return 2;
+    case OPTS_OK: break;
     }
     if (o.pin_cpu >= 0 && mb_pin_cpu(o.pin_cpu) < 0) {
         fprintf(stderr,
@@ -264,8 +232,8 @@ int main(int argc, char **argv)
     for (int m = 0; m < SW_NMECH; m++)
         if (o.mech_on[m])
             json_array_append_new(mechs, json_string(mech_names[m]));
-    for (int i = 0; i < o.nrings; i++)
-        json_array_append_new(rings, json_integer((json_int_t)o.rings[i]));
+    for (int i = 0; i < o.rings.n; i++)
+        json_array_append_new(rings, json_integer((json_int_t)o.rings.v[i]));
     json_object_set_new(params, "mechanisms", mechs);
     json_object_set_new(params, "rings", rings);
     json_object_set_new(params, "iters", json_integer((json_int_t)o.iters));
@@ -284,19 +252,16 @@ int main(int argc, char **argv)
     for (int m = 0; m < SW_NMECH; m++) {
         if (!o.mech_on[m])
             continue;
-        for (int i = 0; i < o.nrings; i++)
-            json_array_append_new(results, run_one(&o, (enum switch_mech)m, o.rings[i], &ok));
+        for (int i = 0; i < o.rings.n; i++)
+            json_array_append_new(results, run_one(&o, (enum switch_mech)m, o.rings.v[i], &ok));
     }
     json_object_set_new(doc, "results", results);
     json_object_set_new(doc, "ok", json_boolean(ok));
 
     int rc = ok ? 0 : 1;
-    if (o.json_path) {
-        char err[512];
-        if (jsonfile_write(o.json_path, doc, err, sizeof err) < 0) {
-            fprintf(stderr, "switch_bench: %s\n", err);
-            rc = 1;
-        }
+    if (o.json_path && jsonfile_write(o.json_path, doc, err, sizeof err) < 0) {
+        fprintf(stderr, "switch_bench: %s\n", err);
+        rc = 1;
     }
     json_decref(doc);
     return rc;

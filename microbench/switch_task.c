@@ -2,8 +2,8 @@
    I/O-driven switch), by ev_feed_event (no syscall) or by ev_async_send. */
 #include "switch.h"
 
+#include "clock.h"
 #include "container.h"
-#include "mbutil.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -55,10 +55,10 @@ static void task_handle(struct ring *rg, struct task *t, uint64_t v)
     const struct switch_cfg *cfg = rg->cfg;
     if (v == cfg->warmup) {
         getrusage(RUSAGE_SELF, &rg->ru_start);
-        rg->t_start = mb_now_ns();
+        rg->t_start = clock_now_ns();
     }
     if (v == cfg->warmup + cfg->iters) {
-        rg->t_end = mb_now_ns();
+        rg->t_end = clock_now_ns();
         getrusage(RUSAGE_SELF, &rg->ru_end);
         rg->done = 1;
         ev_break(rg->loop, EVBREAK_ALL);

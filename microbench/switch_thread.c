@@ -1,7 +1,7 @@
 /* switch_thread: a ring of K threads passing a token through pipes or condition variables. */
 #include "switch.h"
 
-#include "mbutil.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -82,11 +82,11 @@ static void *on_unit(void *arg)
         }
         if (v == cfg->warmup) {
             getrusage(RUSAGE_SELF, &rg->ru_start);
-            rg->t_start = mb_now_ns();
+            rg->t_start = clock_now_ns();
         }
         /* Receiving token warmup+iters closes the window: iters passes happened in it. */
         if (v == cfg->warmup + cfg->iters) {
-            rg->t_end = mb_now_ns();
+            rg->t_end = clock_now_ns();
             getrusage(RUSAGE_SELF, &rg->ru_end);
             unit_give(next, STOP_TOKEN);
             return NULL;

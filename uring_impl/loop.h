@@ -21,11 +21,6 @@
 #include "server_opts.h"
 #include "upstream.h"
 
-enum recv_mode {
-    RECV_RING, /* multishot recv into the shared provided-buffer ring */
-    RECV_CONN, /* one recv at a time into the connection's own 4 KiB buffer */
-};
-
 /* What a completion is for: the low 4 bits of its user_data. The rest is the task's
  * address (16-byte aligned), or 0 for the server's own operations. */
 enum op {

@@ -33,7 +33,6 @@
 #define BUF_COUNT 1024
 #define BUF_SIZE  CONN_READ_BUF
 
-static enum recv_mode recv_mode = RECV_RING;
 
 /* ---- the server's own operations ------------------------------------------------------ */
 
@@ -209,7 +208,7 @@ static int uring_serve(const struct server_opts *o, int listen_fd, struct counte
     s->opts = *o;
     s->ctr = ctr;
     s->listen_fd = listen_fd;
-    s->recv = recv_mode;
+    s->recv = (enum recv_mode)o->recv;
     s->up = o->upstream ? &upstream : NULL;
     s->df = o->data_file ? &data_file : NULL;
     datafile_rng_seed(&s->rng, datafile_rng_fresh_seed());
@@ -267,64 +266,21 @@ static int uring_serve(const struct server_opts *o, int listen_fd, struct counte
     return rc;
 }
 
-static const char RECV_HELP[] =
-    "\n"
-    "uring_server also takes:\n"
-    "  --recv ring|conn       where receives land: ring (default) = one multishot recv per\n"
-    "                         connection into a shared provided-buffer ring, so an idle\n"
-    "                         connection holds no read buffer; conn = one recv at a time\n"
-    "                         into the connection's own 4 KiB buffer, as async_server does\n"
+static const char URING_HELP[] =
     "\n"
     "Exits 3 when io_uring is unavailable (no kernel support, kernel.io_uring_disabled,\n"
     "a seccomp filter, a missing feature), with the cause and the fix on stderr.\n";
-
-/* Takes --recv MODE / --recv=MODE out of argv (the shared parser does not know it).
- * 0 ok, -1 with a message in err. */
-static int take_recv_flag(int *argc, char **argv, enum recv_mode *mode, char *err, size_t errlen)
-{
-    int out = 1;
-
-    for (int i = 1; i < *argc; i++) {
-        const char *v = NULL;
-        if (strcmp(argv[i], "--recv") == 0) {
-            if (i + 1 >= *argc) {
-                snprintf(err, errlen, "--recv needs a value: ring or conn");
-                return -1;
-            }
-            v = argv[++i];
-        } else if (strncmp(argv[i], "--recv=", 7) == 0) {
-            v = argv[i] + 7;
-        } else {
-            argv[out++] = argv[i];
-            continue;
-        }
-        if (strcmp(v, "ring") == 0) {
-            *mode = RECV_RING;
-        } else if (strcmp(v, "conn") == 0) {
-            *mode = RECV_CONN;
-        } else {
-            snprintf(err, errlen, "--recv: '%s' is neither ring nor conn", v);
-            return -1;
-        }
-    }
-    argv[out] = NULL;
-    *argc = out;
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
     struct server_opts opts;
     static char msg[SERVER_HELP_MAX];
 
-    if (take_recv_flag(&argc, argv, &recv_mode, msg, sizeof(msg)) < 0) {
-        fprintf(stderr, "uring_server: %s\n", msg);
-        return 2;
-    }
-    switch (server_opts_parse(&opts, argc, argv, "uring_server", 0, msg, sizeof(msg))) {
+    switch (
+        server_opts_parse(&opts, argc, argv, "uring_server", SERVER_OPTS_RECV, msg, sizeof(msg))) {
     case OPTS_HELP:
         fputs(msg, stdout);
-        fputs(RECV_HELP, stdout);
+        fputs(URING_HELP, stdout);
         return 0;
     case OPTS_ERROR: fprintf(stderr, "uring_server: %s\n", msg); return 2;
     case OPTS_OK: break;
@@ -334,7 +290,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "uring_server: %s\n", msg);
         return 2;
     }
-    if (uring_check(recv_mode == RECV_RING, msg, sizeof(msg)) < 0) {
+    if (uring_check(opts.recv == RECV_RING, msg, sizeof(msg)) < 0) {
         fprintf(stderr, "uring_server: io_uring unavailable: %s\n", msg);
         return URING_EXIT_UNAVAILABLE;
     }

@@ -263,7 +263,7 @@ Test(uring_startup, recv_flag)
     } cases[] = {
         {{"--help"}, 0, "--recv ring|conn"},
         {{"--help"}, 0, "Exits 3"},
-        {{"--recv", "both"}, 2, "neither ring nor conn"},
+        {{"--recv", "both"}, 2, "--recv 'both': expected ring or conn"},
         {{"--recv"}, 2, "--recv needs a value"},
         {{"--recv=conn", "--bogus"}, 2, "--bogus"},
     };

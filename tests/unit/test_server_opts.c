@@ -4,8 +4,8 @@
 
 #include "server_opts.h"
 
-static enum server_opts_result parse(struct server_opts *o, unsigned with_stack, char *err,
-                                     size_t errlen, const char *const *args)
+static enum opts_result parse(struct server_opts *o, unsigned with_stack, char *err, size_t errlen,
+                              const char *const *args)
 {
     char *argv[32];
     int argc = 0;
@@ -121,6 +121,27 @@ static const struct bad_case BAD[] = {
     {{"--nope", NULL}, 0, "--nope"}, /* unknown flag is named */
     {{"--port", NULL}, 0, "--port"}, /* missing value */
     {{"stray", NULL}, 0, "stray"},   /* positional argument */
+    /* the message names the flag, the value and what is accepted */
+    {{"--port", "65536", NULL}, 0, "--port '65536': expected an integer in 0..65535"},
+    {{"--port=-1", NULL}, 0, "--port '-1': expected an integer in 0..65535"},
+    {{"--wait-us", "60000001", NULL}, 0, "--wait-us '60000001': expected an integer in 0.."},
+    {{"--work-us", "1e3", NULL}, 0, "--work-us '1e3'"}, /* decimal digits only */
+    {{"--backlog", "1048577", NULL}, 0, "--backlog '1048577'"},
+    {{"--idle-timeout-ms", "86400001", NULL}, 0, "in 0..86400000"},
+    {{"--workers", "1025", NULL}, 0, "--workers '1025': expected an integer in 1..1024"},
+    {{"--upstream-timeout-ms", "0", NULL}, 0, "--upstream-timeout-ms '0'"},
+    {{"--io", "disk", NULL}, 0, "--io 'disk': expected timer, net or file"},
+    {{"--file-kib", "6", NULL}, 0, "--file-kib '6': expected a multiple of 4"},
+    {{"--file-kib=1028", NULL}, 0, "--file-kib '1028'"},
+    {{"--file-io", "aio", NULL}, SERVER_OPTS_FILE_IO, "'aio': expected loop, pool or uring"},
+    {{"--file-threads", "0", NULL}, SERVER_OPTS_FILE_IO, "--file-threads '0'"},
+    {{"--file-io", "loop", NULL}, SERVER_OPTS_STACK_KIB, "--file-io is an async server flag"},
+    {{"--recv", "ring", NULL}, SERVER_OPTS_FILE_IO, "--recv is an io_uring server flag"},
+    {{"--recv", "both", NULL}, SERVER_OPTS_RECV, "--recv 'both': expected ring or conn"},
+    {{"--allow-remote=1", NULL}, 0, "--allow-remote takes no value"},
+    {{"--upstream", "--allow-remote", NULL}, 0, "--upstream needs a value"},
+    {{"--io", "net", NULL}, 0, "--io net: io=net needs a server started with --upstream"},
+    {{"--io=file", NULL}, 0, "--io file: io=file needs a server started with --data-file"},
 };
 
 Test(server_opts, bad_flags_are_named)
@@ -200,4 +221,118 @@ Test(server_opts, buffers)
               "help documents both modes and the default");
     cr_assert_eq(parse(&o, SERVER_OPTS_STACK_KIB, text, sizeof(text), help), OPTS_HELP);
     cr_assert_null(strstr(text, "--buffers"), "the thread server's help has no --buffers");
+}
+
+/* Each flag at both ends of its range, and in the --name=value form. */
+Test(server_opts, range_ends_and_equals_form)
+{
+    struct server_opts o;
+    char err[2048];
+    const char *low[] = {"--port=0",
+                         "--wait-us=0",
+                         "--bytes",
+                         "0",
+                         "--workers",
+                         "1",
+                         "--upstream-timeout-ms=1",
+                         "--file-kib=4",
+                         "--file-threads=1",
+                         "--backlog=0",
+                         "--idle-timeout-ms=0",
+                         NULL};
+    const char *high[] = {"--port=65535",       "--wait-us=60000000",
+                          "--work-us=10000000", "--bytes=1048576",
+                          "--workers=1024",     "--upstream-timeout-ms=3600000",
+                          "--file-kib=1024",    "--file-threads=1024",
+                          "--backlog=1048576",  "--idle-timeout-ms=86400000",
+                          "--host=::1",         "--file-io=loop",
+                          "--pin-workers",      NULL};
+
+    cr_assert_eq(parse(&o, SERVER_OPTS_FILE_IO, err, sizeof(err), low), OPTS_OK, "%s", err);
+    cr_expect_eq(o.port, 0);
+    cr_expect_eq(o.defaults.wait_us, 0);
+    cr_expect_eq(o.defaults.bytes, 0);
+    cr_expect_eq(o.workers, 1);
+    cr_expect_eq(o.upstream_timeout_ms, 1);
+    cr_expect_eq(o.defaults.file_kib, 4);
+    cr_expect_eq(o.file_threads, 1);
+    cr_expect_eq(o.backlog, 0);
+    cr_expect_eq(o.idle_timeout_ms, 0, "0: never time out");
+    cr_assert_eq(parse(&o, SERVER_OPTS_FILE_IO, err, sizeof(err), high), OPTS_OK, "%s", err);
+    cr_expect_eq(o.port, 65535);
+    cr_expect_eq(o.defaults.wait_us, WAIT_US_MAX);
+    cr_expect_eq(o.defaults.work_us, WORK_US_MAX);
+    cr_expect_eq(o.defaults.bytes, BYTES_MAX);
+    cr_expect_eq(o.workers, 1024);
+    cr_expect_eq(o.upstream_timeout_ms, 3600000);
+    cr_expect_eq(o.defaults.file_kib, 1024);
+    cr_expect_eq(o.file_threads, 1024);
+    cr_expect_eq(o.backlog, 1 << 20);
+    cr_expect_eq(o.idle_timeout_ms, 24u * 3600 * 1000);
+    cr_expect_str_eq(o.host, "::1");
+    cr_expect_eq(o.file_io, FILE_IO_LOOP);
+    cr_expect(o.pin_workers);
+}
+
+/* The io_uring server's --recv: ring unless told otherwise. */
+Test(server_opts, recv)
+{
+    struct server_opts o;
+    char err[2048];
+    const char *none[] = {NULL};
+    const char *conn[] = {"--recv", "conn", NULL};
+    const char *ring[] = {"--recv=ring", NULL};
+
+    cr_assert_eq(parse(&o, SERVER_OPTS_RECV, err, sizeof(err), none), OPTS_OK, "%s", err);
+    cr_expect_eq(o.recv, RECV_RING);
+    cr_assert_eq(parse(&o, SERVER_OPTS_RECV, err, sizeof(err), conn), OPTS_OK, "%s", err);
+    cr_expect_eq(o.recv, RECV_CONN);
+    cr_assert_eq(parse(&o, SERVER_OPTS_RECV, err, sizeof(err), ring), OPTS_OK, "%s", err);
+    cr_expect_eq(o.recv, RECV_RING);
+}
+
+/* Every server's help lists each of its flags, with its range where it has one, and no flag
+   of another kind of server. */
+Test(server_opts, help_of_each_kind_of_server)
+{
+    static char text[SERVER_HELP_MAX];
+    static const char *const common[] = {
+        "--host ADDR",          "--port N",
+        "--wait-us N ",         "--work-us N ",
+        "--bytes N ",           "--backlog N ",
+        "--idle-timeout-ms MS", "--workers N ",
+        "--pin-workers",        "--io timer|net|file",
+        "--upstream HOST:PORT", "--upstream-timeout-ms MS",
+        "--allow-remote",       "--data-file PATH",
+        "--file-kib K",         "-h, --help",
+        "0..60000000",          "0..10000000",
+        "0..1048576",           "1..3600000",
+        "(default 127.0.0.1)",  "(default 4096;",
+        "(default 60000)",      "(default 5000)",
+    };
+    static const struct {
+        unsigned features;
+        const char *has, *lacks[3];
+    } kinds[] = {
+        {SERVER_OPTS_STACK_KIB, "--stack-kib K", {"--file-io", "--buffers", "--recv"}},
+        {SERVER_OPTS_FILE_IO | SERVER_OPTS_BUFFERS,
+         "--file-threads K",
+         {"--stack-kib", "--recv", NULL}},
+        {SERVER_OPTS_RECV, "--recv ring|conn", {"--stack-kib", "--file-io", "--buffers"}},
+    };
+    struct server_opts o;
+    const char *help[] = {"--help", NULL};
+
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        cr_assert_eq(parse(&o, kinds[k].features, text, sizeof(text), help), OPTS_HELP);
+        cr_assert_lt(strlen(text), sizeof(text) - 1, "the help text was cut short");
+        for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+            cr_expect(strstr(text, common[i]), "kind %zu: help lacks '%s':\n%s", k, common[i],
+                      text);
+        cr_expect(strstr(text, kinds[k].has), "kind %zu lacks %s", k, kinds[k].has);
+        for (size_t i = 0; i < 3 && kinds[k].lacks[i]; i++)
+            cr_expect_null(strstr(text, kinds[k].lacks[i]), "kind %zu has %s", k,
+                           kinds[k].lacks[i]);
+        cr_expect_null(strstr(text, "{"), "a placeholder left in:\n%s", text);
+    }
 }
