@@ -374,13 +374,18 @@ void opts_usage(FILE *f, const struct opts_table *t, unsigned cmd, const void *d
 {
     char head[2 * TEXT_MAX];
     int col = help_column(t, cmd);
+    bool first = true;
     for (const struct opt *o = t->rows; o->type != OPT_END; o++) {
         if (!takes(o, cmd))
             continue;
         if (o->type == OPT_HEADING) {
+            if (!first)
+                fputc('\n', f); /* a heading opens a section */
             put_help(f, o, 0, defaults);
+            first = false;
             continue;
         }
+        first = false;
         int w = head_text(o, head, sizeof head);
         fputs(head, f);
         if (o->help && o->help[0])

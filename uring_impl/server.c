@@ -33,7 +33,6 @@
 #define BUF_COUNT 1024
 #define BUF_SIZE  CONN_READ_BUF
 
-
 /* ---- the server's own operations ------------------------------------------------------ */
 
 static void arm_accept(struct server *s)

@@ -1,4 +1,5 @@
-/* cli: the harness's command line: flags of `load` and `run`, defaults, usage text. */
+/* cli: the harness's command line: the table of `load` and `run` flags (common/opts.h), their
+ * defaults and the rules between them; cli_usage.c prints it. */
 #ifndef TVT_CLI_H
 #define TVT_CLI_H
 
@@ -63,6 +64,9 @@ struct cli_opts {
     bool stop;
     long stop_inflight; /* connections with a request in flight at the SIGTERM; -1: N / 10 */
     bool wait_set;      /* --wait-us given (a stop scenario's default is 1 s) */
+    /* given markers the cross-flag checks read */
+    bool duration_set, steps_set, step_min_set, step_reqs_set, slo_set, share_set;
+    bool stack_set, workers_set;
     /* run --io file: the data file; run --io net: the backend */
     const char *data_dir; /* default "results/data" */
     long data_size_mib;   /* default 1024 */
@@ -84,5 +88,13 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
 
 /* Writes the usage of cmd (or of the whole program when cmd < 0) to f. */
 void cli_usage(FILE *f, int cmd);
+
+/* The option table and its command bits (cli.c), for cli_usage.c. */
+struct opts_table;
+extern const struct opts_table CLI_TABLE;
+#define CLI_BIT(cmd) (1u << (cmd))
+
+/* The defaults of cmd into o (what the usage prints as {default}). */
+void cli_defaults(enum cli_cmd cmd, struct cli_opts *o);
 
 #endif

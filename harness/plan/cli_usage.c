@@ -1,6 +1,8 @@
-/* cli_usage: the text of `harness help`, `harness help load` and `harness help run`. */
+/* cli_usage: the text of `harness help`, `harness help load` and `harness help run`: the
+ * option table's rows (cli_table.c), and what a run does beyond its flags. */
 #include <stdio.h>
 
+#include "opts.h"
 #include "plan/cli.h"
 
 static const char USAGE_TOP[] =
@@ -14,126 +16,13 @@ static const char USAGE_TOP[] =
     "\n"
     "Exit codes: 0 ok, 1 the run failed (the JSON still says why), 2 usage error.\n";
 
-static const char USAGE_LOAD[] =
-    "load options:\n"
-    "  --target HOST:PORT   server to load (127.0.0.0/8 or ::1 only, see --allow-remote)\n"
-    "  --conns N            concurrent keep-alive connections (default 50)\n"
-    "  --threads T          generator threads, one event loop each, loop j pinned to the\n"
-    "                       (j mod n)-th of the generator's n CPUs (default: one per CPU\n"
-    "                       of that set, spread over the --procs)\n"
-    "  --procs P            generator processes, each with its own open-files limit,\n"
-    "                       T threads each; results merged exactly (default 1); connections\n"
-    "                       that cannot fit one process's open-file limit exit 2 naming it\n"
-    "  --duration S         measured seconds (default 5)\n"
-    "  --warmup S           seconds of load before measuring (default 1)\n"
-    "  --requests M         measure M requests in total instead of a duration\n"
-    "  --rate R             open loop: R requests/s in total, latency from the intended send\n"
-    "                       time (wrk2); default: closed loop\n"
-    "  --think-ms MS        closed loop: pause between an answer and the next request\n"
-    "  --wait-us N --work-us N --bytes N\n"
-    "                       per-request workload, sent in the query string (0, 0, 64)\n"
-    "  --path P             request path (default /)\n"
-    "  --io timer|net|file  what each request waits on, sent as io= in every request: a\n"
-    "                       timer, the server's backend (net), a read of its data file\n"
-    "                       (file); without --io no io= is sent (the server's default)\n"
-    "  --file-kib K         io=file read size, sent as file_kib= in every request: a multiple\n"
-    "                       of 4 from 4 to 1024 (default 4, sent with --io file)\n"
-    "  --no-body-check      accept any body length (default: it must equal --bytes)\n"
-    "  --connect-rate R     new connections per second during the ramp (default 10000)\n"
-    "  --connect-retries N  retries of a failed connect before it counts (default 3)\n"
-    "  --timeout-ms MS      per request (default 2000)\n"
-    "  --connect-timeout-ms MS  per connect, until the connection's first answer\n"
-    "                       (default 10000: a busy server's accept queue is slow)\n"
-    "  --source-ips K       spread connections over 127.0.0.1..K (default: as the\n"
-    "                       ephemeral port range needs)\n"
-    "  --server-cpus K      CPUs kept for the server (the K lowest this process may use;\n"
-    "                       default half of them, at least 1); the generator takes the\n"
-    "                       others. `load` runs no server: they are only left free for yours\n"
-    "  --client-cpus LIST   the generator's CPUs, taskset style (0-3,6); default: the rest\n"
-    "  --client-cpu N|none  the one-CPU generator set {N} (none: not pinned)\n"
-    "  --allow-remote       allow a target outside loopback\n"
-    "  --out FILE           write the JSON result there (atomically)\n"
-    "  --name LABEL         label of the run in the result\n"
-    "  --quiet              no progress lines, summary only\n"
+static const char NOTES_LOAD[] =
     "Every result has a `placement` object: where each side ran (keys: harness help run).\n";
 
-static const char USAGE_RUN[] =
-    "run options (plus every load option; --target is then optional):\n"
-    "  --impl async|thread|uring\n"
-    "                       run $TVT_BIN_DIR/<impl>_server (default: next to harness)\n"
-    "  --server-cmd 'CMD'   run any other server through /bin/sh (its PID is measured);\n"
-    "                       with --target, ready once the port accepts; {workers} in CMD\n"
-    "                       becomes K and its environment has TVT_SERVER_CPUS=K, so that it\n"
-    "                       can size its runtime (Tokio workers, GOMAXPROCS, nginx workers)\n"
-    "  --stack-kib N        thread server stack size (passed as --stack-kib)\n"
-    "  --workers W          server processes sharing the port (passed as --workers; default\n"
-    "                       K for async and uring, each pinned to one of the K CPUs with\n"
-    "                       --pin-workers when W = K > 1); measured as the whole tree\n"
+static const char NOTES_RUN[] =
     "\n"
-    "placement: the server's process group is pinned to its K CPUs; async and uring run K\n"
-    "loops, the thread server one process whose threads run free over the K CPUs\n"
-    "  --server-cpus K      the server's CPUs: the K lowest this process may use (default\n"
-    "                       half of them, at least 1); the generator gets the rest, never\n"
-    "                       fewer than the server where the machine allows\n"
-    "  --server-cpu N|none  the one-CPU server set {N} (none: not pinned; one CPU is still\n"
-    "                       kept free of the generator)\n"
-    "  --backend-cpus LIST  a backend server's CPUs (runs that start one); default: CPUs of\n"
-    "                       its own when more than K are left after the server, else the\n"
-    "                       generator's\n"
-    "  --allow-overlap      let the server share CPUs with the generator or the backend (K\n"
-    "                       too large, an overlapping --client-cpus); refused without it;\n"
-    "                       the result then says placement.overlap: true\n"
+    "  -- FLAGS...          passed to the server unchanged (e.g. -- --backlog 128)\n"
     "\n"
-    "capacity at a latency target:\n"
-    "  --capacity           after the warm-up a closed-loop phase (--duration, default 2 s\n"
-    "                       here) measures throughput X; then open-loop steps offer 10% to\n"
-    "                       150% of X, geometrically, on the same server and connections,\n"
-    "                       latency from the intended send time. The result's `capacity` has\n"
-    "                       every step and the highest offered rate whose p99 is under the\n"
-    "                       target (steps that are generator_behind or have > 1% errors do\n"
-    "                       not count); the top-level figures are the closed-loop phase's\n"
-    "  --steps S            steps of the curve, 8..12 (default 10)\n"
-    "  --step-min-s S       shortest step; a step lasts max(S, R / rate) so that it holds\n"
-    "                       at least R requests (default 1)\n"
-    "  --step-min-requests R  requests a step holds at least, 100.. (default 2000: its p99\n"
-    "                       rests on 20 answers above it; fewer make a quicker, rougher curve)\n"
-    "  --slo-ms MS          the p99 target (default max(1 ms, 2 x (wait + work)) +\n"
-    "                       (wait + work): 3 ms at wait 1 ms, 1 ms at wait 0)\n"
-    "\n"
-    "shared state (load and run):\n"
-    "  --state shared|none  every request updates the server's shared table (state=shared,\n"
-    "                       share_us=, key=kNN): its lock, contention and lost updates are\n"
-    "                       in the server's counters (shared_*, share_*, lock_*)\n"
-    "  --share-us N         CPU spent inside each update (default: the server's)\n"
-    "  --keys K             distinct keys over the connections, 1..100 (default 16)\n"
-    "\n"
-    "stop scenario (run only):\n"
-    "  --stop               instead of a load: --conns connections open, M of them send a\n"
-    "                       request that waits --wait-us (default 1 s), the others stay idle;\n"
-    "                       then SIGTERM. The result's `stop` says how long the server took to\n"
-    "                       exit, how many requests in flight it answered and cut, how its\n"
-    "                       idle connections ended (FIN, reset, open), whether connects after\n"
-    "                       the signal were refused, and its CPU meanwhile. A server's own\n"
-    "                       grace period is its flag: -- --grace-ms MS\n"
-    "  --stop-inflight M    the connections with a request in flight (default N / 10)\n"
-    "\n"
-    "wait kinds (--io, --file-kib as for load; run prepares what the server needs):\n"
-    "  --io net             starts a backend, $TVT_BIN_DIR/async_server (a timer wait is what\n"
-    "                       a backend's work looks like), on the backend CPUs (on 2 CPUs the\n"
-    "                       generator's), and hands the server --upstream 127.0.0.1:PORT\n"
-    "                       (--server-cmd: {upstream} in CMD, TVT_UPSTREAM in its\n"
-    "                       environment); SIGTERM at the end, like the server\n"
-    "  --upstream HOST:PORT use a backend already running there instead (loopback only,\n"
-    "                       unless --allow-remote)\n"
-    "  --io file            hands the server --data-file PATH (--server-cmd: {data_file},\n"
-    "                       TVT_DATA_FILE): DIR/tvt-data-<M>MiB.bin, written once with\n"
-    "                       pseudo-random data (never sparse), fsynced and renamed into\n"
-    "                       place, reused while its size matches and it is not sparse\n"
-    "  --data-dir DIR       where that file is kept (default results/data, relative to the\n"
-    "                       current folder, created if missing; tmpfs and ramfs are refused:\n"
-    "                       O_DIRECT reads there come from memory)\n"
-    "  --data-size-mib M    its size in MiB (default 1024, at least 2)\n"
-    "  --data-file PATH     use this file instead (checked as the servers check it)\n"
     "Before anything starts the open-file limits are checked (the soft limit raised to the\n"
     "hard one first; the servers inherit it): each --impl server process holds conns /\n"
     "workers fds (twice that with io=net: a backend connection each), each generator process\n"
@@ -190,10 +79,20 @@ static const char USAGE_RUN[] =
 
 void cli_usage(FILE *f, int cmd)
 {
+    struct cli_opts d;
     if (cmd < 0)
         fputs(USAGE_TOP, f);
-    if (cmd < 0 || cmd == CLI_LOAD || cmd == CLI_RUN)
-        fprintf(f, "%s%s", cmd < 0 ? "\n" : "", USAGE_LOAD);
-    if (cmd < 0 || cmd == CLI_RUN)
-        fprintf(f, "\n%s", USAGE_RUN);
+    if (cmd < 0 || cmd == CLI_LOAD) {
+        cli_defaults(CLI_LOAD, &d);
+        fprintf(f, "%sload options:\n", cmd < 0 ? "\n" : "");
+        opts_usage(f, &CLI_TABLE, CLI_BIT(CLI_LOAD), &d);
+        fputs(NOTES_LOAD, f);
+    }
+    if (cmd < 0 || cmd == CLI_RUN) {
+        cli_defaults(CLI_RUN, &d);
+        fprintf(f, "%srun options (every load option too; --target is then optional):\n",
+                cmd < 0 ? "\n" : "");
+        opts_usage(f, &CLI_TABLE, CLI_BIT(CLI_RUN), &d);
+        fputs(NOTES_RUN, f);
+    }
 }

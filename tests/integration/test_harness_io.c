@@ -360,9 +360,9 @@ Test(harness_io, file_refuses_tmpfs_and_bad_sizes)
         cr_assert_neq(access(shm, F_OK), 0, "nothing was created on tmpfs");
     }
     const char *kib[] = {"run", "--impl", "thread", "--io", "file", "--file-kib", "3", NULL};
-    run_refused("kib3", kib, "--file-kib 3", "multiple of 4");
+    run_refused("kib3", kib, "--file-kib '3'", "multiple of 4");
     const char *load[] = {"load", "--target", "127.0.0.1:9", "--file-kib", "2048", NULL};
-    run_refused("kib2048", load, "--file-kib 2048", "4 to 1024");
+    run_refused("kib2048", load, "--file-kib '2048'", "4 to 1024");
     const char *io[] = {"load", "--target", "127.0.0.1:9", "--io", "disk", NULL};
     run_refused("io-disk", io, "--io 'disk'", "timer, net or file");
 }
