@@ -17,15 +17,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use proto::cli::{self, Extra, Parsed};
+use proto::answer;
+use proto::cli::{self, Extra, STACK_KIB_MIN};
 use proto::counters::{add, add_n, Ctr};
-use proto::{answer, datafile};
+use proto::server;
 
 const PROG: &str = "rust_thread_server";
-const STACK_KIB_MIN: u32 = 32; // the connection's own state takes ~8 KiB; std the rest
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(1); // at stop: for threads to end
 const WAKE_SIGNAL: libc::c_int = libc::SIGUSR1; // interrupts a blocked call at stop
-const ACCEPT_PAUSE: Duration = Duration::from_millis(100); // after EMFILE
 
 fn usage() -> String {
     format!(
@@ -82,7 +81,7 @@ fn conn_main(srv: Arc<Server>, fd: RawFd, id: u64) {
         reg.conns.insert(id, (fd, unsafe { libc::pthread_self() }));
     }
     let _ = s.set_nodelay(true);
-    if let Some(idle) = srv.ctx.idle {
+    if let Some(idle) = srv.ctx.base.idle {
         let _ = s.set_read_timeout(Some(idle));
         let _ = s.set_write_timeout(Some(idle));
     }
@@ -134,12 +133,11 @@ fn accept_loop(srv: &Arc<Server>, lfd: RawFd) {
             match e.raw_os_error() {
                 Some(libc::EINTR) | Some(libc::EAGAIN) => continue,
                 _ if srv.ctx.stopping.load(Ordering::Relaxed) => break,
-                Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS)
-                | Some(libc::ENOMEM) => {
-                    add(Ctr::AcceptEmfile);
-                    std::thread::sleep(ACCEPT_PAUSE);
+                _ => {
+                    if server::accept_failed(&e) {
+                        std::thread::sleep(server::ACCEPT_PAUSE);
+                    }
                 }
-                _ => add(Ctr::AcceptErrors),
             }
             continue;
         }
@@ -178,19 +176,9 @@ fn drain(srv: &Server) -> u64 {
     reg.conns.len() as u64
 }
 
-fn stop_set() -> libc::sigset_t {
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        set
-    }
-}
-
 /// One process's server: the accept loop, until SIGTERM/SIGINT.
 fn serve(srv: Arc<Server>, listener: TcpListener, ready: &dyn Fn()) -> i32 {
-    let set = stop_set();
+    let set = server::sigset(&[libc::SIGTERM, libc::SIGINT]);
     // Blocked here, so in every thread made from now on: only the signal
     // thread takes them, with sigwait.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
@@ -222,42 +210,14 @@ fn serve(srv: Arc<Server>, listener: TcpListener, ready: &dyn Fn()) -> i32 {
 extern "C" fn on_wake(_: libc::c_int) {} // only there to make blocked calls return EINTR
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let o = match cli::parse(
-        &args,
+    let (o, base) = server::start(
+        PROG,
         &Extra {
             stack_kib: true,
             runtime: false,
         },
-    ) {
-        Parsed::Run(o) => o,
-        Parsed::Help => {
-            print!("{}", usage());
-            exit(0);
-        }
-        Parsed::Error(e) => {
-            eprintln!("{PROG}: {e}");
-            exit(2);
-        }
-    };
-    if o.stack_kib > 0 && o.stack_kib < STACK_KIB_MIN {
-        eprintln!(
-            "{PROG}: --stack-kib {} is below {STACK_KIB_MIN} KiB, too small for a connection \
-             thread (use 0 for Rust's default)",
-            o.stack_kib
-        );
-        exit(2);
-    }
-    let data = match &o.data_file {
-        Some(p) => match datafile::open_checked(p) {
-            Ok(d) => Some(Arc::new(d)),
-            Err(e) => {
-                eprintln!("{PROG}: {e}");
-                exit(2);
-            }
-        },
-        None => None,
-    };
+        &usage,
+    );
     // No SA_RESTART: a sleep, a read or a connect returns EINTR at the stop.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
@@ -265,19 +225,11 @@ fn main() {
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(WAKE_SIGNAL, &sa, std::ptr::null_mut());
     }
-    let opts = o.clone();
+    let stack_kib = o.stack_kib;
     let serve_one = move |listener: TcpListener, ready: &dyn Fn()| -> i32 {
         let srv = Arc::new(Server {
             ctx: conn::Ctx {
-                defaults: opts.defaults,
-                idle: if opts.idle_timeout_ms > 0 {
-                    Some(Duration::from_millis(opts.idle_timeout_ms as u64))
-                } else {
-                    None
-                },
-                upstream: opts.upstream.clone(),
-                upstream_timeout: Duration::from_millis(opts.upstream_timeout_ms as u64),
-                data: data.clone(),
+                base: base.clone(),
                 stopping: Default::default(),
             },
             reg: Mutex::new(Registry {
@@ -285,7 +237,7 @@ fn main() {
                 closed: false,
             }),
             empty: Condvar::new(),
-            stack_kib: opts.stack_kib,
+            stack_kib,
         });
         serve(srv, listener, ready)
     };
