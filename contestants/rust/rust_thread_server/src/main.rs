@@ -4,7 +4,10 @@
 //! Each connection thread is detached (its JoinHandle dropped) and owns its
 //! socket: it reads, waits, writes and closes the socket before it ends. A
 //! registry of live connections lets the stop end them before the counters
-//! are printed, as thread_impl/server.c does.
+//! are printed, as thread_impl/server.c does. A connection for which no
+//! thread can be made is answered 503 by the accept loop, and the others go
+//! on: see NO_SIGNAL_STACKS for why that needs std's threads without their
+//! signal stack.
 
 mod conn;
 mod upstream;
@@ -45,7 +48,9 @@ O_DIRECT), burns work_us of the thread's CPU time, then answers 200 with a body 
   -h, --help             this text
 
 A connection for which no thread can be made is answered 503 and counted
-(thread_create_failed). Prints `listening on HOST:PORT` on stdout when ready.
+(thread_create_failed); the others are served. Threads carry no std signal
+stack (two maps each, as C threads): a stack overflow is a plain SIGSEGV.
+Prints `listening on HOST:PORT` on stdout when ready.
 On SIGTERM or SIGINT ends its connections, prints one JSON line of counters on
 stderr and exits 0. Exit 1: a runtime failure; 2: a usage error or a
 --data-file that cannot be read with O_DIRECT.
@@ -209,7 +214,42 @@ fn serve(srv: Arc<Server>, listener: TcpListener, ready: &dyn Fn()) -> i32 {
 
 extern "C" fn on_wake(_: libc::c_int) {} // only there to make blocked calls return EINTR
 
+/// Builder::spawn returns pthread_create's failure as an error, but std then
+/// does more in the new thread before its closure runs: where it installed
+/// its SIGSEGV/SIGBUS handler (the "has overflowed its stack" message), it
+/// maps each thread an alternate signal stack with a guard page, and panics
+/// if that mmap or mprotect fails (get_stack in
+/// library/std/src/sys/pal/unix/stack_overflow.rs, called from thread_start
+/// in library/std/src/sys/thread/unix.rs). That panic is in an extern "C"
+/// start routine, outside any closure, so nothing can catch it and the whole
+/// process aborts. It takes two maps more a thread (four in all), so at
+/// vm.max_map_count it is what fails first: about 16,000 connections were a
+/// SIGABRT instead of 503s.
+///
+/// std installs that handler, and so the signal stacks, only where it finds
+/// SIGSEGV and SIGBUS at SIG_DFL when it starts. This runs from .init_array,
+/// before std starts, and sets them to SIG_IGN; main() sets them back to
+/// SIG_DFL. A thread then takes its stack and guard only, so pthread_create
+/// is what fails at any wall (EAGAIN): a 503. A stack overflow is then a
+/// plain SIGSEGV, as in thread_impl/server.c, without std's message.
+#[used]
+#[link_section = ".init_array"]
+static NO_SIGNAL_STACKS: extern "C" fn() = ignore_faults_until_main;
+
+extern "C" fn ignore_faults_until_main() {
+    // A real fault is still fatal meanwhile: the kernel resets an ignored
+    // SIGSEGV or SIGBUS to SIG_DFL when it delivers one.
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_IGN);
+        libc::signal(libc::SIGBUS, libc::SIG_IGN);
+    }
+}
+
 fn main() {
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL); // see NO_SIGNAL_STACKS
+        libc::signal(libc::SIGBUS, libc::SIG_DFL);
+    }
     let (o, base) = server::start(
         PROG,
         &Extra {
