@@ -103,18 +103,5 @@ func appendFailure(out []byte, status int, why string, keepAlive bool, minor int
 // appendError appends a whole error answer (the reason as a text body,
 // Connection: close).
 func appendError(out []byte, status int, why string) []byte {
-	if len(why) > 200 {
-		why = why[:200]
-	}
-	out = append(out, "HTTP/1.1 "...)
-	out = strconv.AppendInt(out, int64(status), 10)
-	out = append(out, ' ')
-	out = append(out, reason(status)...)
-	out = append(out, "\r\n"+serverHeader+"Date: "...)
-	out = append(out, dateText()...)
-	out = append(out, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
-	out = strconv.AppendInt(out, int64(len(why)+1), 10)
-	out = append(out, "\r\nConnection: close\r\n\r\n"...)
-	out = append(out, why...)
-	return append(out, '\n')
+	return appendFailure(out, status, why, false, 1)
 }

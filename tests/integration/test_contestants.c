@@ -5,11 +5,11 @@
  * sequence and a pipelined pair are answered in order on one connection, malformed input
  * (the io kinds' keys included) gets a 4xx and a close, an idle connection is closed after
  * --idle-timeout-ms, --workers is taken, and SIGTERM ends the server with exit 0 and its
- * counters. The Rust thread server's own flags (--stack-kib) and its 503 when no thread can
- * be made are checked too. A contestant whose binary or toolchain is absent is skipped with
- * the reason. `make contestants` builds bin/ only (never into TVT_BIN_DIR), so they are
- * looked for in bin/ relative to the repo root, where the tests run. The io= kinds are in
- * test_contestants_io.c, tokio_micro in test_tokio_micro.c. */
+ * counters. The Rust thread server's own flags (--stack-kib), its 503 when no thread can
+ * be made, and its wall of threads (no crash, two maps a thread) are checked too. A contestant
+ * whose binary or toolchain is absent is skipped with the reason. `make contestants` builds bin/
+ * only (never into TVT_BIN_DIR), so they are looked for in bin/ relative to the repo root, where
+ * the tests run. The io= kinds are in test_contestants_io.c, tokio_micro in test_tokio_micro.c. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -290,6 +290,124 @@ Test(contestants, rust_threads_stack_kib)
     ct_expect_200(r, c, 9, "on a 64 KiB stack");
     hc_close(c);
     ct_stop(r, 1);
+}
+
+/* Lines of /proc/PID/maps: the process's memory maps, or -1. */
+static long map_count(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strchr(line, '\n') != NULL;
+    fclose(f);
+    return n;
+}
+
+/* Opens n connections to r and has each answered once (so each holds its thread). */
+static void open_served(struct ct_running *r, int n, const char *what)
+{
+    for (int i = 0; i < n; i++) {
+        struct hc_conn *c = ct_connect(r);
+        ct_send(r, c, "GET /?bytes=1 HTTP/1.1\r\nHost: a\r\n\r\n", what);
+        ct_expect_200(r, c, 1, what);
+    }
+}
+
+/* A connection thread takes two maps, its stack and its guard, as a C thread does. std's
+   own threads take two more, an alternate signal stack and its guard page, mapped in the
+   new thread before its closure runs and a panic (so an abort) when the map fails: at
+   vm.max_map_count that made the whole server a SIGABRT, not 503s. Measured after 20
+   threads, so that malloc's arenas (made by the first threads) are not counted. */
+Test(contestants, rust_threads_two_maps_a_thread)
+{
+    const char *who = CT_RUST_THREADS.name;
+    const char *const args[] = {"--stack-kib", "64", NULL};
+    struct ct_running *r = ct_start(&CT_RUST_THREADS, args);
+    pid_t pid = server_pid(r->sp);
+    open_served(r, 20, "before counting maps");
+    long before = map_count(pid);
+    open_served(r, 40, "while counting maps");
+    long after = map_count(pid);
+    EXPECT(who, before > 0 && after > 0, "reading /proc/%d/maps: %s", (int)pid, strerror(errno));
+    double per = (double)(after - before) / 40;
+    EXPECT(who, per < 3,
+           "%.2f maps per connection thread, want 2 (stack and guard); 4 is std's "
+           "signal stack and guard back, which abort the server at max_map_count",
+           per);
+    hc_close_all();
+    ct_stop(r, 60);
+}
+
+/* A real wall of threads, with no address space left at all: 30 connections served, 20 of
+   them closed (their threads end and glibc keeps their stacks for reuse), RLIMIT_AS set to
+   what the server holds. The next connections get threads on the kept stacks, which need
+   no new memory, until there are none: then pthread_create fails and each further one is
+   answered 503, while the connections that have a thread go on, and SIGTERM still ends it
+   with exit 0 and its counters. With std's signal stacks a thread on a kept stack would
+   have needed a new map, and its panic would have aborted the server. */
+Test(contestants, rust_threads_wall_of_threads)
+{
+    const char *who = CT_RUST_THREADS.name;
+    const char *const args[] = {"--stack-kib", "64", NULL};
+    struct ct_running *r = ct_start(&CT_RUST_THREADS, args);
+    pid_t pid = server_pid(r->sp);
+    struct hc_conn *kept[30]; /* all open at once, so that 20 threads end together */
+    for (int i = 0; i < 30; i++) {
+        kept[i] = ct_connect(r);
+        ct_send(r, kept[i], "GET /?bytes=1 HTTP/1.1\r\nHost: a\r\n\r\n", "before the wall");
+        ct_expect_200(r, kept[i], 1, "before the wall");
+    }
+    for (int i = 10; i < 30; i++)
+        hc_close(kept[i]);
+    struct proc_mem pm = {0};
+    double deadline = tenv_now_ms() + ct_io_ms();
+    /* the 10 kept, the accept loop and the signal thread */
+    while (procfs_read_status(pid, &pm) == 0 && pm.threads > 12 && tenv_now_ms() < deadline)
+        tenv_sleep_ms(5);
+    EXPECT(who, pm.threads == 12, "%ld threads 1 s after 20 connections closed, want 12",
+           pm.threads);
+    EXPECT(who, server_set_rlimit(r->sp, RLIMIT_AS, (rlim_t)pm.vsz_kib * 1024, RLIM_INFINITY) == 0,
+           "prlimit(RLIMIT_AS): %s", strerror(errno));
+    int n200 = 0, n503 = 0;
+    for (int j = 0; j < 40; j++) {
+        struct hc_conn *x = ct_connect(r);
+        ct_send(r, x, "GET /?bytes=1 HTTP/1.1\r\nHost: a\r\n\r\n", "at the wall");
+        struct hc_response *resp = ct_resp_new();
+        int rc = hc_read_response(x, resp, ct_io_ms());
+        EXPECT(who, rc == 0, "connection %d at the wall: no answer (the server crashed?)", j);
+        EXPECT(who, resp->status == 200 || resp->status == 503,
+               "connection %d at the wall: answer %d", j, resp->status);
+        if (resp->status == 503) {
+            EXPECT(who, strstr(resp->body, "thread"), "a 503 that does not say why: %s",
+                   resp->body);
+            n503++;
+        } else {
+            EXPECT(who, n503 == 0, "a 200 after a 503: a thread made with no room left?");
+            n200++; /* kept open: it holds its thread */
+        }
+        ct_resp_done(resp);
+    }
+    EXPECT(who, n200 >= 10 && n503 >= 10,
+           "%d of 40 connections at the wall served on kept stacks and %d answered 503, want "
+           "10 of each at least",
+           n200, n503);
+    for (int i = 0; i < 10; i++) {
+        ct_send(r, kept[i], "GET /?bytes=2 HTTP/1.1\r\nHost: a\r\n\r\n", "after the wall");
+        ct_expect_200(r, kept[i], 2, "a connection that has a thread, after the wall");
+    }
+    hc_close_all();
+    json_t *ctr = ct_stop(r, 30 + n200 + 10);
+    EXPECT(who, ct_counter(who, ctr, "status_503") == n503, "status_503 = %lld, want %d",
+           ct_counter(who, ctr, "status_503"), n503);
+    EXPECT(who, ct_counter(who, ctr, "thread_create_failed") == n503,
+           "thread_create_failed = %lld, want %d", ct_counter(who, ctr, "thread_create_failed"),
+           n503);
+    EXPECT(who, ct_counter(who, ctr, "accepted") == 70, "accepted = %lld, want 70",
+           ct_counter(who, ctr, "accepted"));
 }
 
 /* Out of address space for more stacks (RLIMIT_AS at its size plus room for about one

@@ -137,11 +137,7 @@ pub fn reason(status: u16) -> &'static str {
 
 /// Appends a whole error answer (the reason as a text body, Connection: close).
 pub fn error_answer(out: &mut Vec<u8>, status: u16, why: &str) {
-    let why = clip(why, 200);
-    push_head(out, status, why.len() + 1);
-    out.extend_from_slice(b"Connection: close\r\n\r\n");
-    out.extend_from_slice(why.as_bytes());
-    out.push(b'\n');
+    failure_answer(out, status, why, false, 1);
 }
 
 /// Appends a whole answer for a request that was well formed but could not be

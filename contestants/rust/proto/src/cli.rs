@@ -9,6 +9,9 @@ pub const BACKLOG_DEFAULT: u32 = 4096; // SERVER_BACKLOG_DEFAULT
 pub const IDLE_TIMEOUT_DEFAULT: u32 = 60_000; // ms, SERVER_IDLE_TIMEOUT_DEFAULT
 pub const UPSTREAM_TIMEOUT_DEFAULT: u32 = 5000; // ms
 pub const WORKERS_MAX: u32 = 1024;
+/// rust_thread_server's smallest --stack-kib: the connection's own state
+/// takes ~8 KiB, std the rest.
+pub const STACK_KIB_MIN: u32 = 32;
 
 /// The Tokio runtime flavour (tokio_server only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,7 +190,16 @@ fn parse_inner(args: &[String], extra: &Extra) -> Result<Option<Opts>, String> {
             "backlog" => o.backlog = number(f, &value, 0, 1 << 20)?,
             "idle-timeout-ms" => o.idle_timeout_ms = number(f, &value, 0, 24 * 3600 * 1000)?,
             "workers" => o.workers = number(f, &value, 1, WORKERS_MAX)?,
-            "stack-kib" if extra.stack_kib => o.stack_kib = number(f, &value, 0, 1 << 20)?,
+            "stack-kib" if extra.stack_kib => {
+                o.stack_kib = number(f, &value, 0, 1 << 20)?;
+                if o.stack_kib > 0 && o.stack_kib < STACK_KIB_MIN {
+                    return Err(format!(
+                        "--stack-kib {} is below {STACK_KIB_MIN} KiB, too small for a connection \
+                         thread (use 0 for Rust's default)",
+                        o.stack_kib
+                    ));
+                }
+            }
             "runtime" if extra.runtime => {
                 o.runtime = match value.as_str() {
                     "current" => Runtime::Current,
@@ -270,26 +282,48 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let none = Extra {
+        const NONE: Extra = Extra {
             stack_kib: false,
             runtime: false,
         };
-        assert!(err("--stack-kib 64", &none).contains("unknown option"));
-        assert!(err("--runtime multi", &none).contains("unknown option"));
-        assert!(err("--file-kib 6", &ALL).contains("multiple of 4"));
-        assert!(err("--file-kib 2048", &ALL).contains("multiple of 4"));
-        assert!(err("--io disk", &ALL).contains("--io"));
-        assert!(err("--io net", &ALL).contains("--upstream"));
-        assert!(err("--io file", &ALL).contains("--data-file"));
-        assert!(err("--upstream 127.0.0.1", &ALL).contains("HOST:PORT"));
-        assert!(err("--upstream 127.0.0.1:0", &ALL).contains("port"));
-        assert!(err("--upstream 192.0.2.1:80", &ALL).contains("--allow-remote"));
-        assert!(err("--workers 0", &ALL).contains("--workers"));
-        assert!(err("--port", &ALL).contains("needs a value"));
-        assert!(matches!(
-            parse(&args("--upstream 192.0.2.1:80 --allow-remote"), &ALL),
-            Parsed::Run(_)
-        ));
+        // (command line, flags taken, what the message must say)
+        let cases: [(&str, &Extra, &str); 15] = [
+            // a flag of another server
+            ("--stack-kib 64", &NONE, "unknown option"),
+            ("--runtime multi", &NONE, "unknown option"),
+            // too small a thread stack, 0 excepted
+            ("--stack-kib 16", &ALL, "below 32 KiB"),
+            // file_kib: a multiple of 4 from 4 to 1024
+            ("--file-kib 6", &ALL, "multiple of 4"),
+            ("--file-kib 2048", &ALL, "multiple of 4"),
+            // an io kind unknown, or without what it needs
+            ("--io disk", &ALL, "--io"),
+            ("--io net", &ALL, "--upstream"),
+            ("--io file", &ALL, "--data-file"),
+            // upstream: HOST:PORT, a port, loopback unless --allow-remote
+            ("--upstream 127.0.0.1", &ALL, "HOST:PORT"),
+            ("--upstream 127.0.0.1:0", &ALL, "port"),
+            ("--upstream 192.0.2.1:80", &ALL, "--allow-remote"),
+            // out of range, or no value
+            ("--workers 0", &ALL, "--workers"),
+            ("--port", &ALL, "needs a value"),
+            ("--backlog -1", &ALL, "--backlog"),
+            ("stray", &ALL, "unexpected argument"),
+        ];
+        for (line, extra, want) in cases {
+            let e = err(line, extra);
+            assert!(e.contains(want), "'{line}': '{e}' does not say '{want}'");
+        }
+        for ok in [
+            "--upstream 192.0.2.1:80 --allow-remote",
+            "--stack-kib 0",
+            "--stack-kib 32",
+        ] {
+            assert!(
+                matches!(parse(&args(ok), &ALL), Parsed::Run(_)),
+                "'{ok}' refused"
+            );
+        }
         assert!(matches!(parse(&args("--help"), &ALL), Parsed::Help));
     }
 }

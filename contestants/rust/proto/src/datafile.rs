@@ -134,6 +134,26 @@ impl DataFile {
         rng.below(slots) * ALIGN as u64
     }
 
+    /// Reads len bytes at off (from random_offset) into buf, replaced by a
+    /// larger one when it is too small; blocking (pread). Returns the buffer,
+    /// kept for the connection's next read, and why the read failed (the
+    /// 500's body).
+    pub fn read_into(
+        &self,
+        buf: Option<AlignedBuf>,
+        len: usize,
+        off: u64,
+    ) -> (AlignedBuf, Result<(), String>) {
+        let mut buf = match buf {
+            Some(b) if b.len() >= len => b,
+            _ => AlignedBuf::new(len),
+        };
+        let r = self
+            .read_exact_at(&mut buf.as_mut_slice()[..len], off)
+            .map_err(|e| format!("read of {len} bytes at offset {off} of {}: {e}", self.path));
+        (buf, r)
+    }
+
     /// Reads buf.len() bytes at off (pread). A short read is an error: the
     /// offset rule keeps every read inside the file.
     pub fn read_exact_at(&self, buf: &mut [u8], off: u64) -> io::Result<()> {

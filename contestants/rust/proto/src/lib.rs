@@ -1,8 +1,10 @@
 //! proto: the suite's protocol for the Rust contestants, once: framing (http),
-//! answers (answer), the workload and its query keys (workload), counters, the
-//! command line (cli), the io=file data file (datafile), the io=net backend's
-//! request and answer (backend), CPU work (spin), the listener (net) and
-//! --workers processes (workers). How each server waits is its own.
+//! a connection's input buffer (input), answers (answer), the workload and its
+//! query keys (workload), counters, the command line (cli), the start, accept
+//! errors and the answer after a wait (server), the io=file data file
+//! (datafile), the io=net backend's request, answer and connection (backend),
+//! CPU work (spin), the listener (net) and --workers processes (workers). How
+//! each server waits is its own.
 
 pub mod answer;
 pub mod backend;
@@ -10,7 +12,9 @@ pub mod cli;
 pub mod counters;
 pub mod datafile;
 pub mod http;
+pub mod input;
 pub mod net;
+pub mod server;
 pub mod spin;
 pub mod workers;
 pub mod workload;

@@ -64,17 +64,6 @@ fn pipe() -> Result<(std::fs::File, std::fs::File), String> {
     })
 }
 
-fn stop_set() -> libc::sigset_t {
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGCHLD);
-        set
-    }
-}
-
 /// In the child: its own listener, the server, its counters down the pipe.
 fn worker_main(
     o: &Opts,
@@ -122,7 +111,7 @@ fn run_workers(o: &Opts, prog: &str, impl_name: &str, workers: u32, serve: Serve
             return 1;
         }
     };
-    let set = stop_set();
+    let set = crate::server::sigset(&[libc::SIGTERM, libc::SIGINT, libc::SIGCHLD]);
     let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
     unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old) };
     let _ = std::io::stdout().flush();

@@ -4,28 +4,18 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use proto::answer;
-use proto::cli::Upstream;
-use proto::counters::{add, Ctr};
-use proto::datafile::{AlignedBuf, DataFile, Rng};
-use proto::http::{self, Parse, Request};
-use proto::workload::{self, Io, Workload};
+use proto::datafile::{AlignedBuf, Rng};
+use proto::input::{self, Framed, Input, Next, ReadEnd};
+use proto::server;
+use proto::workload::Io;
 
-use crate::upstream::Backend;
+use crate::upstream::{self, Backend};
 
-/// Per-connection read buffer, as CONN_READ_BUF in the C servers.
-const READ_BUF: usize = 4096;
-
-/// What every connection thread shares.
+/// What every connection thread shares: the server's settings, and the stop.
 pub struct Ctx {
-    pub defaults: Workload,
-    pub idle: Option<Duration>,
-    pub upstream: Option<Upstream>,
-    pub upstream_timeout: Duration,
-    pub data: Option<Arc<DataFile>>,
+    pub base: server::Ctx,
     pub stopping: AtomicBool, // set at SIGTERM; WAKE_SIGNAL interrupts blocked calls
 }
 
@@ -35,140 +25,62 @@ impl Ctx {
     }
 }
 
-enum Next {
-    Request(Request),
-    Error(u16, String), // answer it and close
-    Gone,               // ended (EOF, reset, idle timeout, stop); counted
+/// One read into room. Mid-request, the whole request must arrive within the
+/// idle timeout, not each byte (a one-byte-a-second client is idle): the
+/// socket timeout narrows to what is left, as in the C thread server.
+/// mid: part of a request is in, so an end aborts it. Err: the connection
+/// ended, counted.
+fn read(
+    s: &mut TcpStream,
+    ctx: &Ctx,
+    room: &mut [u8],
+    mid: bool,
+    deadline: Option<Instant>,
+    narrowed: &mut bool,
+) -> Result<usize, ()> {
+    loop {
+        if let (Some(d), true) = (deadline, mid || *narrowed) {
+            let now = Instant::now();
+            if now >= d {
+                input::read_ended(ReadEnd::TimedOut, true);
+                return Err(());
+            }
+            let _ = s.set_read_timeout(Some(d - now));
+            *narrowed = true;
+        }
+        let end = match s.read(room) {
+            Ok(n) if n > 0 => return Ok(n),
+            Ok(_) => ReadEnd::Closed,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted && !ctx.stopping() => continue,
+            Err(e) => match ReadEnd::of(&e) {
+                ReadEnd::Failed if ctx.stopping() => ReadEnd::Dropped,
+                end => end,
+            },
+        };
+        input::read_ended(end, mid);
+        return Err(());
+    }
 }
 
-struct Input {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-}
-
-fn timed_out(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-impl Input {
-    /// One read. Mid-request, the whole request must arrive within the idle
-    /// timeout, not each byte (a one-byte-a-second client is idle): the socket
-    /// timeout narrows to what is left, as in the C thread server.
-    /// Reads into buf[at..]; mid: part of a request is in, so an end aborts it.
-    fn read(
-        &mut self,
-        s: &mut TcpStream,
-        ctx: &Ctx,
-        at: usize,
-        mid: bool,
-        deadline: Option<Instant>,
-        narrowed: &mut bool,
-    ) -> Result<usize, ()> {
-        loop {
-            if let (Some(d), true) = (deadline, mid || *narrowed) {
-                let now = Instant::now();
-                if now >= d {
-                    add(Ctr::IdleTimeouts);
-                    add(Ctr::Aborted);
-                    return Err(());
-                }
-                let _ = s.set_read_timeout(Some(d - now));
-                *narrowed = true;
-            }
-            match s.read(&mut self.buf[at..]) {
-                Ok(n) if n > 0 => return Ok(n),
-                Ok(_) => {
-                    if mid {
-                        add(Ctr::Aborted);
-                    }
-                    return Err(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted && !ctx.stopping() => {}
-                Err(e) => {
-                    if timed_out(&e) {
-                        add(Ctr::IdleTimeouts);
-                    }
-                    if mid {
-                        add(Ctr::Aborted);
-                    } else if !timed_out(&e)
-                        && e.kind() != io::ErrorKind::ConnectionReset
-                        && !ctx.stopping()
-                    {
-                        add(Ctr::IoErrors);
-                    }
-                    return Err(());
-                }
-            }
+/// Frames the next request, reading as needed, within the idle timeout.
+fn next(s: &mut TcpStream, input: &mut Input, ctx: &Ctx) -> Next {
+    let deadline = ctx.base.idle.map(|d| Instant::now() + d);
+    let mut narrowed = false;
+    let r = loop {
+        let mid = match input.frame(&ctx.base.defaults) {
+            Framed::Request(r) => break Next::Serve(r),
+            Framed::Error(status, why) => break Next::Refuse(status, why),
+            Framed::Read { mid } => mid,
+        };
+        match read(s, ctx, input.room(), mid, deadline, &mut narrowed) {
+            Ok(n) => input.filled(n),
+            Err(()) => break Next::Gone,
         }
+    };
+    if narrowed {
+        let _ = s.set_read_timeout(ctx.base.idle);
     }
-
-    fn next(&mut self, s: &mut TcpStream, ctx: &Ctx) -> Next {
-        let deadline = ctx.idle.map(|d| Instant::now() + d);
-        let mut narrowed = false;
-        let r = self.frame(s, ctx, deadline, &mut narrowed);
-        if narrowed {
-            let _ = s.set_read_timeout(ctx.idle);
-        }
-        r
-    }
-
-    fn frame(
-        &mut self,
-        s: &mut TcpStream,
-        ctx: &Ctx,
-        deadline: Option<Instant>,
-        narrowed: &mut bool,
-    ) -> Next {
-        loop {
-            if self.start < self.end {
-                match http::parse(&self.buf[self.start..self.end], &ctx.defaults) {
-                    Parse::More => {}
-                    Parse::Error(status, why) => return Next::Error(status, why),
-                    Parse::Request(used, req) => {
-                        self.start += used;
-                        // A GET body is read and dropped, never stored.
-                        let mut skip = req.body_len;
-                        loop {
-                            let take = skip.min(self.end - self.start);
-                            self.start += take;
-                            skip -= take;
-                            if skip == 0 {
-                                return Next::Request(req);
-                            }
-                            self.start = 0;
-                            self.end = 0;
-                            match self.read(s, ctx, 0, true, deadline, narrowed) {
-                                Ok(n) => self.end = n,
-                                Err(()) => return Next::Gone,
-                            }
-                        }
-                    }
-                }
-            }
-            if self.start == self.end {
-                self.start = 0;
-                self.end = 0;
-            } else if self.end == self.buf.len() {
-                if self.start > 0 {
-                    self.buf.copy_within(self.start..self.end, 0);
-                    self.end -= self.start;
-                    self.start = 0;
-                } else {
-                    let grown = (self.buf.len() * 2).min(http::HEAD_BUF_MAX);
-                    self.buf.resize(grown, 0);
-                }
-            }
-            let (at, mid) = (self.end, self.start < self.end);
-            match self.read(s, ctx, at, mid, deadline, narrowed) {
-                Ok(n) => self.end += n,
-                Err(()) => return Next::Gone,
-            }
-        }
-    }
+    r
 }
 
 /// A blocking sleep of the request's wait, resumed after signals unless the
@@ -212,36 +124,24 @@ fn write_answer(s: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<()> {
 /// Serves one connection until the peer closes, an error answer, an idle
 /// timeout, a `Connection: close` request, or the stop.
 pub fn serve(s: &mut TcpStream, ctx: &Ctx, id: u64) {
-    let mut input = Input {
-        buf: vec![0u8; READ_BUF],
-        start: 0,
-        end: 0,
-    };
+    let base = &ctx.base;
+    let mut input = Input::new();
     let mut out: Vec<u8> = Vec::with_capacity(256);
     let mut backend: Option<Backend> = None;
     let mut file_buf: Option<AlignedBuf> = None;
     let mut rng = Rng::new(id);
     let stopping = || ctx.stopping();
     loop {
-        let req = match input.next(s, ctx) {
-            Next::Request(r) => r,
-            Next::Error(status, why) => {
-                add(Ctr::status(status));
-                out.clear();
-                answer::error_answer(&mut out, status, &why);
+        let req = match base.admit(next(s, &mut input, ctx)) {
+            Next::Serve(r) => r,
+            Next::Refuse(status, why) => {
+                server::refusal(&mut out, status, &why);
                 let _ = write_answer(s, &out, &[]);
                 return;
             }
             Next::Gone => return,
         };
         let w = req.work;
-        if let Err(why) = workload::capable(&w, ctx.upstream.is_some(), ctx.data.is_some()) {
-            add(Ctr::Status400);
-            out.clear();
-            answer::error_answer(&mut out, 400, why);
-            let _ = write_answer(s, &out, &[]);
-            return;
-        }
         let failed = match w.io {
             Io::Timer => {
                 if w.wait_us > 0 {
@@ -250,62 +150,28 @@ pub fn serve(s: &mut TcpStream, ctx: &Ctx, id: u64) {
                 None
             }
             Io::Net => {
-                let up = ctx.upstream.as_ref().expect("capable() checked it");
+                let up = base.upstream.as_ref().expect("admit() checked it");
                 let b = backend.get_or_insert_with(Backend::new);
-                b.exchange(up, w.wait_us, ctx.upstream_timeout, &stopping)
+                upstream::exchange(b, up, w.wait_us, base.upstream_timeout, &stopping)
                     .err()
                     .map(|why| (502, why))
             }
             Io::File => {
-                let data = ctx.data.as_ref().expect("capable() checked it");
+                let data = base.data.as_ref().expect("admit() checked it");
                 let len = w.file_kib as usize * 1024;
-                if file_buf.as_ref().map_or(true, |b| b.len() < len) {
-                    file_buf = Some(AlignedBuf::new(len));
-                }
-                let buf = file_buf.as_mut().expect("allocated above");
                 let off = data.random_offset(len, &mut rng);
                 // pread in the connection thread: it blocks this thread only.
-                data.read_exact_at(&mut buf.as_mut_slice()[..len], off)
-                    .err()
-                    .map(|e| {
-                        (
-                            500,
-                            format!("read of {len} bytes at offset {off} of {}: {e}", data.path),
-                        )
-                    })
+                let (buf, r) = data.read_into(file_buf.take(), len, off);
+                file_buf = Some(buf);
+                r.err().map(|why| (500, why))
             }
         };
         if ctx.stopping() {
             return; // cut short at stop: not answered, as in the C servers
         }
-        out.clear();
-        let body = match failed {
-            Some((status, why)) => {
-                if status == 502 {
-                    add(Ctr::Status502);
-                    add(Ctr::UpstreamErrors);
-                } else {
-                    add(Ctr::FileErrors);
-                }
-                answer::failure_answer(&mut out, status, &why, req.keep_alive, req.http_minor);
-                &[][..]
-            }
-            None => {
-                proto::spin::spin(w.work_us);
-                answer::head_ok(&mut out, w.bytes as usize, req.keep_alive, req.http_minor);
-                add(Ctr::Requests);
-                if req.head_only {
-                    &[][..]
-                } else {
-                    &proto::BODY[..w.bytes as usize]
-                }
-            }
-        };
+        let body = server::answer(&mut out, &req, failed);
         if let Err(e) = write_answer(s, &out, body) {
-            add(match e.kind() {
-                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => Ctr::Aborted,
-                _ => Ctr::IoErrors,
-            });
+            server::write_failed(&e);
             return;
         }
         if !req.keep_alive {

@@ -4,7 +4,10 @@
 //! Each connection thread is detached (its JoinHandle dropped) and owns its
 //! socket: it reads, waits, writes and closes the socket before it ends. A
 //! registry of live connections lets the stop end them before the counters
-//! are printed, as thread_impl/server.c does.
+//! are printed, as thread_impl/server.c does. A connection for which no
+//! thread can be made is answered 503 by the accept loop, and the others go
+//! on: see NO_SIGNAL_STACKS for why that needs std's threads without their
+//! signal stack.
 
 mod conn;
 mod upstream;
@@ -17,15 +20,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use proto::cli::{self, Extra, Parsed};
+use proto::answer;
+use proto::cli::{self, Extra, STACK_KIB_MIN};
 use proto::counters::{add, add_n, Ctr};
-use proto::{answer, datafile};
+use proto::server;
 
 const PROG: &str = "rust_thread_server";
-const STACK_KIB_MIN: u32 = 32; // the connection's own state takes ~8 KiB; std the rest
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(1); // at stop: for threads to end
 const WAKE_SIGNAL: libc::c_int = libc::SIGUSR1; // interrupts a blocked call at stop
-const ACCEPT_PAUSE: Duration = Duration::from_millis(100); // after EMFILE
 
 fn usage() -> String {
     format!(
@@ -46,7 +48,9 @@ O_DIRECT), burns work_us of the thread's CPU time, then answers 200 with a body 
   -h, --help             this text
 
 A connection for which no thread can be made is answered 503 and counted
-(thread_create_failed). Prints `listening on HOST:PORT` on stdout when ready.
+(thread_create_failed); the others are served. Threads carry no std signal
+stack (two maps each, as C threads): a stack overflow is a plain SIGSEGV.
+Prints `listening on HOST:PORT` on stdout when ready.
 On SIGTERM or SIGINT ends its connections, prints one JSON line of counters on
 stderr and exits 0. Exit 1: a runtime failure; 2: a usage error or a
 --data-file that cannot be read with O_DIRECT.
@@ -82,7 +86,7 @@ fn conn_main(srv: Arc<Server>, fd: RawFd, id: u64) {
         reg.conns.insert(id, (fd, unsafe { libc::pthread_self() }));
     }
     let _ = s.set_nodelay(true);
-    if let Some(idle) = srv.ctx.idle {
+    if let Some(idle) = srv.ctx.base.idle {
         let _ = s.set_read_timeout(Some(idle));
         let _ = s.set_write_timeout(Some(idle));
     }
@@ -134,12 +138,11 @@ fn accept_loop(srv: &Arc<Server>, lfd: RawFd) {
             match e.raw_os_error() {
                 Some(libc::EINTR) | Some(libc::EAGAIN) => continue,
                 _ if srv.ctx.stopping.load(Ordering::Relaxed) => break,
-                Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS)
-                | Some(libc::ENOMEM) => {
-                    add(Ctr::AcceptEmfile);
-                    std::thread::sleep(ACCEPT_PAUSE);
+                _ => {
+                    if server::accept_failed(&e) {
+                        std::thread::sleep(server::ACCEPT_PAUSE);
+                    }
                 }
-                _ => add(Ctr::AcceptErrors),
             }
             continue;
         }
@@ -178,19 +181,9 @@ fn drain(srv: &Server) -> u64 {
     reg.conns.len() as u64
 }
 
-fn stop_set() -> libc::sigset_t {
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        set
-    }
-}
-
 /// One process's server: the accept loop, until SIGTERM/SIGINT.
 fn serve(srv: Arc<Server>, listener: TcpListener, ready: &dyn Fn()) -> i32 {
-    let set = stop_set();
+    let set = server::sigset(&[libc::SIGTERM, libc::SIGINT]);
     // Blocked here, so in every thread made from now on: only the signal
     // thread takes them, with sigwait.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
@@ -221,43 +214,50 @@ fn serve(srv: Arc<Server>, listener: TcpListener, ready: &dyn Fn()) -> i32 {
 
 extern "C" fn on_wake(_: libc::c_int) {} // only there to make blocked calls return EINTR
 
+/// Builder::spawn returns pthread_create's failure as an error, but std then
+/// does more in the new thread before its closure runs: where it installed
+/// its SIGSEGV/SIGBUS handler (the "has overflowed its stack" message), it
+/// maps each thread an alternate signal stack with a guard page, and panics
+/// if that mmap or mprotect fails (get_stack in
+/// library/std/src/sys/pal/unix/stack_overflow.rs, called from thread_start
+/// in library/std/src/sys/thread/unix.rs). That panic is in an extern "C"
+/// start routine, outside any closure, so nothing can catch it and the whole
+/// process aborts. It takes two maps more a thread (four in all), so at
+/// vm.max_map_count it is what fails first: about 16,000 connections were a
+/// SIGABRT instead of 503s.
+///
+/// std installs that handler, and so the signal stacks, only where it finds
+/// SIGSEGV and SIGBUS at SIG_DFL when it starts. This runs from .init_array,
+/// before std starts, and sets them to SIG_IGN; main() sets them back to
+/// SIG_DFL. A thread then takes its stack and guard only, so pthread_create
+/// is what fails at any wall (EAGAIN): a 503. A stack overflow is then a
+/// plain SIGSEGV, as in thread_impl/server.c, without std's message.
+#[used]
+#[link_section = ".init_array"]
+static NO_SIGNAL_STACKS: extern "C" fn() = ignore_faults_until_main;
+
+extern "C" fn ignore_faults_until_main() {
+    // A real fault is still fatal meanwhile: the kernel resets an ignored
+    // SIGSEGV or SIGBUS to SIG_DFL when it delivers one.
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_IGN);
+        libc::signal(libc::SIGBUS, libc::SIG_IGN);
+    }
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let o = match cli::parse(
-        &args,
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL); // see NO_SIGNAL_STACKS
+        libc::signal(libc::SIGBUS, libc::SIG_DFL);
+    }
+    let (o, base) = server::start(
+        PROG,
         &Extra {
             stack_kib: true,
             runtime: false,
         },
-    ) {
-        Parsed::Run(o) => o,
-        Parsed::Help => {
-            print!("{}", usage());
-            exit(0);
-        }
-        Parsed::Error(e) => {
-            eprintln!("{PROG}: {e}");
-            exit(2);
-        }
-    };
-    if o.stack_kib > 0 && o.stack_kib < STACK_KIB_MIN {
-        eprintln!(
-            "{PROG}: --stack-kib {} is below {STACK_KIB_MIN} KiB, too small for a connection \
-             thread (use 0 for Rust's default)",
-            o.stack_kib
-        );
-        exit(2);
-    }
-    let data = match &o.data_file {
-        Some(p) => match datafile::open_checked(p) {
-            Ok(d) => Some(Arc::new(d)),
-            Err(e) => {
-                eprintln!("{PROG}: {e}");
-                exit(2);
-            }
-        },
-        None => None,
-    };
+        &usage,
+    );
     // No SA_RESTART: a sleep, a read or a connect returns EINTR at the stop.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
@@ -265,19 +265,11 @@ fn main() {
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(WAKE_SIGNAL, &sa, std::ptr::null_mut());
     }
-    let opts = o.clone();
+    let stack_kib = o.stack_kib;
     let serve_one = move |listener: TcpListener, ready: &dyn Fn()| -> i32 {
         let srv = Arc::new(Server {
             ctx: conn::Ctx {
-                defaults: opts.defaults,
-                idle: if opts.idle_timeout_ms > 0 {
-                    Some(Duration::from_millis(opts.idle_timeout_ms as u64))
-                } else {
-                    None
-                },
-                upstream: opts.upstream.clone(),
-                upstream_timeout: Duration::from_millis(opts.upstream_timeout_ms as u64),
-                data: data.clone(),
+                base: base.clone(),
                 stopping: Default::default(),
             },
             reg: Mutex::new(Registry {
@@ -285,7 +277,7 @@ fn main() {
                 closed: false,
             }),
             empty: Condvar::new(),
-            stack_kib: opts.stack_kib,
+            stack_kib,
         });
         serve(srv, listener, ready)
     };

@@ -73,6 +73,15 @@ fn usage_error(msg: &str) -> ! {
     exit(2);
 }
 
+/// A flag's value parsed as T and kept if ok() says so, or a usage error
+/// saying `rule`.
+fn flag<T: std::str::FromStr>(k: &str, v: &str, ok: impl Fn(&T) -> bool, rule: &str) -> T {
+    v.parse::<T>()
+        .ok()
+        .filter(|x| ok(x))
+        .unwrap_or_else(|| usage_error(&format!("--{k}: '{v}' is not {rule}")))
+}
+
 /// "1000", "10k", "1M", "1e6", comma separated; each 1..max.
 pub fn parse_counts(s: &str, cap: usize, max: u64) -> Option<Vec<u64>> {
     let mut out = Vec::new();
@@ -95,6 +104,32 @@ pub struct Common {
     pub multi: bool,
     pub workers: usize,
     pub json: Option<String>,
+}
+
+impl Common {
+    /// The params' "workers": the multi runtime's worker threads when
+    /// --workers set them, else null.
+    pub fn workers_json(&self) -> json::Json {
+        if self.multi && self.workers > 0 {
+            json::int(self.workers)
+        } else {
+            json::Json::Null
+        }
+    }
+
+    /// The end of a run: doc written where --json asked, the runtime (if
+    /// any) stopped. The exit code: 0 when the run was ok and written.
+    pub fn finish(&self, doc: &json::Json, rt: Option<tokio::runtime::Runtime>, ok: bool) -> i32 {
+        let written = json::write_asked(self.json.as_deref(), doc);
+        if let Some(rt) = rt {
+            rt.shutdown_background();
+        }
+        if ok && written {
+            0
+        } else {
+            1
+        }
+    }
 }
 
 /// Flags as (name, value) pairs, `--flag VALUE` or `--flag=VALUE`; switches
@@ -214,35 +249,14 @@ fn main() {
                             })
                     }
                     "state-bytes" => {
-                        o.state_bytes = v
-                            .parse::<usize>()
-                            .ok()
-                            .filter(|b| spawn::STATE_SIZES.contains(b))
-                            .unwrap_or_else(|| {
-                                usage_error(&format!(
-                                    "--state-bytes: '{v}' is not one of {:?}",
-                                    spawn::STATE_SIZES
-                                ))
-                            })
+                        let rule = format!("one of {:?}", spawn::STATE_SIZES);
+                        o.state_bytes = flag(&k, &v, |b| spawn::STATE_SIZES.contains(b), &rule)
                     }
                     "stack-kib" => {
-                        o.stack_kib = v
-                            .parse::<usize>()
-                            .ok()
-                            .filter(|&s| s == 0 || (16..=1 << 20).contains(&s))
-                            .unwrap_or_else(|| {
-                                usage_error(&format!("--stack-kib: '{v}' is not 0 or 16..1048576"))
-                            })
+                        let ok = |&s: &usize| s == 0 || (16..=1 << 20).contains(&s);
+                        o.stack_kib = flag(&k, &v, ok, "0 or 16..1048576")
                     }
-                    "hold-ms" => {
-                        o.hold_ms = v
-                            .parse::<u64>()
-                            .ok()
-                            .filter(|&h| h <= 3_600_000)
-                            .unwrap_or_else(|| {
-                                usage_error(&format!("--hold-ms: '{v}' is not 0..3600000"))
-                            })
-                    }
+                    "hold-ms" => o.hold_ms = flag(&k, &v, |&h| h <= 3_600_000, "0..3600000"),
                     "until-failure" => o.until_failure = true,
                     _ => usage_error(&format!("spawn: unknown option '--{k}'")),
                 }

@@ -235,14 +235,7 @@ pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
                 .set("hold_ms", int(o.hold_ms))
                 .set("until_failure", Json::Bool(o.until_failure))
                 .set("runtime", rt_name.map_or(Json::Null, string))
-                .set(
-                    "workers",
-                    if c.multi && c.workers > 0 {
-                        int(c.workers)
-                    } else {
-                        Json::Null
-                    },
-                ),
+                .set("workers", c.workers_json()),
         )
         .set("env", sys::env_json())
         .set(
@@ -268,13 +261,5 @@ pub fn spawn(o: &SpawnOpts, c: &Common) -> i32 {
         )
         .set("wall", wall)
         .set("ok", Json::Bool(all_ok));
-    let written = crate::json::write_asked(c.json.as_deref(), &doc);
-    if let Some(rt) = rt {
-        rt.shutdown_background();
-    }
-    if all_ok && written {
-        0
-    } else {
-        1
-    }
+    c.finish(&doc, rt, all_ok)
 }

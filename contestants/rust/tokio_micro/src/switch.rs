@@ -118,6 +118,27 @@ fn finish(w: &Window, hops: &[Arc<AtomicU64>], run: &mut Run) {
 }
 
 /// Runs the ring for a Tokio mechanism on rt.
+/// The wiring of a ring of k units: k pairs of ends from pair() (the sending
+/// end, the receiving end); unit i receives on its own pair and sends into
+/// unit i+1's, the last into unit 0's. Returns what kick() makes of unit 0's
+/// sending end (the start of the token) and each unit's (receive, send).
+fn ring<S, R, K>(
+    k: usize,
+    mut pair: impl FnMut() -> Result<(S, R), String>,
+    kick: impl FnOnce(&mut S) -> Result<K, String>,
+) -> Result<(K, Vec<(R, S)>), String> {
+    let mut sends = Vec::with_capacity(k);
+    let mut recvs = Vec::with_capacity(k);
+    for _ in 0..k {
+        let (s, r) = pair()?;
+        sends.push(s);
+        recvs.push(r);
+    }
+    let kick = kick(&mut sends[0])?;
+    sends.rotate_left(1);
+    Ok((kick, recvs.into_iter().zip(sends).collect()))
+}
+
 pub fn tokio_ring(rt: &Runtime, mech: Mech, cfg: &Cfg) -> Run {
     let mut run = Run::default();
     let w = Arc::new(Window::default());
@@ -134,19 +155,17 @@ pub fn tokio_ring(rt: &Runtime, mech: Mech, cfg: &Cfg) -> Run {
         let k = cfg.ring;
         let mut handles = Vec::with_capacity(k);
         if mech == Mech::TokioSocketpair {
-            let mut readers = Vec::with_capacity(k);
-            let mut writers = Vec::with_capacity(k);
-            for _ in 0..k {
-                let (r, w) =
-                    tokio::net::UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
-                readers.push(r);
-                writers.push(w);
-            }
-            // Unit i reads its own pair and writes into unit i+1's; the kick
-            // is a second descriptor on unit 0's write end.
-            let mut kick = kick_twin(&mut writers[0]).map_err(|e| format!("dup: {e}"))?;
-            writers.rotate_left(1);
-            for (i, (mut r, mut wr)) in readers.into_iter().zip(writers).enumerate() {
+            // The kick is a second descriptor on unit 0's write end.
+            let (mut kick, units) = ring(
+                k,
+                || {
+                    let (r, w) =
+                        tokio::net::UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+                    Ok((w, r))
+                },
+                |w| kick_twin(w).map_err(|e| format!("dup: {e}")),
+            )?;
+            for (i, (mut r, mut wr)) in units.into_iter().enumerate() {
                 let (cfg, w, hops) = (cfg.clone(), w2.clone(), hops2[i].clone());
                 handles.push(tokio::spawn(async move {
                     let mut b = [0u8; 8];
@@ -172,16 +191,8 @@ pub fn tokio_ring(rt: &Runtime, mech: Mech, cfg: &Cfg) -> Run {
                 .await
                 .map_err(|e| format!("write: {e}"))?;
         } else {
-            let mut txs = Vec::with_capacity(k);
-            let mut rxs = Vec::with_capacity(k);
-            for _ in 0..k {
-                let (tx, rx) = tmpsc::channel::<u64>(1);
-                txs.push(tx);
-                rxs.push(rx);
-            }
-            let kick = txs[0].clone();
-            txs.rotate_left(1); // unit i sends into unit i+1's channel
-            for (i, (mut rx, tx)) in rxs.into_iter().zip(txs).enumerate() {
+            let (kick, units) = ring(k, || Ok(tmpsc::channel::<u64>(1)), |tx| Ok(tx.clone()))?;
+            for (i, (mut rx, tx)) in units.into_iter().enumerate() {
                 let (cfg, w, hops) = (cfg.clone(), w2.clone(), hops2[i].clone());
                 handles.push(tokio::spawn(async move {
                     while let Some(v) = rx.recv().await {
@@ -252,16 +263,15 @@ pub fn thread_ring(mech: Mech, cfg: &Cfg) -> Run {
         |f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().stack_size(64 * 1024).spawn(f);
     let kick_result: Result<(), String> = (|| {
         if mech == Mech::ThreadSocketpair {
-            let mut readers = Vec::with_capacity(k);
-            let mut writers = Vec::with_capacity(k);
-            for _ in 0..k {
-                let (r, w) = StdUnix::pair().map_err(|e| format!("socketpair: {e}"))?;
-                readers.push(r);
-                writers.push(w);
-            }
-            let mut kick = writers[0].try_clone().map_err(|e| format!("dup: {e}"))?;
-            writers.rotate_left(1);
-            for (i, (mut r, mut wr)) in readers.into_iter().zip(writers).enumerate() {
+            let (mut kick, units) = ring(
+                k,
+                || {
+                    let (r, w) = StdUnix::pair().map_err(|e| format!("socketpair: {e}"))?;
+                    Ok((w, r))
+                },
+                |w| w.try_clone().map_err(|e| format!("dup: {e}")),
+            )?;
+            for (i, (mut r, mut wr)) in units.into_iter().enumerate() {
                 let (cfg, w, hops) = (cfg.clone(), w.clone(), hops[i].clone());
                 let h = spawn(Box::new(move || {
                     let mut b = [0u8; 8];
@@ -285,16 +295,8 @@ pub fn thread_ring(mech: Mech, cfg: &Cfg) -> Run {
             kick.write_all(&0u64.to_ne_bytes())
                 .map_err(|e| format!("write: {e}"))?;
         } else {
-            let mut txs = Vec::with_capacity(k);
-            let mut rxs = Vec::with_capacity(k);
-            for _ in 0..k {
-                let (tx, rx) = mpsc::sync_channel::<u64>(1);
-                txs.push(tx);
-                rxs.push(rx);
-            }
-            let kick = txs[0].clone();
-            txs.rotate_left(1);
-            for (i, (rx, tx)) in rxs.into_iter().zip(txs).enumerate() {
+            let (kick, units) = ring(k, || Ok(mpsc::sync_channel::<u64>(1)), |tx| Ok(tx.clone()))?;
+            for (i, (rx, tx)) in units.into_iter().enumerate() {
                 let (cfg, w, hops) = (cfg.clone(), w.clone(), hops[i].clone());
                 let h = spawn(Box::new(move || {
                     while let Ok(v) = rx.recv() {

@@ -173,25 +173,10 @@ pub fn switch(o: &SwitchOpts, c: &Common) -> i32 {
                 .set("warmup", int(warmup))
                 .set("pin_cpu", o.pin.map_or(Json::Null, int))
                 .set("runtime", string(rt_name))
-                .set(
-                    "workers",
-                    if c.multi && c.workers > 0 {
-                        int(c.workers)
-                    } else {
-                        Json::Null
-                    },
-                ),
+                .set("workers", c.workers_json()),
         )
         .set("env", sys::env_json())
         .set("results", Json::Arr(results))
         .set("ok", Json::Bool(ok));
-    let written = crate::json::write_asked(c.json.as_deref(), &doc);
-    if let Some(rt) = rt {
-        rt.shutdown_background();
-    }
-    if ok && written {
-        0
-    } else {
-        1
-    }
+    c.finish(&doc, rt, ok)
 }

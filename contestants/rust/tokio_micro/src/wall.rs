@@ -99,6 +99,26 @@ impl Limit {
     }
 }
 
+/// A memory rlimit of this process in KiB, beside what it uses (used_kib).
+fn memory_rlimit(
+    name: &'static str,
+    res: libc::__rlimit_resource_t,
+    used_kib: Option<i64>,
+) -> Limit {
+    let max = rlimit(res);
+    Limit {
+        name,
+        max: max.map(|b| (b / 1024) as i64),
+        used: used_kib,
+        note: Some(if max.is_some() {
+            "this process"
+        } else {
+            "unlimited"
+        }),
+        blames: true,
+    }
+}
+
 fn limits() -> Vec<Limit> {
     let tasks = system_tasks();
     let root = unsafe { libc::geteuid() } == 0;
@@ -106,7 +126,6 @@ fn limits() -> Vec<Limit> {
     let (cm_max, cm_cur) = cgroup_pair("memory.max", "memory.current");
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let mem = read_meminfo();
-    let kib = |v: Option<u64>| v.map(|b| (b / 1024) as i64);
     vec![
         Limit {
             name: "pid_max",
@@ -161,28 +180,12 @@ fn limits() -> Vec<Limit> {
             note: Some("this process"),
             blames: true,
         },
-        Limit {
-            name: "address_space_kib",
-            max: kib(rlimit(libc::RLIMIT_AS)),
-            used: field(&status, "VmSize"),
-            note: Some(if rlimit(libc::RLIMIT_AS).is_some() {
-                "this process"
-            } else {
-                "unlimited"
-            }),
-            blames: true,
-        },
-        Limit {
-            name: "data_kib",
-            max: kib(rlimit(libc::RLIMIT_DATA)),
-            used: field(&status, "VmData"),
-            note: Some(if rlimit(libc::RLIMIT_DATA).is_some() {
-                "this process"
-            } else {
-                "unlimited"
-            }),
-            blames: true,
-        },
+        memory_rlimit(
+            "address_space_kib",
+            libc::RLIMIT_AS,
+            field(&status, "VmSize"),
+        ),
+        memory_rlimit("data_kib", libc::RLIMIT_DATA, field(&status, "VmData")),
         Limit {
             name: "memory_kib",
             max: Some(mem.mem_total_kib),

@@ -1,5 +1,5 @@
 //! conn.rs: one task per connection: read, frame, wait (timer, backend or
-//! file), spin, answer, in order.
+//! file), spin, answer, in order; each wait an await.
 
 use std::io::{self, IoSlice};
 use std::sync::Arc;
@@ -9,27 +9,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use proto::answer;
-use proto::cli::Upstream;
 use proto::counters::{add, Ctr};
 use proto::datafile::{AlignedBuf, DataFile, Rng};
-use proto::http::{self, Parse, Request};
-use proto::workload::{self, Io, Workload};
+use proto::input::{self, Framed, Input, Next, ReadEnd};
+use proto::server::{self, Ctx};
+use proto::workload::{Io, Workload};
 
-use crate::upstream::Backend;
-
-/// Per-connection read buffer, as CONN_READ_BUF in the C servers; it grows
-/// (to http::HEAD_BUF_MAX) only for a head that does not fit.
-const READ_BUF: usize = 4096;
-
-/// What every connection of a server shares.
-pub struct Ctx {
-    pub defaults: Workload,
-    pub idle: Option<Duration>, // --idle-timeout-ms; None: never
-    pub upstream: Option<Upstream>,
-    pub upstream_timeout: Duration,
-    pub data: Option<Arc<DataFile>>,
-}
+use crate::upstream::{self, Backend};
 
 /// Counts the close however the task ends.
 struct Closed;
@@ -40,124 +26,36 @@ impl Drop for Closed {
     }
 }
 
-/// The connection's input: its buffer and the unparsed bytes in [start, end).
-struct Input {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-}
-
-enum Next {
-    Request(Request),
-    /// Answer this status and close.
-    Error(u16, String),
-    /// The connection ended (peer closed, reset, idle timeout); counted.
-    Gone,
-}
-
-/// One read bounded by the request's deadline. None: the deadline passed.
-async fn read_by(
+/// Frames the next request, reading as needed. The whole request (head and
+/// body) must arrive by the deadline, as in the C thread server.
+async fn next(
     s: &mut TcpStream,
-    buf: &mut [u8],
+    input: &mut Input,
+    defaults: &Workload,
     deadline: Option<Instant>,
-) -> Option<io::Result<usize>> {
-    match deadline {
-        Some(d) => tokio::time::timeout_at(d, s.read(buf)).await.ok(),
-        None => Some(s.read(buf).await),
-    }
-}
-
-impl Input {
-    /// Frames the next request, reading as needed. The whole request (head
-    /// and body) must arrive by the deadline, as in the C thread server.
-    async fn next(
-        &mut self,
-        s: &mut TcpStream,
-        defaults: &Workload,
-        deadline: Option<Instant>,
-    ) -> Next {
-        loop {
-            if self.start < self.end {
-                match http::parse(&self.buf[self.start..self.end], defaults) {
-                    Parse::More => {}
-                    Parse::Error(status, why) => return Next::Error(status, why),
-                    Parse::Request(used, req) => {
-                        self.start += used;
-                        return self.skip_body(s, req, deadline).await;
-                    }
-                }
+) -> Next {
+    loop {
+        let mid = match input.frame(defaults) {
+            Framed::Request(r) => return Next::Serve(r),
+            Framed::Error(status, why) => return Next::Refuse(status, why),
+            Framed::Read { mid } => mid,
+        };
+        let room = input.room();
+        let r = match deadline {
+            Some(d) => tokio::time::timeout_at(d, s.read(room)).await.ok(),
+            None => Some(s.read(room).await),
+        };
+        let end = match r {
+            Some(Ok(n)) if n > 0 => {
+                input.filled(n);
+                continue;
             }
-            if self.start == self.end {
-                self.start = 0;
-                self.end = 0;
-            } else if self.end == self.buf.len() {
-                if self.start > 0 {
-                    self.buf.copy_within(self.start..self.end, 0);
-                    self.end -= self.start;
-                    self.start = 0;
-                } else {
-                    // http::parse already answered 431 at HEAD_BUF_MAX.
-                    let grown = (self.buf.len() * 2).min(http::HEAD_BUF_MAX);
-                    self.buf.resize(grown, 0);
-                }
-            }
-            let mid = self.start < self.end;
-            let end = self.end;
-            match read_by(s, &mut self.buf[end..], deadline).await {
-                None => {
-                    add(Ctr::IdleTimeouts);
-                    if mid {
-                        add(Ctr::Aborted);
-                    }
-                    return Next::Gone;
-                }
-                Some(Ok(0)) => {
-                    if mid {
-                        add(Ctr::Aborted);
-                    }
-                    return Next::Gone;
-                }
-                Some(Ok(n)) => self.end += n,
-                Some(Err(e)) => {
-                    if mid {
-                        add(Ctr::Aborted);
-                    } else if e.kind() != io::ErrorKind::ConnectionReset {
-                        add(Ctr::IoErrors); // a reset between requests is a close
-                    }
-                    return Next::Gone;
-                }
-            }
-        }
-    }
-
-    /// A GET body is read and dropped, never stored.
-    async fn skip_body(
-        &mut self,
-        s: &mut TcpStream,
-        req: Request,
-        deadline: Option<Instant>,
-    ) -> Next {
-        let mut skip = req.body_len;
-        loop {
-            let take = skip.min(self.end - self.start);
-            self.start += take;
-            skip -= take;
-            if skip == 0 {
-                return Next::Request(req);
-            }
-            self.start = 0;
-            self.end = 0;
-            match read_by(s, &mut self.buf, deadline).await {
-                Some(Ok(n)) if n > 0 => self.end = n,
-                timed_out => {
-                    if timed_out.is_none() {
-                        add(Ctr::IdleTimeouts);
-                    }
-                    add(Ctr::Aborted);
-                    return Next::Gone;
-                }
-            }
-        }
+            Some(Ok(_)) => ReadEnd::Closed,
+            Some(Err(e)) => ReadEnd::of(&e),
+            None => ReadEnd::TimedOut,
+        };
+        input::read_ended(end, mid);
+        return Next::Gone;
     }
 }
 
@@ -172,58 +70,37 @@ async fn read_file(
     rng: &mut Rng,
 ) -> Result<(), String> {
     let len = kib as usize * 1024;
-    let mut buf = match keep.take() {
-        Some(b) if b.len() >= len => b,
-        _ => AlignedBuf::new(len),
-    };
     let off = data.random_offset(len, rng);
-    let file = data.clone();
-    let (buf, r) = tokio::task::spawn_blocking(move || {
-        let r = file.read_exact_at(&mut buf.as_mut_slice()[..len], off);
-        (buf, r)
-    })
-    .await
-    .map_err(|e| format!("the read's blocking task failed: {e}"))?;
+    let (file, buf) = (data.clone(), keep.take());
+    let (buf, r) = tokio::task::spawn_blocking(move || file.read_into(buf, len, off))
+        .await
+        .map_err(|e| format!("the read's blocking task failed: {e}"))?;
     *keep = Some(buf);
-    r.map_err(|e| format!("read of {len} bytes at offset {off} of {}: {e}", data.path))
+    r
 }
 
 /// Serves one connection until the peer closes, an error answer, an idle
-/// timeout, or a `Connection: close` request. Pipelined requests wait in the
-/// buffer until the one before them is answered.
+/// timeout, or a `Connection: close` request.
 pub async fn serve(mut s: TcpStream, ctx: Arc<Ctx>, id: u64) {
     let _closed = Closed;
     let _ = s.set_nodelay(true);
-    let mut input = Input {
-        buf: vec![0u8; READ_BUF],
-        start: 0,
-        end: 0,
-    };
+    let mut input = Input::new();
     let mut out: Vec<u8> = Vec::with_capacity(256);
     let mut backend: Option<Backend> = None; // at the first io=net request
     let mut file_buf: Option<AlignedBuf> = None; // at the first io=file request
     let mut rng = Rng::new(id);
     loop {
         let deadline = ctx.idle.map(|d| Instant::now() + d);
-        let req = match input.next(&mut s, &ctx.defaults, deadline).await {
-            Next::Request(r) => r,
-            Next::Error(status, why) => {
-                add(Ctr::status(status));
-                out.clear();
-                answer::error_answer(&mut out, status, &why);
+        let req = match ctx.admit(next(&mut s, &mut input, &ctx.defaults, deadline).await) {
+            Next::Serve(r) => r,
+            Next::Refuse(status, why) => {
+                server::refusal(&mut out, status, &why);
                 let _ = write_answer(&mut s, &out, &[], ctx.idle).await;
                 return;
             }
             Next::Gone => return,
         };
         let w = req.work;
-        if let Err(why) = workload::capable(&w, ctx.upstream.is_some(), ctx.data.is_some()) {
-            add(Ctr::Status400);
-            out.clear();
-            answer::error_answer(&mut out, 400, why);
-            let _ = write_answer(&mut s, &out, &[], ctx.idle).await;
-            return;
-        }
         let failed = match w.io {
             Io::Timer => {
                 if w.wait_us > 0 {
@@ -232,59 +109,29 @@ pub async fn serve(mut s: TcpStream, ctx: Arc<Ctx>, id: u64) {
                 None
             }
             Io::Net => {
-                let up = ctx.upstream.as_ref().expect("capable() checked it");
+                let up = ctx.upstream.as_ref().expect("admit() checked it");
                 let b = backend.get_or_insert_with(Backend::new);
-                b.exchange(up, w.wait_us, ctx.upstream_timeout)
+                upstream::exchange(b, up, w.wait_us, ctx.upstream_timeout)
                     .await
                     .err()
-                    .map(|why| {
-                        add(Ctr::Status502);
-                        add(Ctr::UpstreamErrors);
-                        (502, why)
-                    })
+                    .map(|why| (502, why))
             }
             Io::File => {
-                let data = ctx.data.as_ref().expect("capable() checked it");
+                let data = ctx.data.as_ref().expect("admit() checked it");
                 read_file(data, &mut file_buf, w.file_kib, &mut rng)
                     .await
                     .err()
-                    .map(|why| {
-                        add(Ctr::FileErrors);
-                        (500, why)
-                    })
+                    .map(|why| (500, why))
             }
         };
-        out.clear();
-        let body = match failed {
-            Some((status, why)) => {
-                answer::failure_answer(&mut out, status, &why, req.keep_alive, req.http_minor);
-                &[][..]
-            }
-            None => {
-                proto::spin::spin(w.work_us);
-                answer::head_ok(&mut out, w.bytes as usize, req.keep_alive, req.http_minor);
-                add(Ctr::Requests);
-                if req.head_only {
-                    &[][..]
-                } else {
-                    &proto::BODY[..w.bytes as usize]
-                }
-            }
-        };
+        let body = server::answer(&mut out, &req, failed);
         if let Err(e) = write_answer(&mut s, &out, body, ctx.idle).await {
-            add(io_error_kind(&e));
+            server::write_failed(&e);
             return;
         }
         if !req.keep_alive {
             return;
         }
-    }
-}
-
-fn io_error_kind(e: &io::Error) -> Ctr {
-    match e.kind() {
-        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => Ctr::Aborted,
-        _ => Ctr::IoErrors,
     }
 }
 

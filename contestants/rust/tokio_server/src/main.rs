@@ -7,18 +7,16 @@ mod upstream;
 use std::net::TcpListener as StdListener;
 use std::process::exit;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::Notify;
 
-use proto::cli::{self, Extra, Parsed, Runtime};
+use proto::cli::{self, Extra, Runtime};
 use proto::counters::{add, Ctr};
-use proto::datafile;
+use proto::server::{self, Ctx};
 
 const PROG: &str = "tokio_server";
-const ACCEPT_PAUSE: Duration = Duration::from_millis(100); // after EMFILE
 
 fn usage() -> String {
     format!(
@@ -47,7 +45,7 @@ failure; 2: a usage error or a --data-file that cannot be read with O_DIRECT.
     )
 }
 
-async fn accept_loop(listener: TcpListener, ctx: Arc<conn::Ctx>) {
+async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>) {
     let mut id = 0u64;
     loop {
         match listener.accept().await {
@@ -56,22 +54,17 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<conn::Ctx>) {
                 id += 1;
                 tokio::spawn(conn::serve(s, ctx.clone(), id));
             }
-            Err(e) => match e.raw_os_error() {
-                Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS)
-                | Some(libc::ENOMEM) => {
-                    // Out of fds: pause rather than spin on a listener that
-                    // stays readable. Open connections go on.
-                    add(Ctr::AcceptEmfile);
-                    tokio::time::sleep(ACCEPT_PAUSE).await;
+            Err(e) => {
+                if server::accept_failed(&e) {
+                    tokio::time::sleep(server::ACCEPT_PAUSE).await;
                 }
-                _ => add(Ctr::AcceptErrors), // ECONNABORTED and friends: one client
-            },
+            }
         }
     }
 }
 
 /// Runs until SIGTERM or SIGINT. Err: a start-up failure to report.
-async fn run(listener: StdListener, ctx: Arc<conn::Ctx>, ready: &dyn Fn()) -> Result<(), String> {
+async fn run(listener: StdListener, ctx: Arc<Ctx>, ready: &dyn Fn()) -> Result<(), String> {
     let stop = Arc::new(Notify::new());
     for kind in [SignalKind::terminate(), SignalKind::interrupt()] {
         let mut sig = signal(kind).map_err(|e| format!("cannot handle signals: {e}"))?;
@@ -92,45 +85,15 @@ async fn run(listener: StdListener, ctx: Arc<conn::Ctx>, ready: &dyn Fn()) -> Re
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let o = match cli::parse(
-        &args,
+    let (o, ctx) = server::start(
+        PROG,
         &Extra {
             stack_kib: false,
             runtime: true,
         },
-    ) {
-        Parsed::Run(o) => o,
-        Parsed::Help => {
-            print!("{}", usage());
-            exit(0);
-        }
-        Parsed::Error(e) => {
-            eprintln!("{PROG}: {e}");
-            exit(2);
-        }
-    };
-    let data = match &o.data_file {
-        Some(p) => match datafile::open_checked(p) {
-            Ok(d) => Some(Arc::new(d)),
-            Err(e) => {
-                eprintln!("{PROG}: {e}");
-                exit(2);
-            }
-        },
-        None => None,
-    };
-    let ctx = Arc::new(conn::Ctx {
-        defaults: o.defaults,
-        idle: if o.idle_timeout_ms > 0 {
-            Some(Duration::from_millis(o.idle_timeout_ms as u64))
-        } else {
-            None
-        },
-        upstream: o.upstream.clone(),
-        upstream_timeout: Duration::from_millis(o.upstream_timeout_ms as u64),
-        data,
-    });
+        &usage,
+    );
+    let ctx = Arc::new(ctx);
     let flavor = o.runtime;
     let threads = o.workers;
     let name = if flavor == Runtime::Current {
