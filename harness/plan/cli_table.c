@@ -12,10 +12,10 @@
 #include "run/capacity.h"
 #include "workload.h"
 
-#define F(field)  offsetof(struct cli_opts, field)
-#define G(field)  OPT_GIVEN(struct cli_opts, field)
-#define LOAD      CLI_BIT(CLI_LOAD)
-#define RUN       CLI_BIT(CLI_RUN)
+#define F(field) offsetof(struct cli_opts, field)
+#define G(field) OPT_GIVEN(struct cli_opts, field)
+#define LOAD     CLI_BIT(CLI_LOAD)
+#define RUN      CLI_BIT(CLI_RUN)
 
 /* "none" (-1: not pinned) or a CPU number. */
 static int parse_cpu(const struct opt *o, const char *arg, void *field, char *err, size_t errlen)
@@ -174,8 +174,7 @@ static const struct opt ROWS[] = {
      .help = "retries of a failed connect before it counts (default {default})"},
     {"timeout-ms", OPT_INT, F(timeout_ms), .min = 1, .max = 3600000, .meta = "MS",
      .help = "per request (default {default})"},
-    {"connect-timeout-ms", OPT_INT, F(connect_timeout_ms), .min = 1, .max = 3600000,
-     .meta = "MS",
+    {"connect-timeout-ms", OPT_INT, F(connect_timeout_ms), .min = 1, .max = 3600000, .meta = "MS",
      .help = "per connect, until the connection's first answer (default {default}:\n"
              "a busy server's accept queue is slow)"},
     {"source-ips", OPT_INT, F(source_ips), .min = 1, .max = 254, .meta = "K",
@@ -211,8 +210,7 @@ static const struct opt ROWS[] = {
      .help = "the generator's CPUs, taskset style (0-3,6); default: the rest"},
     {"client-cpu", OPT_CUSTOM, F(client_cpu), .given = G(client_cpu_set), .parse = parse_cpu,
      .meta = "N|none", .help = "the one-CPU generator set {N} (none: not pinned)"},
-    {"backend-cpus", OPT_CUSTOM, F(backend_cpus), .parse = parse_list, .meta = "LIST",
-     .cmds = RUN,
+    {"backend-cpus", OPT_CUSTOM, F(backend_cpus), .parse = parse_list, .meta = "LIST", .cmds = RUN,
      .help = "a backend server's CPUs (runs that start one); default: CPUs of its\n"
              "own when more than K are left after the server, else the generator's"},
     {"allow-overlap", OPT_FLAG, F(allow_overlap), .cmds = RUN,
@@ -231,8 +229,8 @@ static const struct opt ROWS[] = {
              "runtime (Tokio workers, GOMAXPROCS, nginx workers)"},
     {"stack-kib", OPT_LONG, F(stack_kib), .given = G(stack_set), .min = 16, .max = 1 << 22,
      .meta = "N", .cmds = RUN, .help = "thread server stack size (passed as --stack-kib)"},
-    {"workers", OPT_LONG, F(workers), .given = G(workers_set), .min = 1, .max = 1024,
-     .meta = "W", .cmds = RUN,
+    {"workers", OPT_LONG, F(workers), .given = G(workers_set), .min = 1, .max = 1024, .meta = "W",
+     .cmds = RUN,
      .help = "server processes sharing the port (passed as --workers; default K\n"
              "for async and uring, each pinned to one of the K CPUs with\n"
              "--pin-workers when W = K > 1); measured as the whole tree"},
@@ -251,8 +249,8 @@ static const struct opt ROWS[] = {
              "created if missing; tmpfs and ramfs are refused: O_DIRECT reads\n"
              "there come from memory)"},
     {"data-size-mib", OPT_CUSTOM, F(data_size_mib), .given = G(data_size_set),
-     .parse = parse_data_mib, .min = DATAFILE_MIN_BYTES >> 20, .max = CLI_DATA_MIB_MAX,
-     .meta = "M", .cmds = RUN, .help = "its size in MiB (default 1024)"},
+     .parse = parse_data_mib, .min = DATAFILE_MIN_BYTES >> 20, .max = CLI_DATA_MIB_MAX, .meta = "M",
+     .cmds = RUN, .help = "its size in MiB (default 1024)"},
     {"data-file", OPT_STRING, F(data_file), .meta = "PATH", .cmds = RUN,
      .help = "use this file instead (checked as the servers check it)"},
 
@@ -264,9 +262,8 @@ static const struct opt ROWS[] = {
              "intended send time. The result's `capacity` has every step and the\n"
              "highest offered rate whose p99 is under the target (steps that are\n"
              "generator_behind or have > 1% errors do not count)"},
-    {"steps", OPT_INT, F(steps), .given = G(steps_set), .min = CAP_STEPS_MIN,
-     .max = CAP_STEPS_MAX, .cmds = RUN,
-     .help = "steps of the curve, {range} (default {default})"},
+    {"steps", OPT_INT, F(steps), .given = G(steps_set), .min = CAP_STEPS_MIN, .max = CAP_STEPS_MAX,
+     .cmds = RUN, .help = "steps of the curve, {range} (default {default})"},
     {"step-min-s", OPT_DOUBLE, F(step_min_s), .given = G(step_min_set), .min = 0.05, .max = 600,
      .meta = "S", .cmds = RUN,
      .help = "shortest step; a step lasts max(S, R / rate) so that it holds at\n"

@@ -364,7 +364,7 @@ Test(contestants, rust_threads_wall_of_threads)
     for (int i = 10; i < 30; i++)
         hc_close(kept[i]);
     struct proc_mem pm = {0};
-    double deadline = tenv_now_ms() + ct_io_ms();
+    double deadline = tenv_now_ms() + tenv_io_ms();
     /* the 10 kept, the accept loop and the signal thread */
     while (procfs_read_status(pid, &pm) == 0 && pm.threads > 12 && tenv_now_ms() < deadline)
         tenv_sleep_ms(5);
@@ -376,8 +376,8 @@ Test(contestants, rust_threads_wall_of_threads)
     for (int j = 0; j < 40; j++) {
         struct hc_conn *x = ct_connect(r);
         ct_send(r, x, "GET /?bytes=1 HTTP/1.1\r\nHost: a\r\n\r\n", "at the wall");
-        struct hc_response *resp = ct_resp_new();
-        int rc = hc_read_response(x, resp, ct_io_ms());
+        struct hc_response *resp = resp_new();
+        int rc = hc_read_response(x, resp, tenv_io_ms());
         EXPECT(who, rc == 0, "connection %d at the wall: no answer (the server crashed?)", j);
         EXPECT(who, resp->status == 200 || resp->status == 503,
                "connection %d at the wall: answer %d", j, resp->status);
@@ -389,7 +389,7 @@ Test(contestants, rust_threads_wall_of_threads)
             EXPECT(who, n503 == 0, "a 200 after a 503: a thread made with no room left?");
             n200++; /* kept open: it holds its thread */
         }
-        ct_resp_done(resp);
+        resp_done(resp);
     }
     EXPECT(who, n200 >= 10 && n503 >= 10,
            "%d of 40 connections at the wall served on kept stacks and %d answered 503, want "
