@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,14 +173,22 @@ static void send_all(struct procs *p, char cmd)
             wire_send(p->kids[k].to_fd, cmd, NULL, 0, clock_now_ms() + 1000);
 }
 
+/* Whether every child's newest status has the flag at offset `flag` (an int32_t) set. */
+static bool all_kids(struct procs *p, size_t flag)
+{
+    poll_status(p);
+    for (int k = 0; k < p->n; k++) {
+        int32_t v;
+        memcpy(&v, (const char *)&p->kids[k].last + flag, sizeof v);
+        if (!v)
+            return false;
+    }
+    return true;
+}
+
 static bool procs_ramped(void *impl)
 {
-    struct procs *p = impl;
-    poll_status(p);
-    for (int k = 0; k < p->n; k++)
-        if (!p->kids[k].last.ramped)
-            return false;
-    return true;
+    return all_kids(impl, offsetof(struct wire_status, ramped));
 }
 
 static void procs_command(void *impl, char cmd)
@@ -189,12 +198,7 @@ static void procs_command(void *impl, char cmd)
 
 static bool procs_quota_done(void *impl)
 {
-    struct procs *p = impl;
-    poll_status(p);
-    for (int k = 0; k < p->n; k++)
-        if (!p->kids[k].last.quota_done)
-            return false;
-    return true;
+    return all_kids(impl, offsetof(struct wire_status, quota_done));
 }
 
 static uint64_t procs_progress(void *impl, uint64_t *errors)

@@ -22,6 +22,69 @@ static void print_step(const struct run *x, int i)
     fflush(stdout);
 }
 
+/* What one edge of a step reads: the server's and the backend's CPU, both CPU sets. */
+struct edge {
+    struct probe srv, bk;
+    struct cpustat server, client;
+};
+
+static void read_edge(const struct run *x, struct edge *e)
+{
+    probe_read(x->sp->pid, NULL, PROBE_CPU, &e->srv);
+    if (x->bk)
+        probe_read(x->bk->pid, NULL, PROBE_CPU, &e->bk);
+    cpustat_read(&x->r->place.server, &e->server);
+    cpustat_read(&x->r->place.client, &e->client);
+}
+
+/* CPU seconds between two readings of one process; < 0 unknown. */
+static double cpu_between(const struct probe *a, const struct probe *b)
+{
+    return a->cpu_ok && b->cpu_ok ? b->cpu_user_s + b->cpu_sys_s - a->cpu_user_s - a->cpu_sys_s
+                                  : -1;
+}
+
+/* Step i: its rate, settling, its window between two edges, settling again for its last
+ * answers, then its figures. 0 ok; -1 the run failed (r says why). */
+static int run_step(struct run *x, int i)
+{
+    struct run_record *r = x->r;
+    struct cap_step *s = &r->cap.steps[i];
+    struct load_result w;
+    struct edge a, b;
+    char why[600];
+    uint64_t settle = (uint64_t)(s->settle_s * 1e9);
+    if (gen_step_begin(x->load, s->offered_rps, s->settle_s, s->duration_s, why, sizeof why) < 0) {
+        result_fail(r, "capacity step %d: %s", i + 1, why);
+        return -1;
+    }
+    if (watch_until(x, "step", clock_now_ns() + settle, UNTIL_TIME) < 0)
+        return -1;
+    read_edge(x, &a);
+    inflight_step_begin(&r->dev, clock_now_ns());
+    if (watch_until(x, "step", clock_now_ns() + (uint64_t)(s->duration_s * 1e9), UNTIL_TIME) < 0)
+        return -1;
+    read_edge(x, &b);
+    s->device_inflight = inflight_step_end(&r->dev, clock_now_ns());
+    /* the requests due in the window get settle_s more to be answered */
+    if (watch_until(x, "step", clock_now_ns() + settle, UNTIL_TIME) < 0)
+        return -1;
+    if (gen_step_end(x->load, &w, why, sizeof why) < 0) {
+        result_fail(r, "capacity step %d: %s", i + 1, why);
+        return -1;
+    }
+    double cpu = cpu_between(&a.srv, &b.srv);
+    s->server_window_s =
+        cpu >= 0 ? (double)(probe_mid_ns(&b.srv) - probe_mid_ns(&a.srv)) / 1e9 : -1;
+    s->server_cpus_busy = cpustat_busy(&a.server, &b.server);
+    s->client_cpus_busy = cpustat_busy(&a.client, &b.client);
+    cap_measure_step(&r->cap, s, &w, cpu);
+    load_result_free(&w);
+    if (x->bk)
+        s->backend_cpu_s = cpu_between(&a.bk, &b.bk);
+    return 0;
+}
+
 /* Once the closed-loop window has closed: its throughput X, then the open-loop steps from
  * CAP_LOW to CAP_HIGH of X on the same server and connections. A failure is in r; the steps
  * measured so far are kept and decided on. */
@@ -50,49 +113,7 @@ void capacity_run(struct run *x)
                c->slo_ms, c->slo_rule, cap_remaining_s(c, 0));
         fflush(stdout);
     }
-    for (int i = 0; i < c->nsteps; i++) {
-        struct cap_step *s = &c->steps[i];
-        struct probe a, b, ba, bb;
-        struct cpustat sa, sb, ca, cb;
-        if (gen_step_begin(x->load, s->offered_rps, s->settle_s, s->duration_s, why, sizeof why) <
-            0) {
-            result_fail(r, "capacity step %d: %s", i + 1, why);
-            break;
-        }
-        if (watch_until(x, "step", clock_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
-            break;
-        probe_read(x->sp->pid, NULL, PROBE_CPU, &a);
-        if (x->bk)
-            probe_read(x->bk->pid, NULL, PROBE_CPU, &ba);
-        cpustat_read(&r->place.server, &sa);
-        cpustat_read(&r->place.client, &ca);
-        inflight_step_begin(&r->dev, clock_now_ns());
-        if (watch_until(x, "step", clock_now_ns() + (uint64_t)(s->duration_s * 1e9), UNTIL_TIME) <
-            0)
-            break;
-        probe_read(x->sp->pid, NULL, PROBE_CPU, &b);
-        if (x->bk)
-            probe_read(x->bk->pid, NULL, PROBE_CPU, &bb);
-        cpustat_read(&r->place.server, &sb);
-        cpustat_read(&r->place.client, &cb);
-        double dev = inflight_step_end(&r->dev, clock_now_ns());
-        /* the requests due in the window get settle_s more to be answered */
-        if (watch_until(x, "step", clock_now_ns() + (uint64_t)(s->settle_s * 1e9), UNTIL_TIME) < 0)
-            break;
-        if (gen_step_end(x->load, &w, why, sizeof why) < 0) {
-            result_fail(r, "capacity step %d: %s", i + 1, why);
-            break;
-        }
-        bool cpu = a.cpu_ok && b.cpu_ok;
-        s->server_window_s = cpu ? (double)(probe_mid_ns(&b) - probe_mid_ns(&a)) / 1e9 : -1;
-        s->server_cpus_busy = cpustat_busy(&sa, &sb);
-        s->client_cpus_busy = cpustat_busy(&ca, &cb);
-        cap_measure_step(c, s, &w,
-                         cpu ? b.cpu_user_s + b.cpu_sys_s - a.cpu_user_s - a.cpu_sys_s : -1);
-        load_result_free(&w);
-        if (x->bk && ba.cpu_ok && bb.cpu_ok)
-            s->backend_cpu_s = bb.cpu_user_s + bb.cpu_sys_s - ba.cpu_user_s - ba.cpu_sys_s;
-        s->device_inflight = dev;
+    for (int i = 0; i < c->nsteps && run_step(x, i) == 0; i++) {
         c->steps_done = i + 1;
         if (!o->quiet)
             print_step(x, i);
