@@ -15,3 +15,4 @@ $(BUILD)/tests/unit/test_capacity: $(call obj,harness/run/capacity.c harness/loa
 $(BUILD)/tests/unit/test_fdplan: $(call obj,harness/plan/fdplan.c)
 $(BUILD)/tests/unit/test_datagen: $(call obj,harness/run/datagen.c)
 $(BUILD)/tests/unit/test_inflight: $(call obj,harness/observe/inflight.c)
+$(BUILD)/tests/unit/test_limits: $(call obj,harness/observe/limits.c harness/observe/probe.c harness/observe/perfcs.c)

@@ -463,6 +463,7 @@ json_t *result_json(const struct run_record *r)
     json_object_set_new(doc, "derived", derived_json(r));
     json_object_set_new(doc, "capacity", cap_json(&r->cap));
     json_object_set_new(doc, "stop", result_stop_json(r));
+    json_object_set_new(doc, "limits", limits_json(&r->limits));
     json_object_set_new(doc, "samples", samples_json(r));
     return doc;
 }

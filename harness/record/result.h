@@ -11,6 +11,7 @@
 
 #include "load/load.h"
 #include "observe/inflight.h"
+#include "observe/limits.h"
 #include "plan/cli.h"
 #include "plan/placement.h"
 #include "run/capacity.h"
@@ -122,6 +123,7 @@ struct run_record {
     bool dev_on;
     struct capacity cap; /* --capacity; cap.on false otherwise */
     struct stop_result stop;
+    struct limits limits; /* at the ramp's end: how near the machine's limits the run came */
     struct sample *samples;
     int nsamples, samples_cap;
 };

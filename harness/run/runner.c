@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "observe/limits.h"
 #include "run/capacity_run.h"
 #include "run/launch.h"
 #include "run/prepare.h"
@@ -36,7 +37,10 @@ static int ramp(struct run *x)
     const struct cli_opts *o = x->o;
     int open = 0, failed = 0;
     uint64_t ramp_end = clock_now_ns() + (uint64_t)(x->plan.ramp_cap_s * 1e9);
-    if (watch_until(x, "ramp", ramp_end, UNTIL_RAMPED) < 0)
+    int rc = watch_until(x, "ramp", ramp_end, UNTIL_RAMPED);
+    /* the connections all open (or as many as would): the run's peak of what it holds */
+    limits_read(&x->r->limits, x->sp ? x->sp->pid : 0, rc < 0 ? "failure" : "ramp end");
+    if (rc < 0)
         return -1;
     gen_conns(x->load, &open, &failed);
     if (open == 0) {
