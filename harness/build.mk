@@ -16,3 +16,7 @@ $(BUILD)/tests/unit/test_fdplan: $(call obj,harness/plan/fdplan.c)
 $(BUILD)/tests/unit/test_datagen: $(call obj,harness/run/datagen.c)
 $(BUILD)/tests/unit/test_inflight: $(call obj,harness/observe/inflight.c)
 $(BUILD)/tests/unit/test_limits: $(call obj,harness/observe/limits.c harness/observe/probe.c harness/observe/perfcs.c)
+$(BUILD)/tests/unit/test_hosts: $(call obj,harness/hosts/hosts.c harness/hosts/hello.c \
+                                     harness/load/wire.c harness/plan/placement.c \
+                                     harness/load/load.c harness/load/load_conn.c \
+                                     harness/load/sched.c)

@@ -5,11 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "jsonfile.h"
+#include "load/gen.h"
 #include "plan/cli.h"
 #include "record/result.h"
 #include "record/summary.h"
+#include "run/node.h"
 #include "run/runner.h"
 
 static int usage_error(const char *msg)
@@ -73,6 +76,24 @@ static int run_cmd(enum cli_cmd cmd, int argc, char **argv)
     return rc;
 }
 
+/* `harness agent [DIR]` and `harness gen`: what an orchestrator starts on a host of its hosts
+ * file; not for a terminal. */
+static int remote_cmd(const char *sub, int argc, char **argv)
+{
+    bool agent = strcmp(sub, "agent") == 0;
+    if ((argc > 1 && argv[1][0] == '-') || argc > (agent ? 2 : 1) || isatty(0)) {
+        fprintf(agent && argc > 1 && strcmp(argv[1], "--help") != 0 ? stderr : stdout,
+                "usage: harness %s%s\n"
+                "  started by `harness run --hosts FILE` on a host of FILE, through its command\n"
+                "  (ssh, ip netns exec); it speaks the harness's messages on stdin and stdout.\n",
+                sub, agent ? " [DIR]  (DIR: the orchestrator's folder, which it works in)" : "");
+        return argc > 1 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    }
+    if (agent)
+        return node_agent_main(argc > 1 ? argv[1] : NULL);
+    return gen_remote_main();
+}
+
 int main(int argc, char **argv)
 {
     /* A full disk (or RLIMIT_FSIZE) must be a write error that jsonfile_write
@@ -94,6 +115,9 @@ int main(int argc, char **argv)
         return run_cmd(CLI_LOAD, argc - 1, argv + 1);
     if (strcmp(sub, "run") == 0)
         return run_cmd(CLI_RUN, argc - 1, argv + 1);
+    /* the programs a run across hosts starts on the others, over their stdin and stdout */
+    if (strcmp(sub, "agent") == 0 || strcmp(sub, "gen") == 0)
+        return remote_cmd(sub, argc - 1, argv + 1);
     char msg[160];
     snprintf(msg, sizeof msg, "unknown subcommand '%s' (load or run)", sub);
     return usage_error(msg);

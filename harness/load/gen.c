@@ -2,6 +2,7 @@
  * as P forked processes each with its own fd table, merged exactly. */
 #include "load/gen.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "load/gen_int.h"
@@ -9,7 +10,29 @@
 
 struct gen *gen_start(const struct load_opts *o, int procs, char *err, size_t errlen)
 {
-    return procs <= 1 ? gen_local_start(o, err, errlen) : gen_procs_start(o, procs, err, errlen);
+    if (procs <= 1)
+        return gen_local_start(o, err, errlen);
+    struct gen_share *here = calloc(1, sizeof *here);
+    if (!here) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    here->procs = procs;
+    struct gen *g = gen_procs_start(o, here, -1, err, errlen); /* -1: the share is its own */
+    if (!g)
+        free(here);
+    return g;
+}
+
+struct gen *gen_start_spread(const struct load_opts *o, struct gen_share *shares, int n, char *err,
+                             size_t errlen)
+{
+    return gen_procs_start(o, shares, n, err, errlen);
+}
+
+bool gen_alive(struct gen *g, char *err, size_t errlen)
+{
+    return g->ops->alive(g->impl, err, errlen);
 }
 
 bool gen_ramped(struct gen *g)

@@ -7,15 +7,51 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hosts/hosts.h"
 #include "load/load.h"
 
 struct gen;
+
+#define GEN_ENV_MAX 4096
+
+/* One host's part of a load spread over hosts (gen_start_spread): what it is given, and what it
+ * did, filled in at each result the generator merges. */
+struct gen_share {
+    const struct host *host; /* NULL: this machine, as forked processes */
+    int procs;               /* this machine: its processes; a host: at least this many, or 0
+                                for as many as its own fd limit needs */
+    /* filled in */
+    int conns;            /* connections it was given */
+    struct load_counts c; /* of the newest result */
+    double cpu_s;         /* its loops' CPU */
+    int conns_connected;
+    double window_start_ms; /* its window opened this long after the earliest host's */
+    double clock_offset_ms; /* its clock minus this one's (CLOCK_MONOTONIC), as measured */
+    double clock_rtt_ms;    /* the round trip of that measurement */
+    char env[GEN_ENV_MAX];  /* a host's environment (JSON, from its hello); "" here */
+};
 
 /* Starts the load of o over procs processes (1: in this process, no fork). With procs > 1
  * each child runs load_start on its share of o->conns and o->requests, and answers the
  * commands below over pipes; call it before this process starts any thread. NULL with the
  * cause (a child's own error included) in err. */
 struct gen *gen_start(const struct load_opts *o, int procs, char *err, size_t errlen);
+
+/* The load of o spread over n hosts (each share's conns, rates and requests even, connection
+ * indexes continuing), each host's generator started with `harness gen` through its command and
+ * refused if its build differs from this one; shares stays the caller's and is filled in at
+ * every result. Call it before this process starts any thread. NULL with the cause (naming the
+ * host) in err. */
+struct gen *gen_start_spread(const struct load_opts *o, struct gen_share *shares, int n, char *err,
+                             size_t errlen);
+
+/* false, with the cause in err, once a process or a host's generator has gone away during the
+ * run (its stream closed). */
+bool gen_alive(struct gen *g, char *err, size_t errlen);
+
+/* `harness gen`: a host's generator on stdin and stdout: its hello, then what gen_child_main
+ * does, its share replanned for this host. Returns the exit code. */
+int gen_remote_main(void);
 
 /* The load.h calls, over every process. Not thread-safe: one caller (the runner). */
 bool gen_ramped(struct gen *g);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "load/gen.h"
 #include "load/load.h"
 
 /* One implementation of gen.h's calls; impl is its own state. The calls that can fail write
@@ -24,6 +25,7 @@ struct gen_ops {
     int (*step_end)(void *impl, struct load_result *out, char *err, size_t errlen);
     int (*watch)(void *impl, char *err, size_t errlen);
     int (*stop)(void *impl, struct load_result *out, char *err, size_t errlen);
+    bool (*alive)(void *impl, char *err, size_t errlen);
 };
 
 struct gen {
@@ -34,11 +36,22 @@ struct gen {
 /* The load of o in this process. NULL with the cause in err. */
 struct gen *gen_local_start(const struct load_opts *o, char *err, size_t errlen);
 
-/* The load of o over procs forked processes, each on its share. NULL with the cause in err. */
-struct gen *gen_procs_start(const struct load_opts *o, int procs, char *err, size_t errlen);
+/* The load of o over its shares' processes: forked ones here, a `harness gen` on each host
+ * (gen.h's gen_start_spread). NULL with the cause in err. */
+struct gen *gen_procs_start(const struct load_opts *o, struct gen_share *shares, int n, char *err,
+                            size_t errlen);
 
-/* A generator process's life on its two streams: its options (WIRE_OPTS) from in, then the
- * commands, status and results of wire.h until WIRE_STOP or EOF. Returns its exit code. */
-int gen_child_main(int in_fd, int out_fd);
+struct wire_opts;
+
+/* A generator process's life on its two streams: its options (WIRE_OPTS, clock questions
+ * answered while it waits) from in, replanned by replan when not NULL (-1 with the cause: it
+ * does not start), then the commands, status and results of wire.h until WIRE_STOP or EOF.
+ * Returns its exit code. */
+int gen_child_main(int in_fd, int out_fd,
+                   int (*replan)(struct wire_opts *w, char *err, size_t errlen));
+
+/* Adds one process's result r into out (exactly as load_stop merges its threads), its window
+ * moved by shift_ns onto this clock; histograms included. */
+void gen_merge(struct load_result *out, const struct load_result *r, int64_t shift_ns);
 
 #endif

@@ -76,6 +76,14 @@ static int local_stop(void *impl, struct load_result *out, char *err, size_t err
     return -1;
 }
 
+static bool local_alive(void *impl, char *err, size_t errlen)
+{
+    (void)impl;
+    (void)err;
+    (void)errlen;
+    return true;
+}
+
 static const struct gen_ops LOCAL = {
     .ramped = local_ramped,
     .command = local_command,
@@ -87,6 +95,7 @@ static const struct gen_ops LOCAL = {
     .step_end = local_step_end,
     .watch = local_watch,
     .stop = local_stop,
+    .alive = local_alive,
 };
 
 struct gen *gen_local_start(const struct load_opts *o, char *err, size_t errlen)

@@ -1,36 +1,39 @@
-/* gen_procs: the generator as P forked processes (each its own fd table), driven over wire.h's
- * messages, their results merged exactly. */
+/* gen_procs: the generator as processes driven over wire.h's messages: forked here (each its
+ * own fd table), or one `harness gen` on each host of a spread load, their results merged
+ * exactly and counted per host. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdio.h"
 #include "load/gen_int.h"
-#include "load/wire.h"
+#include "load/gen_procs.h"
 
-#define START_WAIT_MS  10000 /* a child's load_start: thread and loop creation only */
-#define RESULT_WAIT_MS 60000 /* closing 20k connections takes a while under sanitizers */
+/* Who a child is, in messages: "host c1" or "generator process 3". */
+const char *procs_who(const struct procs *p, int k, char *buf, size_t len)
+{
+    const struct child *c = &p->kids[k];
+    if (c->remote)
+        snprintf(buf, len, "host %s", c->rp.host->name);
+    else
+        snprintf(buf, len, "generator process %d", k);
+    return buf;
+}
 
-struct child {
-    pid_t pid;
-    int to_fd;   /* parent -> child: commands */
-    int from_fd; /* child -> parent: status, results, acks */
-    struct wire_rx rx;
-    int conns; /* its share */
-    struct wire_status last;
-};
-
-struct procs {
-    int n, conns;
-    struct child *kids;
-};
+/* The last line a host's side wrote on its stderr, ": ..." (or ""). */
+const char *procs_last_words(struct rproc *rp, char *buf, size_t len)
+{
+    char line[256];
+    remote_drain_err(rp);
+    fdio_last_line(rp->err, line, sizeof line);
+    snprintf(buf, len, "%s%s", line[0] ? ": " : "", line);
+    return buf;
+}
 
 /* A status met while waiting for something else: the newest is kept. */
 static void on_status(void *arg, char kind, const char *payload, size_t len)
@@ -54,10 +57,11 @@ static void poll_status(struct procs *p)
     }
 }
 
-static void procs_free(struct procs *p)
+static void child_close(struct child *c)
 {
-    for (int k = 0; k < p->n; k++) {
-        struct child *c = &p->kids[k];
+    if (c->remote) {
+        remote_end(&c->rp, 2000);
+    } else {
         if (c->pid > 0) {
             kill(c->pid, SIGKILL);
             waitpid(c->pid, NULL, 0);
@@ -66,106 +70,23 @@ static void procs_free(struct procs *p)
             close(c->to_fd);
         if (c->from_fd >= 0)
             close(c->from_fd);
-        wire_rx_free(&c->rx);
     }
+    c->pid = -1;
+    c->to_fd = c->from_fd = -1;
+    wire_rx_free(&c->rx);
+}
+
+void procs_free(struct procs *p)
+{
+    for (int k = 0; k < p->n; k++)
+        child_close(&p->kids[k]);
     free(p->kids);
+    if (p->own_shares)
+        free(p->shares);
     free(p);
 }
 
 /* In the forked child: only its own ends stay open, so that EOFs mean what they say. */
-static void become_child(struct procs *p, int k, int in_fd, int out_fd)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    signal(SIGINT, SIG_IGN); /* a terminal's ^C is the parent's to handle; it stops us */
-    signal(SIGTERM, SIG_IGN);
-    for (int j = 0; j < k; j++) {
-        close(p->kids[j].to_fd);
-        close(p->kids[j].from_fd);
-        wire_rx_free(&p->kids[j].rx);
-    }
-    /* the parent's bookkeeping is not the child's: freed, so that leak checkers see none */
-    free(p->kids);
-    free(p);
-    _exit(gen_child_main(in_fd, out_fd)); /* not exit(): the parent's stdio is not ours */
-}
-
-/* Forks child k and sends it its options. 0 ok; -1 with the cause in err. */
-static int spawn_child(struct procs *p, int k, const struct load_opts *share, char *err,
-                       size_t errlen)
-{
-    struct child *c = &p->kids[k];
-    int down[2] = {-1, -1}, up[2] = {-1, -1};
-    if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        for (int i = 0; i < 2; i++)
-            if (down[i] >= 0)
-                close(down[i]);
-        return -1;
-    }
-    c->pid = fork();
-    if (c->pid == 0) {
-        close(down[1]);
-        close(up[0]);
-        become_child(p, k, down[0], up[1]);
-    }
-    close(down[0]);
-    close(up[1]);
-    c->to_fd = down[1];
-    c->from_fd = up[0];
-    if (c->pid < 0) {
-        snprintf(err, errlen, "fork of generator process %d: %s", k, strerror(errno));
-        return -1;
-    }
-    fcntl(c->from_fd, F_SETFL, O_NONBLOCK);
-    if (wire_send(c->to_fd, WIRE_OPTS, share, sizeof *share, clock_now_ms() + START_WAIT_MS) < 0) {
-        snprintf(err, errlen, "generator process %d: cannot send its options: %s", k,
-                 strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* Process k's share of o: its connections, their indexes, its part of each rate. */
-static void share_of(const struct load_opts *o, int procs, int k, int first, struct load_opts *s)
-{
-    *s = *o;
-    s->conns = o->conns / procs + (k < o->conns % procs);
-    s->first_idx = first;
-    s->connect_rate = o->connect_rate / procs;
-    s->ramp_window = (o->ramp_window > 0 ? o->ramp_window : 1024) / procs;
-    s->threads = o->threads < s->conns ? o->threads : s->conns;
-    s->first_loop = o->first_loop + k * o->threads;
-    /* each process paces its own connections: its share of the rate */
-    s->rate = o->rate * s->conns / o->conns;
-    s->slow_conns = o->slow_conns / procs + (k < o->slow_conns % procs);
-    if (s->slow_conns > s->conns)
-        s->slow_conns = s->conns;
-    if (o->requests)
-        s->requests = o->requests / (uint64_t)procs + ((uint64_t)k < o->requests % (uint64_t)procs);
-}
-
-/* Each child reports once it runs, or why it could not start. */
-static int await_started(struct procs *p, char *err, size_t errlen)
-{
-    for (int k = 0; k < p->n; k++) {
-        struct child *c = &p->kids[k];
-        const char *payload;
-        size_t len;
-        if (!wire_rx_wait(&c->rx, c->from_fd, WIRE_STATUS, &payload, &len,
-                          clock_now_ms() + START_WAIT_MS, NULL, NULL) ||
-            len != sizeof c->last) {
-            snprintf(err, errlen, "generator process %d did not start", k);
-            return -1;
-        }
-        memcpy(&c->last, payload, sizeof c->last);
-        if (c->last.error[0]) {
-            snprintf(err, errlen, "generator process %d: %s", k, c->last.error);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static void send_all(struct procs *p, char cmd)
 {
     for (int k = 0; k < p->n; k++)
@@ -226,38 +147,62 @@ static void procs_conns(void *impl, int *open, int *failed)
     }
 }
 
-/* Adds one process's result into out, exactly as load_stop merges its threads. */
-static void merge(struct load_result *out, const struct load_result *r)
+static bool procs_alive(void *impl, char *err, size_t errlen)
 {
-    out->c.requests += r->c.requests;
-    out->c.responses += r->c.responses;
-    out->c.bytes += r->c.bytes;
-    out->c.reconnects += r->c.reconnects;
-    for (int k = 0; k < LOAD_ERR_N; k++) {
-        out->c.errors[k] += r->c.errors[k];
-        if (out->first_error[k][0] == '\0')
-            memcpy(out->first_error[k], r->first_error[k], sizeof out->first_error[k]);
+    struct procs *p = impl;
+    poll_status(p);
+    for (int k = 0; k < p->n && !p->stopping; k++) {
+        struct child *c = &p->kids[k];
+        char name[96], last[300] = "";
+        if (!c->rx.eof)
+            continue;
+        snprintf(err, errlen, "%s: its generator is gone mid-run%s",
+                 procs_who(p, k, name, sizeof name),
+                 c->remote ? procs_last_words(&c->rp, last, sizeof last) : "");
+        return false;
     }
-    if (r->window_end_ns) {
-        if (!out->window_start_ns || r->window_start_ns < out->window_start_ns)
-            out->window_start_ns = r->window_start_ns;
-        if (r->window_end_ns > out->window_end_ns)
-            out->window_end_ns = r->window_end_ns;
+    return true;
+}
+
+/* Child k's result into its host's share. */
+static void count_share(struct procs *p, int k, const struct load_result *r, uint64_t *starts)
+{
+    struct child *c = &p->kids[k];
+    struct gen_share *s = &p->shares[c->share];
+    for (int e = 0; e < LOAD_ERR_N; e++)
+        s->c.errors[e] += r->c.errors[e];
+    s->c.requests += r->c.requests;
+    s->c.responses += r->c.responses;
+    s->c.bytes += r->c.bytes;
+    s->c.reconnects += r->c.reconnects;
+    s->cpu_s += r->cpu_s;
+    s->conns_connected += r->conns_connected;
+    uint64_t start = (uint64_t)((int64_t)r->window_start_ns + c->shift_ns);
+    if (r->window_end_ns && (!starts[c->share] || start < starts[c->share]))
+        starts[c->share] = start;
+}
+
+/* Each share's figures start again for a new result. */
+static void shares_reset(struct procs *p)
+{
+    for (int i = 0; i < p->nshares; i++) {
+        struct gen_share *s = &p->shares[i];
+        memset(&s->c, 0, sizeof s->c);
+        s->cpu_s = 0;
+        s->conns_connected = 0;
+        s->window_start_ms = 0;
     }
-    out->cpu_s += r->cpu_s;
-    if (r->cpu_max_thread > out->cpu_max_thread)
-        out->cpu_max_thread = r->cpu_max_thread;
-    out->conns_connected += r->conns_connected;
-    out->conns_failed += r->conns_failed;
-    out->conns_open_peak += r->conns_open_peak;
-    out->conns_open_end += r->conns_open_end;
-    for (int k = 0; k < LOAD_STOP_N; k++)
-        out->stop[k] += r->stop[k];
-    out->stop_open += r->stop_open;
-    if (r->ramp_s < 0 || out->ramp_s < 0)
-        out->ramp_s = -1;
-    else if (r->ramp_s > out->ramp_s)
-        out->ramp_s = r->ramp_s;
+}
+
+/* How far after the earliest host each opened its window. */
+static void shares_skew(struct procs *p, const uint64_t *starts)
+{
+    uint64_t first = 0;
+    for (int i = 0; i < p->nshares; i++)
+        if (starts[i] && (!first || starts[i] < first))
+            first = starts[i];
+    for (int i = 0; i < p->nshares; i++)
+        p->shares[i].window_start_ms = starts[i] ? (double)(starts[i] - first) / 1e6 : 0;
 }
 
 /* Reads every child's result (after WIRE_WINDOW, WIRE_STEP_END or WIRE_STOP) and merges them
@@ -265,6 +210,7 @@ static void merge(struct load_result *out, const struct load_result *r)
  * the others sent, or nothing if memory ran out). */
 static int collect(struct procs *p, struct load_result *out, char *err, size_t errlen)
 {
+    uint64_t starts[HOSTS_MAX + 1] = {0};
     memset(out, 0, sizeof *out);
     out->latency = hist_new();
     out->latency_raw = hist_new();
@@ -273,6 +219,7 @@ static int collect(struct procs *p, struct load_result *out, char *err, size_t e
         load_result_free(out);
         return -1;
     }
+    shares_reset(p);
     int rc = 0;
     uint64_t deadline = clock_now_ms() + RESULT_WAIT_MS;
     for (int k = 0; k < p->n; k++) {
@@ -280,20 +227,22 @@ static int collect(struct procs *p, struct load_result *out, char *err, size_t e
         struct load_result r;
         const char *payload;
         size_t len;
+        char name[96];
         if (!wire_rx_wait(&c->rx, c->from_fd, WIRE_RESULT, &payload, &len, deadline, on_status,
                           c) ||
             wire_parse_result(payload, len, &r) < 0) {
-            snprintf(err, errlen, "generator process %d ended without its result", k);
+            snprintf(err, errlen, "%s ended without its result",
+                     procs_who(p, k, name, sizeof name));
             rc = -1;
             continue;
         }
         if (k == 0)
             out->ramp_s = r.ramp_s;
-        merge(out, &r);
-        hist_merge(out->latency, r.latency);
-        hist_merge(out->latency_raw, r.latency_raw);
+        gen_merge(out, &r, c->shift_ns);
+        count_share(p, k, &r, starts);
         load_result_free(&r);
     }
+    shares_skew(p, starts);
     if (out->window_end_ns > out->window_start_ns)
         out->window_s = (double)(out->window_end_ns - out->window_start_ns) / 1e9;
     return rc;
@@ -312,10 +261,11 @@ static int await_acks(struct procs *p, const char *what, char *err, size_t errle
         struct child *c = &p->kids[k];
         const char *payload;
         size_t len;
+        char name[96];
         if (!wire_rx_wait(&c->rx, c->from_fd, WIRE_ACK, &payload, &len,
                           clock_now_ms() + RESULT_WAIT_MS, on_status, c) ||
             len != 1 || payload[0] != '+') {
-            snprintf(err, errlen, "generator process %d could not %s", k, what);
+            snprintf(err, errlen, "%s could not %s", procs_who(p, k, name, sizeof name), what);
             return -1;
         }
     }
@@ -328,8 +278,9 @@ static int procs_step_begin(void *impl, double rate, double settle_s, double len
     struct procs *p = impl;
     for (int k = 0; k < p->n; k++) {
         double arg[3] = {rate * p->kids[k].conns / p->conns, settle_s, length_s};
+        char name[96];
         if (wire_send(p->kids[k].to_fd, WIRE_STEP, arg, sizeof arg, clock_now_ms() + 1000) < 0) {
-            snprintf(err, errlen, "generator process %d is gone", k);
+            snprintf(err, errlen, "%s is gone", procs_who(p, k, name, sizeof name));
             return -1;
         }
     }
@@ -348,28 +299,39 @@ static int procs_step_end(void *impl, struct load_result *out, char *err, size_t
     return collect(impl, out, err, errlen);
 }
 
+/* Child k's end, once its result is in: 0 a clean exit; -1 with the cause in err. */
+static int reap(struct procs *p, int k, char *err, size_t errlen)
+{
+    struct child *c = &p->kids[k];
+    int status = -1;
+    char name[96];
+    if (c->remote)
+        status = remote_end(&c->rp, RESULT_WAIT_MS);
+    else if (c->pid <= 0 || waitpid(c->pid, &status, 0) != c->pid)
+        return 0; /* reaped before, or not ours to reap */
+    c->pid = -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    snprintf(err, errlen, "%s ended with wait status %d", procs_who(p, k, name, sizeof name),
+             status);
+    return -1;
+}
+
 static int procs_stop(void *impl, struct load_result *out, char *err, size_t errlen)
 {
     struct procs *p = impl;
+    p->stopping = true;
     send_all(p, WIRE_STOP);
     int rc = collect(p, out, err, errlen);
-    /* reap them: they exit once their result is written */
-    for (int k = 0; k < p->n; k++) {
-        struct child *c = &p->kids[k];
-        int status;
-        if (c->pid > 0 && waitpid(c->pid, &status, 0) == c->pid) {
-            c->pid = -1;
-            if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && rc == 0) {
-                snprintf(err, errlen, "generator process %d ended with wait status %d", k, status);
-                rc = -1;
-            }
-        }
-    }
+    char more[256]; /* a second cause, when the first is already in err */
+    for (int k = 0; k < p->n; k++)
+        if (reap(p, k, rc == 0 ? err : more, rc == 0 ? errlen : sizeof more) < 0)
+            rc = -1;
     procs_free(p);
     return rc;
 }
 
-static const struct gen_ops PROCS = {
+const struct gen_ops PROCS_OPS = {
     .ramped = procs_ramped,
     .command = procs_command,
     .quota_done = procs_quota_done,
@@ -380,48 +342,7 @@ static const struct gen_ops PROCS = {
     .step_end = procs_step_end,
     .watch = procs_watch,
     .stop = procs_stop,
+    .alive = procs_alive,
 };
 
-struct gen *gen_procs_start(const struct load_opts *o, int procs, char *err, size_t errlen)
-{
-    struct gen *g = calloc(1, sizeof *g);
-    struct procs *p = calloc(1, sizeof *p);
-    if (procs > o->conns)
-        procs = o->conns;
-    if (p)
-        p->kids = calloc((size_t)procs, sizeof *p->kids);
-    if (!g || !p || !p->kids) {
-        free(g);
-        if (p)
-            free(p->kids);
-        free(p);
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    p->conns = o->conns;
-    for (int k = 0; k < procs; k++) {
-        p->kids[k].pid = -1;
-        p->kids[k].to_fd = p->kids[k].from_fd = -1;
-    }
-    fflush(stdout); /* or the children would print what is buffered again */
-    fflush(stderr);
-    int first = o->first_idx;
-    for (int k = 0; k < procs; k++) {
-        struct load_opts share;
-        share_of(o, procs, k, first, &share);
-        p->kids[k].conns = share.conns;
-        first += share.conns;
-        p->n = k + 1;
-        if (spawn_child(p, k, &share, err, errlen) < 0)
-            goto fail;
-    }
-    if (await_started(p, err, errlen) < 0)
-        goto fail;
-    g->ops = &PROCS;
-    g->impl = p;
-    return g;
-fail:
-    procs_free(p);
-    free(g);
-    return NULL;
-}
+/* Share i's processes from kid index *k on: forked here, or its host's generator. */

@@ -14,7 +14,8 @@
 
 /* Message kinds. Parent to process: */
 enum {
-    WIRE_OPTS = 'O',     /* struct load_opts: start the load (the first message) */
+    WIRE_CLOCK = 'C',    /* what is your clock? (a remote process, before WIRE_OPTS) */
+    WIRE_OPTS = 'O',     /* struct wire_opts: start the load */
     WIRE_TRAFFIC = 'W',  /* the ramp is over: connections start sending */
     WIRE_MEASURE = 'M',  /* the measured window opens */
     WIRE_END = 'E',      /* it closes */
@@ -29,6 +30,17 @@ enum {
     WIRE_STATUS = 's', /* struct wire_status, every 100 ms */
     WIRE_RESULT = 'r', /* struct load_result, then its two histograms */
     WIRE_ACK = 'a',    /* one byte: '+' done, '-' failed */
+    WIRE_HELLO = 'h',  /* a remote process's first message: its build (TVT_VERSION), a NUL,
+                          its host's environment (JSON) */
+    WIRE_TIME = 't',   /* the answer to WIRE_CLOCK: a uint64_t, CLOCK_MONOTONIC ns */
+};
+
+/* How a generator process is to run its share. */
+struct wire_opts {
+    struct load_opts o;
+    int32_t procs;  /* processes of its own (a remote host's share); 1: this one alone */
+    int32_t replan; /* on a host of its own: its own CPUs, its loops as many, its fd limit
+                       raised and its processes as many as that needs */
 };
 
 /* A generator process's state, sent whole every 100 ms. */

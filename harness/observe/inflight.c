@@ -68,14 +68,34 @@ static void reset(struct inflight *d)
     d->stat_fd = -1;
 }
 
-static void mark(const struct inflight *d, uint64_t now_ns, struct inflight_mark *m)
+long inflight_read_here(struct inflight *d, bool stat, char *buf, size_t len)
+{
+    int fd = stat ? d->stat_fd : d->fd;
+    /* sysfs makes the text again on every read from offset 0 */
+    ssize_t n = fd >= 0 && len > 0 ? pread(fd, buf, len - 1, 0) : -1;
+    if (len > 0)
+        buf[n > 0 ? n : 0] = '\0';
+    return n;
+}
+
+/* One of the two files, here or through d->read. */
+static long read_text(struct inflight *d, bool stat, char *buf, size_t len)
+{
+    if (d->read) {
+        long n = d->read(d->read_ctx, stat, buf, len);
+        buf[n > 0 && (size_t)n < len ? n : 0] = '\0';
+        return n;
+    }
+    return inflight_read_here(d, stat, buf, len);
+}
+
+static void mark(struct inflight *d, uint64_t now_ns, struct inflight_mark *m)
 {
     char buf[512];
     memset(m, 0, sizeof *m);
     if (d->stat_fd < 0)
         return;
-    ssize_t n = pread(d->stat_fd, buf, sizeof buf - 1, 0);
-    buf[n > 0 ? n : 0] = '\0';
+    long n = read_text(d, true, buf, sizeof buf);
     m->t_ns = now_ns;
     m->ok = n > 0 && inflight_parse_stat(buf, &m->reads, &m->read_ms) == 0;
 }
@@ -156,9 +176,7 @@ long inflight_sample(struct inflight *d)
     long r, w;
     if (d->fd < 0)
         return -1;
-    /* sysfs makes the text again on every read from offset 0 */
-    ssize_t n = pread(d->fd, buf, sizeof buf - 1, 0);
-    buf[n > 0 ? n : 0] = '\0';
+    long n = read_text(d, false, buf, sizeof buf);
     if (n <= 0 || inflight_parse(buf, &r, &w) < 0)
         return -1;
     if (d->window_on) {
@@ -240,6 +258,11 @@ json_t *inflight_json(const struct inflight *d)
 
 void inflight_close(struct inflight *d)
 {
+    if (d->read) { /* the files are the other host's */
+        d->fd = d->stat_fd = -1;
+        d->read = NULL;
+        return;
+    }
     if (d->fd >= 0)
         close(d->fd);
     if (d->stat_fd >= 0)

@@ -28,6 +28,10 @@ struct inflight {
     long n, max, step_n; /* samples of the window (n, max) and of a capacity step */
     double sum, step_sum;
     struct inflight_mark win_a, win_b, step_a; /* the window's edges, the step's start */
+    /* the files read through this when set (the server's host is another machine's; fd and
+       stat_fd then only say whether each exists there): n bytes into buf, or -1 */
+    long (*read)(void *ctx, bool stat, char *buf, size_t len);
+    void *read_ctx;
 };
 
 /* Parses the text of an inflight file ("       3        0\n": reads, then writes). 0 ok, -1
@@ -67,6 +71,10 @@ double inflight_step_end(struct inflight *d, uint64_t now_ns);
 /* {device, source, mean, method, reads, sampled_mean, max, samples} over the window, or
  * {device, unavailable}. Caller owns it. */
 json_t *inflight_json(const struct inflight *d);
+
+/* The text of the inflight file (stat false) or the stat file, for a reader elsewhere: bytes
+ * read into buf (NUL-terminated), or -1. */
+long inflight_read_here(struct inflight *d, bool stat, char *buf, size_t len);
 
 void inflight_close(struct inflight *d);
 

@@ -151,6 +151,37 @@ static int check_pairs(const struct cli_opts *o, char *err, size_t errlen)
     return 0;
 }
 
+/* A run across hosts names who runs where; those names need the hosts file. */
+static int check_hosts(const struct cli_opts *o, char *err, size_t errlen)
+{
+    bool named = o->server_on || o->clients_on || o->backend_on;
+    if (named && !o->hosts_file) {
+        snprintf(err, errlen,
+                 "--server-on, --clients-on and --backend-on name hosts of a hosts "
+                 "file: add --hosts FILE");
+        return -1;
+    }
+    if (o->hosts_file && (!o->server_on || !o->clients_on)) {
+        snprintf(err, errlen,
+                 "--hosts: say where the server and the generators run (--server-on "
+                 "NAME --clients-on NAME[,NAME...])");
+        return -1;
+    }
+    if (o->hosts_file && o->target) {
+        snprintf(err, errlen,
+                 "--hosts runs the server itself on --server-on's host: drop "
+                 "--target");
+        return -1;
+    }
+    if (o->backend_on && o->upstream) {
+        snprintf(err, errlen,
+                 "--backend-on starts a backend there; --upstream uses one already "
+                 "running: give one");
+        return -1;
+    }
+    return 0;
+}
+
 /* How the pace is set: by duration, by a request quota, closed or open loop, a capacity
  * curve, a stop scenario; what each excludes. */
 static int check_pace(const struct cli_opts *o, char *err, size_t errlen)
@@ -210,7 +241,8 @@ enum cli_result cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_op
     o->server_args = argv + rest;
     o->n_server_args = argc - rest;
     if ((cmd == CLI_RUN ? check_run(o, err, errlen) : check_load(o, err, errlen)) < 0 ||
-        check_pairs(o, err, errlen) < 0 || check_pace(o, err, errlen) < 0)
+        check_pairs(o, err, errlen) < 0 || check_pace(o, err, errlen) < 0 ||
+        check_hosts(o, err, errlen) < 0)
         return CLI_ERROR;
     mode_defaults(o);
     return CLI_OK;

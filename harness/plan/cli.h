@@ -73,6 +73,8 @@ struct cli_opts {
     bool data_dir_set, data_size_set;
     const char *data_file; /* --data-file PATH: this file instead of one in data_dir */
     const char *upstream;  /* --upstream HOST:PORT: a running backend; NULL: start one */
+    /* run across hosts: the hosts file and who runs where (names in it) */
+    const char *hosts_file, *server_on, *clients_on, *backend_on;
 };
 
 #define CLI_DATA_DIR_DEFAULT "results/data"

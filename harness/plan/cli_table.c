@@ -224,7 +224,8 @@ static const struct opt ROWS[] = {
      .help = "run $TVT_BIN_DIR/<impl>_server (default: next to harness)"},
     {"server-cmd", OPT_STRING, F(server_cmd), .meta = "'CMD'", .cmds = RUN,
      .help = "run any other server through /bin/sh (its PID is measured); with\n"
-             "--target, ready once the port accepts; {workers} in CMD becomes K\n"
+             "--target, ready once the port accepts; {workers} in CMD becomes K,\n"
+             "{host} the address to listen on (127.0.0.1, or its host's)\n"
              "and its environment has TVT_SERVER_CPUS=K, so that it can size its\n"
              "runtime (Tokio workers, GOMAXPROCS, nginx workers)"},
     {"stack-kib", OPT_LONG, F(stack_kib), .given = G(stack_set), .min = 16, .max = 1 << 22,
@@ -287,6 +288,25 @@ static const struct opt ROWS[] = {
              "meanwhile. A server's own grace period is its flag: -- --grace-ms MS"},
     {"stop-inflight", OPT_LONG, F(stop_inflight), .max = 10000000, .meta = "M", .cmds = RUN,
      .help = "the connections with a request in flight (default N / 10)"},
+
+    {.type = OPT_HEADING,
+     .help = "across hosts (run only): a hosts file names them, one line a host,\n"
+             "NAME ADDRESS COMMAND..., COMMAND how to run a program there (`ssh -o\n"
+             "BatchMode=yes user@lab2`, `ip netns exec NS`, nothing: this machine);\n"
+             "each runs the same build at the same path",
+     .cmds = RUN},
+    {"hosts", OPT_STRING, F(hosts_file), .meta = "FILE", .cmds = RUN,
+     .help = "the hosts file; targets outside loopback are allowed for its\n"
+             "addresses only"},
+    {"server-on", OPT_STRING, F(server_on), .meta = "NAME", .cmds = RUN,
+     .help = "the server runs there, listening on the host's ADDRESS; it is\n"
+             "measured there (RSS, kernel memory, switches, CPU)"},
+    {"clients-on", OPT_STRING, F(clients_on), .meta = "NAME[,NAME...]", .cmds = RUN,
+     .help = "the generators: each host an even share of the connections and the\n"
+             "rate, over its own CPUs (--procs and --threads per host when given);\n"
+             "their histograms merged exactly, each host's share in the result"},
+    {"backend-on", OPT_STRING, F(backend_on), .meta = "NAME", .cmds = RUN,
+     .help = "--io net: the backend's host (default: the server's)"},
     {"help", OPT_HELP, .help = "this text"},
     {0},
 };

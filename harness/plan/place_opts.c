@@ -3,6 +3,9 @@
 
 #include <sched.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "plan/machine.h"
 
 #include "plan/placement.h"
 #include "workload.h"
@@ -65,5 +68,45 @@ int place_from_opts(const struct cli_opts *o, struct run_record *r, char *err, s
         r->threads = (p->client.n + o->procs - 1) / o->procs;
     else
         r->threads = 1;
+    return 0;
+}
+
+int place_on_hosts(const struct cli_opts *o, const struct hosts_plan *hp, struct run_record *r,
+                   char *err, size_t errlen)
+{
+    /* the server shares this machine with generators: the split of one machine */
+    if (host_is_here(hp->server) && hp->clients_here)
+        return place_from_opts(o, r, err, errlen);
+    struct placement *p = &r->place;
+    const struct cpu_list *all = &hp->server_cpus;
+    memset(p, 0, sizeof *p);
+    p->allowed = *all;
+    int k = o->server_k > 0 ? o->server_k : all->n;
+    if (k > all->n) {
+        snprintf(err, errlen, "--server-cpus %d: host %s lets its programs use %d CPUs", k,
+                 hp->server->name, all->n);
+        return -1;
+    }
+    /* a host of its own: the server its K lowest CPUs, pinned as on one machine; a backend
+       beside it the ones above, if any are left */
+    p->server.n = k;
+    memcpy(p->server.cpu, all->cpu, sizeof(int) * (size_t)k);
+    p->server_k = k > 0 ? k : 1;
+    p->server_pinned = k > 0;
+    if (needs_backend(o) && hp->backend == hp->server && all->n > k)
+        for (int i = k; i < all->n && p->backend.n < k; i++)
+            p->backend.cpu[p->backend.n++] = all->cpu[i];
+    r->server_cpu = k > 0 ? p->server.cpu[0] : -1;
+    r->client_cpu = -1;
+    char srv[256];
+    snprintf(r->cpu_note, sizeof r->cpu_note,
+             "server on host %s, CPUs %s; generators on their "
+             "hosts' own CPUs",
+             hp->server->name, place_format(&p->server, srv, sizeof srv));
+    /* the loops of a generator here: one per CPU of this machine, over its processes */
+    int here = machine_cpu_count();
+    r->threads = o->threads_set     ? o->threads
+                 : hp->clients_here ? (here + o->procs - 1) / o->procs
+                                    : 0; /* each host: one loop per CPU of its own */
     return 0;
 }

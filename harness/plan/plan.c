@@ -78,7 +78,8 @@ static void plan_capacity(const struct cli_opts *o, struct run_record *r)
 
 /* io=net: the backend (started here, or --upstream's), its processes, and whether it shares
  * the generator's CPUs. */
-static void plan_backend(const struct cli_opts *o, struct run_record *r, struct run_plan *p)
+static void plan_backend(const struct cli_opts *o, const struct hosts_plan *hp,
+                         struct run_record *r, struct run_plan *p)
 {
     bool run = o->cmd == CLI_RUN;
     p->start_backend = run && o->io == IO_NET && !o->upstream;
@@ -91,21 +92,31 @@ static void plan_backend(const struct cli_opts *o, struct run_record *r, struct 
     b->cpu_s = b->window_s = -1;
     b->shares_client_cpus = p->start_backend && (pl->backend.n == 0 || pl->client.n == 0 ||
                                                  place_intersects(&pl->backend, &pl->client));
+    if (hp && hp->on) { /* across hosts: only on a generators' host */
+        b->shares_client_cpus = false;
+        for (int i = 0; i < hp->nclients; i++)
+            if (hp->clients[i] == hp->backend)
+                b->shares_client_cpus = p->start_backend;
+    }
     if (p->start_backend)
         b->workers = backend_workers(pl, o->conns, r->nofile_soft);
 }
 
 /* Each process's open files: refused now, naming the fix, rather than minutes into a ramp. */
-static int plan_fds(const struct cli_opts *o, struct run_record *r, struct run_plan *p, char *err,
-                    size_t errlen)
+static int plan_fds(const struct cli_opts *o, const struct hosts_plan *hp, struct run_record *r,
+                    struct run_plan *p, char *err, size_t errlen)
 {
+    /* across hosts only this machine's processes are checked here: each host plans its own */
+    bool on = hp && hp->on;
+    bool srv_here = !on || host_is_here(hp->server), bk_here = !on || host_is_here(hp->backend);
     struct fdplan_req rq = {
         .conns = o->conns,
         .net = o->io == IO_NET,
-        .server_workers = o->cmd == CLI_RUN && o->impl ? plan_server_workers(o, &r->place) : 0,
-        .procs = o->procs,
+        .server_workers =
+            o->cmd == CLI_RUN && o->impl && srv_here ? plan_server_workers(o, &r->place) : 0,
+        .procs = !on || hp->clients_here ? o->procs : 0,
         .threads = r->threads,
-        .backend_workers = p->start_backend ? r->bk.workers : 0,
+        .backend_workers = p->start_backend && bk_here ? r->bk.workers : 0,
         .nofile = r->nofile_soft,
     };
     return fdplan_check(&rq, &p->fds, err, errlen);
@@ -147,19 +158,20 @@ static void plan_bounds(const struct cli_opts *o, struct run_plan *p)
                     (o->connect_retries + 1) * (o->connect_timeout_ms / 1000.0 + 1.0) + 10.0;
 }
 
-int plan_make(const struct cli_opts *o, struct run_record *r, struct run_plan *p, char *err,
-              size_t errlen)
+int plan_make(const struct cli_opts *o, const struct hosts_plan *hp, struct run_record *r,
+              struct run_plan *p, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
     result_init(r, o);
     r->nofile_soft = machine_raise_nofile(&r->nofile_hard);
     plan_server(o, r);
     /* where to pin: decided before this process pins itself, so both see every CPU */
-    if (place_from_opts(o, r, err, errlen) < 0)
+    if ((hp && hp->on ? place_on_hosts(o, hp, r, err, errlen)
+                      : place_from_opts(o, r, err, errlen)) < 0)
         return -1;
     plan_capacity(o, r);
-    plan_backend(o, r, p);
-    if (plan_fds(o, r, p, err, errlen) < 0)
+    plan_backend(o, hp, r, p);
+    if (plan_fds(o, hp, r, p, err, errlen) < 0)
         return -1;
     plan_load(o, r, p);
     plan_bounds(o, p);
@@ -268,13 +280,22 @@ void plan_print(const struct cli_opts *o, const struct run_record *r, const stru
         return;
     const struct placement *pl = &r->place;
     char srv[256], cli[256];
-    printf("%s: %d connections, %d thread%s", o->cmd == CLI_RUN ? r->impl : "load", o->conns,
-           r->threads, r->threads == 1 ? "" : "s");
+    if (r->threads > 0)
+        printf("%s: %d connections, %d thread%s", o->cmd == CLI_RUN ? r->impl : "load", o->conns,
+               r->threads, r->threads == 1 ? "" : "s");
+    else
+        printf("%s: %d connections, generators on hosts %s (a loop per CPU of each)",
+               o->cmd == CLI_RUN ? r->impl : "load", o->conns, o->clients_on);
     if (o->procs > 1)
         printf(" x %d processes", o->procs);
     printf(", %s loop", o->capacity   ? "closed then open (capacity)"
                         : o->rate > 0 ? "open"
                                       : "closed");
+    if (o->hosts_file) { /* the note says where, host by host */
+        printf("; %s\n", r->cpu_note);
+        fflush(stdout);
+        return;
+    }
     if (o->cmd == CLI_RUN)
         printf("; server on CPU%s %s", pl->server.n == 1 ? "" : "s",
                pl->server.n ? place_format(&pl->server, srv, sizeof srv) : "any");

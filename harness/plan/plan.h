@@ -10,6 +10,7 @@
 #include "load/load.h"
 #include "plan/cli.h"
 #include "plan/fdplan.h"
+#include "plan/hosts_plan.h"
 #include "record/result.h"
 
 /* What the run will do beyond what the record keeps (r's placement, loops, workers, stack,
@@ -24,13 +25,14 @@ struct run_plan {
     bool have_target;      /* --target given: plan_make resolved it */
 };
 
-/* Decides the run from o: raises the open-file limit as far as it goes, plans the CPUs, the
- * server's processes, the backend's, each process's fds, the capacity target, the stall limit,
- * the ramp's bound and the generator's options; resolves --target. Call it before this
- * process pins itself (the planner reads every allowed CPU). Fills r (result_init is done
- * here) and p. 0 ok; -1 a usage error, the cause in err (nothing was started). */
-int plan_make(const struct cli_opts *o, struct run_record *r, struct run_plan *p, char *err,
-              size_t errlen);
+/* Decides the run from o (across the hosts of hp when hp->on; NULL: one machine): raises the
+ * open-file limit as far as it goes, plans the CPUs, the server's processes, the backend's, each
+ * process's fds, the capacity target, the stall limit, the ramp's bound and the generator's
+ * options; resolves --target. Call it before this process pins itself (the planner reads every
+ * allowed CPU). Fills r (result_init is done here) and p. 0 ok; -1 a usage error, the cause in err
+ * (nothing was started). */
+int plan_make(const struct cli_opts *o, const struct hosts_plan *hp, struct run_record *r,
+              struct run_plan *p, char *err, size_t errlen);
 
 /* The target becomes known (--target, or the server's `listening on` line): p's load options
  * get it, the request text (its Host header) and the source addresses of a loopback target;

@@ -69,6 +69,11 @@ void result_free(struct run_record *r)
     free(r->bk.stderr_text);
     r->bk.stderr_text = NULL;
     inflight_close(&r->dev);
+    for (int i = 0; i < r->nhosts; i++)
+        free(r->hosts[i].env);
+    free(r->hosts);
+    r->hosts = NULL;
+    r->nhosts = 0;
     if (r->load_done)
         load_result_free(&r->load);
     r->load_done = false;
@@ -463,6 +468,7 @@ json_t *result_json(const struct run_record *r)
     json_object_set_new(doc, "derived", derived_json(r));
     json_object_set_new(doc, "capacity", cap_json(&r->cap));
     json_object_set_new(doc, "stop", result_stop_json(r));
+    json_object_set_new(doc, "hosts", result_hosts_json(r));
     json_object_set_new(doc, "limits", limits_json(&r->limits));
     json_object_set_new(doc, "samples", samples_json(r));
     return doc;

@@ -97,6 +97,18 @@ struct saturation {
 };
 
 /* A whole run; the owner fills it, result_json reads it. */
+/* One host of a run across hosts (--hosts): its part, for the result's `hosts`. */
+struct host_entry {
+    char name[64], addr[64];
+    bool here;                     /* this machine (the orchestrator's) */
+    bool server, backend, clients; /* its roles */
+    char *env;                     /* its environment (JSON text, malloc'd); NULL: here */
+    bool has_share;                /* generators ran there: the figures below */
+    int conns, conns_connected;
+    struct load_counts c;
+    double cpu_s, window_start_ms, clock_offset_ms, clock_rtt_ms;
+};
+
 struct run_record {
     const struct cli_opts *o;
     const char *impl; /* "async", "thread", or the --name of a --server-cmd */
@@ -126,6 +138,8 @@ struct run_record {
     struct limits limits; /* at the ramp's end: how near the machine's limits the run came */
     struct sample *samples;
     int nsamples, samples_cap;
+    struct host_entry *hosts; /* --hosts: each host named by the run; NULL otherwise */
+    int nhosts;
 };
 
 /* Zeroes r and marks every server figure unknown. */
@@ -143,6 +157,11 @@ json_t *result_json(const struct run_record *r);
 
 /* The `stop` object of a --stop run; null otherwise. Caller owns it. */
 json_t *result_stop_json(const struct run_record *r);
+
+/* The `hosts` array of a run across hosts (null otherwise) and how far apart their windows
+ * opened (result_hosts.c). */
+json_t *result_hosts_json(const struct run_record *r);
+double result_hosts_skew_ms(const struct run_record *r);
 
 /* The last line of a server's stderr as a JSON object (its counters), or NULL. Caller owns
  * it. */

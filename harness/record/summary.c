@@ -87,6 +87,28 @@ static void stop_print(FILE *f, const struct run_record *r)
             s->connects_tried, s->connects_refused, s->connects_accepted, s->connects_other);
 }
 
+/* A run across hosts: each generators' host's share of the answers, and how far apart their
+ * windows opened. */
+static void hosts_print(FILE *f, const struct run_record *r)
+{
+    const char *sep = "  hosts:";
+    for (int i = 0; i < r->nhosts; i++) {
+        const struct host_entry *h = &r->hosts[i];
+        if (!h->has_share)
+            continue;
+        uint64_t errors = 0;
+        for (int k = 0; k < LOAD_ERR_N; k++)
+            errors += h->c.errors[k];
+        double part =
+            r->load.c.requests ? 100.0 * (double)h->c.requests / (double)r->load.c.requests : 0;
+        fprintf(f, "%s %s %.1f%% (%llu answers, %llu errors, CPU %.2f s)", sep, h->name, part,
+                (unsigned long long)h->c.requests, (unsigned long long)errors, h->cpu_s);
+        sep = ",";
+    }
+    if (sep[0] == ',')
+        fprintf(f, "; windows opened within %.2f ms\n", result_hosts_skew_ms(r));
+}
+
 void summary_print(FILE *f, const struct run_record *r)
 {
     const struct cli_opts *o = r->o;
@@ -95,8 +117,12 @@ void summary_print(FILE *f, const struct run_record *r)
         stop_print(f, r);
         return;
     }
-    fprintf(f, "%s: %d connections, %d thread%s", r->impl ? r->impl : "load", o->conns, r->threads,
-            r->threads == 1 ? "" : "s");
+    if (r->threads > 0)
+        fprintf(f, "%s: %d connections, %d thread%s", r->impl ? r->impl : "load", o->conns,
+                r->threads, r->threads == 1 ? "" : "s");
+    else
+        fprintf(f, "%s: %d connections from hosts %s, a loop per CPU of each",
+                r->impl ? r->impl : "load", o->conns, o->clients_on ? o->clients_on : "?");
     if (o->procs > 1)
         fprintf(f, " x %d processes", o->procs);
     fprintf(f, ", %s loop%s", o->rate > 0 ? "open" : "closed",
@@ -142,6 +168,7 @@ void summary_print(FILE *f, const struct run_record *r)
         if (r->sat.client_cpus_busy >= 0)
             fprintf(f, "; its CPUs %.0f%% busy counting everything", 100 * r->sat.client_cpus_busy);
         fprintf(f, "%s\n", r->saturated ? "  SATURATED: the generator may be the bottleneck" : "");
+        hosts_print(f, r);
     }
     const struct server_result *s = &r->srv;
     if (s->present) {

@@ -28,13 +28,16 @@ struct edge {
     struct cpustat server, client;
 };
 
-static void read_edge(const struct run *x, struct edge *e)
+static void read_edge(struct run *x, struct edge *e)
 {
-    probe_read(x->sp->pid, NULL, PROBE_CPU, &e->srv);
+    node_probe(x->srv_node, x->sp, PROBE_CPU, &e->srv);
     if (x->bk)
-        probe_read(x->bk->pid, NULL, PROBE_CPU, &e->bk);
-    cpustat_read(&x->r->place.server, &e->server);
-    cpustat_read(&x->r->place.client, &e->client);
+        node_probe(x->bk_node, x->bk, PROBE_CPU, &e->bk);
+    node_cpustat(x->srv_node, &x->r->place.server, &e->server);
+    if (!x->clients_remote)
+        cpustat_read(&x->r->place.client, &e->client);
+    else
+        e->client.ok = false;
 }
 
 /* CPU seconds between two readings of one process; < 0 unknown. */

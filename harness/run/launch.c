@@ -118,6 +118,12 @@ static void server_env(const struct run_record *r, const char *upstream, const c
         unsetenv("TVT_DATA_FILE");
 }
 
+/* The address a server listens on: 127.0.0.1 on one machine, its host's across hosts. */
+static const char *launch_listen_addr(const struct run *x, const struct host *h)
+{
+    return x->hp.on && h ? h->addr : "127.0.0.1";
+}
+
 /* The command line of an --impl server into argv (NULL-terminated; its strings live in buf
  * and o); r->workers and r->pin_workers as passed. -1 with the cause in r when the binary is
  * missing. */
@@ -141,7 +147,7 @@ static int impl_argv(struct run *x, char **argv, char (*buf)[PATH_MAX + 16], con
     }
     argv[n++] = buf[0];
     argv[n++] = "--host";
-    argv[n++] = "127.0.0.1";
+    argv[n++] = (char *)launch_listen_addr(x, x->hp.server);
     argv[n++] = "--port";
     argv[n++] = "0";
     if (o->stack_kib >= 0) {
@@ -167,7 +173,9 @@ static int impl_argv(struct run *x, char **argv, char (*buf)[PATH_MAX + 16], con
     if (upstream) {
         argv[n++] = "--upstream";
         argv[n++] = (char *)upstream;
-        if (o->allow_remote && !has_arg(o, "--allow-remote"))
+        /* a backend on a host of its own is outside this one's loopback */
+        bool away = x->hp.on && x->hp.backend != x->hp.server;
+        if ((o->allow_remote || away) && !has_arg(o, "--allow-remote"))
             argv[n++] = "--allow-remote";
     }
     if (data_file) {
@@ -207,15 +215,16 @@ static int launch_server(struct run *x)
             {"{workers}", kbuf, ""},
             {"{upstream}", upstream, "--io net"},
             {"{data_file}", data_file, "--io file"},
+            {"{host}", launch_listen_addr(x, x->hp.server), ""},
         };
-        if (expand(o->server_cmd, subs, 3, cmd, sizeof cmd, err, sizeof err) < 0) {
+        if (expand(o->server_cmd, subs, 4, cmd, sizeof cmd, err, sizeof err) < 0) {
             result_fail(r, "%s", err);
             return -1;
         }
         snprintf(s->command, sizeof s->command, "%s", cmd);
     }
-    if (spawn_start(x->sp, argv, o->server_cmd ? cmd : NULL, pinned ? &set : NULL, err,
-                    sizeof err) < 0) {
+    if (x->srv_node->ops->spawn(x->srv_node, x->sp, argv, o->server_cmd ? cmd : NULL,
+                                pinned ? &set : NULL, err, sizeof err) < 0) {
         result_fail(r, "%s%s", err,
                     o->impl ? " (build the servers with `make`, or point TVT_BIN_DIR at them)"
                             : "");
@@ -243,7 +252,10 @@ static int launch_backend(struct run *x)
     snprintf(path, sizeof path, "%s/async_server", dir);
     argv_buf[n++] = path;
     argv_buf[n++] = "--host";
-    argv_buf[n++] = "127.0.0.1";
+    /* beside the server: its loopback; on a host of its own: that host's address */
+    bool away = x->hp.on && x->hp.backend != x->hp.server;
+    const char *bk_addr = away ? x->hp.backend->addr : "127.0.0.1";
+    argv_buf[n++] = (char *)bk_addr;
     argv_buf[n++] = "--port";
     argv_buf[n++] = "0";
     /* a front connection idle for a long think time keeps its backend connection */
@@ -265,17 +277,20 @@ static int launch_backend(struct run *x)
                     path, strerror(errno));
         return -1;
     }
-    if (spawn_start(x->bk, argv_buf, NULL, pl->backend.n > 0 ? &set : NULL, err, sizeof err) < 0) {
+    if (x->bk_node->ops->spawn(x->bk_node, x->bk, argv_buf, NULL, pl->backend.n > 0 ? &set : NULL,
+                               err, sizeof err) < 0) {
         result_fail(r, "the backend: %s", err);
         return -1;
     }
     b->started = true;
     b->pid = x->bk->pid;
-    if (spawn_wait_ready(x->bk, o->ready_timeout_ms, NULL, 0, why, sizeof why) < 0) {
+    if (x->bk_node->ops->wait_ready(x->bk_node, x->bk, o->ready_timeout_ms, NULL, 0, why,
+                                    sizeof why) < 0) {
         result_fail(r, "the backend (%s): %s", b->command, why);
         return -1;
     }
-    snprintf(b->upstream, sizeof b->upstream, "127.0.0.1:%d", x->bk->port);
+    snprintf(b->upstream, sizeof b->upstream, strchr(bk_addr, ':') ? "[%s]:%d" : "%s:%d", bk_addr,
+             x->bk->port);
     return 0;
 }
 
@@ -288,7 +303,7 @@ static void launch_backend_stop(struct run *x, int wait_ms)
     if (!sp || sp->pid <= 0)
         return;
     bool was_running = !sp->exited;
-    spawn_stop(sp, SIGTERM, wait_ms);
+    x->bk_node->ops->stop(x->bk_node, sp, SIGTERM, wait_ms);
     if (sp->exited) {
         b->killed = sp->killed;
         spawn_describe(sp->status, b->exit_desc, sizeof b->exit_desc);
@@ -298,7 +313,7 @@ static void launch_backend_stop(struct run *x, int wait_ms)
                  !(WIFSIGNALED(sp->status) && WTERMSIG(sp->status) == SIGTERM))
             result_fail(x->r, "the backend %s after SIGTERM (expected status 0)", b->exit_desc);
     }
-    spawn_cleanup(sp);
+    x->bk_node->ops->cleanup(x->bk_node, sp);
     free(b->stderr_text);
     b->stderr_text = sp->err_len ? strdup(sp->err) : NULL;
 }
@@ -318,8 +333,9 @@ static int server_target(struct run *x)
         snprintf(spec, sizeof spec, "[%s]:%d", h, x->sp->port);
     else
         snprintf(spec, sizeof spec, "%s:%d", h, x->sp->port);
-    if (target_resolve(spec, x->o->allow_remote, &ss, &len, host, sizeof host, err, sizeof err) <
-            0 ||
+    /* the loopback guard stays: outside it, only the hosts file's addresses */
+    bool allow = x->o->allow_remote || (x->hp.on && hosts_has_addr(&x->hp.hosts, h));
+    if (target_resolve(spec, allow, &ss, &len, host, sizeof host, err, sizeof err) < 0 ||
         plan_target(&x->plan, x->r, &ss, len, host, err, sizeof err) < 0) {
         result_fail(x->r, "the server listens on %s: %s", spec, err);
         return -1;
@@ -349,17 +365,16 @@ int launch_all(struct run *x)
     if (!(x->sp = spawn_new(x->r)) || launch_server(x) < 0)
         return -1;
     const struct load_opts *lo = &x->plan.load;
-    if (spawn_wait_ready(x->sp, o->ready_timeout_ms,
-                         o->target ? (const struct sockaddr *)&lo->target : NULL, lo->target_len,
-                         why, sizeof why) < 0) {
+    if (x->srv_node->ops->wait_ready(x->srv_node, x->sp, o->ready_timeout_ms,
+                                     o->target ? (const struct sockaddr *)&lo->target : NULL,
+                                     lo->target_len, why, sizeof why) < 0) {
         result_fail(x->r, "%s", why);
         return -1;
     }
     if (!o->target && server_target(x) < 0)
         return -1;
-    pid_t tree[PROBE_TREE_MAX];
-    int ntree = probe_tree(x->sp->pid, tree, PROBE_TREE_MAX);
-    x->perf = perfcs_open(tree, ntree, x->r->srv.ctx_perf_note, sizeof x->r->srv.ctx_perf_note);
+    x->srv_node->ops->perf_open(x->srv_node, x->sp, x->r->srv.ctx_perf_note,
+                                sizeof x->r->srv.ctx_perf_note);
     return 0;
 }
 
@@ -372,7 +387,7 @@ static void server_stop(struct run *x)
     struct spawn *sp = x->sp;
     bool was_running = !sp->exited;
     uint64_t t0 = clock_now_ns();
-    spawn_stop(sp, SIGTERM, LAUNCH_STOP_WAIT_MS);
+    x->srv_node->ops->stop(x->srv_node, sp, SIGTERM, LAUNCH_STOP_WAIT_MS);
     if (!sp->exited)
         return;
     if (was_running)
@@ -395,7 +410,7 @@ void launch_stop_all(struct run *x)
     if (x->sp) {
         if (x->sp->pid > 0)
             server_stop(x);
-        spawn_cleanup(x->sp);
+        x->srv_node->ops->cleanup(x->srv_node, x->sp);
         x->r->srv.stderr_text = x->sp->err_len ? strdup(x->sp->err) : NULL;
         free(x->sp);
         x->sp = NULL;

@@ -38,28 +38,26 @@ static int on_progress(void *arg, uint64_t done_mib, uint64_t total_mib)
     return *p->stop != 0;
 }
 
-/* The file the servers read: --data-file's, or one written (or found) in --data-dir. Each is
- * checked as the servers check it, so that a refusal comes now, named. */
-static int prepare_data(struct run *x, volatile const sig_atomic_t *stop, char *err, size_t errlen)
+int prepare_data_here(const struct data_req *rq, volatile const sig_atomic_t *stop,
+                      struct data_result *d, struct inflight *dev, char *line, size_t linelen,
+                      char *err, size_t errlen)
 {
-    const struct cli_opts *o = x->o;
-    struct data_result *d = &x->r->data;
     struct datafile df;
     d->on = true;
-    if (o->data_file) {
-        snprintf(d->path, sizeof d->path, "%s", o->data_file);
+    if (rq->file[0]) {
+        snprintf(d->path, sizeof d->path, "%s", rq->file);
         d->size_mib = -1;
         d->reused = -1;
     } else {
         struct datagen g;
         char name[64], path[PATH_MAX];
-        struct progress p = {path, o->quiet, stop, clock_now_ns()};
-        snprintf(path, sizeof path, "%.3000s/%s", o->data_dir,
-                 datagen_name(o->data_size_mib, name, sizeof name));
-        if (datagen_prepare(o->data_dir, o->data_size_mib, on_progress, &p, &g, err, errlen) < 0)
+        struct progress p = {path, rq->quiet, stop, clock_now_ns()};
+        snprintf(path, sizeof path, "%.3000s/%s", rq->dir,
+                 datagen_name(rq->size_mib, name, sizeof name));
+        if (datagen_prepare(rq->dir, rq->size_mib, on_progress, &p, &g, err, errlen) < 0)
             return -1;
         snprintf(d->path, sizeof d->path, "%s", g.path);
-        d->size_mib = o->data_size_mib;
+        d->size_mib = rq->size_mib;
         d->reused = g.reused;
         d->write_s = g.write_s;
     }
@@ -70,18 +68,34 @@ static int prepare_data(struct run *x, volatile const sig_atomic_t *stop, char *
     snprintf(shown, sizeof shown, "%s", d->path);
     if (realpath(d->path, abs))
         snprintf(d->path, sizeof d->path, "%s", abs);
-    char line[96];
     if (d->reused == 1)
-        snprintf(line, sizeof line, "%ld MiB, reused", d->size_mib);
+        snprintf(line, linelen, "%.1000s (%ld MiB, reused)", shown, d->size_mib);
     else if (d->reused == 0)
-        snprintf(line, sizeof line, "%ld MiB, written in %.1f s", d->size_mib, d->write_s);
+        snprintf(line, linelen, "%.1000s (%ld MiB, written in %.1f s)", shown, d->size_mib,
+                 d->write_s);
     else
-        snprintf(line, sizeof line, "%llu MiB, --data-file, on %s",
+        snprintf(line, linelen, "%.1000s (%llu MiB, --data-file, on %s)", shown,
                  (unsigned long long)(df.size >> 20), df.fs);
     datafile_close(&df);
-    printf("data file: %s (%s)\n", shown, line);
+    inflight_open_file(dev, d->path);
+    return 0;
+}
+
+/* The file the servers read, on the server's host: --data-file's, or one written (or found) in
+ * --data-dir. Each is checked as the servers check it, so that a refusal comes now, named. */
+static int prepare_data(struct run *x, char *err, size_t errlen)
+{
+    const struct cli_opts *o = x->o;
+    struct data_req rq = {.size_mib = o->data_size_mib, .quiet = o->quiet};
+    char line[1200];
+    snprintf(rq.file, sizeof rq.file, "%s", o->data_file ? o->data_file : "");
+    snprintf(rq.dir, sizeof rq.dir, "%s", o->data_dir);
+    struct node *n = x->srv_node;
+    if (n->ops->data(n, &rq, &x->r->data, &x->r->dev, line, sizeof line, err, errlen) < 0)
+        return -1;
+    printf("data file%s%s: %s\n", n == node_local() ? "" : " on host ",
+           n == node_local() ? "" : n->name, line);
     fflush(stdout);
-    inflight_open_file(&x->r->dev, d->path);
     x->r->dev_on = true;
     return 0;
 }
@@ -126,7 +140,7 @@ int prepare_waits(struct run *x, char *err, size_t errlen)
         return 0;
     if (o->io == IO_NET && o->upstream && check_upstream(x, err, errlen) < 0)
         return -1;
-    if (o->io == IO_FILE && prepare_data(x, watch_stop_flag(), err, errlen) < 0)
+    if (o->io == IO_FILE && prepare_data(x, err, errlen) < 0)
         return -1;
     return 0;
 }

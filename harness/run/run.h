@@ -11,8 +11,10 @@
 #include "observe/perfcs.h"
 #include "observe/probe.h"
 #include "plan/cli.h"
+#include "plan/hosts_plan.h"
 #include "plan/plan.h"
 #include "record/result.h"
+#include "run/node.h"
 #include "run/spawn.h"
 
 struct run {
@@ -21,7 +23,13 @@ struct run {
     struct run_plan plan;
     struct spawn *sp; /* the server; NULL for `harness load` */
     struct spawn *bk; /* the backend of run --io net, when the harness starts it; else NULL */
-    struct perfcs *perf;
+    struct node *srv_node, *bk_node; /* where each runs and is measured (node_local here) */
+    bool clients_remote;             /* the generators run on other hosts: their CPU sets are
+                                        not this machine's */
+    /* a run across hosts (hosts_run.c) */
+    struct hosts_plan hp;
+    struct gen_share shares[HOSTS_MAX];
+    char srv_env[GEN_ENV_MAX], bk_env[GEN_ENV_MAX]; /* the environments of their hosts */
     struct gen *load;
     /* the watch loop (watch.c) */
     uint64_t t0_ns; /* samples are timed from here */

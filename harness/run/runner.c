@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "observe/limits.h"
 #include "run/capacity_run.h"
+#include "run/hosts_run.h"
 #include "run/launch.h"
 #include "run/prepare.h"
 #include "run/run.h"
@@ -23,7 +24,8 @@ static int start_load(struct run *x)
     struct run_record *r = x->r;
     if (r->client_cpu >= 0)
         sched_setaffinity(0, sizeof x->plan.load.cpus, &x->plan.load.cpus);
-    x->load = gen_start(&x->plan.load, x->o->procs, why, sizeof why);
+    x->load = x->hp.on ? hosts_start_load(x, why, sizeof why)
+                       : gen_start(&x->plan.load, x->o->procs, why, sizeof why);
     if (!x->load) {
         result_fail(r, "cannot start the load: %s", why);
         return -1;
@@ -39,7 +41,8 @@ static int ramp(struct run *x)
     uint64_t ramp_end = clock_now_ns() + (uint64_t)(x->plan.ramp_cap_s * 1e9);
     int rc = watch_until(x, "ramp", ramp_end, UNTIL_RAMPED);
     /* the connections all open (or as many as would): the run's peak of what it holds */
-    limits_read(&x->r->limits, x->sp ? x->sp->pid : 0, rc < 0 ? "failure" : "ramp end");
+    struct node *n = x->sp ? x->srv_node : node_local();
+    n->ops->limits(n, x->sp, &x->r->limits, rc < 0 ? "failure" : "ramp end");
     if (rc < 0)
         return -1;
     gen_conns(x->load, &open, &failed);
@@ -89,7 +92,8 @@ static void stop_load(struct run *x)
         result_fail(r, "%s", why);
     if (!r->load_done)
         return;
-    window_saturation(r, &x->plan.load);
+    int host_loops = 0, host_cpus = hosts_client_cpus(x, &host_loops);
+    window_saturation(r, &x->plan.load, host_cpus, host_loops);
     if (r->failed && !x->measuring)
         for (int k = 0; k < LOAD_ERR_N; k++) /* a run that failed before measuring */
             if (r->load.first_error[k][0]) {
@@ -122,8 +126,7 @@ static void finish(struct run *x)
         snprintf(r->cap.note, sizeof r->cap.note,
                  "the run ended before the curve began (see failure): no steps");
     }
-    perfcs_close(x->perf);
-    x->perf = NULL;
+    x->srv_node->ops->perf_close(x->srv_node);
     launch_stop_all(x);
     r->dev.window_on = false;
 }
@@ -134,13 +137,21 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
     memset(&x, 0, sizeof x);
     x.o = o;
     x.r = r;
-    if (plan_make(o, r, &x.plan, err, errlen) < 0) {
+    x.srv_node = x.bk_node = node_local();
+    int rc = hosts_open(&x, err, errlen);
+    if (rc != 0) {
+        hosts_close(&x);
+        return rc; /* 1: r says which host, and why */
+    }
+    if (plan_make(o, &x.hp, r, &x.plan, err, errlen) < 0) {
+        hosts_close(&x);
         result_free(r);
         return 2;
     }
     watch_signals_install();
     if (prepare_waits(&x, err, errlen) < 0) {
         watch_signals_restore();
+        hosts_close(&x);
         result_free(r);
         return 2;
     }
@@ -159,6 +170,8 @@ int runner_run(const struct cli_opts *o, struct run_record *r, char *err, size_t
             measure(&x);
     }
     finish(&x);
+    hosts_record(&x);
+    hosts_close(&x);
     watch_signals_restore();
     return r->failed ? 1 : 0;
 }

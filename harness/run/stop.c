@@ -56,19 +56,19 @@ static void await_exit(struct run *x, uint64_t t_sig)
     long grace = s->grace_ms >= 0 ? s->grace_ms : STOP_GRACE_MS;
     uint64_t deadline = t_sig + (uint64_t)((grace / 1e3 + STOP_SPARE_S) * 1e9);
     uint64_t next = t_sig + PROBE_EVERY_NS; /* "at once": within 10 ms of the signal */
-    while (!spawn_poll_exit(x->sp)) {
+    while (!node_poll_exit(x->srv_node, x->sp)) {
         uint64_t now = clock_now_ns();
         if (now >= deadline) {
             s->killed = true;
-            spawn_stop(x->sp, SIGKILL, 1000);
+            x->srv_node->ops->stop(x->srv_node, x->sp, SIGKILL, 1000);
             break;
         }
         if (now >= next) {
             probe_connect(x);
             next = now + PROBE_EVERY_NS;
         }
-        spawn_drain(x->sp);
-        clock_sleep_until_ns(now + 2000000ULL);
+        /* a remote node answers each look with a round trip: look less often there */
+        clock_sleep_until_ns(now + (x->srv_node == node_local() ? 2000000ULL : 10000000ULL));
     }
     if (x->sp->exited)
         s->signal_to_exit_s = (double)(clock_now_ns() - t_sig) / 1e9;
@@ -95,10 +95,10 @@ void stop_scenario(struct run *x)
     if (watch_until(x, "settle", t0 + settle, UNTIL_TIME) < 0)
         return;
     struct probe before;
-    probe_read(x->sp->pid, NULL, PROBE_CPU, &before);
+    node_probe(x->srv_node, x->sp, PROBE_CPU, &before);
     uint64_t t_sig = clock_now_ns();
     s->settle_s = (double)(t_sig - t0) / 1e9;
-    kill(x->sp->pid, SIGTERM);
+    x->srv_node->ops->signal(x->srv_node, x->sp, SIGTERM);
     await_exit(x, t_sig);
     x->r->srv.stop_s = s->signal_to_exit_s;
     x->r->srv.killed = s->killed;

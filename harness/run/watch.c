@@ -58,7 +58,7 @@ static void sample_server(struct run *x, uint64_t now)
     struct server_result *s = &x->r->srv;
     /* the device first: the /proc reads of a big tree take a while */
     long inflight = x->r->dev_on ? inflight_sample(&x->r->dev) : -1;
-    probe_read(x->sp->pid, NULL, PROBE_MEM, &p);
+    node_probe(x->srv_node, x->sp, PROBE_MEM, &p);
     if (!p.mem_ok)
         return;
     struct sample smp = {(double)(now - x->t0_ns) / 1e9,
@@ -98,12 +98,16 @@ static void print_progress(struct run *x, uint64_t now, uint64_t answers, uint64
 }
 
 /* A child of the run that ended on its own fails it. -1 then. */
-static int check_alive(struct run *x, struct spawn *sp, const char *who, uint64_t now)
+static int check_alive(struct run *x, struct node *n, struct spawn *sp, const char *who,
+                       uint64_t now)
 {
     char desc[128], line[256];
-    spawn_drain(sp);
-    if (!spawn_poll_exit(sp))
+    if (!node_poll_exit(n, sp))
         return 0;
+    if (n->gone[0]) {
+        result_fail(x->r, "%s (the %s's host, during the %s phase)", n->gone, who, x->phase);
+        return -1;
+    }
     fdio_last_line(sp->err, line, sizeof line);
     if (sp == x->sp)
         result_fail(x->r, "the %s %s during the %s phase, %.1f s after it was ready%s%s", who,
@@ -138,15 +142,20 @@ static int check_answering(struct run *x, uint64_t now, uint64_t answers, uint64
 static int tick(struct run *x, uint64_t now)
 {
     if (x->sp) {
-        if (check_alive(x, x->sp, "server", now) < 0)
+        if (check_alive(x, x->srv_node, x->sp, "server", now) < 0)
             return -1;
         sample_server(x, now);
     }
-    if (x->bk && check_alive(x, x->bk, "backend", now) < 0)
+    if (x->bk && check_alive(x, x->bk_node, x->bk, "backend", now) < 0)
         return -1;
     if (stop_signal) {
         result_fail(x->r, "interrupted by signal %d (%s) during the %s phase", (int)stop_signal,
                     strsignal(stop_signal), x->phase);
+        return -1;
+    }
+    char why[700];
+    if (x->load && !gen_alive(x->load, why, sizeof why)) {
+        result_fail(x->r, "%s (during the %s phase)", why, x->phase);
         return -1;
     }
     if (!x->load || strcmp(x->phase, "ramp") == 0)

@@ -34,7 +34,7 @@ static long window_median(const struct run_record *r, bool vsz)
 
 void window_baseline(struct run *x)
 {
-    probe_read(x->sp->pid, x->perf, PROBE_MEM | PROBE_SYS, &x->idle);
+    node_probe(x->srv_node, x->sp, PROBE_MEM | PROBE_SYS, &x->idle);
     if (!x->idle.mem_ok)
         return;
     struct server_result *s = &x->r->srv;
@@ -49,13 +49,14 @@ void window_open(struct run *x)
     if (x->sp) {
         /* the switches summed over every thread are slow with many threads: outside the
            fast readings, so that those sit right at the edge */
-        probe_read(x->sp->pid, NULL, PROBE_CTX, &x->ctx_start);
-        probe_read(x->sp->pid, x->perf, PROBE_CPU | PROBE_PERF, &x->start);
+        node_probe(x->srv_node, x->sp, PROBE_CTX, &x->ctx_start);
+        node_probe(x->srv_node, x->sp, PROBE_CPU | PROBE_PERF, &x->start);
     }
     if (x->bk)
-        probe_read(x->bk->pid, NULL, PROBE_CPU, &x->bk_start);
-    cpustat_read(&r->place.client, &x->cs_client);
-    cpustat_read(&r->place.server, &x->cs_server);
+        node_probe(x->bk_node, x->bk, PROBE_CPU, &x->bk_start);
+    if (!x->clients_remote)
+        cpustat_read(&r->place.client, &x->cs_client);
+    node_cpustat(x->srv_node, &r->place.server, &x->cs_server);
     inflight_window_begin(&r->dev, clock_now_ns());
     x->measuring = true;
 }
@@ -116,7 +117,7 @@ static void close_backend(struct run *x)
 {
     struct probe b;
     struct backend_result *bk = &x->r->bk;
-    probe_read(x->bk->pid, NULL, PROBE_CPU, &b);
+    node_probe(x->bk_node, x->bk, PROBE_CPU, &b);
     if (x->bk_start.cpu_ok && b.cpu_ok) {
         bk->cpu_s = b.cpu_user_s + b.cpu_sys_s - x->bk_start.cpu_user_s - x->bk_start.cpu_sys_s;
         bk->window_s = (double)(probe_mid_ns(&b) - probe_mid_ns(&x->bk_start)) / 1e9;
@@ -129,21 +130,23 @@ void window_close(struct run *x)
         return;
     x->window_closed = true;
     struct cpustat c, s;
-    cpustat_read(&x->r->place.client, &c);
-    cpustat_read(&x->r->place.server, &s);
+    if (!x->clients_remote)
+        cpustat_read(&x->r->place.client, &c);
+    else
+        c.ok = false;
+    node_cpustat(x->srv_node, &x->r->place.server, &s);
     x->r->sat.client_cpus_busy = cpustat_busy(&x->cs_client, &c);
     x->r->sat.server_cpus_busy = cpustat_busy(&x->cs_server, &s);
     if (!x->sp)
         return;
     struct probe end, ctx_end, steady;
-    pid_t pid = x->sp->pid;
-    probe_read(pid, x->perf, PROBE_CPU | PROBE_PERF, &end);
-    probe_read(pid, NULL, PROBE_CTX, &ctx_end);
+    node_probe(x->srv_node, x->sp, PROBE_CPU | PROBE_PERF, &end);
+    node_probe(x->srv_node, x->sp, PROBE_CTX, &ctx_end);
     fill_window(x, &x->start, &end, &x->ctx_start, &ctx_end);
     inflight_window_end(&x->r->dev, clock_now_ns());
     if (x->bk)
         close_backend(x);
-    probe_read(pid, x->perf, PROBE_MEM | PROBE_SYS | PROBE_PSS, &steady);
+    node_probe(x->srv_node, x->sp, PROBE_MEM | PROBE_SYS | PROBE_PSS, &steady);
     fill_steady(x, &steady);
 }
 
@@ -151,13 +154,14 @@ void window_close(struct run *x)
  * min(loops, generator CPUs); and when a backend the harness started shares the generator's
  * CPUs, (generator CPU + backend CPU) per second of the window > 90% of the CPUs of both
  * sets together. r->sat keeps the figures. */
-void window_saturation(struct run_record *r, const struct load_opts *lo)
+void window_saturation(struct run_record *r, const struct load_opts *lo, int host_cpus,
+                       int host_loops)
 {
     const struct load_result *l = &r->load;
     const struct backend_result *b = &r->bk;
     struct saturation *s = &r->sat;
-    int cores = lo->pin ? CPU_COUNT(&lo->cpus) : machine_cpu_count();
-    s->loops = r->threads * r->o->procs;
+    int cores = host_cpus > 0 ? host_cpus : lo->pin ? CPU_COUNT(&lo->cpus) : machine_cpu_count();
+    s->loops = host_cpus > 0 ? host_loops : r->threads * r->o->procs;
     int usable = s->loops < cores ? s->loops : cores;
     double gen = l->window_s > 0 ? l->cpu_s / l->window_s : 0;
     s->cpus = usable;

@@ -20,6 +20,7 @@ void window_close(struct run *x);
 
 /* The saturated flag and its figures, from the generator's result (r->load) and a backend
  * that shares its CPUs. */
-void window_saturation(struct run_record *r, const struct load_opts *lo);
+void window_saturation(struct run_record *r, const struct load_opts *lo, int host_cpus,
+                       int host_loops);
 
 #endif
