@@ -21,6 +21,7 @@ PKGS=(
     clang libclang-rt-dev                         # libFuzzer targets (make fuzz)
     clang-format                                  # make format-check, part of make test
     util-linux procps                             # taskset, ps
+    openssh-server                                # the host lab's sshd (scripts/hostlab.sh --ssh)
 )
 # make contestants: Debian's crates build the Tokio server offline.
 CONTESTANT_PKGS=(

@@ -15,7 +15,8 @@
 # Criterion runs a binary's tests JOBS at a time, each in a session of its own. Tests that
 # drive the harness pin processes to CPUs: they run one at a time (SERIAL), since with the
 # kernel's autogroups a pinned server can be starved by pinned work in another session. The
-# others mostly wait (timeouts, sleeps) and run several at once.
+# others mostly wait (timeouts, sleeps) and run several at once. test_hostlab runs one at a
+# time too: its labs (network namespaces of fixed names) are made one at a time.
 # A sanitizer report makes the sanitized program exit non-zero, and every
 # integration test checks its servers' exit status, so a report fails a test.
 # Prints one closing line "tests: N passed, N failed".
@@ -26,7 +27,7 @@ JOBS=${TVT_TEST_JOBS:-$(($(nproc) + 2))}
 SERIAL=" test_bench test_compare test_harness test_harness_capacity test_harness_guards "
 SERIAL+="test_harness_io test_harness_out test_harness_placement test_harness_server_fails "
 SERIAL+="test_harness_sweep test_harness_valgrind test_micro test_tokio_micro test_contestants "
-SERIAL+="test_contestants_io "
+SERIAL+="test_contestants_io test_hostlab "
 
 passed=0
 failed=0
@@ -111,9 +112,10 @@ test_bins() {
 # End-to-end tests that drive whole sweeps, comparisons or programs built by other
 # toolchains: they run once, against the release build. The sanitized passes run every
 # other test, which between them reach every line of C these drive.
-# The open-loop capacity curves too: under ASan test_capacity checks their step code.
+# The open-loop capacity curves too: under ASan test_capacity checks their step code. And the
+# host lab's test, which checks this machine (namespaces, sshd), not a build.
 RELEASE_ONLY=" test_bench test_compare test_contestants test_contestants_io test_tokio_micro "
-RELEASE_ONLY+="test_harness_capacity "
+RELEASE_ONLY+="test_harness_capacity test_hostlab "
 # Under TSan also left out: the io_uring server (one thread, no TSan build), the idle-RSS
 # figures, and the harness's wait kinds (the generator's threads are those test_harness
 # runs; the thread server's waits on a backend and a file, test_net_wait and
