@@ -27,7 +27,7 @@ JOBS=${TVT_TEST_JOBS:-$(($(nproc) + 2))}
 SERIAL=" test_bench test_compare test_harness test_harness_capacity test_harness_guards "
 SERIAL+="test_harness_io test_harness_out test_harness_placement test_harness_server_fails "
 SERIAL+="test_harness_sweep test_harness_valgrind test_micro test_tokio_micro test_contestants "
-SERIAL+="test_contestants_io test_hostlab "
+SERIAL+="test_contestants_io test_hostlab test_harness_hosts "
 
 passed=0
 failed=0
@@ -115,7 +115,7 @@ test_bins() {
 # The open-loop capacity curves too: under ASan test_capacity checks their step code. And the
 # host lab's test, which checks this machine (namespaces, sshd), not a build.
 RELEASE_ONLY=" test_bench test_compare test_contestants test_contestants_io test_tokio_micro "
-RELEASE_ONLY+="test_harness_capacity test_hostlab "
+RELEASE_ONLY+="test_harness_capacity test_hostlab test_harness_hosts "
 # Under TSan also left out: the io_uring server (one thread, no TSan build), the idle-RSS
 # figures, and the harness's wait kinds (the generator's threads are those test_harness
 # runs; the thread server's waits on a backend and a file, test_net_wait and
