@@ -232,11 +232,16 @@ def failures(res):
         what = None
         if not r.ok:
             what = f"failed: {r.failure}"
+        elif r.kind == "stop":  # no load to sustain: how it stopped is C7's
+            pass
         elif not r.sustained:
             what = (f"{int(r.errors_total)} errors of {int(r.requests or 0)} requests "
                     f"{json.dumps({k: int(v) for k, v in r.errors.items() if v})}")
         elif r.errors_total:
             what = f"{int(r.errors_total)} errors (within {MAX_ERROR_FRACTION:.0%})"
+        if r.stop_clean is False and r.kind != "stop":
+            what = ((what + "; ") if what else "") + (f"served its load; its stop failed "
+                                                      f"({r.stop_failure}): C7 counts it")
         if r.saturated:
             what = ((what + "; ") if what else "") + ("load generator saturated (> 90% of a "
                                                       "core): not in throughput medians")
