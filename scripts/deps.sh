@@ -17,6 +17,7 @@ PKGS=(
     curl wrk                                      # cross-checks in the tests
     hyperfine gnuplot-nox python3                 # make bench: timing, plots, report
     python3-pytest                                # the analysis package's tests
+    pmccabe                                       # C7: cyclomatic complexity of the servers
     linux-perf                                    # perf bench sched pipe, perf_event
     clang libclang-rt-dev                         # libFuzzer targets (make fuzz)
     clang-format                                  # make format-check, part of make test

@@ -39,6 +39,7 @@ RUST_BLOCK = Block("Rust", "the same claims in Rust: Tokio vs std::thread",
                    tasks=["tokio-multi", "tokio-current"], threads=["rust-threads"],
                    scale_impls={"task": "tokio-multi", "thread": "rust-threads"},
                    code={"tokio-multi": ["contestants/rust/tokio_server/src"],
+                         "tokio-current": ["contestants/rust/tokio_server/src"],
                          "rust-threads": ["contestants/rust/rust_thread_server/src"],
                          "common": ["contestants/rust/proto/src"]})
 BLOCKS = [C_BLOCK, RUST_BLOCK]

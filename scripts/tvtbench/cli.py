@@ -83,8 +83,8 @@ case (two `harness load` processes at once) and the hyperfine fixed job.
     scripts/sweep.py --profile smoke|quick|full --out DIR [--bin DIR] [--estimate]
 
 Writes DIR/raw/*.json (one per run), DIR/scale/*.json (the machine during each scale run),
-DIR/hol/*.json, DIR/hyperfine/fixed_job.json, DIR/logs/ and DIR/sweep.json (the plan, what
-was skipped and why). Every file is written atomically. --estimate prints the plan's
+DIR/hol/*.json, DIR/hyperfine/fixed_job.json, DIR/logs/, DIR/code.json (each server's lines
+and complexity) and DIR/sweep.json (the plan, what was skipped and why). Every file is written atomically. --estimate prints the plan's
 expected seconds and exits. Exit codes: 0 done (failed points included), 1 could not run at
 all, 2 usage, 130 interrupted (what ran so far is kept)."""
 
@@ -109,7 +109,8 @@ def sweep_main(argv=None):
     ap.add_argument("--skip-hyperfine", action="store_true", help="leave out hyperfine")
     ap.add_argument("--only", default=",".join(PARTS),
                     help="comma-separated parts of the profile to run: grid (the C designs' "
-                         "grid), kinds (the network and file waits), capacity, cores, "
+                         "grid), kinds (the network and file waits), capacity, cores, stop "
+                         "(the stop scenario), shared (requests on a shared table), "
                          "contestant (the other runtimes, in those parts), scale (default: "
                          "all the profile has)")
     ap.add_argument("--estimate", action="store_true",

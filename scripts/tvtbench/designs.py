@@ -11,6 +11,8 @@ DESIGNS = {
     "uring": ("uring (io_uring, one ring: completions)", "task", "C"),
     "thread": ("thread (default stack)", "thread", "C"),
     "thread-64k": ("thread (64 KiB stack)", "thread", "C"),
+    # the shared table (C7): the thread server with its mutex left out (lost updates)
+    "thread-nolock": ("thread, the shared table unguarded (--lock none)", "thread", "C"),
     # io=file: the libev server's three ways of reading a file
     "async-loop": ("async, file reads in the loop (pread blocks every task)", "task", "C"),
     "async-pool": ("async, file reads in a thread pool (libuv's and tokio::fs's way)",

@@ -38,13 +38,15 @@ HOL_KEYS = ("alone_p50", "alone_p90", "alone_p99", "with_p50", "with_p90", "with
 # the other runtimes light with open ones.
 STYLE = {"async": ("#1f77b4", 7), "async-lean": ("#6baed6", 13), "uring": ("#6a3d9a", 11),
          "thread": ("#d62728", 5), "thread-64k": ("#ff7f0e", 9),
+         "thread-nolock": ("#fb9a99", 6),
          "async-loop": ("#636363", 3), "async-pool": ("#8c564b", 15),
          "async-uring": ("#bcbd22", 1),
          "tokio-current": ("#4daf4a", 4), "tokio-multi": ("#a1d99b", 8),
          "rust-threads": ("#e377c2", 12), "go": ("#41b6c4", 10), "nginx": ("#c9a26b", 14)}
 SHORT = {"async": "async (libev)", "async-lean": "async, lean buffers",
          "uring": "uring (io_uring)", "thread": "thread (default stack)",
-         "thread-64k": "thread (64 KiB stack)", "async-loop": "async, files in the loop",
+         "thread-64k": "thread (64 KiB stack)", "thread-nolock": "thread, no lock",
+         "async-loop": "async, files in the loop",
          "async-pool": "async, file thread pool", "async-uring": "async, files on io_uring",
          "tokio-current": "Tokio current-thread", "tokio-multi": "Tokio multi-thread",
          "rust-threads": "Rust std::thread", "go": "Go goroutines", "nginx": "nginx"}
@@ -168,6 +170,9 @@ def write_data(res):
     write_micro(res, d, meta)
     write_open_loop(res, d, meta)
     write_cores(res, d, meta)
+    from .plotdata_c7 import write_share, write_stop  # it reads gp_text from here
+    write_stop(res, d, meta)
+    write_share(res, d, meta)
     lines = ["# written by tvtbench.plotdata: what the plot scripts iterate over"]
     lines += style_functions(list(STYLE) + sorted(set(res.labels()) - set(STYLE)))
     for k, v in meta.items():
@@ -217,7 +222,8 @@ def ramp_runs(res, label):
     """[(key, run)]: the sustained run with the most connections for that design (the
     scale runs included; lowest wait first, so both designs show the same workload), and
     a failed one with more connections still, if any (the ramp into the wall)."""
-    cands = [r for r in res.runs if r.label == label and r.doc.get("samples")]
+    cands = [r for r in res.runs if r.label == label and r.doc.get("samples")
+             and r.kind not in ("stop", "shared")]  # C7's runs are no ramp into a wall
     done = [r for r in cands if r.sustained]
     out = []
     best = max(done, key=lambda r: (r.conns, -r.wait_us, -r.repeat)) if done else None

@@ -2,25 +2,17 @@
 machine comes in as `facts` (fd limit, the series that can run there, the contestants that
 are built), so tests can make machines up.
 
-A point is a dict: kind (grid | contestant | capacity | cores | scale), label (the series'
-name in the results), impl (the server: async, thread, uring, or a contestant's name), io
-(timer | net | file), conns, wait_us, rep, and how to run it: server_args (after `--`),
-stack_kib, command/query (a contestant), workers, think and timeout (scale)."""
+A point is a dict: kind (grid | contestant | capacity | cores | stop | shared | scale),
+label (the series' name in the results), impl (the server: async, thread, uring, or a
+contestant's name), io (timer | net | file), conns, wait_us, rep, and how to run it:
+server_args (after `--`), stack_kib, command/query (a contestant), workers, think and
+timeout (scale), share_us and keys (shared), k and overlap (a point on its own CPUs)."""
 
 import math
 
-# How each C series runs: (impl, server args); the file-mode series read files only.
-SERIES = {
-    "async": ("async", []),
-    "async-lean": ("async", ["--buffers", "lean"]),
-    "uring": ("uring", []),
-    "thread": ("thread", []),
-    "thread-64k": ("thread", []),  # --stack-kib 64 through the harness
-    "async-loop": ("async", ["--file-io", "loop"]),
-    "async-pool": ("async", ["--file-io", "pool"]),
-    "async-uring": ("async", ["--file-io", "uring"]),
-}
-STACK_KIB = {"thread-64k": 64}
+from .profiles_parts import (C7_CONTESTANTS, SERIES, STACK_KIB, capacity_points,  # noqa: F401
+                             cores_axis, cores_points, fds_per_conn, kind_points, shared_points,
+                             stop_points, contestant_point, series_point)
 
 # Budgets (2 cores): smoke < 1 min with the microbenchmarks (make test runs it), quick
 # < 5 min all included, full < 90 min. Quick answers every claim at its deciding points
@@ -47,6 +39,10 @@ PROFILES = {
         "data_size_mib": 16,
         "capacity": {"points": [[10, 1000]], "series": ["async", "thread"], "steps": 8,
                      "step_min_s": 0.15, "step_min_requests": 500},
+        "stop": {"conns": [100], "wait_us": 200000, "series": ["async", "uring", "thread"]},
+        "shared": {"conns": 100, "wait_us": 0, "share_us": [2], "keys": 16,
+                   "duration_s": 0.3, "warmup_s": 0.1,
+                   "series": ["async", "uring", "thread", "thread-nolock"]},
         "duration_s": 0.5,
         "warmup_s": 0.2,
         "repeats": 1,
@@ -69,6 +65,12 @@ PROFILES = {
         "data_size_mib": 1024,
         "capacity": {"points": [[1000, 1000]], "series": ["async", "uring", "thread"],
                      "steps": 8, "step_min_s": 0.4},
+        "stop": {"conns": [1000, 10000], "wait_us": 500000,
+                 "series": ["async", "uring", "thread"]},
+        "shared": {"conns": 100, "wait_us": 0, "share_us": [2], "keys": 16,
+                   "duration_s": 1.0, "warmup_s": 0.3,
+                   "series": ["async", "uring", "thread", "thread-nolock"],
+                   "all_cpus": ["thread-nolock"]},
         "rust": {"conns": [100, 1000], "waits": [0, 1000],
                  "series": ["tokio-multi", "rust-threads"]},
         "duration_s": 1.5,
@@ -96,6 +98,13 @@ PROFILES = {
                      "step_min_s": 0.5, "contestants": True},
         "cores": {"conns": 1000, "wait_us": 1000,
                   "series": ["async", "uring", "thread"], "contestants": True},
+        # "grid": every grid N from 1000 up to the largest one process holds
+        "stop": {"conns": "grid", "wait_us": 500000, "series": ["async", "uring", "thread"],
+                 "contestants": True},
+        "shared": {"conns": 100, "wait_us": 0, "share_us": [0, 2, 10, 50], "keys": 16,
+                   "duration_s": 1.5, "warmup_s": 0.3,
+                   "series": ["async", "uring", "thread", "thread-nolock"],
+                   "all_cpus": ["thread-nolock"], "contestants": True},
         "duration_s": 2.5,
         "warmup_s": 0.5,
         "repeats": 3,
@@ -118,6 +127,7 @@ RUN_FIXED_S = 0.6
 RUN_PER_CONN_S = {"async": 1.5e-4, "thread": 5e-4}
 CONTESTANT_ORDER = ["tokio-current", "tokio-multi", "rust-threads", "go", "nginx"]
 RUST_PAIR = ("tokio-multi", "rust-threads")
+STOP_SETTLE_MAX_S, STOP_ENDS_S = 0.2, 0.2  # the harness's settle before and after the signal
 
 
 def grid_conns(prof, nofile):
@@ -140,15 +150,6 @@ def scale_workers(prof, nofile):
     return max(2, math.ceil(max(sc["conns"]) / (0.65 * nofile)))
 
 
-def cores_axis(ncpus):
-    """K = 1, 2, 4, ... up to half the machine (at least 1)."""
-    top, ks, k = max(1, ncpus // 2), [], 1
-    while k <= top:
-        ks.append(k)
-        k *= 2
-    return ks
-
-
 def label(pt):
     if pt["kind"] == "scale":
         return f"{pt['impl']}-workers{pt['workers']}"
@@ -157,8 +158,12 @@ def label(pt):
 
 def run_name(pt):
     io = "" if pt.get("io", "timer") == "timer" else f"-{pt['io']}"
-    base = f"{label(pt)}{io}-c{pt['conns']}-w{pt['wait_us']}-u{pt['work_us']}-r{pt['rep']}"
-    prefix = {"scale": "scale-", "capacity": "cap-", "cores": f"cores-k{pt.get('k')}-"}
+    share = f"-s{pt['share_us']}" if pt["kind"] == "shared" else ""
+    base = (f"{label(pt)}{io}-c{pt['conns']}-w{pt['wait_us']}-u{pt['work_us']}{share}"
+            f"-r{pt['rep']}")
+    prefix = {"scale": "scale-", "capacity": "cap-", "cores": f"cores-k{pt.get('k')}-",
+              "stop": "stop-", "shared": f"shared-k{pt.get('k')}-" if pt.get("k") else
+              "shared-"}
     return prefix.get(pt["kind"], "") + base
 
 
@@ -167,18 +172,7 @@ def series_key(pt):
             pt["bytes"], pt.get("k"))
 
 
-def _series_point(base, name, **kw):
-    impl, args = SERIES[name]
-    return dict(base, impl=impl, label=name, server_args=list(args),
-                stack_kib=STACK_KIB.get(name), **kw)
-
-
-def _contestant_point(base, c, **kw):
-    return dict(base, impl=c["name"], label=c["name"], stack_kib=None, server_args=[],
-                kind="contestant", command=c["command"], query=c["query"], **kw)
-
-
-PARTS = ("grid", "kinds", "capacity", "cores", "contestant", "scale")
+PARTS = ("grid", "kinds", "capacity", "cores", "stop", "shared", "contestant", "scale")
 
 
 def plan(profile, facts, contestants=(), only=PARTS):
@@ -211,7 +205,7 @@ def plan(profile, facts, contestants=(), only=PARTS):
                         oc = (g.get("only_conns") or {}).get(name)
                         if oc is not None and conns not in oc:
                             continue
-                        pts.append(_series_point(base, name, conns=conns, wait_us=wait,
+                        pts.append(series_point(base, name, conns=conns, wait_us=wait,
                                                  rep=rep))
                 if "contestant" not in only or conns > single:
                     continue
@@ -222,7 +216,7 @@ def plan(profile, facts, contestants=(), only=PARTS):
                         wait in r.get("waits", [])
                     if not (full or pair) or (c["query"] != "query" and wait != 0):
                         continue  # a server that answers fixed (nginx): wait 0 only
-                    pts.append(_contestant_point(base, c, conns=conns, wait_us=wait, rep=rep))
+                    pts.append(contestant_point(base, c, conns=conns, wait_us=wait, rep=rep))
     others = cont if "contestant" in only else []
     if "kinds" in only:
         pts += kind_points(p, base, skip, others, rust, single)
@@ -230,6 +224,10 @@ def plan(profile, facts, contestants=(), only=PARTS):
         pts += capacity_points(p, base, skip, others)
     if "cores" in only:
         pts += cores_points(p, base, skip, others, facts.get("ncpus", 1))
+    if "stop" in only:
+        pts += stop_points(p, base, skip, others, grid_conns(p, facts["nofile"]), single)
+    if "shared" in only:
+        pts += shared_points(p, base, skip, others, facts.get("ncpus", 1))
     sc = p.get("scale")
     if sc and "scale" in only:
         w = scale_workers(p, facts["nofile"])
@@ -243,82 +241,16 @@ def plan(profile, facts, contestants=(), only=PARTS):
     return pts
 
 
-def fds_per_conn(io):
-    """File descriptors a server process holds per connection: with io=net a backend
-    connection beside each client's."""
-    return 2 if io == "net" else 1
-
-
-def kind_points(p, base, skip, cont, rust, single):
-    """The network and file waits: the C series of each kind, the contestants too in full
-    (they speak the kinds), the Rust pair in quick."""
-    pts = []
-    for io, k in (p.get("kinds") or {}).items():
-        for rep in range(1, p["repeats"] + 1):
-            for wait in k["waits"]:
-                for conns in k["conns"]:
-                    for name in k["series"]:
-                        if name in skip:
-                            continue
-                        pts.append(_series_point(base, name, io=io, conns=conns,
-                                                 wait_us=wait, rep=rep,
-                                                 file_kib=k.get("file_kib")))
-                    # a contestant is one process: the points it can hold with its fds
-                    for c in cont if conns * fds_per_conn(io) <= single else []:
-                        full = rep <= (p.get("contestants") or {}).get("repeats", 0)
-                        if c["query"] == "query" and (full or (c in rust and rep == 1)):
-                            pts.append(_contestant_point(base, c, io=io, conns=conns,
-                                                         wait_us=wait, rep=rep,
-                                                         file_kib=k.get("file_kib")))
-    return pts
-
-
-def capacity_points(p, base, skip, cont):
-    cap = p.get("capacity")
-    if not cap:
-        return []
-    pts = []
-    for rep in range(1, p["repeats"] + 1):
-        for conns, wait in cap["points"]:
-            for name in cap["series"]:
-                if name not in skip:
-                    pts.append(_series_point(base, name, kind="capacity", conns=conns,
-                                             wait_us=wait, rep=rep, steps=cap["steps"],
-                                             step_min_s=cap["step_min_s"],
-                                             step_min_requests=cap.get("step_min_requests")))
-            if rep == 1 and cap.get("contestants"):
-                for c in cont:
-                    if c["query"] == "query" or wait == 0:
-                        pts.append(dict(_contestant_point(base, c, conns=conns, wait_us=wait,
-                                                          rep=rep), kind="capacity",
-                                        steps=cap["steps"], step_min_s=cap["step_min_s"],
-                                        step_min_requests=cap.get("step_min_requests")))
-    return pts
-
-
-def cores_points(p, base, skip, cont, ncpus):
-    co = p.get("cores")
-    if not co:
-        return []
-    pts = []
-    for k in cores_axis(ncpus):
-        for name in co["series"]:
-            if name not in skip:
-                pts.append(_series_point(base, name, kind="cores", k=k, conns=co["conns"],
-                                         wait_us=co["wait_us"], rep=1))
-        for c in cont if co.get("contestants") else []:
-            if c["query"] == "query":
-                pts.append(dict(_contestant_point(base, c, conns=co["conns"],
-                                                  wait_us=co["wait_us"], rep=1),
-                                kind="cores", k=k))
-    return pts
-
-
 def est_run_s(pt):
     """A guess for the ETA: warmup + duration + start/stop + the connection ramp and
     teardown (a contestant costs what the async server does); a capacity curve adds its
-    steps."""
+    steps; a stop point, its settle, the wait of its requests in flight (a graceful stop
+    answers them) and the settle after the exit."""
     per = RUN_PER_CONN_S["thread" if pt["impl"] in ("thread", "rust-threads") else "async"]
+    if pt["kind"] == "stop":
+        wait = pt["wait_us"] / 1e6
+        return (RUN_FIXED_S + pt["conns"] * per + min(wait / 2, STOP_SETTLE_MAX_S) + wait
+                + STOP_ENDS_S)
     est = pt["warmup_s"] + pt["duration_s"] + RUN_FIXED_S + pt["conns"] * per
     if pt["kind"] == "capacity":
         est += pt["steps"] * (pt["step_min_s"] + 0.2)

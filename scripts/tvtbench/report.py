@@ -27,6 +27,8 @@ PLOTS = [
     ("ramp", "RSS and threads during the ramp"),
     ("scale", "Scale runs: to 100,000 connections and the thread wall"),
     ("hol", "Head-of-line blocking"),
+    ("stop", "Graceful stop: SIGTERM to exit"),
+    ("share", "Requests on a shared table"),
     ("hyperfine", "hyperfine"),
     ("micro_mem", "Microbenchmark: memory per unit"),
     ("micro_switch", "Microbenchmark: cost of one switch"),
@@ -205,7 +207,8 @@ def write_report(res, reference_dir=None):
     o += report_sections.caveats(res)
     o.append("## Files\n")
     o.append("`raw/*.json` one harness run each (`scale-*`: the scale runs, `cap-*`: "
-             "capacity curves); `scale/*.json` the machine during each scale run; "
+             "capacity curves, `stop-*`: the stop scenario, `shared-*`: requests on a "
+             "shared table); `code.json` each server's lines and complexity; `scale/*.json` the machine during each scale run; "
              "`summary.csv` one row per run (and one per open-loop step of a capacity "
              "curve); `hol/` and `hol.csv` the head-of-line loads; `hyperfine/` "
              "whole-command timings; `micro/` the microbenchmarks; `plots/` PNG and SVG with "

@@ -204,6 +204,17 @@ def plot_sentence(res, stem, rows):
         "hol": (f"Latency of light requests alone and with heavy CPU-bound neighbours (C6): "
                 f"p90 with neighbours is {fig('C6', 'a')} on the task side, {fig('C6', 't')} "
                 f"on the thread side."),
+        "stop": ("The stop scenario (C7): time from SIGTERM to the server's exit against "
+                 "connections, with some requests in flight and the other connections "
+                 "idle; a cross marks a stop that was not clean, labelled with what it cut, "
+                 "reset or was killed for. The row's figures: task side "
+                 f"{fig('C7', 'a')}, thread side {fig('C7', 't')}."),
+        "share": ("Requests that update a table every connection shares (C7): server CPU per "
+                  "request and p99 latency without the table (the grid's run at the same "
+                  "point, same CPUs) and with it, and the time a request spends getting and "
+                  "updating it, waiting for the lock included; the thread server without "
+                  "its lock, on one server CPU and on all of them, with the updates it "
+                  "lost."),
         "hyperfine": ("Whole-command wall time from hyperfine (mean; whiskers min..max): the "
                       "fixed job per design, and the microbenchmark commands when present."),
         "micro_mem": ("Microbenchmark (no sockets): memory per waiting unit against the number "
@@ -232,11 +243,16 @@ def failures(res):
         what = None
         if not r.ok:
             what = f"failed: {r.failure}"
+        elif r.kind == "stop":  # no load to sustain: how it stopped is C7's
+            pass
         elif not r.sustained:
             what = (f"{int(r.errors_total)} errors of {int(r.requests or 0)} requests "
                     f"{json.dumps({k: int(v) for k, v in r.errors.items() if v})}")
         elif r.errors_total:
             what = f"{int(r.errors_total)} errors (within {MAX_ERROR_FRACTION:.0%})"
+        if r.stop_clean is False and r.kind != "stop":
+            what = ((what + "; ") if what else "") + (f"served its load; its stop failed "
+                                                      f"({r.stop_failure}): C7 counts it")
         if r.saturated:
             what = ((what + "; ") if what else "") + ("load generator saturated (> 90% of a "
                                                       "core): not in throughput medians")

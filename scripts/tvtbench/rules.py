@@ -61,7 +61,8 @@ class Verdict:
 
     def __init__(self, cid, metric, task, thread, ratio, outcome, band=DEFAULT_BAND,
                  show=None, note=None, spread=None, runs=None, details=None, plot=None,
-                 task_label=None, thread_label=None, ratio_text=None):
+                 task_label=None, thread_label=None, ratio_text=None, task_text=None,
+                 thread_text=None):
         self.cid, self.metric = cid, metric
         self.task, self.thread, self.ratio = task, thread, ratio
         self.outcome, self.band, self.note = outcome, band, note
@@ -71,16 +72,17 @@ class Verdict:
         self.plot = plot
         self.task_label, self.thread_label = task_label, thread_label
         self.ratio_text = ratio_text
+        self.task_text, self.thread_text = task_text, thread_text  # printed instead of show()
         self.how = None  # the mechanism a verdict is about ("with io_uring"), if it names one
 
     # the figures as printed
     @property
     def a(self):
-        return self.show(self.task)
+        return self.task_text or self.show(self.task)
 
     @property
     def t(self):
-        return self.show(self.thread)
+        return self.thread_text or self.show(self.thread)
 
     @property
     def r(self):

@@ -4,20 +4,20 @@ atomically. A point that fails is data: the harness writes its JSON with "status
 "failed"; if the harness itself dies without writing one, a stand-in is written in its
 place so that the failure still shows up in every table."""
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import time
 
-from . import profiles
+from . import code_size, profiles
 from .fmt import human_n
 from .procs import Child
 from .syswatch import SysWatch, read_int
 from .machine import cpus, help_text, list_contestants, nofile_limit, port_range, \
     source_ips_for, default_stack_kib  # noqa: F401
 from .sweep_argv import PointCommands
+from .sweep_outcome import Outcomes, fmt_dur, log  # noqa: F401 (log: cli.py)
 from .util import load_json, write_json_atomic
 
 from .machine import ROOT
@@ -26,28 +26,7 @@ RUN_KEYS = ["schema", "impl", "name", "status", "failure", "params", "env", "cli
             "server", "derived", "samples"]
 
 
-def log(msg=""):
-    print(msg, flush=True)
-
-
-def fmt_dur(s):
-    s = max(0, int(round(s)))
-    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
-
-
-def num(v):
-    if not isinstance(v, (int, float)):
-        return "?"
-    return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
-
-
-def us(v):
-    if not isinstance(v, (int, float)):
-        return "?"
-    return f"{v / 1000:.2f} ms" if v >= 1000 else f"{v:.0f} us"
-
-
-class Sweep(PointCommands):
+class Sweep(PointCommands, Outcomes):
     def __init__(self, args):
         self.args = args
         self.prof = profiles.PROFILES[args.profile]
@@ -65,6 +44,7 @@ class Sweep(PointCommands):
         self.data_dir = os.path.join(ROOT, "results", "data")
         self.facts = {"nofile": nofile_limit(), "ncpus": len(os.sched_getaffinity(0))}
         self.kinds_skip = self.capacity_skip = None
+        self.kind_skip = {}
         self.facts["skip"] = {} if args.estimate else self.series_skips()
         self.walls = {}        # series key -> (smallest conns that failed, its repeat)
         self.measured = {}     # (impl, io, wait) -> (conns, req/s) of the largest held point
@@ -99,10 +79,13 @@ class Sweep(PointCommands):
             self.kinds_skip = "this harness has no --io (the wait kinds need it)"
         else:
             self.kinds_skip = None
-        if "--capacity" not in self.run_help:
-            self.capacity_skip = "this harness has no --capacity"
-        else:
-            self.capacity_skip = None
+        self.capacity_skip = (None if "--capacity" in self.run_help else
+                              "this harness has no --capacity")
+        self.kind_skip = {k: f"this harness has no --{flag}" for k, flag in
+                          (("stop", "stop"), ("shared", "state")) if f"--{flag}" not in
+                          self.run_help}
+        if "--lock" not in self.server_help.get("thread", ""):
+            skip["thread-nolock"] = "thread_server has no --lock in this build"
         for name, why in skip.items():
             self.skipped.append({"kind": "series", "label": name, "impl": name,
                                  "wait_us": "any", "conns": "all", "reason": why})
@@ -113,7 +96,8 @@ class Sweep(PointCommands):
         out = []
         for pt in pts:
             why = (self.kinds_skip if pt.get("io", "timer") != "timer" else None) or \
-                (self.capacity_skip if pt["kind"] == "capacity" else None)
+                (self.capacity_skip if pt["kind"] == "capacity" else None) or \
+                self.kind_skip.get(pt["kind"])
             if why and not self.args.estimate:
                 self.skipped.append(dict(pt, label=profiles.label(pt), reason=why))
                 continue
@@ -189,7 +173,9 @@ class Sweep(PointCommands):
         basis = None
         if pt["kind"] == "scale":
             pt["think_ms"], basis = self.think_time(pt)
-        what = {"capacity": "capacity ", "cores": f"K={pt.get('k')} "}.get(pt["kind"], "")
+        what = {"capacity": "capacity ", "cores": f"K={pt.get('k')} ", "stop": "stop ",
+                "shared": f"shared share={pt.get('share_us')}us "
+                + (f"K={pt['k']} " if pt.get("k") else "")}.get(pt["kind"], "")
         io = "" if pt.get("io", "timer") == "timer" else f"io={pt['io']} "
         desc = (f"{profiles.label(pt):<13} {what}{io}conns={pt['conns']:<6} "
                 f"wait={pt['wait_us']}us "
@@ -197,12 +183,19 @@ class Sweep(PointCommands):
                 + f"rep {pt['rep']}/{reps}")
         head = f"[{idx:>3}/{total}] {desc}"
         wall = self.walls.get(profiles.series_key(pt))
+        grid_wall = min([w[0] for k, w in self.walls.items() if k[0] in ("grid", "contestant")
+                         and k[1] == profiles.label(pt)] or [None], key=lambda c: c or 0)
         # A series that failed at N skips larger N, and the same N in later repeats: a
         # wall (thread creation refused, fds) is a limit, not noise, and hitting it again
-        # would take every free pid of the machine again.
+        # would take every free pid of the machine again. A stop point stays within what
+        # its design held in the grid.
+        reason = None
         if wall is not None and (pt["conns"] > wall[0] or
                                  (pt["conns"] == wall[0] and pt["rep"] > wall[1])):
             reason = f"skipped: this series failed at {wall[0]} connections"
+        elif pt["kind"] == "stop" and grid_wall is not None and pt["conns"] >= grid_wall:
+            reason = f"skipped: its grid series failed at {grid_wall} connections"
+        if reason:
             self.skipped.append(dict(pt, label=profiles.label(pt), reason=reason))
             self.remaining_est -= pt.get("est_s", profiles.est_run_s(pt))
             log(f"{head} -> {reason}")
@@ -239,50 +232,15 @@ class Sweep(PointCommands):
             shutil.rmtree(os.path.join(rundir, "tmp"), ignore_errors=True)
         real = time.monotonic() - t
         doc = self.load_or_stand_in(out, argv, rc, logbase + ".err", pt, timeout)
-        if basis and os.path.exists(out):
-            doc["sweep"] = {"think_ms": pt["think_ms"], "think_basis": basis}
+        # what the harness does not record of the point, beside its result
+        note = ({"think_ms": pt["think_ms"], "think_basis": basis} if basis else
+                {"state": "shared", "share_us": pt["share_us"], "keys": pt["keys"]}
+                if pt["kind"] == "shared" else None)
+        if note and os.path.exists(out):
+            doc["sweep"] = dict(doc.get("sweep") or {}, **note)
             write_json_atomic(out, doc)
         self.step_done(self.outcome(idx, desc, pt, doc), real,
                        pt.get("est_s", profiles.est_run_s(pt)))
-
-    def outcome(self, idx, desc, pt, doc):
-        """The progress line's result, and what the sweep learns: walls, capacities."""
-        ok = doc.get("status") == "ok"
-        cl = doc.get("client") or {}
-        errs = sum(v for v in (cl.get("errors") or {}).values() if isinstance(v, (int, float)))
-        refused = (((doc.get("server") or {}).get("counters") or {})
-                   .get("thread_create_failed") or 0)
-        key = profiles.series_key(pt)
-        if ok:
-            lat = (cl.get("latency_us") or {}).get("p99")
-            res = f"ok {num(cl.get('rps'))} req/s p99 {us(lat)}"
-            if errs:
-                res += f", {int(errs)} errors"
-                self.failures.append((idx, desc, f"{int(errs)} request errors "
-                                      f"{json.dumps(cl.get('errors'))}"))
-            if cl.get("saturated"):
-                res += ", client saturated"
-            good = errs <= 0.01 * max(1, cl.get("requests") or 0) and not refused
-            if good and pt["kind"] == "grid" and isinstance(cl.get("rps"), (int, float)):
-                k = (pt["impl"], pt.get("io", "timer"), pt["wait_us"])
-                if pt["stack_kib"] is None and (k not in self.measured or
-                                                pt["conns"] >= self.measured[k][0]):
-                    self.measured[k] = (pt["conns"], cl["rps"])
-        else:
-            reason = str(doc.get("failure") or "unknown")
-            res = f"FAILED: {reason[:90]}"
-            self.failures.append((idx, desc, reason))
-        if refused:
-            # The harness counts errors in the measured window only; the server's counters
-            # see the connections it could not give a thread, whenever that happened.
-            peak = (doc.get("server") or {}).get("threads_peak")
-            res += f"; WALL: {refused} thread creations refused ({peak} threads at peak)"
-            self.failures.append((idx, desc, f"the server could not create a thread "
-                                  f"{refused} times (answered 503); {peak} threads at peak"))
-        if not ok or refused:
-            if key not in self.walls or pt["conns"] < self.walls[key][0]:
-                self.walls[key] = (pt["conns"], pt["rep"])
-        return res
 
     def load_or_stand_in(self, out, argv, rc, errlog, pt, timeout):
         """The harness's JSON if it wrote one; otherwise a stand-in with status failed
@@ -346,12 +304,14 @@ class Sweep(PointCommands):
                                                                  else 1)
         self.remaining_est = self.estimate(pts)
         kinds = {k: sum(1 for pt in pts if pt["kind"] == k) for k in ("grid", "contestant",
-                                                                       "scale")}
+                                                                       "scale", "stop",
+                                                                       "shared")}
         extra = "".join(f", {x}" for x, skip in (("head-of-line", self.args.skip_hol),
                                                   ("hyperfine", self.args.skip_hyperfine))
                         if not skip)
         log(f"sweep: profile {self.args.profile}, {total} steps ({kinds['grid']} runs of the "
-            f"C designs, {kinds['contestant']} of contestants, {kinds['scale']} scale runs"
+            f"C designs, {kinds['contestant']} of contestants, {kinds['scale']} scale runs, "
+            f"{kinds['stop']} stops, {kinds['shared']} on a shared table"
             f"{extra}), about {fmt_dur(self.remaining_est)}; server on CPU {self.server_cpu}, "
             f"client on CPU {self.client_cpu}; results in {self.out}")
         if self.prof.get("contestants"):
@@ -359,6 +319,8 @@ class Sweep(PointCommands):
                                           "none ready (make contestants builds them)"))
         meta_path = os.path.join(self.out, "sweep.json")
         write_json_atomic(meta_path, self.meta(pts, "running"))
+        # the servers' source as measured now, so that the report reads it from the folder
+        write_json_atomic(os.path.join(self.out, "code.json"), code_size.measure(ROOT))
         state = "interrupted"
         try:
             for i, pt in enumerate(pts):
@@ -374,26 +336,3 @@ class Sweep(PointCommands):
             write_json_atomic(meta_path, self.meta(pts, state))
             self.failure_table()
         return 0
-
-    def failure_table(self):
-        rows = [(str(i), d, r) for i, d, r in self.failures]
-        skipped = {}
-        for sp in self.skipped:
-            if sp["kind"] == "series":
-                rows.append(("-", f"{sp['label']} (every point)", sp["reason"]))
-                continue
-            key = (profiles.label(sp), sp.get("io", "timer"), sp["wait_us"], sp["reason"])
-            skipped.setdefault(key, set()).add(sp["conns"])
-        rows += [("-", f"{lab}{'' if io == 'timer' else ' io=' + io} wait={w}us "
-                  f"conns={','.join(str(c) for c in sorted(cs))}", why)
-                 for (lab, io, w, why), cs in skipped.items()]
-        rows += [("-", a, b) for a, b in self.phase_errors]
-        log(f"sweep: {fmt_dur(time.monotonic() - self.t0)} in all")
-        if not rows:
-            log("failures: none")
-            return
-        log(f"failures ({len(rows)}):")
-        w = max(len(d) for _, d, _ in rows)
-        log(f"  {'run':>4}  {'point':<{w}}  reason")
-        for i, d, r in rows:
-            log(f"  {i:>4}  {d:<{w}}  {r}")

@@ -64,9 +64,16 @@ class PointCommands:
             if profiles.label(pt) != pt["impl"] and pt["kind"] != "scale":
                 argv += ["--name", profiles.label(pt)]
         argv += self.placement_flags(pt)
-        argv += ["--conns", str(pt["conns"]), "--duration", f"{pt['duration_s']:g}",
-                 "--warmup", f"{pt['warmup_s']:g}", "--wait-us", str(pt["wait_us"]),
-                 "--work-us", str(pt["work_us"]), "--bytes", str(pt["bytes"]), "--out", out]
+        argv += ["--conns", str(pt["conns"])]
+        if pt["kind"] == "stop":  # its own scenario: no measured window
+            argv += ["--stop"]
+        else:
+            argv += ["--duration", f"{pt['duration_s']:g}", "--warmup", f"{pt['warmup_s']:g}"]
+        argv += ["--wait-us", str(pt["wait_us"]), "--work-us", str(pt["work_us"]),
+                 "--bytes", str(pt["bytes"]), "--out", out]
+        if pt["kind"] == "shared":
+            argv += ["--state", "shared", "--share-us", str(pt["share_us"]),
+                     "--keys", str(pt["keys"])]
         if pt.get("io", "timer") != "timer":
             argv += ["--io", pt["io"]]
             if pt["io"] == "file":
@@ -83,7 +90,7 @@ class PointCommands:
         if pt["kind"] == "scale":
             argv += ["--think-ms", f"{pt['think_ms']:g}", "--timeout-ms", str(pt["timeout_ms"])]
             extra, server_extra = self.worker_flags(pt["impl"], pt["workers"])
-        elif pt["kind"] in ("grid", "capacity", "cores"):
+        elif pt["kind"] in ("grid", "capacity", "cores", "stop", "shared"):
             extra, server_extra = self.scale_flags(pt["impl"], pt["conns"], pt.get("io", "timer"))
         else:
             extra = []
@@ -102,9 +109,11 @@ class PointCommands:
         return argv, rundir
 
     def placement_flags(self, pt):
-        """The server's CPUs: K of them (a cores point: its own K), the harness plans the
+        """The server's CPUs: K of them (a cores point, or a shared point on every CPU: its
+        own K, sharing them with the generator when it asks to), the harness plans the
         rest; a harness without --server-cpus gets the first two CPUs, as before."""
-        k = pt.get("k") if pt["kind"] == "cores" else self.server_k
+        k = pt.get("k") if pt["kind"] == "cores" or pt.get("k") else self.server_k
         if "--server-cpus" in self.run_help:
-            return ["--server-cpus", str(k)] if k else []
+            return (["--server-cpus", str(k)] if k else []) + (
+                ["--allow-overlap"] if pt.get("overlap") else [])
         return ["--server-cpu", str(self.server_cpu), "--client-cpu", str(self.client_cpu)]

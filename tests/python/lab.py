@@ -16,6 +16,7 @@ class Lab:
         self.docs, self.micro, self.hol, self.scale_sys = {}, [], {}, {}
         self.env = dict(ENV, **(env or {}))
         self.meta = {"profile": profile, "state": "done", "default_stack_kib": 8192}
+        self.code = None  # code.json, when a test sets one (code_json)
 
     def run(self, label, conns, wait=0, rep=1, *, rps=1000.0, rss_idle_kib=2000.0,
             rss_per_conn=None, kstack_per_conn=0.0, ctx_per_req=None, cpu_us=5.0,
@@ -66,6 +67,73 @@ class Lab:
         self.docs[name] = doc
         return doc
 
+    def stop(self, label, conns, rep=1, *, exit_s=0.05, inflight=None, cut=0, not_200=0,
+             reset=0, still_open=0, killed=False, exit_status=0, status="ok", failure=None,
+             impl=None, tried=3, recorded=True, ends=True):
+        """One stop-scenario run (`harness run --stop`): conns connections, a tenth with a
+        request in flight, SIGTERM. recorded=False: no stop object (a stand-in); ends=False:
+        the generator's counts of the connections' ends were not recorded."""
+        impl = impl or label.split("-")[0]
+        inflight = max(1, conns // 10) if inflight is None else inflight
+        st = {"signal_to_exit_s": exit_s, "killed": killed, "grace_ms": None,
+              "settle_s": 0.2, "server_cpu_s": 0.01,
+              "inflight": {"conns": inflight}, "idle": {"conns": conns - inflight},
+              "connects_after_signal": {"tried": tried, "refused": tried, "accepted": 0,
+                                        "other": 0, "other_error": None}}
+        if ends:
+            st["inflight"].update(answered=inflight - cut - not_200, answered_not_200=not_200,
+                                  cut=cut)
+            st["idle"].update(fin=conns - inflight - reset - still_open, reset=reset)
+            st["still_open"] = still_open
+        doc = {"schema": "tvt-run/1", "impl": impl, "name": label, "status": status,
+               "failure": failure if status != "ok" else None,
+               "params": {"conns": conns, "wait_us": 500000, "work_us": 0, "bytes": 64,
+                          "mode": "closed", "think_ms": 0, "io": "timer", "workers": 1},
+               "env": self.env,
+               "client": {"requests": 0, "rps": 0.0, "errors": {}, "latency_us": {}},
+               "server": {"stop_s": exit_s, "killed": killed,
+                          "stop_clean": not killed and exit_status == 0,
+                          "exit": "was killed by signal 9 (Killed)" if killed else
+                          f"exited with status {exit_status}", "counters": {}},
+               "stop": st if recorded else None, "samples": []}
+        self.docs[f"stop-{label}-c{conns}-w500000-u0-r{rep}.json"] = doc
+        return doc
+
+    def shared(self, label, conns=100, share_us=2, rep=1, *, ns=2100.0, wait_ns=0.0,
+               contended=0.0, switches=0.0, lost=0, k=None, status="ok", failure=None,
+               counters=True, first_errors=None, cpu_us=6.0, p99_us=800.0, impl=None):
+        """One shared-table run (`harness run --state shared`): the server's exit counters
+        give ns, wait_ns, contended and switches per update (counters=False: a server that
+        kept none); k: the server on k CPUs."""
+        before = dict(self.docs)
+        doc = self.run(label, conns, 0, rep, status=status, failure=failure, cpu_us=cpu_us,
+                       p99_us=p99_us, impl=impl, cores_k=k)
+        name = next(n for n, d in self.docs.items() if d is doc)
+        del self.docs[name]
+        if name in before:  # the grid's run at that point stays what it was
+            self.docs[name] = before[name]
+        upd = doc["client"]["requests"]
+        if counters:
+            doc["server"]["counters"].update(
+                shared_updates=upd, shared_counted=upd - lost, shared_lost=lost,
+                share_ns=ns * upd, share_wait_ns=wait_ns * upd,
+                lock_contended=contended * upd, lock_switches=switches * upd)
+        if first_errors:
+            doc["client"]["first_errors"] = first_errors
+        doc["sweep"] = {"state": "shared", "share_us": share_us, "keys": 16}
+        kk = f"-k{k}" if k else ""
+        self.docs[f"shared{kk}-{label}-c{conns}-w0-u0-s{share_us}-r{rep}.json"] = doc
+        return doc
+
+    def code_json(self, lines=None):
+        """A code.json as the sweep writes it: {label: lines}, complexity made up."""
+        lines = lines or {"async": 1476, "uring": 1678, "thread": 651, "C:common": 2443}
+        self.code = {"tool": "pmccabe 2.8", "metric": "traditional McCabe", "commit": "abc",
+                     "designs": {k: {"dirs": [k], "lines": n, "functions": n // 20,
+                                     "ccn_mean": 3.5, "ccn_max": 12,
+                                     "ccn_max_at": "server.c:on_read", "why": None}
+                                 for k, n in lines.items()}}
+
     def curve(self, label, conns, wait, capacity_rps, rep=1, slo_ms=3.0, bound=None):
         """A capacity run (open-loop steps) with its capacity at SLO."""
         cap = {"closed_loop_rps": capacity_rps * 1.2, "slo_ms": slo_ms,
@@ -107,7 +175,7 @@ class Lab:
 
     def results(self, out="."):
         return Results.from_docs(self.docs, self.meta, self.micro, self.hol, self.scale_sys,
-                                 out=out)
+                                 out=out, code=self.code)
 
     def write(self, out):
         """The folder a sweep would leave: raw/, micro/, hol/, sweep.json."""
@@ -124,6 +192,9 @@ class Lab:
                 json.dump(doc, f)
         with open(os.path.join(out, "sweep.json"), "w") as f:
             json.dump(self.meta, f)
+        if self.code is not None:
+            with open(os.path.join(out, "code.json"), "w") as f:
+                json.dump(self.code, f)
         return out
 
 

@@ -219,3 +219,7 @@ def files_no_overlap():
         lab.run("thread", c, 0, io="file", rps=20000, inflight=1)
         lab.run("async-uring", c, 0, io="file", rps=20000, inflight=1, impl="async")
     return lab
+
+
+# C7's scenarios register themselves here (scenarios_c7 imports this module's decorator)
+import scenarios_c7  # noqa: E402,F401

@@ -106,3 +106,34 @@ def test_a_failed_capacity_or_cores_run_is_not_a_grid_shortfall():
     assert v.task == v.thread == 10000 and v.outcome == PARTLY
     kinds = {r.file: r.kind for r in lab.results().runs}
     assert kinds["cap-thread-c1000-w1000-u0-r1.json"] == "capacity"
+
+
+def test_a_server_killed_at_its_stop_still_sustained_its_load():
+    """Serving and stopping are apart: the old form ("failed", the server did not exit
+    within 5000 ms of SIGTERM) and the new one (status ok, stop_clean false) both count as
+    sustained for C4; the stop failure is kept for C7."""
+    lab = Lab()
+    grid(lab, ["async"], waits=(0,))
+    lab.run("thread", 100, 0)
+    old = lab.run("thread", 1000, 0, status="failed",
+                  failure="the server did not exit within 5000 ms of SIGTERM (killed)")
+    new = lab.run("thread", 10000, 0)
+    new["server"].update(stop_s=10.0, stop_clean=False, killed=True,
+                         exit="was killed by signal 9 (Killed)")
+    v = verdict(lab, "C4")
+    assert v.thread == 10000 and v.outcome == PARTLY
+    runs = {r.file: r for r in lab.results().runs}
+    o, n = runs["thread-c1000-w0-u0-r1.json"], runs["thread-c10000-w0-u0-r1.json"]
+    assert o.ok and o.failure is None and o.stop_clean is False and o.stop_s is None
+    assert "did not exit within" in o.stop_failure
+    assert n.stop_s == 10.0 and "killed" in n.stop_failure
+    assert old["status"] == "failed"  # the file itself is never rewritten
+
+
+def test_another_failure_is_still_a_failure():
+    lab = Lab()
+    grid(lab, ["async"], waits=(0,))
+    lab.run("thread", 100, 0)
+    lab.run("thread", 1000, 0, status="failed", failure="the server exited early")
+    r = [x for x in lab.results().runs if x.conns == 1000 and x.label == "thread"][0]
+    assert not r.ok and r.stop_clean is None and verdict(lab, "C4").thread == 100

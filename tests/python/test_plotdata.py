@@ -48,3 +48,20 @@ def test_hockey_and_capacity_files(tmp_path):
     assert float(cap[0]["capacity"]) == pytest.approx(20000)
     meta = (d / "meta.gp").read_text()
     assert 'hockey_panels = "timer_c1000_w1000"' in meta
+
+
+def test_stop_and_share_files(tmp_path):
+    import scenarios_c7
+    lab = scenarios_c7.c7_partly_by_stop()
+    write_data(lab.results(out=str(tmp_path)))
+    d = tmp_path / "plots" / "data"
+    thread = table(d / "stop_thread.dat")
+    assert [r["conns"] for r in thread] == ["1000", "10000"]
+    assert thread[0]["mark"] == '"100 cut"' and float(thread[0]["unclean_s"]) == 0.05
+    assert table(d / "stop_async.dat")[0]["unclean_s"] == "NaN"
+    share = {r["name"]: r for r in table(d / "share.dat")}
+    assert float(share['"thread"']["ns"]) == 2100
+    # the unguarded server on every CPU has no baseline of its own (other CPUs)
+    all_cpus = share['"thread, no lock, 2 CPUs"']
+    assert all_cpus["cpu0"] == "NaN" and all_cpus["lost_text"] == '"400 lost, 20%"'
+    assert 'stop_labels = "async thread"' in (d / "meta.gp").read_text()

@@ -110,3 +110,67 @@ def test_cores_axis():
     ks = {p["k"] for p in pts if p["kind"] == "cores"}
     assert ks == {1, 2, 4, 8}
     assert len({profiles.run_name(p) for p in pts}) == len(pts)  # every file its own
+
+def test_stop_and_shared_points_per_profile():
+    quick = profiles.plan("quick", {"nofile": 20000, "ncpus": 2})
+    stop = [p for p in quick if p["kind"] == "stop"]
+    assert {(p["label"], p["conns"]) for p in stop} == {
+        (x, n) for x in ("async", "uring", "thread") for n in (1000, 10000)}
+    shared = [p for p in quick if p["kind"] == "shared"]
+    assert {(p["label"], p.get("k")) for p in shared} == {
+        ("async", None), ("uring", None), ("thread", None), ("thread-nolock", None),
+        ("thread-nolock", 2)}
+    nolock = [p for p in shared if p["label"] == "thread-nolock"]
+    assert all(p["server_args"] == ["--lock", "none"] and p["impl"] == "thread"
+               for p in nolock)
+    assert all(p["conns"] == 100 and p["wait_us"] == 0 and p["share_us"] == 2
+               for p in shared)
+    assert [p.get("overlap") for p in nolock] == [None, True]
+    # one CPU: no "all CPUs" point, it would be the same as the other
+    one = profiles.plan("quick", {"nofile": 20000, "ncpus": 1})
+    assert not [p for p in one if p["kind"] == "shared" and p.get("k")]
+    names = [profiles.run_name(p) for p in stop + shared]
+    assert "stop-thread-c10000-w500000-u0-r1" in names
+    assert "shared-k2-thread-nolock-c100-w0-u0-s2-r1" in names
+    assert len(set(names)) == len(names)
+
+
+def test_full_stops_up_to_one_process_and_sweeps_share_us():
+    cont = [{"name": n, "command": f"bin/{n}", "query": "query"}
+            for n in ("tokio-multi", "rust-threads", "go")] + [
+        {"name": "nginx", "command": "x", "query": "fixed"}]
+    pts = profiles.plan("full", {"nofile": 20000, "ncpus": 4}, cont)
+    stop = [p for p in pts if p["kind"] == "stop"]
+    assert sorted({p["conns"] for p in stop}) == [1000, 5000, 10000, 19000]
+    assert {p["label"] for p in stop} == {"async", "uring", "thread", "tokio-multi",
+                                          "rust-threads", "go"}
+    shared = [p for p in pts if p["kind"] == "shared"]
+    assert sorted({p["share_us"] for p in shared}) == [0, 2, 10, 50]
+    assert "nginx" not in {p["label"] for p in stop + shared}
+    assert {p["k"] for p in shared if p.get("k")} == {4}
+
+
+def test_smoke_has_one_small_stop_and_one_shared_point_per_design():
+    pts = profiles.plan("smoke", {"nofile": 20000, "ncpus": 2})
+    stop = [p for p in pts if p["kind"] == "stop"]
+    shared = [p for p in pts if p["kind"] == "shared"]
+    assert [p["label"] for p in stop] == ["async", "uring", "thread"]
+    assert [p["label"] for p in shared] == ["async", "uring", "thread", "thread-nolock"]
+    est = sum(profiles.est_run_s(p) for p in stop + shared)
+    assert est < 10  # a few seconds in all
+
+
+def test_only_stop_and_shared():
+    pts = profiles.plan("quick", {"nofile": 20000, "ncpus": 2}, only=("stop", "shared"))
+    assert {p["kind"] for p in pts} == {"stop", "shared"}
+    assert "stop" in profiles.PARTS and "shared" in profiles.PARTS
+
+
+def test_quick_stays_within_its_budget():
+    """The quick sweep's estimate (the harness runs, head-of-line, hyperfine) leaves the
+    microbenchmarks and the plots their minute and a half within 5 minutes; the stop and
+    shared points take about 30 s of it."""
+    pts = profiles.plan("quick", {"nofile": 20000, "ncpus": 2})
+    c7 = sum(profiles.est_run_s(p) for p in pts if p["kind"] in ("stop", "shared"))
+    assert 15 < c7 < 35
+    assert profiles.estimate(pts, "quick", 32768) < 270

@@ -12,7 +12,8 @@ from scenarios import SCENARIOS
 from tvtbench.blocks import BLOCKS
 from tvtbench.claims import all_blocks
 from tvtbench.report import verdict_table
-from tvtbench.rules import HOLDS, NOT_HERE, PARTLY, RANK
+from tvtbench.rules import (DEFAULT_BAND, HOLDS, NOT_HERE, NOT_MEASURABLE, PARTLY, RANK,
+                            STRONG, WEAK)
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -51,6 +52,31 @@ def test_the_table_prints_the_verdicts_figures(name, tmp_path):
             assert v.text() in line, (name, line)
             assert f"| {v.r.replace('|', chr(92) + '|')} |" in line, (name, line)
             assert v.a in line and v.t in line, (name, line)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_c7_sides_with_both_of_its_ratios(name):
+    """C7 grades two ratios: no verdict on the wrong side of either one's band, each grade
+    what its ratio gives, and the ratio printed as graded is one of the two."""
+    for block, cid, label, v in every_verdict(SCENARIOS[name]()):
+        if cid != "C7":
+            continue
+        where = f"{name}: {block} C7 ({label})"
+        mech = v.mechanisms
+        for r, g in mech.values():
+            assert g == (NOT_MEASURABLE if r is None else DEFAULT_BAND.grade(r)), where
+        rs = [r for r, _ in mech.values()]
+        if v.outcome == NOT_MEASURABLE:
+            assert None in rs and v.ratio is None, where
+            continue
+        assert None not in rs and v.ratio in rs, where
+        if v.outcome == HOLDS:
+            assert min(rs) >= STRONG, where
+        elif v.outcome == PARTLY:
+            assert max(rs) >= WEAK and min(rs) < STRONG, where
+        else:
+            assert max(rs) < WEAK, where
+        assert v.note.startswith("decided by"), where
 
 
 def test_the_c4_bug_cannot_come_back():

@@ -8,6 +8,7 @@ import re
 
 from .. import designs
 from .micro import Micro
+from .stopshare import OLD_STOP_FAILURE, share_figures, stop_figures
 from ..util import fnum, get, load_json, median
 
 MAX_ERROR_FRACTION = 0.01  # a run "sustains" N: status ok and at most 1% of requests failed
@@ -49,15 +50,23 @@ class Run:
         st = fnum(p.get("stack_kib"))
         self.stack_kib = int(st) if st else None
         self.label = self._label(doc.get("name"), default_stack)
+        # what the harness does not record of a shared-table run, the sweep adds (sweep.*)
+        sw = doc.get("sweep") if isinstance(doc.get("sweep"), dict) else {}
+        self.state = p.get("state") or sw.get("state")
+        su = fnum(p.get("share_us") if p.get("share_us") is not None else sw.get("share_us"))
+        self.share_us = None if su is None else int(su)
         # scale: closed loop with a think time, many processes, up to 100k conns;
         # capacity: open-loop steps to a latency target; cores: the sweep over the
-        # server's CPUs K; grid: the C designs' sweep; contestant: another runtime's
-        # server on the same grid
+        # server's CPUs K; stop: the stop scenario (N connections, SIGTERM); shared: every
+        # request updates the server's shared table; grid: the C designs' sweep;
+        # contestant: another runtime's server on the same grid
         self.kind = ("scale" if self.mode == "closed" and self.think_ms > 0 else
                      "capacity" if isinstance(doc.get("capacity"), dict) or p.get("capacity")
                      or self.file.startswith("cap-") else
                      "cores" if self.file.startswith("cores-") else
-                     "grid" if self.label in designs.C_LABELS else "contestant")
+                     "stop" if isinstance(doc.get("stop"), dict) or self.file.startswith("stop-")
+                     else "shared" if self.state == "shared" or self.file.startswith("shared-")
+                     else "grid" if self.label in designs.C_LABELS else "contestant")
         self.k = int(fnum(get(doc, "placement", "server_k")) or 1)
         m = re.search(r"-r(\d+)\.json$", self.file)
         self.repeat = int(m.group(1)) if m else 1
@@ -70,8 +79,13 @@ class Run:
         self.errors_total = sum(v for v in self.errors.values() if v) or 0
         self.requests = fnum(cl.get("requests"))
         self.saturated = bool(cl.get("saturated"))
+        fe = cl.get("first_errors")
+        self.first_errors = fe if isinstance(fe, dict) else {}  # kind -> its first text
         self.counters = get(doc, "server", "counters") or {}
         self.threads_peak = fnum(get(doc, "server", "threads_peak"))
+        self.stop_s, self.stop_clean, self.stop_failure = self._end_stop()
+        self.stop = stop_figures(doc.get("stop"))
+        self.share = share_figures(self.counters)
         self.refused = 0
         self._wall_check(sysd)
         self.ok = self.status == "ok"
@@ -85,6 +99,22 @@ class Run:
         if self.impl == "thread" and self.stack_kib and self.stack_kib != default_stack:
             return f"thread-{self.stack_kib}k"
         return self.impl
+
+    def _end_stop(self):
+        """How the server stopped after the run: (SIGTERM to reaped in s or None, clean:
+        True, False or None when not recorded, why it was not clean). The old form of a
+        failed stop (status failed, OLD_STOP_FAILURE) becomes a run that served its load
+        (status ok) whose stop failed."""
+        s = self.doc.get("server") or {}
+        clean = s.get("stop_clean") if isinstance(s.get("stop_clean"), bool) else None
+        why = None
+        if self.status != "ok" and OLD_STOP_FAILURE.search(str(self.failure or "")):
+            why, clean = self.failure, False
+            self.status, self.failure = "ok", None
+        elif clean is False:
+            why = (f"the server did not stop cleanly: it {s.get('exit') or 'did not exit'}"
+                   + (" (killed past its wait)" if s.get("killed") else ""))
+        return fnum(s.get("stop_s")), clean, why
 
     def _wall_check(self, sysd):
         """The thread server answers 503 to a connection it cannot give a thread, whenever
@@ -188,8 +218,10 @@ class Results:
     """Every file of one results folder, indexed for the rules. Build it with load(DIR),
     or from documents with from_docs (the tests do)."""
 
-    def __init__(self, out, meta, runs, hol=None, hyperfine=None, micro=None, scale_sys=None):
+    def __init__(self, out, meta, runs, hol=None, hyperfine=None, micro=None, scale_sys=None,
+                 code=None):
         self.out = out
+        self.code = code if isinstance(code, dict) else {}
         self.meta = meta or {}
         self.runs = runs
         self.hol = hol or {}
@@ -223,16 +255,18 @@ class Results:
             for r in (doc or {}).get("results", []):
                 hyperfine.append((os.path.basename(path)[:-5], r))
         micro = Micro.load(os.path.join(out, "micro"))
-        return cls(out, meta, runs, hol, hyperfine, micro, scale_sys)
+        code = load_json(os.path.join(out, "code.json"), quiet=True)
+        return cls(out, meta, runs, hol, hyperfine, micro, scale_sys, code)
 
     @classmethod
-    def from_docs(cls, docs, meta=None, micro_docs=(), hol=None, scale_sys=None, out="."):
+    def from_docs(cls, docs, meta=None, micro_docs=(), hol=None, scale_sys=None, out=".",
+                  code=None):
         """docs: {file name: run JSON}. For tests and for folders built in memory."""
         meta = meta or {}
         scale_sys = scale_sys or {}
         runs = [Run(name, doc, meta.get("default_stack_kib"), scale_sys.get(name))
                 for name, doc in sorted(docs.items())]
-        return cls(out, meta, runs, hol, [], Micro(list(micro_docs)), scale_sys)
+        return cls(out, meta, runs, hol, [], Micro(list(micro_docs)), scale_sys, code)
 
     # ---- the grid: label -> wait -> conns -> [runs] ------------------------------------
     def grid(self, io="timer"):
@@ -307,6 +341,28 @@ class Results:
                        (label is None or r.label == label)),
                       key=lambda r: (r.label, r.io, r.wait_us, r.conns, r.repeat))
 
+    def stop_runs(self, label=None):
+        """The stop scenario's runs, by label and N."""
+        return sorted((r for r in self.runs if r.kind == "stop" and
+                       (label is None or r.label == label)),
+                      key=lambda r: (r.label, r.conns, r.repeat))
+
+    def shared_runs(self, label=None):
+        """The shared-table runs, by label, K, N, wait and share_us."""
+        return sorted((r for r in self.runs if r.kind == "shared" and
+                       (label is None or r.label == label)),
+                      key=lambda r: (r.label, r.k, r.conns, r.wait_us, r.share_us or 0,
+                                     r.repeat))
+
+    def code_figures(self, label):
+        """code.json's figures of one design's source: {dirs, lines, functions, ccn_mean,
+        ccn_max, ccn_max_at, why}, or None when the folder has none for it."""
+        d = (self.code.get("designs") or {}).get(label)
+        if not isinstance(d, dict):
+            return None
+        return {k: d.get(k) for k in ("dirs", "lines", "functions", "ccn_mean", "ccn_max",
+                                      "ccn_max_at", "why")}
+
     def env(self):
         for r in self.runs:
             if r.env and r.ok:
@@ -317,7 +373,8 @@ class Results:
         return {}
 
     def placement(self):
-        for r in self.runs:
+        """The placement of the runs (a grid run's first: a few runs ask for another K)."""
+        for r in sorted(self.runs, key=lambda r: r.kind != "grid"):
             if r.placement:
                 return r.placement
         return {}

@@ -1,4 +1,4 @@
-"""C5 (creation), C6 (head-of-line) and C7 (never measurable)."""
+"""C5 (creation) and C6 (head-of-line)."""
 
 import pytest
 from helpers import verdict
@@ -44,13 +44,6 @@ def test_c6_partly_and_holds():
 
 def test_c6_missing():
     assert verdict(Lab(), "C6").outcome == NOT_MEASURABLE
-
-
-def test_c7_is_never_measurable():
-    for lab in (typical(), Lab()):
-        v = verdict(lab, "C7")
-        assert v.outcome == NOT_MEASURABLE
-    assert verdict(typical(), "C7").task > 0  # the suite's own async_impl/ lines
 
 
 def test_c5_is_one_figure_per_block_not_per_design(tmp_path):
