@@ -86,7 +86,8 @@ test: deps
 	@scripts/run_tests.sh
 
 bench: all
-	@scripts/bench.sh --profile $(PROFILE) $(if $(SERVER_CPUS),--server-cpus $(SERVER_CPUS))
+	@scripts/bench.sh --profile $(PROFILE) $(if $(SERVER_CPUS),--server-cpus $(SERVER_CPUS)) \
+	    $(if $(HOSTS),--hosts $(HOSTS) --server-on $(SERVER_ON) --clients-on $(CLIENTS_ON))
 
 plots:
 	@scripts/plots.sh results/latest
@@ -124,6 +125,7 @@ help:
 	@echo "  make                 build bin/ (installs missing Debian packages as root)"
 	@echo "  make test            unit + integration tests, sanitizer builds included"
 	@echo "  make bench           the default sweep (PROFILE=smoke|quick|full, SERVER_CPUS=K), plots, report"
+	@echo "                       across hosts: HOSTS=FILE SERVER_ON=NAME CLIENTS_ON=NAME[,NAME...]"
 	@echo "  make fuzz            libFuzzer targets: FUZZ_RUNS executions each (10M, at most FUZZ_SECONDS), coverage"
 	@echo "  make contestants     Tokio, Rust-thread, Go and nginx servers and tokio_micro, where their toolchains are"
 	@echo "  make compare         async_server vs nginx, harness vs wrk, several rounds"

@@ -2,6 +2,7 @@
 # make bench: the sweep of both servers, the head-of-line case, hyperfine, the
 # microbenchmarks, then the plots and REPORT.md with its verdicts, in one results folder.
 #   scripts/bench.sh [--profile smoke|quick|full] [--out DIR] [--server-cpus K]
+#                    [--hosts FILE --server-on NAME --clients-on NAME[,NAME...]]
 #     smoke  < 1 min, the tests' profile: 1-100 connections, waits 0 and 1 ms
 #     quick  the default, < 5 min: 1-10k connections, waits 0, 1 and 10 ms
 #     full   < 45 min: 1 connection to one process's fd limit, 3 repeats; Tokio, Go and
@@ -9,17 +10,23 @@
 #            connections with 8 processes per design, up to the thread server's wall
 #            (its 30k point holds 30k threads for a minute; the wall takes every free
 #            pid of the machine for a few seconds: others' builds may fail meanwhile)
-# DIR defaults to results/latest; an existing results/latest first moves to
-# results/previous (another DIR to DIR.previous). Programs come from $TVT_BIN_DIR (bin),
-# contestants from there or bin/. The expected time is printed first.
+# --hosts runs every point across the hosts of FILE (harness run --hosts; make bench
+# HOSTS=FILE SERVER_ON=NAME CLIENTS_ON=NAME,...): the server on one host, the generators on
+# the others; the microbenchmarks stay on this machine.
+# DIR defaults to results/latest; an existing results/latest first moves to results/previous
+# (another DIR to DIR.previous). Programs come from $TVT_BIN_DIR (bin), contestants from there
+# or bin/. The expected time is printed first.
 # Exit: 0 done (failed points are data, listed at the end), 1 could not run, 2 usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 profile=quick
 out=
 server_cpus=${SERVER_CPUS:-}
+hosts=${HOSTS:-}
+server_on=${SERVER_ON:-}
+clients_on=${CLIENTS_ON:-}
 while [ $# -gt 0 ]; do
     case "$1" in
     --profile) profile=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
@@ -28,6 +35,9 @@ while [ $# -gt 0 ]; do
     --out=*) out=${1#*=}; shift ;;
     --server-cpus) server_cpus=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --server-cpus=*) server_cpus=${1#*=}; shift ;;
+    --hosts) hosts=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --server-on) server_on=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --clients-on) clients_on=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -45,6 +55,15 @@ if [ -n "$server_cpus" ]; then
     *[!0-9]* | 0) echo "bench.sh: --server-cpus (SERVER_CPUS) must be a whole number >= 1, not '$server_cpus'" >&2; exit 2 ;;
     esac
     sweep_args+=(--server-cpus "$server_cpus")
+fi
+
+if [ -n "$hosts$server_on$clients_on" ]; then
+    if [ -z "$hosts" ] || [ -z "$server_on" ] || [ -z "$clients_on" ]; then
+        echo "bench.sh: a run across hosts needs all three: HOSTS=FILE SERVER_ON=NAME CLIENTS_ON=NAME[,NAME...]" >&2
+        exit 2
+    fi
+    [ -f "$hosts" ] || { echo "bench.sh: HOSTS=$hosts: no such file" >&2; exit 2; }
+    sweep_args+=(--hosts "$hosts" --server-on "$server_on" --clients-on "$clients_on")
 fi
 
 for prog in harness async_server thread_server; do

@@ -105,6 +105,11 @@ def sweep_main(argv=None):
     ap.add_argument("--bin", default=os.environ.get("TVT_BIN_DIR", "bin"))
     ap.add_argument("--server-cpus", type=int, default=None, metavar="K",
                     help="CPUs for the server (default: the harness's plan, half of them)")
+    ap.add_argument("--hosts", metavar="FILE",
+                    help="run every point across the hosts of FILE (harness run --hosts): "
+                         "the server on --server-on's host, the generators on --clients-on's")
+    ap.add_argument("--server-on", metavar="NAME")
+    ap.add_argument("--clients-on", metavar="NAME[,NAME...]")
     ap.add_argument("--skip-hol", action="store_true", help="leave out the head-of-line case")
     ap.add_argument("--skip-hyperfine", action="store_true", help="leave out hyperfine")
     ap.add_argument("--only", default=",".join(PARTS),
@@ -119,7 +124,13 @@ def sweep_main(argv=None):
     args.only = set(x.strip() for x in args.only.split(",") if x.strip())
     if not args.only <= set(PARTS):
         ap.error(f"--only: parts are {', '.join(PARTS)}, not {','.join(sorted(args.only))}")
-    if args.server_cpus is not None and not 1 <= args.server_cpus <= len(os.sched_getaffinity(0)):
+    if bool(args.hosts) != bool(args.server_on and args.clients_on) or \
+            (not args.hosts and (args.server_on or args.clients_on)):
+        ap.error("--hosts FILE goes with --server-on NAME and --clients-on NAME[,NAME...]")
+    if args.hosts and not os.path.isfile(args.hosts):
+        ap.error(f"--hosts {args.hosts}: no such file")
+    if args.server_cpus is not None and not args.hosts and \
+            not 1 <= args.server_cpus <= len(os.sched_getaffinity(0)):
         ap.error(f"--server-cpus {args.server_cpus}: this process may use "
                  f"{len(os.sched_getaffinity(0))} CPUs")
     harness = os.path.join(args.bin, "harness")

@@ -144,6 +144,12 @@ def environment(res):
     else:
         o.append(f"| placement | server on CPU {meta.get('server_cpu', '?')}, load generator "
                  f"on CPU {meta.get('client_cpu', '?')} |")
+    hosts = meta.get("hosts")
+    if hosts:
+        o.append(f"| hosts | server on {md_escape(hosts.get('server_on'))}, generators on "
+                 f"{md_escape(', '.join(hosts.get('clients_on') or []))} (hosts file "
+                 f"{md_escape(hosts.get('file'))}; each run's `hosts` has every host's "
+                 f"environment and share) |")
     ax = meta.get("axes") or {}
     if ax:
         o.append(f"| sweep | conns {ax.get('conns')}, wait_us {ax.get('waits')}, "

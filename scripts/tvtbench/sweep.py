@@ -41,6 +41,9 @@ class Sweep(PointCommands, Outcomes):
                             self.prof.get("rust") else [])
         self.skipped = []      # points not run, and why
         self.server_k = getattr(args, "server_cpus", None)
+        # across hosts: the server on one, the generators on others (harness run --hosts)
+        self.hosts = ((os.path.abspath(args.hosts), args.server_on, args.clients_on)
+                      if getattr(args, "hosts", None) else None)
         self.data_dir = os.path.join(ROOT, "results", "data")
         self.facts = {"nofile": nofile_limit(), "ncpus": len(os.sched_getaffinity(0))}
         self.kinds_skip = self.capacity_skip = None
@@ -84,6 +87,14 @@ class Sweep(PointCommands, Outcomes):
         self.kind_skip = {k: f"this harness has no --{flag}" for k, flag in
                           (("stop", "stop"), ("shared", "state")) if f"--{flag}" not in
                           self.run_help}
+        if self.hosts:
+            if "--hosts" not in self.run_help:
+                raise SystemExit("sweep.py: --hosts: this harness cannot run across hosts")
+            # a contestant whose command takes a fixed port is given --target, which a run
+            # across hosts does not take: the server's host names the address
+            for c in self.contestants:
+                if "{port}" in c["command"]:
+                    skip[c["name"]] = "its command needs a fixed port (--target): not across hosts"
         if "--lock" not in self.server_help.get("thread", ""):
             skip["thread-nolock"] = "thread_server has no --lock in this build"
         for name, why in skip.items():
@@ -290,7 +301,9 @@ class Sweep(PointCommands, Outcomes):
                 "phase_errors": [{"phase": a, "error": b} for a, b in self.phase_errors],
                 "estimated_s": round(self.estimate(pts)),
                 "elapsed_s": round(time.monotonic() - self.t0, 1),
-                "default_stack_kib": default_stack_kib()}
+                "default_stack_kib": default_stack_kib(),
+                "hosts": ({"file": self.hosts[0], "server_on": self.hosts[1],
+                           "clients_on": self.hosts[2].split(",")} if self.hosts else None)}
 
     def run(self):
         from .sweep_extra import hol, hyperfine
@@ -312,8 +325,11 @@ class Sweep(PointCommands, Outcomes):
         log(f"sweep: profile {self.args.profile}, {total} steps ({kinds['grid']} runs of the "
             f"C designs, {kinds['contestant']} of contestants, {kinds['scale']} scale runs, "
             f"{kinds['stop']} stops, {kinds['shared']} on a shared table"
-            f"{extra}), about {fmt_dur(self.remaining_est)}; server on CPU {self.server_cpu}, "
-            f"client on CPU {self.client_cpu}; results in {self.out}")
+            f"{extra}), about {fmt_dur(self.remaining_est)}; " +
+            (f"server on host {self.hosts[1]}, generators on {self.hosts[2]} ({self.hosts[0]})"
+             if self.hosts else
+             f"server on CPU {self.server_cpu}, client on CPU {self.client_cpu}") +
+            f"; results in {self.out}")
         if self.prof.get("contestants"):
             log("sweep: contestants: " + (", ".join(c["name"] for c in self.contestants) or
                                           "none ready (make contestants builds them)"))

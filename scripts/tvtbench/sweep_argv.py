@@ -46,6 +46,8 @@ class PointCommands:
                 os.makedirs(rundir)
                 cmd = cmd.replace("{dir}", rundir)
             cmd = cmd.replace("{bytes}", str(pt["bytes"]))
+            if getattr(self, "hosts", None) and "{host}" not in cmd and "--host" not in cmd:
+                cmd += " --host {host}"  # the harness puts the server host's address there
             # the wait kinds: the harness substitutes the backend and the data file it made
             if pt.get("io") == "net" and "{upstream}" not in cmd:
                 cmd += " --upstream {upstream}"
@@ -95,8 +97,11 @@ class PointCommands:
         else:
             extra = []
         argv += extra
+        if getattr(self, "hosts", None):
+            hosts, server_on, clients_on = self.hosts
+            argv += ["--hosts", hosts, "--server-on", server_on, "--clients-on", clients_on]
         ips = source_ips_for(pt["conns"])
-        if ips and "--source-ips" in self.run_help:
+        if ips and "--source-ips" in self.run_help and not getattr(self, "hosts", None):  # loopback only
             argv += ["--source-ips", str(ips)]
         if pt["stack_kib"] is not None:
             if "--stack-kib" in self.run_help:
@@ -114,6 +119,8 @@ class PointCommands:
         rest; a harness without --server-cpus gets the first two CPUs, as before."""
         k = pt.get("k") if pt["kind"] == "cores" or pt.get("k") else self.server_k
         if "--server-cpus" in self.run_help:
+            # across hosts the server's host is its own: nothing to overlap with
+            overlap = pt.get("overlap") and not getattr(self, "hosts", None)
             return (["--server-cpus", str(k)] if k else []) + (
-                ["--allow-overlap"] if pt.get("overlap") else [])
+                ["--allow-overlap"] if overlap else [])
         return ["--server-cpu", str(self.server_cpu), "--client-cpu", str(self.client_cpu)]
