@@ -56,6 +56,7 @@ struct server {
     int listen_fd;
     atomic_int stopping;       /* SIGTERM/SIGINT came: answer what is in flight, then close */
     atomic_int cut;            /* the grace is over: what is still in flight is cut */
+    atomic_int exiting;        /* the stop is over: the signal thread may end */
     _Atomic uint64_t t_sig_ns; /* when the signal came (CLOCK_MONOTONIC) */
     pthread_mutex_t shared_mu; /* --lock mutex: around every update of the table */
     struct shared_table shared;
@@ -441,7 +442,8 @@ static void accept_loop(struct server *s)
 }
 
 /* Waits for SIGTERM or SIGINT (blocked in every other thread), then stops listening at once:
- * shutdown() refuses new connects and makes the blocked accept() return. */
+ * shutdown() refuses new connects and makes the blocked accept() return. A second signal cuts
+ * what the stop waits for. Ends there, or when main signals it at exit. */
 static void *signal_main(void *arg)
 {
     sigset_t *set = arg;
@@ -452,6 +454,12 @@ static void *signal_main(void *arg)
     atomic_store(&srv.t_sig_ns, clock_now_ns());
     atomic_store(&srv.stopping, 1);
     shutdown(srv.listen_fd, SHUT_RDWR);
+    while (sigwait(set, &sig) != 0)
+        ;
+    if (atomic_load(&srv.exiting))
+        return NULL; /* the stop is over: main woke us to end */
+    atomic_store(&srv.cut, 1);
+    registry_cut(&srv.reg, WAKE_SIGNAL);
     return NULL;
 }
 
@@ -511,10 +519,14 @@ static int thread_serve(const struct server_opts *o, int listen_fd, struct count
     ready();
     accept_loop(s);
 
-    pthread_join(sig_tid, NULL);
     close(s->listen_fd);
     pthread_attr_destroy(&s->attr);
     thread_stop(s);
+    /* It waits for a second signal: this one ends it (not pthread_cancel, whose unwinding
+       sanitizers misread). */
+    atomic_store(&s->exiting, 1);
+    pthread_kill(sig_tid, SIGTERM);
+    pthread_join(sig_tid, NULL);
     return 0;
 }
 
