@@ -17,6 +17,7 @@
 #include "net.h"
 #include "response.h"
 #include "server_opts.h"
+#include "shared_serve.h"
 #include "task.h"
 #include "wait_clock.h"
 
@@ -56,6 +57,8 @@ void conn_close(struct server *s, struct conn *c)
     } else {
         conn_free(s, c);
     }
+    if (s->stopping)
+        stop_conn_closed(s);
 }
 
 /* No memory for what c must keep: counted (oom) and c closed. */
@@ -63,12 +66,6 @@ static void conn_out_of_memory(struct server *s, struct conn *c)
 {
     counters_add(s->ctr, CTR_OOM, 1);
     conn_close(s, c);
-}
-
-/* 1 when part of a request has been read: a close now aborts it. */
-static int conn_mid_request(const struct conn *c)
-{
-    return c->framer && framer_mid_request(c->framer);
 }
 
 /* Starts the clock of the next request: it must arrive whole within the idle
@@ -121,6 +118,8 @@ static int conn_flush(struct server *s, struct conn *c)
     }
     conn_output_done(c);
     if (c->closing) {
+        if (c->stop_inflight)
+            counters_add(s->ctr, CTR_STOP_ANSWERED, 1);
         conn_close(s, c);
         return -1;
     }
@@ -128,18 +127,28 @@ static int conn_flush(struct server *s, struct conn *c)
     return 1;
 }
 
-/* Answers c's request 200 (after burning work_us) and starts writing. Returns as conn_flush. */
+static int answer_status(struct server *s, struct conn *c, int status, const char *why,
+                         int keep_alive);
+
+/* Answers c's request 200 (after its shared table update and burning work_us) and starts
+   writing. Returns as conn_flush. */
 static int conn_answer(struct server *s, struct conn *c)
 {
     const struct workload *w = &c->req.work;
-    char *head = conn_head_buffer(s, c);
+    uint64_t count = 0;
 
+    if (w->state == STATE_SHARED) {
+        count = shared_serve(&s->shared, NULL, w, s->ctr); /* one loop: no lock */
+        if (count == 0)
+            return answer_status(s, c, 503, shared_full_reason(), c->req.keep_alive);
+    }
     workload_spin(w->work_us);
+    char *head = conn_head_buffer(s, c);
     date_cache_update(&s->date, (time_t)ev_now(s->loop));
     c->closing = !c->req.keep_alive;
     c->iov[0].iov_base = head;
-    c->iov[0].iov_len =
-        response_head_ok(head, w->bytes, c->req.keep_alive, c->req.http_minor, &s->date);
+    c->iov[0].iov_len = response_head_ok_shared(head, w->bytes, c->req.keep_alive,
+                                                c->req.http_minor, count, &s->date);
     c->iov[1].iov_base = (void *)response_body();
     c->iov[1].iov_len = w->bytes;
     c->iovcnt = c->req.head_only || w->bytes == 0 ? 1 : 2;
@@ -360,6 +369,7 @@ void conn_open(struct server *s, int fd)
     }
     c->fd = fd;
     c->closing = 0;
+    c->stop_inflight = 0;
     c->iovcnt = 0;
     c->up_fd = -1;
     c->up_connecting = 0;

@@ -1,17 +1,19 @@
 /* server.c: the libev server: one loop, one thread, one task per connection (conn.c). The
- * loop accepts (pausing when out of fds), stops on SIGTERM/SIGINT, and at the stop closes
- * every task before it frees what the tasks shared. */
+ * loop accepts (pausing when out of fds) until SIGTERM/SIGINT starts its graceful stop
+ * (stop.c), and once every task is closed it frees what the tasks shared. */
 #include <errno.h>
 #include <ev.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "container.h"
 #include "counters.h"
 #include "response.h"
 #include "server_opts.h"
+#include "shared.h"
 #include "task.h"
 #include "wait_clock.h"
 #include "workers.h"
@@ -61,7 +63,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)w;
     (void)revents;
-    ev_break(loop, EVBREAK_ALL);
+    stop_begin(ev_userdata(loop));
 }
 
 /* The backend and data file, set up by main before any worker starts. */
@@ -91,11 +93,13 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     s->loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
     if (!s->loop) {
         fprintf(stderr, "async_server: cannot start libev (check LIBEV_FLAGS)\n");
+        close(listen_fd);
         return 1;
     }
     ev_set_userdata(s->loop, s);
     if (wait_clock_init(&s->clock, s->loop) < 0) {
         fprintf(stderr, "async_server: timerfd_create: %s\n", strerror(errno));
+        close(listen_fd);
         return 1;
     }
     ev_io_init(&s->accept_io, on_accept, listen_fd, EV_READ);
@@ -115,11 +119,15 @@ static int async_serve(const struct server_opts *o, int listen_fd, struct counte
     ready();
     ev_run(s->loop, 0);
 
-    while (s->conns)
+    while (s->conns) /* none after a stop; this is for a loop that ended otherwise */
         conn_close(s, s->conns);
     if (s->df)
         file_read_destroy(s); /* after the closes: it frees the tasks whose reads were in flight */
+    counters_shared_settle(s->ctr, shared_counted(&s->shared));
 stop:
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    stop_destroy(s);
     buffers_destroy(s);
     ev_io_stop(s->loop, &s->accept_io);
     ev_timer_stop(s->loop, &s->accept_pause);

@@ -19,6 +19,7 @@
 #include "framing.h"
 #include "response.h"
 #include "server_opts.h"
+#include "shared.h"
 #include "spares.h"
 #include "upstream.h"
 #include "wait_clock.h"
@@ -53,7 +54,8 @@ struct conn {
     struct conn *prev, *next; /* every live connection, to close them at exit */
     int fd;
     enum conn_state state;
-    int closing; /* close once the answer in flight is written */
+    int closing;       /* close once the answer in flight is written */
+    int stop_inflight; /* its request was in flight at the stop: counted answered or cut */
     int iovcnt;
     int in_kept; /* lean: in is an allocation of the task's own, not the loop's read buffer */
     struct request req;
@@ -78,6 +80,12 @@ struct conn {
     struct file_job *job; /* conn: the task's own; lean: NULL but while reading */
 };
 
+/* 1 when part of a request has been read: a close now aborts it. */
+static inline int conn_mid_request(const struct conn *c)
+{
+    return c->framer && framer_mid_request(c->framer);
+}
+
 struct server;
 
 /* How a backend or file wait hands its task back, the wait over: c's request is answered,
@@ -90,6 +98,11 @@ struct server {
     ev_io accept_io;
     ev_timer accept_pause;
     ev_signal sigterm, sigint;
+    ev_timer grace;             /* the stop's --grace-ms: then what is in flight is cut */
+    int stopping;               /* SIGTERM/SIGINT came: no accepting, no new requests */
+    int drained;                /* the stop is over: no task is left */
+    uint64_t t_sig_ns;          /* when (CLOCK_MONOTONIC) */
+    struct shared_table shared; /* state=shared: every task of this loop updates it */
     struct wait_clock clock;
     struct conn *conns; /* list head */
     struct date_cache date;
@@ -120,6 +133,17 @@ void conn_open(struct server *s, int fd);
 void conn_close(struct server *s, struct conn *c);
 /* wait_end_fn: what s->on_wait_end points to. */
 void conn_wait_end(struct server *s, struct conn *c, int status, const char *why);
+
+/* stop.c: the graceful stop. */
+/* SIGTERM/SIGINT: stops accepting (the listening socket closed), closes the idle tasks and
+   those holding part of a request, lets those with a request in flight answer it with
+   Connection: close and close, and arms the grace; a second signal cuts at once. The loop
+   breaks once no task is left. */
+void stop_begin(struct server *s);
+/* A task was closed during the stop (conn_close calls it): the last one ends the loop. */
+void stop_conn_closed(struct server *s);
+/* Stops the grace timer; at exit, after the loop. */
+void stop_destroy(struct server *s);
 
 /* buffers.c: where a task's bytes live, --buffers conn|lean. In conn mode every call below
    uses the task's own buffers and allocates nothing, but for a task's first io=file read. In

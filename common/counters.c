@@ -27,6 +27,20 @@ static const char *const NAMES[CTR__COUNT] = {
     [CTR_UNFINISHED] = "unfinished_at_exit",
     [CTR_UPSTREAM_ERRORS] = "upstream_errors",
     [CTR_FILE_ERRORS] = "file_errors",
+    [CTR_SHARED_UPDATES] = "shared_updates",
+    [CTR_SHARED_COUNTED] = "shared_counted",
+    [CTR_SHARED_LOST] = "shared_lost",
+    [CTR_SHARE_NS] = "share_ns",
+    [CTR_SHARE_WAIT_NS] = "share_wait_ns",
+    [CTR_LOCK_CONTENDED] = "lock_contended",
+    [CTR_LOCK_SWITCHES] = "lock_switches",
+    [CTR_SHARED_FULL] = "shared_full",
+    [CTR_STOP_INFLIGHT] = "stop_inflight",
+    [CTR_STOP_ANSWERED] = "stop_answered",
+    [CTR_STOP_CUT] = "stop_cut",
+    [CTR_STOP_IDLE] = "stop_idle_closed",
+    [CTR_STOP_PARTIAL] = "stop_partial_closed",
+    [CTR_STOP_MS] = "stop_ms",
 };
 
 void counters_status(struct counters *c, int status)
@@ -43,6 +57,14 @@ void counters_status(struct counters *c, int status)
     case 505: counters_add(c, CTR_STATUS_505, 1); break;
     default: break;
     }
+}
+
+void counters_shared_settle(struct counters *c, uint64_t counted)
+{
+    uint64_t made = atomic_load_explicit(&c->v[CTR_SHARED_UPDATES], memory_order_relaxed);
+    atomic_store_explicit(&c->v[CTR_SHARED_COUNTED], counted, memory_order_relaxed);
+    atomic_store_explicit(&c->v[CTR_SHARED_LOST], made > counted ? made - counted : 0,
+                          memory_order_relaxed);
 }
 
 int counters_print(const struct counters *c, const char *impl, FILE *out)

@@ -29,6 +29,22 @@ enum counter {
     CTR_UNFINISHED,      /* connections still busy (burning work_us) at exit */
     CTR_UPSTREAM_ERRORS, /* backend refused, reset, malformed, non-2xx or too slow */
     CTR_FILE_ERRORS,     /* io=file reads that failed (answered 500) */
+    /* state=shared (shared.h) */
+    CTR_SHARED_UPDATES, /* updates made, counted outside the table (it may lose some) */
+    CTR_SHARED_COUNTED, /* the table's per-key counts summed at exit */
+    CTR_SHARED_LOST,    /* shared_updates - shared_counted: updates an unguarded table lost */
+    CTR_SHARE_NS,       /* from wanting the table to done with it, summed (CLOCK_MONOTONIC) */
+    CTR_SHARE_WAIT_NS,  /* of share_ns, the wait for the lock */
+    CTR_LOCK_CONTENDED, /* updates that found the lock taken */
+    CTR_LOCK_SWITCHES,  /* voluntary context switches while blocked on the lock */
+    CTR_SHARED_FULL,    /* a new key with every slot taken: answered 503 */
+    /* the graceful stop at SIGTERM/SIGINT */
+    CTR_STOP_INFLIGHT, /* requests in flight at the signal */
+    CTR_STOP_ANSWERED, /* of them, answered */
+    CTR_STOP_CUT,      /* of them, cut at the end of --grace-ms */
+    CTR_STOP_IDLE,     /* idle keep-alive connections closed at the signal */
+    CTR_STOP_PARTIAL,  /* connections closed at the signal holding part of a request */
+    CTR_STOP_MS,       /* from the signal to the last connection closed */
     CTR__COUNT
 };
 
@@ -45,6 +61,10 @@ static inline void counters_add(struct counters *c, enum counter k, uint64_t n)
 
 /* Counts the error answer for an HTTP status (400, 404, ...). */
 void counters_status(struct counters *c, int status);
+
+/* At exit: the table's count (shared_counted) into shared_counted, and shared_lost from it and
+ * shared_updates (0 when the table counted more: an update still running at exit). */
+void counters_shared_settle(struct counters *c, uint64_t counted);
 
 /* Writes one JSON line {"impl":..., "accepted":..., ...} to out and flushes it.
  * 0 ok, -1 on a write or allocation failure. */

@@ -62,15 +62,25 @@ static const char *connection_header(int keep_alive, int http_minor)
 size_t response_head_ok(char *buf, size_t body_len, int keep_alive, int http_minor,
                         const struct date_cache *dc)
 {
+    return response_head_ok_shared(buf, body_len, keep_alive, http_minor, 0, dc);
+}
+
+size_t response_head_ok_shared(char *buf, size_t body_len, int keep_alive, int http_minor,
+                               uint64_t shared_count, const struct date_cache *dc)
+{
     const char *conn = connection_header(keep_alive, http_minor);
+    char shared[48] = "";
+    if (shared_count > 0)
+        snprintf(shared, sizeof shared, "X-Shared-Count: %llu\r\n",
+                 (unsigned long long)shared_count);
     int n = snprintf(buf, RESPONSE_HEAD_MAX,
                      "HTTP/1.1 200 OK\r\n"
                      "Server: " SERVER_NAME "\r\n"
                      "Date: %s\r\n"
                      "Content-Type: text/plain\r\n"
                      "Content-Length: %zu\r\n"
-                     "%s\r\n",
-                     dc->text, body_len, conn);
+                     "%s%s\r\n",
+                     dc->text, body_len, shared, conn);
     return (size_t)n;
 }
 

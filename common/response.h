@@ -3,6 +3,7 @@
 #define TVT_RESPONSE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #define RESPONSE_HEAD_MAX 512 /* head of a 200, or a whole error answer */
@@ -28,6 +29,11 @@ const char *response_body(void);
  * RESPONSE_HEAD_MAX bytes. Returns its length. */
 size_t response_head_ok(char *buf, size_t body_len, int keep_alive, int http_minor,
                         const struct date_cache *dc);
+
+/* response_head_ok with an `X-Shared-Count: N` header when shared_count > 0 (a state=shared
+ * request: the key's count after its update). */
+size_t response_head_ok_shared(char *buf, size_t body_len, int keep_alive, int http_minor,
+                               uint64_t shared_count, const struct date_cache *dc);
 
 /* Formats a whole error answer (head and the reason as a text body, with
  * Connection: close) into buf, which holds RESPONSE_HEAD_MAX bytes.

@@ -10,6 +10,12 @@
 static const char *const FILE_IO_NAMES[] = {"loop", "pool", "uring", NULL};
 static const char *const BUFFERS_NAMES[] = {"conn", "lean", NULL};
 static const char *const RECV_NAMES[] = {"ring", "conn", NULL};
+static const char *const LOCK_NAMES[] = {"mutex", "none", NULL};
+
+const char *server_opts_lock_name(uint32_t mode)
+{
+    return mode < sizeof LOCK_NAMES / sizeof LOCK_NAMES[0] - 1 ? LOCK_NAMES[mode] : "?";
+}
 
 const char *server_opts_file_io_name(uint32_t mode)
 {
@@ -28,6 +34,16 @@ static int parse_io(const struct opt *o, const char *arg, void *field, char *err
     if (workload_parse_io(arg, strlen(arg), (uint32_t *)field) == 0)
         return 0;
     snprintf(err, errlen, "expected timer, net or file");
+    return -1;
+}
+
+/* --state: workload.h's names, as state= in a query takes them. */
+static int parse_state(const struct opt *o, const char *arg, void *field, char *err, size_t errlen)
+{
+    (void)o;
+    if (workload_parse_state(arg, strlen(arg), (uint32_t *)field) == 0)
+        return 0;
+    snprintf(err, errlen, "expected none or shared");
     return -1;
 }
 
@@ -126,13 +142,36 @@ static const struct opt ROWS[] = {
      .cmds = SERVER_OPTS_FILE_IO},
     {"file-threads", OPT_UINT32, F(file_threads), .min = 1, .max = 1024, .meta = "K",
      .help = "the pool's threads, {range} (default {default})", .cmds = SERVER_OPTS_FILE_IO},
+    {.type = OPT_HEADING,
+     .help = "\nShared state (state=, share_us=, key= in the query override these):"},
+    {"state", OPT_CUSTOM, F(defaults.state), .parse = parse_state, .meta = "none|shared",
+     .help = "shared: each request updates the table every\n"
+             "connection of the process shares, under key=KEY\n"
+             "(1..32 of A-Z a-z 0-9 _ . -; default -), and its\n"
+             "answer says the key's count (X-Shared-Count); a\n"
+             "full table (1024 keys) answers 503 (default none)"},
+    {"share-us", OPT_UINT32, F(defaults.share_us), .max = SHARE_US_MAX,
+     .help = "CPU spent inside each update, between reading the\n"
+             "key's count and writing it back, {range}\n"
+             "(default {default})"},
+    {"lock", OPT_CHOICE, F(lock), .choices = LOCK_NAMES,
+     .help = "what guards the shared table. mutex: a lock around\n"
+             "each update; none: nothing, a data race on purpose,\n"
+             "to show what the lock is for (default {default})",
+     .cmds = SERVER_OPTS_LOCK},
+    {.type = OPT_HEADING, .help = "\nStopping:"},
+    {"grace-ms", OPT_UINT32, F(grace_ms), .max = SERVER_GRACE_MS_MAX, .meta = "MS",
+     .help = "at SIGTERM/SIGINT: how long requests in flight get\n"
+             "to be answered before they are cut, {range}\n"
+             "(default {default})"},
     {"help", OPT_HELP, .help = "this text"},
     {0},
 };
 
-/* Whose flag a row of one feature bit is (SERVER_OPTS_STACK_KIB, _FILE_IO, _BUFFERS, _RECV). */
+/* Whose flag a row of one feature bit is (SERVER_OPTS_STACK_KIB, _FILE_IO, _BUFFERS, _RECV,
+   _LOCK). */
 static const char *const FEATURE_NAMES[] = {"a thread server", "an async server", "an async server",
-                                            "an io_uring server"};
+                                            "an io_uring server", "a thread server"};
 
 static const struct opts_table TABLE = {.rows = ROWS, .cmd_names = FEATURE_NAMES};
 
@@ -141,8 +180,14 @@ static void set_defaults(struct server_opts *o)
     *o = (struct server_opts){
         .host = "127.0.0.1",
         .port = 0,
-        .defaults =
-            {.wait_us = 0, .work_us = 0, .bytes = 64, .io = IO_TIMER, .file_kib = FILE_KIB_DEFAULT},
+        .defaults = {.wait_us = 0,
+                     .work_us = 0,
+                     .bytes = 64,
+                     .io = IO_TIMER,
+                     .file_kib = FILE_KIB_DEFAULT,
+                     .state = STATE_NONE,
+                     .share_us = SHARE_US_DEFAULT,
+                     .key = KEY_DEFAULT},
         .backlog = SERVER_BACKLOG_DEFAULT,
         .idle_timeout_ms = SERVER_IDLE_TIMEOUT_DEFAULT,
         .stack_kib = 0,
@@ -152,6 +197,8 @@ static void set_defaults(struct server_opts *o)
         .file_threads = SERVER_FILE_THREADS_DEFAULT,
         .buffers = BUFFERS_CONN,
         .recv = RECV_RING,
+        .grace_ms = SERVER_GRACE_MS_DEFAULT,
+        .lock = LOCK_MUTEX,
     };
 }
 
@@ -169,14 +216,17 @@ static void usage(char *buf, size_t len, const char *prog, unsigned features)
             "usage: %s [options]\n"
             "HTTP/1.1 keep-alive server of the tasks-vs-threads suite.\n"
             "GET /?wait_us=N&work_us=N&bytes=N&io=KIND&file_kib=K waits (on a timer, the\n"
-            "backend or a file read), burns work_us of CPU, then answers 200 with a body of\n"
+            "backend or a file read), with &state=shared&share_us=N&key=KEY updates the\n"
+            "process's shared table, burns work_us of CPU, then answers 200 with a body of\n"
             "`bytes` bytes; the flags set the defaults.\n"
             "\n",
             prog);
     opts_usage(f, &TABLE, features, &defaults);
     fputs("\n"
-          "Prints `listening on HOST:PORT` on stdout when ready. On SIGTERM or SIGINT\n"
-          "prints one JSON line of counters on stderr and exits 0.\n",
+          "Prints `listening on HOST:PORT` on stdout when ready. On SIGTERM or SIGINT it\n"
+          "stops gracefully: it stops listening at once, closes idle connections, answers\n"
+          "the requests in flight (with Connection: close) within --grace-ms and cuts the\n"
+          "rest, then prints one JSON line of counters on stderr and exits 0.\n",
           f);
     fclose(f);
     buf[len - 1] = '\0';

@@ -1,4 +1,4 @@
-/* server_opts.h: the command line both servers share, parsed one way. */
+/* server_opts.h: the command line every server shares, parsed one way. */
 #ifndef TVT_SERVER_OPTS_H
 #define TVT_SERVER_OPTS_H
 
@@ -12,7 +12,9 @@
 #define SERVER_BACKLOG_DEFAULT      4096
 #define SERVER_IDLE_TIMEOUT_DEFAULT 60000 /* ms */
 #define SERVER_FILE_THREADS_DEFAULT 4
-#define SERVER_HELP_MAX             8192 /* the usage text fits a buffer this large */
+#define SERVER_GRACE_MS_DEFAULT     5000   /* --grace-ms: a stop's wait for requests in flight */
+#define SERVER_GRACE_MS_MAX         600000 /* 10 min */
+#define SERVER_HELP_MAX             8192   /* the usage text fits a buffer this large */
 
 /* How the async server reads the data file (--file-io). */
 enum file_io {
@@ -33,11 +35,18 @@ enum recv_mode {
     RECV_CONN, /* one recv at a time into the connection's own 4 KiB buffer */
 };
 
+/* How the thread server guards its shared table (--lock). */
+enum lock_mode {
+    LOCK_MUTEX, /* a pthread mutex around every update */
+    LOCK_NONE,  /* none: a data race on purpose, to show what the lock is for */
+};
+
 /* What a server offers beyond the flags every server has (server_opts_parse's features). */
-#define SERVER_OPTS_STACK_KIB 1u /* --stack-kib: a thread per connection */
-#define SERVER_OPTS_FILE_IO   2u /* --file-io, --file-threads: an event loop's ways to read */
-#define SERVER_OPTS_BUFFERS   4u /* --buffers: where an event loop keeps a connection's bytes */
-#define SERVER_OPTS_RECV      8u /* --recv: where an io_uring server's receives land */
+#define SERVER_OPTS_STACK_KIB 1u  /* --stack-kib: a thread per connection */
+#define SERVER_OPTS_FILE_IO   2u  /* --file-io, --file-threads: an event loop's ways to read */
+#define SERVER_OPTS_BUFFERS   4u  /* --buffers: where an event loop keeps a connection's bytes */
+#define SERVER_OPTS_RECV      8u  /* --recv: where an io_uring server's receives land */
+#define SERVER_OPTS_LOCK      16u /* --lock: threads that share a table need a lock */
 
 struct server_opts {
     const char *host;
@@ -57,6 +66,8 @@ struct server_opts {
     uint32_t buffers;             /* enum conn_buffers (SERVER_OPTS_BUFFERS servers) */
     uint32_t recv;                /* enum recv_mode (SERVER_OPTS_RECV servers) */
     bool pin_workers;             /* worker i pins itself to the i-th CPU of its affinity mask */
+    uint32_t grace_ms;            /* at SIGTERM: how long requests in flight get to finish */
+    uint32_t lock;                /* enum lock_mode (SERVER_OPTS_LOCK servers) */
 };
 
 /* Parses argv into o. features (SERVER_OPTS_*) enables the flags of one kind of server;
@@ -72,6 +83,9 @@ const char *server_opts_io_refusal(const struct server_opts *o, uint32_t io);
 
 /* The name of a file_io mode ("loop", "pool", "uring"). Static storage. */
 const char *server_opts_file_io_name(uint32_t mode);
+
+/* The name of a lock mode ("mutex", "none"). Static storage. */
+const char *server_opts_lock_name(uint32_t mode);
 
 /* The name of a buffers mode ("conn", "lean"). Static storage. */
 const char *server_opts_buffers_name(uint32_t mode);

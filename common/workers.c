@@ -91,8 +91,7 @@ static int run_single(const struct server_opts *o, const char *prog, const char 
     }
     announce_host = o->host;
     announce_port = net_local_port(fd);
-    rc = fn(o, fd, &ctr, announce);
-    close(fd);
+    rc = fn(o, fd, &ctr, announce); /* it closes fd */
     if (counters_print(&ctr, impl, stderr) < 0)
         rc = 1;
     return rc;
@@ -114,8 +113,7 @@ static void worker_main(const struct server_opts *o, const char *prog, const cha
         fprintf(stderr, "%s: worker %d: %s\n", prog, (int)getpid(), err);
         exit(1);
     }
-    rc = fn(o, fd, &ctr, worker_ready);
-    close(fd);
+    rc = fn(o, fd, &ctr, worker_ready); /* it closes fd */
     out = fdopen(counters_fd, "w");
     if (!out || counters_print(&ctr, impl, out) < 0)
         rc = 1;
@@ -124,7 +122,7 @@ static void worker_main(const struct server_opts *o, const char *prog, const cha
     exit(rc); /* exit, not _exit: sanitizers check the worker at exit */
 }
 
-/* Sums every integer field of the workers' JSON lines into one object. */
+/* Sums every integer field of the workers' JSON lines into one object (stop_ms: the largest). */
 static json_t *merge_counters(int fd, const char *impl, int workers, int *complete)
 {
     json_t *sum = json_object();
@@ -143,8 +141,12 @@ static json_t *merge_counters(int fd, const char *impl, int workers, int *comple
             if (!json_is_integer(v))
                 continue;
             json_t *acc = json_object_get(sum, key);
-            json_int_t base = acc ? json_integer_value(acc) : 0;
-            json_object_set_new(sum, key, json_integer(base + json_integer_value(v)));
+            json_int_t base = acc ? json_integer_value(acc) : 0, one_v = json_integer_value(v);
+            /* the workers stop side by side: the stop took as long as the slowest one's */
+            json_int_t merged = strcmp(key, "stop_ms") != 0 ? base + one_v
+                                : one_v > base              ? one_v
+                                                            : base;
+            json_object_set_new(sum, key, json_integer(merged));
         }
         json_decref(one);
         lines++;

@@ -1,4 +1,5 @@
-/* workload.c: parsing the per-request workload (wait, kind, work, body) and burning its CPU. */
+/* workload.c: parsing the per-request workload (wait, kind, work, body, shared state) and burning
+ * its CPU. */
 #include "workload.h"
 
 #include <stdio.h>
@@ -48,7 +49,41 @@ int workload_file_kib_ok(uint32_t kib)
     return kib >= FILE_KIB_MIN && kib <= FILE_KIB_MAX && kib % 4 == 0;
 }
 
-enum key_type { KEY_NUMBER, KEY_IO, KEY_FILE_KIB };
+static const char *const STATE_NAMES[STATE__COUNT] = {
+    [STATE_NONE] = "none",
+    [STATE_SHARED] = "shared",
+};
+
+const char *workload_state_name(uint32_t state)
+{
+    return state < STATE__COUNT ? STATE_NAMES[state] : "?";
+}
+
+int workload_parse_state(const char *s, size_t len, uint32_t *out)
+{
+    for (uint32_t k = 0; k < STATE__COUNT; k++)
+        if (len == strlen(STATE_NAMES[k]) && memcmp(s, STATE_NAMES[k], len) == 0) {
+            *out = k;
+            return 0;
+        }
+    return -1;
+}
+
+int workload_key_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > KEY_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '_' || ch == '.' || ch == '-';
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+enum key_type { KEY_NUMBER, KEY_IO, KEY_FILE_KIB, KEY_STATE, KEY_KEY };
 
 static const struct {
     const char *key;
@@ -61,23 +96,43 @@ static const struct {
     {"bytes", offsetof(struct workload, bytes), BYTES_MAX, KEY_NUMBER},
     {"io", offsetof(struct workload, io), 0, KEY_IO},
     {"file_kib", offsetof(struct workload, file_kib), FILE_KIB_MAX, KEY_FILE_KIB},
+    {"state", offsetof(struct workload, state), 0, KEY_STATE},
+    {"share_us", offsetof(struct workload, share_us), SHARE_US_MAX, KEY_NUMBER},
+    {"key", offsetof(struct workload, key), KEY_MAX, KEY_KEY},
 };
+#define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
 
-/* Parses one value into *field. 0 ok; -1 with the reason in err. */
-static int parse_value(size_t i, const char *v, size_t len, uint32_t *field, char *err,
+/* The value of a refused key, shortened for the reason. */
+#define SHOWN(len, v) (int)((len) > 16 ? 16 : (len)), (v)
+
+/* Parses one value into the field at w + KEYS[i].offset. 0 ok; -1 with the reason in err. */
+static int parse_value(size_t i, const char *v, size_t len, struct workload *w, char *err,
                        size_t errlen)
 {
+    void *field = (char *)w + KEYS[i].offset;
     uint32_t x;
     switch (KEYS[i].type) {
     case KEY_IO:
         if (workload_parse_io(v, len, field) == 0)
             return 0;
-        snprintf(err, errlen, "io must be timer, net or file, not '%.*s'",
-                 (int)(len > 16 ? 16 : len), v);
+        snprintf(err, errlen, "io must be timer, net or file, not '%.*s'", SHOWN(len, v));
+        return -1;
+    case KEY_STATE:
+        if (workload_parse_state(v, len, field) == 0)
+            return 0;
+        snprintf(err, errlen, "state must be none or shared, not '%.*s'", SHOWN(len, v));
+        return -1;
+    case KEY_KEY:
+        if (workload_key_ok(v, len)) {
+            memcpy(field, v, len);
+            ((char *)field)[len] = '\0';
+            return 0;
+        }
+        snprintf(err, errlen, "key must be 1 to %u characters of A-Z a-z 0-9 _ . -", KEY_MAX);
         return -1;
     case KEY_FILE_KIB:
         if (workload_parse_u32(v, len, KEYS[i].max, &x) == 0 && workload_file_kib_ok(x)) {
-            *field = x;
+            *(uint32_t *)field = x;
             return 0;
         }
         snprintf(err, errlen, "file_kib must be " FILE_KIB_RULE);
@@ -109,20 +164,19 @@ int workload_parse_query(struct workload *w, const char *q, size_t len, char *er
             snprintf(err, errlen, "query parameter '%.*s' has no value", (int)(pair_end - q), q);
             return -1;
         }
-        for (i = 0; i < sizeof(KEYS) / sizeof(KEYS[0]); i++) {
+        for (i = 0; i < NKEYS; i++) {
             if ((size_t)(eq - q) == strlen(KEYS[i].key) &&
                 memcmp(q, KEYS[i].key, (size_t)(eq - q)) == 0)
                 break;
         }
-        if (i == sizeof(KEYS) / sizeof(KEYS[0])) {
+        if (i == NKEYS) {
             snprintf(err, errlen,
                      "unknown query parameter '%.*s' (known: wait_us, work_us, bytes, io, "
-                     "file_kib)",
+                     "file_kib, state, share_us, key)",
                      (int)(eq - q > 32 ? 32 : eq - q), q);
             return -1;
         }
-        uint32_t *field = (uint32_t *)((char *)&next + KEYS[i].offset);
-        if (parse_value(i, eq + 1, (size_t)(pair_end - eq - 1), field, err, errlen) < 0)
+        if (parse_value(i, eq + 1, (size_t)(pair_end - eq - 1), &next, err, errlen) < 0)
             return -1;
         q = pair_end + (amp ? 1 : 0);
     }

@@ -19,7 +19,7 @@ struct backend {
 enum backend_result {
     BACKEND_OK,      /* a whole 2xx answer arrived */
     BACKEND_FAILED,  /* the 502's body is in why; the connection was closed */
-    BACKEND_STOPPED, /* the server is stopping: not answered */
+    BACKEND_STOPPED, /* the server's stop cut it: not answered */
 };
 
 void backend_init(struct backend *b);
@@ -30,7 +30,8 @@ void backend_close(struct backend *b);
 /* Sends the backend request for wait_us (formatted into buf, cap >= UPSTREAM_REQUEST_MAX)
  * and blocks until its whole answer arrived, connecting first when the thread has no
  * connection (connect bounded by timeout_ms, the answer by SO_RCVTIMEO at timeout_ms from
- * the send). A signal that interrupts it with *stopping set ends it with BACKEND_STOPPED. */
+ * the send). A signal or a shutdown that interrupts it with *stopping set (the server's cut
+ * at the end of a stop's grace) ends it with BACKEND_STOPPED. */
 enum backend_result backend_exchange(struct backend *b, const struct upstream_addr *u,
                                      uint32_t wait_us, uint32_t timeout_ms, char *buf, size_t cap,
                                      const atomic_int *stopping, char *why, size_t whylen);

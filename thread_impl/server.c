@@ -6,7 +6,14 @@
  * Its parse state and buffers live on its own stack, the same sizes the async
  * server keeps in its per-connection struct; its file read buffer is on the
  * heap, allocated at its first io=file request and grown to its largest read,
- * as the async server's tasks do. */
+ * as the async server's tasks do. state=shared requests update one table under
+ * a mutex (--lock mutex) or none (--lock none, a data race on purpose).
+ *
+ * At SIGTERM/SIGINT the stop is graceful: the listening socket is shut down at
+ * once, every client socket is shut down for reading through the registry (an
+ * idle thread's read returns EOF and it closes, one pass, no thread waited
+ * for), a thread busy with a request answers it with Connection: close and
+ * closes, and past --grace-ms the rest are cut (registry_cut). */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -30,12 +37,13 @@
 #include "registry.h"
 #include "response.h"
 #include "server_opts.h"
+#include "shared_serve.h"
 #include "timeout.h"
 #include "workers.h"
 
 #define STACK_KIB_MIN   32         /* the connection's own state takes ~8 KiB; libc the rest */
-#define DRAIN_TIMEOUT_S 1          /* at stop: how long connection threads get to end */
-#define WAKE_SIGNAL     SIGUSR1    /* interrupts a connection thread's wait at stop */
+#define CUT_DRAIN_MS    1000       /* after the cut: how long connection threads get to end */
+#define WAKE_SIGNAL     SIGUSR1    /* interrupts a connection thread's wait when it is cut */
 #define ACCEPT_PAUSE_NS 100000000L /* after EMFILE: the backlog keeps the client waiting */
 
 struct server {
@@ -46,12 +54,18 @@ struct server {
     struct counters *ctr;
     struct registry reg;
     int listen_fd;
-    atomic_int stopping;
+    atomic_int stopping;       /* SIGTERM/SIGINT came: answer what is in flight, then close */
+    atomic_int cut;            /* the grace is over: what is still in flight is cut */
+    atomic_int exiting;        /* the stop is over: the signal thread may end */
+    _Atomic uint64_t t_sig_ns; /* when the signal came (CLOCK_MONOTONIC) */
+    pthread_mutex_t shared_mu; /* --lock mutex: around every update of the table */
+    struct shared_table shared;
 };
 
 static struct server srv = {
     .reg = REGISTRY_INIT,
     .df = {.fd = -1},
+    .shared_mu = PTHREAD_MUTEX_INITIALIZER,
 };
 
 /* Per-connection state: on the connection thread's stack. */
@@ -70,12 +84,12 @@ struct conn {
 };
 
 /* A blocking sleep of the request's wait, resumed after signals unless the
- * server is stopping (then WAKE_SIGNAL cut it short). */
+ * stop's grace is over (then WAKE_SIGNAL cut it short). */
 static void wait_sleep(uint32_t wait_us)
 {
     struct timespec ts = {.tv_sec = wait_us / 1000000, .tv_nsec = (long)(wait_us % 1000000) * 1000};
 
-    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR && !atomic_load(&srv.stopping))
+    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR && !atomic_load(&srv.cut))
         ;
 }
 
@@ -108,6 +122,18 @@ static int writev_all(int fd, struct iovec *iov, int iovcnt)
         }
     }
     return 0;
+}
+
+/* Why a read of the client ended the connection (n: read's result, errno set when < 0). */
+static void count_read_end(struct server *s, struct conn *c, ssize_t n)
+{
+    int timed_out = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (timed_out)
+        counters_add(s->ctr, CTR_IDLE_TIMEOUTS, 1);
+    if (framer_mid_request(&c->framer))
+        counters_add(s->ctr, CTR_ABORTED, 1);
+    else if (n < 0 && !timed_out && errno != ECONNRESET)
+        counters_add(s->ctr, CTR_IO_ERRORS, 1);
 }
 
 /* Reads until one request is complete. FRAMING_REQUEST or FRAMING_ERROR, or
@@ -146,12 +172,11 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            counters_add(s->ctr, CTR_IDLE_TIMEOUTS, 1);
-        if (framer_mid_request(&c->framer))
-            counters_add(s->ctr, CTR_ABORTED, 1);
-        else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNRESET)
-            counters_add(s->ctr, CTR_IO_ERRORS, 1);
+        if (atomic_load(&s->stopping)) /* the stop's shutdown ended the read */
+            counters_add(s->ctr, framer_mid_request(&c->framer) ? CTR_STOP_PARTIAL : CTR_STOP_IDLE,
+                         1);
+        else
+            count_read_end(s, c, n);
         return FRAMING_MORE;
     }
     if (narrowed)
@@ -159,31 +184,44 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
     return r;
 }
 
-/* Answers `status` with why as the body; keeps the connection when keep_alive. 0 written,
- * -1 the write failed (counted). */
-static int answer_status(struct server *s, struct conn *c, int status, const char *why,
-                         int keep_alive)
+/* How one request ended, for the serving loop and the stop's counts. */
+enum req_end {
+    REQ_KEEP,   /* answered; the connection is kept */
+    REQ_DONE,   /* answered; the connection closes */
+    REQ_FAILED, /* not answered: the write failed (counted) */
+    REQ_CUT,    /* not answered: the stop's grace ran out (counted by the stop) */
+};
+
+/* A write of an answer failed: cut by the stop, or counted as the client's doing. */
+static enum req_end write_failed(struct server *s)
+{
+    if (atomic_load(&s->cut))
+        return REQ_CUT;
+    counters_add(s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
+    return REQ_FAILED;
+}
+
+/* Answers `status` with why as the body; keeps the connection when keep_alive. */
+static enum req_end answer_status(struct server *s, struct conn *c, int status, const char *why,
+                                  int keep_alive)
 {
     size_t len;
 
     counters_status(s->ctr, status);
     len = response_status(c->head, status, why, keep_alive, c->req.http_minor, &c->date);
-    if (fdio_write_all(c->fd, c->head, len) < 0) {
-        counters_add(s->ctr, errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS,
-                     1);
-        return -1;
-    }
-    return 0;
+    if (fdio_write_all(c->fd, c->head, len) < 0)
+        return write_failed(s);
+    return keep_alive ? REQ_KEEP : REQ_DONE;
 }
 
 /* io=net: the request to this thread's backend connection. 0 answered; 502 with the cause
- * in why (counted); 0 as well when the server is stopping (the caller checks). */
+ * in why (counted); 0 as well when the stop cut it (the caller checks). */
 static int wait_backend(struct server *s, struct conn *c, char *why, size_t whylen)
 {
     enum backend_result r =
         backend_exchange(&c->backend, &s->up, c->req.work.wait_us, s->opts.upstream_timeout_ms,
-                         c->head, sizeof c->head, &s->stopping, why, whylen);
-    if (r != BACKEND_FAILED || atomic_load(&s->stopping)) /* the stop shut it down */
+                         c->head, sizeof c->head, &s->cut, why, whylen);
+    if (r != BACKEND_FAILED || atomic_load(&s->cut)) /* the stop's cut shut it down */
         return 0;
     counters_add(s->ctr, CTR_UPSTREAM_ERRORS, 1);
     return 502;
@@ -221,10 +259,86 @@ static int read_file(struct server *s, struct conn *c, char *why, size_t whylen)
     return 500;
 }
 
+/* The wait of c's request (a sleep, the backend, a file read): 0 over, 500 or 502 with the
+ * cause in why, -1 cut by the stop. */
+static int request_wait(struct server *s, struct conn *c, char *why, size_t whylen)
+{
+    const struct workload *w = &c->req.work;
+    int status = 0;
+
+    if (w->io == IO_NET)
+        status = wait_backend(s, c, why, whylen);
+    else if (w->io == IO_FILE)
+        status = read_file(s, c, why, whylen);
+    else if (w->wait_us > 0)
+        wait_sleep(w->wait_us);
+    return atomic_load(&s->cut) ? -1 : status;
+}
+
+/* The 200: the shared table's update (state=shared), the work, the answer. */
+static enum req_end answer_ok(struct server *s, struct conn *c, int keep_alive)
+{
+    const struct workload *w = &c->req.work;
+    uint64_t count = 0;
+    struct iovec iov[2];
+
+    if (w->state == STATE_SHARED) {
+        pthread_mutex_t *mu = s->opts.lock == LOCK_MUTEX ? &s->shared_mu : NULL;
+        count = shared_serve(&s->shared, mu, w, s->ctr);
+        if (count == 0)
+            return answer_status(s, c, 503, shared_full_reason(), keep_alive);
+    }
+    workload_spin(w->work_us);
+    iov[0].iov_base = c->head;
+    iov[0].iov_len =
+        response_head_ok_shared(c->head, w->bytes, keep_alive, c->req.http_minor, count, &c->date);
+    iov[1].iov_base = (void *)response_body();
+    iov[1].iov_len = w->bytes;
+    counters_add(s->ctr, CTR_REQUESTS, 1);
+    if (writev_all(c->fd, iov, c->req.head_only || w->bytes == 0 ? 1 : 2) < 0)
+        return write_failed(s);
+    return keep_alive ? REQ_KEEP : REQ_DONE;
+}
+
+/* Serves c's complete request: its wait, then its answer. *in_stop: the stop had begun when
+ * the answer was formatted (it says Connection: close) or the stop cut the wait: the request
+ * was in flight at the signal. */
+static enum req_end serve_request(struct server *s, struct conn *c, int *in_stop)
+{
+    const struct workload *w = &c->req.work;
+    char why[320];
+
+    *in_stop = 0;
+    if (w->io != IO_TIMER) {
+        const char *refused = server_opts_io_refusal(&s->opts, w->io);
+        if (refused)
+            return answer_status(s, c, 400, refused, 0);
+    }
+    int status = request_wait(s, c, why, sizeof why);
+    *in_stop = atomic_load(&s->stopping);
+    if (status < 0)
+        return REQ_CUT;
+    if (w->io != IO_TIMER || w->wait_us > 0)
+        date_cache_update(&c->date, time(NULL));
+    int keep_alive = c->req.keep_alive && !*in_stop;
+    if (status)
+        return answer_status(s, c, status, why, keep_alive);
+    return answer_ok(s, c, keep_alive);
+}
+
+/* A request in flight at the signal: answered or cut. */
+static void stop_count(struct server *s, enum req_end e)
+{
+    counters_add(s->ctr, CTR_STOP_INFLIGHT, 1);
+    if (e == REQ_KEEP || e == REQ_DONE)
+        counters_add(s->ctr, CTR_STOP_ANSWERED, 1);
+    else if (e == REQ_CUT)
+        counters_add(s->ctr, CTR_STOP_CUT, 1);
+}
+
 static void serve(struct server *s, struct conn *c)
 {
     size_t rpos = 0, rlen = 0;
-    struct iovec iov[2];
 
     for (;;) {
         enum framing_result r = read_request(s, c, &rpos, &rlen);
@@ -235,44 +349,14 @@ static void serve(struct server *s, struct conn *c)
             answer_status(s, c, c->framer.status, c->framer.error, 0);
             return;
         }
-        const struct workload *w = &c->req.work;
-        if (w->io != IO_TIMER) {
-            const char *refused = server_opts_io_refusal(&s->opts, w->io);
-            if (refused) {
-                answer_status(s, c, 400, refused, 0);
-                return;
-            }
-            char why[320];
-            int failed = w->io == IO_NET ? wait_backend(s, c, why, sizeof why)
-                                         : read_file(s, c, why, sizeof why);
-            if (atomic_load(&s->stopping))
-                return; /* cut short at stop: not answered, as in the async server */
-            date_cache_update(&c->date, time(NULL));
-            if (failed) {
-                if (answer_status(s, c, failed, why, c->req.keep_alive) < 0 || !c->req.keep_alive)
-                    return;
-                continue;
-            }
-        } else if (w->wait_us > 0) {
-            wait_sleep(w->wait_us);
-            if (atomic_load(&s->stopping))
-                return; /* cut short at stop: not answered, as in the async server */
-            date_cache_update(&c->date, time(NULL));
-        }
-        workload_spin(w->work_us);
-        iov[0].iov_base = c->head;
-        iov[0].iov_len =
-            response_head_ok(c->head, w->bytes, c->req.keep_alive, c->req.http_minor, &c->date);
-        iov[1].iov_base = (void *)response_body();
-        iov[1].iov_len = w->bytes;
-        counters_add(s->ctr, CTR_REQUESTS, 1);
-        if (writev_all(c->fd, iov, c->req.head_only || w->bytes == 0 ? 1 : 2) < 0) {
-            counters_add(s->ctr,
-                         errno == EPIPE || errno == ECONNRESET ? CTR_ABORTED : CTR_IO_ERRORS, 1);
+        int in_stop;
+        enum req_end e = serve_request(s, c, &in_stop);
+        if (in_stop) {
+            stop_count(s, e); /* then close: what follows it is not read */
             return;
         }
-        if (!c->req.keep_alive)
-            return;
+        if (e != REQ_KEEP)
+            return; /* else the next read: at a stop it ends at once (read_request) */
     }
 }
 
@@ -286,8 +370,9 @@ static void *conn_main(void *arg)
     c.entry.tid = pthread_self();
     c.entry.fd = c.fd;
     c.entry.backend_fd = &c.backend.fd;
-    if (registry_join(&s->reg, &c.entry) < 0) {
+    if (registry_join(&s->reg, &c.entry) < 0) { /* accepted, but the stop came first */
         close(c.fd);
+        counters_add(s->ctr, CTR_STOP_IDLE, 1);
         counters_add(s->ctr, CTR_CLOSED, 1);
         return NULL;
     }
@@ -356,8 +441,9 @@ static void accept_loop(struct server *s)
     }
 }
 
-/* Waits for SIGTERM or SIGINT (blocked in every other thread), then wakes
- * the accept loop: shutdown() makes a blocked accept() return. */
+/* Waits for SIGTERM or SIGINT (blocked in every other thread), then stops listening at once:
+ * shutdown() refuses new connects and makes the blocked accept() return. A second signal cuts
+ * what the stop waits for. Ends there, or when main signals it at exit. */
 static void *signal_main(void *arg)
 {
     sigset_t *set = arg;
@@ -365,9 +451,39 @@ static void *signal_main(void *arg)
 
     while (sigwait(set, &sig) != 0)
         ;
+    atomic_store(&srv.t_sig_ns, clock_now_ns());
     atomic_store(&srv.stopping, 1);
     shutdown(srv.listen_fd, SHUT_RDWR);
+    while (sigwait(set, &sig) != 0)
+        ;
+    if (atomic_load(&srv.exiting))
+        return NULL; /* the stop is over: main woke us to end */
+    atomic_store(&srv.cut, 1);
+    registry_cut(&srv.reg, WAKE_SIGNAL);
     return NULL;
+}
+
+/* The graceful stop, once accepting has: the idle threads are woken at once (they close their
+ * connections), those with a request in flight answer it with Connection: close and close;
+ * past --grace-ms the rest are cut. Then the shared table is counted. */
+static void thread_stop(struct server *s)
+{
+    uint64_t t_sig = atomic_load(&s->t_sig_ns);
+    uint64_t since_ms = (clock_now_ns() - t_sig) / 1000000;
+    uint32_t grace_left = since_ms < s->opts.grace_ms ? s->opts.grace_ms - (uint32_t)since_ms : 0;
+
+    registry_stop(&s->reg);
+    long left = registry_wait(&s->reg, grace_left);
+    if (left > 0) {
+        atomic_store(&s->cut, 1);
+        registry_cut(&s->reg, WAKE_SIGNAL);
+        left = registry_wait(&s->reg, CUT_DRAIN_MS);
+    }
+    counters_add(s->ctr, CTR_STOP_MS, (clock_now_ns() - t_sig) / 1000000);
+    counters_add(s->ctr, CTR_UNFINISHED, (uint64_t)left); /* still burning work_us */
+    pthread_mutex_lock(&s->shared_mu); /* a thread left running may still update it */
+    counters_shared_settle(s->ctr, shared_counted(&s->shared));
+    pthread_mutex_unlock(&s->shared_mu);
 }
 
 /* One process's server: the accept loop, until SIGTERM/SIGINT (see workers.h). */
@@ -387,6 +503,7 @@ static int thread_serve(const struct server_opts *o, int listen_fd, struct count
     if (o->stack_kib &&
         (rc = pthread_attr_setstacksize(&s->attr, (size_t)o->stack_kib * 1024)) != 0) {
         fprintf(stderr, "thread_server: --stack-kib %u: %s\n", o->stack_kib, strerror(rc));
+        close(listen_fd);
         return 2;
     }
     sigemptyset(&stop_set);
@@ -395,16 +512,21 @@ static int thread_serve(const struct server_opts *o, int listen_fd, struct count
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL); /* inherited by every thread */
     if ((rc = pthread_create(&sig_tid, NULL, signal_main, &stop_set)) != 0) {
         fprintf(stderr, "thread_server: cannot start the signal thread: %s\n", strerror(rc));
+        close(listen_fd);
         return 1;
     }
 
     ready();
     accept_loop(s);
 
-    pthread_join(sig_tid, NULL);
+    close(s->listen_fd);
     pthread_attr_destroy(&s->attr);
-    counters_add(s->ctr, CTR_UNFINISHED,
-                 (uint64_t)registry_drain(&s->reg, WAKE_SIGNAL, DRAIN_TIMEOUT_S));
+    thread_stop(s);
+    /* It waits for a second signal: this one ends it (not pthread_cancel, whose unwinding
+       sanitizers misread). */
+    atomic_store(&s->exiting, 1);
+    pthread_kill(sig_tid, SIGTERM);
+    pthread_join(sig_tid, NULL);
     return 0;
 }
 
@@ -413,8 +535,8 @@ int main(int argc, char **argv)
     struct server_opts opts;
     static char msg[SERVER_HELP_MAX];
 
-    switch (server_opts_parse(&opts, argc, argv, "thread_server", SERVER_OPTS_STACK_KIB, msg,
-                              sizeof(msg))) {
+    switch (server_opts_parse(&opts, argc, argv, "thread_server",
+                              SERVER_OPTS_STACK_KIB | SERVER_OPTS_LOCK, msg, sizeof(msg))) {
     case OPTS_HELP: fputs(msg, stdout); return 0;
     case OPTS_ERROR: fprintf(stderr, "thread_server: %s\n", msg); return 2;
     case OPTS_OK: break;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "shared_serve.h"
 #include "task.h"
 
 static void conn_send(struct server *s, struct conn *c)
@@ -19,17 +20,28 @@ static void conn_send(struct server *s, struct conn *c)
     c->state = CONN_WRITING;
 }
 
+static void conn_answer_status(struct server *s, struct conn *c, int status, const char *why,
+                               int keep_alive);
+
 void conn_answer(struct server *s, struct conn *c)
 {
     struct req_block *b = c->blk;
     const struct workload *w = &b->req.work;
+    uint64_t count = 0;
 
+    if (w->state == STATE_SHARED) {
+        count = shared_serve(&s->shared, NULL, w, s->ctr); /* one loop: no lock */
+        if (count == 0) {
+            conn_answer_status(s, c, 503, shared_full_reason(), b->req.keep_alive);
+            return;
+        }
+    }
     workload_spin(w->work_us);
     date_cache_update(&s->date, time(NULL));
     c->close_after = !b->req.keep_alive;
     b->iov[0].iov_base = b->head;
-    b->iov[0].iov_len =
-        response_head_ok(b->head, w->bytes, b->req.keep_alive, b->req.http_minor, &s->date);
+    b->iov[0].iov_len = response_head_ok_shared(b->head, w->bytes, b->req.keep_alive,
+                                                b->req.http_minor, count, &s->date);
     b->iov[1].iov_base = (void *)response_body();
     b->iov[1].iov_len = w->bytes;
     memset(&b->msg, 0, sizeof(b->msg));
@@ -151,6 +163,8 @@ void answer_sent(struct server *s, struct conn *c, int res)
     pool_put(&s->blocks, b);
     c->blk = NULL;
     if (c->close_after) {
+        if (c->stop_inflight)
+            counters_add(s->ctr, CTR_STOP_ANSWERED, 1);
         conn_close(s, c);
         return;
     }

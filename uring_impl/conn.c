@@ -109,6 +109,12 @@ static void conn_reap(struct server *s, struct conn *c)
     }
 }
 
+void conn_close_reap(struct server *s, struct conn *c)
+{
+    conn_close(s, c);
+    conn_reap(s, c);
+}
+
 /* After each completion: a task that needs input and has no receive armed gets one, or
  * closes if the client has half-closed; a closed task with nothing in flight is freed. */
 static void conn_settle(struct server *s, struct conn *c)
@@ -168,6 +174,7 @@ void conn_open(struct server *s, int fd)
     c->up_closing = 0;
     c->state = CONN_READING;
     c->armed = c->closing = c->close_after = c->peer_eof = c->recv_cancelled = 0;
+    c->stop_inflight = 0;
     c->rpos = c->rlen = c->plen = 0;
     c->pending = NULL;
     c->blk = NULL;

@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "response.h"
 #include "server_opts.h"
+#include "shared.h"
 #include "upstream.h"
 
 /* What a completion is for: the low 4 bits of its user_data. The rest is the task's
@@ -95,7 +96,11 @@ struct server {
     struct __kernel_timespec pause; /* the accept pause's length: read at submission */
     unsigned armed;                 /* the server's own operations in flight (1 << op) */
     int listen_fd, signal_fd;
-    int stop;
+    int stop;                   /* the loop ends: the stop is over (or the loop failed) */
+    int stopping;               /* SIGTERM/SIGINT came: no accepting, no new requests */
+    uint64_t t_sig_ns;          /* when (CLOCK_MONOTONIC) */
+    int64_t grace_end_ms;       /* the stop cuts what is left at this moment (CLOCK_MONOTONIC) */
+    struct shared_table shared; /* state=shared: every task of this loop updates it */
     int accept_rearm; /* the accept was cancelled to be armed again (a lowered fd limit) */
     int out_of_fds;   /* accept hit EMFILE since it was armed: pause before re-arming */
     int *parked;      /* accepted above a lowered fd limit: waiting, unserved (FIFO) */
@@ -132,6 +137,19 @@ int loop_fd_freed(struct server *s, int fd);
 
 /* At exit: closes every parked connection (counted as closed) and frees the list. */
 void loop_close_parked(struct server *s);
+
+/* stop.c: the graceful stop. */
+
+/* SIGTERM/SIGINT: stops accepting (the listening socket shut down and closed), closes the
+ * idle tasks and those holding part of a request, lets those with a request in flight answer
+ * it with Connection: close and close, and sets the grace's end; a second signal cuts at
+ * once. */
+void stop_begin(struct server *s);
+
+/* After each loop pass while stopping: once no task is open the loop may end (s->stop); past
+ * the grace, the tasks left are cut first. Returns the longest the next pass may wait, in ms
+ * (-1: no bound). */
+int64_t stop_pass(struct server *s);
 
 /* conn.c: a task per connection. */
 

@@ -59,7 +59,7 @@ static void on_accept(struct server *s, const struct io_uring_cqe *cqe)
 
     if (cqe->res >= 0) {
         counters_add(s->ctr, CTR_ACCEPTED, 1);
-        if (s->stop) {
+        if (s->stopping) {
             close(cqe->res); /* accepted while shutting down */
             counters_add(s->ctr, CTR_CLOSED, 1);
         } else if ((rlim_t)cqe->res >= loop_nofile_limit(s)) {
@@ -90,7 +90,7 @@ static void on_accept(struct server *s, const struct io_uring_cqe *cqe)
         return;
     s->armed &= ~BIT(OP_ACCEPT);
     s->accept_rearm = 0;
-    if (s->stop)
+    if (s->stopping)
         return;
     if (s->out_of_fds) {
         struct io_uring_sqe *sqe = loop_sqe(s);
@@ -112,11 +112,10 @@ static void on_signal(struct server *s, const struct io_uring_cqe *cqe)
     s->armed &= ~BIT(OP_SIGNAL);
     if (cqe->res < 0)
         return; /* cancelled at exit */
-    if (read(s->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        s->stop = 1;
-        return;
-    }
-    arm_signal(s);
+    if (read(s->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        stop_begin(s);
+    if (!s->stop)
+        arm_signal(s); /* a second signal cuts what the stop waits for */
 }
 
 static void dispatch(struct server *s, const struct io_uring_cqe *cqe)
@@ -129,7 +128,7 @@ static void dispatch(struct server *s, const struct io_uring_cqe *cqe)
     case OP_ACCEPT: on_accept(s, cqe); return;
     case OP_ACCEPT_PAUSE:
         s->armed &= ~BIT(OP_ACCEPT_PAUSE);
-        if (!s->stop)
+        if (!s->stopping)
             arm_accept(s);
         return;
     case OP_SIGNAL: on_signal(s, cqe); return;
@@ -195,11 +194,12 @@ static void drain(struct server *s)
 static struct upstream_addr upstream;
 static struct datafile data_file = {.fd = -1};
 
-/* One process's server: its ring, until SIGTERM/SIGINT (see workers.h). */
-static int uring_serve(const struct server_opts *o, int listen_fd, struct counters *ctr,
-                       void (*ready)(void))
+static struct server srv;
+
+/* One process's server: its ring, until SIGTERM/SIGINT and its stop. */
+static int uring_run(const struct server_opts *o, int listen_fd, struct counters *ctr,
+                     void (*ready)(void))
 {
-    static struct server srv;
     struct server *s = &srv;
     sigset_t stop_set;
     int rc = 0;
@@ -245,15 +245,21 @@ static int uring_serve(const struct server_opts *o, int listen_fd, struct counte
 
     ready();
     rc = 0;
+    int64_t max_wait_ms = -1;
     while (!s->stop) {
-        int e = loop_pass(s, -1);
+        int e = loop_pass(s, max_wait_ms);
         if (e < 0) {
             fprintf(stderr, "uring_server: io_uring_enter: %s\n", strerror(-e));
             rc = 1;
             break;
         }
+        if (s->stopping)
+            max_wait_ms = stop_pass(s);
     }
     drain(s);
+    if (s->stopping)
+        counters_add(s->ctr, CTR_STOP_MS, (clock_now_ns() - s->t_sig_ns) / 1000000);
+    counters_shared_settle(s->ctr, shared_counted(&s->shared));
     io_uring_queue_exit(&s->ring);
     conn_free_all(s); /* only what the drain did not see complete */
     loop_close_parked(s);
@@ -262,6 +268,17 @@ static int uring_serve(const struct server_opts *o, int listen_fd, struct counte
     pool_destroy(&s->framers);
     file_bufs_destroy(&s->files);
     close(s->signal_fd);
+    return rc;
+}
+
+/* One process's server (see workers.h): uring_run, and its listening socket closed, at the
+ * stop or else at the end. */
+static int uring_serve(const struct server_opts *o, int listen_fd, struct counters *ctr,
+                       void (*ready)(void))
+{
+    int rc = uring_run(o, listen_fd, ctr, ready);
+    if (srv.listen_fd >= 0)
+        close(srv.listen_fd);
     return rc;
 }
 

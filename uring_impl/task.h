@@ -40,6 +40,7 @@ struct conn {
     uint8_t peer_eof;       /* the client half-closed while its request was served */
     uint8_t recv_cancelled; /* RECV_RING: read ahead past PENDING_MAX, receive cancelled */
     uint8_t up_closing;     /* the backend connection closes once its operations are done */
+    uint8_t stop_inflight;  /* its request was in flight at the stop: counted answered or cut */
 };
 
 /* 1 when part of a request has been read: a close now aborts it. */
@@ -51,6 +52,8 @@ static inline int conn_mid_request(const struct conn *c)
 /* conn.c */
 /* Closes c: cancels what it has in flight; it is freed once nothing is. */
 void conn_close(struct server *s, struct conn *c);
+/* conn_close, outside a completion of c's: c is freed at once when nothing is in flight. */
+void conn_close_reap(struct server *s, struct conn *c);
 /* The next request's idle clock starts now (c's deadline moves to the list's end). */
 void conn_restart_idle(struct server *s, struct conn *c);
 

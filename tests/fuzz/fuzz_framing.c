@@ -4,8 +4,8 @@
  * chunks of that many bytes), as a server's reads would split it. Checks the
  * framer's contract, not just the absence of crashes: MORE consumes the whole
  * chunk, a request always consumes bytes, workloads stay in bounds (a known io
- * kind, a file_kib by its rule), errors carry a known status and a reason, and
- * every answer fits its buffer.
+ * kind, a file_kib by its rule, a known state kind, a key by its rule), errors carry a known status
+ * and a reason, and every answer fits its buffer.
  *
  * fuzz-sources: common/framing.c common/workload.c common/response.c */
 #include <stdint.h>
@@ -15,8 +15,14 @@
 #include "framing.h"
 #include "response.h"
 
-static const struct workload DEFAULTS = {
-    .wait_us = 1, .work_us = 0, .bytes = 64, .io = IO_TIMER, .file_kib = FILE_KIB_DEFAULT};
+static const struct workload DEFAULTS = {.wait_us = 1,
+                                         .work_us = 0,
+                                         .bytes = 64,
+                                         .io = IO_TIMER,
+                                         .file_kib = FILE_KIB_DEFAULT,
+                                         .state = STATE_NONE,
+                                         .share_us = SHARE_US_DEFAULT,
+                                         .key = KEY_DEFAULT};
 
 static void check(int cond)
 {
@@ -69,8 +75,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(r.work.wait_us <= WAIT_US_MAX && r.work.work_us <= WORK_US_MAX &&
                   r.work.bytes <= BYTES_MAX);
             check(r.work.io < IO__COUNT && workload_file_kib_ok(r.work.file_kib));
-            check(response_head_ok(head, r.work.bytes, r.keep_alive, r.http_minor, &dc) <
-                  RESPONSE_HEAD_MAX);
+            check(r.work.state < STATE__COUNT && r.work.share_us <= SHARE_US_MAX);
+            check(workload_key_ok(r.work.key, strnlen(r.work.key, sizeof r.work.key)) &&
+                  r.work.key[KEY_MAX] == '\0');
+            check(response_head_ok_shared(head, r.work.bytes, r.keep_alive, r.http_minor,
+                                          UINT64_MAX, &dc) < RESPONSE_HEAD_MAX);
         }
         off += chunk;
     }

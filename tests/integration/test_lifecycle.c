@@ -1,5 +1,6 @@
 /* test_lifecycle: SIGTERM and SIGINT end a server with exit 0 and one counters line, idle,
- * mid-request, mid-wait and under load; the command line and its errors.
+ * mid-request, mid-wait (answered, or cut past --grace-ms) and under load; the command line
+ * and its errors.
  *
  * Each test runs once per server under test (the table in tests/support/itest.c; env
  * TVT_IMPLS=thread or TVT_IMPLS=async,thread narrows it) and names the server in every
@@ -23,11 +24,13 @@ TestSuite(lifecycle, .fini = itest_release, .timeout = 60);
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
-/* SIGTERM with connections idle, mid-request and mid-wait: exit 0 promptly with one JSON
-   counters line that matches what was sent. SIGINT likewise. */
+/* SIGTERM with connections idle, mid-request and mid-wait: the wait is answered (with
+   Connection: close), the rest closed; exit 0 once it is, with one JSON counters line that
+   matches what was sent. A wait past --grace-ms is cut instead. SIGINT likewise. */
 static void case_sigterm(const struct sut *srv)
 {
-    struct server_proc *sp = start(srv, NULL);
+    const char *grace[] = {"--grace-ms", "200", NULL};
+    struct server_proc *sp = start(srv, grace);
     int port = server_port(sp);
     struct hc_conn *a = connect_ok(srv, port), *b = connect_ok(srv, port);
     for (int i = 0; i < 3; i++) {
@@ -41,23 +44,35 @@ static void case_sigterm(const struct sut *srv)
     expect_error_close(srv, port, "GARBAGE\r\n\r\n", 11, 400, "a counted malformed request");
     struct hc_conn *half = connect_ok(srv, port);
     send_ok(srv, half, "GET / HTTP/1.1\r\n", 16, "half a request");
-    struct hc_conn *waiting = connect_ok(srv, port);
-    send_get(srv, waiting, "/?wait_us=5000000"); /* still waiting when the signal comes */
+    struct hc_conn *waiting = connect_ok(srv, port), *cut = connect_ok(srv, port);
+    send_get(srv, waiting, "/?wait_us=150000&bytes=2"); /* answered within the grace */
+    send_get(srv, cut, "/?wait_us=5000000");            /* still waiting at its end */
     tenv_sleep_ms(50);
     double t0 = tenv_now_ms();
-    json_t *ctr = stop_counters(srv, sp, SIGTERM, NULL);
+    kill(server_pid(sp), SIGTERM);
+    expect_200(srv, waiting, 2, "the wait in flight at the signal");
+    json_t *ctr = await_counters(srv, sp, NULL);
     double ms = tenv_now_ms() - t0;
-    EXPECT(srv, ms < 2000 * tenv_slack(), "SIGTERM with open connections took %.0f ms to exit", ms);
-    EXPECT(srv, counter(srv, ctr, "accepted") == 5, "accepted = %lld, want 5",
+    EXPECT(srv, ms >= 190 && ms < 200 + 1800 * tenv_slack(),
+           "SIGTERM with --grace-ms 200 and a 5 s wait took %.0f ms to exit", ms);
+    EXPECT(srv, counter(srv, ctr, "accepted") == 6, "accepted = %lld, want 6",
            counter(srv, ctr, "accepted"));
-    EXPECT(srv, counter(srv, ctr, "requests") == 5, "requests = %lld, want 5",
+    EXPECT(srv, counter(srv, ctr, "requests") == 6, "requests = %lld, want 6",
            counter(srv, ctr, "requests"));
     EXPECT(srv, counter(srv, ctr, "status_400") == 1, "status_400 = %lld, want 1",
            counter(srv, ctr, "status_400"));
+    EXPECT(srv,
+           counter(srv, ctr, "stop_answered") == 1 && counter(srv, ctr, "stop_cut") == 1 &&
+               counter(srv, ctr, "stop_idle_closed") == 2 &&
+               counter(srv, ctr, "stop_partial_closed") == 1,
+           "stop: answered %lld, cut %lld, idle %lld, partial %lld; want 1, 1, 2, 1",
+           counter(srv, ctr, "stop_answered"), counter(srv, ctr, "stop_cut"),
+           counter(srv, ctr, "stop_idle_closed"), counter(srv, ctr, "stop_partial_closed"));
     hc_close(a);
     hc_close(b);
     hc_close(half);
     hc_close(waiting);
+    hc_close(cut);
 
     sp = start(srv, NULL);
     expect_served(srv, server_port(sp), "before SIGINT");
@@ -89,6 +104,11 @@ static void case_cli(const struct sut *srv)
         {{"--wait-us", "abc"}, 2, "--wait-us"},
         {{"stray"}, 2, "stray"},
         {{"--stack-kib", "256"}, srv->flags & SUT_THREADED ? -1 : 2, "--stack-kib"},
+        {{"--grace-ms", "600001"}, 2, "--grace-ms"},
+        {{"--state", "all"}, 2, "--state"},
+        {{"--share-us", "1000001"}, 2, "--share-us"},
+        {{"--lock", "none"}, srv->flags & SUT_THREADED ? -1 : 2, "--lock"},
+        {{"--help"}, 0, "--grace-ms"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].code < 0)

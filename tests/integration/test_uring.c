@@ -74,12 +74,15 @@ static void send_big(const struct sut *s, struct hc_conn *c)
 
 /* ---- cancellation ------------------------------------------------------------------------ */
 
-/* Connections in every state with an operation in flight, then SIGTERM: the server cancels
-   them all, waits for their completions and exits 0 with every connection counted closed. */
+/* Connections in every state with an operation in flight, then SIGTERM with --grace-ms 200:
+   the server closes the idle and half-read ones at once, cuts the waits and the blocked
+   sends at the end of the grace, cancels every operation, waits for their completions and
+   exits 0 with every connection counted closed. */
 #define EACH 8
 static void case_sigterm_in_flight(const struct sut *s)
 {
-    struct server_proc *sp = start(s, NULL);
+    const char *grace[] = {"--grace-ms", "200", NULL};
+    struct server_proc *sp = start(s, grace);
     int port = server_port(sp);
     struct hc_conn *c[4 * EACH];
     for (int i = 0; i < 4 * EACH; i++) {
@@ -103,6 +106,15 @@ static void case_sigterm_in_flight(const struct sut *s)
     long long accepted = counter(s, ctr, "accepted"), closed = counter(s, ctr, "closed");
     EXPECT(s, accepted == 4 * EACH && closed == accepted,
            "accepted %lld, closed %lld; want %d of each", accepted, closed, 4 * EACH);
+    EXPECT(s,
+           counter(s, ctr, "stop_inflight") == 2 * EACH &&
+               counter(s, ctr, "stop_cut") == 2 * EACH &&
+               counter(s, ctr, "stop_idle_closed") == EACH &&
+               counter(s, ctr, "stop_partial_closed") == EACH,
+           "stop: in flight %lld, cut %lld, idle %lld, partial %lld; want %d, %d, %d, %d",
+           counter(s, ctr, "stop_inflight"), counter(s, ctr, "stop_cut"),
+           counter(s, ctr, "stop_idle_closed"), counter(s, ctr, "stop_partial_closed"), 2 * EACH,
+           2 * EACH, EACH, EACH);
     for (int i = 0; i < 4 * EACH; i++)
         hc_close(c[i]);
 }

@@ -177,6 +177,11 @@ json_t *stop_counters(const struct sut *s, struct server_proc *sp, int sig, doub
     return doc;
 }
 
+json_t *await_counters(const struct sut *s, struct server_proc *sp, double *elapsed_ms)
+{
+    return stop_counters(s, sp, 0, elapsed_ms); /* kill(pid, 0) sends nothing */
+}
+
 void stop_ok(const struct sut *s, struct server_proc *sp)
 {
     stop_counters(s, sp, SIGTERM, NULL);

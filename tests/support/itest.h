@@ -92,6 +92,10 @@ void expect_alive(const struct sut *s, struct server_proc *sp, const char *when)
    stderr, and returns that object (borrowed: valid until the next call or the test's end).
    *elapsed_ms (may be NULL): from the signal to the reaped exit. */
 json_t *stop_counters(const struct sut *s, struct server_proc *sp, int sig, double *elapsed_ms);
+/* stop_counters for a server the test has signalled itself (kill): waits for its exit and
+   checks it the same way, sending nothing more (a second SIGTERM would cut its stop).
+   *elapsed_ms (may be NULL): from this call to the reaped exit. */
+json_t *await_counters(const struct sut *s, struct server_proc *sp, double *elapsed_ms);
 /* stop_counters with SIGTERM, the counters unused. */
 void stop_ok(const struct sut *s, struct server_proc *sp);
 /* The integer counter key of a counters document (asserts it is there). */

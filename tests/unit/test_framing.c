@@ -5,8 +5,14 @@
 
 #include "framing.h"
 
-static const struct workload DEFAULTS = {
-    .wait_us = 5, .work_us = 6, .bytes = 7, .io = IO_TIMER, .file_kib = 4};
+static const struct workload DEFAULTS = {.wait_us = 5,
+                                         .work_us = 6,
+                                         .bytes = 7,
+                                         .io = IO_TIMER,
+                                         .file_kib = 4,
+                                         .state = STATE_NONE,
+                                         .share_us = 2,
+                                         .key = "-"};
 
 /* Feeds input in chunks of `step` bytes (0 = all at once), as a server would
  * between reads. Collects up to max requests; returns how many completed, or
@@ -48,45 +54,79 @@ struct valid_case {
 
 static const struct valid_case VALID[] = {
     /* the simplest keep-alive request: defaults apply */
-    {"plain", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4}, 1},
+    {"plain",
+     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+     1,
+     {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"},
+     1},
     /* the query overrides every field */
     {"query",
      "GET /?wait_us=2000&work_us=3&bytes=64 HTTP/1.1\r\n\r\n",
      1,
-     {2000, 3, 64, IO_TIMER, 4},
+     {2000, 3, 64, IO_TIMER, 4, STATE_NONE, 2, "-"},
      1},
     /* a partial query keeps the other defaults */
-    {"partial query", "GET /?bytes=0 HTTP/1.1\r\n\r\n", 1, {5, 6, 0, IO_TIMER, 4}, 1},
+    {"partial query",
+     "GET /?bytes=0 HTTP/1.1\r\n\r\n",
+     1,
+     {5, 6, 0, IO_TIMER, 4, STATE_NONE, 2, "-"},
+     1},
     /* HTTP/1.0 closes unless asked to keep alive */
-    {"http/1.0", "GET / HTTP/1.0\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4}, 0},
+    {"http/1.0", "GET / HTTP/1.0\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"}, 0},
     {"http/1.0 keep-alive",
      "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
      1,
-     {5, 6, 7, IO_TIMER, 4},
+     {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"},
      1},
     /* Connection: close on HTTP/1.1 */
-    {"close", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4}, 0},
+    {"close",
+     "GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+     1,
+     {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"},
+     0},
     /* three pipelined requests in one buffer are returned one at a time */
     {"pipelined",
      "GET /?bytes=1 HTTP/1.1\r\n\r\nGET /?bytes=2 HTTP/1.1\r\n\r\nGET /?bytes=3 HTTP/1.1\r\n\r\n",
      3,
-     {5, 6, 1, IO_TIMER, 4},
+     {5, 6, 1, IO_TIMER, 4, STATE_NONE, 2, "-"},
      1},
     /* a small body is read and dropped */
     {"body",
      "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n",
      2,
-     {5, 6, 7, IO_TIMER, 4},
+     {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"},
      1},
     /* HEAD is served */
-    {"head", "HEAD / HTTP/1.1\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4}, 1},
+    {"head", "HEAD / HTTP/1.1\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"}, 1},
     /* an absolute-form target with path / */
-    {"absolute", "GET http://h/?bytes=9 HTTP/1.1\r\n\r\n", 1, {5, 6, 9, IO_TIMER, 4}, 1},
+    {"absolute",
+     "GET http://h/?bytes=9 HTTP/1.1\r\n\r\n",
+     1,
+     {5, 6, 9, IO_TIMER, 4, STATE_NONE, 2, "-"},
+     1},
     /* the wait's kind and the read size come from the query too */
-    {"io", "GET /?io=file&file_kib=8 HTTP/1.1\r\n\r\n", 1, {5, 6, 7, IO_FILE, 8}, 1},
-    {"io net", "GET /?wait_us=9&io=net HTTP/1.1\r\n\r\n", 1, {9, 6, 7, IO_NET, 4}, 1},
+    {"io",
+     "GET /?io=file&file_kib=8 HTTP/1.1\r\n\r\n",
+     1,
+     {5, 6, 7, IO_FILE, 8, STATE_NONE, 2, "-"},
+     1},
+    {"io net",
+     "GET /?wait_us=9&io=net HTTP/1.1\r\n\r\n",
+     1,
+     {9, 6, 7, IO_NET, 4, STATE_NONE, 2, "-"},
+     1},
     /* empty pairs are tolerated */
-    {"empty pair", "GET /?&bytes=9& HTTP/1.1\r\n\r\n", 1, {5, 6, 9, IO_TIMER, 4}, 1},
+    {"empty pair",
+     "GET /?&bytes=9& HTTP/1.1\r\n\r\n",
+     1,
+     {5, 6, 9, IO_TIMER, 4, STATE_NONE, 2, "-"},
+     1},
+    /* the shared state's keys, the rest defaults */
+    {"shared",
+     "GET /?state=shared&key=k.07&share_us=9 HTTP/1.1\r\n\r\n",
+     1,
+     {5, 6, 7, IO_TIMER, 4, STATE_SHARED, 9, "k.07"},
+     1},
 };
 
 Test(framing, valid_requests_whole_and_byte_by_byte)
@@ -103,6 +143,9 @@ Test(framing, valid_requests_whole_and_byte_by_byte)
             cr_assert_eq(reqs[0].work.bytes, c->first.bytes, "%s: bytes", c->name);
             cr_assert_eq(reqs[0].work.io, c->first.io, "%s: io", c->name);
             cr_assert_eq(reqs[0].work.file_kib, c->first.file_kib, "%s: file_kib", c->name);
+            cr_assert_eq(reqs[0].work.state, c->first.state, "%s: state", c->name);
+            cr_assert_eq(reqs[0].work.share_us, c->first.share_us, "%s: share_us", c->name);
+            cr_assert_str_eq(reqs[0].work.key, c->first.key, "%s: key", c->name);
             cr_assert_eq(!!reqs[0].keep_alive, c->keep_alive, "%s: keep_alive", c->name);
         }
     }

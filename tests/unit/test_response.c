@@ -48,6 +48,24 @@ Test(response, ok_head_connection_headers)
               "HTTP/1.0 keep-alive is announced");
 }
 
+Test(response, ok_head_shared_count)
+{
+    struct date_cache dc = fixed_date();
+    char plain[RESPONSE_HEAD_MAX], buf[RESPONSE_HEAD_MAX];
+    size_t n0 = response_head_ok(plain, 5, 1, 1, &dc);
+
+    cr_assert_eq(response_head_ok_shared(buf, 5, 1, 1, 0, &dc), n0, "0: no count, no header");
+    cr_assert_str_eq(buf, plain);
+    size_t n = response_head_ok_shared(buf, 5, 0, 1, 42, &dc);
+    cr_assert_eq(n, strlen(buf));
+    cr_assert(strstr(buf, "\r\nX-Shared-Count: 42\r\n") != NULL, "%s", buf);
+    cr_assert(strstr(buf, "\r\nConnection: close\r\n") != NULL, "%s", buf);
+    cr_assert(strcmp(buf + n - 4, "\r\n\r\n") == 0, "ends with a blank line");
+    n = response_head_ok_shared(buf, BYTES_MAX, 1, 0, UINT64_MAX, &dc);
+    cr_assert_lt(n, RESPONSE_HEAD_MAX, "the largest count fits the head");
+    cr_assert(strstr(buf, "X-Shared-Count: 18446744073709551615\r\n") != NULL, "%s", buf);
+}
+
 Test(response, error_answer_has_exact_body)
 {
     struct date_cache dc = fixed_date();

@@ -37,6 +37,29 @@ Test(server_opts, defaults)
     cr_assert_eq(o.allow_remote, 0);
     cr_assert_eq(o.file_io, FILE_IO_POOL);
     cr_assert_eq(o.file_threads, 4);
+    cr_assert_eq(o.defaults.state, STATE_NONE, "no shared state unless asked");
+    cr_assert_eq(o.defaults.share_us, 2);
+    cr_assert_str_eq(o.defaults.key, "-");
+    cr_assert_eq(o.lock, LOCK_MUTEX, "threads that share a table lock it");
+    cr_assert_eq(o.grace_ms, 5000);
+}
+
+Test(server_opts, shared_state_and_stop_flags)
+{
+    struct server_opts o;
+    char err[2048];
+    const char *args[] = {"--state", "shared",     "--share-us", "1000000", "--lock",
+                          "none",    "--grace-ms", "600000",     NULL};
+
+    cr_assert_eq(parse(&o, SERVER_OPTS_LOCK, err, sizeof(err), args), OPTS_OK, "%s", err);
+    cr_assert_eq(o.defaults.state, STATE_SHARED);
+    cr_assert_eq(o.defaults.share_us, 1000000);
+    cr_assert_eq(o.lock, LOCK_NONE);
+    cr_assert_eq(o.grace_ms, 600000);
+    cr_assert_str_eq(server_opts_lock_name(o.lock), "none");
+    const char *zero[] = {"--share-us", "0", "--grace-ms", "0", "--state", "none", NULL};
+    cr_assert_eq(parse(&o, 0, err, sizeof(err), zero), OPTS_OK, "%s", err);
+    cr_assert(o.defaults.share_us == 0 && o.grace_ms == 0 && o.defaults.state == STATE_NONE);
 }
 
 Test(server_opts, io_flags)
@@ -142,6 +165,12 @@ static const struct bad_case BAD[] = {
     {{"--upstream", "--allow-remote", NULL}, 0, "--upstream needs a value"},
     {{"--io", "net", NULL}, 0, "--io net: io=net needs a server started with --upstream"},
     {{"--io=file", NULL}, 0, "--io file: io=file needs a server started with --data-file"},
+    {{"--state", "SHARED", NULL}, 0, "--state 'SHARED': expected none or shared"},
+    {{"--share-us", "1000001", NULL}, 0, "--share-us '1000001': expected an integer in 0.."},
+    {{"--grace-ms", "600001", NULL}, 0, "--grace-ms '600001': expected an integer in 0..600000"},
+    {{"--grace-ms", "-1", NULL}, 0, "--grace-ms '-1'"},
+    {{"--lock", "spin", NULL}, SERVER_OPTS_LOCK, "--lock 'spin': expected mutex or none"},
+    {{"--lock", "none", NULL}, SERVER_OPTS_FILE_IO, "--lock is a thread server flag"},
 };
 
 Test(server_opts, bad_flags_are_named)

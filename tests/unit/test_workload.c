@@ -1,4 +1,4 @@
-/* test_workload.c: workload parsing bounds and the CPU spin. */
+/* test_workload.c: workload parsing bounds (waits, kinds, shared state) and the CPU spin. */
 #include <criterion/criterion.h>
 #include <string.h>
 #include <time.h>
@@ -42,7 +42,7 @@ Test(workload, parse_u32_table)
 
 Test(workload, query_applies_over_defaults)
 {
-    struct workload w = {1, 2, 3, IO_TIMER, 4};
+    struct workload w = {1, 2, 3, IO_TIMER, 4, STATE_NONE, 2, "-"};
     char err[128];
     const char *q = "bytes=64&wait_us=2000";
 
@@ -54,7 +54,7 @@ Test(workload, query_applies_over_defaults)
 
 Test(workload, bad_query_leaves_workload_unchanged)
 {
-    struct workload w = {1, 2, 3, IO_TIMER, 4};
+    struct workload w = {1, 2, 3, IO_TIMER, 4, STATE_NONE, 2, "-"};
     char err[128] = "";
     const char *q = "bytes=64&wait_us=70000000";
 
@@ -65,7 +65,7 @@ Test(workload, bad_query_leaves_workload_unchanged)
 
 Test(workload, unknown_key_is_named)
 {
-    struct workload w = {0, 0, 0, IO_TIMER, 4};
+    struct workload w = {0, 0, 0, IO_TIMER, 4, STATE_NONE, 2, "-"};
     char err[128] = "";
     const char *q = "wiat_us=5";
 
@@ -75,7 +75,7 @@ Test(workload, unknown_key_is_named)
 
 Test(workload, query_is_not_nul_terminated)
 {
-    struct workload w = {0, 0, 0, IO_TIMER, 4};
+    struct workload w = {0, 0, 0, IO_TIMER, 4, STATE_NONE, 2, "-"};
     char err[128];
     const char buf[] = "bytes=12345"; /* only "bytes=12" is the query */
 
@@ -122,7 +122,7 @@ Test(workload, io_and_file_kib_table)
 {
     for (size_t i = 0; i < sizeof(QUERIES) / sizeof(QUERIES[0]); i++) {
         const struct query_case *q = &QUERIES[i];
-        struct workload w = {1, 2, 3, IO_TIMER, 4};
+        struct workload w = {1, 2, 3, IO_TIMER, 4, STATE_NONE, 2, "-"};
         char err[256] = "";
         int rc = workload_parse_query(&w, q->query, strlen(q->query), err, sizeof(err));
         cr_assert_eq(rc == 0, q->ok, "'%s': rc %d (%s)", q->query, rc, err);
@@ -138,6 +138,91 @@ Test(workload, io_and_file_kib_table)
                       q->query);
         }
     }
+}
+
+/* The shared-state keys, one query each over defaults {state none, share_us 2, key "-"}:
+ * what it sets, or that it is refused with a reason naming the key. */
+struct state_case {
+    const char *query;
+    int ok;
+    uint32_t state, share_us; /* when ok */
+    const char *key;          /* when ok */
+    const char *must_mention; /* when refused */
+};
+
+static const struct state_case STATES[] = {
+    {"state=shared", 1, STATE_SHARED, 2, "-", NULL},           /* the defaults stay */
+    {"state=none", 1, STATE_NONE, 2, "-", NULL},               /* named */
+    {"state=shared&key=k07", 1, STATE_SHARED, 2, "k07", NULL}, /* a key */
+    {"key=A-z_0.9", 1, STATE_NONE, 2, "A-z_0.9", NULL},        /* every kind of character */
+    {"key=abcdefghijklmnopqrstuvwxyz012345", 1, STATE_NONE, 2, "abcdefghijklmnopqrstuvwxyz012345",
+     NULL},                                                          /* 32: the longest */
+    {"key=a&key=b", 1, STATE_NONE, 2, "b", NULL},                    /* the last one wins */
+    {"key=-", 1, STATE_NONE, 2, "-", NULL},                          /* the default, named */
+    {"share_us=0", 1, STATE_NONE, 0, "-", NULL},                     /* no work inside */
+    {"share_us=1000000", 1, STATE_NONE, 1000000, "-", NULL},         /* the most */
+    {"state=shared&share_us=50", 1, STATE_SHARED, 50, "-", NULL},    /* any order */
+    {"state=", 0, 0, 0, NULL, "state"},                              /* empty */
+    {"state=SHARED", 0, 0, 0, NULL, "state"},                        /* lower case */
+    {"state=share", 0, 0, 0, NULL, "state"},                         /* a prefix */
+    {"state=shared2", 0, 0, 0, NULL, "state"},                       /* past a name */
+    {"share_us=1000001", 0, 0, 0, NULL, "share_us"},                 /* past the most: no clamp */
+    {"share_us=-1", 0, 0, 0, NULL, "share_us"},                      /* no sign */
+    {"share_us=", 0, 0, 0, NULL, "share_us"},                        /* empty */
+    {"key=", 0, 0, 0, NULL, "key"},                                  /* empty */
+    {"key=abcdefghijklmnopqrstuvwxyz0123456", 0, 0, 0, NULL, "key"}, /* 33: too long, not cut */
+    {"key=a/b", 0, 0, 0, NULL, "key"},                               /* a character outside */
+    {"key=a%20b", 0, 0, 0, NULL, "key"},                             /* no decoding */
+    {"key=a+b", 0, 0, 0, NULL, "key"},
+    {"state=shared&key=a b", 0, 0, 0, NULL, "key"}, /* one bad key refuses the whole query */
+};
+
+Test(workload, state_share_us_key_table)
+{
+    for (size_t i = 0; i < sizeof(STATES) / sizeof(STATES[0]); i++) {
+        const struct state_case *q = &STATES[i];
+        struct workload w = {1, 2, 3, IO_TIMER, 4, STATE_NONE, 2, "-"};
+        char err[256] = "";
+        int rc = workload_parse_query(&w, q->query, strlen(q->query), err, sizeof(err));
+        cr_assert_eq(rc == 0, q->ok, "'%s': rc %d (%s)", q->query, rc, err);
+        if (q->ok) {
+            cr_assert_eq(w.state, q->state, "'%s': state %u", q->query, w.state);
+            cr_assert_eq(w.share_us, q->share_us, "'%s': share_us %u", q->query, w.share_us);
+            cr_assert_str_eq(w.key, q->key, "'%s'", q->query);
+        } else {
+            cr_assert(strstr(err, q->must_mention) != NULL, "'%s': '%s' does not name %s", q->query,
+                      err, q->must_mention);
+            cr_assert(w.state == STATE_NONE && w.share_us == 2 && strcmp(w.key, "-") == 0,
+                      "'%s': a refused query applied", q->query);
+        }
+        cr_assert(w.wait_us == 1 && w.io == IO_TIMER && w.file_kib == 4, "'%s' moved another key",
+                  q->query);
+    }
+}
+
+Test(workload, key_rule)
+{
+    char key[KEY_MAX + 2];
+    for (int ch = 1; ch < 256; ch++) { /* every byte alone: only [A-Za-z0-9_.-] */
+        char one = (char)ch;
+        int want = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                   (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+        cr_assert_eq(workload_key_ok(&one, 1), want, "byte %d", ch);
+    }
+    memset(key, 'k', sizeof key);
+    for (size_t len = 0; len <= KEY_MAX + 1; len++)
+        cr_assert_eq(workload_key_ok(key, len), len >= 1 && len <= KEY_MAX, "length %zu", len);
+}
+
+Test(workload, state_names_round_trip)
+{
+    for (uint32_t k = 0; k < STATE__COUNT; k++) {
+        const char *name = workload_state_name(k);
+        uint32_t back = 99;
+        cr_assert_eq(workload_parse_state(name, strlen(name), &back), 0, "%s", name);
+        cr_assert_eq(back, k, "%s", name);
+    }
+    cr_assert_str_eq(workload_state_name(STATE__COUNT), "?", "a bad value has no name");
 }
 
 Test(workload, io_names_round_trip)

@@ -1,0 +1,94 @@
+/* stop.c: the async server's graceful stop at SIGTERM/SIGINT, as nginx stops on SIGQUIT: no
+ * more accepting, the idle tasks closed at once, the requests in flight answered (with
+ * Connection: close) until --grace-ms, the rest cut; the loop ends with the last task. */
+#include <unistd.h>
+
+#include "clock.h"
+#include "container.h"
+#include "counters.h"
+#include "task.h"
+
+/* The last task is gone: the stop took this long, and the loop ends. Once. */
+static void stop_drained(struct server *s)
+{
+    if (s->drained)
+        return;
+    s->drained = 1;
+    ev_timer_stop(s->loop, &s->grace);
+    counters_add(s->ctr, CTR_STOP_MS, (clock_now_ns() - s->t_sig_ns) / 1000000);
+    ev_break(s->loop, EVBREAK_ALL);
+}
+
+/* The grace is over (or a second signal came): every task left is closed, those whose
+   request is still in flight counted as cut. */
+static void stop_cut(struct server *s)
+{
+    while (s->conns) {
+        struct conn *c = s->conns;
+        if (c->stop_inflight)
+            counters_add(s->ctr, CTR_STOP_CUT, 1);
+        conn_close(s, c);
+    }
+}
+
+static void on_grace(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    stop_cut(container_of(w, struct server, grace));
+}
+
+/* What c does at the stop: an idle or half-read connection closes now; a request in flight
+   (waiting, or its answer being written) is answered first, then the connection closes. */
+static void stop_conn(struct server *s, struct conn *c)
+{
+    switch (c->state) {
+    case CONN_READING:
+        /* nothing unread on an idle one (its input is parsed as it comes): its close is a FIN */
+        counters_add(s->ctr, conn_mid_request(c) ? CTR_STOP_PARTIAL : CTR_STOP_IDLE, 1);
+        conn_close(s, c);
+        return;
+    case CONN_WAITING:
+        c->req.keep_alive = 0; /* the answer, formatted later, says Connection: close */
+        break;
+    case CONN_WRITING: break; /* its head is out already, or formatted: closed once written */
+    }
+    c->closing = 1;
+    c->stop_inflight = 1;
+    counters_add(s->ctr, CTR_STOP_INFLIGHT, 1);
+}
+
+void stop_begin(struct server *s)
+{
+    if (s->stopping) {
+        stop_cut(s);
+        return;
+    }
+    s->stopping = 1;
+    s->t_sig_ns = clock_now_ns();
+    ev_io_stop(s->loop, &s->accept_io);
+    ev_timer_stop(s->loop, &s->accept_pause);
+    close(s->listen_fd); /* new connects are refused from now on */
+    s->listen_fd = -1;
+    ev_init(&s->grace, on_grace);
+    ev_timer_set(&s->grace, s->opts.grace_ms * 1e-3, 0.);
+    ev_timer_start(s->loop, &s->grace);
+    for (struct conn *c = s->conns, *next; c; c = next) {
+        next = c->next; /* c may be freed */
+        stop_conn(s, c);
+    }
+    if (!s->conns)
+        stop_drained(s);
+}
+
+void stop_conn_closed(struct server *s)
+{
+    if (!s->conns)
+        stop_drained(s);
+}
+
+void stop_destroy(struct server *s)
+{
+    if (s->stopping)
+        ev_timer_stop(s->loop, &s->grace);
+}

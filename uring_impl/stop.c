@@ -1,0 +1,77 @@
+/* stop.c: the io_uring server's graceful stop at SIGTERM/SIGINT, as nginx stops on SIGQUIT: no
+ * more accepting, the idle tasks closed at once, the requests in flight answered (with
+ * Connection: close) until --grace-ms, the rest cut; the loop ends once no task is open. */
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "task.h"
+
+/* What c does at the stop: an idle or half-read connection closes now; a request in flight
+   (waiting, or its answer being sent) is answered first, then the connection closes. */
+static void stop_conn(struct server *s, struct conn *c)
+{
+    switch (c->state) {
+    case CONN_READING:
+        /* nothing unread on an idle one (its input is parsed as it comes): its close is a FIN */
+        counters_add(s->ctr, conn_mid_request(c) ? CTR_STOP_PARTIAL : CTR_STOP_IDLE, 1);
+        conn_close_reap(s, c);
+        return;
+    case CONN_WAITING:
+        c->blk->req.keep_alive = 0; /* the answer, formatted later, says Connection: close */
+        break;
+    case CONN_WRITING: break; /* its head is formatted already: closed once it is sent */
+    }
+    c->close_after = 1;
+    c->stop_inflight = 1;
+    counters_add(s->ctr, CTR_STOP_INFLIGHT, 1);
+}
+
+/* The grace is over (or a second signal came): every open task is closed, those whose request
+   is still in flight counted as cut. */
+static void stop_cut(struct server *s)
+{
+    while (s->live) {
+        struct conn *c = s->live;
+        if (c->stop_inflight)
+            counters_add(s->ctr, CTR_STOP_CUT, 1);
+        conn_close_reap(s, c);
+    }
+    s->stop = 1;
+}
+
+void stop_begin(struct server *s)
+{
+    if (s->stopping) {
+        stop_cut(s);
+        return;
+    }
+    s->stopping = 1;
+    s->t_sig_ns = clock_now_ns();
+    s->grace_end_ms = (int64_t)(s->t_sig_ns / 1000000) + (int64_t)s->opts.grace_ms;
+    /* Refused from now on: the shutdown takes the socket out of listening at once (the armed
+       accept holds a reference until its cancellation completes). */
+    shutdown(s->listen_fd, SHUT_RDWR);
+    close(s->listen_fd);
+    s->listen_fd = -1;
+    for (int op = OP_ACCEPT; op <= OP_ACCEPT_PAUSE; op++)
+        if (s->armed & BIT(op))
+            loop_cancel(s, op_tag(NULL, (enum op)op));
+    for (struct conn *c = s->live, *next; c; c = next) {
+        next = c->next; /* a close moves c to the closing list */
+        stop_conn(s, c);
+    }
+}
+
+int64_t stop_pass(struct server *s)
+{
+    if (!s->live) {
+        s->stop = 1;
+        return 0;
+    }
+    if (s->now_ms >= s->grace_end_ms) {
+        stop_cut(s);
+        return 0;
+    }
+    return s->grace_end_ms - s->now_ms;
+}
