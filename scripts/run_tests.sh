@@ -27,7 +27,7 @@ JOBS=${TVT_TEST_JOBS:-$(($(nproc) + 2))}
 SERIAL=" test_bench test_compare test_harness test_harness_capacity test_harness_guards "
 SERIAL+="test_harness_io test_harness_out test_harness_placement test_harness_server_fails "
 SERIAL+="test_harness_sweep test_harness_valgrind test_micro test_tokio_micro test_contestants "
-SERIAL+="test_contestants_io test_hostlab test_harness_hosts "
+SERIAL+="test_contestants_io test_hostlab test_harness_hosts test_harness_stop "
 
 passed=0
 failed=0
