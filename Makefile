@@ -37,8 +37,7 @@ $(error SANITIZER must be address, undefined or thread, not '$(SANITIZER)')
 endif
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += $(WARN) $(WERROR) $(SANFLAGS) -D_GNU_SOURCE -DTVT_VERSION='"$(VERSION)"' \
-           -Icommon -MMD -MP
+CFLAGS  += $(WARN) $(WERROR) $(SANFLAGS) -D_GNU_SOURCE -Icommon -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LDLIBS  := -lev -lhttp_parser -ljansson -lpthread -lm
 
@@ -47,6 +46,14 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 PROGRAMS :=
 TESTS    :=
+
+# The version lives in one object (common/version.c), rebuilt when the stamp's text changes:
+# an incremental build never keeps an older commit in a result or a hello.
+VERSION_STAMP := $(BUILD)/version.stamp
+$(shell mkdir -p $(BUILD) && (echo '$(VERSION)' | cmp -s - $(VERSION_STAMP) || \
+        echo '$(VERSION)' > $(VERSION_STAMP)))
+$(BUILD)/common/version.o: $(VERSION_STAMP)
+$(BUILD)/common/version.o: CFLAGS += -DTVT_VERSION='"$(VERSION)"'
 
 include common/build.mk
 include async_impl/build.mk

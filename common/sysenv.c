@@ -2,6 +2,7 @@
 #include "sysenv.h"
 
 #include "procfs.h"
+#include "version.h"
 
 #include <ev.h>
 #include <stdio.h>
@@ -100,11 +101,7 @@ json_t *sysenv_json(void)
 #else
     json_object_set_new(o, "cc_version", json_null());
 #endif
-#ifdef TVT_VERSION
-    json_object_set_new(o, "git_commit", json_string(TVT_VERSION));
-#else
-    json_object_set_new(o, "git_commit", json_null());
-#endif
+    json_object_set_new(o, "git_commit", json_string(tvt_version()));
     json_object_set_new(o, "date", date_utc());
     return o;
 }

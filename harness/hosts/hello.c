@@ -9,6 +9,7 @@
 #include "load/wire.h"
 #include "plan/placement.h"
 #include "sysenv.h"
+#include "version.h"
 
 int hello_send(int fd, uint64_t deadline_ms)
 {
@@ -24,11 +25,11 @@ int hello_send(int fd, uint64_t deadline_ms)
     if (env)
         json_object_set_new(env, "cpus_allowed", json_string(place_format(&l, cpus, sizeof cpus)));
     char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
-    int n = snprintf(buf, sizeof buf, "%s%c%s", TVT_VERSION, '\0', text ? text : "{}");
+    int n = snprintf(buf, sizeof buf, "%s%c%s", tvt_version(), '\0', text ? text : "{}");
     free(text);
     json_decref(env);
     if (n < 0 || (size_t)n >= sizeof buf)
-        n = snprintf(buf, sizeof buf, "%s%c{}", TVT_VERSION, '\0');
+        n = snprintf(buf, sizeof buf, "%s%c{}", tvt_version(), '\0');
     return wire_send(fd, WIRE_HELLO, buf, (size_t)n + 1, deadline_ms);
 }
 
@@ -36,11 +37,11 @@ int hello_check(const char *payload, size_t len, const char *name, char *env, si
                 char *err, size_t errlen)
 {
     size_t vlen = strnlen(payload, len);
-    if (vlen == len || strcmp(payload, TVT_VERSION) != 0) {
+    if (vlen == len || strcmp(payload, tvt_version()) != 0) {
         snprintf(err, errlen,
                  "host %s runs harness %.*s, this one is %s: build the same commit there "
                  "(git checkout, make)",
-                 name, (int)(vlen < 64 ? vlen : 64), payload, TVT_VERSION);
+                 name, (int)(vlen < 64 ? vlen : 64), payload, tvt_version());
         return -1;
     }
     snprintf(env, envlen, "%.*s", (int)(len - vlen - 1), payload + vlen + 1);

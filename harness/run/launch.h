@@ -7,8 +7,9 @@
 
 #include "run/run.h"
 
-#define LAUNCH_STOP_WAIT_MS 8000 /* SIGTERM, then this long before SIGKILL: past a server's
-                                    own grace for what is in flight (5 s) */
+#define LAUNCH_STOP_WAIT_MS                                                                        \
+    8000 /* SIGTERM, then this long before SIGKILL: past a server's                                \
+            own grace for what is in flight (5 s) */
 
 /* Where the server binaries are: $TVT_BIN_DIR, else the harness's own folder. */
 void launch_bin_dir(char *out, size_t len);

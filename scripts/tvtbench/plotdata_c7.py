@@ -31,7 +31,7 @@ def stop_mark(runs):
 
 
 def write_stop(res, d, meta):
-    labels = []
+    labels, unclean_labels = [], []
     for label in designs.order({r.label for r in res.stop_runs()}):
         by_n = {}
         for r in res.stop_runs(label):
@@ -48,8 +48,13 @@ def write_stop(res, d, meta):
                          f"{quoted(stop_mark(rs) if bad else '-')}")
         write_atomic(os.path.join(d, f"stop_{label}.dat"), "\n".join(lines) + "\n")
         labels.append(label)
+        if any(unclean(r) for rs in by_n.values() for r in rs):
+            unclean_labels.append(label)
     if labels:
         meta["stop_labels"] = " ".join(labels)
+        # gnuplot 5.4 crashes on a labels plot whose every point is undefined: the crosses
+        # and their words are drawn only for the designs that have one
+        meta["stop_unclean_labels"] = " ".join(unclean_labels)
         wait = res.stop_runs(labels[0])[0].wait_us
         meta["stop_desc"] = (f"a tenth of the connections with a request in flight (a "
                              f"{wait / 1e6:g} s wait), the rest idle")

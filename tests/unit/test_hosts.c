@@ -8,6 +8,7 @@
 
 #include "../../harness/hosts/hello.h"
 #include "../../harness/hosts/hosts.h"
+#include "version.h"
 
 static struct hosts hs; /* 60 KiB: not on the stack */
 
@@ -84,7 +85,7 @@ Test(hosts, load_names_a_missing_file)
 Test(hello, the_same_build_passes_its_environment_on)
 {
     char payload[256], env[128], err[256] = "";
-    int n = snprintf(payload, sizeof payload, "%s%c{\"cores\":2}", TVT_VERSION, '\0');
+    int n = snprintf(payload, sizeof payload, "%s%c{\"cores\":2}", tvt_version(), '\0');
     cr_assert_eq(hello_check(payload, (size_t)n + 1, "c1", env, sizeof env, err, sizeof err), 0,
                  "%s", err);
     cr_assert_str_eq(env, "{\"cores\":2}");
@@ -95,7 +96,7 @@ Test(hello, another_build_is_refused_naming_both)
     char payload[256], env[128], err[512] = "";
     int n = snprintf(payload, sizeof payload, "0000000-old%c{}", '\0');
     cr_assert_eq(hello_check(payload, (size_t)n + 1, "c1", env, sizeof env, err, sizeof err), -1);
-    cr_assert(strstr(err, "host c1") && strstr(err, "0000000-old") && strstr(err, TVT_VERSION),
+    cr_assert(strstr(err, "host c1") && strstr(err, "0000000-old") && strstr(err, tvt_version()),
               "%s", err);
     /* a hello without its NUL is not one */
     cr_assert_eq(hello_check("abc", 3, "c1", env, sizeof env, err, sizeof err), -1);
