@@ -28,9 +28,18 @@ pub enum Ctr {
     UnfinishedAtExit,
     UpstreamErrors, // backend refused, reset, malformed, non-2xx or too slow
     FileErrors,     // io=file: the read failed
+    // state=shared (shared.rs)
+    SharedUpdates, // updates made, counted here, outside the table
+    SharedCounted, // the table's per-key counts summed at exit
+    SharedLost,    // shared_updates - shared_counted: updates the table lost
+    ShareNs,       // from wanting the table to done with it, summed (monotonic clock)
+    ShareWaitNs,   // of share_ns, the wait for the lock
+    LockContended, // updates that found the lock taken
+    LockSwitches,  // voluntary context switches while blocked on the lock
+    SharedFull,    // a new key with every slot taken: answered 503
 }
 
-pub const NAMES: [&str; 22] = [
+pub const NAMES: [&str; 30] = [
     "accepted",
     "closed",
     "requests",
@@ -53,12 +62,20 @@ pub const NAMES: [&str; 22] = [
     "unfinished_at_exit",
     "upstream_errors",
     "file_errors",
+    "shared_updates",
+    "shared_counted",
+    "shared_lost",
+    "share_ns",
+    "share_wait_ns",
+    "lock_contended",
+    "lock_switches",
+    "shared_full",
 ];
 
 #[allow(clippy::declare_interior_mutable_const)]
 const ZERO: AtomicU64 = AtomicU64::new(0);
 /// Relaxed atomics: every worker thread bumps them; one process, one set.
-static COUNTS: [AtomicU64; 22] = [ZERO; 22];
+static COUNTS: [AtomicU64; NAMES.len()] = [ZERO; NAMES.len()];
 
 impl Ctr {
     /// The counter of an error answer's status (400 for any status not listed).
@@ -83,6 +100,10 @@ pub fn add(c: Ctr) {
 
 pub fn add_n(c: Ctr, n: u64) {
     COUNTS[c as usize].fetch_add(n, Ordering::Relaxed);
+}
+
+pub fn set(c: Ctr, v: u64) {
+    COUNTS[c as usize].store(v, Ordering::Relaxed);
 }
 
 pub fn get(c: Ctr) -> u64 {
@@ -133,6 +154,7 @@ mod tests {
         let line = json("x");
         let ints = parse_ints(&line);
         assert_eq!(ints.len(), NAMES.len());
+        assert_eq!(NAMES[Ctr::SharedFull as usize], "shared_full");
         assert!(ints.iter().any(|(k, v)| k == "status_502" && *v >= 1));
         assert!(line.starts_with("{\"impl\":\"x\","));
         assert_eq!(Ctr::status(502), Ctr::Status502);

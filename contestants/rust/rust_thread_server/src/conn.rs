@@ -1,21 +1,26 @@
 //! conn.rs: one connection on its own thread, blocking calls only: read,
-//! frame, wait (sleep, backend, pread), spin, answer, in order.
+//! frame, wait (sleep, backend, pread), update the shared table, spin,
+//! answer, in order.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use proto::datafile::{AlignedBuf, Rng};
 use proto::input::{self, Framed, Input, Next, ReadEnd};
 use proto::server;
+use proto::shared::{self, Table};
 use proto::workload::Io;
 
 use crate::upstream::{self, Backend};
 
-/// What every connection thread shares: the server's settings, and the stop.
+/// What every connection thread shares: the server's settings, the table of
+/// state=shared, and the stop.
 pub struct Ctx {
     pub base: server::Ctx,
+    pub table: Mutex<Table>,
     pub stopping: AtomicBool, // set at SIGTERM; WAKE_SIGNAL interrupts blocked calls
 }
 
@@ -169,7 +174,9 @@ pub fn serve(s: &mut TcpStream, ctx: &Ctx, id: u64) {
         if ctx.stopping() {
             return; // cut short at stop: not answered, as in the C servers
         }
-        let body = server::answer(&mut out, &req, failed);
+        let body = server::answer(&mut out, &req, failed, |w| {
+            shared::serve(w, || shared::lock_counted(&ctx.table))
+        });
         if let Err(e) = write_answer(s, &out, body) {
             server::write_failed(&e);
             return;

@@ -24,6 +24,7 @@ use proto::answer;
 use proto::cli::{self, Extra, STACK_KIB_MIN};
 use proto::counters::{add, add_n, Ctr};
 use proto::server;
+use proto::shared::{self, Table};
 
 const PROG: &str = "rust_thread_server";
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(1); // at stop: for threads to end
@@ -36,8 +37,9 @@ HTTP/1.1 keep-alive server of the tasks-vs-threads suite, in Rust (a contestant)
 blocking std::net, one std::thread per connection. GET /?wait_us=N&work_us=N&bytes=N
 &io=KIND&file_kib=K waits in its thread (io=timer: clock_nanosleep; io=net: a
 blocking std TcpStream to the backend, with timeouts; io=file: pread with
-O_DIRECT), burns work_us of the thread's CPU time, then answers 200 with a body of
-`bytes` bytes; the flags set the defaults.
+O_DIRECT), with &state=shared&share_us=N&key=KEY updates the process's shared
+table (an Arc<Mutex>), burns work_us of the thread's CPU time, then answers 200
+with a body of `bytes` bytes; the flags set the defaults.
 
 {}  --stack-kib N          stack of each connection thread in KiB, at least
                          {STACK_KIB_MIN}; 0 = Rust's default (2048 KiB, or RUST_MIN_STACK)
@@ -209,6 +211,7 @@ fn serve(srv: Arc<Server>, listener: TcpListener, ready: &dyn Fn()) -> i32 {
     let _ = sig_thread.join();
     add_n(Ctr::UnfinishedAtExit, drain(&srv));
     drop(listener);
+    shared::settle(&srv.ctx.table.lock().unwrap_or_else(|e| e.into_inner()));
     0
 }
 
@@ -270,6 +273,7 @@ fn main() {
         let srv = Arc::new(Server {
             ctx: conn::Ctx {
                 base: base.clone(),
+                table: Mutex::new(Table::new()),
                 stopping: Default::default(),
             },
             reg: Mutex::new(Registry {

@@ -1,5 +1,6 @@
 //! conn.rs: one task per connection: read, frame, wait (timer, backend or
-//! file), spin, answer, in order; each wait an await.
+//! file), update the shared table, spin, answer, in order; each wait an
+//! await.
 
 use std::io::{self, IoSlice};
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use proto::server::{self, Ctx};
 use proto::workload::{Io, Workload};
 
 use crate::upstream::{self, Backend};
+use crate::Shared;
 
 /// Counts the close however the task ends.
 struct Closed;
@@ -81,7 +83,7 @@ async fn read_file(
 
 /// Serves one connection until the peer closes, an error answer, an idle
 /// timeout, or a `Connection: close` request.
-pub async fn serve(mut s: TcpStream, ctx: Arc<Ctx>, id: u64) {
+pub async fn serve<T: Shared>(mut s: TcpStream, ctx: Arc<Ctx>, id: u64, table: T) {
     let _closed = Closed;
     let _ = s.set_nodelay(true);
     let mut input = Input::new();
@@ -124,7 +126,7 @@ pub async fn serve(mut s: TcpStream, ctx: Arc<Ctx>, id: u64) {
                     .map(|why| (500, why))
             }
         };
-        let body = server::answer(&mut out, &req, failed);
+        let body = server::answer(&mut out, &req, failed, |w| table.update(w));
         if let Err(e) = write_answer(&mut s, &out, body, ctx.idle).await {
             server::write_failed(&e);
             return;

@@ -4,17 +4,21 @@
 mod conn;
 mod upstream;
 
+use std::cell::RefCell;
 use std::net::TcpListener as StdListener;
 use std::process::exit;
-use std::sync::Arc;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::Notify;
 
 use proto::cli::{self, Extra, Runtime};
 use proto::counters::{add, Ctr};
 use proto::server::{self, Ctx};
+use proto::shared::{self, Table};
+use proto::workload::Workload;
 
 const PROG: &str = "tokio_server";
 
@@ -25,8 +29,10 @@ HTTP/1.1 keep-alive server of the tasks-vs-threads suite, on Tokio (a contestant
 one task per connection. GET /?wait_us=N&work_us=N&bytes=N&io=KIND&file_kib=K
 waits (io=timer: tokio::time::sleep; io=net: a tokio TcpStream to the backend;
 io=file: a pread with O_DIRECT on Tokio's blocking pool, the way tokio::fs reads),
-burns work_us of the worker thread's CPU time, then answers 200 with a body of
-`bytes` bytes; the flags set the defaults.
+with &state=shared&share_us=N&key=KEY updates the process's shared table
+(current: an Rc<RefCell>, no lock; multi: an Arc<Mutex>), burns work_us of the
+worker thread's CPU time, then answers 200 with a body of `bytes` bytes; the
+flags set the defaults.
 
 {}  --runtime current|multi
                          current: one thread runs every task (the model the claims
@@ -45,14 +51,60 @@ failure; 2: a usage error or a --data-file that cannot be read with O_DIRECT.
     )
 }
 
-async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>) {
+/// The shared table as each runtime holds it, and how each spawns the tasks
+/// that use it.
+pub trait Shared: Clone + 'static {
+    /// One state=shared update (shared::serve) under this runtime's guard.
+    fn update(&self, w: &Workload) -> Option<u64>;
+    /// At exit: the table's counts into the counters.
+    fn settle(&self);
+    fn spawn_conn(&self, s: TcpStream, ctx: Arc<Ctx>, id: u64);
+    fn spawn_accept(&self, l: TcpListener, ctx: Arc<Ctx>);
+}
+
+/// current-thread: one thread runs every task, so the table needs no lock;
+/// an Rc cannot leave that thread, so the tasks are a LocalSet's.
+impl Shared for Rc<RefCell<Table>> {
+    fn update(&self, w: &Workload) -> Option<u64> {
+        // nothing awaits inside: no other task can borrow meanwhile
+        shared::serve(w, || self.borrow_mut())
+    }
+    fn settle(&self) {
+        shared::settle(&self.borrow());
+    }
+    fn spawn_conn(&self, s: TcpStream, ctx: Arc<Ctx>, id: u64) {
+        tokio::task::spawn_local(conn::serve(s, ctx, id, self.clone()));
+    }
+    fn spawn_accept(&self, l: TcpListener, ctx: Arc<Ctx>) {
+        tokio::task::spawn_local(accept_loop(l, ctx, self.clone()));
+    }
+}
+
+/// multi-thread: tasks move between worker threads, so the table is behind a
+/// std Mutex (held for the update only, never across an await).
+impl Shared for Arc<Mutex<Table>> {
+    fn update(&self, w: &Workload) -> Option<u64> {
+        shared::serve(w, || shared::lock_counted(self))
+    }
+    fn settle(&self) {
+        shared::settle(&self.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+    fn spawn_conn(&self, s: TcpStream, ctx: Arc<Ctx>, id: u64) {
+        tokio::spawn(conn::serve(s, ctx, id, self.clone()));
+    }
+    fn spawn_accept(&self, l: TcpListener, ctx: Arc<Ctx>) {
+        tokio::spawn(accept_loop(l, ctx, self.clone()));
+    }
+}
+
+async fn accept_loop<T: Shared>(listener: TcpListener, ctx: Arc<Ctx>, table: T) {
     let mut id = 0u64;
     loop {
         match listener.accept().await {
             Ok((s, _)) => {
                 add(Ctr::Accepted);
                 id += 1;
-                tokio::spawn(conn::serve(s, ctx.clone(), id));
+                table.spawn_conn(s, ctx.clone(), id);
             }
             Err(e) => {
                 if server::accept_failed(&e) {
@@ -64,7 +116,12 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>) {
 }
 
 /// Runs until SIGTERM or SIGINT. Err: a start-up failure to report.
-async fn run(listener: StdListener, ctx: Arc<Ctx>, ready: &dyn Fn()) -> Result<(), String> {
+async fn run<T: Shared>(
+    listener: StdListener,
+    ctx: Arc<Ctx>,
+    table: T,
+    ready: &dyn Fn(),
+) -> Result<(), String> {
     let stop = Arc::new(Notify::new());
     for kind in [SignalKind::terminate(), SignalKind::interrupt()] {
         let mut sig = signal(kind).map_err(|e| format!("cannot handle signals: {e}"))?;
@@ -78,9 +135,10 @@ async fn run(listener: StdListener, ctx: Arc<Ctx>, ready: &dyn Fn()) -> Result<(
         .set_nonblocking(true)
         .map_err(|e| format!("listener: {e}"))?;
     let listener = TcpListener::from_std(listener).map_err(|e| format!("listener: {e}"))?;
-    tokio::spawn(accept_loop(listener, ctx));
+    table.spawn_accept(listener, ctx);
     ready();
     stop.notified().await;
+    table.settle();
     Ok(())
 }
 
@@ -119,7 +177,18 @@ fn main() {
                 return 1;
             }
         };
-        let rc = match rt.block_on(run(listener, ctx.clone(), ready)) {
+        let result = match flavor {
+            Runtime::Current => {
+                let local = tokio::task::LocalSet::new();
+                let table = Rc::new(RefCell::new(Table::new()));
+                rt.block_on(local.run_until(run(listener, ctx.clone(), table, ready)))
+            }
+            Runtime::Multi => {
+                let table = Arc::new(Mutex::new(Table::new()));
+                rt.block_on(run(listener, ctx.clone(), table, ready))
+            }
+        };
+        let rc = match result {
             Ok(()) => 0,
             Err(msg) => {
                 eprintln!("{PROG}: {msg}");
