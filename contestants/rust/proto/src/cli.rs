@@ -11,6 +11,8 @@ use crate::workload::{
 pub const BACKLOG_DEFAULT: u32 = 4096; // SERVER_BACKLOG_DEFAULT
 pub const IDLE_TIMEOUT_DEFAULT: u32 = 60_000; // ms, SERVER_IDLE_TIMEOUT_DEFAULT
 pub const UPSTREAM_TIMEOUT_DEFAULT: u32 = 5000; // ms
+pub const GRACE_MS_DEFAULT: u32 = 5000; // --grace-ms: a stop's wait for requests in flight
+pub const GRACE_MS_MAX: u32 = 600_000; // 10 min
 pub const WORKERS_MAX: u32 = 1024;
 /// rust_thread_server's smallest --stack-kib: the connection's own state
 /// takes ~8 KiB, std the rest.
@@ -43,6 +45,7 @@ pub struct Opts {
     pub upstream: Option<Upstream>,
     pub upstream_timeout_ms: u32,
     pub data_file: Option<String>,
+    pub grace_ms: u32, // at SIGTERM: how long requests in flight get to finish
 }
 
 /// Which of the flags only some servers take this program accepts.
@@ -92,6 +95,8 @@ pub fn common_usage() -> String {
   --share-us N           CPU spent inside each update, between reading the key's
                          count and writing it back, 0..{SHARE_US_MAX} (query key
                          share_us=; default {SHARE_US_DEFAULT})
+  --grace-ms MS          at SIGTERM/SIGINT: how long requests in flight get to be
+                         answered before they are cut, 0..{GRACE_MS_MAX} (default {GRACE_MS_DEFAULT})
 "
     )
 }
@@ -164,6 +169,7 @@ fn parse_inner(args: &[String], extra: &Extra) -> Result<Option<Opts>, String> {
         upstream: None,
         upstream_timeout_ms: UPSTREAM_TIMEOUT_DEFAULT,
         data_file: None,
+        grace_ms: GRACE_MS_DEFAULT,
     };
     let mut upstream_arg: Option<String> = None;
     let mut allow_remote = false;
@@ -227,6 +233,7 @@ fn parse_inner(args: &[String], extra: &Extra) -> Result<Option<Opts>, String> {
                     .ok_or_else(|| format!("--state: '{value}' is neither none nor shared"))?
             }
             "share-us" => o.defaults.share_us = number(f, &value, 0, SHARE_US_MAX)?,
+            "grace-ms" => o.grace_ms = number(f, &value, 0, GRACE_MS_MAX)?,
             "upstream" => upstream_arg = Some(value),
             "upstream-timeout-ms" => o.upstream_timeout_ms = number(f, &value, 1, 3_600_000)?,
             "data-file" => {
@@ -282,7 +289,7 @@ mod tests {
         let o = match parse(
             &args(
                 "--port=9 --io file --data-file /x --file-kib 8 --upstream 127.0.0.1:5 --workers 3 \
-                 --state shared --share-us 0",
+                 --state shared --share-us 0 --grace-ms 600000",
             ),
             &ALL,
         ) {
@@ -295,7 +302,10 @@ mod tests {
         );
         assert_eq!(o.upstream.unwrap().addr.port(), 5);
         assert_eq!(o.idle_timeout_ms, IDLE_TIMEOUT_DEFAULT);
-        assert_eq!((o.defaults.state, o.defaults.share_us), (State::Shared, 0));
+        assert_eq!(
+            (o.defaults.state, o.defaults.share_us, o.grace_ms),
+            (State::Shared, 0, 600_000)
+        );
     }
 
     #[test]
@@ -305,7 +315,7 @@ mod tests {
             runtime: false,
         };
         // (command line, flags taken, what the message must say)
-        let cases: [(&str, &Extra, &str); 17] = [
+        let cases: [(&str, &Extra, &str); 19] = [
             // a flag of another server
             ("--stack-kib 64", &NONE, "unknown option"),
             ("--runtime multi", &NONE, "unknown option"),
@@ -322,9 +332,11 @@ mod tests {
             ("--upstream 127.0.0.1", &ALL, "HOST:PORT"),
             ("--upstream 127.0.0.1:0", &ALL, "port"),
             ("--upstream 192.0.2.1:80", &ALL, "--allow-remote"),
-            // the shared state's flags, out of range: never clamped
+            // the shared state's and the stop's flags, out of range: never clamped
             ("--state global", &ALL, "--state"),
             ("--share-us 1000001", &ALL, "--share-us"),
+            ("--grace-ms 600001", &ALL, "--grace-ms"),
+            ("--grace-ms -1", &ALL, "--grace-ms"),
             // out of range, or no value
             ("--workers 0", &ALL, "--workers"),
             ("--port", &ALL, "needs a value"),

@@ -37,9 +37,16 @@ pub enum Ctr {
     LockContended, // updates that found the lock taken
     LockSwitches,  // voluntary context switches while blocked on the lock
     SharedFull,    // a new key with every slot taken: answered 503
+    // the graceful stop at SIGTERM/SIGINT (stop.rs)
+    StopInflight,      // requests in flight at the signal
+    StopAnswered,      // of them, answered
+    StopCut,           // of them, cut at the end of --grace-ms
+    StopIdleClosed,    // idle keep-alive connections closed at the signal
+    StopPartialClosed, // connections closed at the signal holding part of a request
+    StopMs,            // from the signal to the last connection closed
 }
 
-pub const NAMES: [&str; 30] = [
+pub const NAMES: [&str; 36] = [
     "accepted",
     "closed",
     "requests",
@@ -70,6 +77,12 @@ pub const NAMES: [&str; 30] = [
     "lock_contended",
     "lock_switches",
     "shared_full",
+    "stop_inflight",
+    "stop_answered",
+    "stop_cut",
+    "stop_idle_closed",
+    "stop_partial_closed",
+    "stop_ms",
 ];
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -154,7 +167,8 @@ mod tests {
         let line = json("x");
         let ints = parse_ints(&line);
         assert_eq!(ints.len(), NAMES.len());
-        assert_eq!(NAMES[Ctr::SharedFull as usize], "shared_full");
+        assert_eq!(NAMES[Ctr::StopMs as usize], "stop_ms");
+        assert_eq!(NAMES[Ctr::SharedUpdates as usize], "shared_updates");
         assert!(ints.iter().any(|(k, v)| k == "status_502" && *v >= 1));
         assert!(line.starts_with("{\"impl\":\"x\","));
         assert_eq!(Ctr::status(502), Ctr::Status502);

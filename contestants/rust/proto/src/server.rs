@@ -27,6 +27,7 @@ pub struct Ctx {
     pub upstream: Option<Upstream>,
     pub upstream_timeout: Duration,
     pub data: Option<Arc<DataFile>>,
+    pub grace: Duration, // --grace-ms: at the stop, for requests in flight
 }
 
 /// The start of `prog`: its command line, and the data file opened and
@@ -66,6 +67,7 @@ pub fn start(prog: &str, extra: &Extra, usage: &dyn Fn() -> String) -> (Opts, Ct
         upstream: o.upstream.clone(),
         upstream_timeout: Duration::from_millis(o.upstream_timeout_ms as u64),
         data,
+        grace: Duration::from_millis(o.grace_ms as u64),
     };
     (o, ctx)
 }
@@ -113,11 +115,13 @@ pub fn refusal(out: &mut Vec<u8>, status: u16, why: &str) {
 /// 500 the file read) a failure answer, counted; else, for state=shared, the
 /// shared table's update (update: shared::serve under this server's guard; a
 /// full table is a 503, counted), then work_us of CPU and a 200, counted.
-/// The head goes in out; returns the body to write after it.
+/// keep_alive: the request's, unless the server is stopping (Connection:
+/// close). The head goes in out; returns the body to write after it.
 pub fn answer(
     out: &mut Vec<u8>,
     req: &Request,
     mut failed: Option<(u16, String)>,
+    keep_alive: bool,
     update: impl FnOnce(&Workload) -> Option<u64>,
 ) -> &'static [u8] {
     out.clear();
@@ -139,18 +143,12 @@ pub fn answer(
                 503 => add(Ctr::Status503),
                 _ => add(Ctr::FileErrors),
             }
-            answer::failure_answer(out, status, &why, req.keep_alive, req.http_minor);
+            answer::failure_answer(out, status, &why, keep_alive, req.http_minor);
             &[]
         }
         None => {
             crate::spin::spin(w.work_us);
-            answer::head_ok(
-                out,
-                w.bytes as usize,
-                req.keep_alive,
-                req.http_minor,
-                shared,
-            );
+            answer::head_ok(out, w.bytes as usize, keep_alive, req.http_minor, shared);
             add(Ctr::Requests);
             if req.head_only {
                 &[]

@@ -2,6 +2,7 @@
 //! the runtime the async claims are about runs the same workload as the C designs.
 
 mod conn;
+mod race;
 mod upstream;
 
 use std::cell::RefCell;
@@ -9,16 +10,21 @@ use std::net::TcpListener as StdListener;
 use std::process::exit;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, watch, Notify};
+use tokio::task::JoinHandle;
 
 use proto::cli::{self, Extra, Runtime};
-use proto::counters::{add, Ctr};
+use proto::counters::{add, add_n, Ctr};
 use proto::server::{self, Ctx};
 use proto::shared::{self, Table};
+use proto::stop::{self, Phase};
 use proto::workload::Workload;
+
+use crate::race::{race, Either};
 
 const PROG: &str = "tokio_server";
 
@@ -43,9 +49,12 @@ flags set the defaults.
                          listener on the port (default 1), as the C servers' --workers
   -h, --help             this text
 
-Prints `listening on HOST:PORT` on stdout when ready. On SIGTERM or SIGINT
-prints one JSON line of counters on stderr and exits 0. Exit 1: a runtime
-failure; 2: a usage error or a --data-file that cannot be read with O_DIRECT.
+Prints `listening on HOST:PORT` on stdout when ready. On SIGTERM or SIGINT it
+stops gracefully: it drops the listener at once, closes idle connections,
+answers the requests in flight (with Connection: close) within --grace-ms and
+cuts the rest, then prints one JSON line of counters on stderr and exits 0.
+Exit 1: a runtime failure; 2: a usage error or a --data-file that cannot be
+read with O_DIRECT.
 ",
         cli::common_usage()
     )
@@ -58,8 +67,8 @@ pub trait Shared: Clone + 'static {
     fn update(&self, w: &Workload) -> Option<u64>;
     /// At exit: the table's counts into the counters.
     fn settle(&self);
-    fn spawn_conn(&self, s: TcpStream, ctx: Arc<Ctx>, id: u64);
-    fn spawn_accept(&self, l: TcpListener, ctx: Arc<Ctx>);
+    fn spawn_conn(&self, s: TcpStream, ctx: Arc<Ctx>, id: u64, stop: watch::Receiver<Phase>);
+    fn spawn_accept(&self, l: TcpListener, ctx: Arc<Ctx>, a: Accepting) -> JoinHandle<()>;
 }
 
 /// current-thread: one thread runs every task, so the table needs no lock;
@@ -72,11 +81,11 @@ impl Shared for Rc<RefCell<Table>> {
     fn settle(&self) {
         shared::settle(&self.borrow());
     }
-    fn spawn_conn(&self, s: TcpStream, ctx: Arc<Ctx>, id: u64) {
-        tokio::task::spawn_local(conn::serve(s, ctx, id, self.clone()));
+    fn spawn_conn(&self, s: TcpStream, ctx: Arc<Ctx>, id: u64, stop: watch::Receiver<Phase>) {
+        tokio::task::spawn_local(conn::serve(s, ctx, id, self.clone(), stop));
     }
-    fn spawn_accept(&self, l: TcpListener, ctx: Arc<Ctx>) {
-        tokio::task::spawn_local(accept_loop(l, ctx, self.clone()));
+    fn spawn_accept(&self, l: TcpListener, ctx: Arc<Ctx>, a: Accepting) -> JoinHandle<()> {
+        tokio::task::spawn_local(accept_loop(l, ctx, self.clone(), a))
     }
 }
 
@@ -89,55 +98,93 @@ impl Shared for Arc<Mutex<Table>> {
     fn settle(&self) {
         shared::settle(&self.lock().unwrap_or_else(|p| p.into_inner()));
     }
-    fn spawn_conn(&self, s: TcpStream, ctx: Arc<Ctx>, id: u64) {
-        tokio::spawn(conn::serve(s, ctx, id, self.clone()));
+    fn spawn_conn(&self, s: TcpStream, ctx: Arc<Ctx>, id: u64, stop: watch::Receiver<Phase>) {
+        tokio::spawn(conn::serve(s, ctx, id, self.clone(), stop));
     }
-    fn spawn_accept(&self, l: TcpListener, ctx: Arc<Ctx>) {
-        tokio::spawn(accept_loop(l, ctx, self.clone()));
+    fn spawn_accept(&self, l: TcpListener, ctx: Arc<Ctx>, a: Accepting) -> JoinHandle<()> {
+        tokio::spawn(accept_loop(l, ctx, self.clone(), a))
     }
 }
 
-async fn accept_loop<T: Shared>(listener: TcpListener, ctx: Arc<Ctx>, table: T) {
+/// What the accept loop is given: the phase for its connections, and its own
+/// stop, which comes first.
+pub struct Accepting {
+    phase: watch::Receiver<Phase>,
+    stop: oneshot::Receiver<()>,
+}
+
+/// Accepts until its stop, then drops the listener: new connects are
+/// refused. The stop reaches it before the connections' tasks are woken, so
+/// that closing them cannot delay it.
+async fn accept_loop<T: Shared>(listener: TcpListener, ctx: Arc<Ctx>, table: T, mut a: Accepting) {
     let mut id = 0u64;
     loop {
-        match listener.accept().await {
+        let r = match race(&mut a.stop, listener.accept()).await {
+            Either::Left(_) => return,
+            Either::Right(r) => r,
+        };
+        match r {
             Ok((s, _)) => {
                 add(Ctr::Accepted);
                 id += 1;
-                table.spawn_conn(s, ctx.clone(), id);
+                table.spawn_conn(s, ctx.clone(), id, a.phase.clone());
             }
             Err(e) => {
                 if server::accept_failed(&e) {
-                    tokio::time::sleep(server::ACCEPT_PAUSE).await;
+                    let pause = tokio::time::sleep(server::ACCEPT_PAUSE);
+                    if let Either::Left(_) = race(&mut a.stop, pause).await {
+                        return;
+                    }
                 }
             }
         }
     }
 }
 
-/// Runs until SIGTERM or SIGINT. Err: a start-up failure to report.
+/// Runs until SIGTERM or SIGINT, then stops gracefully: every task holds a
+/// receiver of the phase, so the sender sees when the last one has ended.
+/// Err: a start-up failure to report.
 async fn run<T: Shared>(
     listener: StdListener,
     ctx: Arc<Ctx>,
     table: T,
     ready: &dyn Fn(),
 ) -> Result<(), String> {
-    let stop = Arc::new(Notify::new());
+    let signalled = Arc::new(Notify::new());
     for kind in [SignalKind::terminate(), SignalKind::interrupt()] {
         let mut sig = signal(kind).map_err(|e| format!("cannot handle signals: {e}"))?;
-        let stop = stop.clone();
+        let signalled = signalled.clone();
         tokio::spawn(async move {
             sig.recv().await;
-            stop.notify_one(); // keeps a permit if main is not waiting yet
+            signalled.notify_one(); // keeps a permit if main is not waiting yet
         });
     }
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("listener: {e}"))?;
     let listener = TcpListener::from_std(listener).map_err(|e| format!("listener: {e}"))?;
-    table.spawn_accept(listener, ctx);
+    let (phase, rx) = watch::channel(Phase::Running);
+    let (stop_accepting, stop) = oneshot::channel();
+    let accepting = table.spawn_accept(listener, ctx.clone(), Accepting { phase: rx, stop });
     ready();
-    stop.notified().await;
+    signalled.notified().await;
+    let t_sig = Instant::now();
+    let _ = stop_accepting.send(());
+    let _ = accepting.await; // the listener is closed
+    let _ = phase.send(Phase::Stopping);
+    if tokio::time::timeout(ctx.grace, phase.closed())
+        .await
+        .is_err()
+    {
+        let _ = phase.send(Phase::Cut);
+        if tokio::time::timeout(stop::CUT_DRAIN, phase.closed())
+            .await
+            .is_err()
+        {
+            add_n(Ctr::UnfinishedAtExit, phase.receiver_count() as u64);
+        }
+    }
+    stop::finished(t_sig);
     table.settle();
     Ok(())
 }
@@ -195,8 +242,8 @@ fn main() {
                 1
             }
         };
-        // Open connections end with the process; the runtime's teardown would
-        // only wait for tasks nobody will finish.
+        // Tasks still busy after the cut end with the process; the runtime's
+        // teardown would only wait for them.
         rt.shutdown_background();
         rc
     };
