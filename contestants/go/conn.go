@@ -1,4 +1,5 @@
-// conn.go: one goroutine per connection: read, frame, wait, spin, answer, in order.
+// conn.go: one goroutine per connection: read, frame, wait, update the shared
+// table, spin, answer, in order.
 package main
 
 import (
@@ -158,13 +159,20 @@ func serve(c *net.TCPConn, srv *server, id uint64) {
 					count(ctrFileErrors)
 				}
 			}
+			var shared uint64
+			if failure == nil && w.state == stateShared {
+				if shared = sharedServe(&w); shared == 0 {
+					failure, status = errors.New(sharedFullReason), 503
+					count(ctrStatus503)
+				}
+			}
 			if failure != nil {
 				if !write(net.Buffers{appendFailure(out[:0], status, failure.Error(), req.keepAlive, req.minor)}) {
 					return
 				}
 			} else {
 				spin(w.workUS)
-				out = appendHeadOK(out[:0], int(w.bytes), req.keepAlive, req.minor)
+				out = appendHeadOK(out[:0], int(w.bytes), req.keepAlive, req.minor, shared)
 				count(ctrRequests)
 				bufs := net.Buffers{out}
 				if !req.headOnly && w.bytes > 0 {

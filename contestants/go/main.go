@@ -42,6 +42,14 @@ const (
 	ctrUnfinishedAtExit
 	ctrUpstreamErrors
 	ctrFileErrors
+	ctrSharedUpdates // state=shared (shared.go): updates made, counted outside the table
+	ctrSharedCounted // the table's per-key counts summed at exit
+	ctrSharedLost    // shared_updates - shared_counted
+	ctrShareNS       // from wanting the table to done with it, summed
+	ctrShareWaitNS   // of share_ns, the wait for the lock
+	ctrLockContended // updates that found the lock taken
+	ctrLockSwitches  // not measurable for goroutines: printed as null
+	ctrSharedFull    // a new key with every slot taken: answered 503
 	ctrCount
 )
 
@@ -52,6 +60,8 @@ var counterNames = [ctrCount]string{
 	"status_414", "status_431", "status_502", "status_503", "status_505", "aborted",
 	"idle_timeouts", "io_errors", "accept_errors", "accept_emfile", "thread_create_failed",
 	"out_of_memory", "unfinished_at_exit", "upstream_errors", "file_errors",
+	"shared_updates", "shared_counted", "shared_lost", "share_ns", "share_wait_ns",
+	"lock_contended", "lock_switches", "shared_full",
 }
 
 var counters [ctrCount]uint64
@@ -80,6 +90,10 @@ func countStatus(status int) {
 func countersJSON() string {
 	s := `{"impl":"go"`
 	for i, name := range counterNames {
+		if i == ctrLockSwitches {
+			s += `,"lock_switches":null` // a parked goroutine is no thread's switch
+			continue
+		}
 		s += fmt.Sprintf(`,"%s":%d`, name, atomic.LoadUint64(&counters[i]))
 	}
 	return s + "}"
@@ -90,9 +104,10 @@ HTTP/1.1 keep-alive server of the tasks-vs-threads suite, in Go (a contestant):
 one goroutine per connection on raw net, standard library only.
 GET /?wait_us=N&work_us=N&bytes=N&io=KIND&file_kib=K waits (io=timer: time.Sleep;
 io=net: a net.Conn to the backend, with deadlines; io=file: os.File.ReadAt with
-O_DIRECT, which blocks a thread: Go's poller cannot wait for a file), burns
-work_us of the thread's CPU time, then answers 200 with a body of ` + "`bytes`" + `
-bytes; the flags set the defaults.
+O_DIRECT, which blocks a thread: Go's poller cannot wait for a file), with
+&state=shared&share_us=N&key=KEY updates the process's shared table (behind a
+sync.Mutex), burns work_us of the thread's CPU time, then answers 200 with a
+body of ` + "`bytes`" + ` bytes; the flags set the defaults.
 
   --host ADDR            address to bind (default 127.0.0.1)
   --port N               port; 0 lets the kernel pick (default 0)
@@ -115,6 +130,14 @@ bytes; the flags set the defaults.
                          1024 KiB on a filesystem that supports O_DIRECT
   --file-kib K           default KiB per io=file read, a multiple of 4 from 4 to
                          1024 (default 4; query key file_kib=)
+  --state none|shared    shared: each request updates the table every connection
+                         of the process shares, under key=KEY (1..32 of A-Z a-z
+                         0-9 _ . -; default -), and its answer says the key's
+                         count (X-Shared-Count); a full table (1024 keys)
+                         answers 503 (query key state=; default none)
+  --share-us N           CPU spent inside each update, between reading the key's
+                         count and writing it back, 0..1000000 (query key
+                         share_us=; default 2)
   --workers N            GOMAXPROCS: the threads that run goroutines at once
                          (default: the CPUs this process may run on)
   -h, --help             this text
@@ -143,8 +166,8 @@ func parseArgs() opts {
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(new(nullWriter))
 	var o opts
-	var wait, work, bytes, idle, upTimeout, fileKiB uint64
-	var ioKind, upstreamArg, dataFile string
+	var wait, work, bytes, idle, upTimeout, fileKiB, shareUS uint64
+	var ioKind, upstreamArg, dataFile, state string
 	var allowRemote bool
 	fs.StringVar(&o.host, "host", "127.0.0.1", "")
 	fs.Uint64Var(&o.port, "port", 0, "")
@@ -160,6 +183,8 @@ func parseArgs() opts {
 	fs.StringVar(&dataFile, "data-file", "", "")
 	fs.Uint64Var(&fileKiB, "file-kib", 4, "")
 	fs.Uint64Var(&o.workers, "workers", 0, "")
+	fs.StringVar(&state, "state", "none", "")
+	fs.Uint64Var(&shareUS, "share-us", 2, "")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -191,6 +216,10 @@ func parseArgs() opts {
 	if !ok {
 		usageError(fmt.Sprintf("--io: '%s' is not timer, net or file", ioKind))
 	}
+	stateKind, ok := parseState(state)
+	if !ok {
+		usageError(fmt.Sprintf("--state: '%s' is neither none nor shared", state))
+	}
 	if !fileKiBOK(fileKiB) {
 		usageError(fmt.Sprintf("--file-kib: '%d' is not %s", fileKiB, fileKiBRule))
 	}
@@ -200,6 +229,9 @@ func parseArgs() opts {
 		bytes:   check("bytes", bytes, 0, bytesMax),
 		io:      kind,
 		fileKiB: uint32(fileKiB),
+		state:   stateKind,
+		shareUS: check("share-us", shareUS, 0, shareUSMax),
+		key:     "-",
 	}
 	o.srv = server{
 		defaults:        o.defaults,
@@ -322,6 +354,7 @@ func main() {
 	fmt.Fprintf(out, "listening on %s:%d\n", o.host, l.Addr().(*net.TCPAddr).Port)
 	out.Flush()
 	<-stop
+	sharedSettle()
 	fmt.Fprintln(os.Stderr, countersJSON())
 	os.Exit(0)
 }
