@@ -50,6 +50,12 @@ const (
 	ctrLockContended // updates that found the lock taken
 	ctrLockSwitches  // not measurable for goroutines: printed as null
 	ctrSharedFull    // a new key with every slot taken: answered 503
+	ctrStopInflight  // the graceful stop (stop.go): requests in flight at the signal
+	ctrStopAnswered  // of them, answered
+	ctrStopCut       // of them, cut at the end of --grace-ms
+	ctrStopIdle      // idle keep-alive connections closed at the signal
+	ctrStopPartial   // connections closed at the signal holding part of a request
+	ctrStopMS        // from the signal to the last connection closed
 	ctrCount
 )
 
@@ -61,7 +67,8 @@ var counterNames = [ctrCount]string{
 	"idle_timeouts", "io_errors", "accept_errors", "accept_emfile", "thread_create_failed",
 	"out_of_memory", "unfinished_at_exit", "upstream_errors", "file_errors",
 	"shared_updates", "shared_counted", "shared_lost", "share_ns", "share_wait_ns",
-	"lock_contended", "lock_switches", "shared_full",
+	"lock_contended", "lock_switches", "shared_full", "stop_inflight", "stop_answered",
+	"stop_cut", "stop_idle_closed", "stop_partial_closed", "stop_ms",
 }
 
 var counters [ctrCount]uint64
@@ -102,7 +109,7 @@ func countersJSON() string {
 const usageText = `usage: go_server [options]
 HTTP/1.1 keep-alive server of the tasks-vs-threads suite, in Go (a contestant):
 one goroutine per connection on raw net, standard library only.
-GET /?wait_us=N&work_us=N&bytes=N&io=KIND&file_kib=K waits (io=timer: time.Sleep;
+GET /?wait_us=N&work_us=N&bytes=N&io=KIND&file_kib=K waits (io=timer: a timer;
 io=net: a net.Conn to the backend, with deadlines; io=file: os.File.ReadAt with
 O_DIRECT, which blocks a thread: Go's poller cannot wait for a file), with
 &state=shared&share_us=N&key=KEY updates the process's shared table (behind a
@@ -138,14 +145,18 @@ body of ` + "`bytes`" + ` bytes; the flags set the defaults.
   --share-us N           CPU spent inside each update, between reading the key's
                          count and writing it back, 0..1000000 (query key
                          share_us=; default 2)
+  --grace-ms MS          at SIGTERM/SIGINT: how long requests in flight get to be
+                         answered before they are cut, 0..600000 (default 5000)
   --workers N            GOMAXPROCS: the threads that run goroutines at once
                          (default: the CPUs this process may run on)
   -h, --help             this text
 
 Prints ` + "`listening on HOST:PORT`" + ` on stdout when ready. On SIGTERM or
-SIGINT prints one JSON line of counters on stderr and exits 0. Exit 1: a
-runtime failure; 2: a usage error or a --data-file that cannot be read with
-O_DIRECT.
+SIGINT it stops gracefully: it closes the listener at once, closes idle
+connections, answers the requests in flight (with Connection: close) within
+--grace-ms and cuts the rest, then prints one JSON line of counters on stderr
+and exits 0. Exit 1: a runtime failure; 2: a usage error or a --data-file that
+cannot be read with O_DIRECT.
 `
 
 type opts struct {
@@ -155,6 +166,7 @@ type opts struct {
 	backlog  uint64
 	srv      server
 	workers  uint64
+	grace    time.Duration
 }
 
 func usageError(msg string) {
@@ -166,7 +178,7 @@ func parseArgs() opts {
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(new(nullWriter))
 	var o opts
-	var wait, work, bytes, idle, upTimeout, fileKiB, shareUS uint64
+	var wait, work, bytes, idle, upTimeout, fileKiB, shareUS, graceMS uint64
 	var ioKind, upstreamArg, dataFile, state string
 	var allowRemote bool
 	fs.StringVar(&o.host, "host", "127.0.0.1", "")
@@ -185,6 +197,7 @@ func parseArgs() opts {
 	fs.Uint64Var(&o.workers, "workers", 0, "")
 	fs.StringVar(&state, "state", "none", "")
 	fs.Uint64Var(&shareUS, "share-us", 2, "")
+	fs.Uint64Var(&graceMS, "grace-ms", 5000, "")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -233,7 +246,9 @@ func parseArgs() opts {
 		shareUS: check("share-us", shareUS, 0, shareUSMax),
 		key:     "-",
 	}
+	o.grace = time.Duration(check("grace-ms", graceMS, 0, 600000)) * time.Millisecond
 	o.srv = server{
+		reg:             newRegistry(),
 		defaults:        o.defaults,
 		idle:            time.Duration(check("idle-timeout-ms", idle, 0, 24*3600*1000)) * time.Millisecond,
 		upstreamTimeout: time.Duration(check("upstream-timeout-ms", upTimeout, 1, 3600000)) * time.Millisecond,
@@ -311,9 +326,13 @@ func listen(o opts) (*net.TCPListener, error) {
 	return l.(*net.TCPListener), nil
 }
 
+// acceptLoop accepts until the stop closes l.
 func acceptLoop(l *net.TCPListener, srv *server) {
 	for id := uint64(1); ; {
 		c, err := l.AcceptTCP()
+		if err != nil && stopPhase() != phaseRunning {
+			return
+		}
 		if err == nil {
 			count(ctrAccepted)
 			go serve(c, srv, id)
@@ -354,6 +373,7 @@ func main() {
 	fmt.Fprintf(out, "listening on %s:%d\n", o.host, l.Addr().(*net.TCPAddr).Port)
 	out.Flush()
 	<-stop
+	gracefulStop(l, o.srv.reg, o.grace)
 	sharedSettle()
 	fmt.Fprintln(os.Stderr, countersJSON())
 	os.Exit(0)
