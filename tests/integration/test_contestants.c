@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../support/child_proc.h"
 #include "../support/contestant.h"
 #include "../support/http_client.h"
 #include "../support/server_proc.h"
@@ -203,14 +204,18 @@ QUERY_TESTS(rust_threads, CT_RUST_THREADS)
 QUERY_TESTS(go, CT_GO)
 CONTESTANT_TESTS(nginx, CT_NGINX)
 
-/* nginx --workers 2: a master and two workers (the process tree the harness measures),
-   serving, and ended by SIGTERM with exit 0. */
+/* nginx --workers 2: a master and two workers (the process tree the harness measures), under
+   the wrapper that makes SIGTERM nginx's graceful stop, serving, and ended by SIGTERM with
+   exit 0. */
 Test(contestants, nginx_workers)
 {
     const char *const args[] = {"--workers", "2", NULL};
     struct ct_running *r = ct_start(&CT_NGINX, args);
+    pid_t master = child_find(r->pid, "nginx");
+    EXPECT("nginx", master > 0, "nginx --workers 2: no nginx master under the stop wrapper %d",
+           (int)r->pid);
     char path[64], kids[256] = "";
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)r->pid, (int)r->pid);
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)master, (int)master);
     FILE *f = fopen(path, "r");
     if (f) {
         if (!fgets(kids, sizeof kids, f))

@@ -45,6 +45,7 @@ void ct_release(void)
         live.sp = NULL;
     }
     if (live.pid > 0) {
+        kill(-live.pid, SIGKILL); /* its group: nginx under its stop wrapper too */
         kill(live.pid, SIGKILL);
         waitpid(live.pid, NULL, 0);
         live.pid = 0;
@@ -103,7 +104,7 @@ static void start_nginx(struct ct_running *r, const char *const *extra)
     snprintf(log, sizeof log, "%s/stderr.log", r->dir);
     static struct child nginx; /* reaped by its PID: ct_stop, ct_release */
     const char *sh[] = {"/bin/sh", "-c", cmd, NULL};
-    struct child_opts o = {.log = log};
+    struct child_opts o = {.log = log, .group = true};
     child_start(&nginx, sh, &o);
     r->pid = nginx.pid;
     double deadline = tenv_now_ms() + tenv_io_ms();
