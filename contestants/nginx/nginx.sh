@@ -95,6 +95,10 @@ write_config() {
     fi
     # 0 would be no limit at all to nginx: the nearest cut it can make
     [ "$grace_ms" -eq 0 ] && grace_ms=1
+    # A master started as root runs its workers as nobody, who may not read the run folder
+    # (mkdtemp makes it 0700) or the body file in it: they run as root, as one process does.
+    local user=""
+    [ "$master" = on ] && [ "$(id -u)" -eq 0 ] && user="user root;"
     cat >"$dir/nginx.conf.tmp" <<EOF
 # Written by $PROG for tasks-vs-threads: nginx as a contestant.
 daemon off;
@@ -103,6 +107,7 @@ daemon off;
 # stop: a master and its workers, measured as the process tree.
 master_process $master;
 worker_processes $workers;
+$user
 # The graceful stop (SIGQUIT, with a master): how long requests in flight get.
 worker_shutdown_timeout ${grace_ms}ms;
 pid $dir/nginx.pid;
