@@ -5,8 +5,10 @@
  * sequence and a pipelined pair are answered in order on one connection, malformed input
  * (the io kinds' keys included) gets a 4xx and a close, an idle connection is closed after
  * --idle-timeout-ms, --workers is taken, and SIGTERM ends the server with exit 0 and its
- * counters. Claim C7's shared resource: the table every connection shares (state=shared:
- * the counts per key, under contention too, a full table, the bad values). The Rust
+ * counters. Claim C7's two mechanisms: the table every connection shares (state=shared: the
+ * counts per key, under contention too, a full table, the bad values) and the graceful stop
+ * (idle connections closed by a FIN, connects refused, requests in flight answered with
+ * Connection: close, or cut past --grace-ms; nginx's own under its stop wrapper). The Rust
  * thread server's own flags (--stack-kib), its 503 when no thread can be made, and its wall
  * of threads (no crash, two maps a thread) are checked too. A contestant whose binary or
  * toolchain is absent is skipped with the reason. `make contestants` builds bin/ only (never
@@ -339,7 +341,7 @@ static void expect_flag_refused(const struct contestant *who, const char *flag, 
     EXPECT(who->name, strstr(out, flag), "%s %s refused without naming it: %s", flag, value, out);
 }
 
-/* The shared state's values out of range or malformed are refused, never
+/* The shared state's and the stop's values out of range or malformed are refused, never
    clamped: a 400 naming the query key, exit 2 naming the flag. --state shared and --share-us
    set the defaults that the query overrides. */
 static void case_shared_refusals(const struct contestant *who)
@@ -371,6 +373,7 @@ static void case_shared_refusals(const struct contestant *who)
            "a refused update counted");
     expect_flag_refused(who, "--state", "global");
     expect_flag_refused(who, "--share-us", "1000001");
+    expect_flag_refused(who, "--grace-ms", "600001");
 
     const char *const args[] = {"--state", "shared", "--share-us", "0", NULL};
     r = ct_start(who, args);
@@ -382,6 +385,145 @@ static void case_shared_refusals(const struct contestant *who)
     hc_close(c);
     ctr = ct_stop(r, 3);
     expect_shared_counts(who->name, ctr, 2);
+}
+
+/* Claim C7, "ensuring proper shutdown": the graceful stop at SIGTERM. */
+
+#define STOP_IDLE     6   /* keep-alive connections, each answered once, idle at the signal */
+#define STOP_INFLIGHT 4   /* connections with a request waiting STOP_WAIT_MS at the signal */
+#define STOP_WAIT_MS  500 /* the in-flight requests' wait */
+#define STOP_SETTLE   50  /* ms from sending them to the signal: they reach their wait */
+
+/* c is closed by a FIN (not a reset) within ms, with no bytes sent. */
+static void expect_fin(const struct ct_running *r, struct hc_conn *c, int ms, const char *what)
+{
+    EXPECT(r->who->name, hc_wait_close(c, ms) == 1, "%s: still open %d ms after SIGTERM", what, ms);
+    EXPECT(r->who->name, c->eof && !c->reset, "%s: closed by a reset, not a FIN", what);
+    EXPECT(r->who->name, c->len == 0, "%s: %zu unasked bytes before the close", what, c->len);
+}
+
+/* A connect after the signal is refused: the listener is gone. */
+static void expect_refused(const struct ct_running *r)
+{
+    struct hc_conn *c = hc_connect(r->port, 500);
+    int e = errno;
+    EXPECT(r->who->name, !c && e == ECONNREFUSED, "a connect after SIGTERM: %s, want refused",
+           c ? "accepted" : strerror(e));
+}
+
+/* SIGTERM with 11 connections: 6 idle keep-alive ones, one holding half a request, 4 with a
+   request waiting 500 ms. The idle and the half ones are closed by a FIN at once (before the
+   waits end), a new connect is refused, the 4 are answered 200 with Connection: close after
+   their whole wait and closed; exit 0, and the stop counters say all of it. */
+static void case_graceful_stop(const struct contestant *who)
+{
+    struct ct_running *r = ct_start(who, NULL);
+    struct hc_conn *idle[STOP_IDLE], *busy[STOP_INFLIGHT];
+    for (int i = 0; i < STOP_IDLE; i++) {
+        idle[i] = ct_connect(r);
+        ct_send(r, idle[i], "GET /?bytes=1 HTTP/1.1\r\nHost: a\r\n\r\n", "before the stop");
+        ct_expect_200(r, idle[i], 1, "before the stop");
+    }
+    struct hc_conn *half = ct_connect(r);
+    ct_send(r, half, "GET /?bytes=1 HTTP/1.1\r\nHo", "half a request");
+    double t_sent = tenv_now_ms();
+    for (int i = 0; i < STOP_INFLIGHT; i++) {
+        busy[i] = ct_connect(r);
+        ct_send(r, busy[i], "GET /?bytes=5&wait_us=500000 HTTP/1.1\r\nHost: a\r\n\r\n",
+                "a request in flight");
+    }
+    tenv_sleep_ms(STOP_SETTLE);
+    ct_signal(r, SIGTERM);
+    for (int i = 0; i < STOP_IDLE; i++)
+        expect_fin(r, idle[i], STOP_WAIT_MS / 2, "an idle keep-alive connection");
+    expect_fin(r, half, STOP_WAIT_MS / 2, "a connection holding half a request");
+    double closed_at = tenv_now_ms() - t_sent;
+    EXPECT(who->name, closed_at < STOP_WAIT_MS,
+           "the idle connections closed %.0f ms after the slow requests went out: not before "
+           "their %d ms wait was over",
+           closed_at, STOP_WAIT_MS);
+    expect_refused(r);
+    for (int i = 0; i < STOP_INFLIGHT; i++) {
+        struct hc_response *resp = resp_new();
+        int rc = hc_read_response(busy[i], resp, tenv_io_ms());
+        int e = errno;
+        double at = tenv_now_ms() - t_sent;
+        EXPECT(who->name, rc == 0, "a request in flight at SIGTERM: no answer: %s", strerror(e));
+        EXPECT(who->name, resp->status == 200 && hc_body_is(resp, 5, 'x'),
+               "a request in flight at SIGTERM: %d with %zu bytes, want 200 with 5", resp->status,
+               resp->body_len);
+        EXPECT(who->name, resp->conn_close, "the answer during the stop lacks Connection: close");
+        EXPECT(who->name, at >= STOP_WAIT_MS - 1, "answered after %.0f ms, before its wait", at);
+        resp_done(resp);
+        expect_fin(r, busy[i], tenv_io_ms(), "a connection after its answer at the stop");
+    }
+    EXPECT(who->name, ct_exited_within(r, tenv_io_ms()), "still running after the stop");
+    json_t *ctr = ct_stop(r, STOP_IDLE + STOP_INFLIGHT);
+    static const struct {
+        const char *key;
+        long long want;
+    } counts[] = {{"stop_inflight", STOP_INFLIGHT},
+                  {"stop_answered", STOP_INFLIGHT},
+                  {"stop_cut", 0},
+                  {"stop_idle_closed", STOP_IDLE},
+                  {"stop_partial_closed", 1},
+                  {"unfinished_at_exit", 0},
+                  {"aborted", 0},
+                  {"idle_timeouts", 0},
+                  {"closed", STOP_IDLE + STOP_INFLIGHT + 1}};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        EXPECT(who->name, ct_counter(who->name, ctr, counts[i].key) == counts[i].want,
+               "%s = %lld, want %lld", counts[i].key, ct_counter(who->name, ctr, counts[i].key),
+               counts[i].want);
+    long long stop_ms = ct_counter(who->name, ctr, "stop_ms");
+    EXPECT(who->name, stop_ms >= STOP_WAIT_MS - STOP_SETTLE - 20 && stop_ms < 2000,
+           "stop_ms = %lld, want the rest of the %d ms wait", stop_ms, STOP_WAIT_MS);
+}
+
+/* --grace-ms 200 with two requests waiting 5 s: past the grace both are cut (closed with no
+   answer), not earlier; the idle connection is closed at once; the server exits long before
+   the waits would have ended, and counts them cut. */
+static void case_grace_cut(const struct contestant *who)
+{
+    const char *const args[] = {"--grace-ms", "200", NULL};
+    struct ct_running *r = ct_start(who, args);
+    struct hc_conn *idle = ct_connect(r), *busy[2];
+    ct_send(r, idle, "GET /?bytes=1 HTTP/1.1\r\nHost: a\r\n\r\n", "before the stop");
+    ct_expect_200(r, idle, 1, "before the stop");
+    for (int i = 0; i < 2; i++) {
+        busy[i] = ct_connect(r);
+        ct_send(r, busy[i], "GET /?bytes=5&wait_us=5000000 HTTP/1.1\r\nHost: a\r\n\r\n",
+                "a 5 s request");
+    }
+    tenv_sleep_ms(STOP_SETTLE);
+    double t_sig = tenv_now_ms();
+    ct_signal(r, SIGTERM);
+    expect_fin(r, idle, 150, "an idle connection, with a short grace");
+    for (int i = 0; i < 2; i++) {
+        struct hc_response *resp = resp_new();
+        int rc = hc_read_response(busy[i], resp, tenv_io_ms());
+        int e = errno;
+        double at = tenv_now_ms() - t_sig;
+        EXPECT(who->name, rc < 0 && (e == ECONNABORTED || e == ECONNRESET),
+               "a request past --grace-ms 200: %s, want its connection closed unanswered",
+               rc == 0 ? "answered" : strerror(e));
+        EXPECT(who->name, at >= 195 && at < 1500, "cut %.0f ms after SIGTERM, want after 200", at);
+        resp_done(resp);
+    }
+    EXPECT(who->name, ct_exited_within(r, 1500), "still running 1.5 s after a 200 ms grace");
+    json_t *ctr = ct_stop(r, 1);
+    EXPECT(who->name,
+           ct_counter(who->name, ctr, "stop_inflight") == 2 &&
+               ct_counter(who->name, ctr, "stop_cut") == 2 &&
+               ct_counter(who->name, ctr, "stop_answered") == 0 &&
+               ct_counter(who->name, ctr, "stop_idle_closed") == 1,
+           "stop_inflight %lld, stop_cut %lld, stop_answered %lld, stop_idle_closed %lld; want "
+           "2, 2, 0, 1",
+           ct_counter(who->name, ctr, "stop_inflight"), ct_counter(who->name, ctr, "stop_cut"),
+           ct_counter(who->name, ctr, "stop_answered"),
+           ct_counter(who->name, ctr, "stop_idle_closed"));
+    long long stop_ms = ct_counter(who->name, ctr, "stop_ms");
+    EXPECT(who->name, stop_ms >= 195 && stop_ms < 1500, "stop_ms = %lld, want about 200", stop_ms);
 }
 
 TestSuite(contestants, .fini = ct_release, .timeout = 30);
@@ -409,6 +551,14 @@ TestSuite(contestants, .fini = ct_release, .timeout = 30);
     Test(contestants, tag##_workers)                                                               \
     {                                                                                              \
         case_workers(&(who));                                                                      \
+    }                                                                                              \
+    Test(contestants, tag##_graceful_stop)                                                         \
+    {                                                                                              \
+        case_graceful_stop(&(who));                                                                \
+    }                                                                                              \
+    Test(contestants, tag##_grace_cut)                                                             \
+    {                                                                                              \
+        case_grace_cut(&(who));                                                                    \
     }                                                                                              \
     Test(contestants, tag##_shared_counts)                                                         \
     {                                                                                              \
@@ -461,6 +611,50 @@ Test(contestants, nginx_workers)
         ct_expect_200(r, c, CT_NGINX_BYTES, "a request to 2 workers");
         hc_close(c);
     }
+    ct_stop(r, -1);
+}
+
+/* nginx --graceful: SIGTERM becomes nginx's SIGQUIT through its wrapper. Idle keep-alive
+   connections are closed by a FIN, a new connect is refused, and answers being written when
+   the signal came are finished whole (16 pipelined 1 MiB answers to a client that reads only
+   after the signal: the kernel holds a few of them, nginx the rest), never cut mid-way as a
+   stop of one nginx process would; exit 0. */
+Test(contestants, nginx_graceful_stop)
+{
+    const char *const args[] = {"--graceful", "--bytes", "1048576", NULL};
+    struct ct_running *r = ct_start(&CT_NGINX, args);
+    struct hc_conn *idle[3];
+    for (int i = 0; i < 3; i++) {
+        idle[i] = ct_connect(r);
+        ct_send(r, idle[i], "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "before the stop");
+        ct_expect_200(r, idle[i], 1048576, "before the stop");
+    }
+    struct hc_conn *slow = ct_connect(r);
+    for (int i = 0; i < 16; i++)
+        ct_send(r, slow, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "a pipelined 1 MiB answer");
+    tenv_sleep_ms(300); /* nginx fills the socket's buffers */
+    ct_signal(r, SIGTERM);
+    for (int i = 0; i < 3; i++)
+        expect_fin(r, idle[i], 1000, "an idle keep-alive connection of nginx");
+    expect_refused(r);
+    int whole = 0;
+    for (;;) {
+        struct hc_response *resp = resp_new();
+        int rc = hc_read_response(slow, resp, tenv_io_ms());
+        int e = errno;
+        resp_done(resp);
+        if (rc < 0) {
+            EXPECT("nginx", e == ECONNABORTED && slow->len == 0,
+                   "after %d whole answers: %s with %zu bytes of a cut answer", whole, strerror(e),
+                   slow->len);
+            break;
+        }
+        whole++;
+    }
+    EXPECT("nginx", whole >= 1, "no answer finished at the graceful stop");
+    /* nginx's lingering close: with requests it never read, it waits for this close (up to
+       lingering_timeout, 5 s) before its worker may exit. */
+    hc_close(slow);
     ct_stop(r, -1);
 }
 

@@ -160,6 +160,24 @@ struct ct_running *ct_start(const struct contestant *who, const char *const *ext
     return r;
 }
 
+void ct_signal(const struct ct_running *r, int sig)
+{
+    pid_t pid = r->sp ? server_pid(r->sp) : r->pid;
+    CT_EXPECT(r->who->name, pid > 0 && kill(pid, sig) == 0, "kill(%d, %d): %s", (int)pid, sig,
+              strerror(errno));
+}
+
+bool ct_exited_within(struct ct_running *r, int timeout_ms)
+{
+    double deadline = tenv_now_ms() + timeout_ms;
+    while (r->sp && server_alive(r->sp)) {
+        if (tenv_now_ms() >= deadline)
+            return false;
+        tenv_sleep_ms(2);
+    }
+    return true;
+}
+
 long long ct_counter(const char *who, json_t *doc, const char *key)
 {
     json_t *v = json_object_get(doc, key);
