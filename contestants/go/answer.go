@@ -30,13 +30,20 @@ func dateText() []byte {
 
 const serverHeader = "Server: tvt-go\r\n"
 
-// appendHeadOK appends the head of a 200 (status line to blank line).
-func appendHeadOK(out []byte, bodyLen int, keepAlive bool, minor int) []byte {
+// appendHeadOK appends the head of a 200 (status line to blank line); shared >
+// 0: a state=shared request's count of its key after the update, as an
+// `X-Shared-Count: N` header.
+func appendHeadOK(out []byte, bodyLen int, keepAlive bool, minor int, shared uint64) []byte {
 	out = append(out, "HTTP/1.1 200 OK\r\n"+serverHeader+"Date: "...)
 	out = append(out, dateText()...)
 	out = append(out, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
 	out = strconv.AppendInt(out, int64(bodyLen), 10)
 	out = append(out, "\r\n"...)
+	if shared > 0 {
+		out = append(out, "X-Shared-Count: "...)
+		out = strconv.AppendUint(out, shared, 10)
+		out = append(out, "\r\n"...)
+	}
 	// HTTP/1.0 clients keep the connection only when told so.
 	if !keepAlive {
 		out = append(out, "Connection: close\r\n"...)
@@ -75,8 +82,9 @@ func reason(status int) string {
 }
 
 // appendFailure appends a whole answer for a request that was well formed but
-// could not be served (502 the backend failed, 500 the file read failed): the
-// reason as a text body, the connection kept unless the request asked to close.
+// could not be served (502 the backend failed, 500 the file read failed, 503
+// the shared table is full): the reason as a text body, the connection kept
+// unless the request asked to close.
 func appendFailure(out []byte, status int, why string, keepAlive bool, minor int) []byte {
 	if len(why) > 200 {
 		why = why[:200]

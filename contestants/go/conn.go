@@ -26,6 +26,7 @@ var body = func() []byte {
 
 // server is what every connection shares.
 type server struct {
+	reg             *registry // the live connections, for the stop
 	defaults        workload
 	idle            time.Duration // 0: never
 	upstream        *upstream     // nil: io=net answers 400
@@ -39,55 +40,189 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
+// reqEnd is how one request ended, for the serving loop and the stop's counts.
+type reqEnd int
+
+const (
+	reqKeep   reqEnd = iota // answered; the connection is kept
+	reqDone                 // answered; the connection closes
+	reqFailed               // not answered: the write failed (counted)
+	reqCut                  // not answered: the stop's grace ran out
+)
+
+// conn is one connection's goroutine state.
+type conn struct {
+	c       *net.TCPConn
+	e       *connEntry
+	srv     *server
+	id      uint64
+	out     []byte
+	be      *backend    // at the first io=net request
+	fileBuf []byte      // at the first io=file request
+	r       *rng        // at the first io=file request
+	timer   *time.Timer // at the first timed wait; reused
+}
+
+// ended counts how a read ended the connection; mid: part of a request is in.
+func (k *conn) ended(err error, mid bool) {
+	if stopPhase() != phaseRunning {
+		stopClosed(mid) // the stop's deadline woke the read
+		return
+	}
+	if isTimeout(err) {
+		count(ctrIdleTimeouts)
+	}
+	if mid {
+		count(ctrAborted)
+	} else if err != io.EOF && !isTimeout(err) && !errors.Is(err, syscall.ECONNRESET) {
+		count(ctrIOErrors) // a reset between requests is a close
+	}
+}
+
+// write writes bufs with one writev, as the C servers do; false: it failed
+// (counted unless the cut made it fail).
+func (k *conn) write(bufs net.Buffers) bool {
+	if k.srv.idle > 0 {
+		k.c.SetWriteDeadline(time.Now().Add(k.srv.idle))
+	}
+	if _, err := bufs.WriteTo(k.c); err != nil {
+		if stopPhase() == phaseCut {
+			return false
+		}
+		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+			count(ctrAborted)
+		} else {
+			count(ctrIOErrors)
+		}
+		return false
+	}
+	return true
+}
+
+// sleep waits d on the connection's timer, or until the cut.
+func (k *conn) sleep(d time.Duration) {
+	if k.timer == nil {
+		k.timer = time.NewTimer(d)
+	} else {
+		k.timer.Reset(d)
+	}
+	select {
+	case <-k.timer.C:
+	case <-cutCh:
+		if !k.timer.Stop() {
+			<-k.timer.C
+		}
+	}
+}
+
+// request serves one complete request: its wait, the shared table's update,
+// the work and the answer; at a stop with Connection: close.
+func (k *conn) request(req *request) reqEnd {
+	w := req.work
+	srv := k.srv
+	if w.io == ioNet && srv.upstream == nil {
+		countStatus(400)
+		k.write(net.Buffers{appendError(k.out[:0], 400, "io=net needs the server started with --upstream HOST:PORT")})
+		return reqDone
+	}
+	if w.io == ioFile && srv.data == nil {
+		countStatus(400)
+		k.write(net.Buffers{appendError(k.out[:0], 400, "io=file needs the server started with --data-file PATH")})
+		return reqDone
+	}
+	var failure error
+	status := 0
+	switch w.io {
+	case ioTimer:
+		if w.waitUS > 0 {
+			k.sleep(time.Duration(w.waitUS) * time.Microsecond)
+		}
+	case ioNet:
+		if k.be == nil {
+			k.be = &backend{watch: k.e.setBackend}
+		}
+		if failure = k.be.exchange(srv.upstream, w.waitUS, srv.upstreamTimeout); failure != nil {
+			status = 502
+		}
+	case ioFile:
+		n := int(w.fileKiB) * 1024
+		if len(k.fileBuf) < n {
+			k.fileBuf = alignedBuf(n)
+		}
+		if k.r == nil {
+			k.r = newRng(k.id)
+		}
+		if failure = srv.data.read(k.fileBuf[:n], k.r); failure != nil {
+			status = 500
+		}
+	}
+	if stopPhase() == phaseCut {
+		return reqCut // cut short at the end of the grace: not answered
+	}
+	var shared uint64
+	if failure == nil && w.state == stateShared {
+		if shared = sharedServe(&w); shared == 0 {
+			failure, status = errors.New(sharedFullReason), 503
+		}
+	}
+	keep := req.keepAlive && stopPhase() == phaseRunning
+	var bufs net.Buffers
+	switch status {
+	case 0:
+		spin(w.workUS)
+		k.out = appendHeadOK(k.out[:0], int(w.bytes), keep, req.minor, shared)
+		count(ctrRequests)
+		bufs = net.Buffers{k.out}
+		if !req.headOnly && w.bytes > 0 {
+			bufs = append(bufs, body[:w.bytes])
+		}
+	case 502:
+		count(ctrStatus502)
+		count(ctrUpstreamErrors)
+	case 503:
+		count(ctrStatus503)
+	default:
+		count(ctrFileErrors)
+	}
+	if failure != nil {
+		bufs = net.Buffers{appendFailure(k.out[:0], status, failure.Error(), keep, req.minor)}
+	}
+	if !k.write(bufs) {
+		if stopPhase() == phaseCut {
+			return reqCut
+		}
+		return reqFailed
+	}
+	if keep {
+		return reqKeep
+	}
+	return reqDone
+}
+
 // serve runs one connection until the peer closes, an error answer, an idle
-// timeout, or a `Connection: close` request. Pipelined requests wait in the
-// buffer until the one before them is answered. Go multiplexes these
-// goroutines over its own threads and netpoller: thread-style code on an
-// event loop.
+// timeout, a `Connection: close` request, or the stop. Pipelined requests
+// wait in the buffer until the one before them is answered. Go multiplexes
+// these goroutines over its own threads and netpoller: thread-style code on
+// an event loop.
 func serve(c *net.TCPConn, srv *server, id uint64) {
+	e := &connEntry{c: c}
+	if !srv.reg.join(e) { // accepted, but the stop came first
+		c.Close()
+		stopClosed(false)
+		count(ctrClosed)
+		return
+	}
 	defer func() {
 		c.Close()
 		count(ctrClosed)
+		srv.reg.leave(e) // after the close: the stop's wait ends with the FIN sent
 	}()
+	k := &conn{c: c, e: e, srv: srv, id: id, out: make([]byte, 0, 256)}
 	buf := make([]byte, readBuf)
 	start, end := 0, 0
-	out := make([]byte, 0, 256)
-	var be *backend    // at the first io=net request
-	var fileBuf []byte // at the first io=file request
-	var r *rng
 	// The whole request must arrive within the idle timeout, as in the C
-	// thread server: one read deadline per request.
-	setDeadline := func() {
-		if srv.idle > 0 {
-			c.SetReadDeadline(time.Now().Add(srv.idle))
-		}
-	}
-	// gone counts how a read ended the connection; mid: part of a request is in.
-	gone := func(err error, mid bool) {
-		if isTimeout(err) {
-			count(ctrIdleTimeouts)
-		}
-		if mid {
-			count(ctrAborted)
-		} else if err != io.EOF && !isTimeout(err) && !errors.Is(err, syscall.ECONNRESET) {
-			count(ctrIOErrors) // a reset between requests is a close
-		}
-	}
-	write := func(bufs net.Buffers) bool {
-		if srv.idle > 0 {
-			c.SetWriteDeadline(time.Now().Add(srv.idle))
-		}
-		if _, err := bufs.WriteTo(c); err != nil { // one writev, as the C servers
-			if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
-				count(ctrAborted)
-			} else {
-				count(ctrIOErrors)
-			}
-			return false
-		}
-		return true
-	}
-	setDeadline()
+	// thread server: one read deadline per request, set before its first read.
+	armed := false
 	for {
 		for start < end {
 			p := parseHead(buf[start:end], srv.defaults)
@@ -96,7 +231,7 @@ func serve(c *net.TCPConn, srv *server, id uint64) {
 			}
 			if p.status != 200 {
 				countStatus(p.status)
-				write(net.Buffers{appendError(out[:0], p.status, p.why)})
+				k.write(net.Buffers{appendError(k.out[:0], p.status, p.why)})
 				return
 			}
 			start += p.headLen
@@ -112,72 +247,21 @@ func serve(c *net.TCPConn, srv *server, id uint64) {
 				if skip > 0 {
 					n, err := c.Read(buf)
 					if n == 0 {
-						gone(err, true)
+						k.ended(err, true)
 						return
 					}
 					start, end = 0, n
 				}
 			}
-			w := req.work
-			if w.io == ioNet && srv.upstream == nil {
-				countStatus(400)
-				write(net.Buffers{appendError(out[:0], 400, "io=net needs the server started with --upstream HOST:PORT")})
+			r := k.request(&req)
+			if stopPhase() != phaseRunning {
+				stopEnded(r) // then close: what follows it is not read
 				return
 			}
-			if w.io == ioFile && srv.data == nil {
-				countStatus(400)
-				write(net.Buffers{appendError(out[:0], 400, "io=file needs the server started with --data-file PATH")})
+			if r != reqKeep {
 				return
 			}
-			var failure error
-			status := 0
-			switch w.io {
-			case ioTimer:
-				if w.waitUS > 0 {
-					time.Sleep(time.Duration(w.waitUS) * time.Microsecond)
-				}
-			case ioNet:
-				if be == nil {
-					be = &backend{}
-				}
-				if failure = be.exchange(srv.upstream, w.waitUS, srv.upstreamTimeout); failure != nil {
-					status = 502
-					count(ctrStatus502)
-					count(ctrUpstreamErrors)
-				}
-			case ioFile:
-				n := int(w.fileKiB) * 1024
-				if len(fileBuf) < n {
-					fileBuf = alignedBuf(n)
-				}
-				if r == nil {
-					r = newRng(id)
-				}
-				if failure = srv.data.read(fileBuf[:n], r); failure != nil {
-					status = 500
-					count(ctrFileErrors)
-				}
-			}
-			if failure != nil {
-				if !write(net.Buffers{appendFailure(out[:0], status, failure.Error(), req.keepAlive, req.minor)}) {
-					return
-				}
-			} else {
-				spin(w.workUS)
-				out = appendHeadOK(out[:0], int(w.bytes), req.keepAlive, req.minor)
-				count(ctrRequests)
-				bufs := net.Buffers{out}
-				if !req.headOnly && w.bytes > 0 {
-					bufs = append(bufs, body[:w.bytes])
-				}
-				if !write(bufs) {
-					return
-				}
-			}
-			if !req.keepAlive {
-				return
-			}
-			setDeadline() // the next request's time starts now
+			armed = false // the next request's time starts now
 		}
 		if start == end {
 			start, end = 0, 0
@@ -192,10 +276,17 @@ func serve(c *net.TCPConn, srv *server, id uint64) {
 				buf = grown
 			}
 		}
+		if !armed {
+			if !e.armRead(srv.idle) {
+				stopClosed(start < end)
+				return
+			}
+			armed = true
+		}
 		n, err := c.Read(buf[end:])
 		end += n
 		if err != nil {
-			gone(err, start < end)
+			k.ended(err, start < end)
 			return
 		}
 	}

@@ -20,7 +20,41 @@ const (
 	fileKiBMin    = 4
 	fileKiBMax    = 1024
 	fileKiBRule   = "a multiple of 4 from 4 to 1024"
+	shareUSMax    = 1000000 // 1 s of CPU inside one update of the shared table
+	keyMax        = 32      // key=: 1..32 characters of [A-Za-z0-9_.-]
+	keyRule       = "1 to 32 characters of A-Z a-z 0-9 _ . -"
 )
+
+// What a request does to the state every connection of the process shares.
+const (
+	stateNone   = iota // nothing
+	stateShared        // one update of the process's shared table (shared.go) under key
+)
+
+func parseState(s string) (int, bool) {
+	switch s {
+	case "none":
+		return stateNone, true
+	case "shared":
+		return stateShared, true
+	}
+	return 0, false
+}
+
+// keyOK: 1..keyMax characters of [A-Za-z0-9_.-].
+func keyOK(k []byte) bool {
+	if len(k) == 0 || len(k) > keyMax {
+		return false
+	}
+	for _, c := range k {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '_' || c == '.' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
 
 // What a request waits on.
 const (
@@ -50,6 +84,9 @@ type workload struct {
 	bytes   uint32 // body length of the answer
 	io      int    // ioTimer, ioNet, ioFile
 	fileKiB uint32 // io=file: KiB per read
+	state   int    // stateNone, stateShared
+	shareUS uint32 // state=shared: CPU spent inside the update
+	key     string // state=shared: the table's key
 }
 
 type request struct {
@@ -265,7 +302,8 @@ func clip(b []byte, n int) string {
 	return string(b)
 }
 
-// parseQuery applies "wait_us=2000&bytes=64" over w; "" ok, else the reason.
+// parseQuery applies "wait_us=2000&bytes=64&state=shared&key=k07" over w; ""
+// ok, else the reason.
 // Unknown keys are errors so that a typo cannot silently run the default.
 func parseQuery(q []byte, w *workload) string {
 	next := *w
@@ -287,6 +325,21 @@ func parseQuery(q []byte, w *workload) string {
 			field, max = &next.workUS, workUSMax
 		case "bytes":
 			field, max = &next.bytes, bytesMax
+		case "share_us":
+			field, max = &next.shareUS, shareUSMax
+		case "state":
+			k, ok := parseState(string(value))
+			if !ok {
+				return "state must be none or shared, not '" + clip(value, 16) + "'"
+			}
+			next.state = k
+			continue
+		case "key":
+			if !keyOK(value) {
+				return "key must be " + keyRule
+			}
+			next.key = string(value)
+			continue
 		case "io":
 			k, ok := parseIO(string(value))
 			if !ok {
@@ -302,7 +355,7 @@ func parseQuery(q []byte, w *workload) string {
 			next.fileKiB = uint32(v)
 			continue
 		default:
-			return "unknown query parameter '" + clip(pair[:eq], 32) + "' (known: wait_us, work_us, bytes, io, file_kib)"
+			return "unknown query parameter '" + clip(pair[:eq], 32) + "' (known: wait_us, work_us, bytes, io, file_kib, state, share_us, key)"
 		}
 		v, ok := decimal(value, max)
 		if !ok {

@@ -42,6 +42,20 @@ const (
 	ctrUnfinishedAtExit
 	ctrUpstreamErrors
 	ctrFileErrors
+	ctrSharedUpdates // state=shared (shared.go): updates made, counted outside the table
+	ctrSharedCounted // the table's per-key counts summed at exit
+	ctrSharedLost    // shared_updates - shared_counted
+	ctrShareNS       // from wanting the table to done with it, summed
+	ctrShareWaitNS   // of share_ns, the wait for the lock
+	ctrLockContended // updates that found the lock taken
+	ctrLockSwitches  // not measurable for goroutines: printed as null
+	ctrSharedFull    // a new key with every slot taken: answered 503
+	ctrStopInflight  // the graceful stop (stop.go): requests in flight at the signal
+	ctrStopAnswered  // of them, answered
+	ctrStopCut       // of them, cut at the end of --grace-ms
+	ctrStopIdle      // idle keep-alive connections closed at the signal
+	ctrStopPartial   // connections closed at the signal holding part of a request
+	ctrStopMS        // from the signal to the last connection closed
 	ctrCount
 )
 
@@ -52,6 +66,9 @@ var counterNames = [ctrCount]string{
 	"status_414", "status_431", "status_502", "status_503", "status_505", "aborted",
 	"idle_timeouts", "io_errors", "accept_errors", "accept_emfile", "thread_create_failed",
 	"out_of_memory", "unfinished_at_exit", "upstream_errors", "file_errors",
+	"shared_updates", "shared_counted", "shared_lost", "share_ns", "share_wait_ns",
+	"lock_contended", "lock_switches", "shared_full", "stop_inflight", "stop_answered",
+	"stop_cut", "stop_idle_closed", "stop_partial_closed", "stop_ms",
 }
 
 var counters [ctrCount]uint64
@@ -80,6 +97,10 @@ func countStatus(status int) {
 func countersJSON() string {
 	s := `{"impl":"go"`
 	for i, name := range counterNames {
+		if i == ctrLockSwitches {
+			s += `,"lock_switches":null` // a parked goroutine is no thread's switch
+			continue
+		}
 		s += fmt.Sprintf(`,"%s":%d`, name, atomic.LoadUint64(&counters[i]))
 	}
 	return s + "}"
@@ -88,11 +109,12 @@ func countersJSON() string {
 const usageText = `usage: go_server [options]
 HTTP/1.1 keep-alive server of the tasks-vs-threads suite, in Go (a contestant):
 one goroutine per connection on raw net, standard library only.
-GET /?wait_us=N&work_us=N&bytes=N&io=KIND&file_kib=K waits (io=timer: time.Sleep;
+GET /?wait_us=N&work_us=N&bytes=N&io=KIND&file_kib=K waits (io=timer: a timer;
 io=net: a net.Conn to the backend, with deadlines; io=file: os.File.ReadAt with
-O_DIRECT, which blocks a thread: Go's poller cannot wait for a file), burns
-work_us of the thread's CPU time, then answers 200 with a body of ` + "`bytes`" + `
-bytes; the flags set the defaults.
+O_DIRECT, which blocks a thread: Go's poller cannot wait for a file), with
+&state=shared&share_us=N&key=KEY updates the process's shared table (behind a
+sync.Mutex), burns work_us of the thread's CPU time, then answers 200 with a
+body of ` + "`bytes`" + ` bytes; the flags set the defaults.
 
   --host ADDR            address to bind (default 127.0.0.1)
   --port N               port; 0 lets the kernel pick (default 0)
@@ -115,14 +137,26 @@ bytes; the flags set the defaults.
                          1024 KiB on a filesystem that supports O_DIRECT
   --file-kib K           default KiB per io=file read, a multiple of 4 from 4 to
                          1024 (default 4; query key file_kib=)
+  --state none|shared    shared: each request updates the table every connection
+                         of the process shares, under key=KEY (1..32 of A-Z a-z
+                         0-9 _ . -; default -), and its answer says the key's
+                         count (X-Shared-Count); a full table (1024 keys)
+                         answers 503 (query key state=; default none)
+  --share-us N           CPU spent inside each update, between reading the key's
+                         count and writing it back, 0..1000000 (query key
+                         share_us=; default 2)
+  --grace-ms MS          at SIGTERM/SIGINT: how long requests in flight get to be
+                         answered before they are cut, 0..600000 (default 5000)
   --workers N            GOMAXPROCS: the threads that run goroutines at once
                          (default: the CPUs this process may run on)
   -h, --help             this text
 
 Prints ` + "`listening on HOST:PORT`" + ` on stdout when ready. On SIGTERM or
-SIGINT prints one JSON line of counters on stderr and exits 0. Exit 1: a
-runtime failure; 2: a usage error or a --data-file that cannot be read with
-O_DIRECT.
+SIGINT it stops gracefully: it closes the listener at once, closes idle
+connections, answers the requests in flight (with Connection: close) within
+--grace-ms and cuts the rest, then prints one JSON line of counters on stderr
+and exits 0. Exit 1: a runtime failure; 2: a usage error or a --data-file that
+cannot be read with O_DIRECT.
 `
 
 type opts struct {
@@ -132,6 +166,7 @@ type opts struct {
 	backlog  uint64
 	srv      server
 	workers  uint64
+	grace    time.Duration
 }
 
 func usageError(msg string) {
@@ -143,8 +178,8 @@ func parseArgs() opts {
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(new(nullWriter))
 	var o opts
-	var wait, work, bytes, idle, upTimeout, fileKiB uint64
-	var ioKind, upstreamArg, dataFile string
+	var wait, work, bytes, idle, upTimeout, fileKiB, shareUS, graceMS uint64
+	var ioKind, upstreamArg, dataFile, state string
 	var allowRemote bool
 	fs.StringVar(&o.host, "host", "127.0.0.1", "")
 	fs.Uint64Var(&o.port, "port", 0, "")
@@ -160,6 +195,9 @@ func parseArgs() opts {
 	fs.StringVar(&dataFile, "data-file", "", "")
 	fs.Uint64Var(&fileKiB, "file-kib", 4, "")
 	fs.Uint64Var(&o.workers, "workers", 0, "")
+	fs.StringVar(&state, "state", "none", "")
+	fs.Uint64Var(&shareUS, "share-us", 2, "")
+	fs.Uint64Var(&graceMS, "grace-ms", 5000, "")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -191,6 +229,10 @@ func parseArgs() opts {
 	if !ok {
 		usageError(fmt.Sprintf("--io: '%s' is not timer, net or file", ioKind))
 	}
+	stateKind, ok := parseState(state)
+	if !ok {
+		usageError(fmt.Sprintf("--state: '%s' is neither none nor shared", state))
+	}
 	if !fileKiBOK(fileKiB) {
 		usageError(fmt.Sprintf("--file-kib: '%d' is not %s", fileKiB, fileKiBRule))
 	}
@@ -200,8 +242,13 @@ func parseArgs() opts {
 		bytes:   check("bytes", bytes, 0, bytesMax),
 		io:      kind,
 		fileKiB: uint32(fileKiB),
+		state:   stateKind,
+		shareUS: check("share-us", shareUS, 0, shareUSMax),
+		key:     "-",
 	}
+	o.grace = time.Duration(check("grace-ms", graceMS, 0, 600000)) * time.Millisecond
 	o.srv = server{
+		reg:             newRegistry(),
 		defaults:        o.defaults,
 		idle:            time.Duration(check("idle-timeout-ms", idle, 0, 24*3600*1000)) * time.Millisecond,
 		upstreamTimeout: time.Duration(check("upstream-timeout-ms", upTimeout, 1, 3600000)) * time.Millisecond,
@@ -279,9 +326,13 @@ func listen(o opts) (*net.TCPListener, error) {
 	return l.(*net.TCPListener), nil
 }
 
+// acceptLoop accepts until the stop closes l.
 func acceptLoop(l *net.TCPListener, srv *server) {
 	for id := uint64(1); ; {
 		c, err := l.AcceptTCP()
+		if err != nil && stopPhase() != phaseRunning {
+			return
+		}
 		if err == nil {
 			count(ctrAccepted)
 			go serve(c, srv, id)
@@ -322,6 +373,8 @@ func main() {
 	fmt.Fprintf(out, "listening on %s:%d\n", o.host, l.Addr().(*net.TCPAddr).Port)
 	out.Flush()
 	<-stop
+	gracefulStop(l, o.srv.reg, o.grace)
+	sharedSettle()
 	fmt.Fprintln(os.Stderr, countersJSON())
 	os.Exit(0)
 }

@@ -48,11 +48,13 @@ type backend struct {
 	c      net.Conn
 	reused bool // it has carried a whole answer before
 	buf    []byte
+	watch  func(net.Conn) // told of each connection opened, nil when dropped (the stop's cut)
 }
 
 func (b *backend) drop() {
 	if b.c != nil {
 		b.c.Close()
+		b.watch(nil)
 	}
 	b.c, b.reused, b.buf = nil, false, nil
 }
@@ -96,6 +98,7 @@ func (b *backend) once(up *upstream, waitUS uint32, deadline time.Time, limit ti
 		}
 		c.(*net.TCPConn).SetNoDelay(true)
 		b.c, b.reused = c, false
+		b.watch(c)
 	}
 	reused := b.reused
 	b.c.SetDeadline(deadline)

@@ -3,18 +3,27 @@
 # access log off, on 127.0.0.1 and a port this script picks (nginx cannot take 0).
 #
 #   contestants/nginx/nginx.sh config DIR [--port P] [--bytes N] [--workers W]
+#                                         [--graceful] [--grace-ms MS]
 #       writes DIR/nginx.conf and prints three shell-quoted lines:
 #         port=P  target=127.0.0.1:P  cmd='nginx ... (foreground)'
 #       e.g.  eval "$(contestants/nginx/nginx.sh config /tmp/run)"
 #             harness run --server-cmd "$cmd" --target "$target" --bytes 64 ...
-#   contestants/nginx/nginx.sh exec DIR --port P [--bytes N] [--workers W]
+#   contestants/nginx/nginx.sh exec DIR --port P [--bytes N] [--workers W] ...
 #       writes the config, then becomes nginx in the foreground (exec, so the
-#       PID a caller started is nginx's): the form `scripts/contestants.sh list` gives
+#       PID a caller started is nginx's, or the stop wrapper's below): the form
+#       `scripts/contestants.sh list` gives
 #   contestants/nginx/nginx.sh port     prints a free port below the ephemeral range
 #
 # --workers W: worker_processes W (default 1). At 1 nginx runs as one process
 # (master_process off), so the PID a caller starts is the one holding the
 # connections; above 1 a master and W workers, measured as the process tree.
+# The stop: nginx's graceful stop is SIGQUIT, and only a master process has
+# one (one process alone exits at SIGQUIT as at SIGTERM, at once). With a
+# master (W > 1, or --graceful, which keeps one even at W 1) the command is a
+# small /bin/sh (DIR/quit-on-term.sh) that runs nginx and turns SIGTERM and
+# SIGINT into SIGQUIT: nginx closes its listeners at once, closes idle
+# keep-alive connections, finishes the requests in flight, and past
+# --grace-ms MS (worker_shutdown_timeout; default 5000) closes what is left.
 # nginx ignores the query string: it answers wait 0, work 0, and the --bytes of
 # its config (default 64) whatever a request asks. Run it only at such points.
 # Exit codes: 0 ok, 1 nginx missing or the folder not writable, 2 usage error.
@@ -24,7 +33,7 @@ PROG=contestants/nginx/nginx.sh
 RETURN_MAX=2048 # larger bodies come from a file: nginx caps a config token near 4 KiB
 
 usage() {
-    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -61,9 +70,10 @@ free_port() {
     return 1
 }
 
-# write_config DIR PORT BYTES WORKERS: the nginx.conf of one run, and its body file.
+# write_config DIR PORT BYTES WORKERS MASTER GRACE_MS: the nginx.conf of one run, and
+# its body file.
 write_config() {
-    local dir=$1 port=$2 bytes=$3 workers=$4 nofile conns body temps="" master=off
+    local dir=$1 port=$2 bytes=$3 workers=$4 master=$5 grace_ms=$6 nofile conns body temps=""
     mkdir -p "$dir/tmp" || die 1 "cannot create $dir/tmp"
     # One process holds every connection: as many as its fd limit allows,
     # less a few for the listener, logs and the body file.
@@ -83,15 +93,23 @@ write_config() {
         body="        root $dir;
         try_files /body =500;"
     fi
-    [ "$workers" -gt 1 ] && master=on
+    # 0 would be no limit at all to nginx: the nearest cut it can make
+    [ "$grace_ms" -eq 0 ] && grace_ms=1
+    # A master started as root runs its workers as nobody, who may not read the run folder
+    # (mkdtemp makes it 0700) or the body file in it: they run as root, as one process does.
+    local user=""
+    [ "$master" = on ] && [ "$(id -u)" -eq 0 ] && user="user root;"
     cat >"$dir/nginx.conf.tmp" <<EOF
 # Written by $PROG for tasks-vs-threads: nginx as a contestant.
 daemon off;
 # One worker: one process that serves, so the PID the harness starts and
-# measures is the one holding the connections (no master). More: a master and
-# its workers, measured as the process tree.
+# measures is the one holding the connections (no master). More, or a graceful
+# stop: a master and its workers, measured as the process tree.
 master_process $master;
 worker_processes $workers;
+$user
+# The graceful stop (SIGQUIT, with a master): how long requests in flight get.
+worker_shutdown_timeout ${grace_ms}ms;
 pid $dir/nginx.pid;
 error_log stderr warn;
 
@@ -122,10 +140,34 @@ EOF
     mv "$dir/nginx.conf.tmp" "$dir/nginx.conf"
 }
 
+# write_stop_wrapper DIR: DIR/quit-on-term.sh, which runs nginx (with a master) and turns
+# SIGTERM and SIGINT into SIGQUIT, its graceful stop; it exits with nginx's status. A
+# /bin/sh that waits: about 1.7 MB of RSS (0.1 MB its own) in the measured tree.
+write_stop_wrapper() {
+    local dir=$1
+    cat >"$dir/quit-on-term.sh.tmp" <<EOF
+#!/bin/sh
+# Written by $PROG: nginx's graceful stop (SIGQUIT) for a SIGTERM or a SIGINT.
+trap 'kill -QUIT "\$pid" 2>/dev/null' TERM INT
+"$NGINX" -p "$dir/" -e stderr -c "$dir/nginx.conf" &
+pid=\$!
+while :; do
+    wait "\$pid"
+    rc=\$?
+    # wait returns at a trapped signal too: then nginx is still there
+    kill -0 "\$pid" 2>/dev/null || exit "\$rc"
+done
+EOF
+    mv "$dir/quit-on-term.sh.tmp" "$dir/quit-on-term.sh"
+}
+
 parse_opts() {
-    PORT="" BYTES=64 WORKERS=1
+    PORT="" BYTES=64 WORKERS=1 GRACEFUL=0 GRACE_MS=5000
     while [ $# -gt 0 ]; do
         case "$1" in
+        --graceful) GRACEFUL=1; shift ;;
+        --grace-ms) GRACE_MS=${2:?--grace-ms needs a value}; shift 2 ;;
+        --grace-ms=*) GRACE_MS=${1#*=}; shift ;;
         --workers) WORKERS=${2:?--workers needs a value}; shift 2 ;;
         --workers=*) WORKERS=${1#*=}; shift ;;
         --port) PORT=${2:?--port needs a value}; shift 2 ;;
@@ -140,6 +182,13 @@ parse_opts() {
     fi
     if ! [[ "$WORKERS" =~ ^[0-9]+$ ]] || [ "$WORKERS" -lt 1 ] || [ "$WORKERS" -gt 1024 ]; then
         die 2 "--workers '$WORKERS' is not an integer from 1 to 1024"
+    fi
+    if ! [[ "$GRACE_MS" =~ ^[0-9]{1,6}$ ]] || [ "$GRACE_MS" -gt 600000 ]; then
+        die 2 "--grace-ms '$GRACE_MS' is not an integer from 0 to 600000"
+    fi
+    MASTER=off
+    if [ "$WORKERS" -gt 1 ] || [ "$GRACEFUL" = 1 ]; then
+        MASTER=on
     fi
     if [ -n "$PORT" ]; then
         if ! [[ "$PORT" =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
@@ -174,11 +223,18 @@ dir=$(cd "$dir" && pwd)
 
 if [ "$cmd" = exec ]; then
     [ -n "$PORT" ] || die 2 "exec needs --port (nginx cannot pick a port; see '$0 port')"
-    write_config "$dir" "$PORT" "$BYTES" "$WORKERS"
-    exec "$NGINX" -p "$dir/" -e stderr -c "$dir/nginx.conf"
 fi
-
 [ -n "$PORT" ] || PORT=$(free_port) || die 1 "no free port found below the ephemeral range"
-write_config "$dir" "$PORT" "$BYTES" "$WORKERS"
-printf "port=%s\ntarget=127.0.0.1:%s\ncmd='%s'\n" "$PORT" "$PORT" \
-    "$NGINX -p $dir/ -e stderr -c $dir/nginx.conf"
+write_config "$dir" "$PORT" "$BYTES" "$WORKERS" "$MASTER" "$GRACE_MS"
+# With a master, SIGTERM becomes nginx's graceful stop through the wrapper; one process
+# alone has none, and is nginx itself.
+if [ "$MASTER" = on ]; then
+    write_stop_wrapper "$dir"
+    run=(/bin/sh "$dir/quit-on-term.sh")
+else
+    run=("$NGINX" -p "$dir/" -e stderr -c "$dir/nginx.conf")
+fi
+if [ "$cmd" = exec ]; then
+    exec "${run[@]}"
+fi
+printf "port=%s\ntarget=127.0.0.1:%s\ncmd='%s'\n" "$PORT" "$PORT" "${run[*]}"

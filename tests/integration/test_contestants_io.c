@@ -8,7 +8,8 @@
  * killed backend gives 502 on a connection that stays open while timer requests go on being
  * served, and service comes back with the backend; a data file on tmpfs (/dev/shm), a
  * missing one and a short one stop the server at start with exit 2 and a message naming the
- * file (and the filesystem). */
+ * file (and the filesystem); the graceful stop answers a request waiting on the backend and
+ * cuts one past --grace-ms without counting it as the backend's failure. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -144,6 +145,49 @@ static void case_backend_down(const struct contestant *who)
            "upstream_errors = %lld, want 2", ct_counter(who->name, ctr, "upstream_errors"));
 }
 
+/* The stop reaches a wait on the backend: with --grace-ms 300 a request waiting 100 ms on it
+   at SIGTERM is answered (Connection: close), one waiting 5 s is cut at the end of the grace,
+   its connection closed unanswered, and neither is a backend failure (no 502, no upstream
+   error counted). */
+static void case_stop_on_backend(const struct contestant *who)
+{
+    struct server_proc *backend = ct_backend_start(0);
+    char upstream[64];
+    snprintf(upstream, sizeof upstream, "127.0.0.1:%d", server_port(backend));
+    const char *const args[] = {"--upstream", upstream, "--grace-ms", "300", NULL};
+    struct ct_running *r = ct_start(who, args);
+    struct hc_conn *quick = ct_connect(r), *slow = ct_connect(r);
+    ct_send(r, quick, "GET /?io=net&wait_us=100000&bytes=3 HTTP/1.1\r\nHost: a\r\n\r\n",
+            "io=net, 100 ms");
+    ct_send(r, slow, "GET /?io=net&wait_us=5000000&bytes=3 HTTP/1.1\r\nHost: a\r\n\r\n",
+            "io=net, 5 s");
+    tenv_sleep_ms(30); /* both wait on the backend */
+    double t_sig = tenv_now_ms();
+    ct_signal(r, SIGTERM);
+    ct_expect_status(r, quick, 200, NULL, false, "io=net in flight at SIGTERM");
+    struct hc_response *resp = resp_new();
+    int rc = hc_read_response(slow, resp, tenv_io_ms());
+    int e = errno;
+    double at = tenv_now_ms() - t_sig;
+    EXPECT(who->name, rc < 0 && (e == ECONNABORTED || e == ECONNRESET),
+           "io=net past --grace-ms 300: %s, want its connection closed unanswered",
+           rc == 0 ? "answered" : strerror(e));
+    EXPECT(who->name, at >= 295 && at < 2000, "cut %.0f ms after SIGTERM, want after 300", at);
+    resp_done(resp);
+    EXPECT(who->name, ct_exited_within(r, 2000), "still running 2 s after a 300 ms grace");
+    json_t *ctr = ct_stop(r, 1);
+    EXPECT(who->name,
+           ct_counter(who->name, ctr, "stop_answered") == 1 &&
+               ct_counter(who->name, ctr, "stop_cut") == 1,
+           "stop_answered %lld, stop_cut %lld, want 1 each",
+           ct_counter(who->name, ctr, "stop_answered"), ct_counter(who->name, ctr, "stop_cut"));
+    EXPECT(who->name,
+           ct_counter(who->name, ctr, "status_502") == 0 &&
+               ct_counter(who->name, ctr, "upstream_errors") == 0,
+           "the cut counted as the backend's failure: status_502 %lld, upstream_errors %lld",
+           ct_counter(who->name, ctr, "status_502"), ct_counter(who->name, ctr, "upstream_errors"));
+}
+
 /* Runs bin/<impl>_server with args and expects exit 2 with every `want` in its output. */
 static void expect_refusal(const struct contestant *who, const char *file, const char *want2,
                            const char *what)
@@ -205,6 +249,10 @@ TestSuite(contestants_io, .fini = ct_release, .timeout = 60);
     Test(contestants_io, tag##_data_file_refused)                                                  \
     {                                                                                              \
         case_data_file_refused(&(who));                                                            \
+    }                                                                                              \
+    Test(contestants_io, tag##_stop_on_backend)                                                    \
+    {                                                                                              \
+        case_stop_on_backend(&(who));                                                              \
     }
 
 IO_TESTS(tokio_current, CT_TOKIO_CURRENT)

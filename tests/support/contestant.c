@@ -45,6 +45,7 @@ void ct_release(void)
         live.sp = NULL;
     }
     if (live.pid > 0) {
+        kill(-live.pid, SIGKILL); /* its group: nginx under its stop wrapper too */
         kill(live.pid, SIGKILL);
         waitpid(live.pid, NULL, 0);
         live.pid = 0;
@@ -103,7 +104,7 @@ static void start_nginx(struct ct_running *r, const char *const *extra)
     snprintf(log, sizeof log, "%s/stderr.log", r->dir);
     static struct child nginx; /* reaped by its PID: ct_stop, ct_release */
     const char *sh[] = {"/bin/sh", "-c", cmd, NULL};
-    struct child_opts o = {.log = log};
+    struct child_opts o = {.log = log, .group = true};
     child_start(&nginx, sh, &o);
     r->pid = nginx.pid;
     double deadline = tenv_now_ms() + tenv_io_ms();
@@ -157,6 +158,24 @@ struct ct_running *ct_start(const struct contestant *who, const char *const *ext
     CT_EXPECT(who->name, r->sp, "did not start: %s", err);
     r->port = server_port(r->sp);
     return r;
+}
+
+void ct_signal(const struct ct_running *r, int sig)
+{
+    pid_t pid = r->sp ? server_pid(r->sp) : r->pid;
+    CT_EXPECT(r->who->name, pid > 0 && kill(pid, sig) == 0, "kill(%d, %d): %s", (int)pid, sig,
+              strerror(errno));
+}
+
+bool ct_exited_within(struct ct_running *r, int timeout_ms)
+{
+    double deadline = tenv_now_ms() + timeout_ms;
+    while (r->sp && server_alive(r->sp)) {
+        if (tenv_now_ms() >= deadline)
+            return false;
+        tenv_sleep_ms(2);
+    }
+    return true;
 }
 
 long long ct_counter(const char *who, json_t *doc, const char *key)

@@ -52,6 +52,14 @@ struct ct_running *ct_start(const struct contestant *who, const char *const *ext
    (borrowed until the next call or ct_release), NULL for nginx. */
 json_t *ct_stop(struct ct_running *r, long long want_requests);
 
+/* Sends sig to the contestant (nginx: to the command started, its stop wrapper or nginx)
+   without waiting for it; ct_stop still reaps it and reads its counters. */
+void ct_signal(const struct ct_running *r, int sig);
+
+/* A bin/ contestant: true once it has exited, waiting up to timeout_ms (ct_stop then
+   sends nothing more). */
+bool ct_exited_within(struct ct_running *r, int timeout_ms);
+
 /* The integer counter key of a counters document (asserts it is there). */
 long long ct_counter(const char *who, json_t *doc, const char *key);
 

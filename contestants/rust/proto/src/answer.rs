@@ -110,9 +110,22 @@ fn push_head(out: &mut Vec<u8>, status: u16, body_len: usize) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends the head of a 200 (status line to blank line) to out.
-pub fn head_ok(out: &mut Vec<u8>, body_len: usize, keep_alive: bool, http_minor: u8) {
+/// Appends the head of a 200 (status line to blank line) to out; shared: a
+/// state=shared request's count of its key after the update, as an
+/// `X-Shared-Count: N` header.
+pub fn head_ok(
+    out: &mut Vec<u8>,
+    body_len: usize,
+    keep_alive: bool,
+    http_minor: u8,
+    shared: Option<u64>,
+) {
     push_head(out, 200, body_len);
+    if let Some(n) = shared {
+        out.extend_from_slice(b"X-Shared-Count: ");
+        push_decimal(out, n);
+        out.extend_from_slice(b"\r\n");
+    }
     push_connection(out, keep_alive, http_minor);
     out.extend_from_slice(b"\r\n");
 }
@@ -169,6 +182,20 @@ mod tests {
         assert!(String::from_utf8(out)
             .unwrap()
             .contains("Connection: close\r\n"));
+    }
+
+    #[test]
+    fn shared_count_before_connection() {
+        let mut out = Vec::new();
+        head_ok(&mut out, 3, false, 1, Some(42));
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.ends_with("Content-Length: 3\r\nX-Shared-Count: 42\r\nConnection: close\r\n\r\n"),
+            "{text}"
+        );
+        let mut out = Vec::new();
+        head_ok(&mut out, 3, true, 1, None);
+        assert!(!String::from_utf8(out).unwrap().contains("X-Shared"));
     }
 
     #[test]

@@ -3,11 +3,16 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use crate::workload::{self, Io, Workload, BYTES_MAX, FILE_KIB_RULE, WAIT_US_MAX, WORK_US_MAX};
+use crate::workload::{
+    self, Io, State, Workload, BYTES_MAX, FILE_KIB_RULE, SHARE_US_DEFAULT, SHARE_US_MAX,
+    WAIT_US_MAX, WORK_US_MAX,
+};
 
 pub const BACKLOG_DEFAULT: u32 = 4096; // SERVER_BACKLOG_DEFAULT
 pub const IDLE_TIMEOUT_DEFAULT: u32 = 60_000; // ms, SERVER_IDLE_TIMEOUT_DEFAULT
 pub const UPSTREAM_TIMEOUT_DEFAULT: u32 = 5000; // ms
+pub const GRACE_MS_DEFAULT: u32 = 5000; // --grace-ms: a stop's wait for requests in flight
+pub const GRACE_MS_MAX: u32 = 600_000; // 10 min
 pub const WORKERS_MAX: u32 = 1024;
 /// rust_thread_server's smallest --stack-kib: the connection's own state
 /// takes ~8 KiB, std the rest.
@@ -40,6 +45,7 @@ pub struct Opts {
     pub upstream: Option<Upstream>,
     pub upstream_timeout_ms: u32,
     pub data_file: Option<String>,
+    pub grace_ms: u32, // at SIGTERM: how long requests in flight get to finish
 }
 
 /// Which of the flags only some servers take this program accepts.
@@ -81,6 +87,16 @@ pub fn common_usage() -> String {
                          1024 KiB on a filesystem that supports O_DIRECT
   --file-kib K           default KiB per io=file read, {FILE_KIB_RULE} (default 4;
                          query key file_kib=)
+  --state none|shared    shared: each request updates the table every connection
+                         of the process shares, under key=KEY (1..32 of A-Z a-z
+                         0-9 _ . -; default -), and its answer says the key's
+                         count (X-Shared-Count); a full table (1024 keys)
+                         answers 503 (query key state=; default none)
+  --share-us N           CPU spent inside each update, between reading the key's
+                         count and writing it back, 0..{SHARE_US_MAX} (query key
+                         share_us=; default {SHARE_US_DEFAULT})
+  --grace-ms MS          at SIGTERM/SIGINT: how long requests in flight get to be
+                         answered before they are cut, 0..{GRACE_MS_MAX} (default {GRACE_MS_DEFAULT})
 "
     )
 }
@@ -153,6 +169,7 @@ fn parse_inner(args: &[String], extra: &Extra) -> Result<Option<Opts>, String> {
         upstream: None,
         upstream_timeout_ms: UPSTREAM_TIMEOUT_DEFAULT,
         data_file: None,
+        grace_ms: GRACE_MS_DEFAULT,
     };
     let mut upstream_arg: Option<String> = None;
     let mut allow_remote = false;
@@ -211,6 +228,12 @@ fn parse_inner(args: &[String], extra: &Extra) -> Result<Option<Opts>, String> {
                 o.defaults.io = Io::parse(&value)
                     .ok_or_else(|| format!("--io: '{value}' is not timer, net or file"))?
             }
+            "state" => {
+                o.defaults.state = State::parse(&value)
+                    .ok_or_else(|| format!("--state: '{value}' is neither none nor shared"))?
+            }
+            "share-us" => o.defaults.share_us = number(f, &value, 0, SHARE_US_MAX)?,
+            "grace-ms" => o.grace_ms = number(f, &value, 0, GRACE_MS_MAX)?,
             "upstream" => upstream_arg = Some(value),
             "upstream-timeout-ms" => o.upstream_timeout_ms = number(f, &value, 1, 3_600_000)?,
             "data-file" => {
@@ -265,7 +288,8 @@ mod tests {
     fn flags() {
         let o = match parse(
             &args(
-                "--port=9 --io file --data-file /x --file-kib 8 --upstream 127.0.0.1:5 --workers 3",
+                "--port=9 --io file --data-file /x --file-kib 8 --upstream 127.0.0.1:5 --workers 3 \
+                 --state shared --share-us 0 --grace-ms 600000",
             ),
             &ALL,
         ) {
@@ -278,6 +302,10 @@ mod tests {
         );
         assert_eq!(o.upstream.unwrap().addr.port(), 5);
         assert_eq!(o.idle_timeout_ms, IDLE_TIMEOUT_DEFAULT);
+        assert_eq!(
+            (o.defaults.state, o.defaults.share_us, o.grace_ms),
+            (State::Shared, 0, 600_000)
+        );
     }
 
     #[test]
@@ -287,7 +315,7 @@ mod tests {
             runtime: false,
         };
         // (command line, flags taken, what the message must say)
-        let cases: [(&str, &Extra, &str); 15] = [
+        let cases: [(&str, &Extra, &str); 19] = [
             // a flag of another server
             ("--stack-kib 64", &NONE, "unknown option"),
             ("--runtime multi", &NONE, "unknown option"),
@@ -304,6 +332,11 @@ mod tests {
             ("--upstream 127.0.0.1", &ALL, "HOST:PORT"),
             ("--upstream 127.0.0.1:0", &ALL, "port"),
             ("--upstream 192.0.2.1:80", &ALL, "--allow-remote"),
+            // the shared state's and the stop's flags, out of range: never clamped
+            ("--state global", &ALL, "--state"),
+            ("--share-us 1000001", &ALL, "--share-us"),
+            ("--grace-ms 600001", &ALL, "--grace-ms"),
+            ("--grace-ms -1", &ALL, "--grace-ms"),
             // out of range, or no value
             ("--workers 0", &ALL, "--workers"),
             ("--port", &ALL, "needs a value"),

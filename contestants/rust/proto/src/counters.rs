@@ -28,9 +28,25 @@ pub enum Ctr {
     UnfinishedAtExit,
     UpstreamErrors, // backend refused, reset, malformed, non-2xx or too slow
     FileErrors,     // io=file: the read failed
+    // state=shared (shared.rs)
+    SharedUpdates, // updates made, counted here, outside the table
+    SharedCounted, // the table's per-key counts summed at exit
+    SharedLost,    // shared_updates - shared_counted: updates the table lost
+    ShareNs,       // from wanting the table to done with it, summed (monotonic clock)
+    ShareWaitNs,   // of share_ns, the wait for the lock
+    LockContended, // updates that found the lock taken
+    LockSwitches,  // voluntary context switches while blocked on the lock
+    SharedFull,    // a new key with every slot taken: answered 503
+    // the graceful stop at SIGTERM/SIGINT (stop.rs)
+    StopInflight,      // requests in flight at the signal
+    StopAnswered,      // of them, answered
+    StopCut,           // of them, cut at the end of --grace-ms
+    StopIdleClosed,    // idle keep-alive connections closed at the signal
+    StopPartialClosed, // connections closed at the signal holding part of a request
+    StopMs,            // from the signal to the last connection closed
 }
 
-pub const NAMES: [&str; 22] = [
+pub const NAMES: [&str; 36] = [
     "accepted",
     "closed",
     "requests",
@@ -53,12 +69,26 @@ pub const NAMES: [&str; 22] = [
     "unfinished_at_exit",
     "upstream_errors",
     "file_errors",
+    "shared_updates",
+    "shared_counted",
+    "shared_lost",
+    "share_ns",
+    "share_wait_ns",
+    "lock_contended",
+    "lock_switches",
+    "shared_full",
+    "stop_inflight",
+    "stop_answered",
+    "stop_cut",
+    "stop_idle_closed",
+    "stop_partial_closed",
+    "stop_ms",
 ];
 
 #[allow(clippy::declare_interior_mutable_const)]
 const ZERO: AtomicU64 = AtomicU64::new(0);
 /// Relaxed atomics: every worker thread bumps them; one process, one set.
-static COUNTS: [AtomicU64; 22] = [ZERO; 22];
+static COUNTS: [AtomicU64; NAMES.len()] = [ZERO; NAMES.len()];
 
 impl Ctr {
     /// The counter of an error answer's status (400 for any status not listed).
@@ -83,6 +113,10 @@ pub fn add(c: Ctr) {
 
 pub fn add_n(c: Ctr, n: u64) {
     COUNTS[c as usize].fetch_add(n, Ordering::Relaxed);
+}
+
+pub fn set(c: Ctr, v: u64) {
+    COUNTS[c as usize].store(v, Ordering::Relaxed);
 }
 
 pub fn get(c: Ctr) -> u64 {
@@ -133,6 +167,8 @@ mod tests {
         let line = json("x");
         let ints = parse_ints(&line);
         assert_eq!(ints.len(), NAMES.len());
+        assert_eq!(NAMES[Ctr::StopMs as usize], "stop_ms");
+        assert_eq!(NAMES[Ctr::SharedUpdates as usize], "shared_updates");
         assert!(ints.iter().any(|(k, v)| k == "status_502" && *v >= 1));
         assert!(line.starts_with("{\"impl\":\"x\","));
         assert_eq!(Ctr::status(502), Ctr::Status502);

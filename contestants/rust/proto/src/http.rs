@@ -201,15 +201,16 @@ fn strip_scheme(s: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
-    use crate::workload::Io;
+    use crate::workload::{Io, State};
 
-    const D: Workload = Workload {
-        wait_us: 0,
-        work_us: 0,
-        bytes: 64,
-        io: Io::Timer,
-        file_kib: 4,
-    };
+    fn d() -> Workload {
+        let w = Workload::default();
+        assert_eq!(
+            (w.bytes, w.io, w.file_kib, w.state),
+            (64, Io::Timer, 4, State::None)
+        );
+        w
+    }
 
     fn status(p: Parse) -> u16 {
         match p {
@@ -223,7 +224,7 @@ mod tests {
     fn query_over_defaults() {
         match parse(
             b"GET /?wait_us=5&bytes=3 HTTP/1.1\r\nHost: a\r\n\r\nGET",
-            &D,
+            &d(),
         ) {
             Parse::Request(n, r) => {
                 assert_eq!(n, 45);
@@ -232,7 +233,7 @@ mod tests {
                     Workload {
                         wait_us: 5,
                         bytes: 3,
-                        ..D
+                        ..d()
                     }
                 );
                 assert!(r.keep_alive);
@@ -243,26 +244,26 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(status(parse(b"GET /x HTTP/1.1\r\n\r\n", &D)), 404);
-        assert_eq!(status(parse(b"POST / HTTP/1.1\r\n\r\n", &D)), 405);
+        assert_eq!(status(parse(b"GET /x HTTP/1.1\r\n\r\n", &d())), 404);
+        assert_eq!(status(parse(b"POST / HTTP/1.1\r\n\r\n", &d())), 405);
         assert_eq!(
-            status(parse(b"GET /?bytes=1048577 HTTP/1.1\r\n\r\n", &D)),
+            status(parse(b"GET /?bytes=1048577 HTTP/1.1\r\n\r\n", &d())),
             400
         );
-        assert_eq!(status(parse(b"GET /?nope=1 HTTP/1.1\r\n\r\n", &D)), 400);
-        assert_eq!(status(parse(b"GET /?bytes HTTP/1.1\r\n\r\n", &D)), 400);
-        assert_eq!(status(parse(b"GARBAGE\r\n\r\n", &D)), 400);
-        assert_eq!(status(parse(b"GET / HTTP/1.1\r\nHost: a\r\n", &D)), 0);
+        assert_eq!(status(parse(b"GET /?nope=1 HTTP/1.1\r\n\r\n", &d())), 400);
+        assert_eq!(status(parse(b"GET /?bytes HTTP/1.1\r\n\r\n", &d())), 400);
+        assert_eq!(status(parse(b"GARBAGE\r\n\r\n", &d())), 400);
+        assert_eq!(status(parse(b"GET / HTTP/1.1\r\nHost: a\r\n", &d())), 0);
         let long = format!("GET /?{} HTTP/1.1\r\n\r\n", "a".repeat(2100));
-        assert_eq!(status(parse(long.as_bytes(), &D)), 414);
+        assert_eq!(status(parse(long.as_bytes(), &d())), 414);
         let partial = format!("GET /?{}", "a".repeat(2100));
-        assert_eq!(status(parse(partial.as_bytes(), &D)), 414);
+        assert_eq!(status(parse(partial.as_bytes(), &d())), 414);
         let big = format!("GET / HTTP/1.1\r\nX-A: {}\r\n\r\n", "v".repeat(9000));
-        assert_eq!(status(parse(big.as_bytes(), &D)), 431);
+        assert_eq!(status(parse(big.as_bytes(), &d())), 431);
         assert_eq!(
             status(parse(
                 b"GET / HTTP/1.1\r\nContent-Length: 70000\r\n\r\n",
-                &D
+                &d()
             )),
             413
         );
@@ -270,11 +271,11 @@ mod tests {
 
     #[test]
     fn http10_keep_alive() {
-        match parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &D) {
+        match parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &d()) {
             Parse::Request(_, r) => assert!(r.keep_alive && r.http_minor == 0),
             other => panic!("{:?}", other),
         }
-        match parse(b"GET / HTTP/1.0\r\n\r\n", &D) {
+        match parse(b"GET / HTTP/1.0\r\n\r\n", &d()) {
             Parse::Request(_, r) => assert!(!r.keep_alive),
             other => panic!("{:?}", other),
         }

@@ -3,8 +3,10 @@
 //! query keys (workload), counters, the command line (cli), the start, accept
 //! errors and the answer after a wait (server), the io=file data file
 //! (datafile), the io=net backend's request, answer and connection (backend),
-//! CPU work (spin), the listener (net) and --workers processes (workers). How
-//! each server waits is its own.
+//! the table state=shared updates (shared), what a graceful stop counts
+//! (stop), CPU work (spin), the listener (net) and --workers processes
+//! (workers). How each server waits, guards its table and reaches its
+//! connections at a stop is its own.
 
 pub mod answer;
 pub mod backend;
@@ -15,7 +17,9 @@ pub mod http;
 pub mod input;
 pub mod net;
 pub mod server;
+pub mod shared;
 pub mod spin;
+pub mod stop;
 pub mod workers;
 pub mod workload;
 

@@ -1,7 +1,7 @@
 //! server.rs: what every Rust server does around its connections, apart from
 //! how it waits: the start (command line and data file), the settings each
 //! connection reads, the accept errors, and the answer once a request's wait
-//! is over.
+//! is over (with the shared table's update, however the server guards it).
 
 use std::io;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use crate::counters::{add, Ctr};
 use crate::datafile::{self, DataFile};
 use crate::http::Request;
 use crate::input::Next;
-use crate::workload::{self, Workload};
+use crate::workload::{self, State, Workload};
 
 /// How long the accept loop pauses when out of fds: the listener stays
 /// readable, so retrying at once would spin. Open connections go on.
@@ -27,6 +27,7 @@ pub struct Ctx {
     pub upstream: Option<Upstream>,
     pub upstream_timeout: Duration,
     pub data: Option<Arc<DataFile>>,
+    pub grace: Duration, // --grace-ms: at the stop, for requests in flight
 }
 
 /// The start of `prog`: its command line, and the data file opened and
@@ -66,6 +67,7 @@ pub fn start(prog: &str, extra: &Extra, usage: &dyn Fn() -> String) -> (Opts, Ct
         upstream: o.upstream.clone(),
         upstream_timeout: Duration::from_millis(o.upstream_timeout_ms as u64),
         data,
+        grace: Duration::from_millis(o.grace_ms as u64),
     };
     (o, ctx)
 }
@@ -110,25 +112,43 @@ pub fn refusal(out: &mut Vec<u8>, status: u16, why: &str) {
 }
 
 /// The answer once the request's wait is over: on a failure (502 the backend,
-/// 500 the file read) a failure answer, counted; else work_us of CPU and a
-/// 200, counted. The head goes in out; returns the body to write after it.
-pub fn answer(out: &mut Vec<u8>, req: &Request, failed: Option<(u16, String)>) -> &'static [u8] {
+/// 500 the file read) a failure answer, counted; else, for state=shared, the
+/// shared table's update (update: shared::serve under this server's guard; a
+/// full table is a 503, counted), then work_us of CPU and a 200, counted.
+/// keep_alive: the request's, unless the server is stopping (Connection:
+/// close). The head goes in out; returns the body to write after it.
+pub fn answer(
+    out: &mut Vec<u8>,
+    req: &Request,
+    mut failed: Option<(u16, String)>,
+    keep_alive: bool,
+    update: impl FnOnce(&Workload) -> Option<u64>,
+) -> &'static [u8] {
     out.clear();
+    let w = &req.work;
+    let mut shared = None;
+    if failed.is_none() && w.state == State::Shared {
+        shared = update(w);
+        if shared.is_none() {
+            failed = Some((503, crate::shared::FULL_REASON.to_string()));
+        }
+    }
     match failed {
         Some((status, why)) => {
-            if status == 502 {
-                add(Ctr::Status502);
-                add(Ctr::UpstreamErrors);
-            } else {
-                add(Ctr::FileErrors);
+            match status {
+                502 => {
+                    add(Ctr::Status502);
+                    add(Ctr::UpstreamErrors);
+                }
+                503 => add(Ctr::Status503),
+                _ => add(Ctr::FileErrors),
             }
-            answer::failure_answer(out, status, &why, req.keep_alive, req.http_minor);
+            answer::failure_answer(out, status, &why, keep_alive, req.http_minor);
             &[]
         }
         None => {
-            let w = &req.work;
             crate::spin::spin(w.work_us);
-            answer::head_ok(out, w.bytes as usize, req.keep_alive, req.http_minor);
+            answer::head_ok(out, w.bytes as usize, keep_alive, req.http_minor, shared);
             add(Ctr::Requests);
             if req.head_only {
                 &[]

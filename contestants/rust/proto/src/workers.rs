@@ -29,7 +29,8 @@ fn announce(host: &str, port: u16) {
 /// - workers > 1: binds the port without listening (so it gets no
 ///   connection), forks the workers, each listening on it with SO_REUSEPORT,
 ///   prints `listening on` once all are ready, forwards SIGTERM/SIGINT, and
-///   prints their counters summed into one line with "workers": W. A worker
+///   prints their counters summed into one line with "workers": W (stop_ms:
+///   the slowest worker's, since they stop side by side). A worker
 ///   that ends on its own stops the others, and the exit code says so.
 ///
 /// Call it before any thread exists: it forks. Returns the exit code.
@@ -206,6 +207,7 @@ fn run_workers(o: &Opts, prog: &str, impl_name: &str, workers: u32, serve: Serve
         lines += 1;
         for (k, v) in counters::parse_ints(line) {
             match sum.iter_mut().find(|(name, _)| *name == k) {
+                Some(e) if k == "stop_ms" => e.1 = e.1.max(v),
                 Some(e) => e.1 += v,
                 None => sum.push((k, v)),
             }

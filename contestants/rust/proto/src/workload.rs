@@ -1,5 +1,6 @@
 //! workload.rs: what one request asks of a server (a wait of some kind, CPU
-//! work, a body size) and its query keys, with the limits of common/workload.h.
+//! work, a body size, an update of the shared table) and its query keys, with
+//! the limits of common/workload.h.
 
 pub const WAIT_US_MAX: u32 = 60_000_000; // 60 s: longer is a typo, not a benchmark
 pub const WORK_US_MAX: u32 = 10_000_000; // 10 s of CPU per request
@@ -7,6 +8,10 @@ pub const BYTES_MAX: u32 = 1 << 20; // 1 MiB: every body comes from one static b
 pub const FILE_KIB_MIN: u32 = 4;
 pub const FILE_KIB_MAX: u32 = 1024;
 pub const FILE_KIB_DEFAULT: u32 = 4;
+pub const SHARE_US_MAX: u32 = 1_000_000; // 1 s of CPU inside one update of the shared table
+pub const SHARE_US_DEFAULT: u32 = 2;
+pub const KEY_MAX: usize = 32; // key=: 1..32 characters of [A-Za-z0-9_.-]
+pub const KEY_DEFAULT: &str = "-";
 
 /// What a request waits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +44,60 @@ impl Io {
     }
 }
 
+/// What a request does to the state every connection of the process shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// nothing
+    None,
+    /// one update of the process's shared table (shared.rs) under the key
+    Shared,
+}
+
+impl State {
+    pub fn parse(s: &str) -> Option<State> {
+        match s {
+            "none" => Some(State::None),
+            "shared" => Some(State::Shared),
+            _ => None,
+        }
+    }
+}
+
+/// A key of the shared table, kept inline so that a Workload stays Copy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    len: u8,
+    bytes: [u8; KEY_MAX],
+}
+
+impl Key {
+    /// A valid key: 1..KEY_MAX characters of [A-Za-z0-9_.-]; None otherwise.
+    pub fn new(s: &str) -> Option<Key> {
+        let ok = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-';
+        if s.is_empty() || s.len() > KEY_MAX || !s.bytes().all(ok) {
+            return None;
+        }
+        let mut k = Key {
+            len: s.len() as u8,
+            bytes: [0; KEY_MAX],
+        };
+        k.bytes[..s.len()].copy_from_slice(s.as_bytes());
+        Some(k)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+pub const KEY_RULE: &str = "1 to 32 characters of A-Z a-z 0-9 _ . -";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Workload {
     pub wait_us: u32,  // the wait: a timer, or the backend's (io=net)
@@ -46,6 +105,9 @@ pub struct Workload {
     pub bytes: u32,    // body length of the answer
     pub io: Io,        // what the wait is
     pub file_kib: u32, // io=file: KiB per read, FILE_KIB_MIN..FILE_KIB_MAX, a multiple of 4
+    pub state: State,  // state=shared: update the shared table
+    pub share_us: u32, // state=shared: CPU spent inside the update, 0..SHARE_US_MAX
+    pub key: Key,      // state=shared: the table's key
 }
 
 impl Default for Workload {
@@ -56,6 +118,9 @@ impl Default for Workload {
             bytes: 64,
             io: Io::Timer,
             file_kib: FILE_KIB_DEFAULT,
+            state: State::None,
+            share_us: SHARE_US_DEFAULT,
+            key: Key::new(KEY_DEFAULT).expect("a valid key"),
         }
     }
 }
@@ -87,7 +152,7 @@ pub fn clip(s: &str, n: usize) -> &str {
     &s[..end]
 }
 
-/// Applies "wait_us=2000&bytes=64&io=net" over w. Unknown keys are errors so
+/// Applies "wait_us=2000&bytes=64&io=net&state=shared&key=k07" over w. Unknown keys are errors so
 /// that a typo cannot silently run the default (as workload_parse_query
 /// does); out-of-range values are errors, never clamped.
 pub fn parse_query(q: &str, w: &mut Workload) -> Result<(), String> {
@@ -104,6 +169,17 @@ pub fn parse_query(q: &str, w: &mut Workload) -> Result<(), String> {
             "wait_us" => (&mut next.wait_us, WAIT_US_MAX),
             "work_us" => (&mut next.work_us, WORK_US_MAX),
             "bytes" => (&mut next.bytes, BYTES_MAX),
+            "share_us" => (&mut next.share_us, SHARE_US_MAX),
+            "state" => {
+                next.state = State::parse(value).ok_or_else(|| {
+                    format!("state must be none or shared, not '{}'", clip(value, 16))
+                })?;
+                continue;
+            }
+            "key" => {
+                next.key = Key::new(value).ok_or_else(|| format!("key must be {}", KEY_RULE))?;
+                continue;
+            }
             "io" => {
                 next.io = Io::parse(value).ok_or_else(|| {
                     format!("io must be timer, net or file, not '{}'", clip(value, 32))
@@ -119,7 +195,8 @@ pub fn parse_query(q: &str, w: &mut Workload) -> Result<(), String> {
             }
             _ => {
                 return Err(format!(
-                    "unknown query parameter '{}' (known: wait_us, work_us, bytes, io, file_kib)",
+                    "unknown query parameter '{}' (known: wait_us, work_us, bytes, io, \
+                     file_kib, state, share_us, key)",
                     clip(key, 32)
                 ))
             }
@@ -152,6 +229,18 @@ mod tests {
         let mut w = Workload::default();
         parse_query("wait_us=5&&io=net&file_kib=8", &mut w).unwrap();
         assert_eq!((w.wait_us, w.io, w.file_kib, w.bytes), (5, Io::Net, 8, 64));
+        assert_eq!(
+            (w.state, w.share_us, w.key.as_bytes()),
+            (State::None, 2, &b"-"[..])
+        );
+        let long = "a".repeat(KEY_MAX);
+        parse_query(&format!("state=shared&share_us=1000000&key={long}"), &mut w).unwrap();
+        assert_eq!(
+            (w.state, w.share_us, w.key.as_bytes()),
+            (State::Shared, 1_000_000, long.as_bytes())
+        );
+        parse_query("key=A-z_0.9", &mut w).unwrap();
+        assert_eq!(w.key.as_bytes(), b"A-z_0.9");
     }
 
     #[test]
@@ -168,8 +257,28 @@ mod tests {
             "wait_us=60000001",
             "work_us=-1",
             "bytes=99999999999",
+            "state=global",
+            "state=",
+            "share_us=1000001",
+            "share_us=-1",
+            "key=",
+            "key=a/b",
+            "key=%41",
+            "key=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", // 33 characters
         ] {
             assert!(parse_query(q, &mut w).is_err(), "{}", q);
+        }
+        // each error names its key
+        for (q, key) in [
+            ("state=x", "state"),
+            ("share_us=2000000", "share_us"),
+            ("key=a b", "key"),
+        ] {
+            assert!(
+                parse_query(q, &mut w).unwrap_err().starts_with(key),
+                "{}",
+                q
+            );
         }
         assert!(parse_query("wait_us=9&io=x", &mut w).is_err());
         assert_eq!(w, Workload::default());

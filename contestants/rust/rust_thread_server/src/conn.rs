@@ -1,27 +1,48 @@
 //! conn.rs: one connection on its own thread, blocking calls only: read,
-//! frame, wait (sleep, backend, pread), spin, answer, in order.
+//! frame, wait (sleep, backend, pread), update the shared table, spin,
+//! answer, in order.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use proto::datafile::{AlignedBuf, Rng};
+use proto::http::Request;
 use proto::input::{self, Framed, Input, Next, ReadEnd};
 use proto::server;
+use proto::shared::{self, Table};
+use proto::stop::{self, End, Phase};
 use proto::workload::Io;
 
 use crate::upstream::{self, Backend};
 
-/// What every connection thread shares: the server's settings, and the stop.
+/// What every connection thread shares: the server's settings, the table of
+/// state=shared, and the stop.
 pub struct Ctx {
     pub base: server::Ctx,
-    pub stopping: AtomicBool, // set at SIGTERM; WAKE_SIGNAL interrupts blocked calls
+    pub table: Mutex<Table>,
+    /// Phase as u8. Stopping: the stop shut every client socket down for
+    /// reading; Cut: for writing too, and WAKE_SIGNAL interrupts blocked calls.
+    pub phase: AtomicU8,
 }
 
 impl Ctx {
+    pub fn phase(&self) -> Phase {
+        Phase::from_u8(self.phase.load(Ordering::SeqCst))
+    }
+
+    pub fn set_phase(&self, p: Phase) {
+        self.phase.store(p as u8, Ordering::SeqCst);
+    }
+
     fn stopping(&self) -> bool {
-        self.stopping.load(Ordering::Relaxed)
+        self.phase() >= Phase::Stopping
+    }
+
+    fn cut(&self) -> bool {
+        self.phase() == Phase::Cut
     }
 }
 
@@ -51,13 +72,14 @@ fn read(
         let end = match s.read(room) {
             Ok(n) if n > 0 => return Ok(n),
             Ok(_) => ReadEnd::Closed,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted && !ctx.stopping() => continue,
-            Err(e) => match ReadEnd::of(&e) {
-                ReadEnd::Failed if ctx.stopping() => ReadEnd::Dropped,
-                end => end,
-            },
+            Err(e) if e.kind() == io::ErrorKind::Interrupted && !ctx.cut() => continue,
+            Err(e) => ReadEnd::of(&e),
         };
-        input::read_ended(end, mid);
+        if ctx.stopping() {
+            stop::read_closed(mid); // the stop's shutdown ended the read
+        } else {
+            input::read_ended(end, mid);
+        }
         return Err(());
     }
 }
@@ -84,7 +106,7 @@ fn next(s: &mut TcpStream, input: &mut Input, ctx: &Ctx) -> Next {
 }
 
 /// A blocking sleep of the request's wait, resumed after signals unless the
-/// server is stopping (then WAKE_SIGNAL cut it short).
+/// stop's grace is over (then WAKE_SIGNAL cut it short).
 fn wait_sleep(wait_us: u32, ctx: &Ctx) {
     let mut ts = libc::timespec {
         tv_sec: (wait_us / 1_000_000) as libc::time_t,
@@ -92,7 +114,7 @@ fn wait_sleep(wait_us: u32, ctx: &Ctx) {
     };
     // std::thread::sleep resumes after EINTR by itself, so it cannot be cut short.
     while unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, 0, &ts, &mut ts) } == libc::EINTR
-        && !ctx.stopping()
+        && !ctx.cut()
     {}
 }
 
@@ -121,60 +143,88 @@ fn write_answer(s: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// What a connection keeps from one request to the next.
+struct Conn {
+    out: Vec<u8>,
+    backend: Option<Backend>,     // at the first io=net request
+    file_buf: Option<AlignedBuf>, // at the first io=file request
+    rng: Rng,
+}
+
+/// One request: its wait, the answer (the shared table's update under its
+/// mutex, the work) and the write; at a stop with `Connection: close`.
+fn request(s: &mut TcpStream, ctx: &Ctx, req: &Request, c: &mut Conn) -> End {
+    let base = &ctx.base;
+    let w = req.work;
+    let cut = || ctx.cut();
+    let failed = match w.io {
+        Io::Timer => {
+            if w.wait_us > 0 {
+                wait_sleep(w.wait_us, ctx);
+            }
+            None
+        }
+        Io::Net => {
+            let up = base.upstream.as_ref().expect("admit() checked it");
+            let b = c.backend.get_or_insert_with(Backend::new);
+            upstream::exchange(b, up, w.wait_us, base.upstream_timeout, &cut)
+                .err()
+                .map(|why| (502, why))
+        }
+        Io::File => {
+            let data = base.data.as_ref().expect("admit() checked it");
+            let len = w.file_kib as usize * 1024;
+            let off = data.random_offset(len, &mut c.rng);
+            // pread in the connection thread: it blocks this thread only.
+            let (buf, r) = data.read_into(c.file_buf.take(), len, off);
+            c.file_buf = Some(buf);
+            r.err().map(|why| (500, why))
+        }
+    };
+    if ctx.cut() {
+        return End::Cut; // cut short at the end of the grace: not answered
+    }
+    let keep = req.keep_alive && !ctx.stopping();
+    let body = server::answer(&mut c.out, req, failed, keep, |w| {
+        shared::serve(w, || shared::lock_counted(&ctx.table))
+    });
+    match write_answer(s, &c.out, body) {
+        Ok(()) if keep => End::Keep,
+        Ok(()) => End::Done,
+        Err(_) if ctx.cut() => End::Cut,
+        Err(e) => {
+            server::write_failed(&e);
+            End::Failed
+        }
+    }
+}
+
 /// Serves one connection until the peer closes, an error answer, an idle
 /// timeout, a `Connection: close` request, or the stop.
 pub fn serve(s: &mut TcpStream, ctx: &Ctx, id: u64) {
-    let base = &ctx.base;
     let mut input = Input::new();
-    let mut out: Vec<u8> = Vec::with_capacity(256);
-    let mut backend: Option<Backend> = None;
-    let mut file_buf: Option<AlignedBuf> = None;
-    let mut rng = Rng::new(id);
-    let stopping = || ctx.stopping();
+    let mut c = Conn {
+        out: Vec::with_capacity(256),
+        backend: None,
+        file_buf: None,
+        rng: Rng::new(id),
+    };
     loop {
-        let req = match base.admit(next(s, &mut input, ctx)) {
+        let req = match ctx.base.admit(next(s, &mut input, ctx)) {
             Next::Serve(r) => r,
             Next::Refuse(status, why) => {
-                server::refusal(&mut out, status, &why);
-                let _ = write_answer(s, &out, &[]);
+                server::refusal(&mut c.out, status, &why);
+                let _ = write_answer(s, &c.out, &[]);
                 return;
             }
             Next::Gone => return,
         };
-        let w = req.work;
-        let failed = match w.io {
-            Io::Timer => {
-                if w.wait_us > 0 {
-                    wait_sleep(w.wait_us, ctx);
-                }
-                None
-            }
-            Io::Net => {
-                let up = base.upstream.as_ref().expect("admit() checked it");
-                let b = backend.get_or_insert_with(Backend::new);
-                upstream::exchange(b, up, w.wait_us, base.upstream_timeout, &stopping)
-                    .err()
-                    .map(|why| (502, why))
-            }
-            Io::File => {
-                let data = base.data.as_ref().expect("admit() checked it");
-                let len = w.file_kib as usize * 1024;
-                let off = data.random_offset(len, &mut rng);
-                // pread in the connection thread: it blocks this thread only.
-                let (buf, r) = data.read_into(file_buf.take(), len, off);
-                file_buf = Some(buf);
-                r.err().map(|why| (500, why))
-            }
-        };
+        let end = request(s, ctx, &req, &mut c);
         if ctx.stopping() {
-            return; // cut short at stop: not answered, as in the C servers
-        }
-        let body = server::answer(&mut out, &req, failed);
-        if let Err(e) = write_answer(s, &out, body) {
-            server::write_failed(&e);
+            stop::request_ended(end); // then close: what follows it is not read
             return;
         }
-        if !req.keep_alive {
+        if end != End::Keep {
             return;
         }
     }

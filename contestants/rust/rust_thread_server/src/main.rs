@@ -3,8 +3,10 @@
 //!
 //! Each connection thread is detached (its JoinHandle dropped) and owns its
 //! socket: it reads, waits, writes and closes the socket before it ends. A
-//! registry of live connections lets the stop end them before the counters
-//! are printed, as thread_impl/server.c does. A connection for which no
+//! registry of live connections lets the graceful stop reach them, as
+//! thread_impl/server.c does: it wakes the idle ones (a shutdown for reading
+//! of their sockets), waits for the busy ones up to --grace-ms, cuts the
+//! rest, and only then prints the counters. A connection for which no
 //! thread can be made is answered 503 by the accept loop, and the others go
 //! on: see NO_SIGNAL_STACKS for why that needs std's threads without their
 //! signal stack.
@@ -16,18 +18,18 @@ use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 use std::process::exit;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use proto::answer;
 use proto::cli::{self, Extra, STACK_KIB_MIN};
 use proto::counters::{add, add_n, Ctr};
 use proto::server;
+use proto::shared::{self, Table};
+use proto::stop::{self, Phase};
 
 const PROG: &str = "rust_thread_server";
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(1); // at stop: for threads to end
-const WAKE_SIGNAL: libc::c_int = libc::SIGUSR1; // interrupts a blocked call at stop
+const WAKE_SIGNAL: libc::c_int = libc::SIGUSR1; // interrupts a blocked call at the cut
 
 fn usage() -> String {
     format!(
@@ -36,8 +38,9 @@ HTTP/1.1 keep-alive server of the tasks-vs-threads suite, in Rust (a contestant)
 blocking std::net, one std::thread per connection. GET /?wait_us=N&work_us=N&bytes=N
 &io=KIND&file_kib=K waits in its thread (io=timer: clock_nanosleep; io=net: a
 blocking std TcpStream to the backend, with timeouts; io=file: pread with
-O_DIRECT), burns work_us of the thread's CPU time, then answers 200 with a body of
-`bytes` bytes; the flags set the defaults.
+O_DIRECT), with &state=shared&share_us=N&key=KEY updates the process's shared
+table (an Arc<Mutex>), burns work_us of the thread's CPU time, then answers 200
+with a body of `bytes` bytes; the flags set the defaults.
 
 {}  --stack-kib N          stack of each connection thread in KiB, at least
                          {STACK_KIB_MIN}; 0 = Rust's default (2048 KiB, or RUST_MIN_STACK)
@@ -50,16 +53,18 @@ O_DIRECT), burns work_us of the thread's CPU time, then answers 200 with a body 
 A connection for which no thread can be made is answered 503 and counted
 (thread_create_failed); the others are served. Threads carry no std signal
 stack (two maps each, as C threads): a stack overflow is a plain SIGSEGV.
-Prints `listening on HOST:PORT` on stdout when ready.
-On SIGTERM or SIGINT ends its connections, prints one JSON line of counters on
-stderr and exits 0. Exit 1: a runtime failure; 2: a usage error or a
---data-file that cannot be read with O_DIRECT.
+Prints `listening on HOST:PORT` on stdout when ready. On SIGTERM or SIGINT it
+stops gracefully: it closes the listener at once, wakes the idle connections'
+threads and closes them, answers the requests in flight (with Connection:
+close) within --grace-ms and cuts the rest, then prints one JSON line of
+counters on stderr and exits 0. Exit 1: a runtime failure; 2: a usage error or
+a --data-file that cannot be read with O_DIRECT.
 ",
         cli::common_usage()
     )
 }
 
-/// Every live connection: its socket and thread, so that the stop can end
+/// Every live connection: its socket and thread, so that the stop can reach
 /// them. Locked when a connection starts and ends, never per request.
 struct Registry {
     conns: HashMap<u64, (RawFd, libc::pthread_t)>,
@@ -78,8 +83,10 @@ fn conn_main(srv: Arc<Server>, fd: RawFd, id: u64) {
     {
         let mut reg = srv.reg.lock().unwrap_or_else(|e| e.into_inner());
         if reg.closed {
+            // accepted, but the stop came first
             drop(reg);
             drop(s);
+            stop::read_closed(false);
             add(Ctr::Closed);
             return;
         }
@@ -92,7 +99,7 @@ fn conn_main(srv: Arc<Server>, fd: RawFd, id: u64) {
     }
     conn::serve(&mut s, &srv.ctx, id);
     // Leave before close: once the fd number is free it may be reused, and
-    // the drain must not shut down someone else's socket.
+    // the stop must not shut down someone else's socket.
     add(Ctr::Closed);
     {
         let mut reg = srv.reg.lock().unwrap_or_else(|e| e.into_inner());
@@ -124,7 +131,7 @@ fn refuse(fd: RawFd, e: &std::io::Error) {
 
 fn accept_loop(srv: &Arc<Server>, lfd: RawFd) {
     let mut id = 0u64;
-    while !srv.ctx.stopping.load(Ordering::Relaxed) {
+    while srv.ctx.phase() == Phase::Running {
         let fd = unsafe {
             libc::accept4(
                 lfd,
@@ -137,7 +144,7 @@ fn accept_loop(srv: &Arc<Server>, lfd: RawFd) {
             let e = std::io::Error::last_os_error();
             match e.raw_os_error() {
                 Some(libc::EINTR) | Some(libc::EAGAIN) => continue,
-                _ if srv.ctx.stopping.load(Ordering::Relaxed) => break,
+                _ if srv.ctx.phase() != Phase::Running => break,
                 _ => {
                     if server::accept_failed(&e) {
                         std::thread::sleep(server::ACCEPT_PAUSE);
@@ -161,27 +168,46 @@ fn accept_loop(srv: &Arc<Server>, lfd: RawFd) {
     }
 }
 
-/// Ends every live connection: shutdown() wakes a blocked read with EOF and
-/// fails any further write, WAKE_SIGNAL cuts a sleep or a backend read short,
-/// so nothing is answered after this returns. A thread still burning work_us
-/// after DRAIN_TIMEOUT is left to end with the process. Returns how many did.
-fn drain(srv: &Server) -> u64 {
+/// The start of the stop: no connection joins any more, and every client
+/// socket is shut down for reading, so that a thread blocked reading its
+/// client (idle, or holding part of a request) wakes at once with EOF and
+/// closes it, while a thread busy with a request goes on and can still write
+/// its answer. One pass, none waited for.
+fn stop_reading(srv: &Server) {
     let mut reg = srv.reg.lock().unwrap_or_else(|e| e.into_inner());
     reg.closed = true;
+    for &(fd, _) in reg.conns.values() {
+        unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+    }
+}
+
+/// Waits until every connection thread has left or timeout has passed;
+/// returns how many are still live.
+fn wait_empty(srv: &Server, timeout: Duration) -> u64 {
+    let reg = srv.reg.lock().unwrap_or_else(|e| e.into_inner());
+    let (reg, _) = srv
+        .empty
+        .wait_timeout_while(reg, timeout, |r| !r.conns.is_empty())
+        .unwrap_or_else(|e| e.into_inner());
+    reg.conns.len() as u64
+}
+
+/// The end of the grace: every thread left is cut. Its socket is shut down
+/// both ways (a blocked write fails), and WAKE_SIGNAL cuts a sleep or a
+/// backend read short; the thread sees the phase and closes unanswered.
+fn cut(srv: &Server) {
+    srv.ctx.set_phase(Phase::Cut);
+    let reg = srv.reg.lock().unwrap_or_else(|e| e.into_inner());
     for &(fd, tid) in reg.conns.values() {
         unsafe {
             libc::shutdown(fd, libc::SHUT_RDWR);
             libc::pthread_kill(tid, WAKE_SIGNAL);
         }
     }
-    let (reg, _) = srv
-        .empty
-        .wait_timeout_while(reg, DRAIN_TIMEOUT, |r| !r.conns.is_empty())
-        .unwrap_or_else(|e| e.into_inner());
-    reg.conns.len() as u64
 }
 
-/// One process's server: the accept loop, until SIGTERM/SIGINT.
+/// One process's server: the accept loop until SIGTERM/SIGINT, then the
+/// graceful stop.
 fn serve(srv: Arc<Server>, listener: TcpListener, ready: &dyn Fn()) -> i32 {
     let set = server::sigset(&[libc::SIGTERM, libc::SIGINT]);
     // Blocked here, so in every thread made from now on: only the signal
@@ -194,8 +220,12 @@ fn serve(srv: Arc<Server>, listener: TcpListener, ready: &dyn Fn()) -> i32 {
         .spawn(move || {
             let mut sig: libc::c_int = 0;
             while unsafe { libc::sigwait(&set, &mut sig) } != 0 {}
-            s2.ctx.stopping.store(true, Ordering::Relaxed);
-            unsafe { libc::shutdown(lfd, libc::SHUT_RDWR) }; // a blocked accept() returns
+            let t_sig = Instant::now();
+            s2.ctx.set_phase(Phase::Stopping);
+            // The socket stops listening (new connects are refused) and a
+            // blocked accept() returns.
+            unsafe { libc::shutdown(lfd, libc::SHUT_RDWR) };
+            t_sig
         });
     let sig_thread = match sig_thread {
         Ok(t) => t,
@@ -206,9 +236,15 @@ fn serve(srv: Arc<Server>, listener: TcpListener, ready: &dyn Fn()) -> i32 {
     };
     ready();
     accept_loop(&srv, lfd);
-    let _ = sig_thread.join();
-    add_n(Ctr::UnfinishedAtExit, drain(&srv));
     drop(listener);
+    let t_sig = sig_thread.join().unwrap_or_else(|_| Instant::now());
+    stop_reading(&srv);
+    if wait_empty(&srv, srv.ctx.base.grace) > 0 {
+        cut(&srv);
+        add_n(Ctr::UnfinishedAtExit, wait_empty(&srv, stop::CUT_DRAIN));
+    }
+    stop::finished(t_sig);
+    shared::settle(&srv.ctx.table.lock().unwrap_or_else(|e| e.into_inner()));
     0
 }
 
@@ -258,7 +294,7 @@ fn main() {
         },
         &usage,
     );
-    // No SA_RESTART: a sleep, a read or a connect returns EINTR at the stop.
+    // No SA_RESTART: a sleep, a read or a connect returns EINTR at the cut.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = on_wake as extern "C" fn(libc::c_int) as libc::sighandler_t;
@@ -270,7 +306,8 @@ fn main() {
         let srv = Arc::new(Server {
             ctx: conn::Ctx {
                 base: base.clone(),
-                stopping: Default::default(),
+                table: Mutex::new(Table::new()),
+                phase: Default::default(),
             },
             reg: Mutex::new(Registry {
                 conns: HashMap::new(),

@@ -23,20 +23,20 @@ fn left(deadline: Instant, up: &Upstream, limit: Duration) -> Result<Duration, F
 
 /// Sends the request for wait_us on link and reads the whole answer, all
 /// within limit; a stale reused connection is retried once on a new one.
-/// stopping() cuts it short when a signal interrupts a call (the server is
-/// stopping). Err: why, for the 502's body.
+/// cut() ends it when a signal interrupts a call (the stop's grace is over).
+/// Err: why, for the 502's body.
 pub fn exchange(
     link: &mut Backend,
     up: &Upstream,
     wait_us: u32,
     limit: Duration,
-    stopping: &dyn Fn() -> bool,
+    cut: &dyn Fn() -> bool,
 ) -> Result<(), String> {
     let deadline = Instant::now() + limit;
-    let mut r = once(link, up, wait_us, deadline, limit, stopping);
+    let mut r = once(link, up, wait_us, deadline, limit, cut);
     if let Err(Failure { stale: true, .. }) = r {
         link.drop_conn();
-        r = once(link, up, wait_us, deadline, limit, stopping);
+        r = once(link, up, wait_us, deadline, limit, cut);
     }
     r.map_err(|f| {
         link.drop_conn();
@@ -50,7 +50,7 @@ fn once(
     wait_us: u32,
     deadline: Instant,
     limit: Duration,
-    stopping: &dyn Fn() -> bool,
+    cut: &dyn Fn() -> bool,
 ) -> Result<(), Failure> {
     if !link.is_open() {
         let t = left(deadline, up, limit)?;
@@ -76,7 +76,7 @@ fn once(
         match s.write(&req[sent..]) {
             Ok(0) => return Err(fail(format!("backend {} took no bytes", up.host_header))),
             Ok(n) => sent += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted && !stopping() => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted && !cut() => {}
             Err(e) => return Err(backend::send_failed(up, &e, reused)),
         }
     }
@@ -93,7 +93,7 @@ fn once(
         match n {
             Ok(0) => return Err(link.ended(up, None)),
             Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted && !stopping() => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted && !cut() => {}
             Err(e) if timed_out(&e) => {
                 left(deadline, up, limit)?; // the deadline passed: say so
             }

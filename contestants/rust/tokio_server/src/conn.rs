@@ -1,5 +1,7 @@
 //! conn.rs: one task per connection: read, frame, wait (timer, backend or
-//! file), spin, answer, in order; each wait an await.
+//! file), update the shared table, spin, answer, in order; each wait an
+//! await. At the stop a read waiting for a request is dropped (the
+//! connection closes), and a request in flight races the cut.
 
 use std::io::{self, IoSlice};
 use std::sync::Arc;
@@ -7,15 +9,20 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use proto::counters::{add, Ctr};
 use proto::datafile::{AlignedBuf, DataFile, Rng};
+use proto::http::Request;
 use proto::input::{self, Framed, Input, Next, ReadEnd};
 use proto::server::{self, Ctx};
+use proto::stop::{self, End, Phase};
 use proto::workload::{Io, Workload};
 
+use crate::race::{race, reached, Either};
 use crate::upstream::{self, Backend};
+use crate::Shared;
 
 /// Counts the close however the task ends.
 struct Closed;
@@ -27,12 +34,14 @@ impl Drop for Closed {
 }
 
 /// Frames the next request, reading as needed. The whole request (head and
-/// body) must arrive by the deadline, as in the C thread server.
+/// body) must arrive by the deadline, as in the C thread server. At the stop
+/// the read is dropped and the connection ends (counted idle or partial).
 async fn next(
     s: &mut TcpStream,
     input: &mut Input,
     defaults: &Workload,
     deadline: Option<Instant>,
+    stop: &mut watch::Receiver<Phase>,
 ) -> Next {
     loop {
         let mid = match input.frame(defaults) {
@@ -41,9 +50,18 @@ async fn next(
             Framed::Read { mid } => mid,
         };
         let room = input.room();
-        let r = match deadline {
-            Some(d) => tokio::time::timeout_at(d, s.read(room)).await.ok(),
-            None => Some(s.read(room).await),
+        let read = async {
+            match deadline {
+                Some(d) => tokio::time::timeout_at(d, s.read(room)).await.ok(),
+                None => Some(s.read(room).await),
+            }
+        };
+        let r = match race(read, reached(stop, Phase::Stopping)).await {
+            Either::Left(r) => r,
+            Either::Right(()) => {
+                stop::read_closed(mid);
+                return Next::Gone;
+            }
         };
         let end = match r {
             Some(Ok(n)) if n > 0 => {
@@ -79,57 +97,102 @@ async fn read_file(
     r
 }
 
+/// What a connection keeps from one request to the next.
+struct Conn {
+    out: Vec<u8>,
+    backend: Option<Backend>,     // at the first io=net request
+    file_buf: Option<AlignedBuf>, // at the first io=file request
+    rng: Rng,
+}
+
+/// One request in flight: its wait, the answer (the shared table's update and
+/// the work inside it) and the write. Cancelled by dropping it, at the cut.
+/// The answer says `Connection: close` when the stop came meanwhile.
+async fn request<T: Shared>(
+    s: &mut TcpStream,
+    ctx: &Ctx,
+    req: &Request,
+    c: &mut Conn,
+    table: &T,
+    stop: &watch::Receiver<Phase>,
+) -> End {
+    let w = req.work;
+    let failed = match w.io {
+        Io::Timer => {
+            if w.wait_us > 0 {
+                tokio::time::sleep(Duration::from_micros(w.wait_us as u64)).await;
+            }
+            None
+        }
+        Io::Net => {
+            let up = ctx.upstream.as_ref().expect("admit() checked it");
+            let b = c.backend.get_or_insert_with(Backend::new);
+            upstream::exchange(b, up, w.wait_us, ctx.upstream_timeout)
+                .await
+                .err()
+                .map(|why| (502, why))
+        }
+        Io::File => {
+            let data = ctx.data.as_ref().expect("admit() checked it");
+            read_file(data, &mut c.file_buf, w.file_kib, &mut c.rng)
+                .await
+                .err()
+                .map(|why| (500, why))
+        }
+    };
+    let keep = req.keep_alive && *stop.borrow() == Phase::Running;
+    let body = server::answer(&mut c.out, req, failed, keep, |w| table.update(w));
+    match write_answer(s, &c.out, body, ctx.idle).await {
+        Ok(()) if keep => End::Keep,
+        Ok(()) => End::Done,
+        Err(e) => {
+            server::write_failed(&e);
+            End::Failed
+        }
+    }
+}
+
 /// Serves one connection until the peer closes, an error answer, an idle
-/// timeout, or a `Connection: close` request.
-pub async fn serve(mut s: TcpStream, ctx: Arc<Ctx>, id: u64) {
+/// timeout, a `Connection: close` request, or the stop.
+pub async fn serve<T: Shared>(
+    mut s: TcpStream,
+    ctx: Arc<Ctx>,
+    id: u64,
+    table: T,
+    mut stop: watch::Receiver<Phase>,
+) {
     let _closed = Closed;
     let _ = s.set_nodelay(true);
     let mut input = Input::new();
-    let mut out: Vec<u8> = Vec::with_capacity(256);
-    let mut backend: Option<Backend> = None; // at the first io=net request
-    let mut file_buf: Option<AlignedBuf> = None; // at the first io=file request
-    let mut rng = Rng::new(id);
+    let mut c = Conn {
+        out: Vec::with_capacity(256),
+        backend: None,
+        file_buf: None,
+        rng: Rng::new(id),
+    };
+    let mut cut = stop.clone(); // raced against a request in flight
     loop {
         let deadline = ctx.idle.map(|d| Instant::now() + d);
-        let req = match ctx.admit(next(&mut s, &mut input, &ctx.defaults, deadline).await) {
+        let next = next(&mut s, &mut input, &ctx.defaults, deadline, &mut stop).await;
+        let req = match ctx.admit(next) {
             Next::Serve(r) => r,
             Next::Refuse(status, why) => {
-                server::refusal(&mut out, status, &why);
-                let _ = write_answer(&mut s, &out, &[], ctx.idle).await;
+                server::refusal(&mut c.out, status, &why);
+                let _ = write_answer(&mut s, &c.out, &[], ctx.idle).await;
                 return;
             }
             Next::Gone => return,
         };
-        let w = req.work;
-        let failed = match w.io {
-            Io::Timer => {
-                if w.wait_us > 0 {
-                    tokio::time::sleep(Duration::from_micros(w.wait_us as u64)).await;
-                }
-                None
-            }
-            Io::Net => {
-                let up = ctx.upstream.as_ref().expect("admit() checked it");
-                let b = backend.get_or_insert_with(Backend::new);
-                upstream::exchange(b, up, w.wait_us, ctx.upstream_timeout)
-                    .await
-                    .err()
-                    .map(|why| (502, why))
-            }
-            Io::File => {
-                let data = ctx.data.as_ref().expect("admit() checked it");
-                read_file(data, &mut file_buf, w.file_kib, &mut rng)
-                    .await
-                    .err()
-                    .map(|why| (500, why))
-            }
+        let in_flight = request(&mut s, &ctx, &req, &mut c, &table, &stop);
+        let end = match race(in_flight, reached(&mut cut, Phase::Cut)).await {
+            Either::Left(end) => end,
+            Either::Right(()) => End::Cut,
         };
-        let body = server::answer(&mut out, &req, failed);
-        if let Err(e) = write_answer(&mut s, &out, body, ctx.idle).await {
-            server::write_failed(&e);
+        if *stop.borrow() != Phase::Running {
+            stop::request_ended(end); // then close: what follows it is not read
             return;
         }
-        if !req.keep_alive {
+        if end != End::Keep {
             return;
         }
     }
