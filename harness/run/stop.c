@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -83,6 +84,10 @@ void stop_scenario(struct run *x)
     s->inflight = (int)o->stop_inflight;
     s->idle = o->conns - s->inflight;
     s->grace_ms = plan_flag_from_args(o, "--grace-ms", -1);
+    /* a --server-cmd says it in its own words */
+    const char *g = o->server_cmd ? strstr(o->server_cmd, "--grace-ms") : NULL;
+    if (g && (g[10] == ' ' || g[10] == '='))
+        s->grace_ms = strtol(g + 11, NULL, 10);
     uint64_t t0 = clock_now_ns();
     if (gen_stop_watch(x->load, why, sizeof why) < 0) {
         result_fail(x->r, "stop scenario: %s", why);
