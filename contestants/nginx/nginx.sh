@@ -148,14 +148,22 @@ write_stop_wrapper() {
     cat >"$dir/quit-on-term.sh.tmp" <<EOF
 #!/bin/sh
 # Written by $PROG: nginx's graceful stop (SIGQUIT) for a SIGTERM or a SIGINT.
-trap 'kill -QUIT "\$pid" 2>/dev/null' TERM INT
+trap 'sig=1; kill -QUIT "\$pid" 2>/dev/null' TERM INT
 "$NGINX" -p "$dir/" -e stderr -c "$dir/nginx.conf" &
 pid=\$!
 while :; do
+    sig=0
     wait "\$pid"
     rc=\$?
-    # wait returns at a trapped signal too: then nginx is still there
-    kill -0 "\$pid" 2>/dev/null || exit "\$rc"
+    # wait returns at a trapped signal too (128 + its number): nginx is then still there,
+    # or the shell has already collected its status, which a second wait returns
+    if [ "\$sig" = 1 ]; then
+        kill -0 "\$pid" 2>/dev/null && continue
+        wait "\$pid"
+        r2=\$?
+        [ "\$r2" = 127 ] || rc=\$r2
+    fi
+    exit "\$rc"
 done
 EOF
     mv "$dir/quit-on-term.sh.tmp" "$dir/quit-on-term.sh"
