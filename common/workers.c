@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,6 +181,7 @@ struct team {
 static int fork_workers(struct team *t, const char *impl, int nonblock, worker_fn fn, int port,
                         int reserve)
 {
+    pid_t master = getpid();
     for (int i = 0; i < (int)t->o->workers; i++) {
         t->pids[i] = fork();
         if (t->pids[i] < 0) {
@@ -187,6 +189,11 @@ static int fork_workers(struct team *t, const char *impl, int nonblock, worker_f
             return -1;
         }
         if (t->pids[i] == 0) {
+            /* a master killed outright (SIGKILL) takes its workers with it: they stop as at
+               SIGTERM, gracefully, instead of serving on with nobody to stop them */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != master)
+                raise(SIGTERM);
             sigprocmask(SIG_SETMASK, &t->old_set, NULL);
             close(reserve);
             close(t->ready_pipe[0]);

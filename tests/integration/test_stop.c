@@ -1,7 +1,8 @@
 /* test_stop: the graceful stop at SIGTERM (claim C7's "ensuring proper shutdown"): with idle
  * connections, half-read ones and requests in flight, a server stops listening at once, closes
  * the idle connections with a FIN, answers every request in flight with Connection: close
- * within --grace-ms, cuts what is left past it, and exits 0 with counters that say so.
+ * within --grace-ms, cuts what is left past it, and exits 0 with counters that say so. Workers
+ * whose master is killed outright stop the same way.
  *
  * Each test runs once per server under test (the table in tests/support/itest.c; env
  * TVT_IMPLS=thread or TVT_IMPLS=async,thread narrows it) and names the server in every
@@ -245,3 +246,23 @@ static void case_workers(const struct sut *srv)
 }
 
 SERVER_TEST(stop, workers_refuse_connects, 0, case_workers, .timeout = 30)
+
+/* --workers 2 and the master killed outright (SIGKILL, as a harness that is killed takes its
+   server): the workers stop as at SIGTERM, so nothing goes on serving unwatched: the idle
+   connections of both get a FIN and connects are refused. */
+static void case_workers_orphaned(const struct sut *srv)
+{
+    const int n = 20;
+    const char *args[] = {"--workers", "2", NULL};
+    struct server_proc *sp = start(srv, args);
+    int port = server_port(sp);
+    open_confirmed(srv, port, n);
+    kill(server_pid(sp), SIGKILL);
+    for (int i = 0; i < n; i++)
+        expect_fin(srv, conns[i], "idle, its master killed", i);
+    expect_refused(srv, port);
+    for (int i = 0; i < n; i++)
+        hc_close(conns[i]);
+}
+
+SERVER_TEST(stop, workers_follow_a_killed_master, 0, case_workers_orphaned, .timeout = 30)
