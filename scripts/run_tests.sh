@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 JOBS=${TVT_TEST_JOBS:-$(($(nproc) + 2))}
 SERIAL=" test_bench test_compare test_harness test_harness_capacity test_harness_guards "
 SERIAL+="test_harness_io test_harness_out test_harness_placement test_harness_server_fails "
-SERIAL+="test_harness_sweep test_harness_valgrind test_micro test_tokio_micro test_contestants "
+SERIAL+="test_harness_sweep test_harness_valgrind test_micro test_tokio_micro test_contestants test_contestants_c7 "
 SERIAL+="test_contestants_io test_hostlab test_harness_hosts test_harness_stop "
 
 passed=0
@@ -114,7 +114,7 @@ test_bins() {
 # other test, which between them reach every line of C these drive.
 # The open-loop capacity curves too: under ASan test_capacity checks their step code. And the
 # host lab's test, which checks this machine (namespaces, sshd), not a build.
-RELEASE_ONLY=" test_bench test_compare test_contestants test_contestants_io test_tokio_micro "
+RELEASE_ONLY=" test_bench test_compare test_contestants test_contestants_c7 test_contestants_io test_tokio_micro "
 RELEASE_ONLY+="test_harness_capacity test_hostlab test_harness_hosts "
 # Under TSan also left out: the io_uring server (one thread, no TSan build), the idle-RSS
 # figures, and the harness's wait kinds (the generator's threads are those test_harness
