@@ -13,6 +13,8 @@ static const char USAGE_TOP[] =
     "                   [-- SERVER FLAGS]\n"
     "                                                   spawn a server, load it, measure it\n"
     "       harness help [load|run]\n"
+    "       harness agent [DIR] | harness gen            the other hosts' side of\n"
+    "                                                   run --hosts, which starts them\n"
     "\n"
     "Exit codes: 0 ok, 1 the run failed (the JSON still says why), 2 usage error.\n";
 
