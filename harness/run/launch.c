@@ -340,6 +340,10 @@ static int server_target(struct run *x)
         result_fail(x->r, "the server listens on %s: %s", spec, err);
         return -1;
     }
+    if (!x->o->quiet) { /* for whoever watches the run (the sweep's own requests at a wall) */
+        printf("server: listening on %s\n", spec);
+        fflush(stdout);
+    }
     return 0;
 }
 

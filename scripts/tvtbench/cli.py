@@ -77,14 +77,15 @@ def readme_main(out, readme):
 
 
 SWEEP_DOC = """The sweep behind `make bench`: runs `harness run` over a profile's points (the C
-designs, and in the full profile the contestants and the scale runs), then the head-of-line
+designs, and in the full profile the contestants and each design's wall search), then the head-of-line
 case (two `harness load` processes at once) and the hyperfine fixed job.
 
     scripts/sweep.py --profile smoke|quick|full --out DIR [--bin DIR] [--estimate]
 
-Writes DIR/raw/*.json (one per run), DIR/scale/*.json (the machine during each scale run),
+Writes DIR/raw/*.json (one per run), DIR/scale/*.json (the machine during each scale run
+and wall probe),
 DIR/hol/*.json, DIR/hyperfine/fixed_job.json, DIR/logs/, DIR/code.json (each server's lines
-and complexity) and DIR/sweep.json (the plan, what was skipped and why). Every file is written atomically. --estimate prints the plan's
+and complexity) and DIR/sweep.json (the plan, what was skipped and why, the walls found). Every file is written atomically. --estimate prints the plan's
 expected seconds and exits. Exit codes: 0 done (failed points included), 1 could not run at
 all, 2 usage, 130 interrupted (what ran so far is kept)."""
 
@@ -112,18 +113,23 @@ def sweep_main(argv=None):
     ap.add_argument("--clients-on", metavar="NAME[,NAME...]")
     ap.add_argument("--skip-hol", action="store_true", help="leave out the head-of-line case")
     ap.add_argument("--skip-hyperfine", action="store_true", help="leave out hyperfine")
+    ap.add_argument("--walls-max", type=int, metavar="N",
+                    help="the wall search's ceiling in connections (default: the profile's, "
+                         "1,000,000 in full); the machine's own ceiling still applies")
     ap.add_argument("--only", default=",".join(PARTS),
                     help="comma-separated parts of the profile to run: grid (the C designs' "
                          "grid), kinds (the network and file waits), capacity, cores, stop "
                          "(the stop scenario), shared (requests on a shared table), "
-                         "contestant (the other runtimes, in those parts), scale (default: "
-                         "all the profile has)")
+                         "contestant (the other runtimes, in those parts), scale, walls "
+                         "(each design's wall, searched) (default: all the profile has)")
     ap.add_argument("--estimate", action="store_true",
                     help="print the plan's expected seconds and exit")
     args = ap.parse_args(argv)
     args.only = set(x.strip() for x in args.only.split(",") if x.strip())
     if not args.only <= set(PARTS):
         ap.error(f"--only: parts are {', '.join(PARTS)}, not {','.join(sorted(args.only))}")
+    if args.walls_max is not None and args.walls_max < 1000:
+        ap.error(f"--walls-max {args.walls_max}: the search needs at least 1000 connections")
     if bool(args.hosts) != bool(args.server_on and args.clients_on) or \
             (not args.hosts and (args.server_on or args.clients_on)):
         ap.error("--hosts FILE goes with --server-on NAME and --clients-on NAME[,NAME...]")

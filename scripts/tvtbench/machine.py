@@ -109,3 +109,23 @@ def probe_server(argv, timeout_s=5.0):
                 p.wait()
         p.stdout.close()
         p.stderr.close()
+
+
+def file_and_memory():
+    """fs.file-max, the files open now and MemAvailable (KiB), from /proc: what the wall
+    search plans within."""
+    facts = {}
+    try:
+        with open("/proc/sys/fs/file-nr") as f:
+            opened, _, fmax = (int(x) for x in f.read().split()[:3])
+        facts.update(file_max=fmax, files_open=opened)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    facts["mem_available_kib"] = int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return facts

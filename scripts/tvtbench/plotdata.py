@@ -13,7 +13,7 @@ from .plotdata_open import write_cores, write_open_loop
 from .results import hol_labels, hol_values, hyperfine_rows, samples, scale_figures, \
     spectrum_points
 from .util import median, write_atomic
-from .wall import thread_wall
+from .wall import RAISABLE, thread_wall
 
 SERIES_METRICS = [
     ("rps", lambda r: r.v["rps"]),
@@ -258,12 +258,16 @@ def write_ramp(res, d, meta):
     meta["ramp_labels"] = " ".join(keys)
 
 
+def scale_labels(res):
+    """The series of the scale runs (a wall search's probes), in the plots' order."""
+    have = {r.label for r in res.scale_runs()}
+    return [x for x in STYLE if x in have] + sorted(have - set(STYLE))
+
+
 def write_scale(res, d, meta):
-    names = []
-    for impl in ("async", "thread"):
-        runs = res.scale_runs(impl)
-        if not runs:
-            continue
+    names = scale_labels(res)
+    for lab in names:
+        runs = sorted((r for r in res.scale_runs() if r.label == lab), key=lambda r: r.conns)
         lines = ["conns\tok\trss_mib\tkern_mib\trps\toffered\tp99_ms\tthreads\tfail_rss"
                  "\tfail_kern\tfail_rps"]
         for r in runs:
@@ -278,29 +282,43 @@ def write_scale(res, d, meta):
                 None if f["p99"] is None or not good else f["p99"] / 1000, f["threads_peak"],
                 None if good else mib("rss_kib"), None if good else mib("kern_kib"),
                 None if good else f["rps"])]))
-        write_atomic(os.path.join(d, f"scale_{impl}.dat"), "\n".join(lines) + "\n")
-        names.append(impl)
-        meta[f"scale_workers_{impl}"] = runs[0].workers
+        write_atomic(os.path.join(d, f"scale_{lab}.dat"), "\n".join(lines) + "\n")
     if not names:
         return
     meta["scale_labels"] = " ".join(names)
     all_c = [r.conns for r in res.scale_runs()]
     meta["scale_xmin"], meta["scale_xmax"] = min(all_c) / 1.5, max(all_c) * 1.5
-    # a log axis over less than a decade shows no labels of its own
-    meta["scale_xtics"] = ", ".join(f"'{c / 1000:g}k' {c}" if c >= 1000 else f"'{c}' {c}"
-                                    for c in sorted(set(all_c)))
+    decades = [10 ** k for k in range(3, 8) if min(all_c) / 1.5 <= 10 ** k <= max(all_c) * 1.5]
+    ticks = decades if len(decades) >= 2 else sorted(set(all_c))
+    meta["scale_xtics"] = ", ".join(f"'{human_n(c)}' {c}" for c in ticks)
     r0 = res.scale_runs()[0]
-    think = sorted({r.think_ms for r in res.scale_runs()})
-    meta["scale_desc"] = ("closed loop, think "
-                          + ("/".join(f"{t / 1000:g}" for t in think)) + " s, wait "
-                          f"{human_us(r0.wait_us)}, {r0.workers} server processes, "
-                          f"{r0.procs} generator processes")
+    workers = sorted({r.workers for r in res.scale_runs()})
+    meta["scale_desc"] = (f"think time offering half the capacity, wait "
+                          f"{human_us(r0.wait_us)}, {workers[0]}"
+                          + (f"–{workers[-1]}" if len(workers) > 1 else "")
+                          + " server and generator processes")
+    walls = res.meta.get("walls") or {}
+    marks = []
+    for lab in names:
+        w = walls.get(lab) or {}
+        if w.get("state") == "done" and w.get("wall"):
+            ge = "≥ " if w.get("whose") != "design" else ""
+            marks.append((lab, w["wall"], gp_text(f"{ge}{human_n(w['wall'])}: "
+                                                  f"{RAISABLE.get(w.get('limit'), w.get('limit'))}")))
+    if marks:
+        # one line per design at its wall, labelled with what stopped it
+        meta["walls_n"] = len(marks)
+        for i, (lab, x, text) in enumerate(marks, 1):
+            meta[f"wall_label_{i}"], meta[f"wall_x_{i}"], meta[f"wall_text_{i}"] = lab, x, text
+        return
     w = thread_wall(res)
     if w and w["run"].kind == "scale":
         # the line at the connections that had a thread; the failed run's own cross
         # stays at the connections it asked for
-        meta["wall_x"] = w["served"] or w["threads"] or w["conns"]
-        meta["wall_text"] = f"thread wall: {human_n(w['threads'])} threads, {w['errno']}"
+        meta["walls_n"] = 1
+        meta["wall_label_1"] = w["run"].label
+        meta["wall_x_1"] = w["served"] or w["threads"] or w["conns"]
+        meta["wall_text_1"] = f"thread wall: {human_n(w['threads'])} threads, {w['errno']}"
 
 
 def write_hol(res, d, meta):

@@ -2,13 +2,13 @@
 machine comes in as `facts` (fd limit, the series that can run there, the contestants that
 are built), so tests can make machines up.
 
-A point is a dict: kind (grid | contestant | capacity | cores | stop | shared | scale),
+A point is a dict: kind (grid | contestant | capacity | cores | stop | shared | wall; a
+wall search's probes are scale points),
 label (the series' name in the results), impl (the server: async, thread, uring, or a
 contestant's name), io (timer | net | file), conns, wait_us, rep, and how to run it:
 server_args (after `--`), stack_kib, command/query (a contestant), workers, think and
 timeout (scale), share_us and keys (shared), k and overlap (a point on its own CPUs)."""
 
-import math
 
 from .profiles_parts import (C7_CONTESTANTS, SERIES, STACK_KIB, capacity_points,  # noqa: F401
                              cores_axis, cores_points, fds_per_conn, kind_points, shared_points,
@@ -22,7 +22,8 @@ from .profiles_parts import (C7_CONTESTANTS, SERIES, STACK_KIB, capacity_points,
 # waits; capacity: open-loop curves at (conns, wait) points; cores: the K sweep at one
 # point (K = 1, 2, 4, ... up to half the machine); rust: the Rust pair on the same grid
 # points when both are built; contestants (full): every built runtime at every grid point
-# one process holds; scale (full): many processes, think time chosen at run time.
+# one process holds; walls (full): each design's wall searched, many processes, a think
+# time chosen at run time.
 # Head-of-line (hol): while heavy requests keep an event loop busy, each light connection
 # gets one answer per loop pass (heavy_conns x heavy_work_us), so light_rate stays at a
 # quarter of light_conns / (heavy_conns x heavy_work_us): the case shows the stall, not a
@@ -85,7 +86,7 @@ PROFILES = {
         "grid": {"conns": [1, 10, 100, 1000, 5000, 10000], "waits": [0, 1000, 10000],
                  "series": {"async": None, "thread": None, "uring": None,
                             "thread-64k": [0], "async-lean": [0, 1000]}},
-        # past one process's fd limit the scale runs take over (with workers)
+        # past one process's fd limit the wall search takes over (with workers)
         "near_fd_limit": True,
         "kinds": {"net": {"conns": [1, 100, 1000, 10000], "waits": [1000],
                           "series": ["async", "uring", "thread"]},
@@ -110,9 +111,13 @@ PROFILES = {
         "repeats": 3,
         "bytes": 64,
         "contestants": {"repeats": 1},
-        "scale": {"conns": [30000, 50000, 100000], "wait_us": 1000, "think_ms": 1000,
-                  "offer": 0.5, "duration_s": 30.0, "warmup_s": 5.0, "timeout_ms": 10000,
-                  "workers": 0, "designs": ["async", "thread"]},
+        # each design's wall, searched (sweep_walls.py): N × grow from the grid's largest
+        # N held until a probe fails, then halving to tol; every probe offers `offer` of the
+        # design's capacity and is answered at least twice in its window
+        "walls": {"designs": ["async-lean", "uring", "thread", "thread-64k"],
+                  "wait_us": 1000, "start": 10000, "grow": 4.0, "tol": 0.05,
+                  "max_conns": 1000000, "offer": 0.5, "min_window_s": 10.0,
+                  "min_timeout_ms": 10000},
         "hol": {"duration_s": 10.0, "warmup_s": 1.0, "light_conns": 10, "light_rate": 250,
                 "heavy_conns": 2, "heavy_work_us": 5000},
         "hyperfine": {"conns": 1000, "requests": 20000, "wait_us": 1000, "runs": 5},
@@ -140,19 +145,9 @@ def grid_conns(prof, nofile):
     return axis
 
 
-def scale_workers(prof, nofile):
-    """Server workers (and generator processes) of the scale runs: the profile's, or
-    enough for the largest point with every process at 65% of its fd limit (SO_REUSEPORT
-    spreads connections by hash, not evenly, and each process needs fds of its own)."""
-    sc = prof["scale"]
-    if sc.get("workers"):
-        return sc["workers"]
-    return max(2, math.ceil(max(sc["conns"]) / (0.65 * nofile)))
-
-
 def label(pt):
     if pt["kind"] == "scale":
-        return f"{pt['impl']}-workers{pt['workers']}"
+        return f"{pt.get('label') or pt['impl']}-workers{pt['workers']}"
     return pt.get("label") or pt["impl"]
 
 
@@ -172,13 +167,13 @@ def series_key(pt):
             pt["bytes"], pt.get("k"))
 
 
-PARTS = ("grid", "kinds", "capacity", "cores", "stop", "shared", "contestant", "scale")
+PARTS = ("grid", "kinds", "capacity", "cores", "stop", "shared", "contestant", "walls")
 
 
 def plan(profile, facts, contestants=(), only=PARTS):
     """Points in run order: repeat outermost so that drift spreads over all points, then
     wait, then conns ascending (a wall found at N skips larger N of that series); the wait
-    kinds, the capacity curves, the K sweep; the scale runs last. only: the PARTS to
+    kinds, the capacity curves, the K sweep; the wall searches last. only: the PARTS to
     plan (the contestants join the grid, kinds, capacity and cores that are). facts: {"nofile": soft
     RLIMIT_NOFILE, "ncpus": CPUs this process may use, "skip": {series: why}}."""
     p = PROFILES[profile]
@@ -228,16 +223,17 @@ def plan(profile, facts, contestants=(), only=PARTS):
         pts += stop_points(p, base, skip, others, grid_conns(p, facts["nofile"]), single)
     if "shared" in only:
         pts += shared_points(p, base, skip, others, facts.get("ncpus", 1))
-    sc = p.get("scale")
-    if sc and "scale" in only:
-        w = scale_workers(p, facts["nofile"])
-        for impl in sc["designs"]:
-            for conns in sc["conns"]:
-                pts.append(dict(base, impl=impl, label=impl, stack_kib=None, server_args=[],
-                                conns=conns, wait_us=sc["wait_us"], think_ms=sc["think_ms"],
-                                rep=1, kind="scale", duration_s=sc["duration_s"],
-                                warmup_s=sc["warmup_s"], timeout_ms=sc["timeout_ms"],
-                                workers=w, offer=sc.get("offer", 0.5)))
+    wl = p.get("walls")
+    if wl and "walls" in only:
+        impls = set()
+        for name in wl["designs"]:
+            if name not in skip:
+                pt = series_point(dict(base, kind="wall", rep=1), name, conns=wl["max_conns"],
+                                  wait_us=wl["wait_us"])
+                # a second series of one server starts beside the first one's wall
+                pt["sibling"] = pt["impl"] in impls
+                impls.add(pt["impl"])
+                pts.append(pt)
     return pts
 
 
@@ -247,6 +243,8 @@ def est_run_s(pt):
     steps; a stop point, its settle, the wait of its requests in flight (a graceful stop
     answers them) and the settle after the exit."""
     per = RUN_PER_CONN_S["thread" if pt["impl"] in ("thread", "rust-threads") else "async"]
+    if pt["kind"] == "wall":
+        return wall_est_s(pt)
     if pt["kind"] == "stop":
         wait = pt["wait_us"] / 1e6
         return (RUN_FIXED_S + pt["conns"] * per + min(wait / 2, STOP_SETTLE_MAX_S) + wait
@@ -254,6 +252,30 @@ def est_run_s(pt):
     est = pt["warmup_s"] + pt["duration_s"] + RUN_FIXED_S + pt["conns"] * per
     if pt["kind"] == "capacity":
         est += pt["steps"] * (pt["step_min_s"] + 0.2)
+    return est
+
+
+# A guess of a wall search's time, for the ETA: the probes of a task design up to the
+# ceiling, each a ramp and its teardown (about 1e-4 s a connection with many processes),
+# a warm-up and a window of two think times at a capacity of WALL_RPS_GUESS; a thread design meets
+# pid_max within WALL_THREAD_PROBES probes, each a ramp to it (ended a second after the wall,
+# by the sweep) or a short window.
+WALL_RPS_GUESS = 70000  # async-lean at 19,000 conns, wait 1 ms, here: 73.7k
+WALL_THREAD_PROBES = 7
+WALL_SIBLING_PROBES = 4  # from 0.9 × the first series' wall, ×1.2, halving to 5%
+
+
+def wall_est_s(pt, pid_max=32768):
+    if pt["impl"] in ("thread", "rust-threads"):
+        probes = WALL_SIBLING_PROBES if pt.get("sibling") else WALL_THREAD_PROBES
+        return probes * (RUN_FIXED_S + 2 + pid_max * RUN_PER_CONN_S["thread"])
+    if pt.get("sibling"):
+        n = pt["conns"]
+        return WALL_SIBLING_PROBES * (RUN_FIXED_S + 20 + n * 1e-4 + 2 * n / (0.5 * WALL_RPS_GUESS))
+    est, n = 0.0, pt["conns"]
+    while n >= 10000:
+        est += RUN_FIXED_S + 20 + n * 1e-4 + 2 * n / (0.5 * WALL_RPS_GUESS)
+        n /= 4
     return est
 
 
@@ -266,16 +288,10 @@ def think_for(conns, wait_us, capacity_rps, offer):
 
 
 def estimate(pts, profile, pid_max, skip_hol=False, skip_hyperfine=False, hol_designs=2):
-    """Seconds for the plan. A thread scale point past pid_max stops at the wall (the
-    ramp to it, a second, the teardown); the points after it are skipped."""
-    est, walls = 0.0, set()
+    """Seconds for the plan (a thread design's wall search: its probes ramp to pid_max)."""
+    est = 0.0
     for pt in pts:
-        if pt["kind"] == "scale" and pt["impl"] == "thread" and pt["conns"] > pid_max:
-            pt["est_s"] = (0.0 if pt["impl"] in walls else
-                           RUN_FIXED_S + 2 * pid_max * RUN_PER_CONN_S["thread"])
-            walls.add(pt["impl"])
-        else:
-            pt["est_s"] = est_run_s(pt)
+        pt["est_s"] = wall_est_s(pt, pid_max) if pt["kind"] == "wall" else est_run_s(pt)
         est += pt["est_s"]
     if not skip_hol:
         est += hol_designs * hol_est_s(PROFILES[profile])

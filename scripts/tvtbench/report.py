@@ -25,7 +25,7 @@ PLOTS = [
     ("inflight", "Device reads in flight (file waits)"),
     ("cores", "Scaling over server cores"),
     ("ramp", "RSS and threads during the ramp"),
-    ("scale", "Scale runs: to 100,000 connections and the thread wall"),
+    ("scale", "To the walls: memory and load up to each design's wall"),
     ("hol", "Head-of-line blocking"),
     ("stop", "Graceful stop: SIGTERM to exit"),
     ("share", "Requests on a shared table"),
@@ -160,6 +160,13 @@ def environment(res):
         o.append("| contestants | "
                  + (", ".join(f"{c['name']} (`{md_escape(c['command'])}`)" for c in cont)
                     or ", ".join(res.contestant_labels())) + " |")
+    wl = ax.get("walls")
+    if wl:
+        o.append(f"| wall search | {', '.join(wl.get('designs', []))}: N ×{wl.get('grow'):g} "
+                 f"until a probe fails, then halving to {wl.get('tol', 0):.0%}, up to "
+                 f"{human_n(wl.get('max_conns'))} connections; wait {wl.get('wait_us')} µs, "
+                 f"think time offering {wl.get('offer'):g} of the capacity measured at a "
+                 f"smaller N, a window of at least two think times |")
     sc = ax.get("scale")
     if sc:
         o.append(f"| scale runs | {', '.join(human_n(c) for c in sc.get('conns', []))} conns, "

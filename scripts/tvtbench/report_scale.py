@@ -1,9 +1,11 @@
-"""REPORT.md's scale section: the scale runs' table and the thread wall."""
+"""REPORT.md's scale section: the walls the search found, its probes (scale runs) and the
+thread wall."""
 
 from .fmt import human_bytes, human_n, human_us
 from .results import scale_figures
 from .util import fnum
-from .wall import thread_wall
+from .claims.c4_walls import BOUND, at_wall, projection
+from .wall import RAISABLE, thread_wall
 
 
 def _cell_rss(f, r):
@@ -22,13 +24,51 @@ def scale_section(res):
     """## Scale: the scale runs' table and the thread wall, or nothing without scale runs."""
     runs = res.scale_runs()
     w = thread_wall(res)
-    if not runs and not w:
+    walls = {k: v for k, v in (res.meta.get("walls") or {}).items() if isinstance(v, dict)}
+    if not runs and not w and not walls:
         return []
-    o = ["## Scale: 100,000 connections and the thread wall\n"]
+    o = ["## Walls: how many connections each design holds here\n" if walls else
+         "## Scale: 100,000 connections and the thread wall\n"]
+    if walls:
+        o += walls_table(walls)
     if runs:
         o += scale_table(res, runs)
     if w:
         o += wall_text(res, w)
+    return o
+
+
+def walls_table(walls):
+    o = ["Each design's wall was searched: N grew from the grid's largest N held until a "
+         "probe failed (status failed, > 1% failed requests, a connection refused a thread), "
+         "then the gap between the largest N held and the smallest N failed was halved "
+         "until it was within the tolerance. A wall met by the generator, the machine or "
+         "the search's ceiling is a lower bound (≥) for the design. Memory per connection "
+         "at the wall: the server's RSS and the machine's MemAvailable (both ends of each "
+         "loopback connection, the generator included).\n",
+         "| design | wall | what stopped it | first failed | server RSS / MemAvailable per "
+         "conn at the wall | p99 at the wall | probes (time) |\n|---|---|---|---|---|---|---|"]
+    for lab, w in walls.items():
+        if w.get("state") != "done":
+            o.append(f"| {lab} | n/a | {w.get('reason') or w.get('state')} | | | | |")
+            continue
+        ge = "≥ " if w.get("whose") != "design" else ""
+        who = "" if not ge else f" ({BOUND.get(w.get('whose'), w.get('whose'))})"
+        p = at_wall(w) or {}
+        mem = " / ".join(human_bytes(p[k]) if p.get(k) else "n/a"
+                         for k in ("rss_per_conn_bytes", "machine_bytes_per_conn"))
+        o.append(f"| {lab} | {ge}{human_n(w.get('wall'))} | {w.get('cause') or 'n/a'}{who} | "
+                 f"{human_n(w.get('first_failed')) if w.get('first_failed') else 'none'} | "
+                 f"{mem} | {human_us(p['p99_us']) if p.get('p99_us') else 'n/a'} | "
+                 f"{len(w.get('probes') or [])} ({human_n(w.get('elapsed_s'))} s) |")
+    o.append("")
+    for lab, w in walls.items():
+        pr = projection(w) if w.get("state") == "done" else None
+        if pr:
+            o.append(f"With {RAISABLE.get(w.get('limit'), w.get('limit'))} raised, memory "
+                     f"would stop {lab} near {human_n(pr['conns'])} connections "
+                     f"({human_bytes(pr['bytes_per_conn'])} of MemAvailable per connection, "
+                     f"{human_bytes(pr['mem_available_kib'] * 1024)} available).\n")
     return o
 
 
@@ -39,8 +79,8 @@ def scale_table(res, runs):
     srcs = max([f0["source_ips"] or 0] + [scale_figures(res, r)["source_ips"] or 0
                                           for r in runs]) or None
     impls = sorted({r.impl for r in runs})
-    o.append(f"{'Both designs' if len(impls) > 1 else 'The ' + impls[0] + ' server'} with "
-             f"{r0.workers} server processes (`--workers`, one SO_REUSEPORT listener each) "
+    o.append(f"{'The designs' if len(impls) > 1 else 'The ' + impls[0] + ' server'} with "
+             f"{r0.workers}{'+' if len({r.workers for r in runs}) > 1 else ''} server processes (`--workers`, one SO_REUSEPORT listener each) "
              f"and {r0.procs} load-generator processes (each process has its own fd limit, "
              f"{res.env().get('nofile_limit', '?')} here), closed loop with a think time "
              f"between an answer and the next request, wait {r0.wait_us} µs, measured for "
@@ -64,7 +104,7 @@ def scale_table(res, runs):
         cpu = (f"{f['cpu_cores'] * 100:.0f}% of a CPU ({human_n(f['cpu_us_per_conn_s'])} µs/s)"
                if f["cpu_cores"] is not None and r.sustained else "n/a")
         measured = bool(r.requests)
-        o.append(f"| {r.impl} × {r.workers} | {human_n(r.conns)} | {r.think_ms / 1000:.2f} s | "
+        o.append(f"| {r.label} × {r.workers} | {human_n(r.conns)} | {r.think_ms / 1000:.2f} s | "
                  f"{result} | {human_n(f['rps']) if measured else '–'} "
                  f"({human_n(f['offered'])}) | "
                  + (f"{human_us(f['p50'])} / {human_us(f['p99'])}" if measured else "–")

@@ -11,13 +11,13 @@ import subprocess
 import time
 
 from . import code_size, profiles
-from .fmt import human_n
 from .procs import Child
 from .syswatch import SysWatch, read_int
 from .machine import cpus, help_text, list_contestants, nofile_limit, port_range, \
     source_ips_for, default_stack_kib  # noqa: F401
 from .sweep_argv import PointCommands
 from .sweep_outcome import Outcomes, fmt_dur, log  # noqa: F401 (log: cli.py)
+from .sweep_walls import WallSearches
 from .util import load_json, write_json_atomic
 
 from .machine import ROOT
@@ -26,10 +26,12 @@ RUN_KEYS = ["schema", "impl", "name", "status", "failure", "params", "env", "cli
             "server", "derived", "samples"]
 
 
-class Sweep(PointCommands, Outcomes):
+class Sweep(PointCommands, Outcomes, WallSearches):
     def __init__(self, args):
         self.args = args
         self.prof = profiles.PROFILES[args.profile]
+        if getattr(args, "walls_max", None) and self.prof.get("walls"):
+            self.prof = dict(self.prof, walls=dict(self.prof["walls"], max_conns=args.walls_max))
         self.out, self.bin = args.out, args.bin
         self.harness = os.path.join(self.bin, "harness")
         self.server_cpu, self.client_cpu = cpus()
@@ -51,6 +53,9 @@ class Sweep(PointCommands, Outcomes):
         self.facts["skip"] = {} if args.estimate else self.series_skips()
         self.walls = {}        # series key -> (smallest conns that failed, its repeat)
         self.measured = {}     # (impl, io, wait) -> (conns, req/s) of the largest held point
+        self.held_in_grid = {}  # (label, io, wait) -> the largest N held in the grid
+        self.walls_found = {}  # label -> the wall search's record (sweep.json's walls)
+        self.default_stack = default_stack_kib()
         self.probed = set()    # (impl, io, wait) whose capacity basis was measured apart
         self.phase_errors = []  # hol / hyperfine problems, for the failure table
         self.failures = []     # (index, label, reason) for the table at the end
@@ -135,25 +140,9 @@ class Sweep(PointCommands, Outcomes):
             f"ETA {fmt_dur(self.eta(self.remaining_est))}")
 
     # ---- one harness run --------------------------------------------------------------
-    def think_time(self, pt):
-        """The scale point's think time: its connections offer at most `offer` of the
-        capacity this design measured at the largest grid N at that wait (the fallback:
-        the profile's think_ms). (think_ms, basis text)."""
-        basis = self.measured.get((pt["impl"], pt["io"], pt["wait_us"]))
-        if basis:
-            n0, cap = basis
-            think = profiles.think_for(pt["conns"], pt["wait_us"], cap, pt["offer"])
-            offered = pt["conns"] / (think / 1000 + pt["wait_us"] / 1e6)
-            return think, (f"{pt['impl']} at {human_n(pt['conns'])}: think {think / 1000:.2f} s, "
-                           f"offering {human_n(offered)} req/s = {pt['offer']:g} × the "
-                           f"{human_n(cap)} req/s it served at {human_n(n0)} conns")
-        return pt["think_ms"], (f"{pt['impl']} at {human_n(pt['conns'])}: think "
-                                f"{pt['think_ms'] / 1000:g} s (the profile's; no grid point at "
-                                f"wait {pt['wait_us']} µs to size it from)")
-
     def capacity_basis(self, idx, total, pt):
-        """Before a design's first scale point: if the grid measured no capacity at the
-        scale wait (it did not run, e.g. `--only scale`), closed-loop runs at the largest
+        """Before a design's wall search: if the grid measured no capacity at the
+        search's wait (it did not run, e.g. `--only walls`), closed-loop runs at the largest
         N one process holds, then smaller grid N until one holds (at most three), measure
         it (grid points like the others)."""
         key = (pt["impl"], pt["io"], pt["wait_us"])
@@ -169,7 +158,9 @@ class Sweep(PointCommands, Outcomes):
             probe.pop("timeout_ms", None)
             if os.path.exists(os.path.join(self.out, "raw", profiles.run_name(probe) + ".json")):
                 continue  # the grid ran it and it did not hold
-            log(f"[{idx:>3}/{total}] capacity basis for the {pt['impl']} scale runs: "
+            probe["est_s"] = profiles.est_run_s(probe)  # its own, not the search's it serves
+            self.remaining_est += probe["est_s"]
+            log(f"[{idx:>3}/{total}] capacity basis for the {pt['impl']} wall search: "
                 f"{conns} conns, wait {pt['wait_us']} us, closed loop")
             self.run_point(idx, total, probe)
             if key in self.measured:
@@ -183,7 +174,7 @@ class Sweep(PointCommands, Outcomes):
                 if pt["kind"] == "contestant" else 1)
         basis = None
         if pt["kind"] == "scale":
-            pt["think_ms"], basis = self.think_time(pt)
+            basis = pt["think_basis"]  # a wall probe: sized by the wall search
         what = {"capacity": "capacity ", "cores": f"K={pt.get('k')} ", "stop": "stop ",
                 "shared": f"shared share={pt.get('share_us')}us "
                 + (f"K={pt['k']} " if pt.get("k") else "")}.get(pt["kind"], "")
@@ -294,16 +285,18 @@ class Sweep(PointCommands, Outcomes):
                 "client_cpu": self.client_cpu, "planned_runs": len(pts),
                 "grid_conns": profiles.grid_conns(self.prof, self.facts["nofile"]),
                 "contestants": self.contestants,
-                "scale_workers": profiles.scale_workers(self.prof, self.facts["nofile"])
-                if self.prof.get("scale") else None,
                 "port_range": port_range(), "nofile_limit": nofile_limit(),
                 "skipped": self.skipped,
                 "phase_errors": [{"phase": a, "error": b} for a, b in self.phase_errors],
                 "estimated_s": round(self.estimate(pts)),
                 "elapsed_s": round(time.monotonic() - self.t0, 1),
                 "default_stack_kib": default_stack_kib(),
+                "walls": self.walls_found or None,
                 "hosts": ({"file": self.hosts[0], "server_on": self.hosts[1],
                            "clients_on": self.hosts[2].split(",")} if self.hosts else None)}
+
+    def save_meta(self, state="running"):
+        write_json_atomic(os.path.join(self.out, "sweep.json"), self.meta(self.pts, state))
 
     def run(self):
         from .sweep_extra import hol, hyperfine
@@ -317,14 +310,15 @@ class Sweep(PointCommands, Outcomes):
                                                                  else 1)
         self.remaining_est = self.estimate(pts)
         kinds = {k: sum(1 for pt in pts if pt["kind"] == k) for k in ("grid", "contestant",
-                                                                       "scale", "stop",
-                                                                       "shared")}
+                                                                       "stop", "shared",
+                                                                       "wall")}
         extra = "".join(f", {x}" for x, skip in (("head-of-line", self.args.skip_hol),
                                                   ("hyperfine", self.args.skip_hyperfine))
                         if not skip)
         log(f"sweep: profile {self.args.profile}, {total} steps ({kinds['grid']} runs of the "
-            f"C designs, {kinds['contestant']} of contestants, {kinds['scale']} scale runs, "
-            f"{kinds['stop']} stops, {kinds['shared']} on a shared table"
+            f"C designs, {kinds['contestant']} of contestants, "
+            f"{kinds['stop']} stops, {kinds['shared']} on a shared table, {kinds['wall']} wall "
+            f"searches"
             f"{extra}), about {fmt_dur(self.remaining_est)}; " +
             (f"server on host {self.hosts[1]}, generators on {self.hosts[2]} ({self.hosts[0]})"
              if self.hosts else
@@ -333,15 +327,16 @@ class Sweep(PointCommands, Outcomes):
         if self.prof.get("contestants"):
             log("sweep: contestants: " + (", ".join(c["name"] for c in self.contestants) or
                                           "none ready (make contestants builds them)"))
-        meta_path = os.path.join(self.out, "sweep.json")
-        write_json_atomic(meta_path, self.meta(pts, "running"))
+        self.pts = pts
+        self.save_meta()
         # the servers' source as measured now, so that the report reads it from the folder
         write_json_atomic(os.path.join(self.out, "code.json"), code_size.measure(ROOT))
         state = "interrupted"
         try:
             for i, pt in enumerate(pts):
-                if pt["kind"] == "scale":
-                    self.capacity_basis(i + 1, total, pt)
+                if pt["kind"] == "wall":
+                    self.wall_search(i + 1, total, pt)
+                    continue
                 self.run_point(i + 1, total, pt)
             if not self.args.skip_hol:
                 hol(self, len(pts) + 1, total)
@@ -349,6 +344,6 @@ class Sweep(PointCommands, Outcomes):
                 hyperfine(self, total, total)
             state = "done"
         finally:
-            write_json_atomic(meta_path, self.meta(pts, state))
+            self.save_meta(state)
             self.failure_table()
         return 0

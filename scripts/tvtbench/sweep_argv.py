@@ -63,8 +63,9 @@ class PointCommands:
             argv += ["--server-cmd", cmd, "--name", pt["impl"]]
         else:
             argv += ["--impl", pt["impl"]]
-            if profiles.label(pt) != pt["impl"] and pt["kind"] != "scale":
-                argv += ["--name", profiles.label(pt)]
+            name = pt.get("label") if pt["kind"] == "scale" else profiles.label(pt)
+            if name and name != pt["impl"]:
+                argv += ["--name", name]
         argv += self.placement_flags(pt)
         argv += ["--conns", str(pt["conns"])]
         if pt["kind"] == "stop":  # its own scenario: no measured window

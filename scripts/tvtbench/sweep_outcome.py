@@ -54,7 +54,7 @@ class Outcomes:
             lat = (cl.get("latency_us") or {}).get("p99")
             res = f"ok {num(cl.get('rps'))} req/s p99 {us(lat)}"
             sc = srv.get("counters") or {}
-            if isinstance(sc.get("shared_updates"), (int, float)):
+            if pt["kind"] == "shared" and isinstance(sc.get("shared_updates"), (int, float)):
                 res += (f", {num(sc['shared_updates'])} shared-table updates, "
                         f"{num(sc.get('shared_lost'))} lost")
             if errs:
@@ -64,6 +64,9 @@ class Outcomes:
             if cl.get("saturated"):
                 res += ", client saturated"
             good = errs <= 0.01 * max(1, cl.get("requests") or 0) and not refused
+            if good and pt["kind"] == "grid":
+                hk = (profiles.label(pt), pt.get("io", "timer"), pt["wait_us"])
+                self.held_in_grid[hk] = max(self.held_in_grid.get(hk, 0), pt["conns"])
             if good and pt["kind"] == "grid" and isinstance(cl.get("rps"), (int, float)):
                 k = (pt["impl"], pt.get("io", "timer"), pt["wait_us"])
                 if pt["stack_kib"] is None and (k not in self.measured or

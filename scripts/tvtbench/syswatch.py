@@ -60,15 +60,16 @@ class SysWatch(threading.Thread):
         self.mem_idle = read_meminfo()
         self.tasks_peak, self.peak_t, self.mem_peak = self.tasks_idle, 0.0, self.mem_idle
         self.target, self.probes = None, []
+        self.mem_low = self.mem_idle  # when MemAvailable was lowest (a task design's peak)
 
     def near_limit(self, tasks):
         return any(lim and tasks >= 0.97 * lim for lim in (self.pid_max, self.threads_max))
 
     def find_target(self):
-        """The harness prints `IMPL HOST:PORT: N connections` once the server is up."""
+        """The harness prints `server: listening on HOST:PORT` once the server is up."""
         try:
             with open(self.out_log) as f:
-                m = re.search(r"^\S+ (127\.\d+\.\d+\.\d+):(\d+): \d+ connections", f.read(),
+                m = re.search(r"^server: listening on (127\.\d+\.\d+\.\d+):(\d+)$", f.read(),
                               re.M)
         except OSError:
             return None
@@ -108,9 +109,13 @@ class SysWatch(threading.Thread):
             tasks = read_tasks()
             if tasks is None:
                 continue
+            mem = read_meminfo()
+            if mem.get("memavailable_kib", 1 << 62) < self.mem_low.get("memavailable_kib",
+                                                                       1 << 62):
+                self.mem_low = mem
             if tasks > (self.tasks_peak or 0):
                 self.tasks_peak, self.peak_t = tasks, time.monotonic() - self.t0
-                self.mem_peak = read_meminfo()
+                self.mem_peak = mem
             if self.wall_t is not None:
                 if self.on_wall and time.monotonic() - self.t0 > self.wall_t + 1.0:
                     self.on_wall()
@@ -133,7 +138,8 @@ class SysWatch(threading.Thread):
         return {"pid_max": self.pid_max, "threads_max": self.threads_max,
                 "tasks_before": self.tasks_idle, "tasks_peak": self.tasks_peak,
                 "tasks_peak_t_s": round(self.peak_t, 2), "meminfo_before": self.mem_idle,
-                "meminfo_at_peak": self.mem_peak, "probe_target": (
+                "meminfo_at_peak": self.mem_peak, "meminfo_at_low": self.mem_low,
+                "probe_target": (
                     f"{self.target[0]}:{self.target[1]}" if self.target else None),
                 "probes": self.probes,
                 "stopped_at_wall_t_s": (None if self.wall_t is None or self.on_wall

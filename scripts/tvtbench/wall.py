@@ -62,3 +62,71 @@ def thread_wall(res, impls=("thread",)):
     if not walls:
         return None
     return wall_of(res, min(walls, key=lambda r: (r.kind != "scale", r.conns, r.repeat)))
+
+
+# What stopped a probe of the wall search, read from the errors' own text first (the
+# generator's first error of each kind, the harness's failure), then from the limits the
+# harness read at the ramp's end. (pattern, limit, whose, text): whose is "design" when the
+# server met it, "generator" or "machine" when the load or the box did, and then the wall
+# is only a lower bound for the design.
+ERROR_CAUSES = (
+    (r"Too many open files in system", "file_max", "machine",
+     "fs.file-max: the machine ran out of open files (ENFILE)"),
+    (r"Cannot assign requested address", "ports", "generator",
+     "ephemeral ports: a source address ran out of ports (EADDRNOTAVAIL)"),
+    (r"Too many open files", "nofile", "generator",
+     "RLIMIT_NOFILE of a generator process (EMFILE)"),
+    (r"Cannot allocate memory|Out of memory|SIGKILL|signal 9", "memory", "design",
+     "memory: an allocation failed or the kernel's OOM killer stepped in"),
+    (r"Connection refused|Connection reset", "accept_queue", "design",
+     "the accept queue: connections refused or reset while the server fell behind"),
+)
+RAISABLE = {"pid_max": "kernel.pid_max", "threads_max": "kernel.threads-max",
+            "max_map_count": "vm.max_map_count", "file_max": "fs.file-max",
+            "nofile": "RLIMIT_NOFILE", "ports": "net.ipv4.ip_local_port_range"}
+
+
+def _texts(r):
+    return [str(r.failure or "")] + [f"{k}: {v}" for k, v in r.first_errors.items()]
+
+
+def probe_cause(res, r):
+    """Why run r, a probe that did not hold, failed: {limit, whose, text, raisable}."""
+    out = {"limit": None, "whose": "design", "text": None, "raisable": False}
+    w = wall_of(res, r)
+    if w:
+        limit = ("pid_max" if w["limit"].startswith("kernel.pid_max") else "threads_max"
+                 if w["limit"].startswith("kernel.threads-max") else "threads")
+        return dict(out, limit=limit, raisable=limit in RAISABLE,
+                    text=f"pthread_create failed with {w['errno']}: {w['limit']}")
+    for pat, limit, whose, text in ERROR_CAUSES:
+        hit = next((t for t in _texts(r) if re.search(pat, t)), None)
+        if hit:
+            return dict(out, limit=limit, whose=whose, raisable=limit in RAISABLE,
+                        text=f"{text} (\"{hit[:100]}\")")
+    lim = r.doc.get("limits") if isinstance(r.doc.get("limits"), dict) else {}
+    env = r.env or res.env()
+    fo, fm = fnum(lim.get("files_open")), fnum(lim.get("file_max"))
+    maps, mmc = fnum(lim.get("server_maps")), fnum(lim.get("max_map_count"))
+    ma, mt = fnum(lim.get("mem_available_kib")), fnum(env.get("mem_kib"))
+    if fo and fm and fo >= 0.95 * fm:
+        return dict(out, limit="file_max", whose="machine", raisable=True,
+                    text=f"fs.file-max: {int(fo)} of {int(fm)} files open at the ramp's end")
+    if maps and mmc and maps >= 0.95 * mmc:
+        return dict(out, limit="max_map_count", raisable=True,
+                    text=f"vm.max_map_count: a server process held {int(maps)} of "
+                         f"{int(mmc)} mappings")
+    if ma and mt and ma < 0.05 * mt:
+        return dict(out, limit="memory",
+                    text=f"memory: {int(ma) // 1024} MiB of {int(mt) // 1024} MiB left")
+    if r.saturated:
+        return dict(out, limit="generator_cpu", whose="generator",
+                    text="the generator's CPU: it was saturated, so the load was not offered")
+    if not r.ok:
+        return dict(out, limit="failed", text=f"the run failed: {r.failure}")
+    timeouts = r.errors.get("timeout") or 0
+    if timeouts:
+        return dict(out, limit="latency", text=f"{int(timeouts)} requests timed out "
+                    f"({r.errors_total / max(1.0, r.requests or 0):.1%} failed)")
+    return dict(out, limit="errors", text=f"{int(r.errors_total)} failed requests "
+                f"({r.errors_total / max(1.0, r.requests or 0):.1%})")

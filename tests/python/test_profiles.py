@@ -19,13 +19,14 @@ def test_quick_plan_shape():
     assert a == sorted(a)
 
 
-def test_full_plan_adds_the_fd_limit_point_and_scale_runs():
+def test_full_plan_adds_the_fd_limit_point_and_a_wall_search_per_design():
     pts = profiles.plan("full", {"nofile": 20000})
     assert 19000 in {p["conns"] for p in pts if p["kind"] == "grid"}
-    sc = [p for p in pts if p["kind"] == "scale"]
-    assert {p["conns"] for p in sc} == {30000, 50000, 100000}
-    assert all(p["workers"] == 8 for p in sc)
-    assert profiles.scale_workers(profiles.PROFILES["full"], 1 << 20) == 2
+    wl = [p for p in pts if p["kind"] == "wall"]
+    assert [p["label"] for p in wl] == ["async-lean", "uring", "thread", "thread-64k"]
+    assert wl[0]["server_args"] == ["--buffers", "lean"] and wl[3]["stack_kib"] == 64
+    assert pts[-len(wl):] == wl  # last: a search takes every pid the machine has
+    assert not [p for p in profiles.plan("quick", {"nofile": 20000}) if p["kind"] == "wall"]
 
 
 def test_contestants_only_where_one_process_holds_them():
@@ -65,12 +66,12 @@ def test_think_time_offers_the_fraction_asked():
     assert profiles.think_for(1, 1000, 1e9, 0.5) == 0.0
 
 
-def test_estimate_stops_the_thread_series_at_its_wall():
-    pts = profiles.plan("full", {"nofile": 20000}, only=("scale",))
+def test_the_wall_searches_fit_a_quarter_hour_and_threads_scale_with_pid_max():
+    pts = profiles.plan("full", {"nofile": 20000}, only=("walls",))
     est = profiles.estimate(pts, "full", 32768, skip_hol=True, skip_hyperfine=True)
-    thread = [p for p in pts if p["impl"] == "thread"]
-    assert thread[-1]["est_s"] == 0.0
-    assert est == pytest.approx(sum(p["est_s"] for p in pts))
+    assert est == pytest.approx(sum(p["est_s"] for p in pts)) and 300 < est <= 15 * 60
+    thread = next(p for p in pts if p["label"] == "thread")
+    assert profiles.wall_est_s(thread, 4 * 32768) > 2 * thread["est_s"]
 
 
 def test_quick_has_the_kinds_and_one_capacity_curve_per_design():

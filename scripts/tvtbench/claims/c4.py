@@ -6,6 +6,7 @@ from ..results import failure_text
 from ..rules import NOT_HERE, Band, Verdict, not_measurable
 from ..util import fnum, ratio
 from ..wall import thread_wall
+from .c4_walls import walls_verdict
 
 CID = "C4"
 CLAIM = "async scales to thousands of connections; threads run out"
@@ -13,7 +14,12 @@ PLOT = "rss_total"
 THOUSANDS = 1000
 # R = A ÷ T: above 1 the threads fell short where the tasks held on.
 BAND = Band(strong=1.0, weak=1.0, strict=True)
-RULE = (f"For each design, the largest N such that every run at every N' ≤ N was sustained "
+RULE = (f"With a wall search (the full profile): each design's wall, the largest N it "
+        f"sustained, found by growing N ×4 from the grid's largest until a probe failed, "
+        f"then halving the gap to 5%; each probe offers half the design's capacity and is "
+        f"answered at least twice; A and T are the best task and thread series' walls, a "
+        f"wall bound by the generator, the machine or the search's ceiling counting as a "
+        f"lower bound (≥). Without one: for each design, the largest N such that every run at every N' ≤ N was sustained "
         f"(status ok, ≤ 1% failed requests, no connection refused a thread), over the waits "
         f"both designs ran at: at each wait the design's best series counts (the thread "
         f"server's default or 64 KiB stack), a series run at fewer waits only where it ran, "
@@ -80,6 +86,9 @@ def scale_extend(res, impl, n):
 
 
 def evaluate(res, block, task):
+    wv = walls_verdict(res, block, task, CID, "largest N sustained", BAND, "scale", THOUSANDS)
+    if wv:
+        return wv
     threads = [t for t in block.threads if t in res.labels()]
     tw = set(res.waits(label=task))
     hw = set().union(*[set(res.waits(label=t)) for t in threads]) if threads else set()
