@@ -5,11 +5,11 @@
 #                    [--hosts FILE --server-on NAME --clients-on NAME[,NAME...]]
 #     smoke  < 1 min, the tests' profile: 1-100 connections, waits 0 and 1 ms
 #     quick  the default, < 5 min: 1-10k connections, waits 0, 1 and 10 ms
-#     full   < 45 min: 1 connection to one process's fd limit, 3 repeats; Tokio, Go and
-#            nginx (those `make contestants` built) at every point; scale runs to 100,000
-#            connections with 8 processes per design, up to the thread server's wall
-#            (its 30k point holds 30k threads for a minute; the wall takes every free
-#            pid of the machine for a few seconds: others' builds may fail meanwhile)
+#     full   about an hour on 2 cores: 1 connection to one process's fd limit, 3 repeats;
+#            Tokio, Go and nginx (those `make contestants` built) at every point; each
+#            design's wall searched up to 1,000,000 connections (about 15 min; the thread
+#            server's probes take every free pid of the machine for a few seconds each:
+#            others' builds may fail meanwhile)
 # --hosts runs every point across the hosts of FILE (harness run --hosts; make bench
 # HOSTS=FILE SERVER_ON=NAME CLIENTS_ON=NAME,...): the server on one host, the generators on
 # the others; the microbenchmarks stay on this machine.
