@@ -30,7 +30,7 @@ def scale_section(res):
     o = ["## Walls: how many connections each design holds here\n" if walls else
          "## Scale: 100,000 connections and the thread wall\n"]
     if walls:
-        o += walls_table(walls)
+        o += walls_table(res, walls)
     if runs:
         o += scale_table(res, runs)
     if w:
@@ -38,7 +38,7 @@ def scale_section(res):
     return o
 
 
-def walls_table(walls):
+def walls_table(res, walls):
     o = ["Each design's wall was searched: N grew from the grid's largest N held until a "
          "probe failed (status failed, > 1% failed requests, a connection refused a thread), "
          "then the gap between the largest N held and the smallest N failed was halved "
@@ -63,11 +63,14 @@ def walls_table(walls):
                  f"{len(w.get('probes') or [])} ({human_n(w.get('elapsed_s'))} s) |")
     o.append("")
     for lab, w in walls.items():
-        pr = projection(w) if w.get("state") == "done" else None
+        pr = projection(w, res.env()) if w.get("state") == "done" else None
         if pr:
-            o.append(f"With {RAISABLE.get(w.get('limit'), w.get('limit'))} raised, memory "
-                     f"would stop {lab} near {human_n(pr['conns'])} connections "
-                     f"({human_bytes(pr['bytes_per_conn'])} of MemAvailable per connection, "
+            mem_n = int(pr["mem_available_kib"] * 1024 / pr["bytes_per_conn"])
+            o.append(f"With {RAISABLE.get(w.get('limit'), w.get('limit'))} raised, {pr['by']} "
+                     f"would stop {lab} near {human_n(pr['conns'])} connections"
+                     + ("" if pr["by"] == "memory" else
+                        f", before memory (near {human_n(mem_n)})")
+                     + f" ({human_bytes(pr['bytes_per_conn'])} of MemAvailable per connection, "
                      f"{human_bytes(pr['mem_available_kib'] * 1024)} available).\n")
     return o
 

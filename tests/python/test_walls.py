@@ -127,8 +127,20 @@ def test_c4_from_the_walls_agrees_with_its_figures():
     assert v.a == "≥ 1M" or v.a.startswith("≥ 1")
     assert v.t == "30.5k" and v.r.startswith("≥ 32.8")
     assert "pid_max" in v.note and "ceiling" in v.note
-    proj = [d for d in v.details if "memory would stop" in d]
-    assert proj and "299.6k" in proj[0] and "kernel.pid_max raised" in proj[0]  # 24 GiB ÷ 86 kB
+    # with pid_max raised: threads-max (100,000 in the lab) before memory (24 GiB ÷ 86 kB)
+    proj = [d for d in v.details if "kernel.pid_max raised" in d]
+    assert proj and "kernel.threads-max would stop" in proj[0] and "near 100.0k" in proj[0]
+    assert "before memory (near 299.6k)" in proj[0]
+
+
+def test_the_projection_is_memory_when_memory_comes_first():
+    lab = walls_lab()
+    lab.env["threads_max"] = 10 ** 7
+    for d in lab.docs.values():
+        d["env"] = lab.env
+    v = verdict(lab, "C4")
+    proj = [d for d in v.details if "kernel.pid_max raised" in d]
+    assert proj and "memory would stop" in proj[0] and "299.6k" in proj[0]
 
 
 def test_c4_walls_bound_on_both_sides_only_hold_partly():

@@ -28,20 +28,27 @@ def at_wall(w):
     return max(held, key=lambda p: p["conns"]) if held else None
 
 
-def projection(w):
-    """With the limit raised, where memory would stop the design: MemAvailable before the
-    largest probe held ÷ the machine's memory per connection then."""
+def projection(w, env=None):
+    """With the limit raised, what would stop the design next: memory (MemAvailable before
+    the largest probe held ÷ the machine's memory per connection then) or the other task
+    limit (with pid_max raised, threads-max; and the other way round), whichever is lower.
+    {conns, by, bytes_per_conn, mem_available_kib} or None."""
     p = at_wall(w)
     if not (w.get("raisable") and w.get("whose") == "design" and p):
         return None
     slope, avail = p.get("machine_bytes_per_conn"), p.get("mem_available_before_kib")
     if not slope or not avail:
         return None
-    return {"conns": int(avail * 1024 / slope), "bytes_per_conn": slope,
-            "mem_available_kib": avail}
+    out = {"conns": int(avail * 1024 / slope), "by": "memory", "bytes_per_conn": slope,
+           "mem_available_kib": avail}
+    other = {"pid_max": "threads_max", "threads_max": "pid_max"}.get(w.get("limit"))
+    n = (env or {}).get(other) if other else None
+    if isinstance(n, (int, float)) and 0 < n < out["conns"]:
+        out.update(conns=int(n), by=RAISABLE[other])
+    return out
 
 
-def wall_text(lab, w):
+def wall_text(lab, w, env=None):
     n = human_n(w["wall"])
     if lower_bound(w):
         who = BOUND.get(w.get("whose"), w.get("whose") or "not the design")
@@ -60,11 +67,14 @@ def wall_text(lab, w):
                  + (", ".join(per) + " per connection; " if per else "")
                  + f"{p.get('errors', 0)} errors, p99 "
                  + (f"{p['p99_us'] / 1000:.1f} ms" if p.get("p99_us") else "n/a"))
-    pr = projection(w)
+    pr = projection(w, env)
     if pr:
-        o.append(f"with {RAISABLE.get(w.get('limit'), w.get('limit'))} raised, memory would stop {designs.name(lab)} near "
-                 f"{human_n(pr['conns'])} connections ({human_bytes(pr['bytes_per_conn'])} "
-                 f"per connection, {human_bytes(pr['mem_available_kib'] * 1024)} available)")
+        mem_n = int(pr["mem_available_kib"] * 1024 / pr["bytes_per_conn"])
+        o.append(f"with {RAISABLE.get(w.get('limit'), w.get('limit'))} raised, {pr['by']} "
+                 f"would stop {designs.name(lab)} near {human_n(pr['conns'])} connections"
+                 + ("" if pr["by"] == "memory" else f", before memory (near {human_n(mem_n)})")
+                 + f" ({human_bytes(pr['bytes_per_conn'])} of MemAvailable per connection, "
+                 f"{human_bytes(pr['mem_available_kib'] * 1024)} available)")
     return o
 
 
@@ -83,7 +93,7 @@ def walls_verdict(res, block, task, cid, metric, band, plot, thousands):
     r = a / t
     details = []
     for lab, w in list(tw.items()) + list(hw.items()):
-        details += wall_text(lab, w)
+        details += wall_text(lab, w, res.env())
     ge_a, ge_t = lower_bound(tw[tlab]), lower_bound(hw[hlab])
     v = Verdict(cid, metric + " (the wall search)", a, t, r, "", band=band, show=human_n,
                 plot=plot, runs=1, details=details, task_label=tlab, thread_label=hlab,
