@@ -18,6 +18,7 @@
 #include "response.h"
 #include "server_opts.h"
 #include "shared_serve.h"
+#include "stop.h"
 #include "task.h"
 #include "wait_clock.h"
 
@@ -119,7 +120,7 @@ static int conn_flush(struct server *s, struct conn *c)
     conn_output_done(c);
     if (c->closing) {
         if (c->stop_inflight)
-            counters_add(s->ctr, CTR_STOP_ANSWERED, 1);
+            stop_ended(s->ctr, 1);
         conn_close(s, c);
         return -1;
     }

@@ -5,7 +5,7 @@
 
 #include "clock.h"
 #include "container.h"
-#include "counters.h"
+#include "stop.h"
 #include "task.h"
 
 /* The last task is gone: the stop took this long, and the loop ends. Once. */
@@ -15,7 +15,7 @@ static void stop_drained(struct server *s)
         return;
     s->drained = 1;
     ev_timer_stop(s->loop, &s->grace);
-    counters_add(s->ctr, CTR_STOP_MS, (clock_now_ns() - s->t_sig_ns) / 1000000);
+    stop_over(s->ctr, s->t_sig_ns);
     ev_break(s->loop, EVBREAK_ALL);
 }
 
@@ -26,7 +26,7 @@ static void stop_cut(struct server *s)
     while (s->conns) {
         struct conn *c = s->conns;
         if (c->stop_inflight)
-            counters_add(s->ctr, CTR_STOP_CUT, 1);
+            stop_ended(s->ctr, 0);
         conn_close(s, c);
     }
 }
@@ -42,20 +42,16 @@ static void on_grace(struct ev_loop *loop, ev_timer *w, int revents)
    (waiting, or its answer being written) is answered first, then the connection closes. */
 static void stop_conn(struct server *s, struct conn *c)
 {
-    switch (c->state) {
-    case CONN_READING:
-        /* nothing unread on an idle one (its input is parsed as it comes): its close is a FIN */
-        counters_add(s->ctr, conn_mid_request(c) ? CTR_STOP_PARTIAL : CTR_STOP_IDLE, 1);
-        conn_close(s, c);
+    if (stop_found(s->ctr, c->state != CONN_READING, conn_mid_request(c)) == STOP_CLOSE) {
+        conn_close(s, c); /* its input is parsed as it comes: nothing unread */
         return;
-    case CONN_WAITING:
-        c->req.keep_alive = 0; /* the answer, formatted later, says Connection: close */
-        break;
-    case CONN_WRITING: break; /* its head is out already, or formatted: closed once written */
     }
+    /* A wait's answer, formatted later, says Connection: close; an answer being written has
+       its head out already, or formatted: closed once written. */
+    if (c->state == CONN_WAITING)
+        c->req.keep_alive = 0;
     c->closing = 1;
     c->stop_inflight = 1;
-    counters_add(s->ctr, CTR_STOP_INFLIGHT, 1);
 }
 
 void stop_begin(struct server *s)

@@ -38,6 +38,7 @@
 #include "response.h"
 #include "server_opts.h"
 #include "shared_serve.h"
+#include "stop.h"
 #include "timeout.h"
 #include "workers.h"
 
@@ -173,8 +174,7 @@ static enum framing_result read_request(struct server *s, struct conn *c, size_t
         if (n < 0 && errno == EINTR)
             continue;
         if (atomic_load(&s->stopping)) /* the stop's shutdown ended the read */
-            counters_add(s->ctr, framer_mid_request(&c->framer) ? CTR_STOP_PARTIAL : CTR_STOP_IDLE,
-                         1);
+            stop_found(s->ctr, 0, framer_mid_request(&c->framer));
         else
             count_read_end(s, c, n);
         return FRAMING_MORE;
@@ -329,11 +329,9 @@ static enum req_end serve_request(struct server *s, struct conn *c, int *in_stop
 /* A request in flight at the signal: answered or cut. */
 static void stop_count(struct server *s, enum req_end e)
 {
-    counters_add(s->ctr, CTR_STOP_INFLIGHT, 1);
-    if (e == REQ_KEEP || e == REQ_DONE)
-        counters_add(s->ctr, CTR_STOP_ANSWERED, 1);
-    else if (e == REQ_CUT)
-        counters_add(s->ctr, CTR_STOP_CUT, 1);
+    stop_found(s->ctr, 1, 0);
+    if (e != REQ_FAILED) /* a failed write is counted as the client's doing */
+        stop_ended(s->ctr, e != REQ_CUT);
 }
 
 static void serve(struct server *s, struct conn *c)
@@ -372,7 +370,7 @@ static void *conn_main(void *arg)
     c.entry.backend_fd = &c.backend.fd;
     if (registry_join(&s->reg, &c.entry) < 0) { /* accepted, but the stop came first */
         close(c.fd);
-        counters_add(s->ctr, CTR_STOP_IDLE, 1);
+        stop_found(s->ctr, 0, 0);
         counters_add(s->ctr, CTR_CLOSED, 1);
         return NULL;
     }
@@ -469,8 +467,7 @@ static void *signal_main(void *arg)
 static void thread_stop(struct server *s)
 {
     uint64_t t_sig = atomic_load(&s->t_sig_ns);
-    uint64_t since_ms = (clock_now_ns() - t_sig) / 1000000;
-    uint32_t grace_left = since_ms < s->opts.grace_ms ? s->opts.grace_ms - (uint32_t)since_ms : 0;
+    uint32_t grace_left = stop_grace_left_ms(t_sig, s->opts.grace_ms, clock_now_ns());
 
     registry_stop(&s->reg);
     long left = registry_wait(&s->reg, grace_left);
@@ -479,7 +476,7 @@ static void thread_stop(struct server *s)
         registry_cut(&s->reg, WAKE_SIGNAL);
         left = registry_wait(&s->reg, CUT_DRAIN_MS);
     }
-    counters_add(s->ctr, CTR_STOP_MS, (clock_now_ns() - t_sig) / 1000000);
+    stop_over(s->ctr, t_sig);
     counters_add(s->ctr, CTR_UNFINISHED, (uint64_t)left); /* still burning work_us */
     pthread_mutex_lock(&s->shared_mu); /* a thread left running may still update it */
     counters_shared_settle(s->ctr, shared_counted(&s->shared));

@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "shared_serve.h"
+#include "stop.h"
 #include "task.h"
 
 static void conn_send(struct server *s, struct conn *c)
@@ -164,7 +165,7 @@ void answer_sent(struct server *s, struct conn *c, int res)
     c->blk = NULL;
     if (c->close_after) {
         if (c->stop_inflight)
-            counters_add(s->ctr, CTR_STOP_ANSWERED, 1);
+            stop_ended(s->ctr, 1);
         conn_close(s, c);
         return;
     }

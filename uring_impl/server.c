@@ -20,6 +20,7 @@
 #include "response.h"
 #include "server_opts.h"
 #include "setup.h"
+#include "stop.h"
 #include "workers.h"
 
 #define SQ_ENTRIES      4096
@@ -258,7 +259,7 @@ static int uring_run(const struct server_opts *o, int listen_fd, struct counters
     }
     drain(s);
     if (s->stopping)
-        counters_add(s->ctr, CTR_STOP_MS, (clock_now_ns() - s->t_sig_ns) / 1000000);
+        stop_over(s->ctr, s->t_sig_ns);
     counters_shared_settle(s->ctr, shared_counted(&s->shared));
     io_uring_queue_exit(&s->ring);
     conn_free_all(s); /* only what the drain did not see complete */

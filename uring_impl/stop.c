@@ -5,26 +5,23 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "stop.h"
 #include "task.h"
 
 /* What c does at the stop: an idle or half-read connection closes now; a request in flight
    (waiting, or its answer being sent) is answered first, then the connection closes. */
 static void stop_conn(struct server *s, struct conn *c)
 {
-    switch (c->state) {
-    case CONN_READING:
-        /* nothing unread on an idle one (its input is parsed as it comes): its close is a FIN */
-        counters_add(s->ctr, conn_mid_request(c) ? CTR_STOP_PARTIAL : CTR_STOP_IDLE, 1);
-        conn_close_reap(s, c);
+    if (stop_found(s->ctr, c->state != CONN_READING, conn_mid_request(c)) == STOP_CLOSE) {
+        conn_close_reap(s, c); /* its input is parsed as it comes: nothing unread */
         return;
-    case CONN_WAITING:
-        c->blk->req.keep_alive = 0; /* the answer, formatted later, says Connection: close */
-        break;
-    case CONN_WRITING: break; /* its head is formatted already: closed once it is sent */
     }
+    /* A wait's answer, formatted later, says Connection: close; an answer being sent has its
+       head formatted already: closed once it is sent. */
+    if (c->state == CONN_WAITING)
+        c->blk->req.keep_alive = 0;
     c->close_after = 1;
     c->stop_inflight = 1;
-    counters_add(s->ctr, CTR_STOP_INFLIGHT, 1);
 }
 
 /* The grace is over (or a second signal came): every open task is closed, those whose request
@@ -34,7 +31,7 @@ static void stop_cut(struct server *s)
     while (s->live) {
         struct conn *c = s->live;
         if (c->stop_inflight)
-            counters_add(s->ctr, CTR_STOP_CUT, 1);
+            stop_ended(s->ctr, 0);
         conn_close_reap(s, c);
     }
     s->stop = 1;
