@@ -2,8 +2,6 @@
  * handed to the loop's --file-io mode (file_io.h), and the answer's status it comes to. The
  * offset comes from this loop's PRNG by datafile.h's rule, the same in every mode. */
 #include <errno.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "task.h"
 
@@ -12,15 +10,9 @@
 static int read_status(struct server *s, ssize_t res, int err, uint64_t off, uint32_t len,
                        char *why, size_t whylen)
 {
-    if (res == (ssize_t)len)
+    if (datafile_read_check(res, err, off, len, why, whylen) == 0)
         return 200;
     counters_add(s->ctr, CTR_FILE_ERRORS, 1);
-    if (res < 0)
-        snprintf(why, whylen, "reading %u KiB of the data file at offset %llu: %s", len / 1024,
-                 (unsigned long long)off, strerror(err));
-    else
-        snprintf(why, whylen, "reading %u KiB of the data file at offset %llu: got %zd bytes",
-                 len / 1024, (unsigned long long)off, res);
     return 500;
 }
 

@@ -54,6 +54,19 @@ int datafile_fs_is_memory(long f_type)
     return f_type == TMPFS_MAGIC || f_type == RAMFS_MAGIC || f_type == HUGETLBFS_MAGIC;
 }
 
+int datafile_read_check(ssize_t res, int err, uint64_t off, uint32_t len, char *why, size_t whylen)
+{
+    if (res == (ssize_t)len)
+        return 0;
+    if (res < 0)
+        snprintf(why, whylen, "reading %u KiB of the data file at offset %llu: %s", len / 1024,
+                 (unsigned long long)off, strerror(err));
+    else
+        snprintf(why, whylen, "reading %u KiB of the data file at offset %llu: got %zd bytes",
+                 len / 1024, (unsigned long long)off, res);
+    return -1;
+}
+
 void *datafile_buffer(size_t len)
 {
     void *p = NULL;

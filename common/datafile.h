@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define DATAFILE_ALIGN 4096u /* offsets, lengths and buffers of O_DIRECT reads */
 /* The largest read (FILE_KIB_MAX, 1 MiB) and as much again, so that even it has 257
@@ -50,6 +51,11 @@ uint64_t datafile_rng_next(struct datafile_rng *r);
 /* The offset of the next read of len bytes from a file of size bytes: uniform over the
  * DATAFILE_ALIGN-aligned offsets in [0, size - len]. len <= size, both > 0. */
 uint64_t datafile_offset(struct datafile_rng *r, uint64_t size, uint32_t len);
+
+/* A read of len bytes at off came back with res bytes (< 0: it failed with errno err): 0 when
+ * it read all len; else -1 with the cause in why ("reading 4 KiB of the data file at offset
+ * 8192: ..."), which the servers answer with a 500. */
+int datafile_read_check(ssize_t res, int err, uint64_t off, uint32_t len, char *why, size_t whylen);
 
 /* A buffer for O_DIRECT reads of up to len bytes (DATAFILE_ALIGN-aligned, len rounded up);
  * NULL when out of memory. Free it with free(). */

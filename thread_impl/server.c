@@ -247,15 +247,9 @@ static int read_file(struct server *s, struct conn *c, char *why, size_t whylen)
             n = pread(s->df.fd, c->fbuf, len, (off_t)off);
         while (n < 0 && errno == EINTR);
     }
-    if (n == (ssize_t)len)
+    if (datafile_read_check(n, errno, off, len, why, whylen) == 0)
         return 0;
     counters_add(s->ctr, CTR_FILE_ERRORS, 1);
-    if (n < 0)
-        snprintf(why, whylen, "reading %u KiB of the data file at offset %llu: %s", len / 1024,
-                 (unsigned long long)off, strerror(errno));
-    else
-        snprintf(why, whylen, "reading %u KiB of the data file at offset %llu: got %zd bytes",
-                 len / 1024, (unsigned long long)off, n);
     return 500;
 }
 

@@ -4,8 +4,6 @@
  * datafile.h's rule, as in every other server. A read cannot be taken back once issued: a
  * task closed meanwhile waits for its completion before it is freed. */
 #include <errno.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "task.h"
 
@@ -14,17 +12,12 @@ static void file_answer(struct server *s, struct conn *c, int res)
     struct req_block *b = c->blk;
     char why[160];
 
-    if (res == (int)b->file.len) {
+    ssize_t n = res < 0 ? -1 : res; /* a completion's res: bytes, or -errno */
+    if (datafile_read_check(n, -res, b->file.off, b->file.len, why, sizeof why) == 0) {
         conn_answer(s, c);
         return;
     }
     counters_add(s->ctr, CTR_FILE_ERRORS, 1);
-    if (res < 0)
-        snprintf(why, sizeof why, "reading %u KiB of the data file at offset %llu: %s",
-                 b->file.len / 1024, (unsigned long long)b->file.off, strerror(-res));
-    else
-        snprintf(why, sizeof why, "reading %u KiB of the data file at offset %llu: got %d bytes",
-                 b->file.len / 1024, (unsigned long long)b->file.off, res);
     conn_answer_failed(s, c, 500, why);
 }
 
