@@ -12,39 +12,28 @@ static const char *const BUFFERS_NAMES[] = {"conn", "lean", NULL};
 static const char *const RECV_NAMES[] = {"ring", "conn", NULL};
 static const char *const LOCK_NAMES[] = {"mutex", "none", NULL};
 
+/* names[mode] of a NULL-terminated list, or "?" past its end. */
+static const char *choice_name(const char *const *names, uint32_t mode)
+{
+    for (uint32_t i = 0; names[i]; i++)
+        if (i == mode)
+            return names[i];
+    return "?";
+}
+
 const char *server_opts_lock_name(uint32_t mode)
 {
-    return mode < sizeof LOCK_NAMES / sizeof LOCK_NAMES[0] - 1 ? LOCK_NAMES[mode] : "?";
+    return choice_name(LOCK_NAMES, mode);
 }
 
 const char *server_opts_file_io_name(uint32_t mode)
 {
-    return mode < sizeof FILE_IO_NAMES / sizeof FILE_IO_NAMES[0] - 1 ? FILE_IO_NAMES[mode] : "?";
+    return choice_name(FILE_IO_NAMES, mode);
 }
 
 const char *server_opts_buffers_name(uint32_t mode)
 {
-    return mode < sizeof BUFFERS_NAMES / sizeof BUFFERS_NAMES[0] - 1 ? BUFFERS_NAMES[mode] : "?";
-}
-
-/* --io: workload.h's names, so that the flag and io= in a query take the same words. */
-static int parse_io(const struct opt *o, const char *arg, void *field, char *err, size_t errlen)
-{
-    (void)o;
-    if (workload_parse_io(arg, strlen(arg), (uint32_t *)field) == 0)
-        return 0;
-    snprintf(err, errlen, "expected timer, net or file");
-    return -1;
-}
-
-/* --state: workload.h's names, as state= in a query takes them. */
-static int parse_state(const struct opt *o, const char *arg, void *field, char *err, size_t errlen)
-{
-    (void)o;
-    if (workload_parse_state(arg, strlen(arg), (uint32_t *)field) == 0)
-        return 0;
-    snprintf(err, errlen, "expected none or shared");
-    return -1;
+    return choice_name(BUFFERS_NAMES, mode);
 }
 
 static int parse_file_kib(const struct opt *o, const char *arg, void *field, char *err,
@@ -113,7 +102,8 @@ static const struct opt ROWS[] = {
      .cmds = SERVER_OPTS_RECV},
     {.type = OPT_HEADING,
      .help = "\nWhat a request waits on (io=KIND in the query overrides --io):"},
-    {"io", OPT_CUSTOM, F(defaults.io), .parse = parse_io, .meta = "timer|net|file",
+    /* workload.h's names, so that the flag and io= in a query take the same words */
+    {"io", OPT_CHOICE, F(defaults.io), .choices = WORKLOAD_IO_NAMES,
      .help = "timer: wait_us on a timer; net: a request to the\n"
              "backend, which answers after wait_us; file: a read of\n"
              "file_kib KiB from the data file (default timer)"},
@@ -144,7 +134,7 @@ static const struct opt ROWS[] = {
      .help = "the pool's threads, {range} (default {default})", .cmds = SERVER_OPTS_FILE_IO},
     {.type = OPT_HEADING,
      .help = "\nShared state (state=, share_us=, key= in the query override these):"},
-    {"state", OPT_CUSTOM, F(defaults.state), .parse = parse_state, .meta = "none|shared",
+    {"state", OPT_CHOICE, F(defaults.state), .choices = WORKLOAD_STATE_NAMES,
      .help = "shared: each request updates the table every\n"
              "connection of the process shares, under key=KEY\n"
              "(1..32 of A-Z a-z 0-9 _ . -; default -), and its\n"
@@ -180,14 +170,7 @@ static void set_defaults(struct server_opts *o)
     *o = (struct server_opts){
         .host = "127.0.0.1",
         .port = 0,
-        .defaults = {.wait_us = 0,
-                     .work_us = 0,
-                     .bytes = 64,
-                     .io = IO_TIMER,
-                     .file_kib = FILE_KIB_DEFAULT,
-                     .state = STATE_NONE,
-                     .share_us = SHARE_US_DEFAULT,
-                     .key = KEY_DEFAULT},
+        .defaults = WORKLOAD_DEFAULTS,
         .backlog = SERVER_BACKLOG_DEFAULT,
         .idle_timeout_ms = SERVER_IDLE_TIMEOUT_DEFAULT,
         .stack_kib = 0,

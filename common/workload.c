@@ -23,25 +23,43 @@ int workload_parse_u32(const char *s, size_t len, uint32_t max, uint32_t *out)
     return 0;
 }
 
-static const char *const IO_NAMES[IO__COUNT] = {
+const char *const WORKLOAD_IO_NAMES[IO__COUNT + 1] = {
     [IO_TIMER] = "timer",
     [IO_NET] = "net",
     [IO_FILE] = "file",
 };
 
-const char *workload_io_name(uint32_t io)
+const char *const WORKLOAD_STATE_NAMES[STATE__COUNT + 1] = {
+    [STATE_NONE] = "none",
+    [STATE_SHARED] = "shared",
+};
+
+/* names[v], or "?" past the count of names. */
+static const char *name_of(const char *const *names, uint32_t count, uint32_t v)
 {
-    return io < IO__COUNT ? IO_NAMES[io] : "?";
+    return v < count ? names[v] : "?";
 }
 
-int workload_parse_io(const char *s, size_t len, uint32_t *out)
+/* The value whose name is s[0..len) into *out. 0 ok; -1 no such name. */
+static int name_find(const char *const *names, uint32_t count, const char *s, size_t len,
+                     uint32_t *out)
 {
-    for (uint32_t k = 0; k < IO__COUNT; k++)
-        if (len == strlen(IO_NAMES[k]) && memcmp(s, IO_NAMES[k], len) == 0) {
+    for (uint32_t k = 0; k < count; k++)
+        if (len == strlen(names[k]) && memcmp(s, names[k], len) == 0) {
             *out = k;
             return 0;
         }
     return -1;
+}
+
+const char *workload_io_name(uint32_t io)
+{
+    return name_of(WORKLOAD_IO_NAMES, IO__COUNT, io);
+}
+
+int workload_parse_io(const char *s, size_t len, uint32_t *out)
+{
+    return name_find(WORKLOAD_IO_NAMES, IO__COUNT, s, len, out);
 }
 
 int workload_file_kib_ok(uint32_t kib)
@@ -49,24 +67,14 @@ int workload_file_kib_ok(uint32_t kib)
     return kib >= FILE_KIB_MIN && kib <= FILE_KIB_MAX && kib % 4 == 0;
 }
 
-static const char *const STATE_NAMES[STATE__COUNT] = {
-    [STATE_NONE] = "none",
-    [STATE_SHARED] = "shared",
-};
-
 const char *workload_state_name(uint32_t state)
 {
-    return state < STATE__COUNT ? STATE_NAMES[state] : "?";
+    return name_of(WORKLOAD_STATE_NAMES, STATE__COUNT, state);
 }
 
 int workload_parse_state(const char *s, size_t len, uint32_t *out)
 {
-    for (uint32_t k = 0; k < STATE__COUNT; k++)
-        if (len == strlen(STATE_NAMES[k]) && memcmp(s, STATE_NAMES[k], len) == 0) {
-            *out = k;
-            return 0;
-        }
-    return -1;
+    return name_find(WORKLOAD_STATE_NAMES, STATE__COUNT, s, len, out);
 }
 
 int workload_key_ok(const char *s, size_t len)

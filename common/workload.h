@@ -5,9 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WAIT_US_MAX 60000000u  /* 60 s: longer is a typo, not a benchmark */
-#define WORK_US_MAX 10000000u  /* 10 s of CPU per request */
-#define BYTES_MAX   (1u << 20) /* 1 MiB: the 200 body comes from one static buffer */
+#define WAIT_US_MAX   60000000u  /* 60 s: longer is a typo, not a benchmark */
+#define WORK_US_MAX   10000000u  /* 10 s of CPU per request */
+#define BYTES_MAX     (1u << 20) /* 1 MiB: the 200 body comes from one static buffer */
+#define BYTES_DEFAULT 64u
 
 /* file_kib: O_DIRECT reads whole, aligned 4 KiB blocks, so a read is a multiple of 4 KiB. */
 #define FILE_KIB_MIN     4u
@@ -46,6 +47,21 @@ struct workload {
     uint32_t share_us;     /* state=shared: CPU inside the update, <= SHARE_US_MAX */
     char key[KEY_MAX + 1]; /* state=shared: the table's key, NUL-terminated */
 };
+
+/* The workload of a request when neither a flag nor its query says otherwise: no wait, no
+ * work, a BYTES_DEFAULT-byte body, io=timer, no shared state. An initializer:
+ * struct workload w = WORKLOAD_DEFAULTS; */
+#define WORKLOAD_DEFAULTS                                                                          \
+    {                                                                                              \
+        .wait_us = 0, .work_us = 0, .bytes = BYTES_DEFAULT, .io = IO_TIMER,                        \
+        .file_kib = FILE_KIB_DEFAULT, .state = STATE_NONE, .share_us = SHARE_US_DEFAULT,           \
+        .key = KEY_DEFAULT                                                                         \
+    }
+
+/* The names of the io kinds and of the state kinds, by value, NULL-terminated (for an opts
+ * table's OPT_CHOICE row: the flag takes the words a query takes). */
+extern const char *const WORKLOAD_IO_NAMES[IO__COUNT + 1];
+extern const char *const WORKLOAD_STATE_NAMES[STATE__COUNT + 1];
 
 /* Parses a decimal integer of len bytes in [0, max] into *out.
  * 0 ok; -1 empty, not a number, or out of range. */

@@ -15,14 +15,7 @@
 #include "framing.h"
 #include "response.h"
 
-static const struct workload DEFAULTS = {.wait_us = 1,
-                                         .work_us = 0,
-                                         .bytes = 64,
-                                         .io = IO_TIMER,
-                                         .file_kib = FILE_KIB_DEFAULT,
-                                         .state = STATE_NONE,
-                                         .share_us = SHARE_US_DEFAULT,
-                                         .key = KEY_DEFAULT};
+static const struct workload DEFAULTS = WORKLOAD_DEFAULTS;
 
 static void check(int cond)
 {
