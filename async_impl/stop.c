@@ -3,7 +3,6 @@
  * Connection: close) until --grace-ms, the rest cut; the loop ends with the last task. */
 #include <unistd.h>
 
-#include "clock.h"
 #include "container.h"
 #include "stop.h"
 #include "task.h"
@@ -56,12 +55,10 @@ static void stop_conn(struct server *s, struct conn *c)
 
 void stop_begin(struct server *s)
 {
-    if (s->stopping) {
+    if (!stop_signal(&s->stopping, &s->t_sig_ns)) {
         stop_cut(s);
         return;
     }
-    s->stopping = 1;
-    s->t_sig_ns = clock_now_ns();
     ev_io_stop(s->loop, &s->accept_io);
     ev_timer_stop(s->loop, &s->accept_pause);
     close(s->listen_fd); /* new connects are refused from now on */

@@ -3,6 +3,15 @@
 
 #include "clock.h"
 
+int stop_signal(int *stopping, uint64_t *t_sig_ns)
+{
+    if (*stopping)
+        return 0;
+    *stopping = 1;
+    *t_sig_ns = clock_now_ns();
+    return 1;
+}
+
 enum stop_fate stop_found(struct counters *ctr, int in_flight, int mid_request)
 {
     if (in_flight) {

@@ -15,6 +15,10 @@ enum stop_fate {
     STOP_FINISH, /* a request in flight: answer it with Connection: close, then close */
 };
 
+/* A stop signal came to a loop: the first (returns 1) sets *stopping and notes when in
+ * *t_sig_ns; a later one (returns 0) asks for the cut at once. For one loop's own fields. */
+int stop_signal(int *stopping, uint64_t *t_sig_ns);
+
 /* Counts a connection the stop found: in flight (its request read, waiting or being
  * answered: stop_inflight), else holding part of a request (mid_request: stop_partial) or
  * idle (stop_idle). Returns what it does. */

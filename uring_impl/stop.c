@@ -4,7 +4,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "stop.h"
 #include "task.h"
 
@@ -39,12 +38,10 @@ static void stop_cut(struct server *s)
 
 void stop_begin(struct server *s)
 {
-    if (s->stopping) {
+    if (!stop_signal(&s->stopping, &s->t_sig_ns)) {
         stop_cut(s);
         return;
     }
-    s->stopping = 1;
-    s->t_sig_ns = clock_now_ns();
     s->grace_end_ms = (int64_t)(s->t_sig_ns / 1000000) + (int64_t)s->opts.grace_ms;
     /* Refused from now on: the shutdown takes the socket out of listening at once (the armed
        accept holds a reference until its cancellation completes). */
