@@ -80,6 +80,20 @@ size_t spawn_threads_stack_kib(const struct spawn_cfg *cfg)
     return sz / 1024;
 }
 
+/* Frees s and what it holds, its threads gone (or never started). */
+static void set_free(struct spawn_set *s)
+{
+    if (s->pipefd[0] >= 0) {
+        close(s->pipefd[0]);
+        close(s->pipefd[1]);
+    }
+    pthread_cond_destroy(&s->settled);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->mu);
+    free(s->tids);
+    free(s);
+}
+
 struct spawn_set *spawn_threads_create(const struct spawn_cfg *cfg, struct spawn_result *r)
 {
     pthread_attr_t attr;
@@ -143,15 +157,7 @@ struct spawn_set *spawn_threads_create(const struct spawn_cfg *cfg, struct spawn
 fail:
     if (attr_ok)
         pthread_attr_destroy(&attr);
-    if (s->pipefd[0] >= 0) {
-        close(s->pipefd[0]);
-        close(s->pipefd[1]);
-    }
-    pthread_cond_destroy(&s->settled);
-    pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->mu);
-    free(s->tids);
-    free(s);
+    set_free(s);
     return NULL;
 }
 
@@ -188,13 +194,5 @@ void spawn_threads_teardown(struct spawn_set *s, struct spawn_result *r)
         if (pthread_join(s->tids[i], NULL) == 0)
             r->torn_down++;
     r->teardown_ns = clock_now_ns() - t0;
-    if (s->pipefd[0] >= 0) {
-        close(s->pipefd[0]);
-        close(s->pipefd[1]);
-    }
-    pthread_cond_destroy(&s->settled);
-    pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->mu);
-    free(s->tids);
-    free(s);
+    set_free(s);
 }

@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
+
+#include "clock.h"
 
 enum switch_mech {
     SW_THREAD_PIPE, /* K threads, each blocked in read() on its pipe */
@@ -30,6 +33,38 @@ struct switch_result {
     int err; /* errno of a setup failure, 0 if none */
     const char *failed_call;
 };
+
+/* The measured window of a ring, the same for every mechanism: it opens when token warmup
+   arrives and closes when token warmup + iters does, so iters passes happened in it. Written
+   by the unit that handles those tokens, read once the ring has ended. */
+struct switch_window {
+    uint64_t t_start, t_end; /* CLOCK_MONOTONIC */
+    struct rusage ru_start, ru_end;
+};
+
+/* A unit got token v: opens the window at warmup, closes it at warmup + iters. 1 when v
+   closed it (the ring is done), else 0. */
+static inline int switch_window_mark(struct switch_window *w, const struct switch_cfg *cfg,
+                                     uint64_t v)
+{
+    if (v == cfg->warmup) {
+        getrusage(RUSAGE_SELF, &w->ru_start);
+        w->t_start = clock_now_ns();
+    }
+    if (v != cfg->warmup + cfg->iters)
+        return 0;
+    w->t_end = clock_now_ns();
+    getrusage(RUSAGE_SELF, &w->ru_end);
+    return 1;
+}
+
+/* The closed window's length and switches into r. */
+static inline void switch_window_result(const struct switch_window *w, struct switch_result *r)
+{
+    r->elapsed_ns = w->t_end - w->t_start;
+    r->nvcsw = w->ru_end.ru_nvcsw - w->ru_start.ru_nvcsw;
+    r->nivcsw = w->ru_end.ru_nivcsw - w->ru_start.ru_nivcsw;
+}
 
 /* Runs the ring for SW_THREAD_* mechanisms. 0 ok, -1 on setup failure (r->err). */
 int switch_threads_run(const struct switch_cfg *cfg, struct switch_result *r);

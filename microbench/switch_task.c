@@ -2,14 +2,12 @@
    I/O-driven switch), by ev_feed_event (no syscall) or by ev_async_send. */
 #include "switch.h"
 
-#include "clock.h"
 #include "container.h"
 
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 struct task {
@@ -26,8 +24,7 @@ struct ring {
     const struct switch_cfg *cfg;
     struct ev_loop *loop;
     struct task *tasks;
-    uint64_t t_start, t_end;
-    struct rusage ru_start, ru_end;
+    struct switch_window win;
     int done;
 };
 
@@ -53,13 +50,7 @@ static void task_give(struct ring *rg, struct task *t, uint64_t v)
 static void task_handle(struct ring *rg, struct task *t, uint64_t v)
 {
     const struct switch_cfg *cfg = rg->cfg;
-    if (v == cfg->warmup) {
-        getrusage(RUSAGE_SELF, &rg->ru_start);
-        rg->t_start = clock_now_ns();
-    }
-    if (v == cfg->warmup + cfg->iters) {
-        rg->t_end = clock_now_ns();
-        getrusage(RUSAGE_SELF, &rg->ru_end);
+    if (switch_window_mark(&rg->win, cfg, v)) {
         rg->done = 1;
         ev_break(rg->loop, EVBREAK_ALL);
         return;
@@ -125,9 +116,7 @@ int switch_tasks_run(const struct switch_cfg *cfg, struct switch_result *r)
     }
     for (size_t i = 0; i < cfg->ring; i++)
         r->hops += rg.tasks[i].hops;
-    r->elapsed_ns = rg.t_end - rg.t_start;
-    r->nvcsw = rg.ru_end.ru_nvcsw - rg.ru_start.ru_nvcsw;
-    r->nivcsw = rg.ru_end.ru_nivcsw - rg.ru_start.ru_nivcsw;
+    switch_window_result(&rg.win, r);
 out:
     r->created = made;
     for (size_t i = 0; i < made; i++) {

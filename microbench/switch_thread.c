@@ -1,14 +1,11 @@
 /* switch_thread: a ring of K threads passing a token through pipes or condition variables. */
 #include "switch.h"
 
-#include "clock.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #define STOP_TOKEN UINT64_MAX
@@ -28,8 +25,7 @@ struct ring {
     const struct switch_cfg *cfg;
     struct unit *units;
     /* Written by the unit that handles the first and last measured hop; read after join. */
-    uint64_t t_start, t_end;
-    struct rusage ru_start, ru_end;
+    struct switch_window win;
 };
 
 /* Blocks until a token arrives. */
@@ -80,14 +76,7 @@ static void *on_unit(void *arg)
             unit_give(next, STOP_TOKEN); /* may land in an exited unit's pipe: harmless */
             return NULL;
         }
-        if (v == cfg->warmup) {
-            getrusage(RUSAGE_SELF, &rg->ru_start);
-            rg->t_start = clock_now_ns();
-        }
-        /* Receiving token warmup+iters closes the window: iters passes happened in it. */
-        if (v == cfg->warmup + cfg->iters) {
-            rg->t_end = clock_now_ns();
-            getrusage(RUSAGE_SELF, &rg->ru_end);
+        if (switch_window_mark(&rg->win, cfg, v)) {
             unit_give(next, STOP_TOKEN);
             return NULL;
         }
@@ -151,9 +140,7 @@ int switch_threads_run(const struct switch_cfg *cfg, struct switch_result *r)
     if (!r->err) {
         for (size_t i = 0; i < cfg->ring; i++)
             r->hops += rg.units[i].hops;
-        r->elapsed_ns = rg.t_end - rg.t_start;
-        r->nvcsw = rg.ru_end.ru_nvcsw - rg.ru_start.ru_nvcsw;
-        r->nivcsw = rg.ru_end.ru_nivcsw - rg.ru_start.ru_nivcsw;
+        switch_window_result(&rg.win, r);
     }
 out:
     for (size_t i = 0; i < ready; i++)
