@@ -2,9 +2,13 @@
 #include "fdio.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 int fdio_write_all(int fd, const void *buf, size_t len)
 {
@@ -20,6 +24,36 @@ int fdio_write_all(int fd, const void *buf, size_t len)
         }
         p += n;
         len -= (size_t)n;
+    }
+    return 0;
+}
+
+int fdio_write_until(int fd, const void *buf, size_t len, uint64_t deadline_ms)
+{
+    const char *p = buf;
+    int sock = 1; /* until send says ENOTSOCK */
+    while (len > 0) {
+        ssize_t n = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == ENOTSOCK && sock) {
+            sock = 0;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN)
+            return -1;
+        uint64_t now = clock_now_ms();
+        if (deadline_ms && now >= deadline_ms) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        struct pollfd pfd = {fd, POLLOUT, 0};
+        poll(&pfd, 1, deadline_ms ? (int)(deadline_ms - now) : 1000);
     }
     return 0;
 }

@@ -3,11 +3,18 @@
 #define TVT_FDIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Writes all len bytes of buf to fd, retrying EINTR and short writes. 0 ok; -1 with errno
  * (ENOSPC when the file takes no more: a write that wrote nothing). Not for non-blocking fds
  * (EAGAIN is an error here). */
 int fdio_write_all(int fd, const void *buf, size_t len);
+
+/* Writes all len bytes of buf to a non-blocking fd, waiting (poll) while it is full, until
+ * deadline_ms (clock_now_ms(); 0: no deadline). A socket is written with MSG_NOSIGNAL, so a
+ * closed peer is EPIPE, never SIGPIPE; any other fd (a pipe) with write(). 0 ok; -1 with
+ * errno (ETIMEDOUT past the deadline). */
+int fdio_write_until(int fd, const void *buf, size_t len, uint64_t deadline_ms);
 
 /* The last non-empty line of text (trailing newlines dropped), into out (truncated to fit). */
 void fdio_last_line(const char *text, char *out, size_t outlen);

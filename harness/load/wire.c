@@ -8,33 +8,9 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdio.h"
 
 #define HEAD 5 /* kind, then the payload's length (4 bytes, this machine's order) */
-
-/* Writes all of buf, waiting (poll) while a non-blocking stream is full. */
-static int write_waiting(int fd, const char *buf, size_t len, uint64_t deadline_ms)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n > 0) {
-            buf += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN)
-            return -1;
-        uint64_t now = clock_now_ms();
-        if (deadline_ms && now >= deadline_ms) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        struct pollfd pfd = {fd, POLLOUT, 0};
-        poll(&pfd, 1, deadline_ms ? (int)(deadline_ms - now) : 1000);
-    }
-    return 0;
-}
 
 static void head(char *h, char kind, size_t len)
 {
@@ -47,9 +23,9 @@ int wire_send(int fd, char kind, const void *payload, size_t len, uint64_t deadl
 {
     char h[HEAD];
     head(h, kind, len);
-    if (write_waiting(fd, h, sizeof h, deadline_ms) < 0)
+    if (fdio_write_until(fd, h, sizeof h, deadline_ms) < 0)
         return -1;
-    return len ? write_waiting(fd, payload, len, deadline_ms) : 0;
+    return len ? fdio_write_until(fd, payload, len, deadline_ms) : 0;
 }
 
 int wire_send_now(int fd, char kind, const void *payload, size_t len)
@@ -68,12 +44,12 @@ int wire_send_result(int fd, const struct load_result *res, uint64_t deadline_ms
     size_t len = sizeof *res + 2 * sizeof *res->latency;
     char h[HEAD];
     head(h, WIRE_RESULT, len);
-    return write_waiting(fd, h, sizeof h, deadline_ms) == 0 &&
-                   write_waiting(fd, (const char *)res, sizeof *res, deadline_ms) == 0 &&
-                   write_waiting(fd, (const char *)res->latency, sizeof *res->latency,
-                                 deadline_ms) == 0 &&
-                   write_waiting(fd, (const char *)res->latency_raw, sizeof *res->latency_raw,
-                                 deadline_ms) == 0
+    return fdio_write_until(fd, h, sizeof h, deadline_ms) == 0 &&
+                   fdio_write_until(fd, (const char *)res, sizeof *res, deadline_ms) == 0 &&
+                   fdio_write_until(fd, (const char *)res->latency, sizeof *res->latency,
+                                    deadline_ms) == 0 &&
+                   fdio_write_until(fd, (const char *)res->latency_raw, sizeof *res->latency_raw,
+                                    deadline_ms) == 0
                ? 0
                : -1;
 }

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "fdio.h"
 #include "test_env.h"
 
 #define HEAD_MAX (64 * 1024) /* a response head longer than this is garbage */
@@ -89,28 +91,8 @@ fail:;
 
 int hc_send(struct hc_conn *c, const void *data, size_t len, int timeout_ms)
 {
-    double deadline = tenv_now_ms() + timeout_ms;
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-        if (n > 0) {
-            p += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN)
-            return -1;
-        int r = wait_fd(c->fd, POLLOUT, deadline);
-        if (r < 0)
-            return -1;
-        if (r == 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-    }
-    return 0;
+    return fdio_write_until(c->fd, data, len,
+                            clock_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0));
 }
 
 int hc_send_str(struct hc_conn *c, const char *s, int timeout_ms)
