@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,37 +182,53 @@ int procfs_read_sockstat(long *tcp_inuse, long *tcp_mem_pages)
     return procfs_parse_sockstat(buf, tcp_inuse, tcp_mem_pages);
 }
 
-int procfs_task_switches(pid_t pid, long long *vol, long long *invol)
+int procfs_each_status(const char *dir, void (*fn)(const char *text, void *arg), void *arg)
 {
-    char path[96];
     char buf[PROCFS_BUF];
-    long long sv = 0, si = 0;
-
-    if (pid == 0)
-        snprintf(path, sizeof path, "/proc/self/task");
-    else
-        snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
-    DIR *d = opendir(path);
+    DIR *d = opendir(dir);
     if (!d)
         return -1;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
-        char tpath[sizeof path + sizeof e->d_name + 8];
-        snprintf(tpath, sizeof tpath, "%s/%s/status", path, e->d_name);
-        long long v, iv;
-        /* A thread may exit between readdir and open: skip it, its switches are gone. */
-        if (procfs_slurp(tpath, buf, sizeof buf) < 0)
-            continue;
-        if (field_ll(buf, "voluntary_ctxt_switches", &v) < 0 ||
-            field_ll(buf, "nonvoluntary_ctxt_switches", &iv) < 0)
-            continue;
-        sv += v;
-        si += iv;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s/status", dir, e->d_name);
+        if (procfs_slurp(path, buf, sizeof buf) > 0)
+            fn(buf, arg);
     }
     closedir(d);
-    *vol = sv;
-    *invol = si;
+    return 0;
+}
+
+struct switches {
+    long long vol, invol;
+};
+
+/* procfs_each_status's fn: one thread's switches into the sums; a thread whose status
+   lacks them (it is exiting) adds none. */
+static void add_switches(const char *text, void *arg)
+{
+    struct switches *sum = arg;
+    long long v, iv;
+    if (field_ll(text, "voluntary_ctxt_switches", &v) < 0 ||
+        field_ll(text, "nonvoluntary_ctxt_switches", &iv) < 0)
+        return;
+    sum->vol += v;
+    sum->invol += iv;
+}
+
+int procfs_task_switches(pid_t pid, long long *vol, long long *invol)
+{
+    char dir[64];
+    struct switches sum = {0, 0};
+
+    if (pid == 0)
+        snprintf(dir, sizeof dir, "/proc/self/task");
+    else
+        snprintf(dir, sizeof dir, "/proc/%ld/task", (long)pid);
+    if (procfs_each_status(dir, add_switches, &sum) < 0)
+        return -1;
+    *vol = sum.vol;
+    *invol = sum.invol;
     return 0;
 }

@@ -46,6 +46,11 @@ int procfs_read_sockstat(long *tcp_inuse, long *tcp_mem_pages);
    process). Threads that exit during the scan are skipped. 0 ok, -1 with errno. */
 int procfs_task_switches(pid_t pid, long long *vol, long long *invol);
 
+/* For each numeric entry N of dir ("/proc": processes, "/proc/PID/task": threads), calls
+   fn(text, arg) with the text of dir/N/status. An entry gone by the time it is read (the
+   process or thread ended) is skipped. 0 ok, -1 with errno when dir cannot be opened. */
+int procfs_each_status(const char *dir, void (*fn)(const char *text, void *arg), void *arg);
+
 /* reads a whole small file into buf (NUL-terminated); bytes read or -1 with errno.
    A file longer than cap-1 bytes is truncated (read what fits). Retries EINTR. */
 ssize_t procfs_slurp(const char *path, char *buf, size_t cap);

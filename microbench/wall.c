@@ -37,29 +37,26 @@ static long long system_tasks(void)
     return slash ? strtoll(slash + 1, NULL, 10) : -1;
 }
 
+struct user_threads {
+    uid_t uid;
+    long long sum;
+};
+
+/* procfs_each_status's fn: a process's threads, when it is the user's. */
+static void add_user_threads(const char *text, void *arg)
+{
+    struct user_threads *u = arg;
+    const char *uid = strstr(text, "\nUid:");
+    const char *thr = strstr(text, "\nThreads:");
+    if (uid && thr && (uid_t)strtoul(uid + 5, NULL, 10) == u->uid)
+        u->sum += strtoll(thr + 9, NULL, 10);
+}
+
 /* Threads of all processes of this real uid: what RLIMIT_NPROC counts. O(processes). */
 static long long user_tasks(void)
 {
-    char path[300], buf[8192];
-    long long sum = 0;
-    uid_t me = getuid();
-    DIR *d = opendir("/proc");
-    if (!d)
-        return -1;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/status", e->d_name);
-        if (procfs_slurp(path, buf, sizeof buf) <= 0)
-            continue;
-        char *uid = strstr(buf, "\nUid:");
-        char *thr = strstr(buf, "\nThreads:");
-        if (uid && thr && (uid_t)strtoul(uid + 5, NULL, 10) == me)
-            sum += strtoll(thr + 9, NULL, 10);
-    }
-    closedir(d);
-    return sum;
+    struct user_threads u = {getuid(), 0};
+    return procfs_each_status("/proc", add_user_threads, &u) < 0 ? -1 : u.sum;
 }
 
 /* Lines in a file read in pieces (maps of 60k threads are megabytes). */
