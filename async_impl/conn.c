@@ -8,11 +8,13 @@
  * socket is writable. */
 #include <errno.h>
 #include <ev.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "container.h"
 #include "counters.h"
+#include "fdio.h"
 #include "framing.h"
 #include "net.h"
 #include "response.h"
@@ -106,16 +108,10 @@ static int conn_flush(struct server *s, struct conn *c)
             conn_close(s, c);
             return -1;
         }
-        size_t left = (size_t)n;
-        while (c->iovcnt > 0 && left >= c->iov[0].iov_len) {
-            left -= c->iov[0].iov_len;
-            c->iov[0] = c->iov[1];
-            c->iovcnt--;
-        }
-        if (c->iovcnt > 0) {
-            c->iov[0].iov_base = (char *)c->iov[0].iov_base + left;
-            c->iov[0].iov_len -= left;
-        }
+        size_t left = (size_t)c->iovcnt;
+        struct iovec *rest = fdio_iov_consume(c->iov, &left, (size_t)n);
+        memmove(c->iov, rest, left * sizeof *rest); /* c->iov is c's own array: keep it whole */
+        c->iovcnt = (int)left;
     }
     conn_output_done(c);
     if (c->closing) {

@@ -58,6 +58,20 @@ int fdio_write_until(int fd, const void *buf, size_t len, uint64_t deadline_ms)
     return 0;
 }
 
+struct iovec *fdio_iov_consume(struct iovec *iov, size_t *cnt, size_t n)
+{
+    while (*cnt > 0 && n >= iov[0].iov_len) {
+        n -= iov[0].iov_len;
+        iov++;
+        (*cnt)--;
+    }
+    if (*cnt > 0) {
+        iov[0].iov_base = (char *)iov[0].iov_base + n;
+        iov[0].iov_len -= n;
+    }
+    return iov;
+}
+
 void fdio_last_line(const char *text, char *out, size_t outlen)
 {
     size_t n = strlen(text);

@@ -104,23 +104,15 @@ static void on_wake(int sig)
  * -1 errno. */
 static int writev_all(int fd, struct iovec *iov, int iovcnt)
 {
-    while (iovcnt > 0) {
-        ssize_t n = writev(fd, iov, iovcnt);
+    size_t left = (size_t)iovcnt;
+    while (left > 0) {
+        ssize_t n = writev(fd, iov, (int)left);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             return -1;
         }
-        size_t left = (size_t)n;
-        while (iovcnt > 0 && left >= iov[0].iov_len) {
-            left -= iov[0].iov_len;
-            iov++;
-            iovcnt--;
-        }
-        if (iovcnt > 0) {
-            iov[0].iov_base = (char *)iov[0].iov_base + left;
-            iov[0].iov_len -= left;
-        }
+        iov = fdio_iov_consume(iov, &left, (size_t)n);
     }
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "fdio.h"
 #include "shared_serve.h"
 #include "stop.h"
 #include "task.h"
@@ -144,18 +145,10 @@ void answer_sent(struct server *s, struct conn *c, int res)
         conn_close(s, c);
         return;
     }
-    size_t left = (size_t)res;
-    struct iovec *iov = b->msg.msg_iov;
     size_t n = b->msg.msg_iovlen;
-    while (n > 0 && left >= iov[0].iov_len) {
-        left -= iov[0].iov_len;
-        iov++;
-        n--;
-    }
+    struct iovec *iov = fdio_iov_consume(b->msg.msg_iov, &n, (size_t)res);
     if (n > 0) {
         /* A short write: the rest goes when the socket buffer drains. */
-        iov[0].iov_base = (char *)iov[0].iov_base + left;
-        iov[0].iov_len -= left;
         b->msg.msg_iov = iov;
         b->msg.msg_iovlen = n;
         conn_send(s, c);
