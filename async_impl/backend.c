@@ -155,17 +155,12 @@ static void backend_readable(struct server *s, struct conn *c)
             backend_fail(s, c, UPSTREAM_RECV, errno, 0, NULL);
         return;
     }
-    int r = chttp_feed(&c->ux->http, buf, (size_t)n, &why); /* n == 0: the backend closed */
-    if (r == CHTTP_COMPLETE) {
-        if (n == 0)
-            c->ux->http.keep_alive = false; /* an answer that ran to the close */
+    enum upstream_failure f;
+    int r = upstream_feed(&c->ux->http, buf, (size_t)n, &f, &why); /* n == 0: it closed */
+    if (r == CHTTP_COMPLETE)
         backend_done(s, c);
-    } else if (r == CHTTP_ERROR) {
-        if (n == 0)
-            backend_fail(s, c, UPSTREAM_CLOSED, 0, 0, NULL);
-        else
-            backend_fail(s, c, UPSTREAM_MALFORMED, 0, 0, why);
-    }
+    else if (r == CHTTP_ERROR)
+        backend_fail(s, c, f, 0, 0, why);
 }
 
 static void on_backend_io(struct ev_loop *loop, ev_io *w, int revents)

@@ -130,6 +130,17 @@ size_t upstream_format_request(char *buf, size_t cap, const struct upstream_addr
     return n < 0 ? 0 : (size_t)n; /* cannot happen for cap >= UPSTREAM_REQUEST_MAX */
 }
 
+int upstream_feed(struct chttp *r, const char *buf, size_t n, enum upstream_failure *f,
+                  const char **why)
+{
+    int fr = chttp_feed(r, buf, n, why);
+    if (fr == CHTTP_COMPLETE && n == 0)
+        r->keep_alive = false;
+    if (fr == CHTTP_ERROR)
+        *f = n == 0 ? UPSTREAM_CLOSED : UPSTREAM_MALFORMED;
+    return fr;
+}
+
 int upstream_answer_ok(const struct chttp *r)
 {
     return r->status >= 200 && r->status <= 299 ? 0 : -1;

@@ -50,6 +50,13 @@ int upstream_connect_error(int fd);
 size_t upstream_format_request(char *buf, size_t cap, const struct upstream_addr *u,
                                uint32_t wait_us);
 
+/* Feeds one read of the backend's answer, n bytes of buf (n == 0: the backend closed), to r.
+ * As chttp_feed: CHTTP_MORE, CHTTP_COMPLETE (an answer run to the close is not kept alive),
+ * or CHTTP_ERROR with its kind in *f: UPSTREAM_CLOSED before a whole answer, else
+ * UPSTREAM_MALFORMED with *why naming the cause (static string). */
+int upstream_feed(struct chttp *r, const char *buf, size_t n, enum upstream_failure *f,
+                  const char **why);
+
 /* Checks a complete answer (chttp_feed said CHTTP_COMPLETE): 0 when its status is 2xx, else
  * -1 (an UPSTREAM_STATUS failure). */
 int upstream_answer_ok(const struct chttp *r);

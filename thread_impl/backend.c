@@ -137,10 +137,10 @@ enum backend_result backend_exchange(struct backend *b, const struct upstream_ad
                         errno == EAGAIN || errno == EWOULDBLOCK ? UPSTREAM_TIMEOUT : UPSTREAM_RECV,
                         errno, 0, NULL, timeout_ms);
         if (n >= 0) {
-            int fr = chttp_feed(&b->http, chunk, (size_t)n, &detail); /* 0: the backend closed */
+            enum upstream_failure f;
+            int fr = upstream_feed(&b->http, chunk, (size_t)n, &f, &detail); /* 0: it closed */
             if (fr == CHTTP_ERROR)
-                return fail(b, why, whylen, u, n == 0 ? UPSTREAM_CLOSED : UPSTREAM_MALFORMED, 0, 0,
-                            detail, timeout_ms);
+                return fail(b, why, whylen, u, f, 0, 0, detail, timeout_ms);
             if (fr == CHTTP_COMPLETE)
                 break;
         }

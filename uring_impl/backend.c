@@ -128,19 +128,14 @@ static void on_received(struct server *s, struct conn *c, int res)
         backend_fail(s, c, res == -ECANCELED ? UPSTREAM_TIMEOUT : UPSTREAM_RECV, -res, 0, NULL);
         return;
     }
-    int r = chttp_feed(&b->up.http, b->head, (size_t)res, &why); /* 0: the backend closed */
-    if (r == CHTTP_COMPLETE) {
-        if (res == 0)
-            b->up.http.keep_alive = false; /* an answer that ran to the close */
+    enum upstream_failure f;
+    int r = upstream_feed(&b->up.http, b->head, (size_t)res, &f, &why); /* 0: it closed */
+    if (r == CHTTP_COMPLETE)
         backend_done(s, c);
-    } else if (r == CHTTP_ERROR) {
-        if (res == 0)
-            backend_fail(s, c, UPSTREAM_CLOSED, 0, 0, NULL);
-        else
-            backend_fail(s, c, UPSTREAM_MALFORMED, 0, 0, why);
-    } else {
+    else if (r == CHTTP_ERROR)
+        backend_fail(s, c, f, 0, 0, why);
+    else
         up_queue(s, c, OP_UP_RECV);
-    }
 }
 
 static void on_exchange(struct server *s, struct conn *c, enum op op, int res)
