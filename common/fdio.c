@@ -1,4 +1,4 @@
-/* fdio: whole writes to a file descriptor, and the last line of a text. */
+/* fdio: whole writes to a file descriptor, the iovec step, and the last line of a text. */
 #include "fdio.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
-/* fdio: whole writes to a file descriptor, and the last line of a text; they never print. */
+/* fdio: whole writes to a file descriptor (blocking, or until a deadline), the iovec step
+ * after a gathering write, and the last line of a text; they never print. */
 #ifndef TVT_FDIO_H
 #define TVT_FDIO_H
 
