@@ -214,26 +214,28 @@ Test(workload, key_rule)
         cr_assert_eq(workload_key_ok(key, len), len >= 1 && len <= KEY_MAX, "length %zu", len);
 }
 
-Test(workload, state_names_round_trip)
+/* Every value of an enumeration (0..count-1) has a name that parses back to it; count, one
+   past the end, is named "?". */
+static void expect_names_round_trip(const char *(*name_of)(uint32_t),
+                                    int (*parse)(const char *, size_t, uint32_t *), uint32_t count)
 {
-    for (uint32_t k = 0; k < STATE__COUNT; k++) {
-        const char *name = workload_state_name(k);
+    for (uint32_t k = 0; k < count; k++) {
+        const char *name = name_of(k);
         uint32_t back = 99;
-        cr_assert_eq(workload_parse_state(name, strlen(name), &back), 0, "%s", name);
+        cr_assert_eq(parse(name, strlen(name), &back), 0, "%s", name);
         cr_assert_eq(back, k, "%s", name);
     }
-    cr_assert_str_eq(workload_state_name(STATE__COUNT), "?", "a bad value has no name");
+    cr_assert_str_eq(name_of(count), "?", "a bad value has no name");
+}
+
+Test(workload, state_names_round_trip)
+{
+    expect_names_round_trip(workload_state_name, workload_parse_state, STATE__COUNT);
 }
 
 Test(workload, io_names_round_trip)
 {
-    for (uint32_t k = 0; k < IO__COUNT; k++) {
-        const char *name = workload_io_name(k);
-        uint32_t back = 99;
-        cr_assert_eq(workload_parse_io(name, strlen(name), &back), 0, "%s", name);
-        cr_assert_eq(back, k, "%s", name);
-    }
-    cr_assert_str_eq(workload_io_name(IO__COUNT), "?", "a bad value has no name");
+    expect_names_round_trip(workload_io_name, workload_parse_io, IO__COUNT);
 }
 
 Test(workload, file_kib_rule)
