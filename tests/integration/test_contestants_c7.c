@@ -378,35 +378,14 @@ static void case_grace_cut(const struct contestant *who)
 TestSuite(contestants_c7, .fini = ct_release, .timeout = 30);
 
 #define C7_TESTS(tag, who)                                                                         \
-    Test(contestants_c7, tag##_graceful_stop)                                                      \
-    {                                                                                              \
-        case_graceful_stop(&(who));                                                                \
-    }                                                                                              \
-    Test(contestants_c7, tag##_grace_cut)                                                          \
-    {                                                                                              \
-        case_grace_cut(&(who));                                                                    \
-    }                                                                                              \
-    Test(contestants_c7, tag##_shared_counts)                                                      \
-    {                                                                                              \
-        case_shared_counts(&(who));                                                                \
-    }                                                                                              \
-    Test(contestants_c7, tag##_shared_contended)                                                   \
-    {                                                                                              \
-        case_shared_contended(&(who));                                                             \
-    }                                                                                              \
-    Test(contestants_c7, tag##_shared_full)                                                        \
-    {                                                                                              \
-        case_shared_full(&(who));                                                                  \
-    }                                                                                              \
-    Test(contestants_c7, tag##_shared_refusals)                                                    \
-    {                                                                                              \
-        case_shared_refusals(&(who));                                                              \
-    }
+    CT_TEST(contestants_c7, tag, who, graceful_stop)                                               \
+    CT_TEST(contestants_c7, tag, who, grace_cut)                                                   \
+    CT_TEST(contestants_c7, tag, who, shared_counts)                                               \
+    CT_TEST(contestants_c7, tag, who, shared_contended)                                            \
+    CT_TEST(contestants_c7, tag, who, shared_full)                                                 \
+    CT_TEST(contestants_c7, tag, who, shared_refusals)
 
-C7_TESTS(tokio_current, CT_TOKIO_CURRENT)
-C7_TESTS(tokio_multi, CT_TOKIO_MULTI)
-C7_TESTS(rust_threads, CT_RUST_THREADS)
-C7_TESTS(go, CT_GO)
+CT_QUERY_CONTESTANTS(C7_TESTS)
 
 /* nginx --graceful: SIGTERM becomes nginx's SIGQUIT through its wrapper. Idle keep-alive
    connections are closed by a FIN, a new connect is refused, and answers being written when

@@ -238,24 +238,9 @@ static void case_data_file_refused(const struct contestant *who)
 TestSuite(contestants_io, .fini = ct_release, .timeout = 60);
 
 #define IO_TESTS(tag, who)                                                                         \
-    Test(contestants_io, tag##_kinds)                                                              \
-    {                                                                                              \
-        case_kinds(&(who));                                                                        \
-    }                                                                                              \
-    Test(contestants_io, tag##_backend_down)                                                       \
-    {                                                                                              \
-        case_backend_down(&(who));                                                                 \
-    }                                                                                              \
-    Test(contestants_io, tag##_data_file_refused)                                                  \
-    {                                                                                              \
-        case_data_file_refused(&(who));                                                            \
-    }                                                                                              \
-    Test(contestants_io, tag##_stop_on_backend)                                                    \
-    {                                                                                              \
-        case_stop_on_backend(&(who));                                                              \
-    }
+    CT_TEST(contestants_io, tag, who, kinds)                                                       \
+    CT_TEST(contestants_io, tag, who, backend_down)                                                \
+    CT_TEST(contestants_io, tag, who, data_file_refused)                                           \
+    CT_TEST(contestants_io, tag, who, stop_on_backend)
 
-IO_TESTS(tokio_current, CT_TOKIO_CURRENT)
-IO_TESTS(tokio_multi, CT_TOKIO_MULTI)
-IO_TESTS(rust_threads, CT_RUST_THREADS)
-IO_TESTS(go, CT_GO)
+CT_QUERY_CONTESTANTS(IO_TESTS)

@@ -31,6 +31,21 @@ struct contestant {
 
 extern const struct contestant CT_TOKIO_CURRENT, CT_TOKIO_MULTI, CT_RUST_THREADS, CT_GO, CT_NGINX;
 
+/* Calls X(tag, contestant) for each contestant that honours the query's keys (all but
+   nginx): the list a test file expands its cases over. */
+#define CT_QUERY_CONTESTANTS(X)                                                                    \
+    X(tokio_current, CT_TOKIO_CURRENT)                                                             \
+    X(tokio_multi, CT_TOKIO_MULTI)                                                                 \
+    X(rust_threads, CT_RUST_THREADS)                                                               \
+    X(go, CT_GO)
+
+/* The Criterion test suite.tag_kase, which runs the file's case_kase(&who). */
+#define CT_TEST(suite, tag, who, kase)                                                             \
+    Test(suite, tag##_##kase)                                                                      \
+    {                                                                                              \
+        case_##kase(&(who));                                                                       \
+    }
+
 struct ct_running {
     const struct contestant *who;
     struct server_proc *sp; /* bin/ servers */
