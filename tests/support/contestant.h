@@ -94,6 +94,12 @@ void ct_expect_status(const struct ct_running *r, struct hc_conn *c, int status,
 void ct_expect_error_close(const struct ct_running *r, const char *data, int status,
                            const char *body_has, const char *what);
 
+/* Reads c, whose request is past the grace of a stop signalled at t_sig_ms (tenv_now_ms):
+   asserts it is closed unanswered, no sooner than grace_ms after the signal (less 5 ms) and
+   within latest_ms of it. what names the request ("a request past --grace-ms 200: ..."). */
+void ct_expect_cut(const struct ct_running *r, struct hc_conn *c, double t_sig_ms, int grace_ms,
+                   int latest_ms, const char *what);
+
 /* The suite's async_server as an io=net backend on port (0: any), from $TVT_BIN_DIR (or
    bin/); skips the test when it is not built. Stopped by ct_backend_kill or ct_release. */
 struct server_proc *ct_backend_start(int port);
