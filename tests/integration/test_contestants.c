@@ -82,6 +82,24 @@ static void case_keep_alive(const struct contestant *who)
     ct_stop(r, query ? 7 : -1);
 }
 
+/* Query mistakes answered with a 4xx and a close by the contestants that honour the query:
+   the target, the status, a text the body must hold (NULL: any) and what it is. */
+static const struct {
+    const char *target;
+    int status;
+    const char *body_has, *what;
+} QUERY_ERRORS[] = {
+    {"/elsewhere", 404, NULL, "another path"},
+    {"/?nope=1", 400, "nope", "an unknown key"},
+    {"/?wait_us=60000001", 400, "wait_us", "wait_us out of range"},
+    {"/?bytes=1048577", 400, "bytes", "bytes out of range"},
+    {"/?io=disk", 400, "io", "an unknown io kind"},
+    {"/?file_kib=6", 400, "multiple of 4", "file_kib not a multiple of 4"},
+    {"/?file_kib=1028", 400, "file_kib", "file_kib over 1024 (never clamped)"},
+    {"/?io=net", 400, "--upstream", "io=net without --upstream"},
+    {"/?io=file", 400, "--data-file", "io=file without --data-file"},
+};
+
 static void case_malformed(const struct contestant *who)
 {
     struct ct_running *r = ct_start(who, NULL);
@@ -89,24 +107,12 @@ static void case_malformed(const struct contestant *who)
     /* nginx keeps the connection after its own 404: only the suite's rules are checked. */
     if (honours_query(r)) {
         static char big[12000];
-        ct_expect_error_close(r, "GET /elsewhere HTTP/1.1\r\nHost: a\r\n\r\n", 404, NULL,
-                              "another path");
-        ct_expect_error_close(r, "GET /?nope=1 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "nope",
-                              "an unknown key");
-        ct_expect_error_close(r, "GET /?wait_us=60000001 HTTP/1.1\r\nHost: a\r\n\r\n", 400,
-                              "wait_us", "wait_us out of range");
-        ct_expect_error_close(r, "GET /?bytes=1048577 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "bytes",
-                              "bytes out of range");
-        ct_expect_error_close(r, "GET /?io=disk HTTP/1.1\r\nHost: a\r\n\r\n", 400, "io",
-                              "an unknown io kind");
-        ct_expect_error_close(r, "GET /?file_kib=6 HTTP/1.1\r\nHost: a\r\n\r\n", 400,
-                              "multiple of 4", "file_kib not a multiple of 4");
-        ct_expect_error_close(r, "GET /?file_kib=1028 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "file_kib",
-                              "file_kib over 1024 (never clamped)");
-        ct_expect_error_close(r, "GET /?io=net HTTP/1.1\r\nHost: a\r\n\r\n", 400, "--upstream",
-                              "io=net without --upstream");
-        ct_expect_error_close(r, "GET /?io=file HTTP/1.1\r\nHost: a\r\n\r\n", 400, "--data-file",
-                              "io=file without --data-file");
+        for (size_t i = 0; i < sizeof QUERY_ERRORS / sizeof QUERY_ERRORS[0]; i++) {
+            char req[256];
+            snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", QUERY_ERRORS[i].target);
+            ct_expect_error_close(r, req, QUERY_ERRORS[i].status, QUERY_ERRORS[i].body_has,
+                                  QUERY_ERRORS[i].what);
+        }
         ct_expect_error_close(r, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", 405,
                               NULL, "POST");
         snprintf(big, sizeof big, "GET /?bytes=1&%02100d HTTP/1.1\r\nHost: a\r\n\r\n", 0);
@@ -175,34 +181,16 @@ static void case_workers(const struct contestant *who)
 TestSuite(contestants, .fini = ct_release, .timeout = 30);
 
 #define CONTESTANT_TESTS(tag, who)                                                                 \
-    Test(contestants, tag##_curl)                                                                  \
-    {                                                                                              \
-        case_curl(&(who));                                                                         \
-    }                                                                                              \
-    Test(contestants, tag##_keep_alive)                                                            \
-    {                                                                                              \
-        case_keep_alive(&(who));                                                                   \
-    }                                                                                              \
-    Test(contestants, tag##_malformed)                                                             \
-    {                                                                                              \
-        case_malformed(&(who));                                                                    \
-    }
+    CT_TEST(contestants, tag, who, curl)                                                           \
+    CT_TEST(contestants, tag, who, keep_alive)                                                     \
+    CT_TEST(contestants, tag, who, malformed)
 
 #define QUERY_TESTS(tag, who)                                                                      \
     CONTESTANT_TESTS(tag, who)                                                                     \
-    Test(contestants, tag##_idle_timeout)                                                          \
-    {                                                                                              \
-        case_idle_timeout(&(who));                                                                 \
-    }                                                                                              \
-    Test(contestants, tag##_workers)                                                               \
-    {                                                                                              \
-        case_workers(&(who));                                                                      \
-    }
+    CT_TEST(contestants, tag, who, idle_timeout)                                                   \
+    CT_TEST(contestants, tag, who, workers)
 
-QUERY_TESTS(tokio_current, CT_TOKIO_CURRENT)
-QUERY_TESTS(tokio_multi, CT_TOKIO_MULTI)
-QUERY_TESTS(rust_threads, CT_RUST_THREADS)
-QUERY_TESTS(go, CT_GO)
+CT_QUERY_CONTESTANTS(QUERY_TESTS)
 CONTESTANT_TESTS(nginx, CT_NGINX)
 
 /* nginx --workers 2: a master and two workers (the process tree the harness measures), under

@@ -165,15 +165,7 @@ static void case_stop_on_backend(const struct contestant *who)
     double t_sig = tenv_now_ms();
     ct_signal(r, SIGTERM);
     ct_expect_status(r, quick, 200, NULL, false, "io=net in flight at SIGTERM");
-    struct hc_response *resp = resp_new();
-    int rc = hc_read_response(slow, resp, tenv_io_ms());
-    int e = errno;
-    double at = tenv_now_ms() - t_sig;
-    EXPECT(who->name, rc < 0 && (e == ECONNABORTED || e == ECONNRESET),
-           "io=net past --grace-ms 300: %s, want its connection closed unanswered",
-           rc == 0 ? "answered" : strerror(e));
-    EXPECT(who->name, at >= 295 && at < 2000, "cut %.0f ms after SIGTERM, want after 300", at);
-    resp_done(resp);
+    ct_expect_cut(r, slow, t_sig, 300, 2000, "io=net");
     EXPECT(who->name, ct_exited_within(r, 2000), "still running 2 s after a 300 ms grace");
     json_t *ctr = ct_stop(r, 1);
     EXPECT(who->name,
@@ -238,24 +230,9 @@ static void case_data_file_refused(const struct contestant *who)
 TestSuite(contestants_io, .fini = ct_release, .timeout = 60);
 
 #define IO_TESTS(tag, who)                                                                         \
-    Test(contestants_io, tag##_kinds)                                                              \
-    {                                                                                              \
-        case_kinds(&(who));                                                                        \
-    }                                                                                              \
-    Test(contestants_io, tag##_backend_down)                                                       \
-    {                                                                                              \
-        case_backend_down(&(who));                                                                 \
-    }                                                                                              \
-    Test(contestants_io, tag##_data_file_refused)                                                  \
-    {                                                                                              \
-        case_data_file_refused(&(who));                                                            \
-    }                                                                                              \
-    Test(contestants_io, tag##_stop_on_backend)                                                    \
-    {                                                                                              \
-        case_stop_on_backend(&(who));                                                              \
-    }
+    CT_TEST(contestants_io, tag, who, kinds)                                                       \
+    CT_TEST(contestants_io, tag, who, backend_down)                                                \
+    CT_TEST(contestants_io, tag, who, data_file_refused)                                           \
+    CT_TEST(contestants_io, tag, who, stop_on_backend)
 
-IO_TESTS(tokio_current, CT_TOKIO_CURRENT)
-IO_TESTS(tokio_multi, CT_TOKIO_MULTI)
-IO_TESTS(rust_threads, CT_RUST_THREADS)
-IO_TESTS(go, CT_GO)
+CT_QUERY_CONTESTANTS(IO_TESTS)

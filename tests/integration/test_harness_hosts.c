@@ -42,21 +42,13 @@ static int remote_programs(void)
     if (!realpath(self, real))
         snprintf(real, sizeof real, "%s", self);
     DIR *d = opendir("/proc");
-    struct dirent *e;
+    pid_t pid;
     int n = 0;
-    while (d && (e = readdir(d)) != NULL) {
-        char path[300], cmd[4200] = "";
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t len = fread(cmd, 1, sizeof cmd - 1, f);
-        fclose(f);
-        cmd[len] = '\0';
+    while (d && (pid = child_proc_next(d)) > 0) {
+        char cmd[4200];
+        ssize_t len = child_proc_read(pid, "cmdline", cmd, sizeof cmd);
         const char *sub = cmd + strlen(cmd) + 1; /* argv[1] */
-        if (len > strlen(cmd) + 1 && strcmp(cmd, real) == 0 &&
+        if (len > (ssize_t)strlen(cmd) + 1 && strcmp(cmd, real) == 0 &&
             (strcmp(sub, "agent") == 0 || strcmp(sub, "gen") == 0))
             n++;
     }

@@ -139,30 +139,20 @@ static ino_t netns_inode(const char *netns)
 static pid_t live_process(const char *needle, const ino_t *inos, int ninos, bool both)
 {
     DIR *d = opendir("/proc");
-    struct dirent *e;
-    pid_t found = -1;
+    pid_t pid, found = -1;
     cr_assert_not_null(d);
-    while (found < 0 && (e = readdir(d)) != NULL) {
+    while (found < 0 && (pid = child_proc_next(d)) > 0) {
         char path[300], buf[4096];
-        pid_t pid = atoi(e->d_name);
-        if (pid <= 0 || pid == getpid())
+        if (pid == getpid())
             continue;
-        snprintf(path, sizeof path, "/proc/%d/stat", pid);
-        char *text = tfile_slurp(path, NULL);
-        char *close_paren = text ? strrchr(text, ')') : NULL;
-        bool zombie = !close_paren || close_paren[2] == 'Z';
-        free(text);
-        if (zombie)
-            continue;
-        snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-        if (fd >= 0)
-            close(fd);
+        child_proc_read(pid, "stat", buf, sizeof buf);
+        char *close_paren = strrchr(buf, ')');
+        if (!close_paren || close_paren[2] == 'Z')
+            continue; /* gone, or a zombie */
+        ssize_t n = child_proc_read(pid, "cmdline", buf, sizeof buf);
         for (ssize_t i = 0; i < n; i++)
             if (buf[i] == '\0')
                 buf[i] = ' ';
-        buf[n > 0 ? n : 0] = '\0';
         bool by_cmd =
             needle && (needle[0] == '^' ? strncmp(buf, needle + 1, strlen(needle + 1)) == 0
                                         : strstr(buf, needle) != NULL);

@@ -87,17 +87,9 @@ SERVER_TEST(lifecycle, sigterm_exit_and_counters, 0, case_sigterm, .timeout = 30
    (its line in the table) come first, as when the tests start it. */
 static void case_cli(const struct sut *srv)
 {
-    char path[4096], out[8192];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", tenv_bin_dir(), srv->binary);
-    size_t own = 0;
-    while (srv->args && srv->args[own])
-        own++;
-    cr_assert(own < 16, "[%s] too many arguments of its own for this case", srv->name);
-    struct {
-        const char *args[4];
-        int code;
-        const char *needle;
-    } cases[] = {
+    const struct cli_case cases[] = {
         {{"--help"}, 0, "--idle-timeout-ms"},
         {{"--bogus"}, 2, "--bogus"},
         {{"--bytes", "2000000"}, 2, "--bytes"},
@@ -110,21 +102,9 @@ static void case_cli(const struct sut *srv)
         {{"--lock", "none"}, srv->flags & SUT_THREADED ? -1 : 2, "--lock"},
         {{"--help"}, 0, "--grace-ms"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (cases[i].code < 0)
-            continue; /* a valid flag for a threaded server: the server would run */
-        char *argv[24] = {path};
-        for (size_t k = 0; k < own; k++)
-            argv[1 + k] = (char *)srv->args[k];
-        for (int k = 0; k < 4 && cases[i].args[k]; k++)
-            argv[1 + own + (size_t)k] = (char *)cases[i].args[k];
-        int st = tenv_run_cmd(argv, out, sizeof out, (int)(5000 * tenv_slack()));
-        EXPECT(srv, st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == cases[i].code,
-               "%s %s: exit %d, want %d; output: %s", path, cases[i].args[0],
-               WIFEXITED(st) ? WEXITSTATUS(st) : -1, cases[i].code, out);
-        EXPECT(srv, strstr(out, cases[i].needle), "%s %s: output does not mention %s: %s", path,
-               cases[i].args[0], cases[i].needle, out);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (cases[i].code >= 0) /* else a valid flag for a threaded server: it would run */
+            expect_cli(srv, path, srv->args, &cases[i]);
 }
 
 SERVER_TEST(lifecycle, command_line, 0, case_cli, .timeout = 30)

@@ -224,19 +224,29 @@ static void case_many_idle(const struct sut *srv)
 
 SERVER_TEST(stop, many_idle_at_once, 0, case_many_idle, .timeout = 60)
 
+/* Starts srv with --workers 2 and n idle connections spread over its workers, sends sig to
+   the master and checks that every connection gets a FIN (what names them) and that the
+   port then refuses connects. The server (registered: itest_release reaps it if the
+   caller does not). */
+static struct server_proc *stop_two_workers(const struct sut *srv, int n, int sig, const char *what)
+{
+    const char *args[] = {"--workers", "2", NULL};
+    struct server_proc *sp = start(srv, args);
+    int port = server_port(sp);
+    open_confirmed(srv, port, n);
+    kill(server_pid(sp), sig);
+    for (int i = 0; i < n; i++)
+        expect_fin(srv, conns[i], what, i);
+    expect_refused(srv, port);
+    return sp;
+}
+
 /* --workers 2: each worker stops listening, so the port refuses connects once the idle
    connections of both are closed; the summed line counts every one of them. */
 static void case_workers(const struct sut *srv)
 {
     const int n = 40;
-    const char *args[] = {"--workers", "2", NULL};
-    struct server_proc *sp = start(srv, args);
-    int port = server_port(sp);
-    open_confirmed(srv, port, n);
-    kill(server_pid(sp), SIGTERM);
-    for (int i = 0; i < n; i++)
-        expect_fin(srv, conns[i], "idle", i);
-    expect_refused(srv, port);
+    struct server_proc *sp = stop_two_workers(srv, n, SIGTERM, "idle");
     json_t *ctr = await_counters(srv, sp, NULL);
     EXPECT(srv, counter(srv, ctr, "workers") == 2, "workers = %lld", counter(srv, ctr, "workers"));
     EXPECT(srv, counter(srv, ctr, "stop_idle_closed") == n, "stop_idle_closed = %lld, want %d",
@@ -253,14 +263,7 @@ SERVER_TEST(stop, workers_refuse_connects, 0, case_workers, .timeout = 30)
 static void case_workers_orphaned(const struct sut *srv)
 {
     const int n = 20;
-    const char *args[] = {"--workers", "2", NULL};
-    struct server_proc *sp = start(srv, args);
-    int port = server_port(sp);
-    open_confirmed(srv, port, n);
-    kill(server_pid(sp), SIGKILL);
-    for (int i = 0; i < n; i++)
-        expect_fin(srv, conns[i], "idle, its master killed", i);
-    expect_refused(srv, port);
+    stop_two_workers(srv, n, SIGKILL, "idle, its master killed");
     for (int i = 0; i < n; i++)
         hc_close(conns[i]);
 }

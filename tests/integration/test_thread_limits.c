@@ -23,6 +23,48 @@
 
 TestSuite(thread_limits, .fini = itest_release, .timeout = 60);
 
+/* Starts srv with 8 MiB stacks, warms it up and limits its address space to its measured
+   size plus room for `stacks` stacks and half a stack (for malloc). Warming up first matters:
+   the first thread creates its malloc arena and, once gone, leaves its stack in glibc's
+   cache, both counted in the size measured. The limit in *limit, the size in *vsz_kib. */
+static struct server_proc *start_with_room_for(const struct sut *srv, int stacks, rlim_t *limit,
+                                               long *vsz_kib)
+{
+    const long stack_kib = 8192;
+    const char *args[] = {"--stack-kib", "8192", NULL};
+    struct server_proc *sp = start(srv, args);
+    expect_served(srv, server_port(sp), "before the limit");
+    tenv_sleep_ms(50);
+    struct proc_mem pm;
+    EXPECT(srv, procfs_read_status(server_pid(sp), &pm) == 0, "reading /proc/%d/status: %s",
+           (int)server_pid(sp), strerror(errno));
+    *limit = (rlim_t)(pm.vsz_kib + stacks * stack_kib + stack_kib / 2) * 1024;
+    *vsz_kib = pm.vsz_kib;
+    EXPECT(srv, server_set_rlimit(sp, RLIMIT_AS, *limit, RLIM_INFINITY) == 0,
+           "prlimit(RLIMIT_AS, %llu): %s", (unsigned long long)*limit, strerror(errno));
+    return sp;
+}
+
+/* Reads from a connection that has sent nothing, so that an answer can only be the 503 of a
+   server that could not make it a thread: true when that 503 came and the connection was
+   closed after it, false when nothing came within timeout_ms. */
+static bool got_unasked_503(const struct sut *srv, struct hc_conn *c, int timeout_ms,
+                            const char *what, int i)
+{
+    struct hc_response *r = resp_new();
+    int rc = hc_read_response(c, r, timeout_ms);
+    int e = errno;
+    if (rc < 0) {
+        resp_done(r);
+        EXPECT(srv, e == ETIMEDOUT, "%s %d: %s", what, i, strerror(e));
+        return false;
+    }
+    EXPECT(srv, r->status == 503, "%s %d: unasked answer %d", what, i, r->status);
+    EXPECT(srv, hc_wait_close(c, tenv_io_ms()) == 1, "%s %d: open after 503", what, i);
+    resp_done(r);
+    return true;
+}
+
 /* ---- thread exhaustion ----------------------------------------------------------------- */
 
 /* The thread server, made unable to map more thread stacks, answers 503 to the excess
@@ -35,20 +77,10 @@ TestSuite(thread_limits, .fini = itest_release, .timeout = 60);
 #define HELD       12
 static void case_thread_503(const struct sut *srv)
 {
-    const long stack_kib = 8192;
-    const char *args[] = {"--stack-kib", "8192", NULL};
-    struct server_proc *sp = start(srv, args);
+    rlim_t limit;
+    long vsz_kib;
+    struct server_proc *sp = start_with_room_for(srv, THREADS_OK, &limit, &vsz_kib);
     int port = server_port(sp);
-    /* Warm up first: the first thread creates its malloc arena and, once gone, leaves its
-       stack in glibc's cache, both counted in the size measured next. */
-    expect_served(srv, port, "before the limit");
-    tenv_sleep_ms(50);
-    struct proc_mem pm;
-    EXPECT(srv, procfs_read_status(server_pid(sp), &pm) == 0, "reading /proc/%d/status: %s",
-           (int)server_pid(sp), strerror(errno));
-    rlim_t limit = (rlim_t)(pm.vsz_kib + THREADS_OK * stack_kib + stack_kib / 2) * 1024;
-    EXPECT(srv, server_set_rlimit(sp, RLIMIT_AS, limit, RLIM_INFINITY) == 0,
-           "prlimit(RLIMIT_AS, %llu): %s", (unsigned long long)limit, strerror(errno));
 
     struct hc_conn *c[HELD];
     bool got503[HELD] = {false};
@@ -57,32 +89,20 @@ static void case_thread_503(const struct sut *srv)
     int n503 = 0;
     for (int i = 0; i < HELD; i++) {
         /* Held connections send nothing yet: an answer now can only be the 503. */
-        struct hc_response *r = resp_new();
-        int rc = hc_read_response(c[i], r, i < THREADS_OK ? 100 : (int)(300 * tenv_slack()));
-        if (rc < 0) {
-            int e = errno;
-            resp_done(r);
-            EXPECT(srv, e == ETIMEDOUT, "held connection %d: %s", i, strerror(e));
-            continue;
-        }
-        EXPECT(srv, r->status == 503, "held connection %d: unasked answer %d", i, r->status);
-        EXPECT(srv, hc_wait_close(c[i], tenv_io_ms()) == 1, "held connection %d: open after 503",
-               i);
-        got503[i] = true;
-        n503++;
-        resp_done(r);
+        got503[i] = got_unasked_503(srv, c[i], i < THREADS_OK ? 100 : (int)(300 * tenv_slack()),
+                                    "held connection", i);
+        n503 += got503[i];
     }
     /* glibc's cached stack from the warm-up makes room for one more; allow some slack for
        the libc and sanitizer runtimes, but most of the excess must be refused. */
     EXPECT(srv, n503 >= HELD - THREADS_OK - 3,
            "%d of %d connections got 503, want at least %d, with room for about %d threads "
            "(RLIMIT_AS %llu, VmSize was %ld KiB)",
-           n503, HELD, HELD - THREADS_OK - 3, THREADS_OK + 1, (unsigned long long)limit,
-           pm.vsz_kib);
+           n503, HELD, HELD - THREADS_OK - 3, THREADS_OK + 1, (unsigned long long)limit, vsz_kib);
     EXPECT(srv, n503 <= HELD - THREADS_OK,
            "%d of %d connections got 503, but %d threads should fit", n503, HELD, THREADS_OK);
     cr_log_info("[%s] %d of %d held connections got 503 (RLIMIT_AS %llu KiB, VmSize %ld KiB)",
-                srv->name, n503, HELD, (unsigned long long)(limit / 1024), pm.vsz_kib);
+                srv->name, n503, HELD, (unsigned long long)(limit / 1024), vsz_kib);
     expect_alive(srv, sp, "after failing to create threads");
     for (int i = 0; i < HELD; i++) {
         if (got503[i])
@@ -118,18 +138,10 @@ static struct load ld;
 #define EXCESS     8
 static void case_503_while_serving(const struct sut *srv)
 {
-    const long stack_kib = 8192;
-    const char *args[] = {"--stack-kib", "8192", NULL};
-    struct server_proc *sp = start(srv, args);
+    rlim_t limit;
+    long vsz_kib;
+    struct server_proc *sp = start_with_room_for(srv, KEEP_CONNS, &limit, &vsz_kib);
     int port = server_port(sp);
-    expect_served(srv, port, "before the limit"); /* first arena and a cached stack */
-    tenv_sleep_ms(50);
-    struct proc_mem pm;
-    EXPECT(srv, procfs_read_status(server_pid(sp), &pm) == 0, "reading /proc/%d/status: %s",
-           (int)server_pid(sp), strerror(errno));
-    rlim_t limit = (rlim_t)(pm.vsz_kib + KEEP_CONNS * stack_kib + stack_kib / 2) * 1024;
-    EXPECT(srv, server_set_rlimit(sp, RLIMIT_AS, limit, RLIM_INFINITY) == 0,
-           "prlimit(RLIMIT_AS, %llu): %s", (unsigned long long)limit, strerror(errno));
 
     load_init(&ld, KEEP_CONNS, 1, 2000, false);
     for (int i = 0; i < KEEP_CONNS; i++) {
@@ -146,20 +158,8 @@ static void case_503_while_serving(const struct sut *srv)
     double t_begin = tenv_now_ms();
     for (int j = 0; j < EXCESS; j++) {
         x[j] = connect_ok(srv, port);
-        /* It sends nothing: an answer can only be the 503. */
-        struct hc_response *r = resp_new();
-        int rc = hc_read_response(x[j], r, (int)(300 * tenv_slack()));
-        int e = errno;
-        if (rc == 0) {
-            EXPECT(srv, r->status == 503, "excess connection %d: unasked answer %d", j, r->status);
-            EXPECT(srv, hc_wait_close(x[j], tenv_io_ms()) == 1,
-                   "excess connection %d: open after 503", j);
-            refused[j] = true;
-            n503++;
-        } else {
-            EXPECT(srv, e == ETIMEDOUT, "excess connection %d: %s", j, strerror(e));
-        }
-        resp_done(r);
+        refused[j] = got_unasked_503(srv, x[j], (int)(300 * tenv_slack()), "excess connection", j);
+        n503 += refused[j];
         tenv_sleep_ms(20);
     }
     double t_end = tenv_now_ms();

@@ -254,28 +254,15 @@ Test(uring_startup, recv_flag)
     const struct sut *s = sut_named("uring");
     if (!s)
         cr_skip_test("TVT_IMPLS=%s excludes the uring server", getenv("TVT_IMPLS"));
-    char path[4096], out[8192];
+    char path[4096];
     snprintf(path, sizeof path, "%s/uring_server", tenv_bin_dir());
-    struct {
-        const char *args[3];
-        int code;
-        const char *needle;
-    } cases[] = {
+    const struct cli_case cases[] = {
         {{"--help"}, 0, "--recv ring|conn"},
         {{"--help"}, 0, "Exits 3"},
         {{"--recv", "both"}, 2, "--recv 'both': expected ring or conn"},
         {{"--recv"}, 2, "--recv needs a value"},
         {{"--recv=conn", "--bogus"}, 2, "--bogus"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *argv[5] = {path};
-        for (int k = 0; k < 3 && cases[i].args[k]; k++)
-            argv[k + 1] = (char *)cases[i].args[k];
-        int st = tenv_run_cmd(argv, out, sizeof out, (int)(5000 * tenv_slack()));
-        EXPECT(s, st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == cases[i].code,
-               "%s %s: exit %d, want %d; output: %s", path, cases[i].args[0],
-               WIFEXITED(st) ? WEXITSTATUS(st) : -1, cases[i].code, out);
-        EXPECT(s, strstr(out, cases[i].needle), "%s %s: output does not mention %s: %s", path,
-               cases[i].args[0], cases[i].needle, out);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_cli(s, path, NULL, &cases[i]);
 }

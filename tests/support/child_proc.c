@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "procfs.h"
 #include "test_env.h"
 
 #define GROUP_GRACE_MS 5000 /* from SIGTERM to SIGKILL for a group that outlived its time */
@@ -177,20 +178,12 @@ int child_run(struct child *c, const char *const *argv, const struct child_opts 
 pid_t child_find(pid_t parent, const char *comm)
 {
     DIR *d = opendir("/proc");
-    struct dirent *e;
-    pid_t found = -1;
+    pid_t pid, found = -1;
     cr_assert_not_null(d);
-    while (found < 0 && (e = readdir(d)) != NULL) {
-        char path[300], buf[512];
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+    while (found < 0 && (pid = child_proc_next(d)) > 0) {
+        char buf[512];
+        if (child_proc_read(pid, "stat", buf, sizeof buf) < 0)
             continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
         /* "PID (COMM) S PPID ...": comm may hold spaces, so go by the last ')' */
         char *open = strchr(buf, '('), *close = strrchr(buf, ')');
         int ppid;
@@ -198,8 +191,29 @@ pid_t child_find(pid_t parent, const char *comm)
             continue;
         *close = '\0';
         if (ppid == parent && strcmp(open + 1, comm) == 0)
-            found = atoi(e->d_name);
+            found = pid;
     }
     closedir(d);
     return found;
+}
+
+pid_t child_proc_next(DIR *d)
+{
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid > 0)
+            return pid;
+    }
+    return 0;
+}
+
+ssize_t child_proc_read(pid_t pid, const char *file, char *buf, size_t size)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    ssize_t n = procfs_slurp(path, buf, size);
+    if (n < 0 && size > 0)
+        buf[0] = '\0';
+    return n;
 }

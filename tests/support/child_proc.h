@@ -2,10 +2,11 @@
    through one pipe into a buffer (never a file unless asked: RLIMIT_FSIZE must bind only the
    file under test); resource limits, a network namespace and environment variables are set
    between fork and exec. The child dies with the test (PR_SET_PDEATHSIG) and is stopped by
-   its PID. Every function asserts through Criterion. */
+   its PID. Every function that runs a child asserts through Criterion. */
 #ifndef TVT_CHILD_PROC_H
 #define TVT_CHILD_PROC_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/resource.h>
@@ -59,5 +60,14 @@ int child_run(struct child *c, const char *const *argv, const struct child_opts 
 
 /* The PID of a child of parent whose command name (/proc/PID/stat) is comm, or -1. */
 pid_t child_find(pid_t parent, const char *comm);
+
+/* ---- other processes, from /proc -------------------------------------------------------- */
+
+/* The next process of d (an opendir("/proc")), passing over the entries that are not
+   processes: its PID, or 0 at the end of d. */
+pid_t child_proc_next(DIR *d);
+/* Reads /proc/PID/file into buf (NUL-terminated, cut at size - 1 bytes): its length, or -1
+   with errno and buf empty when it cannot be read (the process may have ended). */
+ssize_t child_proc_read(pid_t pid, const char *file, char *buf, size_t size);
 
 #endif

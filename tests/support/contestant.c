@@ -291,6 +291,21 @@ void ct_expect_error_close(const struct ct_running *r, const char *data, int sta
     hc_close(c);
 }
 
+void ct_expect_cut(const struct ct_running *r, struct hc_conn *c, double t_sig_ms, int grace_ms,
+                   int latest_ms, const char *what)
+{
+    struct hc_response *resp = resp_new();
+    int rc = hc_read_response(c, resp, tenv_io_ms());
+    int e = errno;
+    double at = tenv_now_ms() - t_sig_ms;
+    CT_EXPECT(r->who->name, rc < 0 && (e == ECONNABORTED || e == ECONNRESET),
+              "%s past --grace-ms %d: %s, want its connection closed unanswered", what, grace_ms,
+              rc == 0 ? "answered" : strerror(e));
+    CT_EXPECT(r->who->name, at >= grace_ms - 5 && at < latest_ms,
+              "cut %.0f ms after SIGTERM, want after %d", at, grace_ms);
+    resp_done(resp);
+}
+
 struct server_proc *ct_backend_start(int port)
 {
     char path[4096], portbuf[16], err[4096];

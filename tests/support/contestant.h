@@ -31,6 +31,21 @@ struct contestant {
 
 extern const struct contestant CT_TOKIO_CURRENT, CT_TOKIO_MULTI, CT_RUST_THREADS, CT_GO, CT_NGINX;
 
+/* Calls X(tag, contestant) for each contestant that honours the query's keys (all but
+   nginx): the list a test file expands its cases over. */
+#define CT_QUERY_CONTESTANTS(X)                                                                    \
+    X(tokio_current, CT_TOKIO_CURRENT)                                                             \
+    X(tokio_multi, CT_TOKIO_MULTI)                                                                 \
+    X(rust_threads, CT_RUST_THREADS)                                                               \
+    X(go, CT_GO)
+
+/* The Criterion test suite.tag_kase, which runs the file's case_kase(&who). */
+#define CT_TEST(suite, tag, who, kase)                                                             \
+    Test(suite, tag##_##kase)                                                                      \
+    {                                                                                              \
+        case_##kase(&(who));                                                                       \
+    }
+
 struct ct_running {
     const struct contestant *who;
     struct server_proc *sp; /* bin/ servers */
@@ -78,6 +93,12 @@ void ct_expect_status(const struct ct_running *r, struct hc_conn *c, int status,
    unless NULL), Connection: close, and a close. */
 void ct_expect_error_close(const struct ct_running *r, const char *data, int status,
                            const char *body_has, const char *what);
+
+/* Reads c, whose request is past the grace of a stop signalled at t_sig_ms (tenv_now_ms):
+   asserts it is closed unanswered, no sooner than grace_ms after the signal (less 5 ms) and
+   within latest_ms of it. what names the request ("a request past --grace-ms 200: ..."). */
+void ct_expect_cut(const struct ct_running *r, struct hc_conn *c, double t_sig_ms, int grace_ms,
+                   int latest_ms, const char *what);
 
 /* The suite's async_server as an io=net backend on port (0: any), from $TVT_BIN_DIR (or
    bin/); skips the test when it is not built. Stopped by ct_backend_kill or ct_release. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_env.h"
@@ -330,6 +331,26 @@ void bg_join(bool tell)
         atomic_store(&bg_stop, true);
     pthread_join(bg_tid, NULL);
     bg_running = false;
+}
+
+void expect_cli(const struct sut *s, const char *path, const char *const *own,
+                const struct cli_case *c)
+{
+    char *argv[24] = {(char *)path}, out[8192];
+    size_t n = 1;
+    while (own && own[n - 1])
+        n++;
+    cr_assert(n <= 16, "[%s] too many arguments of its own for a command-line case", s->name);
+    for (size_t k = 0; k < n - 1; k++)
+        argv[1 + k] = (char *)own[k];
+    for (int k = 0; k < 4 && c->args[k]; k++)
+        argv[n++] = (char *)c->args[k];
+    int st = tenv_run_cmd(argv, out, sizeof out, (int)(5000 * tenv_slack()));
+    EXPECT(s, st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == c->code,
+           "%s %s: exit %d, want %d; output: %s", path, c->args[0],
+           WIFEXITED(st) ? WEXITSTATUS(st) : -1, c->code, out);
+    EXPECT(s, strstr(out, c->needle), "%s %s: output does not mention %s: %s", path, c->args[0],
+           c->needle, out);
 }
 
 void itest_release(void)

@@ -101,6 +101,21 @@ void stop_ok(const struct sut *s, struct server_proc *sp);
 /* The integer counter key of a counters document (asserts it is there). */
 long long counter(const struct sut *s, json_t *doc, const char *key);
 
+/* ---- command lines that end at once ---------------------------------------------------- */
+
+/* A server run that exits before it listens: its arguments (NULL-terminated), the exit code
+   wanted and a text its output must mention. */
+struct cli_case {
+    const char *args[4];
+    int code;
+    const char *needle;
+};
+
+/* Runs path with the arguments own (NULL-terminated, may be NULL) and then c's, and asserts
+   c's exit code and that the output names c's needle. */
+void expect_cli(const struct sut *s, const char *path, const char *const *own,
+                const struct cli_case *c);
+
 /* ---- requests and answers --------------------------------------------------------------- */
 
 /* Responses: resp_new and resp_done of resp_pool.h (included). */

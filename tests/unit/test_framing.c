@@ -52,58 +52,36 @@ struct valid_case {
     int keep_alive;
 };
 
+/* A timer wait with these figures and the defaults' other fields. */
+#define TIMER(wait_us, work_us, bytes)                                                             \
+    {                                                                                              \
+        wait_us, work_us, bytes, IO_TIMER, 4, STATE_NONE, 2, "-"                                   \
+    }
+
 static const struct valid_case VALID[] = {
     /* the simplest keep-alive request: defaults apply */
-    {"plain",
-     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-     1,
-     {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"},
-     1},
+    {"plain", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1, TIMER(5, 6, 7), 1},
     /* the query overrides every field */
-    {"query",
-     "GET /?wait_us=2000&work_us=3&bytes=64 HTTP/1.1\r\n\r\n",
-     1,
-     {2000, 3, 64, IO_TIMER, 4, STATE_NONE, 2, "-"},
-     1},
+    {"query", "GET /?wait_us=2000&work_us=3&bytes=64 HTTP/1.1\r\n\r\n", 1, TIMER(2000, 3, 64), 1},
     /* a partial query keeps the other defaults */
-    {"partial query",
-     "GET /?bytes=0 HTTP/1.1\r\n\r\n",
-     1,
-     {5, 6, 0, IO_TIMER, 4, STATE_NONE, 2, "-"},
-     1},
+    {"partial query", "GET /?bytes=0 HTTP/1.1\r\n\r\n", 1, TIMER(5, 6, 0), 1},
     /* HTTP/1.0 closes unless asked to keep alive */
-    {"http/1.0", "GET / HTTP/1.0\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"}, 0},
-    {"http/1.0 keep-alive",
-     "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-     1,
-     {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"},
+    {"http/1.0", "GET / HTTP/1.0\r\n\r\n", 1, TIMER(5, 6, 7), 0},
+    {"http/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 1, TIMER(5, 6, 7),
      1},
     /* Connection: close on HTTP/1.1 */
-    {"close",
-     "GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
-     1,
-     {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"},
-     0},
+    {"close", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 1, TIMER(5, 6, 7), 0},
     /* three pipelined requests in one buffer are returned one at a time */
     {"pipelined",
      "GET /?bytes=1 HTTP/1.1\r\n\r\nGET /?bytes=2 HTTP/1.1\r\n\r\nGET /?bytes=3 HTTP/1.1\r\n\r\n",
-     3,
-     {5, 6, 1, IO_TIMER, 4, STATE_NONE, 2, "-"},
-     1},
+     3, TIMER(5, 6, 1), 1},
     /* a small body is read and dropped */
-    {"body",
-     "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n",
-     2,
-     {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"},
-     1},
+    {"body", "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n", 2,
+     TIMER(5, 6, 7), 1},
     /* HEAD is served */
-    {"head", "HEAD / HTTP/1.1\r\n\r\n", 1, {5, 6, 7, IO_TIMER, 4, STATE_NONE, 2, "-"}, 1},
+    {"head", "HEAD / HTTP/1.1\r\n\r\n", 1, TIMER(5, 6, 7), 1},
     /* an absolute-form target with path / */
-    {"absolute",
-     "GET http://h/?bytes=9 HTTP/1.1\r\n\r\n",
-     1,
-     {5, 6, 9, IO_TIMER, 4, STATE_NONE, 2, "-"},
-     1},
+    {"absolute", "GET http://h/?bytes=9 HTTP/1.1\r\n\r\n", 1, TIMER(5, 6, 9), 1},
     /* the wait's kind and the read size come from the query too */
     {"io",
      "GET /?io=file&file_kib=8 HTTP/1.1\r\n\r\n",
@@ -116,11 +94,7 @@ static const struct valid_case VALID[] = {
      {9, 6, 7, IO_NET, 4, STATE_NONE, 2, "-"},
      1},
     /* empty pairs are tolerated */
-    {"empty pair",
-     "GET /?&bytes=9& HTTP/1.1\r\n\r\n",
-     1,
-     {5, 6, 9, IO_TIMER, 4, STATE_NONE, 2, "-"},
-     1},
+    {"empty pair", "GET /?&bytes=9& HTTP/1.1\r\n\r\n", 1, TIMER(5, 6, 9), 1},
     /* the shared state's keys, the rest defaults */
     {"shared",
      "GET /?state=shared&key=k.07&share_us=9 HTTP/1.1\r\n\r\n",

@@ -79,29 +79,31 @@ Test(inflight, parse)
     cr_assert_eq(inflight_parse("1 2 3", &r, &w), -1, "a third field");
 }
 
-Test(inflight, a_disk_and_a_partition_have_their_own)
+/* Opens major:minor in the made-up tree and asserts the device it found, the file it reads
+   (its path ends in source) and the in-flight count of that file. */
+static void expect_device(unsigned major, unsigned minor, const char *device, const char *source,
+                          int inflight)
 {
     struct inflight d;
-    inflight_open_dev(&d, root, 254, 0);
-    cr_assert_geq(d.fd, 0, "%s", d.unavailable);
-    cr_assert_str_eq(d.device, "vda");
-    cr_assert_eq(inflight_sample(&d), 7);
+    inflight_open_dev(&d, root, major, minor);
+    cr_assert_geq(d.fd, 0, "%u:%u: %s", major, minor, d.unavailable);
+    cr_assert_str_eq(d.device, device);
+    size_t len = strlen(d.source), want = strlen(source);
+    cr_assert(len >= want && strcmp(d.source + len - want, source) == 0, "%u:%u reads %s", major,
+              minor, d.source);
+    cr_assert_eq(inflight_sample(&d), inflight, "%u:%u", major, minor);
     inflight_close(&d);
-    inflight_open_dev(&d, root, 254, 1);
-    cr_assert_str_eq(d.device, "vda1");
-    cr_assert(strstr(d.source, "vda1/inflight"), "%s", d.source);
-    cr_assert_eq(inflight_sample(&d), 3);
-    inflight_close(&d);
+}
+
+Test(inflight, a_disk_and_a_partition_have_their_own)
+{
+    expect_device(254, 0, "vda", "/block/vda/inflight", 7);
+    expect_device(254, 1, "vda1", "/block/vda/vda1/inflight", 3);
 }
 
 Test(inflight, a_partition_without_one_falls_back_to_its_disk)
 {
-    struct inflight d;
-    inflight_open_dev(&d, root, 8, 2);
-    cr_assert_geq(d.fd, 0, "%s", d.unavailable);
-    cr_assert_str_eq(d.device, "sda");
-    cr_assert_eq(inflight_sample(&d), 11);
-    inflight_close(&d);
+    expect_device(8, 2, "sda", "/block/sda/inflight", 11);
 }
 
 /* no entry: the JSON says why, with no figure */

@@ -118,22 +118,32 @@ static const struct query_case QUERIES[] = {
     {"io=file&file_kib=5", 0, 0, 0, "file_kib"}, /* one bad key refuses the whole query */
 };
 
+/* Parses query over the defaults {wait 1, work 2, bytes 3, timer, file_kib 4, state none,
+   share_us 2, key "-"} and asserts that it is accepted when ok, else refused with a reason
+   naming must_mention. The workload after it. */
+static struct workload parse_over_defaults(const char *query, int ok, const char *must_mention)
+{
+    struct workload w = {1, 2, 3, IO_TIMER, 4, STATE_NONE, 2, "-"};
+    char err[256] = "";
+    int rc = workload_parse_query(&w, query, strlen(query), err, sizeof(err));
+    cr_assert_eq(rc == 0, ok, "'%s': rc %d (%s)", query, rc, err);
+    if (!ok)
+        cr_assert(strstr(err, must_mention) != NULL, "'%s': '%s' does not name %s", query, err,
+                  must_mention);
+    return w;
+}
+
 Test(workload, io_and_file_kib_table)
 {
     for (size_t i = 0; i < sizeof(QUERIES) / sizeof(QUERIES[0]); i++) {
         const struct query_case *q = &QUERIES[i];
-        struct workload w = {1, 2, 3, IO_TIMER, 4, STATE_NONE, 2, "-"};
-        char err[256] = "";
-        int rc = workload_parse_query(&w, q->query, strlen(q->query), err, sizeof(err));
-        cr_assert_eq(rc == 0, q->ok, "'%s': rc %d (%s)", q->query, rc, err);
+        struct workload w = parse_over_defaults(q->query, q->ok, q->must_mention);
         if (q->ok) {
             cr_assert_eq(w.io, q->io, "'%s': io %u, want %u", q->query, w.io, q->io);
             cr_assert_eq(w.file_kib, q->file_kib, "'%s': file_kib %u", q->query, w.file_kib);
             cr_assert(w.wait_us == 1 && w.work_us == 2 && w.bytes == 3, "'%s' moved a number",
                       q->query);
         } else {
-            cr_assert(strstr(err, q->must_mention) != NULL, "'%s': '%s' does not name %s", q->query,
-                      err, q->must_mention);
             cr_assert(w.io == IO_TIMER && w.file_kib == 4, "'%s': a refused query applied",
                       q->query);
         }
@@ -181,17 +191,12 @@ Test(workload, state_share_us_key_table)
 {
     for (size_t i = 0; i < sizeof(STATES) / sizeof(STATES[0]); i++) {
         const struct state_case *q = &STATES[i];
-        struct workload w = {1, 2, 3, IO_TIMER, 4, STATE_NONE, 2, "-"};
-        char err[256] = "";
-        int rc = workload_parse_query(&w, q->query, strlen(q->query), err, sizeof(err));
-        cr_assert_eq(rc == 0, q->ok, "'%s': rc %d (%s)", q->query, rc, err);
+        struct workload w = parse_over_defaults(q->query, q->ok, q->must_mention);
         if (q->ok) {
             cr_assert_eq(w.state, q->state, "'%s': state %u", q->query, w.state);
             cr_assert_eq(w.share_us, q->share_us, "'%s': share_us %u", q->query, w.share_us);
             cr_assert_str_eq(w.key, q->key, "'%s'", q->query);
         } else {
-            cr_assert(strstr(err, q->must_mention) != NULL, "'%s': '%s' does not name %s", q->query,
-                      err, q->must_mention);
             cr_assert(w.state == STATE_NONE && w.share_us == 2 && strcmp(w.key, "-") == 0,
                       "'%s': a refused query applied", q->query);
         }
@@ -214,26 +219,28 @@ Test(workload, key_rule)
         cr_assert_eq(workload_key_ok(key, len), len >= 1 && len <= KEY_MAX, "length %zu", len);
 }
 
-Test(workload, state_names_round_trip)
+/* Every value of an enumeration (0..count-1) has a name that parses back to it; count, one
+   past the end, is named "?". */
+static void expect_names_round_trip(const char *(*name_of)(uint32_t),
+                                    int (*parse)(const char *, size_t, uint32_t *), uint32_t count)
 {
-    for (uint32_t k = 0; k < STATE__COUNT; k++) {
-        const char *name = workload_state_name(k);
+    for (uint32_t k = 0; k < count; k++) {
+        const char *name = name_of(k);
         uint32_t back = 99;
-        cr_assert_eq(workload_parse_state(name, strlen(name), &back), 0, "%s", name);
+        cr_assert_eq(parse(name, strlen(name), &back), 0, "%s", name);
         cr_assert_eq(back, k, "%s", name);
     }
-    cr_assert_str_eq(workload_state_name(STATE__COUNT), "?", "a bad value has no name");
+    cr_assert_str_eq(name_of(count), "?", "a bad value has no name");
+}
+
+Test(workload, state_names_round_trip)
+{
+    expect_names_round_trip(workload_state_name, workload_parse_state, STATE__COUNT);
 }
 
 Test(workload, io_names_round_trip)
 {
-    for (uint32_t k = 0; k < IO__COUNT; k++) {
-        const char *name = workload_io_name(k);
-        uint32_t back = 99;
-        cr_assert_eq(workload_parse_io(name, strlen(name), &back), 0, "%s", name);
-        cr_assert_eq(back, k, "%s", name);
-    }
-    cr_assert_str_eq(workload_io_name(IO__COUNT), "?", "a bad value has no name");
+    expect_names_round_trip(workload_io_name, workload_parse_io, IO__COUNT);
 }
 
 Test(workload, file_kib_rule)
