@@ -11,6 +11,23 @@ def scenario(fn):
     return fn
 
 
+def micro(lab, task_spawn=(344, 145), thread_spawn=(8500, 18000), task_switch=160,
+          thread_switch=600):
+    """The C designs' microbenchmarks: a spawn's (RSS bytes, create ns) per task and per
+    thread, a switch's ns for each; by default a typical machine's figures."""
+    lab.spawn("task-timer", *task_spawn)
+    lab.spawn("thread-cond", *thread_spawn)
+    lab.switch({"task-io": task_switch, "thread-pipe": thread_switch})
+    return lab
+
+
+def hol(lab, with_heavy, alone_p90=300):
+    """The head-of-line case of each label: its light requests' p90 alone and
+    with_heavy[label], their p90 beside heavy ones."""
+    for label, p90 in with_heavy.items():
+        lab.holcase(label, alone_p90, p90)
+
+
 @scenario
 def typical():
     """Both designs everywhere; threads slower at a wait, bigger, more switches."""
@@ -18,11 +35,8 @@ def typical():
     grid(lab, ["async"], rps=80000)
     grid(lab, ["thread"], rps=20000)
     grid(lab, ["thread-64k"], waits=(0,), rps=20000, stack_kib=64)
-    lab.spawn("task-timer", 344, 145)
-    lab.spawn("thread-cond", 8500, 18000)
-    lab.switch({"task-io": 160, "thread-pipe": 600})
-    lab.holcase("async", 300, 4700)
-    lab.holcase("thread", 300, 400)
+    micro(lab)
+    hol(lab, {"async": 4700, "thread": 400})
     return lab
 
 
@@ -115,11 +129,8 @@ def partly():
     lab = Lab()
     grid(lab, ["async"], rps=15000, ctx_per_req=0.6, rss_per_conn=10000)
     grid(lab, ["thread"], rps=10000, ctx_per_req=1.0, rss_per_conn=16000)
-    lab.spawn("task-timer", 1000, 1000)
-    lab.spawn("thread-cond", 1500, 1500)
-    lab.switch({"task-io": 500, "thread-pipe": 750})
-    lab.holcase("async", 300, 500)
-    lab.holcase("thread", 300, 750)
+    micro(lab, (1000, 1000), (1500, 1500), 500, 750)
+    hol(lab, {"async": 500, "thread": 750})
     return lab
 
 
@@ -128,9 +139,7 @@ def not_here():
     """Threads as good as tasks."""
     lab = Lab()
     grid(lab, ["async", "thread"], rps=10000, ctx_per_req=1.0, rss_per_conn=16000)
-    lab.spawn("task-timer", 1000, 1000)
-    lab.spawn("thread-cond", 1000, 1000)
-    lab.switch({"task-io": 500, "thread-pipe": 500})
+    micro(lab, (1000, 1000), (1000, 1000), 500, 500)
     return lab
 
 
@@ -173,11 +182,7 @@ def capacity():
 @scenario
 def micro_only():
     """No server runs at all, only microbenchmarks."""
-    lab = Lab()
-    lab.spawn("task-timer", 344, 145)
-    lab.spawn("thread-cond", 8500, 18000)
-    lab.switch({"task-io": 160, "thread-pipe": 600})
-    return lab
+    return micro(Lab())
 
 
 @scenario
@@ -193,8 +198,7 @@ def rust_pair():
     grid(lab, ["rust-threads"], rps=18000, impl="rust-threads")
     lab.spawn("tokio-timer", 400, 200, runtime="multi")
     lab.spawn("std-thread", 9000, 20000)
-    lab.holcase("tokio-multi", 300, 600)
-    lab.holcase("rust-threads", 300, 450)
+    hol(lab, {"tokio-multi": 600, "rust-threads": 450})
     return lab
 
 

@@ -1,8 +1,15 @@
-"""What several claims need: the point a comparison is made at, slopes per connection,
-ratios per repeat."""
+"""What several claims need: the deciding task design, the point a comparison is made at,
+slopes per connection, ratios per repeat."""
 
 from ..rules import spread_of
 from ..util import median, ratio, slope
+
+
+def first_task(block, res):
+    """The block's first task design that has runs (its first task design if none has):
+    the deciding design of the claims that do not choose otherwise."""
+    tasks, _ = block.present(res)
+    return tasks[0] if tasks else block.tasks[0]
 
 
 def lowest_wait(res, io="timer"):

@@ -6,7 +6,7 @@ from .. import designs
 from ..fmt import fmt_ratio, human_bytes
 from ..rules import HOLDS, PARTLY, STRONG, WEAK, Verdict, not_measurable, spread_of
 from ..util import ratio
-from .base import fit_per_conn, lowest_wait
+from .base import first_task, fit_per_conn, lowest_wait
 
 CID = "C1"
 CLAIM = "a thread costs a fixed stack (\"about 1 MB\"); a task only its saved state"
@@ -28,10 +28,9 @@ RULE = (f"R = thread ÷ task of (RSS + KernelStack) per connection, each a least
 
 def decider(block, res):
     """The lean variant when it ran: an idle task holding only where it paused."""
-    tasks, _ = block.present(res)
     if block.lean and block.lean in res.labels():
         return block.lean
-    return tasks[0] if tasks else block.tasks[0]
+    return first_task(block, res)
 
 
 def _delta(steady, idle):

@@ -4,7 +4,7 @@ from .. import designs
 from ..fmt import fmt_ratio, human_n
 from ..rules import HOLDS, NOT_HERE, PARTLY, STRONG, WEAK, Verdict, not_measurable
 from ..util import ratio
-from .base import point, repeat_ratios
+from .base import first_task, point, repeat_ratios
 
 CID = "C2"
 CLAIM = "threads pay for context switches that async avoids"
@@ -20,9 +20,7 @@ RULE = (f"R = thread ÷ task of server context switches (voluntary + involuntary
         f"alone decides.")
 
 
-def decider(block, res):
-    tasks, _ = block.present(res)
-    return tasks[0] if tasks else block.tasks[0]
+decider = first_task
 
 
 def evaluate(res, block, task):

@@ -4,7 +4,7 @@ from .. import designs
 from ..fmt import fmt_ratio, human_n, human_us
 from ..rules import STRONG, WEAK, Verdict, not_measurable, spread_of
 from ..util import fnum, median, ratio
-from .base import largest_common, repeat_ratios
+from .base import first_task, largest_common, repeat_ratios
 
 CID = "C3"
 CLAIM = "while one task waits others run; a blocked thread wastes resources"
@@ -21,9 +21,7 @@ RULE = (f"Decided on capacity at a latency target where both designs have an ope
 KIND_NAMES = {"timer": "a timer", "net": "a backend over TCP", "file": "a file read (O_DIRECT)"}
 
 
-def decider(block, res):
-    tasks, _ = block.present(res)
-    return tasks[0] if tasks else block.tasks[0]
+decider = first_task
 
 
 def capacity_at(res, label, io, wait, conns):

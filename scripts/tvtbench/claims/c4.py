@@ -6,6 +6,7 @@ from ..results import failure_text
 from ..rules import NOT_HERE, Band, Verdict, not_measurable
 from ..util import fnum, ratio
 from ..wall import thread_wall
+from .base import first_task
 from .c4_walls import walls_verdict
 
 CID = "C4"
@@ -32,9 +33,7 @@ RULE = (f"With a wall search (the full profile): each design's wall, the largest
         f"{THOUSANDS} connections.")
 
 
-def decider(block, res):
-    tasks, _ = block.present(res)
-    return tasks[0] if tasks else block.tasks[0]
+decider = first_task
 
 
 def series_held(res, label, wait):

@@ -3,6 +3,7 @@
 from ..fmt import human_n
 from ..rules import STRONG, WEAK, Verdict, not_measurable
 from ..util import fnum, ratio
+from .base import first_task
 
 CID = "C5"
 CLAIM = "tasks are cheap to create"
@@ -17,9 +18,7 @@ RULE = (f"R = thread ÷ task creation time per unit (spawn microbenchmark, a slo
 PER_DESIGN = False
 
 
-def decider(block, res):
-    tasks, _ = block.present(res)
-    return tasks[0] if tasks else block.tasks[0]
+decider = first_task
 
 
 def evaluate(res, block, task):

@@ -1,7 +1,8 @@
 //! server.rs: what every Rust server does around its connections, apart from
 //! how it waits: the start (command line and data file), the settings each
-//! connection reads, the accept errors, and the answer once a request's wait
-//! is over (with the shared table's update, however the server guards it).
+//! connection reads and what it keeps, the accept errors, and the answer once
+//! a request's wait is over (with the shared table's update, however the
+//! server guards it).
 
 use std::io;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use crate::answer;
 use crate::cli::{self, Extra, Opts, Parsed, Upstream};
 use crate::counters::{add, Ctr};
-use crate::datafile::{self, DataFile};
+use crate::datafile::{self, AlignedBuf, DataFile, Rng};
 use crate::http::Request;
 use crate::input::Next;
 use crate::workload::{self, State, Workload};
@@ -99,6 +100,27 @@ impl Ctx {
                 }
             }
             other => other,
+        }
+    }
+}
+
+/// What a connection keeps from one request to the next. B: the server's
+/// connection to the backend (blocking or async).
+pub struct Conn<B> {
+    pub out: Vec<u8>,
+    pub backend: Option<B>,           // at the first io=net request
+    pub file_buf: Option<AlignedBuf>, // at the first io=file request
+    pub rng: Rng,
+}
+
+impl<B> Conn<B> {
+    /// Nothing opened yet; id (the connection's number) seeds its file offsets.
+    pub fn new(id: u64) -> Conn<B> {
+        Conn {
+            out: Vec::with_capacity(256),
+            backend: None,
+            file_buf: None,
+            rng: Rng::new(id),
         }
     }
 }

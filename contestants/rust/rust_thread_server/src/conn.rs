@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use proto::datafile::{AlignedBuf, Rng};
 use proto::http::Request;
 use proto::input::{self, Framed, Input, Next, ReadEnd};
 use proto::server;
@@ -143,13 +142,9 @@ fn write_answer(s: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// What a connection keeps from one request to the next.
-struct Conn {
-    out: Vec<u8>,
-    backend: Option<Backend>,     // at the first io=net request
-    file_buf: Option<AlignedBuf>, // at the first io=file request
-    rng: Rng,
-}
+/// What a connection keeps from one request to the next, with this server's
+/// backend.
+type Conn = server::Conn<Backend>;
 
 /// One request: its wait, the answer (the shared table's update under its
 /// mutex, the work) and the write; at a stop with `Connection: close`.
@@ -203,12 +198,7 @@ fn request(s: &mut TcpStream, ctx: &Ctx, req: &Request, c: &mut Conn) -> End {
 /// timeout, a `Connection: close` request, or the stop.
 pub fn serve(s: &mut TcpStream, ctx: &Ctx, id: u64) {
     let mut input = Input::new();
-    let mut c = Conn {
-        out: Vec::with_capacity(256),
-        backend: None,
-        file_buf: None,
-        rng: Rng::new(id),
-    };
+    let mut c = Conn::new(id);
     loop {
         let req = match ctx.base.admit(next(s, &mut input, ctx)) {
             Next::Serve(r) => r,

@@ -97,13 +97,9 @@ async fn read_file(
     r
 }
 
-/// What a connection keeps from one request to the next.
-struct Conn {
-    out: Vec<u8>,
-    backend: Option<Backend>,     // at the first io=net request
-    file_buf: Option<AlignedBuf>, // at the first io=file request
-    rng: Rng,
-}
+/// What a connection keeps from one request to the next, with this server's
+/// backend.
+type Conn = server::Conn<Backend>;
 
 /// One request in flight: its wait, the answer (the shared table's update and
 /// the work inside it) and the write. Cancelled by dropping it, at the cut.
@@ -164,12 +160,7 @@ pub async fn serve<T: Shared>(
     let _closed = Closed;
     let _ = s.set_nodelay(true);
     let mut input = Input::new();
-    let mut c = Conn {
-        out: Vec::with_capacity(256),
-        backend: None,
-        file_buf: None,
-        rng: Rng::new(id),
-    };
+    let mut c = Conn::new(id);
     let mut cut = stop.clone(); // raced against a request in flight
     loop {
         let deadline = ctx.idle.map(|d| Instant::now() + d);
