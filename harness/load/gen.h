@@ -14,13 +14,9 @@ struct gen;
 
 #define GEN_ENV_MAX 4096
 
-/* One host's part of a load spread over hosts (gen_start_spread): what it is given, and what it
- * did, filled in at each result the generator merges. */
-struct gen_share {
-    const struct host *host; /* NULL: this machine, as forked processes */
-    int procs;               /* this machine: its processes; a host: at least this many, or 0
-                                for as many as its own fd limit needs */
-    /* filled in */
+/* What one host's part of the load did, filled in at each result the generator merges; the
+ * run's record keeps a copy per host. */
+struct gen_figures {
     int conns;            /* connections it was given */
     struct load_counts c; /* of the newest result */
     double cpu_s;         /* its loops' CPU */
@@ -28,7 +24,16 @@ struct gen_share {
     double window_start_ms; /* its window opened this long after the earliest host's */
     double clock_offset_ms; /* its clock minus this one's (CLOCK_MONOTONIC), as measured */
     double clock_rtt_ms;    /* the round trip of that measurement */
-    char env[GEN_ENV_MAX];  /* a host's environment (JSON, from its hello); "" here */
+};
+
+/* One host's part of a load spread over hosts (gen_start_spread): what it is given, and what it
+ * did. */
+struct gen_share {
+    const struct host *host; /* NULL: this machine, as forked processes */
+    int procs;               /* this machine: its processes; a host: at least this many, or 0
+                                for as many as its own fd limit needs */
+    struct gen_figures fig;  /* filled in */
+    char env[GEN_ENV_MAX];   /* a host's environment (JSON, from its hello); "" here */
 };
 
 /* Starts the load of o over procs processes (1: in this process, no fork). With procs > 1

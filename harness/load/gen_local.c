@@ -1,4 +1,5 @@
 /* gen_local: the generator in this process: gen.h's calls on one struct load. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,45 +36,49 @@ static void local_conns(void *impl, int *open, int *failed)
     load_conns(impl, open, failed);
 }
 
+/* 0 when rc is; otherwise -1 with the message in err. */
+static int checked(int rc, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int checked(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+    if (rc == 0)
+        return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 static int local_measured(void *impl, struct load_result *out, char *err, size_t errlen)
 {
-    if (load_measured(impl, out) == 0)
-        return 0;
-    snprintf(err, errlen, "the generator could not report its measured window");
-    return -1;
+    return checked(load_measured(impl, out), err, errlen,
+                   "the generator could not report its measured window");
 }
 
 static int local_step_begin(void *impl, double rate, double settle_s, double length_s, char *err,
                             size_t errlen)
 {
-    if (load_step_begin(impl, rate, settle_s, length_s) == 0)
-        return 0;
-    snprintf(err, errlen, "the generator could not start a step at %.0f req/s", rate);
-    return -1;
+    return checked(load_step_begin(impl, rate, settle_s, length_s), err, errlen,
+                   "the generator could not start a step at %.0f req/s", rate);
 }
 
 static int local_step_end(void *impl, struct load_result *out, char *err, size_t errlen)
 {
-    if (load_step_end(impl, out) == 0)
-        return 0;
-    snprintf(err, errlen, "the generator could not report its step");
-    return -1;
+    return checked(load_step_end(impl, out), err, errlen,
+                   "the generator could not report its step");
 }
 
 static int local_watch(void *impl, char *err, size_t errlen)
 {
-    if (load_stop_watch(impl) == 0)
-        return 0;
-    snprintf(err, errlen, "the generator's loops did not all start the stop watch");
-    return -1;
+    return checked(load_stop_watch(impl), err, errlen,
+                   "the generator's loops did not all start the stop watch");
 }
 
 static int local_stop(void *impl, struct load_result *out, char *err, size_t errlen)
 {
-    if (load_stop(impl, out) == 0)
-        return 0;
-    snprintf(err, errlen, "out of memory merging the results");
-    return -1;
+    return checked(load_stop(impl, out), err, errlen, "out of memory merging the results");
 }
 
 static bool local_alive(void *impl, char *err, size_t errlen)

@@ -170,13 +170,13 @@ static void count_share(struct procs *p, int k, const struct load_result *r, uin
     struct child *c = &p->kids[k];
     struct gen_share *s = &p->shares[c->share];
     for (int e = 0; e < LOAD_ERR_N; e++)
-        s->c.errors[e] += r->c.errors[e];
-    s->c.requests += r->c.requests;
-    s->c.responses += r->c.responses;
-    s->c.bytes += r->c.bytes;
-    s->c.reconnects += r->c.reconnects;
-    s->cpu_s += r->cpu_s;
-    s->conns_connected += r->conns_connected;
+        s->fig.c.errors[e] += r->c.errors[e];
+    s->fig.c.requests += r->c.requests;
+    s->fig.c.responses += r->c.responses;
+    s->fig.c.bytes += r->c.bytes;
+    s->fig.c.reconnects += r->c.reconnects;
+    s->fig.cpu_s += r->cpu_s;
+    s->fig.conns_connected += r->conns_connected;
     uint64_t start = (uint64_t)((int64_t)r->window_start_ns + c->shift_ns);
     if (r->window_end_ns && (!starts[c->share] || start < starts[c->share]))
         starts[c->share] = start;
@@ -186,11 +186,11 @@ static void count_share(struct procs *p, int k, const struct load_result *r, uin
 static void shares_reset(struct procs *p)
 {
     for (int i = 0; i < p->nshares; i++) {
-        struct gen_share *s = &p->shares[i];
-        memset(&s->c, 0, sizeof s->c);
-        s->cpu_s = 0;
-        s->conns_connected = 0;
-        s->window_start_ms = 0;
+        struct gen_figures *f = &p->shares[i].fig;
+        memset(&f->c, 0, sizeof f->c);
+        f->cpu_s = 0;
+        f->conns_connected = 0;
+        f->window_start_ms = 0;
     }
 }
 
@@ -202,7 +202,7 @@ static void shares_skew(struct procs *p, const uint64_t *starts)
         if (starts[i] && (!first || starts[i] < first))
             first = starts[i];
     for (int i = 0; i < p->nshares; i++)
-        p->shares[i].window_start_ms = starts[i] ? (double)(starts[i] - first) / 1e6 : 0;
+        p->shares[i].fig.window_start_ms = starts[i] ? (double)(starts[i] - first) / 1e6 : 0;
 }
 
 /* Reads every child's result (after WIRE_WINDOW, WIRE_STEP_END or WIRE_STOP) and merges them

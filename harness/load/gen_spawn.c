@@ -117,8 +117,8 @@ static int measure_clock(struct child *c, struct gen_share *s)
             c->shift_ns = (int64_t)(t0 + (t1 - t0) / 2) - (int64_t)there;
         }
     }
-    s->clock_rtt_ms = best / 1e6;
-    s->clock_offset_ms = (double)-c->shift_ns / 1e6;
+    s->fig.clock_rtt_ms = best / 1e6;
+    s->fig.clock_offset_ms = (double)-c->shift_ns / 1e6;
     return 0;
 }
 
@@ -202,7 +202,7 @@ static int start_share(struct procs *p, int i, const struct load_opts *hs, int *
                        size_t errlen)
 {
     struct gen_share *s = &p->shares[i];
-    s->conns = hs->conns;
+    s->fig.conns = hs->conns;
     if (s->host) {
         p->kids[*k].share = i;
         p->n = *k + 1;
@@ -280,7 +280,7 @@ struct gen *gen_procs_start(const struct load_opts *o, struct gen_share *shares,
     }
     for (int j = 0; j < p->n; j++)
         if (p->kids[j].remote)
-            p->kids[j].conns = p->shares[p->kids[j].share].conns;
+            p->kids[j].conns = p->shares[p->kids[j].share].fig.conns;
     if (await_started(p, err, errlen) < 0)
         goto fail;
     g->ops = &PROCS_OPS;

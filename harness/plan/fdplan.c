@@ -1,7 +1,9 @@
 /* fdplan: do a run's connections fit each process's open-file limit? (pure) */
 #include "plan/fdplan.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,9 +41,10 @@ static long gen_need(const struct fdplan_req *rq, long procs, long *share)
     return load_fds_needed(*share, rq->threads > 0 ? rq->threads : 1);
 }
 
+typedef long need_fn(const struct fdplan_req *rq, long procs, long *share);
+
 /* The fewest processes (up to FDPLAN_MAX_PROCS) whose busiest fits nofile; 0 if none does. */
-static long fewest(const struct fdplan_req *rq,
-                   long (*need)(const struct fdplan_req *, long, long *))
+static long fewest(const struct fdplan_req *rq, need_fn *need)
 {
     long share;
     for (long p = 1; p <= FDPLAN_MAX_PROCS; p++)
@@ -50,8 +53,29 @@ static long fewest(const struct fdplan_req *rq,
     return 0;
 }
 
-static void add(char *err, size_t errlen, size_t *off, const char *text)
+/* The fix naming flag: the fewest processes that fit, or more than any we would suggest. */
+static const char *suggest(char *fix, size_t len, const struct fdplan_req *rq, need_fn *need,
+                           const char *flag)
 {
+    long p = fewest(rq, need);
+    if (p)
+        snprintf(fix, len, "at least %s %ld", flag, p);
+    else
+        snprintf(fix, len, "more %s than %ld", flag, (long)FDPLAN_MAX_PROCS);
+    return fix;
+}
+
+/* Appends one side's complaint to err, "; " after the first; truncates at errlen. */
+static void add(char *err, size_t errlen, size_t *off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add(char *err, size_t errlen, size_t *off, const char *fmt, ...)
+{
+    char text[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
     int w = snprintf(err + *off, errlen - *off, "%s%s", *off ? "; " : "", text);
     if (w > 0)
         *off = (size_t)w >= errlen - *off ? errlen - 1 : *off + (size_t)w;
@@ -59,58 +83,43 @@ static void add(char *err, size_t errlen, size_t *off, const char *text)
 
 int fdplan_check(const struct fdplan_req *rq, struct fdplan *out, char *err, size_t errlen)
 {
-    char text[400], fix[160];
+    char fix[160];
     size_t off = 0;
-    bool limited = rq->nofile >= 0;
+    long cap = rq->nofile >= 0 ? rq->nofile : LONG_MAX; /* a need of -1 is never over it */
     memset(out, 0, sizeof *out);
     out->server_need = out->gen_need = out->backend_need = -1;
     out->server_share = out->gen_share = out->backend_share = -1;
     if (errlen)
         err[0] = '\0';
-    if (rq->server_workers > 0) {
+    if (rq->server_workers > 0)
         out->server_need = server_need(rq, rq->server_workers, &out->server_share);
-        if (limited && out->server_need > rq->nofile) {
-            long w = fewest(rq, server_need);
-            snprintf(fix, sizeof fix, w ? "at least --workers %ld" : "more --workers than %ld",
-                     w ? w : (long)FDPLAN_MAX_PROCS);
-            snprintf(text, sizeof text,
-                     "the server needs about %ld file descriptors in its busiest process "
-                     "(%ld of the %ld connections over --workers %ld%s, + %d), over the limit of "
-                     "%ld: spread them over more server processes, %s",
-                     out->server_need, out->server_share, rq->conns, rq->server_workers,
-                     rq->net ? ", x 2 with io=net: a backend connection each" : "",
-                     FDPLAN_SERVER_RESERVE, rq->nofile, fix);
-            add(err, errlen, &off, text);
-        }
-    }
-    if (rq->procs > 0) {
+    if (rq->procs > 0)
         out->gen_need = gen_need(rq, rq->procs, &out->gen_share);
-        if (limited && out->gen_need > rq->nofile) {
-            long p = fewest(rq, gen_need);
-            snprintf(fix, sizeof fix, p ? "at least --procs %ld" : "more --procs than %ld",
-                     p ? p : (long)FDPLAN_MAX_PROCS);
-            snprintf(text, sizeof text,
-                     "the generator needs about %ld file descriptors per process (%ld of the %ld "
-                     "connections over --procs %ld, + %ld for its %ld loops and itself), over "
-                     "the limit of %ld: spread them over more generator processes, %s",
-                     out->gen_need, out->gen_share, rq->conns, rq->procs,
-                     out->gen_need - out->gen_share, rq->threads, rq->nofile, fix);
-            add(err, errlen, &off, text);
-        }
-    }
-    if (rq->backend_workers > 0) {
+    if (rq->backend_workers > 0)
         out->backend_need = backend_need(rq, rq->backend_workers, &out->backend_share);
-        if (limited && out->backend_need > rq->nofile) {
-            snprintf(text, sizeof text,
-                     "the backend needs about %ld file descriptors in its busiest process (%ld "
-                     "of the %ld connections over its %ld process%s, one per CPU of "
-                     "--backend-cpus, + %d), over the limit of %ld: give it more CPUs with "
-                     "--backend-cpus, or run a backend of your own with --upstream",
-                     out->backend_need, out->backend_share, rq->conns, rq->backend_workers,
-                     rq->backend_workers == 1 ? "" : "es", FDPLAN_SERVER_RESERVE, rq->nofile);
-            add(err, errlen, &off, text);
-        }
-    }
+    if (out->server_need > cap)
+        add(err, errlen, &off,
+            "the server needs about %ld file descriptors in its busiest process "
+            "(%ld of the %ld connections over --workers %ld%s, + %d), over the limit of "
+            "%ld: spread them over more server processes, %s",
+            out->server_need, out->server_share, rq->conns, rq->server_workers,
+            rq->net ? ", x 2 with io=net: a backend connection each" : "", FDPLAN_SERVER_RESERVE,
+            rq->nofile, suggest(fix, sizeof fix, rq, server_need, "--workers"));
+    if (out->gen_need > cap)
+        add(err, errlen, &off,
+            "the generator needs about %ld file descriptors per process (%ld of the %ld "
+            "connections over --procs %ld, + %ld for its %ld loops and itself), over "
+            "the limit of %ld: spread them over more generator processes, %s",
+            out->gen_need, out->gen_share, rq->conns, rq->procs, out->gen_need - out->gen_share,
+            rq->threads, rq->nofile, suggest(fix, sizeof fix, rq, gen_need, "--procs"));
+    if (out->backend_need > cap)
+        add(err, errlen, &off,
+            "the backend needs about %ld file descriptors in its busiest process (%ld "
+            "of the %ld connections over its %ld process%s, one per CPU of "
+            "--backend-cpus, + %d), over the limit of %ld: give it more CPUs with "
+            "--backend-cpus, or run a backend of your own with --upstream",
+            out->backend_need, out->backend_share, rq->conns, rq->backend_workers,
+            rq->backend_workers == 1 ? "" : "es", FDPLAN_SERVER_RESERVE, rq->nofile);
     if (off == 0)
         return 0;
     char tail[200];

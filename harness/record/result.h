@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "load/gen.h"
 #include "load/load.h"
 #include "observe/inflight.h"
 #include "observe/limits.h"
@@ -103,10 +104,8 @@ struct host_entry {
     bool here;                     /* this machine (the orchestrator's) */
     bool server, backend, clients; /* its roles */
     char *env;                     /* its environment (JSON text, malloc'd); NULL: here */
-    bool has_share;                /* generators ran there: the figures below */
-    int conns, conns_connected;
-    struct load_counts c;
-    double cpu_s, window_start_ms, clock_offset_ms, clock_rtt_ms;
+    bool has_share;                /* generators ran there: share holds what they did */
+    struct gen_figures share;
 };
 
 struct run_record {

@@ -10,29 +10,29 @@ double result_hosts_skew_ms(const struct run_record *r)
 {
     double skew = 0;
     for (int i = 0; i < r->nhosts; i++)
-        if (r->hosts[i].has_share && r->hosts[i].window_start_ms > skew)
-            skew = r->hosts[i].window_start_ms;
+        if (r->hosts[i].has_share && r->hosts[i].share.window_start_ms > skew)
+            skew = r->hosts[i].share.window_start_ms;
     return skew;
 }
 
-static json_t *share_json(const struct run_record *r, const struct host_entry *h)
+static json_t *share_json(const struct run_record *r, const struct gen_figures *f)
 {
     uint64_t errors = 0;
     for (int k = 0; k < LOAD_ERR_N; k++)
-        errors += h->c.errors[k];
+        errors += f->c.errors[k];
     uint64_t total = r->load_done ? r->load.c.requests : 0;
     json_t *j = json_object();
-    json_object_set_new(j, "conns", json_integer(h->conns));
-    json_object_set_new(j, "conns_connected", json_integer(h->conns_connected));
-    json_object_set_new(j, "requests", json_integer((json_int_t)h->c.requests));
-    json_object_set_new(j, "responses", json_integer((json_int_t)h->c.responses));
+    json_object_set_new(j, "conns", json_integer(f->conns));
+    json_object_set_new(j, "conns_connected", json_integer(f->conns_connected));
+    json_object_set_new(j, "requests", json_integer((json_int_t)f->c.requests));
+    json_object_set_new(j, "responses", json_integer((json_int_t)f->c.responses));
     json_object_set_new(j, "errors", json_integer((json_int_t)errors));
     json_object_set_new(j, "fraction_of_requests",
-                        total ? json_real((double)h->c.requests / (double)total) : json_null());
-    json_object_set_new(j, "cpu_s", json_real(h->cpu_s));
-    json_object_set_new(j, "window_start_ms", json_real(h->window_start_ms));
-    json_object_set_new(j, "clock_offset_ms", json_real(h->clock_offset_ms));
-    json_object_set_new(j, "clock_rtt_ms", json_real(h->clock_rtt_ms));
+                        total ? json_real((double)f->c.requests / (double)total) : json_null());
+    json_object_set_new(j, "cpu_s", json_real(f->cpu_s));
+    json_object_set_new(j, "window_start_ms", json_real(f->window_start_ms));
+    json_object_set_new(j, "clock_offset_ms", json_real(f->clock_offset_ms));
+    json_object_set_new(j, "clock_rtt_ms", json_real(f->clock_rtt_ms));
     return j;
 }
 
@@ -57,7 +57,7 @@ json_t *result_hosts_json(const struct run_record *r)
         json_object_set_new(j, "here", json_boolean(h->here));
         json_object_set_new(j, "roles", roles);
         json_object_set_new(j, "env", env ? env : json_null());
-        json_object_set_new(j, "share", h->has_share ? share_json(r, h) : json_null());
+        json_object_set_new(j, "share", h->has_share ? share_json(r, &h->share) : json_null());
         json_array_append_new(a, j);
     }
     return a;

@@ -98,11 +98,13 @@ static void hosts_print(FILE *f, const struct run_record *r)
             continue;
         uint64_t errors = 0;
         for (int k = 0; k < LOAD_ERR_N; k++)
-            errors += h->c.errors[k];
-        double part =
-            r->load.c.requests ? 100.0 * (double)h->c.requests / (double)r->load.c.requests : 0;
+            errors += h->share.c.errors[k];
+        double part = r->load.c.requests
+                          ? 100.0 * (double)h->share.c.requests / (double)r->load.c.requests
+                          : 0;
         fprintf(f, "%s %s %.1f%% (%llu answers, %llu errors, CPU %.2f s)", sep, h->name, part,
-                (unsigned long long)h->c.requests, (unsigned long long)errors, h->cpu_s);
+                (unsigned long long)h->share.c.requests, (unsigned long long)errors,
+                h->share.cpu_s);
         sep = ",";
     }
     if (sep[0] == ',')

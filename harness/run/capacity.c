@@ -164,6 +164,12 @@ void cap_decide(struct capacity *c)
     }
 }
 
+/* A reading, or null where it was not taken (< 0). */
+static json_t *real_or_null(double v)
+{
+    return v >= 0 ? json_real(v) : json_null();
+}
+
 static json_t *step_json(const struct cap_step *s)
 {
     json_t *j = json_object(), *errs = json_object();
@@ -184,10 +190,8 @@ static json_t *step_json(const struct cap_step *s)
     json_object_set_new(j, "p999_us", json_integer((json_int_t)s->p999_us));
     json_object_set_new(j, "max_us", json_integer((json_int_t)s->max_us));
     json_object_set_new(j, "p99_uncorrected_us", json_integer((json_int_t)s->p99_raw_us));
-    json_object_set_new(j, "server_cpu_s",
-                        s->server_cpu_s >= 0 ? json_real(s->server_cpu_s) : json_null());
-    json_object_set_new(j, "server_cpu_util",
-                        s->server_util >= 0 ? json_real(s->server_util) : json_null());
+    json_object_set_new(j, "server_cpu_s", real_or_null(s->server_cpu_s));
+    json_object_set_new(j, "server_cpu_util", real_or_null(s->server_util));
     json_object_set_new(j, "server_saturated", json_boolean(s->server_saturated));
     json_object_set_new(j, "generator_cpu_s", json_real(s->gen_cpu_s));
     json_object_set_new(j, "generator_cpu_max_thread", json_real(s->gen_cpu_max_thread));
@@ -195,14 +199,10 @@ static json_t *step_json(const struct cap_step *s)
     json_object_set_new(j, "behind_cause",
                         s->behind_cause ? json_string(s->behind_cause) : json_null());
     json_object_set_new(j, "inflight_mean", json_real(s->inflight));
-    json_object_set_new(j, "backend_cpu_s",
-                        s->backend_cpu_s >= 0 ? json_real(s->backend_cpu_s) : json_null());
-    json_object_set_new(j, "device_inflight_mean",
-                        s->device_inflight >= 0 ? json_real(s->device_inflight) : json_null());
-    json_object_set_new(j, "server_cpus_busy",
-                        s->server_cpus_busy >= 0 ? json_real(s->server_cpus_busy) : json_null());
-    json_object_set_new(j, "client_cpus_busy",
-                        s->client_cpus_busy >= 0 ? json_real(s->client_cpus_busy) : json_null());
+    json_object_set_new(j, "backend_cpu_s", real_or_null(s->backend_cpu_s));
+    json_object_set_new(j, "device_inflight_mean", real_or_null(s->device_inflight));
+    json_object_set_new(j, "server_cpus_busy", real_or_null(s->server_cpus_busy));
+    json_object_set_new(j, "client_cpus_busy", real_or_null(s->client_cpus_busy));
     json_object_set_new(j, "under_slo", json_boolean(s->under_slo));
     json_object_set_new(j, "counted", json_boolean(s->counted));
     return j;
@@ -219,8 +219,7 @@ json_t *cap_json(const struct capacity *c)
     json_object_set_new(j, "steps", steps);
     json_object_set_new(j, "slo_ms", json_real(c->slo_ms));
     json_object_set_new(j, "slo_rule", json_string(c->slo_rule));
-    json_object_set_new(j, "capacity_rps",
-                        c->capacity_rps >= 0 ? json_real(c->capacity_rps) : json_null());
+    json_object_set_new(j, "capacity_rps", real_or_null(c->capacity_rps));
     json_object_set_new(j, "capacity_bound", c->bound ? json_string(c->bound) : json_null());
     json_object_set_new(j, "capacity_note", json_string(c->note));
     /* how the curve was made */

@@ -134,13 +134,7 @@ void hosts_record(struct run *x)
         e->clients = true;
         set_env(e, s->env);
         e->has_share = true;
-        e->conns = s->conns;
-        e->conns_connected = s->conns_connected;
-        e->c = s->c;
-        e->cpu_s = s->cpu_s;
-        e->window_start_ms = s->window_start_ms;
-        e->clock_offset_ms = s->clock_offset_ms;
-        e->clock_rtt_ms = s->clock_rtt_ms;
+        e->share = s->fig;
     }
 }
 
