@@ -19,6 +19,8 @@
 # Exit: 0 done (failed points are data, listed at the end), 1 could not run, 2 usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/args.sh
+. scripts/args.sh
 
 usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 profile=quick
@@ -39,13 +41,10 @@ while [ $# -gt 0 ]; do
     --server-on) server_on=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --clients-on) clients_on=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     -h | --help) usage; exit 0 ;;
-    *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    *) args_unknown "$1" ;;
     esac
 done
-case "$profile" in
-smoke | quick | full) ;;
-*) echo "bench.sh: --profile must be smoke, quick or full, not '$profile'" >&2; exit 2 ;;
-esac
+args_profile "$profile"
 [ -n "$out" ] || out=results/latest
 out=${out%/}
 bin=${TVT_BIN_DIR:-bin}

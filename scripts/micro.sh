@@ -30,6 +30,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/args.sh
+. "$here/scripts/args.sh"
 profile=""
 out=""
 bin="${TVT_BIN_DIR:-bin}"
@@ -41,13 +43,10 @@ while [ $# -gt 0 ]; do
     --out) out="${2:-}"; shift 2 ;;
     --bin) bin="${2:-}"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
-    *) echo "micro.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    *) args_unknown "$1" ;;
     esac
 done
-case "$profile" in
-smoke | quick | full) ;;
-*) echo "micro.sh: --profile must be smoke, quick or full (got '$profile')" >&2; exit 2 ;;
-esac
+args_profile "$profile"
 [ -n "$out" ] || { echo "micro.sh: --out OUTDIR is required" >&2; exit 2; }
 case "$bin" in /*) ;; *) bin="$here/$bin" ;; esac
 for b in spawn_bench switch_bench; do
