@@ -24,6 +24,16 @@ int mb_parse_counts(const char *s, uint64_t *out, int cap, uint64_t min, uint64_
 int mb_opt_count(const struct opt *o, const char *arg, void *field, char *err, size_t errlen);
 int mb_opt_counts(const struct opt *o, const char *arg, void *field, char *err, size_t errlen);
 
+/* The rows every microbenchmark's option table ends with: --json FILE, into the char *
+   at offset json_off, and --help; then the table's end. */
+/* clang-format off */
+#define MB_OPT_ROWS_END(json_off)                                                          \
+    {"json", OPT_STRING, (json_off), .meta = "FILE",                                       \
+     .help = "write the results as JSON (atomically)"},                                    \
+    {"help", OPT_HELP, .help = "this text"},                                               \
+    {0}
+/* clang-format on */
+
 /* Pins the calling thread (and the threads it creates later) to one CPU.
    0 ok, -1 with errno (EINVAL: no such CPU in this process's allowed set). */
 int mb_pin_cpu(int cpu);

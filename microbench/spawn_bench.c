@@ -131,10 +131,7 @@ static const struct opt ROWS[] = {
      .help = "hold the units this long at steady state, {range} (default {default})"},
     {"until-failure", OPT_FLAG, F(until_failure),
      .help = "a creation failure ends the run normally (the thread wall)"},
-    {"json", OPT_STRING, F(json_path), .meta = "FILE",
-     .help = "write the results as JSON (atomically)"},
-    {"help", OPT_HELP, .help = "this text"},
-    {0},
+    MB_OPT_ROWS_END(F(json_path)),
 };
 
 static const struct opts_table TABLE = {.rows = ROWS};

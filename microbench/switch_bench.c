@@ -113,10 +113,7 @@ static const struct opt ROWS[] = {
      .help = "passes before measuring (default iters/10, at most 10000)"},
     {"pin", OPT_INT, F(pin_cpu), .min = 0, .max = 4095, .meta = "CPU",
      .help = "pin every unit to this CPU, {range} (default: unpinned)"},
-    {"json", OPT_STRING, F(json_path), .meta = "FILE",
-     .help = "write the results as JSON (atomically)"},
-    {"help", OPT_HELP, .help = "this text"},
-    {0},
+    MB_OPT_ROWS_END(F(json_path)),
 };
 
 static const struct opts_table TABLE = {.rows = ROWS};
