@@ -172,39 +172,33 @@ static json_t *real_or_null(double v)
 
 static json_t *step_json(const struct cap_step *s)
 {
-    json_t *j = json_object(), *errs = json_object();
+    json_t *errs = json_object();
     for (int k = 0; k < LOAD_ERR_N; k++)
         json_object_set_new(errs, load_err_name(k), json_integer((json_int_t)s->errors[k]));
-    json_object_set_new(j, "offered_rps", json_real(s->offered_rps));
-    json_object_set_new(j, "achieved_rps", json_real(s->achieved_rps));
-    json_object_set_new(j, "duration_s", json_real(s->duration_s));
-    json_object_set_new(j, "settle_s", json_real(s->settle_s));
-    json_object_set_new(j, "window_s", json_real(s->window_s));
-    json_object_set_new(j, "requests", json_integer((json_int_t)s->requests));
-    json_object_set_new(j, "responses", json_integer((json_int_t)s->responses));
-    json_object_set_new(j, "errors", errs);
-    json_object_set_new(j, "error_rate", json_real(s->error_rate));
-    json_object_set_new(j, "p50_us", json_integer((json_int_t)s->p50_us));
-    json_object_set_new(j, "p90_us", json_integer((json_int_t)s->p90_us));
-    json_object_set_new(j, "p99_us", json_integer((json_int_t)s->p99_us));
-    json_object_set_new(j, "p999_us", json_integer((json_int_t)s->p999_us));
-    json_object_set_new(j, "max_us", json_integer((json_int_t)s->max_us));
-    json_object_set_new(j, "p99_uncorrected_us", json_integer((json_int_t)s->p99_raw_us));
-    json_object_set_new(j, "server_cpu_s", real_or_null(s->server_cpu_s));
-    json_object_set_new(j, "server_cpu_util", real_or_null(s->server_util));
-    json_object_set_new(j, "server_saturated", json_boolean(s->server_saturated));
-    json_object_set_new(j, "generator_cpu_s", json_real(s->gen_cpu_s));
-    json_object_set_new(j, "generator_cpu_max_thread", json_real(s->gen_cpu_max_thread));
-    json_object_set_new(j, "generator_behind", json_boolean(s->generator_behind));
-    json_object_set_new(j, "behind_cause",
-                        s->behind_cause ? json_string(s->behind_cause) : json_null());
-    json_object_set_new(j, "inflight_mean", json_real(s->inflight));
-    json_object_set_new(j, "backend_cpu_s", real_or_null(s->backend_cpu_s));
-    json_object_set_new(j, "device_inflight_mean", real_or_null(s->device_inflight));
-    json_object_set_new(j, "server_cpus_busy", real_or_null(s->server_cpus_busy));
-    json_object_set_new(j, "client_cpus_busy", real_or_null(s->client_cpus_busy));
-    json_object_set_new(j, "under_slo", json_boolean(s->under_slo));
-    json_object_set_new(j, "counted", json_boolean(s->counted));
+    /* what was offered, for how long, and what came back */
+    json_t *j =
+        json_pack("{sf sf sf sf sf sI sI so sf}", "offered_rps", s->offered_rps, "achieved_rps",
+                  s->achieved_rps, "duration_s", s->duration_s, "settle_s", s->settle_s, "window_s",
+                  s->window_s, "requests", (json_int_t)s->requests, "responses",
+                  (json_int_t)s->responses, "errors", errs, "error_rate", s->error_rate);
+    /* latency from the intended send time, and p99 from the actual send */
+    json_object_update_new(j, json_pack("{sI sI sI sI sI sI}", "p50_us", (json_int_t)s->p50_us,
+                                        "p90_us", (json_int_t)s->p90_us, "p99_us",
+                                        (json_int_t)s->p99_us, "p999_us", (json_int_t)s->p999_us,
+                                        "max_us", (json_int_t)s->max_us, "p99_uncorrected_us",
+                                        (json_int_t)s->p99_raw_us));
+    /* who was busy: the server, the generator, the backend, the device, the CPUs */
+    json_object_update_new(
+        j, json_pack("{so so sb sf sf sb ss? sf so so so so sb sb}", "server_cpu_s",
+                     real_or_null(s->server_cpu_s), "server_cpu_util", real_or_null(s->server_util),
+                     "server_saturated", (int)s->server_saturated, "generator_cpu_s", s->gen_cpu_s,
+                     "generator_cpu_max_thread", s->gen_cpu_max_thread, "generator_behind",
+                     (int)s->generator_behind, "behind_cause", s->behind_cause, "inflight_mean",
+                     s->inflight, "backend_cpu_s", real_or_null(s->backend_cpu_s),
+                     "device_inflight_mean", real_or_null(s->device_inflight), "server_cpus_busy",
+                     real_or_null(s->server_cpus_busy), "client_cpus_busy",
+                     real_or_null(s->client_cpus_busy), "under_slo", (int)s->under_slo, "counted",
+                     (int)s->counted));
     return j;
 }
 
