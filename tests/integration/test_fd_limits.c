@@ -7,7 +7,6 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -91,6 +90,17 @@ SERVER_TEST(fd_limits, fd_limit_recovers, 0, case_fd_limit, .timeout = 30)
 #define FD_ROOM    8
 #define FD_WAITING 10
 #define FD_FREED   3
+struct unanswered {
+    struct hc_conn **c;
+    const bool *answered;
+};
+
+static bool unanswered(int i, void *arg)
+{
+    const struct unanswered *u = arg;
+    return u->c[i] && !u->answered[i];
+}
+
 static int count_answered(struct hc_conn **c, bool *answered, int n, int timeout_ms, int stop_at)
 {
     double deadline = tenv_now_ms() + timeout_ms;
@@ -98,35 +108,27 @@ static int count_answered(struct hc_conn **c, bool *answered, int n, int timeout
     for (int i = 0; i < n; i++)
         got += answered[i];
     while (got < stop_at && tenv_now_ms() < deadline) {
-        struct pollfd pfd[FD_ROOM + FD_WAITING];
-        int idx[FD_ROOM + FD_WAITING], k = 0;
-        for (int i = 0; i < n; i++)
-            if (c[i] && !answered[i]) {
-                pfd[k] = (struct pollfd){.fd = c[i]->fd, .events = POLLIN};
-                idx[k++] = i;
-            }
-        if (k == 0)
+        int ready[FD_ROOM + FD_WAITING], left = (int)(deadline - tenv_now_ms());
+        int k = hc_poll_in(c, n, unanswered, &(struct unanswered){c, answered}, left > 0 ? left : 0,
+                           ready);
+        if (k < 0)
             break;
-        int left = (int)(deadline - tenv_now_ms());
-        if (poll(pfd, (nfds_t)k, left > 0 ? left : 0) <= 0)
-            continue;
-        for (int j = 0; j < k; j++)
-            if (pfd[j].revents) {
-                struct hc_conn *cc = c[idx[j]];
-                while (hc_fill(cc) > 0)
-                    ;
-                struct hc_response r;
-                if (hc_try_response(cc, &r) == 1) {
-                    bool good = r.status == 200 && hc_body_is(&r, 1, 'x');
-                    hc_response_free(&r);
-                    if (!good)
-                        return -1;
-                    answered[idx[j]] = true;
-                    got++;
-                } else if (cc->eof || cc->reset) {
+        for (int j = 0; j < k; j++) {
+            struct hc_conn *cc = c[ready[j]];
+            while (hc_fill(cc) > 0)
+                ;
+            struct hc_response r;
+            if (hc_try_response(cc, &r) == 1) {
+                bool good = r.status == 200 && hc_body_is(&r, 1, 'x');
+                hc_response_free(&r);
+                if (!good)
                     return -1;
-                }
+                answered[ready[j]] = true;
+                got++;
+            } else if (cc->eof || cc->reset) {
+                return -1;
             }
+        }
     }
     return got;
 }

@@ -7,7 +7,6 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -69,13 +68,17 @@ static double next_drip(const struct trickle *t, int i)
     return t->opened[i] + t->drip_every_ms * (double)(t->sent[i] + 1);
 }
 
+static bool is_open(int i, void *t)
+{
+    return ((const struct trickle *)t)->state[i] == OPEN;
+}
+
 /* Drips a byte on every open connection when its time comes, and polls them all for the
    close. */
 static void *trickle_main(void *arg)
 {
     struct trickle *t = arg;
-    static struct pollfd pfd[SLOW_MAX];
-    static int idx[SLOW_MAX];
+    static int ready[SLOW_MAX];
     while (!atomic_load(&bg_stop)) {
         double now = tenv_now_ms(), soonest = t->give_up_ms;
         if (now >= t->give_up_ms)
@@ -94,22 +97,18 @@ static void *trickle_main(void *arg)
             double d = next_drip(t, i);
             soonest = d < soonest ? d : soonest;
         }
-        int n = 0;
-        for (int i = 0; i < t->n; i++)
-            if (t->state[i] == OPEN) {
-                pfd[n] = (struct pollfd){.fd = t->c[i]->fd, .events = POLLIN};
-                idx[n++] = i;
-            }
-        if (n == 0)
-            break;
         double wait = soonest - tenv_now_ms();
-        int r = poll(pfd, (nfds_t)n, wait < 0 ? 0 : wait > 50 ? 50 : (int)wait + 1);
-        for (int k = 0; k < n && r > 0; k++) {
-            if (!pfd[k].revents)
-                continue;
-            int i = idx[k];
+        int n = hc_poll_in(t->c, t->n, is_open, t,
+                           wait < 0    ? 0
+                           : wait > 50 ? 50
+                                       : (int)wait + 1,
+                           ready);
+        if (n < 0)
+            break;
+        for (int k = 0; k < n; k++) {
+            int i = ready[k];
             char buf[512];
-            ssize_t got = recv(pfd[k].fd, buf, sizeof buf, MSG_DONTWAIT);
+            ssize_t got = recv(t->c[i]->fd, buf, sizeof buf, MSG_DONTWAIT);
             if (got > 0) {
                 t->data_bytes[i] += (size_t)got;
             } else if (got == 0 || errno == ECONNRESET) {

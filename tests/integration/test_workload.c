@@ -7,7 +7,6 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -145,6 +144,11 @@ SERVER_TEST(workload, curl_works, 0, case_curl, .timeout = 30)
 /* 200 connections each send a request that waits 100 ms; all are answered correctly, and
    together in far less than 200 x 100 ms, so they were served concurrently. */
 #define CONCURRENT 200
+static bool not_done(int i, void *done)
+{
+    return !((const bool *)done)[i];
+}
+
 static void case_concurrent(const struct sut *srv)
 {
     struct server_proc *sp = start(srv, NULL);
@@ -166,19 +170,10 @@ static void case_concurrent(const struct sut *srv)
     }
     int left = CONCURRENT;
     while (left > 0 && tenv_now_ms() < deadline) {
-        struct pollfd pfd[CONCURRENT];
-        int idx[CONCURRENT], n = 0;
-        for (int i = 0; i < CONCURRENT; i++)
-            if (!done[i]) {
-                pfd[n] = (struct pollfd){.fd = c[i]->fd, .events = POLLIN};
-                idx[n++] = i;
-            }
-        if (poll(pfd, (nfds_t)n, 100) <= 0)
-            continue;
+        int ready[CONCURRENT];
+        int n = hc_poll_in(c, CONCURRENT, not_done, done, 100, ready);
         for (int k = 0; k < n; k++) {
-            if (!pfd[k].revents)
-                continue;
-            int i = idx[k];
+            int i = ready[k];
             int f = hc_fill(c[i]);
             struct hc_response *r = resp_new();
             int t = hc_try_response(c[i], r);

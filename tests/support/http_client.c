@@ -312,6 +312,27 @@ int hc_wait_close(struct hc_conn *c, int timeout_ms)
     }
 }
 
+int hc_poll_in(struct hc_conn *const *c, int n, hc_want_fn *want, void *arg, int timeout_ms,
+               int *ready)
+{
+    struct pollfd *pfd = calloc((size_t)(n > 0 ? n : 1), sizeof *pfd);
+    if (!pfd)
+        return 0;
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (want(i, arg)) {
+            pfd[m] = (struct pollfd){.fd = c[i]->fd, .events = POLLIN};
+            ready[m++] = i; /* the candidates first, the readable ones below */
+        }
+    int got = 0;
+    if (m > 0 && poll(pfd, (nfds_t)m, timeout_ms) > 0)
+        for (int k = 0; k < m; k++)
+            if (pfd[k].revents)
+                ready[got++] = ready[k];
+    free(pfd);
+    return m == 0 ? -1 : got;
+}
+
 bool hc_header(const struct hc_response *r, const char *name, char *out, size_t outlen)
 {
     size_t nlen = strlen(name);

@@ -57,6 +57,15 @@ int hc_read_response(struct hc_conn *c, struct hc_response *r, int timeout_ms);
    bytes that arrive meanwhile stay in c->buf (check c->len). */
 int hc_wait_close(struct hc_conn *c, int timeout_ms);
 
+/* Which connections a poll loop waits on: want(i, arg) for c[i]. */
+typedef bool hc_want_fn(int i, void *arg);
+
+/* Waits up to timeout_ms until one of the connections c[0..n) that want() names is readable
+   (bytes, a close or a reset), and writes the indices of the readable ones to ready (room
+   for n). Their count (0 at the timeout or on EINTR); -1 when want() names none. */
+int hc_poll_in(struct hc_conn *const *c, int n, hc_want_fn *want, void *arg, int timeout_ms,
+               int *ready);
+
 /* Value of header `name` (case-insensitive) copied into out; true if present. */
 bool hc_header(const struct hc_response *r, const char *name, char *out, size_t outlen);
 

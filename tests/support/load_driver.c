@@ -1,7 +1,6 @@
 /* load_driver.c: keeps requests in flight on many connections from the helper thread. */
 #include "load_driver.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,14 +28,25 @@ static void load_close(struct load *l, int i)
     atomic_fetch_add(&l->closed, 1);
 }
 
+/* The connections to wait on: every open one; once draining, those with answers due. */
+struct waiting {
+    const struct load *l;
+    double drain_until; /* < 0: not draining */
+};
+
+static bool waiting(int i, void *arg)
+{
+    const struct waiting *w = arg;
+    return w->l->open[i] && (w->drain_until < 0 || w->l->inflight[i] > 0);
+}
+
 /* Runs until told to stop, then reads the answers still in flight (sending no more) so that
    the test can go on using the connections; or until every connection has closed. */
 void *load_main(void *arg)
 {
     struct load *l = arg;
-    static struct pollfd pfd[LOAD_MAX];
-    static int idx[LOAD_MAX];
-    double drain_until = -1;
+    int ready[LOAD_MAX];
+    struct waiting w = {l, -1};
     for (int i = 0; i < l->n; i++) {
         l->open[i] = true;
         for (int k = 0; k < l->depth && l->open[i]; k++)
@@ -46,22 +56,13 @@ void *load_main(void *arg)
             }
     }
     for (;;) {
-        if (drain_until < 0 && atomic_load(&bg_stop))
-            drain_until = tenv_now_ms() + 2000;
-        int n = 0;
-        for (int i = 0; i < l->n; i++)
-            if (l->open[i] && (drain_until < 0 || l->inflight[i] > 0)) {
-                pfd[n] = (struct pollfd){.fd = l->c[i]->fd, .events = POLLIN};
-                idx[n++] = i;
-            }
-        if (n == 0 || (drain_until >= 0 && tenv_now_ms() > drain_until))
+        if (w.drain_until < 0 && atomic_load(&bg_stop))
+            w.drain_until = tenv_now_ms() + 2000;
+        int n = hc_poll_in(l->c, l->n, waiting, &w, 20, ready);
+        if (n < 0 || (w.drain_until >= 0 && tenv_now_ms() > w.drain_until))
             break;
-        if (poll(pfd, (nfds_t)n, 20) <= 0)
-            continue;
         for (int k = 0; k < n; k++) {
-            if (!pfd[k].revents)
-                continue;
-            int i = idx[k];
+            int i = ready[k];
             struct hc_conn *c = l->c[i];
             while (hc_fill(c) > 0)
                 ;
@@ -88,7 +89,7 @@ void *load_main(void *arg)
                              r.status, r.body_len, want);
                 }
                 hc_response_free(&r);
-                if (drain_until < 0 && load_send(l, i) < 0) {
+                if (w.drain_until < 0 && load_send(l, i) < 0) {
                     if (!l->stop_on_close)
                         l->send_failed++;
                     load_close(l, i);
