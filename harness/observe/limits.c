@@ -103,16 +103,10 @@ json_t *limits_json(const struct limits *l)
 {
     if (!l->on)
         return json_null();
-    json_t *j = json_object();
-    json_object_set_new(j, "at", json_string(l->at));
-    json_object_set_new(j, "tasks", num(l->tasks));
-    json_object_set_new(j, "pid_max", num(l->pid_max));
-    json_object_set_new(j, "threads_max", num(l->threads_max));
-    json_object_set_new(j, "max_map_count", num(l->max_map_count));
-    json_object_set_new(j, "server_threads", num(l->server_threads));
-    json_object_set_new(j, "server_maps", num(l->server_maps));
-    json_object_set_new(j, "files_open", num(l->files_open));
-    json_object_set_new(j, "file_max", num(l->file_max));
-    json_object_set_new(j, "mem_available_kib", num(l->mem_available_kib));
-    return j;
+    return json_pack("{ss? so so so so so so so so so}", "at", l->at, "tasks", num(l->tasks),
+                     "pid_max", num(l->pid_max), "threads_max", num(l->threads_max),
+                     "max_map_count", num(l->max_map_count), "server_threads",
+                     num(l->server_threads), "server_maps", num(l->server_maps), "files_open",
+                     num(l->files_open), "file_max", num(l->file_max), "mem_available_kib",
+                     num(l->mem_available_kib));
 }
