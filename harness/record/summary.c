@@ -111,14 +111,10 @@ static void hosts_print(FILE *f, const struct run_record *r)
         fprintf(f, "; windows opened within %.2f ms\n", result_hosts_skew_ms(r));
 }
 
-void summary_print(FILE *f, const struct run_record *r)
+/* The first line: who ran, how many connections, the loop and the workload. */
+static void header_print(FILE *f, const struct run_record *r)
 {
     const struct cli_opts *o = r->o;
-    const struct load_result *l = &r->load;
-    if (r->stop.on) {
-        stop_print(f, r);
-        return;
-    }
     if (r->threads > 0)
         fprintf(f, "%s: %d connections, %d thread%s", r->impl ? r->impl : "load", o->conns,
                 r->threads, r->threads == 1 ? "" : "s");
@@ -137,6 +133,13 @@ void summary_print(FILE *f, const struct run_record *r)
     if (o->io == IO_FILE)
         fprintf(f, " (%ld KiB reads)", o->file_kib >= 0 ? o->file_kib : (long)FILE_KIB_DEFAULT);
     fprintf(f, "\n");
+}
+
+/* The generator's figures: latency, throughput, errors, its CPU. */
+static void load_print(FILE *f, const struct run_record *r)
+{
+    const struct cli_opts *o = r->o;
+    const struct load_result *l = &r->load;
     if (r->load_done && l->c.responses + l->c.requests > 0) {
         fprintf(f, "  %-18s %8s %8s %8s %8s %8s %10s\n", "latency (us)", "p50", "p90", "p99",
                 "p99.9", "max", "mean");
@@ -172,6 +175,11 @@ void summary_print(FILE *f, const struct run_record *r)
         fprintf(f, "%s\n", r->saturated ? "  SATURATED: the generator may be the bottleneck" : "");
         hosts_print(f, r);
     }
+}
+
+/* The server's memory, CPU and switches. */
+static void server_print(FILE *f, const struct run_record *r)
+{
     const struct server_result *s = &r->srv;
     if (s->present) {
         char a[24], b[24], c[24], d[24];
@@ -184,6 +192,11 @@ void summary_print(FILE *f, const struct run_record *r)
             fprintf(f, ", %lld + %lld switches", s->ctx_voluntary, s->ctx_involuntary);
         fprintf(f, "\n");
     }
+}
+
+/* io=file: the data file's device, reads in flight. */
+static void device_print(FILE *f, const struct run_record *r)
+{
     if (r->dev_on) {
         const struct inflight *d = &r->dev;
         if (d->fd >= 0 && d->n > 0)
@@ -193,6 +206,12 @@ void summary_print(FILE *f, const struct run_record *r)
             fprintf(f, "  device %s: reads in flight unknown: %s\n", d->device,
                     d->unavailable[0] ? d->unavailable : "no sample in the window");
     }
+}
+
+/* io=net: the backend's CPU and counters. */
+static void backend_print(FILE *f, const struct run_record *r)
+{
+    const struct load_result *l = &r->load;
     const struct backend_result *b = &r->bk;
     if (b->on && b->started) {
         fprintf(f, "  backend %s", b->upstream);
@@ -210,6 +229,19 @@ void summary_print(FILE *f, const struct run_record *r)
     } else if (b->on) {
         fprintf(f, "  backend %s (--upstream: not measured)\n", b->upstream);
     }
+}
+
+void summary_print(FILE *f, const struct run_record *r)
+{
+    if (r->stop.on) {
+        stop_print(f, r);
+        return;
+    }
+    header_print(f, r);
+    load_print(f, r);
+    server_print(f, r);
+    device_print(f, r);
+    backend_print(f, r);
     capacity_print(f, &r->cap);
     if (r->failed)
         fprintf(f, "FAILED: %s\n", r->failure);
