@@ -40,7 +40,7 @@ struct node_ops {
     void (*perf_close)(struct node *n);
     void (*limits)(struct node *n, struct spawn *sp, struct limits *l, const char *at);
     void (*cpustat)(struct node *n, const struct cpu_list *l, struct cpustat *out);
-    /* io=file: the data file made ready on the node (prepare.h's prepare_data_here), its
+    /* io=file: the data file made ready on the node (data_here.h's prepare_data_here), its
        device opened for sampling there (dev reads through the node afterwards) */
     int (*data)(struct node *n, const struct data_req *rq, struct data_result *d,
                 struct inflight *dev, char *line, size_t linelen, char *err, size_t errlen);

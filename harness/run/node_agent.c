@@ -13,9 +13,9 @@
 #include "clock.h"
 #include "hosts/hello.h"
 #include "load/wire.h"
+#include "run/data_here.h"
 #include "run/node.h"
 #include "run/node_wire.h"
-#include "run/prepare.h"
 
 static struct spawn *agent_slots[SLOTS];
 

@@ -3,8 +3,8 @@
 #include <signal.h>
 
 #include "observe/perfcs.h"
+#include "run/data_here.h"
 #include "run/node.h"
-#include "run/prepare.h"
 #include "run/watch.h"
 
 static struct perfcs *perf; /* of the one program measured by perf (the server) */

@@ -16,9 +16,9 @@
 #include "hosts/hello.h"
 #include "hosts/remote.h"
 #include "load/wire.h"
+#include "run/data_here.h"
 #include "run/node.h"
 #include "run/node_wire.h"
-#include "run/prepare.h"
 
 struct remote {
     struct rproc proc;
