@@ -56,5 +56,5 @@ int gen_remote_main(void)
     signal(SIGINT, SIG_IGN); /* the orchestrator's ^C is its own: it stops us */
     if (hello_send(1, clock_now_ms() + 10000) < 0)
         return 1;
-    return gen_child_main(0, 1, replan);
+    return gen_child_main(0, 1, gen_start, replan);
 }

@@ -1,13 +1,14 @@
-/* gen_child: a generator process: its share of the load, driven by its parent's messages. A
- * forked one runs its share itself; a remote one (`harness gen` on a host of its own) may run
- * it over processes of its own, through the same gen.h calls. */
+/* gen_child: a generator process: its share of the load, driven by its parent's messages
+ * through the operations of the generator its caller starts: a forked one runs its share
+ * itself; a remote one (`harness gen` on a host of its own) may run it over processes of its
+ * own. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
-#include "load/gen.h"
 #include "load/gen_int.h"
 #include "load/wire.h"
 
@@ -19,11 +20,11 @@ static void publish(struct gen *g, int out_fd)
 {
     struct wire_status st;
     memset(&st, 0, sizeof st);
-    st.ramped = gen_ramped(g);
-    st.quota_done = gen_quota_done(g);
-    st.progress = gen_progress(g, &st.errors);
+    st.ramped = g->ops->ramped(g->impl);
+    st.quota_done = g->ops->quota_done(g->impl);
+    st.progress = g->ops->progress(g->impl, &st.errors);
     int open, failed;
-    gen_conns(g, &open, &failed);
+    g->ops->conns(g->impl, &open, &failed);
     st.open = open;
     st.failed = failed;
     wire_send_now(out_fd, WIRE_STATUS, &st, sizeof st);
@@ -34,8 +35,8 @@ static int send_window(struct gen *g, char cmd, int out_fd)
 {
     struct load_result res;
     char err[256];
-    int rc = cmd == WIRE_WINDOW ? gen_measured(g, &res, err, sizeof err)
-                                : gen_step_end(g, &res, err, sizeof err);
+    int rc = cmd == WIRE_WINDOW ? g->ops->measured(g->impl, &res, err, sizeof err)
+                                : g->ops->step_end(g->impl, &res, err, sizeof err);
     if (rc < 0)
         return -1;
     rc = wire_send_result(out_fd, &res, clock_now_ms() + RESULT_SEND_MS);
@@ -55,18 +56,18 @@ static int on_command(struct gen *g, char cmd, const char *payload, size_t len, 
     char err[256];
     switch (cmd) {
     case WIRE_STOP: return 1;
-    case WIRE_TRAFFIC: gen_start_traffic(g); return 0;
-    case WIRE_MEASURE: gen_begin_measure(g); return 0;
-    case WIRE_END: gen_end_measure(g); return 0;
+    case WIRE_TRAFFIC:
+    case WIRE_MEASURE:
+    case WIRE_END: g->ops->command(g->impl, cmd); return 0;
     case WIRE_WINDOW:
     case WIRE_STEP_END: return send_window(g, cmd, out_fd);
-    case WIRE_WATCH: return ack(out_fd, gen_stop_watch(g, err, sizeof err) == 0);
+    case WIRE_WATCH: return ack(out_fd, g->ops->watch(g->impl, err, sizeof err) == 0);
     case WIRE_STEP: {
         double arg[3]; /* rate, settle_s, length_s */
         bool ok = false;
         if (len == sizeof arg) {
             memcpy(arg, payload, sizeof arg);
-            ok = gen_step_begin(g, arg[0], arg[1], arg[2], err, sizeof err) == 0;
+            ok = g->ops->step_begin(g->impl, arg[0], arg[1], arg[2], err, sizeof err) == 0;
         }
         return ack(out_fd, ok);
     }
@@ -120,7 +121,10 @@ static int serve(struct gen *g, struct wire_rx *rx, int in_fd, int out_fd)
     struct load_result res;
     char err[256];
     memset(&res, 0, sizeof res);
-    if (gen_stop(g, &res, err, sizeof err) < 0) {
+    err[0] = '\0';
+    int stopped = g->ops->stop(g->impl, &res, err, sizeof err);
+    free(g);
+    if (stopped < 0) {
         load_result_free(&res); /* a process of its own failed: the parent hears no result */
         return 1;
     }
@@ -129,7 +133,7 @@ static int serve(struct gen *g, struct wire_rx *rx, int in_fd, int out_fd)
     return out == 0 ? 0 : 1;
 }
 
-int gen_child_main(int in_fd, int out_fd,
+int gen_child_main(int in_fd, int out_fd, gen_start_fn *start,
                    int (*replan)(struct wire_opts *w, char *err, size_t errlen))
 {
     struct wire_rx rx = {0};
@@ -144,7 +148,7 @@ int gen_child_main(int in_fd, int out_fd,
     }
     struct gen *g = NULL;
     if (!replan || replan(&w, st.error, sizeof st.error) == 0)
-        g = gen_start(&w.o, w.procs, st.error, sizeof st.error);
+        g = start(&w.o, w.procs, st.error, sizeof st.error);
     if (!g) {
         wire_send(out_fd, WIRE_STATUS, &st, sizeof st, clock_now_ms() + 1000);
         wire_rx_free(&rx);

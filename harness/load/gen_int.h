@@ -43,11 +43,15 @@ struct gen *gen_procs_start(const struct load_opts *o, struct gen_share *shares,
 
 struct wire_opts;
 
+/* How a generator process starts the generator of its options (gen.h's gen_start, or
+ * gen_local_start for a forked one). NULL with the cause in err. */
+typedef struct gen *gen_start_fn(const struct load_opts *o, int procs, char *err, size_t errlen);
+
 /* A generator process's life on its two streams: its options (WIRE_OPTS, clock questions
  * answered while it waits) from in, replanned by replan when not NULL (-1 with the cause: it
- * does not start), then the commands, status and results of wire.h until WIRE_STOP or EOF.
- * Returns its exit code. */
-int gen_child_main(int in_fd, int out_fd,
+ * does not start), its generator started by start, then the commands, status and results of
+ * wire.h until WIRE_STOP or EOF. Returns its exit code. */
+int gen_child_main(int in_fd, int out_fd, gen_start_fn *start,
                    int (*replan)(struct wire_opts *w, char *err, size_t errlen));
 
 /* Adds one process's result r into out (exactly as load_stop merges its threads), its window

@@ -16,6 +16,13 @@
 
 #define CLOCK_PINGS 7
 
+/* A forked generator process runs its share in itself (send_opts gives it one process). */
+static struct gen *start_here(const struct load_opts *o, int procs, char *err, size_t errlen)
+{
+    (void)procs;
+    return gen_local_start(o, err, errlen);
+}
+
 static void become_child(struct procs *p, int k, int in_fd, int out_fd)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -43,7 +50,8 @@ static void become_child(struct procs *p, int k, int in_fd, int out_fd)
     if (p->own_shares)
         free(p->shares);
     free(p);
-    _exit(gen_child_main(in_fd, out_fd, NULL)); /* not exit(): the parent's stdio is not ours */
+    _exit(gen_child_main(in_fd, out_fd, start_here,
+                         NULL)); /* not exit(): the parent's stdio is not ours */
 }
 
 /* Sends child k how to run its share. 0 ok; -1 with the cause in err. */
