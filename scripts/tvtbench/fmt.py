@@ -70,3 +70,8 @@ def dat(v):
 
 def kib(b):
     return None if b is None else b / 1024
+
+
+def gp_text(s):
+    """A string for gnuplot's enhanced text: an underscore is not a subscript."""
+    return s.replace("_", "\\\\_")

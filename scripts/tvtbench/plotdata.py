@@ -8,7 +8,8 @@ import os
 import statistics
 
 from . import designs
-from .fmt import dat, human_n, human_us, kib
+from .fmt import dat, gp_text, human_n, human_us, kib
+from .plotdata_c7 import write_share, write_stop
 from .plotdata_open import write_cores, write_open_loop
 from .results import hol_labels, hol_values, hyperfine_rows, samples, scale_figures, \
     spectrum_points
@@ -107,11 +108,6 @@ def style_functions(labels):
             f"name(l) = {chain(lambda x: chr(34) + gp_text(SHORT.get(x, x)) + chr(34), 'l')}"]
 
 
-def gp_text(s):
-    """A string for gnuplot's enhanced text: an underscore is not a subscript."""
-    return s.replace("_", "\\\\_")
-
-
 def write_data(res):
     d = os.path.join(res.out, "plots", "data")
     os.makedirs(d, exist_ok=True)
@@ -170,7 +166,6 @@ def write_data(res):
     write_micro(res, d, meta)
     write_open_loop(res, d, meta)
     write_cores(res, d, meta)
-    from .plotdata_c7 import write_share, write_stop  # it reads gp_text from here
     write_stop(res, d, meta)
     write_share(res, d, meta)
     lines = ["# written by tvtbench.plotdata: what the plot scripts iterate over"]

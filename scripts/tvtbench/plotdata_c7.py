@@ -5,8 +5,7 @@ per request and p99 with and without it, time per update, lost updates)."""
 import os
 
 from .claims.c7_mech import pick, unclean, usable_share
-from .fmt import dat, human_n
-from .plotdata import gp_text
+from .fmt import dat, gp_text, human_n
 from .util import median, write_atomic
 from . import designs
 
