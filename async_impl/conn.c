@@ -14,6 +14,7 @@
 
 #include "container.h"
 #include "counters.h"
+#include "dlist.h"
 #include "fdio.h"
 #include "framing.h"
 #include "net.h"
@@ -47,12 +48,7 @@ void conn_close(struct server *s, struct conn *c)
     ev_timer_stop(s->loop, &c->idle);
     backend_close(s, c);
     close(c->fd);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    DLIST_UNLINK(s->conns, c);
     counters_add(s->ctr, CTR_CLOSED, 1);
     if (c->job && c->job->inflight) {
         conn_release(s, c); /* all but the read's job, whose buffer the read still fills */
@@ -375,11 +371,7 @@ void conn_open(struct server *s, int fd)
     ev_timer_init(&c->wait, on_wait_done, 0., 0.);
     ev_init(&c->idle, on_idle);
     c->idle.repeat = s->opts.idle_timeout_ms * 1e-3;
-    c->prev = NULL;
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+    DLIST_PUSH(s->conns, c);
     net_set_nodelay(fd);
     conn_restart_idle(s, c);
     conn_read_next(s, c);

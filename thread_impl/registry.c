@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "dlist.h"
+
 int registry_join(struct registry *r, struct registry_entry *e)
 {
     pthread_mutex_lock(&r->mu);
@@ -12,11 +14,7 @@ int registry_join(struct registry *r, struct registry_entry *e)
         pthread_mutex_unlock(&r->mu);
         return -1;
     }
-    e->prev = NULL;
-    e->next = r->head;
-    if (r->head)
-        r->head->prev = e;
-    r->head = e;
+    DLIST_PUSH(r->head, e);
     r->live++;
     pthread_mutex_unlock(&r->mu);
     return 0;
@@ -25,12 +23,7 @@ int registry_join(struct registry *r, struct registry_entry *e)
 void registry_leave(struct registry *r, struct registry_entry *e)
 {
     pthread_mutex_lock(&r->mu);
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        r->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
+    DLIST_UNLINK(r->head, e);
     if (--r->live == 0)
         pthread_cond_signal(&r->empty);
     pthread_mutex_unlock(&r->mu);

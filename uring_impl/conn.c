@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dlist.h"
 #include "net.h"
 #include "task.h"
 
@@ -22,14 +23,7 @@ _Static_assert(_Alignof(max_align_t) >= OP_MASK + 1, "malloc must leave the tag 
 
 static void live_unlink(struct server *s, struct conn *c)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->live = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        s->live_tail = c->prev;
+    DLIST_UNLINK_TAIL(s->live, s->live_tail, c);
 }
 
 /* The idle clock of the next request starts now: it must arrive whole within the idle
@@ -56,12 +50,7 @@ void conn_restart_idle(struct server *s, struct conn *c)
 
 static void closing_unlink(struct server *s, struct conn *c)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->closing = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    DLIST_UNLINK(s->closing, c);
 }
 
 /* ---- closing ------------------------------------------------------------------------- */
@@ -72,11 +61,7 @@ void conn_close(struct server *s, struct conn *c)
         return;
     c->closing = 1;
     live_unlink(s, c);
-    c->prev = NULL;
-    c->next = s->closing;
-    if (s->closing)
-        s->closing->prev = c;
-    s->closing = c;
+    DLIST_PUSH(s->closing, c);
     counters_add(s->ctr, CTR_CLOSED, 1);
     for (int op = 0; op < OP__COUNT; op++)
         if (c->armed & BIT(op))
