@@ -12,6 +12,7 @@
 #include "container.h"
 #include "counters.h"
 #include "response.h"
+#include "server_main.h"
 #include "server_opts.h"
 #include "shared.h"
 #include "task.h"
@@ -140,27 +141,14 @@ stop:
 
 int main(int argc, char **argv)
 {
-    struct server_opts opts;
-    static char msg[SERVER_HELP_MAX];
-
-    switch (server_opts_parse(&opts, argc, argv, "async_server",
-                              SERVER_OPTS_FILE_IO | SERVER_OPTS_BUFFERS, msg, sizeof(msg))) {
-    case OPTS_HELP: fputs(msg, stdout); return 0;
-    case OPTS_ERROR: fprintf(stderr, "async_server: %s\n", msg); return 2;
-    case OPTS_OK: break;
-    }
-    if (opts.upstream &&
-        upstream_resolve(&upstream, opts.upstream, opts.allow_remote, msg, sizeof(msg)) < 0) {
-        fprintf(stderr, "async_server: %s\n", msg);
-        return 2;
-    }
-    if (opts.data_file && datafile_open(&data_file, opts.data_file, msg, sizeof(msg)) < 0) {
-        fprintf(stderr, "async_server: %s\n", msg);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    response_init();
-    int rc = workers_run(&opts, "async_server", "async", 1, async_serve);
-    datafile_close(&data_file);
-    return rc;
+    static const struct server_main m = {
+        .prog = "async_server",
+        .impl = "async",
+        .flags = SERVER_OPTS_FILE_IO | SERVER_OPTS_BUFFERS,
+        .nonblock = 1,
+        .serve = async_serve,
+        .up = &upstream,
+        .df = &data_file,
+    };
+    return server_main(argc, argv, &m);
 }

@@ -36,6 +36,7 @@
 #include "net.h"
 #include "registry.h"
 #include "response.h"
+#include "server_main.h"
 #include "server_opts.h"
 #include "shared_serve.h"
 #include "stop.h"
@@ -478,6 +479,8 @@ static int thread_serve(const struct server_opts *o, int listen_fd, struct count
     pthread_t sig_tid;
     int rc;
 
+    struct sigaction wake = {.sa_handler = on_wake}; /* no SA_RESTART: a wait returns EINTR */
+    sigaction(WAKE_SIGNAL, &wake, NULL);
     s->opts = *o;
     s->ctr = ctr;
     s->listen_fd = listen_fd;
@@ -513,38 +516,28 @@ static int thread_serve(const struct server_opts *o, int listen_fd, struct count
     return 0;
 }
 
+/* A connection thread needs room for its frames and buffers. */
+static int stack_fits(const struct server_opts *o, char *msg, size_t msglen)
+{
+    if (!o->stack_kib || o->stack_kib >= STACK_KIB_MIN)
+        return 0;
+    snprintf(msg, msglen,
+             "--stack-kib %u is below %d KiB, too small for a connection thread (use 0 for the "
+             "system default)",
+             o->stack_kib, STACK_KIB_MIN);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    struct server_opts opts;
-    static char msg[SERVER_HELP_MAX];
-
-    switch (server_opts_parse(&opts, argc, argv, "thread_server",
-                              SERVER_OPTS_STACK_KIB | SERVER_OPTS_LOCK, msg, sizeof(msg))) {
-    case OPTS_HELP: fputs(msg, stdout); return 0;
-    case OPTS_ERROR: fprintf(stderr, "thread_server: %s\n", msg); return 2;
-    case OPTS_OK: break;
-    }
-    if (opts.stack_kib && opts.stack_kib < STACK_KIB_MIN) {
-        fprintf(stderr,
-                "thread_server: --stack-kib %u is below %d KiB, too small for a connection "
-                "thread (use 0 for the system default)\n",
-                opts.stack_kib, STACK_KIB_MIN);
-        return 2;
-    }
-    if (opts.upstream &&
-        upstream_resolve(&srv.up, opts.upstream, opts.allow_remote, msg, sizeof(msg)) < 0) {
-        fprintf(stderr, "thread_server: %s\n", msg);
-        return 2;
-    }
-    if (opts.data_file && datafile_open(&srv.df, opts.data_file, msg, sizeof(msg)) < 0) {
-        fprintf(stderr, "thread_server: %s\n", msg);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    struct sigaction wake = {.sa_handler = on_wake}; /* no SA_RESTART */
-    sigaction(WAKE_SIGNAL, &wake, NULL);
-    response_init();
-    int rc = workers_run(&opts, "thread_server", "thread", 0, thread_serve);
-    datafile_close(&srv.df);
-    return rc;
+    static const struct server_main m = {
+        .prog = "thread_server",
+        .impl = "thread",
+        .flags = SERVER_OPTS_STACK_KIB | SERVER_OPTS_LOCK,
+        .serve = thread_serve,
+        .check = stack_fits,
+        .up = &srv.up,
+        .df = &srv.df,
+    };
+    return server_main(argc, argv, &m);
 }

@@ -18,6 +18,7 @@
 #include "counters.h"
 #include "loop.h"
 #include "response.h"
+#include "server_main.h"
 #include "server_opts.h"
 #include "setup.h"
 #include "stop.h"
@@ -288,36 +289,27 @@ static const char URING_HELP[] =
     "Exits 3 when io_uring is unavailable (no kernel support, kernel.io_uring_disabled,\n"
     "a seccomp filter, a missing feature), with the cause and the fix on stderr.\n";
 
+/* Whether this kernel gives the ring what the options need: exit 3 if not. */
+static int uring_usable(const struct server_opts *o, char *msg, size_t msglen)
+{
+    char why[SERVER_HELP_MAX - 64];
+    if (uring_check(o->recv == RECV_RING, why, sizeof(why)) == 0)
+        return 0;
+    snprintf(msg, msglen, "io_uring unavailable: %s", why);
+    return URING_EXIT_UNAVAILABLE;
+}
+
 int main(int argc, char **argv)
 {
-    struct server_opts opts;
-    static char msg[SERVER_HELP_MAX];
-
-    switch (
-        server_opts_parse(&opts, argc, argv, "uring_server", SERVER_OPTS_RECV, msg, sizeof(msg))) {
-    case OPTS_HELP:
-        fputs(msg, stdout);
-        fputs(URING_HELP, stdout);
-        return 0;
-    case OPTS_ERROR: fprintf(stderr, "uring_server: %s\n", msg); return 2;
-    case OPTS_OK: break;
-    }
-    if (opts.upstream &&
-        upstream_resolve(&upstream, opts.upstream, opts.allow_remote, msg, sizeof(msg)) < 0) {
-        fprintf(stderr, "uring_server: %s\n", msg);
-        return 2;
-    }
-    if (uring_check(opts.recv == RECV_RING, msg, sizeof(msg)) < 0) {
-        fprintf(stderr, "uring_server: io_uring unavailable: %s\n", msg);
-        return URING_EXIT_UNAVAILABLE;
-    }
-    if (opts.data_file && datafile_open(&data_file, opts.data_file, msg, sizeof(msg)) < 0) {
-        fprintf(stderr, "uring_server: %s\n", msg);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    response_init();
-    int rc = workers_run(&opts, "uring_server", "uring", 0, uring_serve);
-    datafile_close(&data_file);
-    return rc;
+    static const struct server_main m = {
+        .prog = "uring_server",
+        .impl = "uring",
+        .flags = SERVER_OPTS_RECV,
+        .help_tail = URING_HELP,
+        .serve = uring_serve,
+        .check = uring_usable,
+        .up = &upstream,
+        .df = &data_file,
+    };
+    return server_main(argc, argv, &m);
 }
