@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "forkpipe.h"
 
 #define ARGV_MAX 96
 
@@ -104,7 +104,7 @@ int remote_start(const struct host *h, char *const argv[], struct rproc *p, char
 {
     static char line[8192], opts[256];
     const char *full[ARGV_MAX];
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1};
+    int pipes[3][2], *in = pipes[0], *out = pipes[1], *er = pipes[2];
     memset(p, 0, sizeof *p);
     p->host = h;
     p->pid = -1;
@@ -113,20 +113,10 @@ int remote_start(const struct host *h, char *const argv[], struct rproc *p, char
         snprintf(err, errlen, "host %s: the command line is too long", h->name);
         return -1;
     }
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        goto fail;
-    }
-    pid_t parent = getpid();
-    p->pid = fork();
-    if (p->pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        goto fail;
-    }
+    p->pid = forkpipe_start(pipes, 3, err, errlen);
+    if (p->pid < 0)
+        return -1;
     if (p->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(er[1], 2);
@@ -144,17 +134,6 @@ int remote_start(const struct host *h, char *const argv[], struct rproc *p, char
     fcntl(p->from_fd, F_SETFL, O_NONBLOCK);
     fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
     return 0;
-fail:
-    for (int i = 0; i < 2; i++) {
-        if (in[i] >= 0)
-            close(in[i]);
-        if (out[i] >= 0)
-            close(out[i]);
-        if (er[i] >= 0)
-            close(er[i]);
-    }
-    p->pid = -1;
-    return -1;
 }
 
 void remote_drain_err(struct rproc *p)

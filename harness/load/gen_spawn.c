@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "forkpipe.h"
 #include "hosts/hello.h"
 #include "load/gen_int.h"
 #include "load/gen_procs.h"
@@ -25,7 +25,6 @@ static struct gen *start_here(const struct load_opts *o, int procs, char *err, s
 
 static void become_child(struct procs *p, int k, int in_fd, int out_fd)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
     signal(SIGINT, SIG_IGN); /* a terminal's ^C is the parent's to handle; it stops us */
     signal(SIGTERM, SIG_IGN);
     for (int j = 0; j < p->n; j++) {
@@ -77,15 +76,13 @@ static int fork_child(struct procs *p, int k, const struct load_opts *share, cha
                       size_t errlen)
 {
     struct child *c = &p->kids[k];
-    int down[2] = {-1, -1}, up[2] = {-1, -1};
-    if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        for (int i = 0; i < 2; i++)
-            if (down[i] >= 0)
-                close(down[i]);
+    int pipes[2][2], *down = pipes[0], *up = pipes[1];
+    char why[200];
+    c->pid = forkpipe_start(pipes, 2, why, sizeof why);
+    if (c->pid < 0) {
+        snprintf(err, errlen, "generator process %d: %s", k, why);
         return -1;
     }
-    c->pid = fork();
     if (c->pid == 0) {
         close(down[1]);
         close(up[0]);
@@ -95,10 +92,6 @@ static int fork_child(struct procs *p, int k, const struct load_opts *share, cha
     close(up[1]);
     c->to_fd = down[1];
     c->from_fd = up[0];
-    if (c->pid < 0) {
-        snprintf(err, errlen, "fork of generator process %d: %s", k, strerror(errno));
-        return -1;
-    }
     fcntl(c->from_fd, F_SETFL, O_NONBLOCK);
     return send_opts(p, k, share, 1, false, err, errlen);
 }

@@ -2,6 +2,7 @@
 #include "run/spawn.h"
 #include "clock.h"
 #include "fdio.h"
+#include "forkpipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,12 +31,9 @@ const char *spawn_describe(int status, char *buf, size_t len)
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
 static void child(int outw, int errw, int execw, char *const argv[], const char *shell_cmd,
-                  const cpu_set_t *cpus, pid_t parent)
+                  const cpu_set_t *cpus)
 {
     setpgid(0, 0); /* a terminal's ^C reaches the harness, which stops the server itself */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127); /* the harness died before the prctl took effect */
     if (cpus)
         sched_setaffinity(0, sizeof *cpus, cpus);
     sigset_t none;
@@ -71,22 +68,15 @@ static void child(int outw, int errw, int execw, char *const argv[], const char 
 int spawn_start(struct spawn *s, char *const argv[], const char *shell_cmd, const cpu_set_t *cpus,
                 char *err, size_t errlen)
 {
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, execp[2] = {-1, -1};
+    int pipes[3][2], *outp = pipes[0], *errp = pipes[1], *execp = pipes[2];
     memset(s, 0, sizeof *s);
     s->pid = -1;
     s->out_fd = s->err_fd = -1;
-    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        goto fail;
-    }
-    pid_t parent = getpid();
-    s->pid = fork();
-    if (s->pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        goto fail;
-    }
+    s->pid = forkpipe_start(pipes, 3, err, errlen);
+    if (s->pid < 0)
+        return -1;
     if (s->pid == 0)
-        child(outp[1], errp[1], execp[1], argv, shell_cmd, cpus, parent);
+        child(outp[1], errp[1], execp[1], argv, shell_cmd, cpus);
     close(outp[1]);
     close(errp[1]);
     close(execp[1]);
@@ -108,17 +98,6 @@ int spawn_start(struct spawn *s, char *const argv[], const char *shell_cmd, cons
         return -1;
     }
     return 0;
-fail:
-    for (int i = 0; i < 2; i++) {
-        if (outp[i] >= 0)
-            close(outp[i]);
-        if (errp[i] >= 0)
-            close(errp[i]);
-        if (execp[i] >= 0)
-            close(execp[i]);
-    }
-    s->pid = -1;
-    return -1;
 }
 
 /* Appends what fd has; when the buffer is full the oldest half goes, so the end (where the

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "forkpipe.h"
 #include "procfs.h"
 #include "test_env.h"
 
@@ -52,16 +52,12 @@ void child_start(struct child *c, const char *const *argv, const struct child_op
         if (!replaced)
             envp[k++] = environ[i];
     }
-    if (!o->log)
-        cr_assert_eq(pipe2(p, O_CLOEXEC), 0, "pipe: %s", strerror(errno));
-    pid_t parent = getpid();
+    char why[200];
     c->start_ms = tenv_now_ms();
-    c->pid = fork();
-    cr_assert(c->pid >= 0, "fork: %s", strerror(errno));
+    /* the child dies with the test: an aborted test leaves nothing running */
+    c->pid = forkpipe_start(&p, o->log ? 0 : 1, why, sizeof why);
+    cr_assert(c->pid >= 0, "%s", why);
     if (c->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* an aborted test leaves nothing running */
-        if (getppid() != parent)
-            _exit(127);
         if (o->group)
             setpgid(0, 0);
         for (size_t i = 0; i < o->nlimits; i++) {

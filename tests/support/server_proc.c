@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "forkpipe.h"
 #include "test_env.h"
 
 #define READY_TIMEOUT_MS  10000
@@ -127,15 +127,9 @@ static void *drain_main(void *arg)
 /* The child: only async-signal-safe calls between fork and exec. A failure is reported
    to the parent as {stage, errno} on the close-on-exec status pipe. */
 static void child_exec(const char *path, char *const argv[], const struct server_spec *spec,
-                       int out_w, int err_w, int status_w, pid_t parent)
+                       int out_w, int err_w, int status_w)
 {
     int report[2] = {0, 0};
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
-        report[0] = 1;
-        goto fail;
-    }
-    if (getppid() != parent)
-        _exit(127); /* the parent died before prctl took hold */
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) {
         report[0] = 2;
@@ -175,7 +169,6 @@ fail:
 static const char *stage_name(int stage)
 {
     switch (stage) {
-    case 1: return "prctl(PR_SET_PDEATHSIG)";
     case 2: return "redirecting stdio";
     case 3: return "setrlimit";
     default: return "exec";
@@ -245,7 +238,8 @@ static void append_stderr(struct server_proc *sp, char *err, size_t errlen)
 
 struct server_proc *server_start(const struct server_spec *spec, char *err, size_t errlen)
 {
-    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, st_p[2] = {-1, -1};
+    int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    int *out_p = pipes[0], *err_p = pipes[1], *st_p = pipes[2];
     char **argv = NULL;
     struct server_proc *sp = calloc(1, sizeof *sp);
     char path[4096];
@@ -283,18 +277,11 @@ struct server_proc *server_start(const struct server_spec *spec, char *err, size
     for (size_t i = 0; i < nargs; i++)
         argv[i + 1] = (char *)spec->args[i];
 
-    if (pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 || pipe2(st_p, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe2: %s", strerror(errno));
+    sp->pid = forkpipe_start(pipes, 3, err, errlen);
+    if (sp->pid < 0)
         goto fail;
-    }
-    pid_t parent = getpid();
-    sp->pid = fork();
-    if (sp->pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        goto fail;
-    }
     if (sp->pid == 0)
-        child_exec(path, argv, spec, out_p[1], err_p[1], st_p[1], parent);
+        child_exec(path, argv, spec, out_p[1], err_p[1], st_p[1]);
 
     close_fd(&out_p[1]);
     close_fd(&err_p[1]);
@@ -334,12 +321,7 @@ struct server_proc *server_start(const struct server_spec *spec, char *err, size
     return sp;
 
 fail:
-    close_fd(&out_p[0]);
-    close_fd(&out_p[1]);
-    close_fd(&err_p[0]);
-    close_fd(&err_p[1]);
-    close_fd(&st_p[0]);
-    close_fd(&st_p[1]);
+    forkpipe_close(pipes, 3);
     free(argv);
     server_free(sp);
     return NULL;
