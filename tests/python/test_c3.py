@@ -33,6 +33,18 @@ def test_capacity_of_one_design_only_falls_back_to_throughput():
     assert "closed loop" in verdict(lab, "C3").metric
 
 
+def test_a_curve_that_met_no_target_falls_back_to_throughput_and_says_so():
+    # a busy machine: no step of the thread server kept p99 under 3 ms
+    lab = typical()
+    lab.curve("async", 1000, 1000, 60000)
+    lab.run("thread", 1000, 1000, 1, rps=20000,
+            capacity={"closed_loop_rps": 20000, "slo_ms": 3.0, "capacity_rps": None,
+                      "capacity_bound": None, "steps": []})
+    v = verdict(lab, "C3")
+    assert "closed loop" in v.metric and v.outcome != NOT_MEASURABLE
+    assert any("did not decide" in d and "thread" in d and "3 ms" in d for d in v.details)
+
+
 def test_borderline_over_repeats():
     v = verdict(repeats_borderline(), "C3")
     assert v.spread == pytest.approx((1.8, 2.4))

@@ -67,15 +67,19 @@ def evaluate(res, block, task, io="timer"):
                                lab for lab, b in ((task, abound), (thread, tbound)) if b) + ")")
         metric = f"capacity at p99 < {slo:g} ms, req/s ({cn} conns, wait {cw} µs{metric_io})" \
             if slo is not None else f"capacity at SLO ({cn} conns, wait {cw} µs{metric_io})"
-        if r is None:
-            return not_measurable(CID, metric, "; ".join(details) or "no capacity figures",
-                                  "capacity", human_n)
-        v = Verdict(CID, metric, a, t, r, "", show=human_n, plot="capacity",
-                    spread=spread, runs=max(1, len(reps)), details=details,
-                    task_label=task, thread_label=thread)
-        v.outcome = v.band.grade(r)
-        _cpu(res, v, task, thread, cw, cn, io)
-        return v
+        if r is not None:
+            v = Verdict(CID, metric, a, t, r, "", show=human_n, plot="capacity",
+                        spread=spread, runs=max(1, len(reps)), details=details,
+                        task_label=task, thread_label=thread)
+            v.outcome = v.band.grade(r)
+            _cpu(res, v, task, thread, cw, cn, io)
+            return v
+        # A curve where no step met the target (a machine too busy for it, or a target too
+        # tight) gives no capacity: the rule's second way decides, and says why.
+        missing = [designs.name(lab) for lab, c in ((task, a), (thread, t)) if c is None]
+        details.append(f"the capacity curves did not decide: no step of {' or '.join(missing)} "
+                   f"kept p99 under the target{f' of {slo:g} ms' if slo is not None else ''}; "
+                   f"decided on closed-loop throughput")
     wait = waits[-1] if waits else 0
     n = largest_common(res, wait, [task, thread], "rps", io)
     metric = (f"throughput, req/s ({n} conns, wait {wait} µs{metric_io}, closed loop)" if n
