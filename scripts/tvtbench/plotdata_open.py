@@ -46,12 +46,16 @@ def write_open_loop(res, d, meta):
     cpanels = {}
     for (label, io, wait), by_c in sorted(series.items()):
         lines = ["conns\tcapacity\tlo\thi\tbound"]
+        measured = False
         for c in sorted(by_c):
             caps = [capacity_of(r) for r in by_c[c] if r.ok]
             vals = [x[0] for x in caps if x[0] is not None]
+            measured = measured or bool(vals)
             bound = any(x[2] in ("generator", "range") for x in caps)
             lines.append("\t".join([str(c), dat(median(vals)), dat(min(vals) if vals else None),
                                     dat(max(vals) if vals else None), "1" if bound else "0"]))
+        if not measured:
+            continue  # no step of any run met the target: nothing to draw (C3 says why)
         pk = f"{io}_w{wait}"
         write_atomic(os.path.join(d, f"capacity_{pk}_{label}.dat"), "\n".join(lines) + "\n")
         cpanels.setdefault(pk, []).append(label)

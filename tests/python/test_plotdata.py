@@ -50,6 +50,20 @@ def test_hockey_and_capacity_files(tmp_path):
     assert 'hockey_panels = "timer_c1000_w1000"' in meta
 
 
+def test_a_curve_that_met_no_target_draws_no_capacity_series(tmp_path):
+    # gnuplot refuses a series whose every value is undefined: it is left out, and a panel
+    # left with none goes too
+    lab = Lab()
+    for label in ("async", "thread"):
+        lab.run(label, 10, 1000, 1, rps=8000,
+                capacity={"closed_loop_rps": 8000, "slo_ms": 3.0, "capacity_rps": None,
+                          "capacity_bound": None, "steps": []})
+    write_data(lab.results(out=str(tmp_path)))
+    d = tmp_path / "plots" / "data"
+    assert not list(d.glob("capacity_*.dat"))
+    assert 'capacity_panels = ""' in (d / "meta.gp").read_text()
+
+
 def test_stop_and_share_files(tmp_path):
     import scenarios_c7
     lab = scenarios_c7.c7_partly_by_stop()
