@@ -277,6 +277,14 @@ enum opts_result opts_parse(const struct opts_table *t, unsigned cmd, int argc, 
     return OPTS_OK;
 }
 
+const char *opts_choice_name(const char *const *names, uint32_t i)
+{
+    for (uint32_t k = 0; names && names[k]; k++)
+        if (k == i)
+            return names[k];
+    return "?";
+}
+
 int opts_choice(const char *const *names, const char *arg, char *err, size_t errlen)
 {
     char list[TEXT_MAX];
@@ -338,13 +346,7 @@ static void default_text(const struct opt *o, const void *defaults, char *buf, s
         snprintf(buf, len, "%s", s ? s : "none");
         break;
     }
-    default: {
-        uint32_t i = *(const uint32_t *)f, n = 0;
-        while (o->choices && o->choices[n])
-            n++;
-        snprintf(buf, len, "%s", i < n ? o->choices[i] : "?");
-        break;
-    }
+    default: snprintf(buf, len, "%s", opts_choice_name(o->choices, *(const uint32_t *)f)); break;
     }
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -131,5 +132,9 @@ int opts_check(const struct opts_table *t, char *err, size_t errlen);
 /* For custom readers that take aliases: the index of arg in names (NULL-terminated), or -1
  * with "expected a, b or c" in err. */
 int opts_choice(const char *const *names, const char *arg, char *err, size_t errlen);
+
+/* The name of index i in names (NULL-terminated), or "?" past its end: an OPT_CHOICE value
+ * printed. */
+const char *opts_choice_name(const char *const *names, uint32_t i);
 
 #endif

@@ -12,28 +12,19 @@ static const char *const BUFFERS_NAMES[] = {"conn", "lean", NULL};
 static const char *const RECV_NAMES[] = {"ring", "conn", NULL};
 static const char *const LOCK_NAMES[] = {"mutex", "none", NULL};
 
-/* names[mode] of a NULL-terminated list, or "?" past its end. */
-static const char *choice_name(const char *const *names, uint32_t mode)
-{
-    for (uint32_t i = 0; names[i]; i++)
-        if (i == mode)
-            return names[i];
-    return "?";
-}
-
 const char *server_opts_lock_name(uint32_t mode)
 {
-    return choice_name(LOCK_NAMES, mode);
+    return opts_choice_name(LOCK_NAMES, mode);
 }
 
 const char *server_opts_file_io_name(uint32_t mode)
 {
-    return choice_name(FILE_IO_NAMES, mode);
+    return opts_choice_name(FILE_IO_NAMES, mode);
 }
 
 const char *server_opts_buffers_name(uint32_t mode)
 {
-    return choice_name(BUFFERS_NAMES, mode);
+    return opts_choice_name(BUFFERS_NAMES, mode);
 }
 
 static int parse_file_kib(const struct opt *o, const char *arg, void *field, char *err,
